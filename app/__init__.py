@@ -1,0 +1,37 @@
+"""Storeflow: email automation for Shopify and WooCommerce stores."""
+from __future__ import annotations
+
+from flask import Flask
+
+from app.config import Config, load_config
+
+
+def bootstrap(config: Config | None = None) -> Config:
+    """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
+    from app import embedded
+    from app.crypto import keyring
+    from app.db import db
+    from app.jobs import broker
+
+    config = embedded.resolve(config or load_config())
+    keyring.configure(config.encryption_keys)
+    db.configure(config.database_url)
+    broker.configure(config.redis_url)
+    return config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """The web application (gunicorn: `app:create_app()`)."""
+    from app.web import errors, health, webhooks
+
+    config = bootstrap(config)
+    flask_app = Flask(__name__)
+    flask_app.config.update(
+        SECRET_KEY=config.secret_key,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        STOREFLOW=config,
+    )
+    errors.init_app(flask_app)
+    flask_app.register_blueprint(health.bp)
+    flask_app.register_blueprint(webhooks.bp)
+    return flask_app

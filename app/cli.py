@@ -1,0 +1,218 @@
+"""The `storeflow` command. Names here are an interface: other tools and tests call them."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import click
+
+from app import bootstrap, logs
+from app.config import ConfigError
+
+
+class StoreflowGroup(click.Group):
+    """Turns configuration errors into one clear line instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=StoreflowGroup)
+def cli() -> None:
+    """Storeflow: email automation for Shopify and WooCommerce stores."""
+    logs.configure(os.environ.get("LOG_LEVEL", "INFO"))
+
+
+# --- processes -----------------------------------------------------------------------------
+
+@cli.command()
+def web() -> None:
+    """Serve HTTP on $PORT with gunicorn (the Procfile's web process)."""
+    bootstrap()  # fail here, with the variable's name, before gunicorn forks
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c",
+                              "python:app.gunicorn_conf", "app:create_app()"])
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Process everything queued, then exit.")
+def worker(burst: bool) -> None:
+    """Run jobs from every queue (the Procfile's worker process)."""
+    from rq import Worker
+
+    from app.jobs import QUEUES, broker
+
+    bootstrap()
+    queues = [broker.queue(name) for name in QUEUES]
+    Worker(queues, connection=broker.connection).work(burst=burst, with_scheduler=True)
+
+
+@cli.command()
+def scheduler() -> None:
+    """Enqueue the periodic jobs on time (RQ's cron scheduler)."""
+    from app.jobs import cron_scheduler
+
+    bootstrap()
+    cron_scheduler().start()
+
+
+@cli.command()
+def dev() -> None:
+    """Run web, worker and scheduler together on embedded services, for a local try-out."""
+    from app import migrate
+
+    config = bootstrap()
+    migrate.upgrade()
+    env = {
+        **os.environ,
+        "DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url,
+        "SECRET_KEY": config.secret_key, "ENCRYPTION_KEY": ",".join(config.encryption_keys),
+        "BASE_URL": config.base_url, "PORT": str(config.port),
+        "HOST": os.environ.get("HOST", "127.0.0.1"), "WEB_CONCURRENCY": "1",
+    }
+    children = [subprocess.Popen([sys.executable, "-m", "app.cli", name], env=env)
+                for name in ("web", "worker", "scheduler")]
+    click.echo(f"Storeflow is running at {config.base_url}  (Ctrl-C stops it)")
+    _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen]) -> None:
+    """Wait until a signal or a child's exit, then stop every child before returning."""
+    stopping = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.append(True))
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.2)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=25)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    failed = [c for c in children if c.returncode not in (0, -signal.SIGTERM)]
+    if failed and not stopping:
+        raise SystemExit(1)
+
+
+# --- database ------------------------------------------------------------------------------
+
+@cli.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (the Procfile's release phase)."""
+    from app import migrate
+
+    bootstrap()
+    migrate.upgrade(revision)
+    click.echo(f"database at {revision}")
+
+
+# --- stores and customers ------------------------------------------------------------------
+
+@cli.group()
+def store() -> None:
+    """Connect and inspect stores."""
+
+
+@store.group("add")
+def store_add() -> None:
+    """Connect a store with credentials made in its admin."""
+
+
+@store_add.command("shopify")
+@click.argument("domain")
+@click.option("--token", required=True, help="Admin API access token of the custom app.")
+@click.option("--webhook-secret", required=True,
+              help="The custom app's API secret key (Shopify signs webhooks with it).")
+def store_add_shopify(domain: str, token: str, webhook_secret: str) -> None:
+    """Connect a Shopify store through a custom app's Admin API token."""
+    from app import stores
+    from app.db import db as database
+    from connectors.shopify.shop import normalize_shop_domain
+
+    try:
+        domain = normalize_shop_domain(domain)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="DOMAIN") from None
+    bootstrap()
+    with database.session() as session:
+        connected, created = stores.connect(session, "shopify", domain, access_token=token,
+                                            webhook_secret=webhook_secret)
+    click.echo(f"{'connected' if created else 'reconnected'} {domain}")
+    click.echo(connected.id)
+
+
+@cli.group()
+def customer() -> None:
+    """Look up customers."""
+
+
+@customer.command("export")
+@click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+@click.option("--email", required=True)
+def customer_export(store_ref: str, email: str) -> None:
+    """Print everything held about a customer as JSON (also the GDPR data-request export)."""
+    from app import stores
+    from app.db import db as database
+    from app.export import export_customer
+
+    bootstrap()
+    with database.session() as session:
+        found = _store_or_fail(stores, session, store_ref)
+        data = export_customer(session, found.id, email)
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _store_or_fail(stores, session, reference: str):
+    try:
+        return stores.resolve(session, reference)
+    except stores.StoreNotFound as error:
+        raise click.ClickException(str(error)) from None
+
+
+# --- keys ----------------------------------------------------------------------------------
+
+@cli.group()
+def keys() -> None:
+    """Encryption keys for secrets at rest."""
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored secret with the first ENCRYPTION_KEY."""
+    from sqlalchemy import select
+    from sqlalchemy.orm.attributes import flag_modified
+
+    from app.db import db as database
+    from app.models import Store
+
+    bootstrap()
+    with database.session() as session:
+        rows = session.execute(select(Store)).scalars().all()
+        for row in rows:
+            # EncryptedText writes every dirty value with the first key.
+            for column in ("access_token", "webhook_secret"):
+                if getattr(row, column) is not None:
+                    flag_modified(row, column)
+    click.echo(f"re-encrypted the secrets of {len(rows)} store(s)")
+
+
+def main() -> None:
+    cli(prog_name="storeflow")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Settings read once from the environment (12-factor), with embedded defaults for local use.
+
+The rule is simple: with no `DATABASE_URL`, Storeflow is running locally and starts an embedded
+PostgreSQL and Redis under `STOREFLOW_HOME`, generating its own secrets there. With a
+`DATABASE_URL`, it is in production and every required setting must be given.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+# Settings a production process refuses to start without.
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL")
+
+# Shopify gives webhooks 5 s and its largest order payloads are a few hundred KB.
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str | None
+    redis_url: str | None
+    secret_key: str | None
+    encryption_keys: tuple[str, ...]
+    base_url: str
+    port: int
+    home: Path
+    shopify_api_key: str | None = None
+    shopify_api_secret: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @property
+    def embedded(self) -> bool:
+        """True when no database was configured, so local embedded services are used."""
+        return self.database_url is None
+
+    def replace(self, **changes) -> "Config":
+        return replace(self, **changes)
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept Heroku's `postgres://` and plain `postgresql://`; use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    if url.startswith("postgresql+psycopg://"):
+        return url
+    raise ConfigError("DATABASE_URL must be a postgres:// or postgresql:// URL")
+
+
+def _redis_url(url: str) -> str:
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return url
+
+
+def _port(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"PORT must be a number, not {value!r}") from None
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Read every setting from `environ` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    production = bool(env.get("DATABASE_URL"))
+    if production:
+        missing = [name for name in REQUIRED_IN_PRODUCTION if not env.get(name)]
+        if missing:
+            raise ConfigError(
+                f"{missing[0]} is not set (required when DATABASE_URL is set; "
+                f"missing: {', '.join(missing)})"
+            )
+    port = _port(env.get("PORT", "5000"))
+    keys = tuple(k.strip() for k in env.get("ENCRYPTION_KEY", "").split(",") if k.strip())
+    return Config(
+        database_url=normalize_database_url(env["DATABASE_URL"]) if production else None,
+        redis_url=_redis_url(env["REDIS_URL"]) if env.get("REDIS_URL") else None,
+        secret_key=env.get("SECRET_KEY") or None,
+        encryption_keys=keys,
+        base_url=env.get("BASE_URL", f"http://localhost:{port}").rstrip("/"),
+        port=port,
+        home=Path(env.get("STOREFLOW_HOME", ".storeflow")).resolve(),
+        shopify_api_key=env.get("SHOPIFY_API_KEY") or None,
+        shopify_api_secret=env.get("SHOPIFY_API_SECRET") or None,
+        max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+    )

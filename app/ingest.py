@@ -1,0 +1,77 @@
+"""The ingest job: inbox row -> connector.normalize -> upsert -> domain events."""
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import connectors
+from app import clock, events, upsert
+from app.db import db
+from app.models import WebhookEvent
+from connectors.base import CheckoutRecord, CustomerRecord, OrderRecord, PayloadError, Record
+
+log = logging.getLogger(__name__)
+
+
+def ingest(event_id: int) -> list[events.DomainEvent]:
+    """Process one inbox row exactly once; a repeat run finds it processed and does nothing.
+
+    A malformed payload is recorded on the row and not retried (it would fail the same way).
+    Anything else (the database went away) raises, so RQ retries the job.
+    """
+    _count_attempt(event_id)
+    with db.session() as session:
+        # The row lock serialises two jobs for the same row (a sweep racing the first enqueue).
+        event = session.execute(
+            select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update()
+        ).scalar_one_or_none()
+        if event is None or event.processed_at is not None:
+            return []
+        context = {"store_id": event.store_id, "event_id": event.id, "topic": event.topic}
+        try:
+            records = connectors.get(event.platform).normalize(event.topic, json.loads(event.body))
+        except PayloadError as error:
+            event.error = str(error)
+            event.processed_at = clock.now()
+            log.warning("ingest rejected payload: %s", error, extra=context)
+            return []
+        emitted = [e for record in records for e in _store(session, event.store_id, record)]
+        event.error = None
+        event.processed_at = clock.now()
+    log.info("ingested %d record(s), %d event(s)", len(records), len(emitted), extra=context)
+    return emitted
+
+
+def _count_attempt(event_id: int) -> None:
+    # Committed on its own, so a run that fails still counts and the sweeper can give up.
+    with db.session() as session:
+        session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == event_id, WebhookEvent.processed_at.is_(None))
+            .values(attempts=WebhookEvent.attempts + 1)
+        )
+
+
+def _store(session: Session, store_id: int, record: Record) -> list[events.DomainEvent]:
+    """Upsert one record and name what happened; a stale record changes nothing and says so."""
+    now = clock.now()
+    if isinstance(record, OrderRecord):
+        result = upsert.order(session, store_id, record)
+        name = events.ORDER_PLACED if result.created else events.ORDER_UPDATED
+        subject = "order"
+    elif isinstance(record, CheckoutRecord):
+        result = upsert.checkout(session, store_id, record)
+        name = events.CHECKOUT_COMPLETED if record.completed_at else events.CHECKOUT_UPDATED
+        subject = "checkout"
+    elif isinstance(record, CustomerRecord):
+        result = upsert.customer(session, store_id, record)
+        name = events.CUSTOMER_CREATED if result.created else events.CUSTOMER_UPDATED
+        subject = "customer"
+    else:
+        raise TypeError(f"no upsert for {type(record).__name__}")
+    if not result.changed:
+        return []
+    return [events.DomainEvent(name, store_id, subject, result.id, now)]

@@ -1,0 +1,82 @@
+"""RQ queues and the job entry points. Jobs take ids, never ORM objects, and stay thin."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import redis
+from rq import Queue, Retry
+from rq.cron import CronScheduler
+from rq.job import Job, JobStatus
+from sqlalchemy import select
+
+from app import clock
+from app.db import db
+from app.ingest import ingest
+from app.models import WebhookEvent
+
+log = logging.getLogger(__name__)
+
+# Queues by purpose, in the order a worker serves them.
+QUEUES = ("ingest", "periodic")
+INGEST_RETRY = Retry(max=5, interval=[10, 30, 60, 300, 900])
+# Enough for every retry above; rows beyond it wait for an operator (`storeflow inbox retry`).
+MAX_INGEST_ATTEMPTS = 8
+SWEEP_INTERVAL_SECONDS = 60
+PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+class Broker:
+    """The process's Redis connection, bound once by `app.bootstrap`."""
+
+    def __init__(self) -> None:
+        self.connection: redis.Redis | None = None
+
+    def configure(self, url: str) -> None:
+        self.connection = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+
+    def queue(self, name: str) -> Queue:
+        if self.connection is None:
+            raise RuntimeError("redis is not configured; call app.bootstrap first")
+        return Queue(name, connection=self.connection)
+
+
+broker = Broker()
+
+
+def enqueue_ingest(event_id: int) -> None:
+    """Queue one inbox row. The job id is deterministic; the inbox row is the real guard."""
+    broker.queue("ingest").enqueue(
+        ingest, event_id, job_id=f"ingest-{event_id}", retry=INGEST_RETRY,
+        failure_ttl=int(timedelta(days=7).total_seconds()),
+    )
+
+
+def _pending(job_id: str) -> bool:
+    job = Job.fetch(job_id, connection=broker.connection) if Job.exists(job_id, broker.connection) else None
+    return job is not None and job.get_status() in PENDING
+
+
+def sweep_inbox(older_than_seconds: int = 30) -> int:
+    """Queue inbox rows that were stored but never processed (Redis was down, a job was lost)."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    with db.session() as session:
+        ids = session.execute(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < cutoff,
+                   WebhookEvent.attempts < MAX_INGEST_ATTEMPTS)
+            .order_by(WebhookEvent.id).limit(5000)
+        ).scalars().all()
+    swept = [event_id for event_id in ids if not _pending(f"ingest-{event_id}")]
+    for event_id in swept:
+        enqueue_ingest(event_id)
+    if swept:
+        log.info("sweep queued %d unprocessed inbox row(s)", len(swept))
+    return len(swept)
+
+
+def cron_scheduler() -> CronScheduler:
+    """The periodic jobs, with stable names, on RQ's own cron scheduler."""
+    scheduler = CronScheduler(connection=broker.connection, name="storeflow")
+    scheduler.register(sweep_inbox, "periodic", interval=SWEEP_INTERVAL_SECONDS, name="sweep_inbox")
+    return scheduler

@@ -1,0 +1,53 @@
+"""A checkout in progress (Shopify checkout, WooCommerce cart at checkout) and its lines."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.models.base import StoreOwned, Timestamps
+from app.models.order import Money
+
+
+class Checkout(StoreOwned, Timestamps, Base):
+    __tablename__ = "checkouts"
+    # Shopify's published checkout samples carry no id, only a token: the token is the key.
+    __table_args__ = (UniqueConstraint("store_id", "token"),)
+
+    token: Mapped[str] = mapped_column(String(255))
+    platform_id: Mapped[int | None] = mapped_column(BigInteger)
+    cart_token: Mapped[str | None] = mapped_column(String(255))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_price: Mapped[Decimal] = mapped_column(Money)
+    recovery_url: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    lines: Mapped[list["CheckoutLine"]] = relationship(
+        back_populates="checkout", cascade="all, delete-orphan", order_by="CheckoutLine.id"
+    )
+
+
+class CheckoutLine(StoreOwned, Base):
+    __tablename__ = "checkout_lines"
+
+    checkout_id: Mapped[int] = mapped_column(
+        ForeignKey("checkouts.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[int | None] = mapped_column(BigInteger)
+    variant_id: Mapped[int | None] = mapped_column(BigInteger)
+    sku: Mapped[str | None] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(512))
+    variant_title: Mapped[str | None] = mapped_column(String(512))
+    quantity: Mapped[int] = mapped_column(Integer)
+    price: Mapped[Decimal] = mapped_column(Money)
+
+    checkout: Mapped[Checkout] = relationship(back_populates="lines")

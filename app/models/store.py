@@ -1,0 +1,35 @@
+"""A connected shop: its platform, address, credentials (encrypted) and install state."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.crypto import EncryptedText
+from app.db import Base
+from app.models.base import Timestamps
+
+
+class Store(Timestamps, Base):
+    __tablename__ = "stores"
+    __table_args__ = (UniqueConstraint("platform", "domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    # Shopify: the shop's myshopify.com domain. WooCommerce: the store URL.
+    domain: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    uninstalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def installed(self) -> bool:
+        return self.installed_at is not None and self.uninstalled_at is None
+
+    def __repr__(self) -> str:
+        return f"<Store {self.id} {self.platform}>"

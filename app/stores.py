@@ -1,0 +1,60 @@
+"""Finding stores, and rows that belong to a store. Every lookup of a tenant row goes through
+`get_owned`, so a request for one store can never read another's data."""
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.models import Store
+
+T = TypeVar("T")
+
+
+class StoreNotFound(LookupError):
+    pass
+
+
+def find_by_domain(session: Session, platform: str, domain: str) -> Store | None:
+    return session.execute(
+        select(Store).where(Store.platform == platform, Store.domain == domain)
+    ).scalar_one_or_none()
+
+
+def resolve(session: Session, reference: str) -> Store:
+    """A store by its id, or by its domain (Shopify) / URL (WooCommerce), as the CLI takes it."""
+    reference = reference.strip()
+    if reference.isdigit():
+        store = session.get(Store, int(reference))
+    else:
+        store = session.execute(
+            select(Store).where(Store.domain == reference.lower().rstrip("/"))
+        ).scalar_one_or_none()
+    if store is None:
+        raise StoreNotFound(f"no store {reference!r}")
+    return store
+
+
+def get_owned(session: Session, model: type[T], store_id: int, row_id: int) -> T | None:
+    """A row of `model` by id, only if it belongs to `store_id`."""
+    return session.execute(
+        select(model).where(model.id == row_id, model.store_id == store_id)
+    ).scalar_one_or_none()
+
+
+def connect(session: Session, platform: str, domain: str, *, access_token: str,
+            webhook_secret: str | None) -> tuple[Store, bool]:
+    """Create a store, or update it on reconnect (never a duplicate). Returns (store, created)."""
+    store = find_by_domain(session, platform, domain)
+    created = store is None
+    if created:
+        store = Store(platform=platform, domain=domain)
+        session.add(store)
+    store.access_token = access_token
+    store.webhook_secret = webhook_secret
+    store.installed_at = clock.now()
+    store.uninstalled_at = None
+    session.flush()
+    return store, created

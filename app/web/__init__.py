@@ -1,0 +1,1 @@
+"""Blueprints. Handlers stay thin: verify, store, enqueue, answer."""

@@ -1,0 +1,72 @@
+"""POST /webhooks/<platform>: verify, store in the inbox, enqueue, answer.
+
+Answers, and why:
+- 401 bad or missing signature, or a shop we do not know: nothing stored.
+- 400 missing delivery headers or a body that is not JSON: a clear reason.
+- 413 a body over MAX_BODY_BYTES (Flask refuses it before we read it).
+- 200 a signed delivery for a topic we do not handle: ignored, because any error would only
+  make the platform retry in vain for hours.
+- 200 a duplicate: already stored, nothing else happens.
+- 503 the database is down: the platform retries; we never answer 200 for an unstored event.
+If Redis is down the event is already safe in the inbox: 200, and the sweeper queues it later.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, abort, current_app, jsonify, request
+from redis.exceptions import RedisError
+
+import connectors
+from app import inbox, stores
+from app.db import db
+from app.jobs import enqueue_ingest
+from connectors.base import DeliveryError
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+def _signing_secret(store) -> str | None:
+    """A custom app signs with its own secret; a public app with the app-wide API secret."""
+    if store is None:
+        return None
+    return store.webhook_secret or current_app.config["STOREFLOW"].shopify_api_secret
+
+
+@bp.post("/<platform>")
+def receive(platform: str):
+    connector = connectors.get(platform) or abort(404, "unknown platform")
+    body = request.get_data(cache=False)
+    try:
+        delivery = connector.read_delivery(request.headers)
+    except DeliveryError as error:
+        abort(400, str(error))
+
+    with db.session() as session:
+        store = stores.find_by_domain(session, platform, delivery.shop)
+        secret = _signing_secret(store)
+        if not secret or not connector.verify(secret, body, delivery.signature):
+            log.warning("webhook refused: unknown shop or bad signature", extra={"topic": delivery.topic})
+            abort(401, "unknown shop or invalid signature")
+        context = {"store_id": store.id, "topic": delivery.topic}
+        if delivery.topic not in connector.topics:
+            log.info("webhook ignored: unsupported topic", extra=context)
+            return jsonify(status="ignored", reason="unsupported topic"), 200
+        try:
+            json.loads(body)
+        except ValueError:
+            log.warning("webhook refused: body is not JSON", extra=context)
+            abort(400, "body is not valid JSON")
+        event_id = inbox.accept(session, store.id, platform, delivery.topic, delivery.key, body)
+
+    if event_id is None:
+        log.info("webhook duplicate", extra=context)
+        return jsonify(status="duplicate"), 200
+    try:
+        enqueue_ingest(event_id)
+    except RedisError as error:
+        log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
+                    type(error).__name__, extra={**context, "event_id": event_id})
+    return jsonify(status="accepted"), 200

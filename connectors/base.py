@@ -1,0 +1,175 @@
+"""The Connector interface and the platform-neutral records every connector returns.
+
+A connector turns one platform's deliveries into these records; `app.ingest` stores them. Nothing
+here knows about flows, and nothing in flows knows which platform a record came from.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping, Union
+
+
+class PayloadError(ValueError):
+    """A delivery's body is not what the platform documents. Says which field, never its value."""
+
+
+class DeliveryError(ValueError):
+    """A delivery's headers are missing or malformed (answered 400)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a connector reads from a webhook request's headers."""
+
+    shop: str
+    topic: str
+    key: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    platform_id: int
+    email: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    country_code: str | None = None
+    created_at: datetime | None = None
+    # None when the platform embeds a customer without timestamps (Shopify orders do):
+    # such a record creates a missing customer but never overwrites a dated one.
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LineRecord:
+    title: str
+    quantity: int
+    price: Decimal
+    product_id: int | None = None
+    variant_id: int | None = None
+    sku: str | None = None
+    variant_title: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderRecord:
+    platform_id: int
+    email: str | None
+    currency: str
+    total_price: Decimal
+    placed_at: datetime
+    updated_at: datetime
+    customer: CustomerRecord | None = None
+    name: str | None = None
+    checkout_token: str | None = None
+    financial_status: str | None = None
+    fulfillment_status: str | None = None
+    cancelled_at: datetime | None = None
+    discount_codes: tuple[str, ...] = ()
+    lines: tuple[LineRecord, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CheckoutRecord:
+    token: str
+    email: str | None
+    currency: str
+    total_price: Decimal
+    updated_at: datetime
+    platform_id: int | None = None
+    cart_token: str | None = None
+    customer: CustomerRecord | None = None
+    recovery_url: str | None = None
+    completed_at: datetime | None = None
+    created_at: datetime | None = None
+    lines: tuple[LineRecord, ...] = field(default_factory=tuple)
+
+
+Record = Union[CustomerRecord, OrderRecord, CheckoutRecord]
+
+
+class Connector(ABC):
+    """One platform: how its webhooks are read and verified, and what its payloads mean."""
+
+    platform: str
+    topics: frozenset[str]
+
+    @abstractmethod
+    def read_delivery(self, headers: Mapping[str, str]) -> Delivery:
+        """Read shop, topic, dedupe key and signature from a webhook's headers."""
+
+    @abstractmethod
+    def verify(self, secret: str, body: bytes, signature: str) -> bool:
+        """Check a webhook signature in constant time."""
+
+    @abstractmethod
+    def normalize(self, topic: str, payload: Any) -> list[Record]:
+        """Turn one payload into records; raise PayloadError when it is malformed."""
+
+
+# --- parsing helpers shared by connectors -------------------------------------------------
+
+def normalize_email(value: Any) -> str | None:
+    """Trim and lower-case an address; None for anything that is not one."""
+    if not isinstance(value, str):
+        return None
+    email = value.strip().lower()
+    return email if "@" in email and len(email) <= 320 else None
+
+
+def require(payload: Mapping[str, Any], key: str) -> Any:
+    if not isinstance(payload, Mapping):
+        raise PayloadError(f"expected an object around {key!r}")
+    value = payload.get(key)
+    if value is None:
+        raise PayloadError(f"missing field {key!r}")
+    return value
+
+
+def parse_time(value: Any, name: str) -> datetime | None:
+    """ISO 8601 with an offset -> aware datetime; None stays None."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise PayloadError(f"field {name!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise PayloadError(f"field {name!r} has no time zone")
+    return parsed
+
+
+def parse_money(value: Any, name: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise PayloadError(f"field {name!r} is not an amount") from None
+    if not amount.is_finite() or abs(amount) >= Decimal("1e14"):
+        raise PayloadError(f"field {name!r} is out of range")
+    return amount
+
+
+def parse_id(value: Any, name: str) -> int:
+    """Platform ids are integers that fit a signed 64-bit column; never floats."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise PayloadError(f"field {name!r} is not an id")
+    try:
+        number = int(value)
+    except ValueError:
+        raise PayloadError(f"field {name!r} is not an id") from None
+    if not 0 < number < 2**63:
+        raise PayloadError(f"field {name!r} is out of range")
+    return number
+
+
+def optional_id(value: Any, name: str) -> int | None:
+    return None if value in (None, "", 0) else parse_id(value, name)
+
+
+def text(value: Any, limit: int = 512) -> str | None:
+    """A string field, trimmed to its column's size; anything else becomes None."""
+    return value[:limit] if isinstance(value, str) else None

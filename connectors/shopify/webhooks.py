@@ -1,0 +1,40 @@
+"""Shopify webhook deliveries: the headers Shopify documents, and the HMAC it signs with."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Mapping
+
+from connectors.base import Delivery, DeliveryError
+from connectors.shopify.shop import normalize_shop_domain
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The value Shopify puts in X-Shopify-Hmac-Sha256: base64 HMAC-SHA256 of the raw body."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify_hmac(secret: str, body: bytes, signature: str) -> bool:
+    """Constant-time comparison of the delivered signature with our own."""
+    return hmac.compare_digest(sign(secret, body).encode(), signature.encode())
+
+
+def read_delivery(headers: Mapping[str, str]) -> Delivery:
+    """Shop, topic, dedupe key and signature from a delivery's headers."""
+    topic = headers.get("X-Shopify-Topic", "").strip()
+    signature = headers.get("X-Shopify-Hmac-Sha256", "").strip()
+    # Shopify's guidance is to dedupe on X-Shopify-Event-Id (one per event, the same on every
+    # retry); older deliveries only carry X-Shopify-Webhook-Id, which is also stable across
+    # retries. The topic is part of the key because one event may be delivered to two topics.
+    event_id = (headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id") or "").strip()
+    try:
+        shop = normalize_shop_domain(headers.get("X-Shopify-Shop-Domain", ""))
+    except ValueError:
+        raise DeliveryError("missing or invalid X-Shopify-Shop-Domain") from None
+    if not topic or len(topic) > 100:
+        raise DeliveryError("missing or invalid X-Shopify-Topic")
+    if not event_id or len(event_id) > 100:
+        raise DeliveryError("missing X-Shopify-Webhook-Id")
+    return Delivery(shop=shop, topic=topic, key=f"{topic}:{event_id}", signature=signature)

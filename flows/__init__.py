@@ -1,0 +1,1 @@
+"""Prebuilt flows and the engine that runs them. Knows nothing of Shopify or WooCommerce."""

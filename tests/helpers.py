@@ -1,0 +1,38 @@
+"""Helpers for tests: published payloads, and deliveries signed the way Shopify signs them."""
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from connectors.shopify.webhooks import sign
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHOP = "storeflow-test.myshopify.com"
+SHOP_SECRET = "shpss_test_webhook_secret"
+
+
+def published(name: str) -> dict:
+    """A payload Shopify or WooCommerce publishes (see fixtures/SOURCES.md)."""
+    return json.loads((FIXTURES / name).read_text())
+
+
+class Webhooks:
+    """Delivers bodies to /webhooks/shopify with the headers Shopify documents."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def deliver(self, topic: str, payload, *, event_id: str | None = None,
+                secret: str = SHOP_SECRET, shop: str = SHOP, signature: str | None = None):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {
+            "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": signature if signature is not None else sign(secret, body),
+            "X-Shopify-Shop-Domain": shop,
+            "X-Shopify-API-Version": "2026-07",
+            "X-Shopify-Webhook-Id": event_id or str(uuid.uuid4()),
+            "X-Shopify-Triggered-At": "2026-11-22T10:00:00Z",
+        }
+        return self.client.post("/webhooks/shopify", data=body, headers=headers,
+                                content_type="application/json")

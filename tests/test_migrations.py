@@ -1,0 +1,5 @@
+from app import migrate
+
+
+def test_models_and_migrations_agree(app):
+    assert migrate.pending_differences() == []

@@ -1,0 +1,196 @@
+"""Shopify deliveries, from the HTTP request to rows in the local model, through a real worker."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import redis
+from sqlalchemy import func, select
+
+from app.db import db
+from app.ingest import ingest
+from app.jobs import broker, sweep_inbox
+from connectors.shopify.webhooks import sign
+from app.models import Checkout, Customer, Order, OrderLine, WebhookEvent
+from tests.helpers import SHOP_SECRET, published
+
+
+def count(model) -> int:
+    with db.session() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def one(model):
+    with db.session() as session:
+        return session.execute(select(model)).unique().scalar_one()
+
+
+def test_signed_order_lands_in_the_model_through_a_worker(shop, webhooks, run_jobs):
+    payload = published("shopify/orders_create.json")
+
+    response = webhooks.deliver("orders/create", payload)
+    assert response.status_code == 200
+    assert response.json["status"] == "accepted"
+    run_jobs()
+
+    order = one(Order)
+    assert order.store_id == shop.id
+    assert order.platform_id == payload["id"]
+    assert order.total_price == Decimal(payload["total_price"])
+    assert order.currency == "USD"
+    assert order.email == "jon@example.com"
+    assert count(OrderLine) == len(payload["line_items"])
+    buyer = one(Customer)
+    assert buyer.platform_id == payload["customer"]["id"]
+    assert order.customer_id == buyer.id
+    assert one(WebhookEvent).processed_at is not None
+
+
+def test_checkout_and_customer_topics_land(shop, webhooks, run_jobs):
+    checkout_payload = published("shopify/checkouts_create.json")
+    customer_payload = published("shopify/customers_create.json")
+
+    assert webhooks.deliver("checkouts/create", checkout_payload).status_code == 200
+    assert webhooks.deliver("customers/create", customer_payload).status_code == 200
+    run_jobs()
+
+    with db.session() as session:
+        checkout = session.execute(select(Checkout)).scalar_one()
+        assert checkout.token == checkout_payload["token"]
+        assert checkout.email == "example@email.com"
+        assert checkout.recovery_url == checkout_payload["abandoned_checkout_url"]
+        assert [line.sku for line in checkout.lines] == [
+            item["sku"] for item in checkout_payload["line_items"]]
+        emails = set(session.execute(select(Customer.email)).scalars())
+    assert emails == {"bob@biller.com", "john@example.com"}
+
+
+def test_bad_or_missing_signature_is_refused_and_stores_nothing(shop, webhooks):
+    payload = published("shopify/orders_create.json")
+
+    assert webhooks.deliver("orders/create", payload, secret="not-the-secret").status_code == 401
+    assert webhooks.deliver("orders/create", payload, signature="").status_code == 401
+    # A signature made for one body does not cover another.
+    body = json.dumps(payload).encode()
+    forged = webhooks.deliver("orders/create", body + b" ", signature=sign(SHOP_SECRET, body))
+    assert forged.status_code == 401
+    assert count(WebhookEvent) == 0
+
+
+def test_unknown_shop_is_refused(shop, webhooks):
+    response = webhooks.deliver("orders/create", published("shopify/orders_create.json"),
+                                shop="someone-else.myshopify.com")
+    assert response.status_code == 401
+    assert count(WebhookEvent) == 0
+
+
+def test_same_delivery_three_times_is_one_inbox_row_and_one_order(shop, webhooks, run_jobs):
+    payload = published("shopify/orders_create.json")
+
+    answers = [webhooks.deliver("orders/create", payload, event_id="evt-1").json["status"]
+               for _ in range(3)]
+    run_jobs()
+
+    assert answers == ["accepted", "duplicate", "duplicate"]
+    assert count(WebhookEvent) == 1
+    assert count(Order) == 1
+    assert count(OrderLine) == len(payload["line_items"])
+
+
+def test_an_older_update_after_a_newer_one_changes_nothing(shop, webhooks, run_jobs):
+    newer = published("shopify/orders_updated.json")
+    newer.update(updated_at="2022-01-01T10:00:00-05:00", total_price="500.00",
+                 financial_status="paid")
+    older = published("shopify/orders_updated.json")  # updated_at 2021-12-31T19:00:00-05:00
+
+    webhooks.deliver("orders/updated", newer)
+    run_jobs()
+    webhooks.deliver("orders/updated", older)
+    run_jobs()
+
+    order = one(Order)
+    assert order.total_price == Decimal("500.00")
+    assert order.financial_status == "paid"
+    assert count(WebhookEvent) == 2
+
+
+def test_malformed_json_gets_400_and_stores_nothing(shop, webhooks):
+    response = webhooks.deliver("orders/create", b'{"id": 1, "line_items": [')
+    assert response.status_code == 400
+    assert "JSON" in response.json["error"]
+    assert count(WebhookEvent) == 0
+
+
+def test_body_over_the_limit_gets_413(shop, webhooks, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    body = b'{"note": "' + b"x" * limit + b'"}'
+    assert webhooks.deliver("orders/create", body).status_code == 413
+    assert count(WebhookEvent) == 0
+
+
+def test_missing_delivery_headers_get_400(shop, client):
+    response = client.post("/webhooks/shopify", data=b"{}", headers={"X-Shopify-Hmac-Sha256": "x"})
+    assert response.status_code == 400
+    assert "X-Shopify-Shop-Domain" in response.json["error"]
+
+
+def test_signed_unsupported_topic_is_acknowledged_and_ignored(shop, webhooks):
+    response = webhooks.deliver("inventory_levels/update", {"inventory_item_id": 1})
+    assert response.status_code == 200
+    assert response.json["status"] == "ignored"
+    assert count(WebhookEvent) == 0
+
+
+def test_a_payload_missing_a_field_is_recorded_and_writes_nothing(shop, webhooks, run_jobs):
+    payload = published("shopify/orders_create.json")
+    del payload["total_price"]
+
+    assert webhooks.deliver("orders/create", payload).status_code == 200
+    run_jobs()
+
+    event = one(WebhookEvent)
+    assert event.processed_at is not None
+    assert "total_price" in event.error
+    assert "jon@example.com" not in event.error
+    assert count(Order) == 0 and count(Customer) == 0
+
+
+def test_processing_the_same_row_twice_leaves_the_same_state(shop, webhooks, run_jobs):
+    webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+    run_jobs()
+    event = one(WebhookEvent)
+    before = (one(Order).source_updated_at, count(OrderLine), count(Customer))
+
+    assert ingest(event.id) == []
+
+    assert (one(Order).source_updated_at, count(OrderLine), count(Customer)) == before
+
+
+def test_with_redis_down_the_event_is_stored_and_the_sweeper_queues_it(shop, webhooks, run_jobs,
+                                                                         monkeypatch, tmp_path):
+    working = broker.connection
+    monkeypatch.setattr(broker, "connection",
+                        redis.Redis(unix_socket_path=str(tmp_path / "nothing.sock")))
+
+    response = webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+
+    assert response.status_code == 200
+    assert one(WebhookEvent).processed_at is None
+    monkeypatch.setattr(broker, "connection", working)
+    assert sweep_inbox(older_than_seconds=0) == 1
+    assert sweep_inbox(older_than_seconds=0) == 0  # already queued: not twice
+    run_jobs()
+    assert one(WebhookEvent).processed_at is not None
+    assert count(Order) == 1
+
+
+def test_with_the_database_down_ingress_answers_503(shop, webhooks, monkeypatch):
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import sessionmaker
+
+    dead = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", pool_pre_ping=False)
+    monkeypatch.setattr(db, "_sessions", sessionmaker(dead))
+
+    response = webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+
+    assert response.status_code == 503
