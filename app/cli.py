@@ -183,6 +183,62 @@ def _store_or_fail(stores, session, reference: str):
         raise click.ClickException(str(error)) from None
 
 
+# --- settings ------------------------------------------------------------------------------
+
+def _assignments(pairs: tuple[str, ...]) -> dict[str, str]:
+    changes = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE")
+        changes[name.strip()] = value.strip()
+    return changes
+
+
+@cli.group()
+def settings() -> None:
+    """Store-wide settings: time zone, quiet hours, frequency cap, sender, brand."""
+
+
+@settings.command("show")
+@click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+@click.option("--json", "as_json", is_flag=True)
+def settings_show(store_ref: str, as_json: bool) -> None:
+    """Print every setting with its current value."""
+    from app import stores
+    from app.db import db as database
+
+    bootstrap()
+    with database.session() as session:
+        values = _store_or_fail(stores, session, store_ref).effective_settings
+    if as_json:
+        click.echo(json.dumps(values, indent=2))
+    else:
+        for name, value in values.items():
+            click.echo(f"{name}={value}")
+
+
+@settings.command("set")
+@click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+@click.argument("assignments", nargs=-1, required=True)
+def settings_set(store_ref: str, assignments: tuple[str, ...]) -> None:
+    """Change settings: `storeflow settings set --store S quiet_hours=22:00-07:00`."""
+    from app import settings as store_settings
+    from app import stores
+    from app.db import db as database
+
+    try:
+        changes = store_settings.validate(_assignments(assignments))
+    except store_settings.SettingError as error:
+        raise click.BadParameter(str(error)) from None
+    bootstrap()
+    with database.session() as session:
+        found = _store_or_fail(stores, session, store_ref)
+        found.settings = {**found.settings, **changes}
+    for name, value in changes.items():
+        click.echo(f"{name}={value}")
+
+
 # --- keys ----------------------------------------------------------------------------------
 
 @cli.group()

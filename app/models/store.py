@@ -4,7 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import DateTime, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+
+from app import settings as store_settings
 
 from app.crypto import EncryptedText
 from app.db import Base
@@ -22,7 +25,8 @@ class Store(Timestamps, Base):
     name: Mapped[str | None] = mapped_column(String(255))
     access_token: Mapped[str | None] = mapped_column(EncryptedText)
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Merchant settings that differ from the defaults (see app.settings).
+    settings: Mapped[dict] = mapped_column(JSONB, default=dict)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     uninstalled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -30,6 +34,11 @@ class Store(Timestamps, Base):
     @property
     def installed(self) -> bool:
         return self.installed_at is not None and self.uninstalled_at is None
+
+    @property
+    def effective_settings(self) -> dict:
+        """Every store setting, with defaults filled in."""
+        return store_settings.effective(self.settings)
 
     def __repr__(self) -> str:
         return f"<Store {self.id} {self.platform}>"

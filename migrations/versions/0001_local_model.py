@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=255), nullable=True),
     sa.Column('access_token', sa.Text(), nullable=True),
     sa.Column('webhook_secret', sa.Text(), nullable=True),
-    sa.Column('timezone', sa.String(length=64), nullable=False),
+    sa.Column('settings', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('installed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('uninstalled_at', sa.DateTime(timezone=True), nullable=True),

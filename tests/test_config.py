@@ -1,0 +1,41 @@
+from pathlib import Path
+
+import pytest
+
+from app.config import ConfigError, load_config
+
+PRODUCTION = {
+    "DATABASE_URL": "postgres://user:pw@db.internal:5432/shop",
+    "REDIS_URL": "rediss://:pw@cache.internal:6380",
+    "SECRET_KEY": "s", "ENCRYPTION_KEY": "k1, k2", "BASE_URL": "https://flows.example.com/",
+}
+
+
+def test_heroku_style_urls_are_accepted():
+    config = load_config(PRODUCTION)
+    assert config.database_url == "postgresql+psycopg://user:pw@db.internal:5432/shop"
+    assert config.redis_url == "rediss://:pw@cache.internal:6380"
+    assert config.encryption_keys == ("k1", "k2")  # first one current, the rest for rotation
+    assert config.base_url == "https://flows.example.com"
+    assert not config.embedded
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL"])
+def test_production_refuses_to_start_without_a_required_setting(missing):
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        load_config(env)
+
+
+def test_without_a_database_url_it_runs_embedded_under_storeflow_home(tmp_path):
+    config = load_config({"STOREFLOW_HOME": str(tmp_path), "PORT": "8123"})
+    assert config.embedded
+    assert config.home == Path(tmp_path)
+    assert config.base_url == "http://localhost:8123"
+
+
+@pytest.mark.parametrize("name,value", [("DATABASE_URL", "mysql://x"), ("PORT", "eighty"),
+                                        ("REDIS_URL", "http://redis")])
+def test_malformed_values_are_named(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_config({**PRODUCTION, name: value})
