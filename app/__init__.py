@@ -12,11 +12,13 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.crypto import keyring
     from app.db import db
     from app.jobs import broker
+    from app.mail.transport import transports
 
     config = embedded.resolve(config or load_config())
     keyring.configure(config.encryption_keys)
     db.configure(config.database_url)
     broker.configure(config.redis_url)
+    transports.configure(config.smtp_url, config.home, config.base_url)
     return config
 
 

@@ -56,7 +56,7 @@ def worker(burst: bool) -> None:
 @cli.command()
 def scheduler() -> None:
     """Enqueue the periodic jobs on time (RQ's cron scheduler)."""
-    from app.jobs import cron_scheduler
+    from app.schedule import cron_scheduler
 
     bootstrap()
     cron_scheduler().start()

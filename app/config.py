@@ -33,6 +33,8 @@ class Config:
     home: Path
     shopify_api_key: str | None = None
     shopify_api_secret: str | None = None
+    # smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...:465; unset = dev inbox.
+    smtp_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @property
@@ -57,6 +59,12 @@ def normalize_database_url(url: str) -> str:
 def _redis_url(url: str) -> str:
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    return url
+
+
+def _smtp_url(url: str) -> str:
+    if not url.startswith(("smtp://", "smtps://")):
+        raise ConfigError("SMTP_URL must be an smtp:// or smtps:// URL")
     return url
 
 
@@ -90,5 +98,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         home=Path(env.get("STOREFLOW_HOME", ".storeflow")).resolve(),
         shopify_api_key=env.get("SHOPIFY_API_KEY") or None,
         shopify_api_secret=env.get("SHOPIFY_API_SECRET") or None,
+        smtp_url=_smtp_url(env["SMTP_URL"]) if env.get("SMTP_URL") else None,
         max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
     )

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import redis
 from rq import Queue, Retry
-from rq.cron import CronScheduler
 from rq.job import Job, JobStatus
 from sqlalchemy import select
 
@@ -18,11 +17,10 @@ from app.models import WebhookEvent
 log = logging.getLogger(__name__)
 
 # Queues by purpose, in the order a worker serves them.
-QUEUES = ("ingest", "periodic")
+QUEUES = ("ingest", "mail", "periodic")
 INGEST_RETRY = Retry(max=5, interval=[10, 30, 60, 300, 900])
 # Enough for every retry above; rows beyond it wait for an operator (`storeflow inbox retry`).
 MAX_INGEST_ATTEMPTS = 8
-SWEEP_INTERVAL_SECONDS = 60
 PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -73,10 +71,3 @@ def sweep_inbox(older_than_seconds: int = 30) -> int:
     if swept:
         log.info("sweep queued %d unprocessed inbox row(s)", len(swept))
     return len(swept)
-
-
-def cron_scheduler() -> CronScheduler:
-    """The periodic jobs, with stable names, on RQ's own cron scheduler."""
-    scheduler = CronScheduler(connection=broker.connection, name="storeflow")
-    scheduler.register(sweep_inbox, "periodic", interval=SWEEP_INTERVAL_SECONDS, name="sweep_inbox")
-    return scheduler

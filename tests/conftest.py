@@ -92,3 +92,20 @@ def cli_env(config, monkeypatch):
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
+
+
+@pytest.fixture
+def smtp_sink(app):
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives; the outbox sends
+    to it for the duration of the test."""
+    from app.mail.transport import SMTPTransport, transports
+    from tests.smtp import SmtpSink
+
+    sink = SmtpSink()
+    sink.start()
+    previous = transports.current
+    transports.current = SMTPTransport(f"smtp://127.0.0.1:{sink.port}")
+    yield sink
+    transports.current.close()
+    transports.current = previous
+    sink.stop()

@@ -2,11 +2,12 @@
 from app.models.checkout import Checkout, CheckoutLine
 from app.models.customer import Customer
 from app.models.inbox import WebhookEvent
+from app.models.message import Message, Suppression
 from app.models.order import Order, OrderLine
 from app.models.product import Product
 from app.models.store import Store
 
 __all__ = [
-    "Checkout", "CheckoutLine", "Customer", "Order", "OrderLine", "Product", "Store",
-    "WebhookEvent",
+    "Checkout", "CheckoutLine", "Customer", "Message", "Order", "OrderLine", "Product", "Store",
+    "Suppression", "WebhookEvent",
 ]

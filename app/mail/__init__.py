@@ -1,0 +1,1 @@
+"""Email: rendering, transports, and the outbox that sends each message exactly once."""

@@ -1,0 +1,142 @@
+"""The outbox: a Message row is written under a unique (run, step) key before anything leaves,
+and delivery hands each row to the transport at most once.
+
+Suppression and every registered send guard (the flow engine registers its exit rules) are
+checked at send time, under the row's lock, not when the message was queued.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Callable
+
+from rq import Retry
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import db
+from app.jobs import broker
+from app.mail import compose
+from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
+from app.models import Message, Store, Suppression
+
+log = logging.getLogger(__name__)
+
+SendGuard = Callable[[Session, Message], "str | None"]
+_guards: list[SendGuard] = []
+DELIVERY_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
+# A row still `sending` after this long belongs to a worker that died mid-send.
+STALE_SENDING = timedelta(minutes=10)
+
+
+def register_send_guard(guard: SendGuard) -> SendGuard:
+    """Add a check run before every send; it returns a reason to cancel, or None."""
+    _guards.append(guard)
+    return guard
+
+
+def queue_message(session: Session, *, store_id: int, email: str, template: str,
+                  marketing: bool, context: dict | None = None, customer_id: int | None = None,
+                  flow: str | None = None, run_id: int | None = None,
+                  step: str | None = None) -> int | None:
+    """Write a queued message; None if this (run, step) already has one. Enqueue after commit."""
+    statement = insert(Message).values(
+        store_id=store_id, email=email, template=template, marketing=marketing,
+        context=context or {}, customer_id=customer_id, flow=flow, run_id=run_id, step=step,
+        status="queued", message_id=f"<{uuid.uuid4().hex}@{transports.message_id_domain}>",
+        created_at=clock.now(), updated_at=clock.now(),
+    ).on_conflict_do_nothing(index_elements=["run_id", "step"]).returning(Message.id)
+    return session.execute(statement).scalar_one_or_none()
+
+
+def enqueue_delivery(message_id: int) -> None:
+    broker.queue("mail").enqueue(deliver, message_id, job_id=f"mail-{message_id}",
+                                 retry=DELIVERY_RETRY)
+
+
+def _suppressed(session: Session, message: Message) -> str | None:
+    suppression = session.execute(select(Suppression).where(
+        Suppression.store_id == message.store_id, Suppression.email == message.email,
+    )).scalar_one_or_none()
+    if suppression and (message.marketing or suppression.blocks_transactional):
+        return f"suppressed: {suppression.reason}"
+    return None
+
+
+def _blocked(session: Session, message: Message, store: Store) -> str | None:
+    if not store.installed:
+        return "store uninstalled"
+    for guard in (_suppressed, *_guards):
+        reason = guard(session, message)
+        if reason:
+            return reason
+    return None
+
+
+def _set_status(message_id: int, status: str, reason: str | None = None, **values) -> None:
+    with db.session() as session:
+        session.execute(update(Message).where(Message.id == message_id)
+                        .values(status=status, reason=reason, updated_at=clock.now(), **values))
+
+
+def deliver(message_id: int) -> str:
+    """The mail job: check, render, send once. Returns the message's final status."""
+    context = {"message_id": message_id}
+    with db.session() as session:
+        message = session.execute(
+            select(Message).where(Message.id == message_id).with_for_update()
+        ).scalar_one_or_none()
+        if message is None or message.status != "queued":
+            return message.status if message else "missing"
+        store = session.get(Store, message.store_id)
+        context["store_id"] = store.id
+        reason = _blocked(session, message, store)
+        if reason:
+            message.status, message.reason = "cancelled", reason
+            log.info("message cancelled: %s", reason, extra=context)
+            return "cancelled"
+        mime = compose.build(session, store, message)
+        message.status, message.subject = "sending", mime["Subject"]
+    try:
+        transports.current.send(mime)
+    except TransientFailure as error:
+        _set_status(message_id, "queued", f"transient: {error}")
+        raise  # RQ retries it later
+    except PermanentFailure as error:
+        _set_status(message_id, "failed", str(error))
+        if error.recipient_refused:
+            suppress(message.store_id, message.email, "hard_bounce")
+        log.warning("message failed: %s", error, extra=context)
+        return "failed"
+    except UncertainDelivery as error:
+        _set_status(message_id, "unknown", f"connection lost during send: {error}")
+        log.warning("message delivery unknown", extra=context)
+        return "unknown"
+    _set_status(message_id, "sent", sent_at=clock.now())
+    log.info("message sent", extra=context)
+    return "sent"
+
+
+def suppress(store_id: int, email: str, reason: str) -> None:
+    """Stop mail to an address in one store (idempotent; the first reason is kept)."""
+    with db.session() as session:
+        session.execute(insert(Suppression).values(
+            store_id=store_id, email=email, reason=reason, created_at=clock.now(),
+        ).on_conflict_do_nothing(index_elements=["store_id", "email"]))
+
+
+def reap_stale_sending() -> int:
+    """Mark messages a dead worker left `sending` as `unknown` (never resent automatically)."""
+    with db.session() as session:
+        reaped = session.execute(
+            update(Message)
+            .where(Message.status == "sending", Message.updated_at < clock.now() - STALE_SENDING)
+            .values(status="unknown", reason="worker stopped during send")
+            .returning(Message.id)
+        ).scalars().all()
+    if reaped:
+        log.warning("marked %d interrupted message(s) unknown", len(reaped))
+    return len(reaped)

@@ -1,0 +1,129 @@
+"""Transports: SMTP (one reused connection per worker) and the dev inbox (files, for `dev`).
+
+Failures are sorted by what they mean for a retry: Permanent (a 5xx: do not retry, suppress on
+a refused recipient), Transient (nothing was handed over: safe to retry) and Uncertain (the
+server may have accepted it: never retried automatically, a duplicate costs more than a loss).
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class PermanentFailure(Exception):
+    def __init__(self, code: int, recipient_refused: bool):
+        super().__init__(f"smtp {code}")
+        self.code = code
+        self.recipient_refused = recipient_refused
+
+
+class TransientFailure(Exception):
+    pass
+
+
+class UncertainDelivery(Exception):
+    pass
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SMTPTransport:
+    """smtp://user:pass@host:587 (STARTTLS when offered, or `?starttls=required`), smtps://...:465."""
+
+    def __init__(self, url: str, timeout: float = 30):
+        parts = urlsplit(url)
+        self.tls = parts.scheme == "smtps"
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (465 if self.tls else 587)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.require_starttls = parse_qs(parts.query).get("starttls") == ["required"]
+        self.timeout = timeout
+        self._connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        if self.tls:
+            connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                          context=ssl.create_default_context())
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            connection.ehlo()
+            if connection.has_extn("starttls"):
+                connection.starttls(context=ssl.create_default_context())
+                connection.ehlo()
+            elif self.require_starttls:
+                raise TransientFailure("the server does not offer STARTTLS")
+        if self.username:
+            connection.login(self.username, self.password or "")
+        return connection
+
+    def _ready(self) -> smtplib.SMTP:
+        if self._connection is not None:
+            try:
+                if self._connection.noop()[0] == 250:
+                    return self._connection
+            except (smtplib.SMTPException, OSError):
+                pass
+        try:
+            self._connection = self._connect()
+        except (smtplib.SMTPException, OSError) as error:
+            self._connection = None
+            raise TransientFailure(type(error).__name__) from error
+        return self._connection
+
+    def send(self, message: EmailMessage) -> None:
+        connection = self._ready()
+        try:
+            connection.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            code = next(iter(error.recipients.values()))[0]
+            raise (PermanentFailure(code, True) if code >= 500 else TransientFailure(code)) from error
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
+            raise (PermanentFailure(error.smtp_code, False) if error.smtp_code >= 500
+                   else TransientFailure(error.smtp_code)) from error
+        except (smtplib.SMTPException, OSError) as error:
+            # The connection broke mid-conversation: the server may already have the message.
+            self._connection = None
+            raise UncertainDelivery(type(error).__name__) from error
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._connection = None
+
+
+class DevInbox:
+    """Keeps mail as .eml files under STOREFLOW_HOME/dev-inbox instead of sending it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def send(self, message: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = message["Message-ID"].strip("<>").replace("/", "_")
+        (self.folder / f"{name}.eml").write_bytes(bytes(message))
+
+
+class Transports:
+    """The process's transport, bound once by `app.bootstrap`."""
+
+    def __init__(self) -> None:
+        self.current: Transport | None = None
+        self.message_id_domain = "storeflow.invalid"
+
+    def configure(self, smtp_url: str | None, home: Path, base_url: str) -> None:
+        self.current = SMTPTransport(smtp_url) if smtp_url else DevInbox(home / "dev-inbox")
+        # Message-IDs and the fallback sender use the app's own host name.
+        self.message_id_domain = urlsplit(base_url).hostname or "storeflow.invalid"
+
+
+transports = Transports()

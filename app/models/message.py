@@ -1,0 +1,59 @@
+"""The outbox: one row per email, written before anything leaves, and suppressions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.models.base import StoreOwned, Timestamps
+
+# queued -> sending -> sent | failed | unknown; queued -> cancelled (a guard said no at send time)
+STATUSES = ("queued", "sending", "sent", "failed", "unknown", "cancelled")
+
+
+class Message(StoreOwned, Timestamps, Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # One message per flow run and step: a retried or duplicated step finds it.
+        # Test sends have no run; NULLs never collide.
+        UniqueConstraint("run_id", "step"),
+        Index("ix_messages_store_id_status", "store_id", "status"),
+    )
+
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    flow: Mapped[str | None] = mapped_column(String(64))
+    # The flow run that asked for this message (no foreign key: the outbox stands alone).
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    step: Mapped[str | None] = mapped_column(String(64))
+    template: Mapped[str] = mapped_column(String(128))
+    # References the template renders from at send time (checkout_id, order_id, code, ...).
+    context: Mapped[dict] = mapped_column(JSONB, default=dict)
+    marketing: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    # Why it was cancelled or failed: a guard's name or an SMTP code, never personal data.
+    reason: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Suppression(StoreOwned, Base):
+    """An address a store must not email: unsubscribed (marketing only), bounced, redacted."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("store_id", "email"),)
+
+    email: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def blocks_transactional(self) -> bool:
+        """An unsubscribe stops marketing only; a bounce or an erasure stops everything."""
+        return self.reason != "unsubscribed"

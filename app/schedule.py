@@ -1,0 +1,20 @@
+"""The periodic jobs, with stable names, on RQ's own cron scheduler (`storeflow scheduler`)."""
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from app.jobs import broker, sweep_inbox
+from app.mail.outbox import reap_stale_sending
+
+# (job, seconds between runs). Each is safe to run twice.
+PERIODIC = [
+    (sweep_inbox, 60),
+    (reap_stale_sending, 300),
+]
+
+
+def cron_scheduler() -> CronScheduler:
+    scheduler = CronScheduler(connection=broker.connection, name="storeflow")
+    for job, seconds in PERIODIC:
+        scheduler.register(job, "periodic", interval=seconds, name=job.__name__)
+    return scheduler
