@@ -19,20 +19,27 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from redis.exceptions import RedisError
 
 import connectors
-from app import inbox, stores
+from sqlalchemy import select
+
+from app import inbox
 from app.db import db
 from app.jobs import enqueue_ingest
+from app.models import Store
 from connectors.base import DeliveryError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
-def _signing_secret(store) -> str | None:
-    """A custom app signs with its own secret; a public app with the app-wide API secret."""
-    if store is None:
-        return None
-    return store.webhook_secret or current_app.config["STOREFLOW"].shopify_api_secret
+def _signer(session, platform: str, shop: str) -> tuple[int | None, str | None]:
+    """The store's id and the secret its webhooks are signed with (a custom app signs with its
+    own secret, a public app with the app-wide API secret). Only the secret is decrypted."""
+    row = session.execute(
+        select(Store.id, Store.webhook_secret).where(Store.platform == platform, Store.domain == shop)
+    ).first()
+    if row is None:
+        return None, None
+    return row.id, row.webhook_secret or current_app.config["STOREFLOW"].shopify_api_secret
 
 
 @bp.post("/<platform>")
@@ -45,12 +52,11 @@ def receive(platform: str):
         abort(400, str(error))
 
     with db.session() as session:
-        store = stores.find_by_domain(session, platform, delivery.shop)
-        secret = _signing_secret(store)
+        store_id, secret = _signer(session, platform, delivery.shop)
         if not secret or not connector.verify(secret, body, delivery.signature):
             log.warning("webhook refused: unknown shop or bad signature", extra={"topic": delivery.topic})
             abort(401, "unknown shop or invalid signature")
-        context = {"store_id": store.id, "topic": delivery.topic}
+        context = {"store_id": store_id, "topic": delivery.topic}
         if delivery.topic not in connector.topics:
             log.info("webhook ignored: unsupported topic", extra=context)
             return jsonify(status="ignored", reason="unsupported topic"), 200
@@ -59,7 +65,7 @@ def receive(platform: str):
         except ValueError:
             log.warning("webhook refused: body is not JSON", extra=context)
             abort(400, "body is not valid JSON")
-        event_id = inbox.accept(session, store.id, platform, delivery.topic, delivery.key, body)
+        event_id = inbox.accept(session, store_id, platform, delivery.topic, delivery.key, body)
 
     if event_id is None:
         log.info("webhook duplicate", extra=context)

@@ -1,0 +1,69 @@
+"""The processes a new machine and a Heroku-style host run, started as real subprocesses."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app.db import db
+from app.models import Order, WebhookEvent
+from tests.helpers import published
+from tests.smtp import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ENCRYPTION_KEY", "BASE_URL")}
+    env.update(STOREFLOW_HOME=str(tmp_path / "home"), PORT=str(port))
+    dev = subprocess.Popen([sys.executable, "-m", "app.cli", "dev"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                health = get_json(f"http://127.0.0.1:{port}/healthz")
+                break
+            except OSError:
+                assert dev.poll() is None, dev.stdout.read()
+                time.sleep(0.5)
+        assert health == (200, {"database": "up", "redis": "up"})
+    finally:
+        dev.send_signal(signal.SIGTERM)
+        output, _ = dev.communicate(timeout=60)
+    assert f"Storeflow is running at http://localhost:{port}" in output
+    assert dev.returncode == 0, output
+    # The embedded services stopped with the process that started them.
+    assert not (tmp_path / "home" / "postgres" / "postmaster.pid").exists()
+    assert not (tmp_path / "home" / "redis.sock").exists()
+
+
+def test_a_worker_process_ingests_what_the_web_stored(shop, webhooks, cli_env):
+    webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+
+    worker = subprocess.run([sys.executable, "-m", "app.cli", "worker", "--burst"], cwd=ROOT,
+                            env={**os.environ, **cli_env}, capture_output=True, text=True,
+                            timeout=120)
+
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(Order)).scalar_one() == 1
+        assert session.execute(select(WebhookEvent.processed_at)).scalar_one() is not None
