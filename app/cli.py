@@ -120,6 +120,27 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
+@cli.group()
+def inbox() -> None:
+    """The webhook inbox."""
+
+
+@inbox.command("retry")
+@click.option("--store", "store_ref", help="Only this store (id or domain).")
+def inbox_retry(store_ref: str | None) -> None:
+    """Queue again the deliveries whose processing failed every automatic retry."""
+    from app import stores
+    from app.db import db as database
+    from app.jobs import retry_exhausted
+
+    bootstrap()
+    store_id = None
+    if store_ref:
+        with database.session() as session:
+            store_id = _store_or_fail(stores, session, store_ref).id
+    click.echo(f"queued {retry_exhausted(store_id)} delivery(ies) again")
+
+
 # --- stores and customers ------------------------------------------------------------------
 
 @cli.group()

@@ -7,7 +7,7 @@ from datetime import timedelta
 import redis
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from app import clock
 from app.db import db
@@ -21,6 +21,8 @@ QUEUES = ("ingest", "mail", "periodic")
 INGEST_RETRY = Retry(max=5, interval=[10, 30, 60, 300, 900])
 # Enough for every retry above; rows beyond it wait for an operator (`storeflow inbox retry`).
 MAX_INGEST_ATTEMPTS = 8
+# Processed deliveries hold personal data; keep them only as long as debugging needs.
+INBOX_RETENTION = timedelta(days=30)
 PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -71,3 +73,28 @@ def sweep_inbox(older_than_seconds: int = 30) -> int:
     if swept:
         log.info("sweep queued %d unprocessed inbox row(s)", len(swept))
     return len(swept)
+
+
+def retry_exhausted(store_id: int | None = None) -> int:
+    """Give inbox rows that used up their attempts a fresh start and queue them again."""
+    with db.session() as session:
+        statement = (update(WebhookEvent)
+                     .where(WebhookEvent.processed_at.is_(None),
+                            WebhookEvent.attempts >= MAX_INGEST_ATTEMPTS)
+                     .values(attempts=0).returning(WebhookEvent.id))
+        if store_id is not None:
+            statement = statement.where(WebhookEvent.store_id == store_id)
+        ids = session.execute(statement).scalars().all()
+    for event_id in ids:
+        enqueue_ingest(event_id)
+    return len(ids)
+
+
+def prune_inbox() -> int:
+    """Delete processed deliveries older than INBOX_RETENTION (their data lives in the model)."""
+    with db.session() as session:
+        pruned = session.execute(delete(WebhookEvent).where(
+            WebhookEvent.processed_at < clock.now() - INBOX_RETENTION)).rowcount
+    if pruned:
+        log.info("pruned %d processed inbox row(s)", pruned)
+    return pruned

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from app.jobs import broker, sweep_inbox
+from app.jobs import broker, prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending
 
 # (job, seconds between runs). Each is safe to run twice.
 PERIODIC = [
     (sweep_inbox, 60),
     (reap_stale_sending, 300),
+    (prune_inbox, 24 * 3600),
 ]
 
 

@@ -194,3 +194,29 @@ def test_with_the_database_down_ingress_answers_503(shop, webhooks, monkeypatch)
     response = webhooks.deliver("orders/create", published("shopify/orders_create.json"))
 
     assert response.status_code == 503
+
+
+def test_exhausted_rows_wait_for_the_operator_and_old_processed_rows_are_pruned(
+        shop, webhooks, run_jobs, monkeypatch):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app import clock
+    from app.jobs import MAX_INGEST_ATTEMPTS, prune_inbox, retry_exhausted
+
+    monkeypatch.setattr(broker, "connection",
+                        redis.Redis(unix_socket_path="/nonexistent/redis.sock"))
+    webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+    with db.session() as session:
+        session.execute(update(WebhookEvent).values(attempts=MAX_INGEST_ATTEMPTS))
+    monkeypatch.undo()
+
+    assert sweep_inbox(older_than_seconds=0) == 0  # the sweeper gives up on it
+    assert retry_exhausted() == 1                   # the operator does not
+    run_jobs()
+    assert count(Order) == 1
+
+    with clock.frozen_at(clock.now() + timedelta(days=31)):
+        assert prune_inbox() == 1
+    assert count(WebhookEvent) == 0 and count(Order) == 1
