@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import redis
 from rq import Queue, Retry
@@ -23,7 +23,7 @@ INGEST_RETRY = Retry(max=5, interval=[10, 30, 60, 300, 900])
 MAX_INGEST_ATTEMPTS = 8
 # Processed deliveries hold personal data; keep them only as long as debugging needs.
 INBOX_RETENTION = timedelta(days=30)
-PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+WAITING = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 class Broker:
@@ -52,9 +52,26 @@ def enqueue_ingest(event_id: int) -> None:
     )
 
 
-def _pending(job_id: str) -> bool:
-    job = Job.fetch(job_id, connection=broker.connection) if Job.exists(job_id, broker.connection) else None
-    return job is not None and job.get_status() in PENDING
+def job_pending(job_id: str, started_grace: timedelta = timedelta(minutes=5)) -> bool:
+    """True while a job with this id is waiting, or running with a recent heartbeat. A started
+    job whose worker was killed stops beating; after `started_grace` it counts as lost."""
+    if not Job.exists(job_id, broker.connection):
+        return False
+    job = Job.fetch(job_id, connection=broker.connection)
+    status = job.get_status()
+    if status == JobStatus.STARTED:
+        beat = job.last_heartbeat or job.started_at
+        return beat is not None and beat.replace(tzinfo=timezone.utc) > _utcnow() - started_grace
+    if status == JobStatus.QUEUED:
+        # A worker killed between taking the id off the list and starting the job leaves it
+        # "queued" in name only: it must still be on its queue's list.
+        return broker.queue(job.origin).get_job_position(job_id) is not None
+    return status in WAITING
+
+
+def _utcnow() -> datetime:
+    # RQ's heartbeats are wall-clock time, not the application's (settable) clock.
+    return datetime.now(timezone.utc)
 
 
 def sweep_inbox(older_than_seconds: int = 30) -> int:
@@ -67,7 +84,7 @@ def sweep_inbox(older_than_seconds: int = 30) -> int:
                    WebhookEvent.attempts < MAX_INGEST_ATTEMPTS)
             .order_by(WebhookEvent.id).limit(5000)
         ).scalars().all()
-    swept = [event_id for event_id in ids if not _pending(f"ingest-{event_id}")]
+    swept = [event_id for event_id in ids if not job_pending(f"ingest-{event_id}")]
     for event_id in swept:
         enqueue_ingest(event_id)
     if swept:

@@ -4,11 +4,12 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from app.jobs import broker, prune_inbox, sweep_inbox
-from app.mail.outbox import reap_stale_sending
+from app.mail.outbox import reap_stale_sending, sweep_outbox
 
 # (job, seconds between runs). Each is safe to run twice.
 PERIODIC = [
     (sweep_inbox, 60),
+    (sweep_outbox, 60),
     (reap_stale_sending, 300),
     (prune_inbox, 24 * 3600),
 ]

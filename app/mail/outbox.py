@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import db
-from app.jobs import broker
+from app.jobs import broker, job_pending
 from app.mail import compose
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
 from app.models import Message, Store, Suppression
@@ -140,3 +140,21 @@ def reap_stale_sending() -> int:
     if reaped:
         log.warning("marked %d interrupted message(s) unknown", len(reaped))
     return len(reaped)
+
+
+def sweep_outbox(older_than_seconds: int = 60,
+                 started_grace: timedelta = timedelta(minutes=5)) -> int:
+    """Queue delivery again for messages still `queued` whose job was lost (Redis flushed, a
+    worker killed mid-job): the database, not Redis, says what is owed."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    with db.session() as session:
+        ids = session.execute(
+            select(Message.id).where(Message.status == "queued", Message.updated_at < cutoff)
+            .order_by(Message.id).limit(5000)
+        ).scalars().all()
+    swept = [message_id for message_id in ids if not job_pending(f"mail-{message_id}", started_grace)]
+    for message_id in swept:
+        enqueue_delivery(message_id)
+    if swept:
+        log.info("sweep queued %d undelivered message(s)", len(swept))
+    return len(swept)
