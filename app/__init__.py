@@ -11,18 +11,20 @@ def bootstrap(config: Config | None = None) -> Config:
     from app import embedded
     from app.crypto import keyring
     from app.db import db
+    from app.identity import signer
     from app.jobs import broker
 
     config = embedded.resolve(config or load_config())
     keyring.configure(config.encryption_keys)
     db.configure(config.database_url)
     broker.configure(config.redis_url)
+    signer.configure(config.secret_key)
     return config
 
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import errors, health, webhooks
+    from app.web import collect, errors, health, webhooks
 
     config = bootstrap(config)
     flask_app = Flask(__name__)
@@ -34,4 +36,5 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(flask_app)
     flask_app.register_blueprint(health.bp)
     flask_app.register_blueprint(webhooks.bp)
+    collect.init_app(flask_app)
     return flask_app

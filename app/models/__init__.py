@@ -5,8 +5,9 @@ from app.models.inbox import WebhookEvent
 from app.models.order import Order, OrderLine
 from app.models.product import Product
 from app.models.store import Store
+from app.models.storefront import ProductView, Visitor
 
 __all__ = [
     "Checkout", "CheckoutLine", "Customer", "Order", "OrderLine", "Product", "Store",
-    "WebhookEvent",
+    "WebhookEvent", "ProductView", "Visitor",
 ]
