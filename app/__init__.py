@@ -1,6 +1,8 @@
 """Storeflow: email automation for Shopify and WooCommerce stores."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from app.config import Config, load_config
@@ -27,7 +29,8 @@ def create_app(config: Config | None = None) -> Flask:
     from app.web import collect, errors, health, webhooks
 
     config = bootstrap(config)
-    flask_app = Flask(__name__)
+    # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
+    flask_app = Flask(__name__, static_folder=str(Path(__file__).resolve().parent.parent / "static"))
     flask_app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
