@@ -6,7 +6,7 @@ import json
 from sqlalchemy import func, select
 
 from app.db import db
-from app.identity import make_customer_token
+from app.identity import make_customer_token, verify_customer_token
 from app.ingest import ingest
 from app.models import Checkout, Customer, ProductView, Visitor, WebhookEvent
 from connectors.shopify.webhooks import sign
@@ -98,6 +98,8 @@ def test_a_signed_customer_token_identifies_and_a_forged_one_does_not(client, sh
     run_jobs()
     [customer] = rows(Customer)
     token = make_customer_token(shop.id, customer.id)
+    assert verify_customer_token(token, shop.id) == customer.id
+    assert verify_customer_token(token, shop.id + 1) is None  # another store's token
 
     post(client, shop, [event("product_viewed", "v-click", customer_token=token,
                               product={"id": 632910392}),

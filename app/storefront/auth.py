@@ -38,6 +38,7 @@ def stores_for_origin(session: Session, origin: str) -> list[Store]:
 
 
 def key_valid(store: Store, key: object) -> bool:
+    """The store's public collect key, compared in constant time like any credential."""
     return isinstance(key, str) and hmac.compare_digest(key.encode(), store.collect_key.encode())
 
 

@@ -80,6 +80,7 @@ def _cors(response: Response, store: Store | None) -> Response:
 
 @bp.route("/collect", methods=["OPTIONS"])
 def preflight():
+    """Answer a CORS preflight for an Origin that is some store's own domain."""
     origin = request.headers.get("Origin")
     with db.session() as session:
         known = bool(origin) and any(auth.origin_allowed(s, origin)
@@ -136,6 +137,7 @@ def _parse_events(payload: dict) -> list[tuple[str, str, bytes]]:
 @limiter.limit(lambda: _settings().collect_rate_limit_ip)
 @limiter.limit(lambda: _settings().collect_rate_limit_store, key_func=_store_key)
 def collect():
+    """Store a batch of storefront events in the inbox and queue them for ingest."""
     if auth.is_bot(request.headers.get("User-Agent")):
         return Response(status=204)
     payload, body = _read_body()
