@@ -1,6 +1,8 @@
 """Storeflow: email automation for Shopify and WooCommerce stores."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from app.config import Config, load_config
@@ -11,6 +13,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app import embedded
     from app.crypto import keyring
     from app.db import db
+    from app.identity import signer
     from app.jobs import broker
     from app.mail.transport import transports
 
@@ -19,15 +22,17 @@ def bootstrap(config: Config | None = None) -> Config:
     db.configure(config.database_url)
     broker.configure(config.redis_url)
     transports.configure(config.smtp_url, config.home, config.base_url)
+    signer.configure(config.secret_key)
     return config
 
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import errors, health, webhooks
+    from app.web import collect, errors, health, webhooks
 
     config = bootstrap(config)
-    flask_app = Flask(__name__)
+    # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
+    flask_app = Flask(__name__, static_folder=str(Path(__file__).resolve().parent.parent / "static"))
     flask_app.config.update(
         SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=config.max_body_bytes,
@@ -36,4 +41,5 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(flask_app)
     flask_app.register_blueprint(health.bp)
     flask_app.register_blueprint(webhooks.bp)
+    collect.init_app(flask_app)
     return flask_app

@@ -16,6 +16,8 @@ REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL
 
 # Shopify gives webhooks 5 s and its largest order payloads are a few hundred KB.
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+# A batch of storefront events is a few KB; anything larger is not from our tracker.
+DEFAULT_COLLECT_MAX_BODY_BYTES = 32 * 1024
 
 
 class ConfigError(RuntimeError):
@@ -36,6 +38,9 @@ class Config:
     # smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...:465; unset = dev inbox.
     smtp_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    collect_max_body_bytes: int = DEFAULT_COLLECT_MAX_BODY_BYTES
+    collect_rate_limit_ip: str = "120/minute"
+    collect_rate_limit_store: str = "3000/minute"
 
     @property
     def embedded(self) -> bool:
@@ -100,4 +105,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         shopify_api_secret=env.get("SHOPIFY_API_SECRET") or None,
         smtp_url=_smtp_url(env["SMTP_URL"]) if env.get("SMTP_URL") else None,
         max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+        collect_max_body_bytes=int(env.get("COLLECT_MAX_BODY_BYTES", DEFAULT_COLLECT_MAX_BODY_BYTES)),
+        collect_rate_limit_ip=env.get("COLLECT_RATE_LIMIT_IP", "120/minute"),
+        collect_rate_limit_store=env.get("COLLECT_RATE_LIMIT_STORE", "3000/minute"),
     )

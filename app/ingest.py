@@ -11,6 +11,7 @@ import connectors
 from app import clock, events, upsert
 from app.db import db
 from app.models import WebhookEvent
+from app.storefront import PLATFORM as STOREFRONT, normalize as storefront, store as storefront_store
 from connectors.base import CheckoutRecord, CustomerRecord, OrderRecord, PayloadError, Record
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
             return []
         context = {"store_id": event.store_id, "event_id": event.id, "topic": event.topic}
         try:
-            records = connectors.get(event.platform).normalize(event.topic, json.loads(event.body))
+            records = _normalize(event)
         except PayloadError as error:
             event.error = str(error)
             event.processed_at = clock.now()
@@ -43,6 +44,13 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
         event.processed_at = clock.now()
     log.info("ingested %d record(s), %d event(s)", len(records), len(emitted), extra=context)
     return emitted
+
+
+def _normalize(event: WebhookEvent) -> list[Record]:
+    payload = json.loads(event.body)
+    if event.platform == STOREFRONT:
+        return [storefront.parse(payload)[1]]
+    return connectors.get(event.platform).normalize(event.topic, payload)
 
 
 def _count_attempt(event_id: int) -> None:
@@ -57,6 +65,8 @@ def _count_attempt(event_id: int) -> None:
 
 def _store(session: Session, store_id: int, record: Record) -> list[events.DomainEvent]:
     """Upsert one record and name what happened; a stale record changes nothing and says so."""
+    if isinstance(record, storefront.StorefrontRecord):
+        return storefront_store.store(session, store_id, record)
     now = clock.now()
     if isinstance(record, OrderRecord):
         result = upsert.order(session, store_id, record)

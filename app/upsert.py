@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, identity
 from app.models import Checkout, CheckoutLine, Customer, Order, OrderLine
 from connectors.base import CheckoutRecord, CustomerRecord, LineRecord, OrderRecord
 
@@ -56,6 +56,8 @@ def _replace_lines(session: Session, model, parent: str, parent_id: int, store_i
 
 
 def customer(session: Session, store_id: int, record: CustomerRecord) -> Upserted:
+    # A shopper first known by the email typed at the shop front becomes this customer.
+    identity.adopt(session, store_id, record.platform_id, record.email)
     values = {
         "email": record.email, "first_name": record.first_name, "last_name": record.last_name,
         "phone": record.phone, "country_code": record.country_code,

@@ -6,8 +6,9 @@ from app.models.message import Message, Suppression
 from app.models.order import Order, OrderLine
 from app.models.product import Product
 from app.models.store import Store
+from app.models.storefront import ProductView, Visitor
 
 __all__ = [
-    "Checkout", "CheckoutLine", "Customer", "Message", "Order", "OrderLine", "Product", "Store",
-    "Suppression", "WebhookEvent",
+    "Checkout", "CheckoutLine", "Customer", "Message", "Order", "OrderLine", "Product",
+    "ProductView", "Store", "Suppression", "Visitor", "WebhookEvent",
 ]

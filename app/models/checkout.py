@@ -24,6 +24,8 @@ class Checkout(StoreOwned, Timestamps, Base):
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     email: Mapped[str | None] = mapped_column(String(320), index=True)
+    # The shop-front visitor whose cart this is (storefront events); links it before we know them.
+    visitor_id: Mapped[str | None] = mapped_column(String(64), index=True)
     currency: Mapped[str] = mapped_column(String(3))
     total_price: Mapped[Decimal] = mapped_column(Money)
     recovery_url: Mapped[str | None] = mapped_column(Text)

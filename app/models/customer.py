@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, String, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -12,9 +12,16 @@ from app.models.base import StoreOwned, Timestamps
 
 class Customer(StoreOwned, Timestamps, Base):
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("store_id", "platform_id"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "platform_id"),
+        # A shopper known only by an email typed at the shop front has no platform id yet:
+        # one such row per address, adopted by the platform customer when it arrives.
+        Index("uq_customers_store_id_email_without_platform", "store_id", "email", unique=True,
+              postgresql_where=text("platform_id IS NULL")),
+    )
 
-    platform_id: Mapped[int] = mapped_column(BigInteger)
+    # None until the platform tells us the customer (see app.identity).
+    platform_id: Mapped[int | None] = mapped_column(BigInteger)
     # Normalised once on the way in (connectors.base.normalize_email).
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     first_name: Mapped[str | None] = mapped_column(String(255))

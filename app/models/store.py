@@ -1,6 +1,7 @@
 """A connected shop: its platform, address, credentials (encrypted) and install state."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import DateTime, String, UniqueConstraint
@@ -25,6 +26,10 @@ class Store(Timestamps, Base):
     name: Mapped[str | None] = mapped_column(String(255))
     access_token: Mapped[str | None] = mapped_column(EncryptedText)
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # Public (it ships in the shop's pages): it names the store to POST /collect, proves nothing.
+    collect_key: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: secrets.token_urlsafe(18)
+    )
     # Merchant settings that differ from the defaults (see app.settings).
     settings: Mapped[dict] = mapped_column(JSONB, default=dict)
     currency: Mapped[str] = mapped_column(String(3), default="USD")

@@ -1,0 +1,83 @@
+"""A storefront record -> the local model: the visitor, who they are, their view or cart."""
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app import clock, events, identity, upsert
+from app.models import Checkout, CheckoutLine, ProductView
+from app.storefront.normalize import StorefrontRecord
+from connectors.base import CheckoutRecord, LineRecord
+
+
+def _customer_id(session: Session, store_id: int, record: StorefrontRecord) -> int | None:
+    """Identify the visitor from what this event carries; else whoever it was already."""
+    visitor = identity.seen(session, store_id, record.visitor_id, record.occurred_at)
+    token_customer = (identity.verify_customer_token(record.customer_token, store_id)
+                      if record.customer_token else None)
+    customer_id = identity.resolve(session, store_id, email=record.email,
+                                   platform_id=record.customer_platform_id,
+                                   token_customer_id=token_customer)
+    if customer_id is None:
+        return visitor.customer_id
+    identity.link(session, visitor, customer_id)
+    return customer_id
+
+
+def _merged(session: Session, store_id: int, cart: CheckoutRecord) -> CheckoutRecord:
+    """An added line joins the lines already in the cart (replacing the same variant's)."""
+    stored = session.execute(
+        select(CheckoutLine).join(Checkout).where(
+            Checkout.store_id == store_id, Checkout.token == cart.token)
+        .order_by(CheckoutLine.id)
+    ).scalars().all()
+    added = {(line.product_id, line.variant_id) for line in cart.lines}
+    kept = tuple(
+        LineRecord(title=l.title, quantity=l.quantity, price=l.price, product_id=l.product_id,
+                   variant_id=l.variant_id, sku=l.sku, variant_title=l.variant_title)
+        for l in stored if (l.product_id, l.variant_id) not in added
+    )
+    lines = kept + cart.lines
+    total = sum((line.price * line.quantity for line in lines), Decimal(0))
+    return replace(cart, lines=lines, total_price=total)
+
+
+def _cart(session: Session, store_id: int, record: StorefrontRecord,
+          customer_id: int | None) -> upsert.Upserted:
+    stored = session.execute(select(Checkout.email, Checkout.customer_id).where(
+        Checkout.store_id == store_id, Checkout.token == record.cart.token)).first()
+    cart = _merged(session, store_id, record.cart) if record.merge_lines else record.cart
+    # A shop-front event that carries no email or customer keeps the ones already known.
+    cart = replace(cart, email=record.email or (stored.email if stored else None))
+    result = upsert.checkout(session, store_id, cart)
+    if result.changed:
+        session.execute(update(Checkout).where(
+            Checkout.store_id == store_id, Checkout.id == result.id,
+        ).values(visitor_id=record.visitor_id,
+                 customer_id=customer_id or (stored.customer_id if stored else None)))
+    return result
+
+
+def store(session: Session, store_id: int, record: StorefrontRecord) -> list[events.DomainEvent]:
+    """Upsert one storefront record and name what happened, as webhooks do."""
+    customer_id = _customer_id(session, store_id, record)
+    now = clock.now()
+    emitted = []
+    if record.product is not None:
+        view = ProductView(store_id=store_id, visitor_id=record.visitor_id,
+                           customer_id=customer_id, product_id=record.product.product_id,
+                           variant_id=record.product.variant_id, title=record.product.title,
+                           url=record.product.url, viewed_at=record.occurred_at)
+        session.add(view)
+        session.flush()
+        emitted.append(events.DomainEvent(events.PRODUCT_VIEWED, store_id, "product_view",
+                                          view.id, now))
+    if record.cart is not None:
+        result = _cart(session, store_id, record, customer_id)
+        if result.changed:
+            emitted.append(events.DomainEvent(events.CHECKOUT_UPDATED, store_id, "checkout",
+                                              result.id, now))
+    return emitted
