@@ -40,6 +40,7 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
             log.warning("ingest rejected payload: %s", error, extra=context)
             return []
         emitted = [e for record in records for e in _store(session, event.store_id, record)]
+        events.publish(session, emitted)
         event.error = None
         event.processed_at = clock.now()
     log.info("ingested %d record(s), %d event(s)", len(records), len(emitted), extra=context)
