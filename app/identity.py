@@ -28,9 +28,10 @@ WITHOUT_PLATFORM = text("platform_id IS NULL")
 
 
 class Signer:
-    """The process's SECRET_KEY for customer tokens, bound once by `app.bootstrap`."""
+    """The process's SECRET_KEY for one kind of token (its salt), bound once by `app.bootstrap`."""
 
-    def __init__(self) -> None:
+    def __init__(self, salt: str) -> None:
+        self.salt = salt
         self.secret_key: str | None = None
 
     def configure(self, secret_key: str | None) -> None:
@@ -39,10 +40,10 @@ class Signer:
     def serializer(self) -> URLSafeTimedSerializer:
         if not self.secret_key:
             raise RuntimeError("SECRET_KEY is not configured; call app.bootstrap first")
-        return URLSafeTimedSerializer(self.secret_key, salt=TOKEN_SALT)
+        return URLSafeTimedSerializer(self.secret_key, salt=self.salt)
 
 
-signer = Signer()
+signer = Signer(TOKEN_SALT)
 
 
 def make_customer_token(store_id: int, customer_id: int) -> str:

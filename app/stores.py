@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,23 @@ T = TypeVar("T")
 
 class StoreNotFound(LookupError):
     pass
+
+
+def host(address: str) -> str:
+    """`https://Shop.example.com/` or `shop.example.com` -> `shop.example.com` (port kept)."""
+    address = address.strip()
+    return urlsplit(address if "//" in address else f"//{address}").netloc.lower()
+
+
+def own_hosts(store: Store) -> set[str]:
+    """The hosts a store's own pages are served from: its domain and that domain's www. twin."""
+    own = host(store.domain)
+    return {own, f"www.{own}"}
+
+
+def home_url(store: Store) -> str:
+    """The store's home page: its domain over https (a WooCommerce store URL as given)."""
+    return store.domain if "//" in store.domain else f"https://{store.domain}"
 
 
 def find_by_domain(session: Session, platform: str, domain: str) -> Store | None:

@@ -3,30 +3,23 @@ server (a signature with the store's webhook secret)."""
 from __future__ import annotations
 
 import hmac
-from urllib.parse import urlsplit
 
 from crawlerdetect import CrawlerDetect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Store
+from app.stores import host, own_hosts
 from connectors.shopify.webhooks import verify_hmac
 
 _crawlers = CrawlerDetect()
-
-
-def host(address: str) -> str:
-    """`https://Shop.example.com/` or `shop.example.com` -> `shop.example.com` (port kept)."""
-    address = address.strip()
-    return urlsplit(address if "//" in address else f"//{address}").netloc.lower()
 
 
 def origin_allowed(store: Store, origin: str | None) -> bool:
     """An Origin header from the store's own domain (or its www. twin)."""
     if not origin or origin == "null":
         return False
-    own = host(store.domain)
-    return host(origin) in {own, f"www.{own}"}
+    return host(origin) in own_hosts(store)
 
 
 def stores_for_origin(session: Session, origin: str) -> list[Store]:
