@@ -1,14 +1,15 @@
 """The local model. Import from here: `from app.models import Store, Order`."""
+from app.models.attribution import Attribution
 from app.models.checkout import Checkout, CheckoutLine
 from app.models.customer import Customer
 from app.models.inbox import WebhookEvent
-from app.models.message import Message, Suppression
+from app.models.message import Message, MessageEvent, Suppression
 from app.models.order import Order, OrderLine
 from app.models.product import Product
 from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
 
 __all__ = [
-    "Checkout", "CheckoutLine", "Customer", "Message", "Order", "OrderLine", "Product",
-    "ProductView", "Store", "Suppression", "Visitor", "WebhookEvent",
+    "Attribution", "Checkout", "CheckoutLine", "Customer", "Message", "MessageEvent", "Order",
+    "OrderLine", "Product", "ProductView", "Store", "Suppression", "Visitor", "WebhookEvent",
 ]

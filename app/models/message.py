@@ -1,4 +1,5 @@
-"""The outbox: one row per email, written before anything leaves, and suppressions."""
+"""The outbox: one row per email, written before anything leaves, its opens and clicks, and
+suppressions."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -41,6 +42,24 @@ class Message(StoreOwned, Timestamps, Base):
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     subject: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The first open and click (every one is a MessageEvent); the activity log reads these.
+    first_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_clicked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MessageEvent(StoreOwned, Base):
+    """An open (the pixel loaded) or a click (a tracked link followed) of one message."""
+
+    __tablename__ = "message_events"
+    __table_args__ = (
+        # Attribution looks for a store's recent clicks.
+        Index("ix_message_events_store_id_kind_occurred_at", "store_id", "kind", "occurred_at"),
+    )
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # open | click
+    url: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Suppression(StoreOwned, Base):
