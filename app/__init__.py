@@ -15,6 +15,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.db import db
     from app.identity import signer
     from app.jobs import broker
+    from app.mail import links
     from app.mail.transport import transports
 
     config = embedded.resolve(config or load_config())
@@ -23,12 +24,13 @@ def bootstrap(config: Config | None = None) -> Config:
     broker.configure(config.redis_url)
     transports.configure(config.smtp_url, config.home, config.base_url)
     signer.configure(config.secret_key)
+    links.signer.bind(config.secret_key, config.base_url)
     return config
 
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import collect, errors, health, webhooks
+    from app.web import collect, errors, health, tracking, webhooks
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -41,5 +43,6 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(flask_app)
     flask_app.register_blueprint(health.bp)
     flask_app.register_blueprint(webhooks.bp)
+    flask_app.register_blueprint(tracking.bp)
     collect.init_app(flask_app)
     return flask_app

@@ -18,6 +18,8 @@ class SmtpSink:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[EmailMessage] = []
+        # The bytes as they came over the wire, to check what parsing would hide (header encoding).
+        self.raw: list[bytes] = []
         # Addresses answered with a permanent 550, as a mailbox that does not exist would be.
         self.refuse: set[str] = set()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -29,6 +31,7 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.raw.append(envelope.original_content)
         self.received.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted"
 

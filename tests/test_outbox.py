@@ -5,25 +5,8 @@ from sqlalchemy import select
 
 from app.db import db
 from app.mail import outbox
-from app.models import Checkout, Message, Suppression
-from tests.helpers import published
-
-
-def checkout_message(shop, webhooks, run_jobs, *, marketing=True, email="example@email.com") -> int:
-    webhooks.deliver("checkouts/create", published("shopify/checkouts_create.json"))
-    run_jobs()
-    with db.session() as session:
-        checkout = session.execute(select(Checkout)).scalar_one()
-        message_id = outbox.queue_message(
-            session, store_id=shop.id, email=email, template="abandoned_checkout/email_1",
-            marketing=marketing, context={"checkout_id": checkout.id}, customer_id=checkout.customer_id,
-            flow="abandoned_checkout", run_id=1, step="email_1")
-    return message_id
-
-
-def status(message_id: int) -> Message:
-    with db.session() as session:
-        return session.get(Message, message_id)
+from app.models import Suppression
+from tests.mail_helpers import checkout_message, status
 
 
 def test_a_message_is_valid_mime_with_html_text_and_headers(shop, webhooks, run_jobs, smtp_sink):

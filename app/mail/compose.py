@@ -1,6 +1,7 @@
 """A Message row -> a MIME message: the template rendered with current data, and its headers."""
 from __future__ import annotations
 
+from email import policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any
@@ -8,12 +9,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import stores
+from app.mail import links, tracking
 from app.mail.render import render
 from app.mail.transport import transports
 from app.models import Checkout, Customer, Message, Order, Store
 
 # Context references a message may carry, and the row each one names.
 REFERENCES = {"checkout_id": ("checkout", Checkout), "order_id": ("order", Order)}
+# Headers are folded only past RFC 5322's hard limit: the default folding would turn the long
+# List-Unsubscribe URL into RFC 2047 encoded-words, which mailbox providers do not decode there.
+POLICY = policy.default.clone(max_line_length=998)
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def context_for(session: Session, store: Store, message: Message) -> dict[str, Any]:
@@ -24,10 +30,13 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
                 if message.customer_id else None)
     context: dict[str, Any] = {
         "store": {"name": store.name or store.domain, "domain": store.domain,
-                  "currency": store.currency, **settings},
+                  "url": stores.home_url(store), "currency": store.currency, **settings},
         "customer": customer,
         "email": message.email,
         **message.context,
+        # After the message's own context, so nothing stored there can replace the signed link.
+        "marketing": message.marketing,
+        "unsubscribe_url": links.unsubscribe_url(message) if message.marketing else None,
     }
     for key, (name, model) in REFERENCES.items():
         if key in message.context:
@@ -36,15 +45,27 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
 
 
 def sender(store: Store) -> str:
+    """The From address: the store's sender settings, else a no-reply on our own host."""
     settings = store.effective_settings
     address = settings["from_email"] or f"no-reply@{transports.message_id_domain}"
     return formataddr((settings["from_name"] or store.name or store.domain, address))
 
 
+def list_unsubscribe(store: Store, message: Message) -> str:
+    """RFC 2369/8058: the one-click URL, and a mailto to the store when it has an address that
+    a person reads (our fallback no-reply address reads nothing)."""
+    settings = store.effective_settings
+    targets = [f"<{links.unsubscribe_url(message)}>"]
+    mailbox = settings["reply_to"] or settings["from_email"]
+    if mailbox:
+        targets.append(f"<mailto:{mailbox}?subject=unsubscribe>")
+    return ", ".join(targets)
+
+
 def build(session: Session, store: Store, message: Message) -> EmailMessage:
     """Render and assemble the message; headers appear exactly once each."""
     rendered = render(message.template, context_for(session, store, message))
-    mime = EmailMessage()
+    mime = EmailMessage(policy=POLICY)
     mime["From"] = sender(store)
     mime["To"] = message.email
     mime["Subject"] = rendered.subject
@@ -53,6 +74,11 @@ def build(session: Session, store: Store, message: Message) -> EmailMessage:
     reply_to = store.effective_settings["reply_to"]
     if reply_to:
         mime["Reply-To"] = reply_to
-    mime.set_content(rendered.text)
-    mime.add_alternative(rendered.html, subtype="html")
+    if message.marketing:
+        mime["List-Unsubscribe"] = list_unsubscribe(store, message)
+        mime["List-Unsubscribe-Post"] = ONE_CLICK
+    # Quoted-printable keeps body lines short whatever the line-length policy of the headers.
+    mime.set_content(rendered.text, cte="quoted-printable")
+    mime.add_alternative(tracking.instrument(rendered.html, store, message), subtype="html",
+                         cte="quoted-printable")
     return mime

@@ -1,0 +1,104 @@
+"""The links in our emails: unsubscribe (GET shows, POST acts), the open pixel, click redirects.
+
+Answers, and why:
+- 404 a forged, altered, expired or unknown token: one page for all, so a token reveals nothing.
+- 400 a click to a URL off the store's own domain: a valid signature never makes an open redirect.
+- 200 POST /u/TOKEN: unsubscribed (again, idempotently); no cookie, CSRF token or redirect is
+  needed, because mailbox providers POST it blind (RFC 8058). A GET never unsubscribes: link
+  scanners and previews fetch every URL in a message.
+Opens and clicks from crawlers and link scanners are followed but not recorded.
+"""
+from __future__ import annotations
+
+import base64
+import logging
+
+from flask import Blueprint, Response, abort, redirect, render_template, request
+from sqlalchemy.orm import Session
+
+from app import stores
+from app.db import db
+from app.mail import links, outbox, tracking
+from app.models import Message, Store
+from app.storefront.auth import is_bot
+
+log = logging.getLogger(__name__)
+bp = Blueprint("tracking", __name__)
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+# Every request must reach us to be counted, and none is worth a shared cache's copy.
+NOT_CACHED = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+
+
+def _find(session: Session, token: str, kind: str) -> tuple[links.Link, Message] | None:
+    link = links.read_token(token, kind)
+    message = link and stores.get_owned(session, Message, link.store_id, link.message_id)
+    return (link, message) if message else None
+
+
+def _page(state: str, store_name: str | None = None, status: int = 200):
+    return render_template("tracking/unsubscribe.html", state=state, store_name=store_name,
+                           action=request.path), status, NOT_CACHED
+
+
+def _counted() -> bool:
+    return not is_bot(request.headers.get("User-Agent"))
+
+
+@bp.get("/u/<token>")
+def unsubscribe_page(token: str):
+    """Show the confirm button; unsubscribing is the POST."""
+    with db.session() as session:
+        found = _find(session, token, links.UNSUBSCRIBE)
+        if found is None:
+            return _page("invalid", status=404)
+        _, message = found
+        store = session.get(Store, message.store_id)
+        return _page("confirm", store.name or store.domain)
+
+
+@bp.post("/u/<token>")
+def unsubscribe(token: str):
+    """Stop marketing mail to the message's recipient in its store, at once."""
+    with db.session() as session:
+        found = _find(session, token, links.UNSUBSCRIBE)
+        if found is None:
+            return _page("invalid", status=404)
+        _, message = found
+        store = session.get(Store, message.store_id)
+        store_name = store.name or store.domain
+    outbox.suppress(message.store_id, message.email, "unsubscribed")
+    log.info("unsubscribed", extra={"store_id": message.store_id, "message_id": message.id})
+    return _page("done", store_name)
+
+
+@bp.get("/o/<token>.gif")
+def opened(token: str):
+    """The 1x1 pixel: count an open."""
+    with db.session() as session:
+        found = _find(session, token, links.OPEN)
+        if found is None:
+            return _page("invalid", status=404)
+        _, message = found
+        if _counted():
+            tracking.record(session, message, tracking.OPEN)
+    return Response(GIF, mimetype="image/gif", headers=NOT_CACHED)
+
+
+@bp.get("/c/<token>")
+def clicked(token: str):
+    """Count a click and redirect to the store page, tagged with UTM parameters."""
+    with db.session() as session:
+        found = _find(session, token, links.CLICK)
+        if found is None:
+            return _page("invalid", status=404)
+        link, message = found
+        if not tracking.is_store_url(session.get(Store, message.store_id), link.url):
+            log.warning("click refused: target off the store's domain",
+                        extra={"store_id": message.store_id, "message_id": message.id})
+            abort(400, "this link does not lead to the store's own site")
+        if _counted():
+            tracking.record(session, message, tracking.CLICK, link.url)
+        target = tracking.with_utm(link.url, message)
+    response = redirect(target, code=302)
+    response.headers.update(NOT_CACHED)
+    return response

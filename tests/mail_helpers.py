@@ -1,0 +1,32 @@
+"""Helpers for mail tests: a queued message about the published abandoned checkout."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.db import db
+from app.mail import outbox
+from app.models import Checkout, Message
+from tests.helpers import published
+
+
+def checkout_message(shop, webhooks, run_jobs, *, marketing=True, email="example@email.com",
+                     run_id=1, context=None, customer_id=None) -> int:
+    """Queue the first abandoned-checkout email about the published checkout; its row id."""
+    with db.session() as session:
+        checkout = session.execute(select(Checkout)).scalar_one_or_none()
+    if checkout is None:
+        webhooks.deliver("checkouts/create", published("shopify/checkouts_create.json"))
+        run_jobs()
+        with db.session() as session:
+            checkout = session.execute(select(Checkout)).scalar_one()
+    with db.session() as session:
+        return outbox.queue_message(
+            session, store_id=shop.id, email=email, template="abandoned_checkout/email_1",
+            marketing=marketing, context={"checkout_id": checkout.id, **(context or {})},
+            customer_id=customer_id if customer_id is not None else checkout.customer_id,
+            flow="abandoned_checkout", run_id=run_id, step="email_1")
+
+
+def status(message_id: int) -> Message:
+    with db.session() as session:
+        return session.get(Message, message_id)
