@@ -10,6 +10,7 @@ from app.config import Config, load_config
 
 def bootstrap(config: Config | None = None) -> Config:
     """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
+    from app import attribution  # noqa: F401  (its ORDER_PLACED listener, in every process)
     from app import embedded
     from app.crypto import keyring
     from app.db import db

@@ -10,7 +10,7 @@ from tests.helpers import published
 
 
 def checkout_message(shop, webhooks, run_jobs, *, marketing=True, email="example@email.com",
-                     run_id=1, context=None, customer_id=None) -> int:
+                     run_id=1, step="email_1", context=None, customer_id=None) -> int:
     """Queue the first abandoned-checkout email about the published checkout; its row id."""
     with db.session() as session:
         checkout = session.execute(select(Checkout)).scalar_one_or_none()
@@ -24,7 +24,14 @@ def checkout_message(shop, webhooks, run_jobs, *, marketing=True, email="example
             session, store_id=shop.id, email=email, template="abandoned_checkout/email_1",
             marketing=marketing, context={"checkout_id": checkout.id, **(context or {})},
             customer_id=customer_id if customer_id is not None else checkout.customer_id,
-            flow="abandoned_checkout", run_id=run_id, step="email_1")
+            flow="abandoned_checkout", run_id=run_id, step=step)
+
+
+def sent_message(shop, webhooks, run_jobs, **options) -> int:
+    """A checkout message (see `checkout_message`), delivered."""
+    message_id = checkout_message(shop, webhooks, run_jobs, **options)
+    assert outbox.deliver(message_id) == "sent"
+    return message_id
 
 
 def status(message_id: int) -> Message:

@@ -15,15 +15,9 @@ from app.db import db
 from app.mail import links, outbox
 from app.models import Message, MessageEvent, Store, Suppression
 from tests.helpers import SHOP
-from tests.mail_helpers import checkout_message, status
+from tests.mail_helpers import checkout_message, sent_message, status
 
 EMAIL = "example@email.com"
-
-
-def sent_message(shop, webhooks, run_jobs, **options) -> int:
-    message_id = checkout_message(shop, webhooks, run_jobs, **options)
-    assert outbox.deliver(message_id) == "sent"
-    return message_id
 
 
 def token_of(url: str) -> str:
