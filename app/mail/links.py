@@ -34,6 +34,7 @@ class LinkSigner(Signer):
         self.base_url = "http://localhost:5000"
 
     def bind(self, secret_key: str | None, base_url: str) -> None:
+        """Use this SECRET_KEY and make links under this public BASE_URL."""
         self.configure(secret_key)
         self.base_url = base_url.rstrip("/")
 
@@ -59,7 +60,7 @@ def read_token(token: str, kind: str, max_age: timedelta = LINK_MAX_AGE) -> Link
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in (store_id, message_id)):
         return None
     url = rest[0] if rest else None
-    if (kind == CLICK) != isinstance(url, str):
+    if (kind == CLICK) != isinstance(url, str):  # a click names its target; nothing else does
         return None
     return Link(store_id, message_id, url)
 
