@@ -73,9 +73,16 @@ def order(payload: Any) -> OrderRecord:
     )
 
 
+def _token(payload: dict) -> str:
+    token = text(require(payload, "token"), 255)
+    if not token:
+        raise PayloadError("field 'token' is not a checkout token")
+    return token
+
+
 def checkout(payload: Any) -> CheckoutRecord:
     return CheckoutRecord(
-        token=text(require(payload, "token"), 255),
+        token=_token(payload),
         platform_id=optional_id(payload.get("id"), "id"),
         email=normalize_email(payload.get("email")),
         currency=text(require(payload, "currency"), 3),
