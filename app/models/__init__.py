@@ -1,6 +1,8 @@
 """The local model. Import from here: `from app.models import Store, Order`."""
 from app.models.checkout import Checkout, CheckoutLine
+from app.models.consent import ConsentChange
 from app.models.customer import Customer
+from app.models.fulfillment import Fulfillment
 from app.models.inbox import WebhookEvent
 from app.models.message import Message, Suppression
 from app.models.order import Order, OrderLine
@@ -9,6 +11,6 @@ from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
 
 __all__ = [
-    "Checkout", "CheckoutLine", "Customer", "Message", "Order", "OrderLine", "Product",
+    "Checkout", "CheckoutLine", "ConsentChange", "Customer", "Fulfillment", "Message", "Order", "OrderLine", "Product",
     "ProductView", "Store", "Suppression", "Visitor", "WebhookEvent",
 ]
