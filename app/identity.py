@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Checkout, Customer, Order, ProductView, Visitor
+from app.models import Checkout, ConsentChange, Customer, Order, ProductView, Visitor
 
 TOKEN_SALT = "storeflow.customer-token"
 TOKEN_MAX_AGE = timedelta(days=90)
@@ -156,7 +156,8 @@ def merge(session: Session, store_id: int, source_id: int, target_id: int) -> No
     """Move everything of customer `source_id` to `target_id`, then delete the source."""
     if source_id == target_id:
         return
-    for model in (ProductView, Checkout, Order, Visitor):
+    # Consent history moves too: it is what justifies mail already sent.
+    for model in (ProductView, Checkout, Order, Visitor, ConsentChange):
         session.execute(update(model).where(
             model.store_id == store_id, model.customer_id == source_id,
         ).values(customer_id=target_id))

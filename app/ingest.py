@@ -8,11 +8,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import connectors
-from app import clock, events, upsert
+from app import clock, consent, events, identity, orders, products, upsert
 from app.db import db
 from app.models import WebhookEvent
 from app.storefront import PLATFORM as STOREFRONT, normalize as storefront, store as storefront_store
-from connectors.base import CheckoutRecord, CustomerRecord, OrderRecord, PayloadError, Record
+from connectors.base import (
+    CHECKOUT, CheckoutRecord, ConsentRecord, CustomerRecord, FulfillmentRecord, OrderRecord,
+    PayloadError, ProductDeletion, ProductRecord, Record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,8 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
             event.processed_at = clock.now()
             log.warning("ingest rejected payload: %s", error, extra=context)
             return []
-        emitted = [e for record in records for e in _store(session, event.store_id, record)]
+        emitted = [e for record in records
+                   for e in _store(session, event.store_id, record, event.platform, event.topic)]
         events.publish(session, emitted)
         event.error = None
         event.processed_at = clock.now()
@@ -64,16 +68,21 @@ def _count_attempt(event_id: int) -> None:
         )
 
 
-def _store(session: Session, store_id: int, record: Record) -> list[events.DomainEvent]:
+def _store(session: Session, store_id: int, record: Record, platform: str,
+           topic: str) -> list[events.DomainEvent]:
     """Upsert one record and name what happened; a stale record changes nothing and says so."""
     if isinstance(record, storefront.StorefrontRecord):
         return storefront_store.store(session, store_id, record)
-    now = clock.now()
     if isinstance(record, OrderRecord):
-        result = upsert.order(session, store_id, record)
-        name = events.ORDER_PLACED if result.created else events.ORDER_UPDATED
-        subject = "order"
-    elif isinstance(record, CheckoutRecord):
+        return orders.store_order(session, store_id, record)
+    if isinstance(record, FulfillmentRecord):
+        return orders.store_fulfillment(session, store_id, record)
+    if isinstance(record, (ProductRecord, ProductDeletion)):
+        return products.store(session, store_id, record)
+    if isinstance(record, ConsentRecord):
+        return _consent(session, store_id, record, platform, topic)
+    now = clock.now()
+    if isinstance(record, CheckoutRecord):
         result = upsert.checkout(session, store_id, record)
         name = events.CHECKOUT_COMPLETED if record.completed_at else events.CHECKOUT_UPDATED
         subject = "checkout"
@@ -86,3 +95,15 @@ def _store(session: Session, store_id: int, record: Record) -> list[events.Domai
     if not result.changed:
         return []
     return [events.DomainEvent(name, store_id, subject, result.id, now)]
+
+
+def _consent(session: Session, store_id: int, record: ConsentRecord, platform: str,
+             topic: str) -> list[events.DomainEvent]:
+    # Consent may arrive before the customer it is about: it creates them.
+    customer_id = identity.resolve(session, store_id, email=record.email,
+                                   platform_id=record.customer_platform_id)
+    return consent.record(
+        session, store_id, customer_id, record.state,
+        source=f"{platform}:{record.origin or topic}", opt_in_level=record.opt_in_level,
+        occurred_at=record.updated_at, undoes_withdrawal=record.origin != CHECKOUT,
+    )

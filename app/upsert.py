@@ -1,17 +1,22 @@
-"""Records -> rows. One atomic INSERT ... ON CONFLICT per record, so concurrent and repeated
-deliveries converge, and a version older than the stored one changes nothing."""
+"""Records -> rows. A record is inserted, or updated under a row lock unless it is older than the
+stored version, so concurrent and repeated deliveries converge and a stale one changes nothing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
-from sqlalchemy import delete, insert, literal_column, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from app import clock, identity
-from app.models import Checkout, CheckoutLine, Customer, Order, OrderLine
-from connectors.base import CheckoutRecord, CustomerRecord, LineRecord, OrderRecord
+from app.models import Checkout, CheckoutLine, Customer, Fulfillment, Order, OrderLine, Product
+from connectors.base import (
+    CheckoutRecord, CustomerRecord, FulfillmentRecord, LineRecord, OrderRecord, ProductRecord,
+)
+
+
+DELETED = "deleted"  # Product.status of a product the platform deleted
 
 
 @dataclass(frozen=True)
@@ -19,31 +24,36 @@ class Upserted:
     id: int
     created: bool
     changed: bool  # False when the delivery was stale: nothing was written
+    # What the row held before this write ({} for a new row), and the columns it changed.
+    before: Mapping[str, Any] = field(default_factory=dict)
+    changes: frozenset[str] = frozenset()
 
 
 def _upsert(session: Session, model, key: dict[str, Any], values: dict[str, Any],
             version: Any) -> Upserted:
     """Insert, or update only if `version` is not older than the stored `source_updated_at`."""
     table = model.__table__
-    statement = pg_insert(table).values(**key, **values)
-    if version is None:
-        # Undated data (Shopify's customer embedded in an order) fills a gap, never overwrites.
-        statement = statement.on_conflict_do_nothing(index_elements=list(key))
-    else:
-        stored = table.c.source_updated_at
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key),
-            set_={**{name: statement.excluded[name] for name in values}, "updated_at": clock.now()},
-            where=stored.is_(None) | (stored <= version),
-        )
-    # xmax = 0 only for a freshly inserted row: it tells a create from an update.
-    row = session.execute(statement.returning(table.c.id, literal_column("xmax = 0"))).first()
-    if row is not None:
-        return Upserted(id=row[0], created=bool(row[1]), changed=True)
-    existing = session.execute(
-        select(table.c.id).where(*(table.c[name] == value for name, value in key.items()))
-    ).scalar_one()
-    return Upserted(id=existing, created=False, changed=False)
+    inserted = session.execute(
+        pg_insert(table).values(**key, **values)
+        .on_conflict_do_nothing(index_elements=list(key)).returning(table.c.id)
+    ).scalar()
+    if inserted is not None:
+        return Upserted(id=inserted, created=True, changed=True,
+                        changes=frozenset(name for name, value in values.items() if value is not None))
+    # The row lock makes concurrent deliveries of one record take turns, so each compares
+    # itself with what the one before it wrote (the events depend on it).
+    stored = session.execute(
+        select(table).where(*(table.c[name] == value for name, value in key.items()))
+        .with_for_update()
+    ).one()._mapping
+    # Undated data (Shopify's customer embedded in an order) fills a gap, never overwrites.
+    if version is None or (stored["source_updated_at"] is not None
+                           and stored["source_updated_at"] > version):
+        return Upserted(id=stored["id"], created=False, changed=False)
+    session.execute(update(table).where(table.c.id == stored["id"]).values(**values))
+    before = {name: stored[name] for name in values}
+    return Upserted(id=stored["id"], created=False, changed=True, before=before,
+                    changes=frozenset(name for name, value in values.items() if before[name] != value))
 
 
 def _replace_lines(session: Session, model, parent: str, parent_id: int, store_id: int,
@@ -60,7 +70,7 @@ def customer(session: Session, store_id: int, record: CustomerRecord) -> Upserte
     identity.adopt(session, store_id, record.platform_id, record.email)
     values = {
         "email": record.email, "first_name": record.first_name, "last_name": record.last_name,
-        "phone": record.phone, "country_code": record.country_code,
+        "phone": record.phone, "country_code": record.country_code, "tags": list(record.tags),
         "source_created_at": record.created_at, "source_updated_at": record.updated_at,
     }
     return _upsert(session, Customer, {"store_id": store_id, "platform_id": record.platform_id},
@@ -101,3 +111,38 @@ def checkout(session: Session, store_id: int, record: CheckoutRecord) -> Upserte
     if result.changed:
         _replace_lines(session, CheckoutLine, "checkout_id", result.id, store_id, record.lines)
     return result
+
+
+def fulfillment(session: Session, store_id: int, record: FulfillmentRecord,
+                order_id: int | None) -> Upserted:
+    values = {
+        "order_id": order_id, "order_platform_id": record.order_platform_id,
+        "status": record.status, "shipment_status": record.shipment_status,
+        "tracking_company": record.tracking_company, "tracking_number": record.tracking_number,
+        "tracking_url": record.tracking_url, "source_updated_at": record.updated_at,
+    }
+    return _upsert(session, Fulfillment, {"store_id": store_id, "platform_id": record.platform_id},
+                   values, record.updated_at)
+
+
+def product(session: Session, store_id: int, record: ProductRecord) -> Upserted:
+    values = {
+        "title": record.title, "handle": record.handle, "image_url": record.image_url,
+        "price": record.price, "in_stock": record.in_stock, "status": record.status,
+        "source_updated_at": record.updated_at,
+    }
+    return _upsert(session, Product, {"store_id": store_id, "platform_id": record.platform_id},
+                   values, record.updated_at)
+
+
+def product_deleted(session: Session, store_id: int, platform_id: int) -> int | None:
+    """Mark a stored product deleted and out of stock, keeping the row (old emails and views
+    point at it). Its id, or None when there was nothing to change."""
+    return session.execute(
+        update(Product).where(
+            Product.store_id == store_id, Product.platform_id == platform_id,
+            Product.status.is_distinct_from(DELETED),
+        # A deletion carries no time: it happened by now, so every delayed update is older.
+        ).values(status=DELETED, in_stock=False, source_updated_at=clock.now())
+        .returning(Product.id)
+    ).scalar()

@@ -42,6 +42,60 @@ class CustomerRecord:
     # None when the platform embeds a customer without timestamps (Shopify orders do):
     # such a record creates a missing customer but never overwrites a dated one.
     updated_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+
+
+# Shopify's email-marketing states; NULL in our columns means we were never told.
+CONSENT_STATES = frozenset({"subscribed", "not_subscribed", "pending", "unsubscribed",
+                            "redacted", "invalid"})
+CHECKOUT = "checkout"
+
+
+@dataclass(frozen=True)
+class ConsentRecord:
+    """A customer's email-marketing consent as the platform reported it."""
+
+    customer_platform_id: int
+    email: str | None
+    state: str  # one of CONSENT_STATES
+    opt_in_level: str | None = None
+    # When consent was given or withdrawn; None when the payload does not say.
+    updated_at: datetime | None = None
+    # CHECKOUT when the buyer ticked "email me" on a checkout; None: the delivery's topic says.
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class FulfillmentRecord:
+    """One shipment of an order, with its carrier's tracking."""
+
+    platform_id: int
+    order_platform_id: int
+    updated_at: datetime
+    status: str | None = None
+    shipment_status: str | None = None
+    tracking_company: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    platform_id: int
+    title: str
+    updated_at: datetime
+    in_stock: bool
+    handle: str | None = None
+    image_url: str | None = None
+    price: Decimal | None = None  # the lowest variant price: what "from ..." shows
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductDeletion:
+    """The platform deleted a product; it tells us nothing but its id."""
+
+    platform_id: int
 
 
 @dataclass(frozen=True)
@@ -89,7 +143,8 @@ class CheckoutRecord:
     lines: tuple[LineRecord, ...] = field(default_factory=tuple)
 
 
-Record = Union[CustomerRecord, OrderRecord, CheckoutRecord]
+Record = Union[CustomerRecord, OrderRecord, CheckoutRecord, ConsentRecord, FulfillmentRecord,
+               ProductRecord, ProductDeletion]
 
 
 class Connector(ABC):
@@ -128,6 +183,14 @@ def require(payload: Mapping[str, Any], key: str) -> Any:
     if value is None:
         raise PayloadError(f"missing field {key!r}")
     return value
+
+
+def require_text(payload: Mapping[str, Any], key: str, limit: int = 512) -> str:
+    """A string field that must be there, trimmed to its column's size."""
+    value = require(payload, key)
+    if not isinstance(value, str):
+        raise PayloadError(f"field {key!r} is not text")
+    return value[:limit]
 
 
 def parse_time(value: Any, name: str) -> datetime | None:

@@ -82,6 +82,22 @@ def run_jobs(app):
 
 
 @pytest.fixture
+def emitted(app, monkeypatch) -> list:
+    """Every domain event ingest publishes during the test, in order."""
+    from app import events
+
+    seen: list = []
+    publish = events.publish
+
+    def recording(session, batch):
+        seen.extend(batch)
+        publish(session, batch)
+
+    monkeypatch.setattr(events, "publish", recording)
+    return seen
+
+
+@pytest.fixture
 def cli_env(config, monkeypatch):
     """The environment a production `storeflow` process would get, pointed at the test services."""
     values = {

@@ -1,7 +1,9 @@
 """The local model. Import from here: `from app.models import Store, Order`."""
 from app.models.attribution import Attribution
 from app.models.checkout import Checkout, CheckoutLine
+from app.models.consent import ConsentChange
 from app.models.customer import Customer
+from app.models.fulfillment import Fulfillment
 from app.models.inbox import WebhookEvent
 from app.models.message import Message, MessageEvent, Suppression
 from app.models.order import Order, OrderLine
@@ -10,6 +12,7 @@ from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
 
 __all__ = [
-    "Attribution", "Checkout", "CheckoutLine", "Customer", "Message", "MessageEvent", "Order",
-    "OrderLine", "Product", "ProductView", "Store", "Suppression", "Visitor", "WebhookEvent",
+    "Attribution", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "Fulfillment",
+    "Message", "MessageEvent", "Order", "OrderLine", "Product", "ProductView", "Store",
+    "Suppression", "Visitor", "WebhookEvent",
 ]

@@ -1,9 +1,10 @@
 """A shopper known to a store, keyed by the platform's customer id."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Date, DateTime, Index, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -28,6 +29,14 @@ class Customer(StoreOwned, Timestamps, Base):
     last_name: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(64))
     country_code: Mapped[str | None] = mapped_column(String(2))
+    tags: Mapped[list] = mapped_column(JSONB, default=list)
+    # No platform sends it yet; the birthday flow reads it.
+    birthday: Mapped[date | None] = mapped_column(Date)
+    # Email-marketing consent, written only by app.consent (which keeps its history).
+    # The platform's state (connectors.base.CONSENT_STATES); NULL: we were never told.
+    email_consent: Mapped[str | None] = mapped_column(String(32))
+    email_consent_opt_in_level: Mapped[str | None] = mapped_column(String(32))
+    email_consent_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source_created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The platform's updated_at of the version we hold; older updates are ignored.
     source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -32,6 +32,9 @@ class Order(StoreOwned, Timestamps, Base):
     discount_codes: Mapped[list] = mapped_column(JSONB, default=list)
     placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The platform's time of the first version we saw fulfilled / a shipment delivered.
+    fulfilled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     source_updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     lines: Mapped[list["OrderLine"]] = relationship(

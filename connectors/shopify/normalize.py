@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from connectors.base import (
-    CheckoutRecord, CustomerRecord, LineRecord, OrderRecord, PayloadError, Record,
-    normalize_email, optional_id, parse_id, parse_money, parse_time, require, text,
+    CHECKOUT, CONSENT_STATES, CheckoutRecord, ConsentRecord, CustomerRecord, FulfillmentRecord,
+    LineRecord, OrderRecord, PayloadError, ProductDeletion, ProductRecord, Record,
+    normalize_email, optional_id, parse_id, parse_money, parse_time, require, require_text, text,
 )
 
 
@@ -24,12 +25,66 @@ def customer(payload: Any) -> CustomerRecord:
         country_code=text(address.get("country_code"), 2) if isinstance(address, dict) else None,
         created_at=parse_time(payload.get("created_at"), "customer.created_at"),
         updated_at=parse_time(payload.get("updated_at"), "customer.updated_at"),
+        tags=_tags(payload.get("tags")),
     )
 
 
-def _embedded_customer(payload: dict) -> CustomerRecord | None:
+def _tags(value: Any) -> tuple[str, ...]:
+    """Shopify sends tags as one comma-separated string."""
+    if not isinstance(value, str):
+        return ()
+    return tuple(tag.strip()[:255] for tag in value.split(",") if tag.strip())
+
+
+def _consent(customer_id: int, email: str | None, fields: Any, name: str, **extra) -> ConsentRecord:
+    if not isinstance(fields, dict):
+        raise PayloadError(f"field {name!r} is not an object")
+    state = require(fields, "state")
+    if not isinstance(state, str) or state.lower() not in CONSENT_STATES:
+        raise PayloadError(f"field '{name}.state' is not a consent state")
+    return ConsentRecord(
+        customer_platform_id=customer_id, email=email, state=state.lower(),
+        opt_in_level=text(fields.get("opt_in_level"), 32),
+        updated_at=parse_time(fields.get("consent_updated_at"), f"{name}.consent_updated_at"),
+        **extra,
+    )
+
+
+def _customer_consent(payload: dict) -> list[ConsentRecord]:
+    """A customer object's email-marketing consent; the legacy `accepts_marketing` only when
+    that is all there is (older API versions, REST objects)."""
+    customer_id = parse_id(require(payload, "id"), "customer.id")
+    email = normalize_email(payload.get("email"))
+    if payload.get("email_marketing_consent") is not None:
+        return [_consent(customer_id, email, payload["email_marketing_consent"],
+                         "email_marketing_consent")]
+    accepts = payload.get("accepts_marketing")
+    if accepts is None:
+        return []
+    if not isinstance(accepts, bool):
+        raise PayloadError("field 'accepts_marketing' is not true or false")
+    return [ConsentRecord(
+        customer_platform_id=customer_id, email=email,
+        state="subscribed" if accepts else "not_subscribed",
+        opt_in_level=text(payload.get("marketing_opt_in_level"), 32),
+        updated_at=parse_time(payload.get("accepts_marketing_updated_at"),
+                              "accepts_marketing_updated_at"),
+    )]
+
+
+def _embedded(payload: dict) -> dict | None:
     embedded = payload.get("customer")
-    return customer(embedded) if isinstance(embedded, dict) and embedded.get("id") else None
+    return embedded if isinstance(embedded, dict) and embedded.get("id") else None
+
+
+def _embedded_customer(payload: dict) -> CustomerRecord | None:
+    embedded = _embedded(payload)
+    return customer(embedded) if embedded else None
+
+
+def _embedded_consent(payload: dict) -> list[ConsentRecord]:
+    embedded = _embedded(payload)
+    return _customer_consent(embedded) if embedded else []
 
 
 def _lines(payload: dict, price_key: str = "price") -> tuple[LineRecord, ...]:
@@ -97,15 +152,125 @@ def checkout(payload: Any) -> CheckoutRecord:
     )
 
 
+def _checkbox_consent(payload: dict, record: CheckoutRecord) -> list[ConsentRecord]:
+    """A ticked "email me" box on a checkout subscribes its customer. An unticked box says
+    nothing: the box is not shown to customers who already subscribed."""
+    accepts = payload.get("buyer_accepts_marketing")
+    if accepts is not None and not isinstance(accepts, bool):
+        raise PayloadError("field 'buyer_accepts_marketing' is not true or false")
+    if accepts is not True or record.customer is None:
+        return []
+    return [ConsentRecord(customer_platform_id=record.customer.platform_id,
+                          email=record.customer.email or record.email, state="subscribed",
+                          updated_at=record.updated_at, origin=CHECKOUT)]
+
+
+def _first(payload: dict, key: str, plural: str, limit: int) -> str | None:
+    """A tracking field, or the first of its list form when only that is filled in."""
+    value = payload.get(key)
+    if value is None and isinstance(payload.get(plural), list) and payload[plural]:
+        value = payload[plural][0]
+    return text(value, limit)
+
+
+def fulfillment(payload: Any, order_platform_id: int | None = None) -> FulfillmentRecord:
+    """A fulfillments/* body, or one of an order's `fulfillments` (whose order is known)."""
+    order_id = payload.get("order_id") or order_platform_id
+    if order_id is None:
+        raise PayloadError("missing field 'fulfillment.order_id'")
+    return FulfillmentRecord(
+        platform_id=parse_id(require(payload, "id"), "fulfillment.id"),
+        order_platform_id=parse_id(order_id, "fulfillment.order_id"),
+        updated_at=parse_time(require(payload, "updated_at"), "fulfillment.updated_at"),
+        status=text(payload.get("status"), 32),
+        shipment_status=text(payload.get("shipment_status"), 32),
+        tracking_company=text(payload.get("tracking_company"), 255),
+        tracking_number=_first(payload, "tracking_number", "tracking_numbers", 255),
+        tracking_url=_first(payload, "tracking_url", "tracking_urls", 2048),
+    )
+
+
+def _order_fulfillments(payload: dict, order_platform_id: int) -> list[FulfillmentRecord]:
+    items = payload.get("fulfillments") or []
+    if not isinstance(items, list):
+        raise PayloadError("field 'fulfillments' is not a list")
+    return [fulfillment(item, order_platform_id) for item in items]
+
+
+def _available(variant: Any) -> bool:
+    """Sellable now: stock on hand, overselling allowed, or stock not tracked. API 2026-07
+    leaves `inventory_management` out; only an explicit null there means untracked."""
+    if "inventory_management" in variant and variant["inventory_management"] is None:
+        return True
+    if variant.get("inventory_policy") == "continue":
+        return True
+    quantity = variant.get("inventory_quantity")
+    return isinstance(quantity, int) and not isinstance(quantity, bool) and quantity > 0
+
+
+def _image_url(payload: dict) -> str | None:
+    image = payload.get("image")
+    images = payload.get("images")
+    if not isinstance(image, dict) and isinstance(images, list) and images:
+        image = images[0]
+    return text(image.get("src"), 2048) if isinstance(image, dict) else None
+
+
+def product(payload: Any) -> ProductRecord:
+    variants = require(payload, "variants")
+    if not isinstance(variants, list):
+        raise PayloadError("field 'variants' is not a list")
+    prices = [parse_money(require(variant, "price"), "variants.price") for variant in variants]
+    return ProductRecord(
+        platform_id=parse_id(require(payload, "id"), "id"),
+        title=require_text(payload, "title"),
+        updated_at=parse_time(require(payload, "updated_at"), "updated_at"),
+        in_stock=any(_available(variant) for variant in variants),
+        handle=text(payload.get("handle"), 255),
+        image_url=_image_url(payload),
+        price=min(prices, default=None),
+        status=text(payload.get("status"), 32),
+    )
+
+
+# Each topic's payload -> its records, in the order they are stored: a customer or order
+# before the consent and shipments that point at it.
+
+def _order_topic(payload: dict) -> list[Record]:
+    record = order(payload)
+    return [record, *_embedded_consent(payload), *_order_fulfillments(payload, record.platform_id)]
+
+
+def _checkout_topic(payload: dict) -> list[Record]:
+    record = checkout(payload)
+    return [record, *_embedded_consent(payload), *_checkbox_consent(payload, record)]
+
+
+def _customer_topic(payload: dict) -> list[Record]:
+    return [customer(payload), *_customer_consent(payload)]
+
+
+def _consent_topic(payload: dict) -> list[Record]:
+    customer_id = parse_id(require(payload, "customer_id"), "customer_id")
+    return [_consent(customer_id, normalize_email(payload.get("email_address")),
+                     require(payload, "email_marketing_consent"), "email_marketing_consent")]
+
+
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/fulfilled",
                 "orders/partially_fulfilled", "orders/cancelled")
 
-NORMALIZERS: dict[str, Callable[[Any], Record]] = {
-    **{topic: order for topic in ORDER_TOPICS},
-    "customers/create": customer,
-    "customers/update": customer,
-    "checkouts/create": checkout,
-    "checkouts/update": checkout,
+NORMALIZERS: dict[str, Callable[[dict], list[Record]]] = {
+    **{topic: _order_topic for topic in ORDER_TOPICS},
+    "customers/create": _customer_topic,
+    "customers/update": _customer_topic,
+    "customers_email_marketing_consent/update": _consent_topic,
+    "checkouts/create": _checkout_topic,
+    "checkouts/update": _checkout_topic,
+    "fulfillments/create": lambda payload: [fulfillment(payload)],
+    "fulfillments/update": lambda payload: [fulfillment(payload)],
+    "products/create": lambda payload: [product(payload)],
+    "products/update": lambda payload: [product(payload)],
+    "products/delete": lambda payload: [ProductDeletion(parse_id(require(payload, "id"), "id"))],
 }
 
 
@@ -116,7 +281,7 @@ def normalize(topic: str, payload: Any) -> list[Record]:
     if not isinstance(payload, dict):
         raise PayloadError("the body is not a JSON object")
     try:
-        return [normalizer(payload)]
+        return normalizer(payload)
     except (AttributeError, TypeError):
         # A nested field of the wrong type (a string where an object belongs, ...).
         raise PayloadError(f"a field of the {topic} payload has the wrong type") from None

@@ -1,0 +1,61 @@
+"""Email-marketing consent: what each customer agreed to and since when, with the history that
+justifies every marketing send.
+
+Rules: news older than what we hold never overwrites it; undated news only fills a gap (we knew
+nothing); a box ticked on a checkout never undoes an unsubscribe (a checkout updated later still
+carries the box ticked before it; only the platform's own consent record can resubscribe).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import clock, events
+from app.models import ConsentChange, Customer
+
+SUBSCRIBED = "subscribed"
+WITHDRAWN = frozenset({"unsubscribed", "redacted", "invalid"})
+
+
+def allows_marketing(customer: Customer) -> bool:
+    """True only for a subscribed customer: unknown, pending or withdrawn consent is a no."""
+    return customer.email_consent == SUBSCRIBED
+
+
+def record(session: Session, store_id: int, customer_id: int, state: str, *, source: str,
+           opt_in_level: str | None = None, occurred_at: datetime | None = None,
+           undoes_withdrawal: bool = True) -> list[events.DomainEvent]:
+    """Apply one report of a customer's consent unless what we hold is newer, and keep it in
+    the history; CONSENT_CHANGED when the state changed."""
+    customer = session.execute(
+        select(Customer).where(Customer.store_id == store_id, Customer.id == customer_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    held = (customer.email_consent, customer.email_consent_opt_in_level,
+            customer.email_consent_updated_at)
+    if held == (state, opt_in_level, occurred_at) or not _is_news(customer, occurred_at):
+        return []
+    if customer.email_consent in WITHDRAWN and not undoes_withdrawal:
+        return []
+    previous = customer.email_consent
+    customer.email_consent = state
+    customer.email_consent_opt_in_level = opt_in_level
+    customer.email_consent_updated_at = occurred_at
+    session.add(ConsentChange(store_id=store_id, customer_id=customer.id, state=state,
+                              opt_in_level=opt_in_level, source=source, occurred_at=occurred_at))
+    session.flush()
+    if state == previous:
+        return []
+    return [events.DomainEvent(events.CONSENT_CHANGED, store_id, "customer", customer.id,
+                               clock.now())]
+
+
+def _is_news(customer: Customer, occurred_at: datetime | None) -> bool:
+    if customer.email_consent is None:
+        return True
+    if occurred_at is None:
+        return False
+    held_at = customer.email_consent_updated_at
+    return held_at is None or occurred_at >= held_at
