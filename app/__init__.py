@@ -16,6 +16,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.identity import signer
     from app.jobs import broker
     from app.mail.transport import transports
+    from flows import engine
 
     config = embedded.resolve(config or load_config())
     keyring.configure(config.encryption_keys)
@@ -23,6 +24,7 @@ def bootstrap(config: Config | None = None) -> Config:
     broker.configure(config.redis_url)
     transports.configure(config.smtp_url, config.home, config.base_url)
     signer.configure(config.secret_key)
+    engine.listen()
     return config
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, literal_column, select
+from sqlalchemy import case, delete, insert, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -22,8 +22,9 @@ class Upserted:
 
 
 def _upsert(session: Session, model, key: dict[str, Any], values: dict[str, Any],
-            version: Any) -> Upserted:
-    """Insert, or update only if `version` is not older than the stored `source_updated_at`."""
+            version: Any, overrides: dict[str, Any] | None = None) -> Upserted:
+    """Insert, or update only if `version` is not older than the stored `source_updated_at`.
+    `overrides` replace the plain new value of a column on update (an expression on the row)."""
     table = model.__table__
     statement = pg_insert(table).values(**key, **values)
     if version is None:
@@ -33,7 +34,8 @@ def _upsert(session: Session, model, key: dict[str, Any], values: dict[str, Any]
         stored = table.c.source_updated_at
         statement = statement.on_conflict_do_update(
             index_elements=list(key),
-            set_={**{name: statement.excluded[name] for name in values}, "updated_at": clock.now()},
+            set_={**{name: statement.excluded[name] for name in values}, **(overrides or {}),
+                  "updated_at": clock.now()},
             where=stored.is_(None) | (stored <= version),
         )
     # xmax = 0 only for a freshly inserted row: it tells a create from an update.
@@ -95,9 +97,13 @@ def checkout(session: Session, store_id: int, record: CheckoutRecord) -> Upserte
         "email": record.email, "currency": record.currency, "total_price": record.total_price,
         "recovery_url": record.recovery_url, "completed_at": record.completed_at,
         "source_created_at": record.created_at, "source_updated_at": record.updated_at,
+        "stage": record.stage,
     }
+    # A cart that reached checkout stays a checkout, whatever a later cart event says.
+    forward_only = {"stage": case((Checkout.__table__.c.stage == "checkout", "checkout"),
+                                  else_=record.stage)}
     result = _upsert(session, Checkout, {"store_id": store_id, "token": record.token},
-                     values, record.updated_at)
+                     values, record.updated_at, overrides=forward_only)
     if result.changed:
         _replace_lines(session, CheckoutLine, "checkout_id", result.id, store_id, record.lines)
     return result

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import stores
+from app.mail import catalog
 from app.mail.render import render
 from app.mail.transport import transports
 from app.models import Checkout, Customer, Message, Order, Store
@@ -24,7 +25,7 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
                 if message.customer_id else None)
     context: dict[str, Any] = {
         "store": {"name": store.name or store.domain, "domain": store.domain,
-                  "currency": store.currency, **settings},
+                  "url": f"https://{store.domain}", "currency": store.currency, **settings},
         "customer": customer,
         "email": message.email,
         **message.context,
@@ -32,6 +33,10 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
     for key, (name, model) in REFERENCES.items():
         if key in message.context:
             context[name] = stores.get_owned(session, model, store.id, message.context[key])
+    if "product_ids" in message.context:
+        context["products"] = catalog.products(session, store.id, message.context["product_ids"])
+    if customer is not None:
+        context["recommendations"] = catalog.recommendations(session, store.id, customer)
     return context
 
 
