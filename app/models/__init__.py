@@ -1,6 +1,7 @@
 """The local model. Import from here: `from app.models import Store, Order`."""
 from app.models.checkout import Checkout, CheckoutLine
 from app.models.customer import Customer
+from app.models.flow import FlowConfig, FlowRun, TimelineEntry
 from app.models.inbox import WebhookEvent
 from app.models.message import Message, Suppression
 from app.models.order import Order, OrderLine
@@ -9,6 +10,7 @@ from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
 
 __all__ = [
-    "Checkout", "CheckoutLine", "Customer", "Message", "Order", "OrderLine", "Product",
-    "ProductView", "Store", "Suppression", "Visitor", "WebhookEvent",
+    "Checkout", "CheckoutLine", "Customer", "FlowConfig", "FlowRun", "Message", "Order",
+    "OrderLine", "Product", "ProductView", "Store", "Suppression", "TimelineEntry", "Visitor",
+    "WebhookEvent",
 ]
