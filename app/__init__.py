@@ -18,6 +18,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.jobs import broker
     from app.mail import links
     from app.mail.transport import transports
+    from flows import engine
 
     config = embedded.resolve(config or load_config())
     keyring.configure(config.encryption_keys)
@@ -26,6 +27,7 @@ def bootstrap(config: Config | None = None) -> Config:
     transports.configure(config.smtp_url, config.home, config.base_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
+    engine.listen()
     return config
 
 

@@ -10,7 +10,7 @@ import time
 
 import click
 
-from app import bootstrap, logs
+from app import bootstrap, cli_flows, logs
 from app.config import ConfigError
 
 
@@ -295,6 +295,9 @@ def keys_rotate() -> None:
 
 def main() -> None:
     cli(prog_name="storeflow")
+
+
+cli_flows.register(cli)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,11 @@ def now() -> datetime:
     return _frozen.get() or datetime.now(timezone.utc)
 
 
+def frozen() -> datetime | None:
+    """The instant the clock is set to, or None when it runs free."""
+    return _frozen.get()
+
+
 @contextmanager
 def frozen_at(instant: datetime) -> Iterator[datetime]:
     """Run a block as if it were `instant` (must be timezone-aware)."""

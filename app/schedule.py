@@ -5,9 +5,15 @@ from rq.cron import CronScheduler
 
 from app.jobs import broker, prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending, sweep_outbox
+from flows.engine import enroll_audiences, tick
+
+# The flow tick's interval: the most a due step waits for its job to be queued.
+TICK_SECONDS = 30
 
 # (job, seconds between runs). Each is safe to run twice.
 PERIODIC = [
+    (tick, TICK_SECONDS),
+    (enroll_audiences, 3600),
     (sweep_inbox, 60),
     (sweep_outbox, 60),
     (reap_stale_sending, 300),

@@ -98,6 +98,15 @@ def order(session: Session, store_id: int, record: OrderRecord) -> Upserted:
     return result
 
 
+def _stage(session: Session, store_id: int, record: CheckoutRecord) -> str:
+    """A cart that reached checkout stays a checkout, whatever a later cart event says."""
+    if record.stage == "checkout":
+        return record.stage
+    stored = session.execute(select(Checkout.stage).where(
+        Checkout.store_id == store_id, Checkout.token == record.token)).scalar()
+    return stored or record.stage
+
+
 def checkout(session: Session, store_id: int, record: CheckoutRecord) -> Upserted:
     values = {
         "platform_id": record.platform_id, "cart_token": record.cart_token,
@@ -105,6 +114,7 @@ def checkout(session: Session, store_id: int, record: CheckoutRecord) -> Upserte
         "email": record.email, "currency": record.currency, "total_price": record.total_price,
         "recovery_url": record.recovery_url, "completed_at": record.completed_at,
         "source_created_at": record.created_at, "source_updated_at": record.updated_at,
+        "stage": _stage(session, store_id, record),
     }
     result = _upsert(session, Checkout, {"store_id": store_id, "token": record.token},
                      values, record.updated_at)

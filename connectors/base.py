@@ -140,6 +140,8 @@ class CheckoutRecord:
     recovery_url: str | None = None
     completed_at: datetime | None = None
     created_at: datetime | None = None
+    # "cart" until the shopper starts checkout; platform checkouts are "checkout" from the start.
+    stage: str = "checkout"
     lines: tuple[LineRecord, ...] = field(default_factory=tuple)
 
 
@@ -164,6 +166,11 @@ class Connector(ABC):
     @abstractmethod
     def normalize(self, topic: str, payload: Any) -> list[Record]:
         """Turn one payload into records; raise PayloadError when it is malformed."""
+
+    def create_discount(self, store: Any, *, code: str, percent: float, email: str | None,
+                        expires_at: datetime) -> None:
+        """Create a single-use percentage code for one recipient in the store."""
+        raise NotImplementedError(f"{self.platform} cannot create discount codes yet")
 
 
 # --- parsing helpers shared by connectors -------------------------------------------------

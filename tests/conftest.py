@@ -111,6 +111,23 @@ def cli_env(config, monkeypatch):
 
 
 @pytest.fixture
+def storeflow(app, cli_env):
+    """Run `storeflow ARGS...` in this process, configured like production."""
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True):
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+    return run
+
+
+@pytest.fixture
 def smtp_sink(app):
     """A real SMTP server on loopback (aiosmtpd) that keeps what it receives; the outbox sends
     to it for the duration of the test."""

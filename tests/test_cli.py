@@ -12,18 +12,6 @@ from app.db import db
 from tests.helpers import SHOP, published
 
 
-@pytest.fixture
-def storeflow(app, cli_env):
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True):
-        result = runner.invoke(cli, list(args), catch_exceptions=False)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-    return run
-
-
 def test_store_add_prints_the_id_alone_on_the_last_line_and_reconnect_updates(storeflow):
     first = storeflow("store", "add", "shopify", "Demo-Shop.myshopify.com",
                       "--token", "shpat_one", "--webhook-secret", "secret-one")

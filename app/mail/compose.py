@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import stores
-from app.mail import links, tracking
+from app.mail import catalog, links, tracking
 from app.mail.render import render
 from app.mail.transport import transports
 from app.models import Checkout, Customer, Message, Order, Store
@@ -41,6 +41,10 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
     for key, (name, model) in REFERENCES.items():
         if key in message.context:
             context[name] = stores.get_owned(session, model, store.id, message.context[key])
+    if "product_ids" in message.context:
+        context["products"] = catalog.products(session, store.id, message.context["product_ids"])
+    if customer is not None:
+        context["recommendations"] = catalog.recommendations(session, store.id, customer)
     return context
 
 

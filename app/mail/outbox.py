@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Callable
 
 from rq import Retry
@@ -53,8 +53,10 @@ def queue_message(session: Session, *, store_id: int, email: str, template: str,
 
 
 def enqueue_delivery(message_id: int) -> None:
-    broker.queue("mail").enqueue(deliver, message_id, job_id=f"mail-{message_id}",
-                                 retry=DELIVERY_RETRY)
+    """Queue the mail job; a set clock (`storeflow tick --at`) travels with it."""
+    instant = clock.frozen()
+    broker.queue("mail").enqueue(deliver, message_id, instant.isoformat() if instant else None,
+                                 job_id=f"mail-{message_id}", retry=DELIVERY_RETRY)
 
 
 def _suppressed(session: Session, message: Message) -> str | None:
@@ -82,8 +84,15 @@ def _set_status(message_id: int, status: str, reason: str | None = None, **value
                         .values(status=status, reason=reason, updated_at=clock.now(), **values))
 
 
-def deliver(message_id: int) -> str:
-    """The mail job: check, render, send once. Returns the message's final status."""
+def deliver(message_id: int, at: str | None = None) -> str:
+    """The mail job: check, render, send once, as of `at` (default now). Returns the status."""
+    if at is not None:
+        with clock.frozen_at(datetime.fromisoformat(at)):
+            return _deliver(message_id)
+    return _deliver(message_id)
+
+
+def _deliver(message_id: int) -> str:
     context = {"message_id": message_id}
     with db.session() as session:
         message = session.execute(

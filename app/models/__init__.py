@@ -3,6 +3,7 @@ from app.models.attribution import Attribution
 from app.models.checkout import Checkout, CheckoutLine
 from app.models.consent import ConsentChange
 from app.models.customer import Customer
+from app.models.flow import FlowConfig, FlowRun, TimelineEntry
 from app.models.fulfillment import Fulfillment
 from app.models.inbox import WebhookEvent
 from app.models.message import Message, MessageEvent, Suppression
@@ -12,7 +13,7 @@ from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
 
 __all__ = [
-    "Attribution", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "Fulfillment",
-    "Message", "MessageEvent", "Order", "OrderLine", "Product", "ProductView", "Store",
-    "Suppression", "Visitor", "WebhookEvent",
+    "Attribution", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "FlowConfig",
+    "FlowRun", "Fulfillment", "Message", "MessageEvent", "Order", "OrderLine", "Product",
+    "ProductView", "Store", "Suppression", "TimelineEntry", "Visitor", "WebhookEvent",
 ]

@@ -26,6 +26,8 @@ class Checkout(StoreOwned, Timestamps, Base):
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     # The shop-front visitor whose cart this is (storefront events); links it before we know them.
     visitor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # "cart" (items, no checkout yet) or "checkout"; only ever moves forward.
+    stage: Mapped[str] = mapped_column(String(16), default="checkout")
     currency: Mapped[str] = mapped_column(String(3))
     total_price: Mapped[Decimal] = mapped_column(Money)
     recovery_url: Mapped[str | None] = mapped_column(Text)

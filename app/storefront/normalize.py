@@ -20,6 +20,8 @@ from connectors.base import (
 
 TYPES = frozenset({"product_viewed", "product_added_to_cart", "cart_updated", "checkout_started",
                    "checkout_contact_info_submitted", "identify"})
+# Events that mean the shopper is at checkout, not just carting.
+CHECKOUT_TYPES = frozenset({"checkout_started", "checkout_contact_info_submitted"})
 # Visitor and event ids come from browsers: short, printable, no spaces.
 TOKEN = re.compile(r"^[A-Za-z0-9._:@-]{1,100}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -147,7 +149,8 @@ def _line(value: Any) -> LineRecord:
     )
 
 
-def _cart(value: Any, visitor_id: str, occurred_at: datetime, email: str | None) -> CheckoutRecord:
+def _cart(value: Any, visitor_id: str, occurred_at: datetime, email: str | None,
+          stage: str) -> CheckoutRecord:
     cart = _object(value, "cart")
     lines = cart.get("lines") or []
     if not isinstance(lines, list) or len(lines) > 100:
@@ -161,7 +164,7 @@ def _cart(value: Any, visitor_id: str, occurred_at: datetime, email: str | None)
         raise PayloadError("field 'cart.currency' must be a three-letter currency code")
     total = cart.get("total_price")
     return CheckoutRecord(
-        token=token, email=email, currency=currency, updated_at=occurred_at,
+        token=token, email=email, currency=currency, updated_at=occurred_at, stage=stage,
         total_price=(parse_money(total, "cart.total_price") if total is not None
                      else sum((l.price * l.quantity for l in parsed), Decimal(0))),
         lines=parsed,
@@ -198,7 +201,8 @@ def _parse(event: dict) -> tuple[str, StorefrontRecord]:
         customer_platform_id=_optional_id(event.get("customer_id"), "customer_id"),
         customer_token=token if isinstance(token, str) and len(token) < 512 else None,
         product=_product(event.get("product")) if kind == "product_viewed" else None,
-        cart=(_cart(event.get("cart"), visitor_id, occurred_at, email)
+        cart=(_cart(event.get("cart"), visitor_id, occurred_at, email,
+                    "checkout" if kind in CHECKOUT_TYPES else "cart")
               if event.get("cart") is not None or kind in ("product_added_to_cart", "cart_updated")
               else None),
         merge_lines=kind == "product_added_to_cart",

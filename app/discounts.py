@@ -1,0 +1,24 @@
+"""Discount codes for flows: unique, single-use, for one recipient, made by the store's platform."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+import connectors
+from app import clock
+from app.models import Customer, Store
+
+
+def create_code(session: Session, store: Store, customer: Customer, *, percent: float,
+                valid_for: timedelta) -> str | None:
+    """Ask the store's platform for a code; None when its connector cannot make codes yet."""
+    code = f"SF-{secrets.token_hex(4).upper()}"
+    try:
+        connectors.get(store.platform).create_discount(
+            store, code=code, percent=percent, email=customer.email,
+            expires_at=clock.now() + valid_for)
+    except NotImplementedError:
+        return None
+    return code

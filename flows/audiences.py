@@ -1,0 +1,61 @@
+"""Daily audience queries: who a date-driven flow (win-back, birthday) should enroll now."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterator
+
+from sqlalchemy import extract, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from app.models import Customer, Order, Store
+from flows.localtime import recipient_zone
+
+
+@dataclass(frozen=True)
+class Found:
+    customer_id: int
+    subject: str
+    subject_id: int
+    triggered_at: datetime
+    anchor_at: datetime
+
+
+def lapsed_customers(session: Session, store: Store, settings: dict,
+                     at: datetime) -> Iterator[Found]:
+    """Customers whose last order is `lapse_days` old (give or take the entry window): the
+    subject is that last order, so each lapse starts one run and a new order resets it."""
+    lapse = timedelta(days=settings["lapse_days"])
+    window = timedelta(days=settings["entry_window_days"])
+    last = (select(Order.customer_id, func.max(Order.placed_at).label("placed_at"))
+            .where(Order.store_id == store.id, Order.customer_id.is_not(None))
+            .group_by(Order.customer_id)
+            .having(func.max(Order.placed_at).between(at - lapse - window, at - lapse))
+            .subquery())
+    rows = session.execute(
+        select(Order.id, Order.customer_id, Order.placed_at)
+        .join(last, (Order.customer_id == last.c.customer_id)
+              & (Order.placed_at == last.c.placed_at))
+        .where(Order.store_id == store.id)
+    ).all()
+    for row in rows:
+        yield Found(row.customer_id, "order", row.id, row.placed_at, row.placed_at + lapse)
+
+
+def birthdays_today(session: Session, store: Store, settings: dict,
+                    at: datetime) -> Iterator[Found]:
+    """Customers whose birthday it is today on their own calendar (their country's zone, else
+    the store's): candidates from the dates around `at`, checked one by one."""
+    days = {(at + timedelta(hours=h)).date() for h in (-14, 0, 14)}
+    rows = session.execute(select(Customer.id, Customer.birthday, Customer.country_code).where(
+        Customer.store_id == store.id, Customer.birthday.is_not(None),
+        or_(*(tuple_(extract("month", Customer.birthday), extract("day", Customer.birthday))
+              == (d.month, d.day) for d in days)),
+    )).all()
+    store_zone = store.effective_settings["timezone"]
+    for row in rows:
+        local_today = at.astimezone(recipient_zone(row.country_code, store_zone)).date()
+        if (row.birthday.month, row.birthday.day) == (local_today.month, local_today.day):
+            yield Found(row.id, "birthday", local_today.year, at, at)
+
+

@@ -1,0 +1,17 @@
+"""The prebuilt flows, by name (the names are an interface: the CLI and the UI use them)."""
+from __future__ import annotations
+
+from flows import (abandoned_cart, abandoned_checkout, birthday, browse_abandonment,
+                   first_repeat_purchase, order_updates, post_purchase, welcome, win_back)
+from flows.steps import Flow
+
+FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
+    abandoned_checkout.FLOW, abandoned_cart.FLOW, browse_abandonment.FLOW, order_updates.FLOW,
+    post_purchase.FLOW, first_repeat_purchase.FLOW, win_back.FLOW, welcome.FLOW, birthday.FLOW,
+)}
+
+
+def priority_of(name: str | None) -> int:
+    """A flow's rank for the frequency cap; transactional flows never compete (-1)."""
+    flow = FLOWS.get(name or "")
+    return flow.priority if flow is not None and flow.marketing else -1

@@ -1,0 +1,50 @@
+"""What a step, condition or rule sees of a run: the store, the customer, the subject, the time.
+
+Rows are read on first use, in the engine's transaction, so every check sees the database as it
+is at that moment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import stores
+from app.models import Checkout, Customer, FlowRun, Order, ProductView, Store
+
+SUBJECT_MODELS = {"checkout": Checkout, "order": Order, "product_view": ProductView,
+                  "customer": Customer}
+
+
+@dataclass
+class RunContext:
+    session: Session
+    store: Store
+    run: FlowRun
+    now: datetime
+    # Messages queued by this step, delivered once the transaction commits.
+    queued: list[int] = field(default_factory=list)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.run.settings
+
+    @cached_property
+    def customer(self) -> Customer:
+        return stores.get_owned(self.session, Customer, self.store.id, self.run.customer_id)
+
+    @cached_property
+    def subject(self) -> Any:
+        """The checkout, order, product view or customer the run is about (None if erased)."""
+        model = SUBJECT_MODELS.get(self.run.subject)
+        if model is None:  # a subject with no row of its own (a birthday's year)
+            return None
+        return stores.get_owned(self.session, model, self.store.id, self.run.subject_id)
+
+    @property
+    def recipient(self) -> str | None:
+        """The address typed for this checkout or order, else the customer's."""
+        return getattr(self.subject, "email", None) or self.customer.email

@@ -1,0 +1,265 @@
+"""The flow engine: enrolls customers when domain events happen, moves runs when they fall due,
+and re-checks them whenever something happens to their customer. The only writer of FlowRun.
+
+Time lives in the database (`flow_runs.due_at`); Redis only carries the step jobs. The tick finds
+what is due with FOR UPDATE SKIP LOCKED, so two ticks never queue the same run, and a flushed
+Redis loses nothing: the next tick finds the same rows.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+
+from rq import Queue, Retry
+from sqlalchemy import event as orm_event, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app import clock, events, identity
+from app.db import db
+from app.jobs import broker
+from app.mail import outbox
+from app.models import Checkout, FlowRun, Message, Order, ProductView, Store
+from flows import catalog, config
+from flows.context import RunContext
+from flows.execute import advance_run, exit_reason
+from flows.steps import AudienceTrigger, EventTrigger, Flow
+from flows.timeline import record
+
+log = logging.getLogger(__name__)
+
+STEP_RETRY = Retry(max=3, interval=[10, 60, 300])
+TICK_BATCH = 5000
+
+
+# --- events --------------------------------------------------------------------------------
+
+def _who_and_when(session: Session, event: events.DomainEvent) -> tuple[int | None, datetime]:
+    """The customer an event concerns and when its activity happened."""
+    if event.subject == "checkout":
+        row = session.get(Checkout, event.subject_id)
+        customer = row.customer_id or (row.email and identity.resolve(
+            session, event.store_id, email=row.email))
+        if customer and not row.customer_id:
+            row.customer_id = customer
+        return customer or None, row.source_updated_at
+    if event.subject == "order":
+        row = session.get(Order, event.subject_id)
+        customer = row.customer_id or (row.email and identity.resolve(
+            session, event.store_id, email=row.email))
+        when = row.placed_at if event.name == events.ORDER_PLACED else event.occurred_at
+        return customer or None, when
+    if event.subject == "product_view":
+        row = session.get(ProductView, event.subject_id)
+        return row.customer_id, row.viewed_at
+    if event.subject == "customer":
+        return event.subject_id, event.occurred_at
+    return None, event.occurred_at
+
+
+def on_event(session: Session, event: events.DomainEvent) -> None:
+    """Enroll in flows this event triggers, then re-check the customer's runs now."""
+    store = session.get(Store, event.store_id)
+    if store is None or not store.installed:
+        return
+    customer_id, when = _who_and_when(session, event)
+    if customer_id is None:
+        return
+    now = clock.now()
+    for flow in catalog.FLOWS.values():
+        if isinstance(flow.trigger, EventTrigger) and event.name in flow.trigger.events:
+            enroll(session, store, flow, customer_id, event.subject, event.subject_id, when, now)
+    _touch(session, store, customer_id, event, when, now)
+
+
+def _touch(session: Session, store: Store, customer_id: int, event: events.DomainEvent,
+           when: datetime, now: datetime) -> None:
+    """Active runs of this customer: new activity moves their anchor, and each is advanced now,
+    which re-checks its exit rules and wakes a WaitUntil whose condition came true."""
+    runs = session.execute(select(FlowRun).where(
+        FlowRun.store_id == store.id, FlowRun.customer_id == customer_id,
+        FlowRun.status == "active").order_by(FlowRun.id).with_for_update()).scalars().all()
+    for run in runs:
+        flow = catalog.FLOWS[run.flow]
+        same_subject = (run.subject, run.subject_id) == (event.subject, event.subject_id)
+        if event.name in flow.activity and (same_subject or flow.activity_by_customer):
+            run.anchor_at = max(run.anchor_at, when)
+        _advance_in(session, store, run, now)
+
+
+def _advance_in(session: Session, store: Store, run: FlowRun, now: datetime) -> None:
+    ctx = RunContext(session, store, run, now)
+    advance_run(ctx)
+    _deliver_after_commit(session, ctx.queued)
+
+
+def _deliver_after_commit(session: Session, message_ids: list[int]) -> None:
+    """Queue delivery once the rows are committed, so a worker never looks for a missing row.
+    Should Redis be down then, the outbox sweep finds them."""
+    if not message_ids:
+        return
+
+    def enqueue(_session) -> None:
+        for message_id in message_ids:
+            outbox.enqueue_delivery(message_id)
+    orm_event.listen(session, "after_commit", enqueue, once=True)
+
+
+# --- enrollment ----------------------------------------------------------------------------
+
+def _held_out(flow: Flow, settings: dict, customer_id: int) -> bool:
+    """Deterministic by customer and flow, so a customer stays in or out of the control group."""
+    share = settings.get("holdout_percent", 0)
+    digest = hashlib.sha256(f"{flow.name}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < share
+
+
+def _entry_refusal(ctx: RunContext, flow: Flow, settings: dict) -> str | None:
+    run = ctx.run
+    if flow.stale_after_hours and run.triggered_at < ctx.now - timedelta(
+            hours=settings[flow.stale_after_hours]):
+        return "stale: the activity is too old to matter"
+    if flow.reentry_days:
+        recent = ctx.session.execute(select(FlowRun.id).where(
+            FlowRun.store_id == run.store_id, FlowRun.flow == flow.name,
+            FlowRun.customer_id == run.customer_id,
+            FlowRun.started_at > ctx.now - timedelta(days=settings[flow.reentry_days]),
+        ).limit(1)).first()
+        if recent:
+            return "already in this flow recently"
+    for rule in flow.entry:
+        reason = rule(ctx)
+        if reason:
+            return reason
+    return None
+
+
+def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject: str,
+           subject_id: int, triggered_at: datetime, now: datetime,
+           anchor_at: datetime | None = None) -> FlowRun | None:
+    """Start a run for (flow, customer, subject) unless one exists or an entry rule refuses.
+    Delays count from `anchor_at` (default: when the trigger happened)."""
+    anchor_at = anchor_at or triggered_at
+    enabled, settings = config.effective(session, store.id, flow)
+    if not enabled:
+        return None
+    exists = session.execute(select(FlowRun.id).where(
+        FlowRun.store_id == store.id, FlowRun.flow == flow.name, FlowRun.customer_id == customer_id,
+        FlowRun.subject == subject, FlowRun.subject_id == subject_id)).first()
+    if exists:
+        return None
+    candidate = FlowRun(store_id=store.id, flow=flow.name, version=flow.version,
+                        customer_id=customer_id, subject=subject, subject_id=subject_id,
+                        triggered_at=triggered_at, anchor_at=anchor_at, settings=settings,
+                        data={}, holdout=_held_out(flow, settings, customer_id))
+    refusal = _entry_refusal(RunContext(session, store, candidate, now), flow, settings)
+    if refusal:
+        record(session, candidate, "not_enrolled", now, detail=refusal)
+        return None
+    run_id = session.execute(insert(FlowRun).values(
+        store_id=store.id, flow=flow.name, version=flow.version, customer_id=customer_id,
+        subject=subject, subject_id=subject_id, status="active", step=0,
+        triggered_at=triggered_at, anchor_at=anchor_at, due_at=now, settings=settings,
+        data={}, holdout=candidate.holdout, started_at=now, updated_at=now,
+    ).on_conflict_do_nothing(
+        index_elements=["store_id", "flow", "customer_id", "subject", "subject_id"],
+    ).returning(FlowRun.id)).scalar_one_or_none()
+    if run_id is None:  # a concurrent delivery enrolled it first
+        return None
+    run = session.execute(select(FlowRun).where(FlowRun.id == run_id).with_for_update()).scalar_one()
+    record(session, run, "held_out" if run.holdout else "enrolled", now,
+           detail=f"{subject} {subject_id}")
+    return run
+
+
+def enroll_audiences(at: datetime | None = None) -> int:
+    """Run every enabled audience flow's daily query (win-back, birthday) and enroll who it finds."""
+    at = at or clock.now()
+    enrolled = 0
+    with clock.frozen_at(at), db.session() as session:
+        stores = session.execute(select(Store).where(Store.uninstalled_at.is_(None))).scalars().all()
+        for store in stores:
+            for flow in catalog.FLOWS.values():
+                if not isinstance(flow.trigger, AudienceTrigger):
+                    continue
+                enabled, settings = config.effective(session, store.id, flow)
+                if not enabled:
+                    continue
+                for found in flow.trigger.query(session, store, settings, at):
+                    run = enroll(session, store, flow, found.customer_id, found.subject,
+                                 found.subject_id, found.triggered_at, at, found.anchor_at)
+                    enrolled += run is not None
+    return enrolled
+
+
+# --- time ----------------------------------------------------------------------------------
+
+def tick(at: datetime | None = None, limit: int = TICK_BATCH) -> int:
+    """Queue a step job for every active run due at `at`; the instant travels with the job."""
+    at = at or clock.now()
+    queue = broker.queue("flows")
+    with db.session() as session:
+        due = session.execute(
+            select(FlowRun.id).where(FlowRun.status == "active", FlowRun.due_at <= at)
+            .order_by(FlowRun.due_at).limit(limit).with_for_update(skip_locked=True)
+        ).scalars().all()
+        waiting = _jobs_waiting([f"flow-run-{run_id}" for run_id in due])
+        jobs = [Queue.prepare_data(advance, (run_id, at.isoformat()), job_id=f"flow-run-{run_id}",
+                                   result_ttl=0, failure_ttl=3600, retry=STEP_RETRY)
+                for run_id in due if f"flow-run-{run_id}" not in waiting]
+        if jobs:
+            queue.enqueue_many(jobs)
+    if jobs:
+        log.info("tick queued %d due run(s)", len(jobs))
+    return len(jobs)
+
+
+def _jobs_waiting(job_ids: list[str]) -> set[str]:
+    """Which of these step jobs Redis still holds (queued, running or retrying)."""
+    pipe = broker.connection.pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.exists(f"rq:job:{job_id}")
+    return {job_id for job_id, found in zip(job_ids, pipe.execute()) if found}
+
+
+def advance(run_id: int, at: str | None = None) -> str:
+    """The step job: run what is due of one run, as of `at` (default now)."""
+    instant = datetime.fromisoformat(at) if at else clock.now()
+    with clock.frozen_at(instant), db.session() as session:
+        run = session.execute(
+            select(FlowRun).where(FlowRun.id == run_id).with_for_update()).scalar_one_or_none()
+        if run is None or run.status != "active" or run.due_at is None or run.due_at > instant:
+            return run.status if run else "missing"
+        _advance_in(session, session.get(Store, run.store_id), run, instant)
+        return run.status
+
+
+# --- the last check before a message leaves -------------------------------------------------
+
+@outbox.register_send_guard
+def run_still_wanted(session: Session, message: Message) -> str | None:
+    """Re-check the run's exit rules when its message is about to be sent, under the message's
+    lock: an order stored before this point cancels the send."""
+    if message.run_id is None:
+        return None
+    # Read, not locked: the run's own next step or event records the exit; locking it here
+    # (message, then run) would invert the engine's order (run, then its messages).
+    run = session.execute(select(FlowRun).where(
+        FlowRun.id == message.run_id, FlowRun.store_id == message.store_id)).scalar_one_or_none()
+    if run is None:
+        return "flow run removed"
+    if run.status == "exited":
+        return f"flow exited: {run.outcome}"
+    ctx = RunContext(session, session.get(Store, run.store_id), run, clock.now())
+    return exit_reason(ctx, catalog.FLOWS[run.flow])
+
+
+def listen() -> None:
+    """Subscribe the engine to every event a flow reacts to (called by app.bootstrap)."""
+    names = {name for flow in catalog.FLOWS.values()
+             for name in (*getattr(flow.trigger, "events", ()), *flow.activity)}
+    names |= {events.ORDER_PLACED, events.ORDER_FULFILLED, events.ORDER_DELIVERED,
+              events.ORDER_CANCELLED, events.CHECKOUT_COMPLETED, events.CONSENT_CHANGED,
+              events.CHECKOUT_UPDATED}
+    events.listen(*names)(on_event)

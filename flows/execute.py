@@ -1,0 +1,190 @@
+"""Walking a run through its steps until it must wait, is deferred, or ends.
+
+`advance_run` is the one place a run moves; it is called with the run's row locked, by the
+step job and by events about the run's customer. Every stop and every decision is written to
+the timeline.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from app import consent
+from app.mail import outbox
+from app.models import Message, Suppression
+from flows import catalog, config, guards
+from flows.context import RunContext
+from flows.rules import viewed_in_stock
+from flows.steps import Discount, Flow, Send, Sunset, Tag, Wait, WaitUntil, step_name
+from flows.timeline import record
+
+WAITING, NEXT = "waiting", "next"
+
+
+def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
+    """Why the run must stop now (uninstall, flow switched off, the flow's own exit rules)."""
+    if not ctx.store.installed:
+        return "store uninstalled"
+    if not config.effective(ctx.session, ctx.store.id, flow)[0]:
+        return "flow switched off"
+    if flow.marketing:
+        suppression = ctx.session.execute(select(Suppression.reason).where(
+            Suppression.store_id == ctx.store.id, Suppression.email == ctx.recipient)).scalar()
+        if suppression:
+            return f"suppressed: {suppression}"
+    for rule in flow.exit:
+        reason = rule(ctx)
+        if reason:
+            return reason
+    return None
+
+
+def end(ctx: RunContext, status: str, outcome: str | None) -> None:
+    """Finish the run; an exit also cancels whatever it queued that has not left yet."""
+    run = ctx.run
+    run.status, run.outcome, run.due_at, run.ended_at = status, outcome, None, ctx.now
+    record(ctx.session, run, status, ctx.now, detail=outcome or "")
+    if status == "exited":
+        ctx.session.execute(update(Message).where(
+            Message.store_id == run.store_id, Message.run_id == run.id, Message.status == "queued",
+        ).values(status="cancelled", reason=f"flow exited: {outcome}", updated_at=ctx.now))
+
+
+def advance_run(ctx: RunContext) -> None:
+    """Run due steps in order until one has to wait; re-check the exit rules first."""
+    flow = catalog.FLOWS[ctx.run.flow]
+    reason = exit_reason(ctx, flow)
+    if reason:
+        end(ctx, "exited", reason)
+        return
+    while ctx.run.step < len(flow.planned):
+        planned = flow.planned[ctx.run.step]
+        if planned.condition is None or planned.condition(ctx):
+            if _run_step(ctx, flow, planned.step) == WAITING or ctx.run.status != "active":
+                return
+        ctx.run.step += 1
+    end(ctx, "completed", None)
+
+
+def _run_step(ctx: RunContext, flow: Flow, step) -> str:
+    if isinstance(step, Wait):
+        return _wait_until(ctx, step.until(ctx.run.anchor_at, ctx.settings))
+    if isinstance(step, WaitUntil):
+        return _wait_for(ctx, step)
+    if isinstance(step, Send):
+        return _send(ctx, flow, step)
+    if isinstance(step, Discount):
+        return _discount(ctx, step)
+    if isinstance(step, Tag):
+        return _tag(ctx, step)
+    if isinstance(step, Sunset):
+        return _sunset(ctx)
+    raise TypeError(f"unknown step {step!r}")
+
+
+def _wait_until(ctx: RunContext, moment) -> str:
+    if moment > ctx.now:
+        ctx.run.due_at = moment
+        return WAITING
+    return NEXT
+
+
+def _wait_for(ctx: RunContext, step: WaitUntil) -> str:
+    if step.condition(ctx):
+        ctx.run.anchor_at = ctx.now
+        return NEXT
+    deadline = step.deadline(ctx.run.anchor_at, ctx.settings)
+    if deadline is not None and deadline <= ctx.now:
+        if step.on_timeout == "exit":
+            end(ctx, "exited", f"gave up waiting: {step.condition.__name__}")
+        return NEXT
+    # No deadline: only an event about the subject wakes it (see engine.on_event).
+    ctx.run.due_at = deadline
+    return WAITING
+
+
+def _send(ctx: RunContext, flow: Flow, step: Send) -> str:
+    marketing = flow.marketing if step.marketing is None else step.marketing
+    name = step_name(step)
+    if marketing:
+        if ctx.run.holdout:
+            record(ctx.session, ctx.run, "skipped", ctx.now, name, "held out (control group)")
+            return NEXT
+        if not consent.allows_marketing(ctx.customer):
+            end(ctx, "exited", "no marketing consent")
+            return NEXT
+        deferrals = [d for d in (guards.quiet_hours(ctx),
+                                 guards.frequency_cap(ctx, catalog.priority_of),
+                                 guards.higher_priority_due(ctx, catalog.priority_of)) if d]
+        if deferrals:
+            return _defer(ctx, flow, name, max(deferrals, key=lambda d: d.until))
+    message_id = outbox.queue_message(
+        ctx.session, store_id=ctx.store.id, email=ctx.recipient,
+        template=f"{flow.name}/{step.template}", marketing=marketing,
+        context=_message_context(ctx), customer_id=ctx.customer.id, flow=flow.name,
+        run_id=ctx.run.id, step=step.template)
+    ctx.run.data = {key: value for key, value in ctx.run.data.items() if key != "due_since"}
+    if message_id is not None:
+        ctx.queued.append(message_id)
+        record(ctx.session, ctx.run, "sent", ctx.now, name, f"message {message_id} queued")
+    return NEXT
+
+
+def _defer(ctx: RunContext, flow: Flow, name: str, deferral: guards.Deferral) -> str:
+    """Hold the send until the guards allow it, unless that is too late to still make sense."""
+    due_since = datetime.fromisoformat(
+        ctx.run.data.get("due_since") or (ctx.run.due_at or ctx.now).isoformat())
+    if flow.drop_after_hours and deferral.until > due_since + timedelta(
+            hours=ctx.settings[flow.drop_after_hours]):
+        end(ctx, "exited", f"stale: {deferral.reason} held {name} past its relevance")
+        return NEXT
+    ctx.run.data = {**ctx.run.data, "due_since": due_since.isoformat()}
+    ctx.run.due_at = deferral.until
+    record(ctx.session, ctx.run, "deferred", ctx.now, name,
+           f"{deferral.reason} until {deferral.until.isoformat()}")
+    return WAITING
+
+
+def _message_context(ctx: RunContext) -> dict:
+    """What the email renders from at send time: references, never copies of the data."""
+    run = ctx.run
+    context: dict = {key: value for key, value in run.data.items() if key != "due_since"}
+    if run.subject in ("checkout", "order"):
+        context[f"{run.subject}_id"] = run.subject_id
+    if run.subject == "product_view":
+        context["product_ids"] = viewed_in_stock(ctx)
+    return context
+
+
+def _discount(ctx: RunContext, step: Discount) -> str:
+    from app import discounts
+
+    if ctx.run.holdout:
+        return NEXT
+    code = discounts.create_code(ctx.session, ctx.store, ctx.customer,
+                                 percent=ctx.settings[step.percent],
+                                 valid_for=timedelta(days=ctx.settings[step.valid_days]))
+    if code is None:
+        record(ctx.session, ctx.run, "skipped", ctx.now, "discount",
+               "the store's platform cannot create codes yet")
+    else:
+        ctx.run.data = {**ctx.run.data, "discount_code": code}
+    return NEXT
+
+
+def _tag(ctx: RunContext, step: Tag) -> str:
+    tags = list(ctx.customer.tags or [])
+    if step.tag not in tags:
+        ctx.customer.tags = [*tags, step.tag]
+        record(ctx.session, ctx.run, "tagged", ctx.now, "tag", step.tag)
+    return NEXT
+
+
+def _sunset(ctx: RunContext) -> str:
+    ctx.session.execute(insert(Suppression).values(
+        store_id=ctx.store.id, email=ctx.customer.email, reason="sunset", created_at=ctx.now,
+    ).on_conflict_do_nothing(index_elements=["store_id", "email"]))
+    record(ctx.session, ctx.run, "tagged", ctx.now, "sunset", "marketing paused until they buy or opt in")
+    return NEXT

@@ -1,0 +1,27 @@
+"""First vs repeat purchase: a first order earns a code for the second; later ones a tag."""
+from app import events
+from flows.rules import first_order, has_email, ordered_since_trigger, repeat_order
+from flows.steps import MARKETING, PROMOTIONAL, Discount, EventTrigger, Flow, If, Send, Tag, Wait
+
+FLOW = Flow(
+    name="first_repeat_purchase",
+    title="First and repeat purchase",
+    description="A few days after someone's first order, a code for their second; customers "
+                "who order again are tagged loyal.",
+    trigger=EventTrigger((events.ORDER_PLACED,)),
+    consent=MARKETING,
+    priority=PROMOTIONAL,
+    entry=(has_email,),
+    exit=(ordered_since_trigger,),
+    stale_after_hours="stale_after_hours",
+    drop_after_hours="drop_after_hours",
+    settings={"offer_delay_days": 3, "discount_percent": 15, "discount_valid_days": 30,
+              "stale_after_hours": 72, "drop_after_hours": 72},
+    steps=(
+        If(first_order,
+           Wait(days="offer_delay_days"),
+           Discount(percent="discount_percent", valid_days="discount_valid_days"),
+           Send("second_order_offer")),
+        If(repeat_order, Tag("loyal")),
+    ),
+)

@@ -1,0 +1,66 @@
+"""Whether a marketing send may go now: quiet hours, the frequency cap and cross-flow priority.
+
+Each guard answers None (go) or a later moment to try again with the reason; the engine
+defers the run to the latest of them, or drops the send if that is past its relevance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+
+from app.models import FlowRun, Message
+from app.settings import parse_quiet_hours
+from flows import localtime
+from flows.context import RunContext
+
+
+@dataclass(frozen=True)
+class Deferral:
+    until: datetime
+    reason: str
+
+
+def quiet_hours(ctx: RunContext) -> Deferral | None:
+    store_settings = ctx.store.effective_settings
+    zone = localtime.recipient_zone(ctx.customer.country_code, store_settings["timezone"])
+    allowed = localtime.next_allowed(ctx.now, zone, parse_quiet_hours(store_settings["quiet_hours"]))
+    return Deferral(allowed, "quiet hours") if allowed > ctx.now else None
+
+
+def _cap(ctx: RunContext) -> timedelta:
+    return timedelta(hours=ctx.store.effective_settings["frequency_cap_hours"])
+
+
+def frequency_cap(ctx: RunContext, priority_of) -> Deferral | None:
+    """One marketing email per cap window; only mail of equal or higher priority counts, so a
+    browse email never holds back a checkout reminder."""
+    cap = _cap(ctx)
+    if not cap:
+        return None
+    customer = ctx.customer
+    recent = ctx.session.execute(select(Message.flow, Message.created_at).where(
+        Message.store_id == ctx.store.id, Message.marketing.is_(True),
+        Message.status.in_(("queued", "sending", "sent", "unknown")),
+        Message.created_at > ctx.now - cap,
+        or_(Message.customer_id == customer.id, Message.email == customer.email),
+    )).all()
+    mine = priority_of(ctx.run.flow)
+    blocking = [row.created_at for row in recent if priority_of(row.flow) >= mine]
+    return Deferral(max(blocking) + cap, "frequency cap") if blocking else None
+
+
+def higher_priority_due(ctx: RunContext, priority_of) -> Deferral | None:
+    """Yield to a higher-priority marketing flow about to write to the same customer."""
+    cap = _cap(ctx)
+    if not cap:
+        return None
+    mine = priority_of(ctx.run.flow)
+    others = ctx.session.execute(select(FlowRun.flow, FlowRun.due_at).where(
+        FlowRun.store_id == ctx.store.id, FlowRun.customer_id == ctx.run.customer_id,
+        FlowRun.status == "active", FlowRun.holdout.is_(False), FlowRun.id != ctx.run.id,
+        FlowRun.due_at <= ctx.now + cap,
+    )).all()
+    ahead = [row.due_at for row in others if priority_of(row.flow) > mine]
+    return Deferral(max(ahead) + cap, "a higher-priority flow goes first") if ahead else None

@@ -1,0 +1,31 @@
+"""Post-purchase: thanks with cross-sells, tips once it arrives, then a review request."""
+from app import events
+from flows.rules import delivered, has_email, marketing_consent, order_cancelled, setting_on
+from flows.steps import LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If, Send, Wait, WaitUntil
+
+FLOW = Flow(
+    name="post_purchase",
+    title="Post-purchase",
+    description="An hour after an order, thanks with products they have not bought yet; tips "
+                "once it is delivered; a month later a review request with a coupon.",
+    trigger=EventTrigger((events.ORDER_PLACED,)),
+    consent=MARKETING,
+    priority=LIFECYCLE,
+    entry=(has_email, marketing_consent),
+    exit=(order_cancelled,),
+    stale_after_hours="stale_after_hours",
+    drop_after_hours="drop_after_hours",
+    settings={"thank_you_delay_hours": 1, "delivery_wait_days": 14, "review_delay_days": 30,
+              "review_discount": True, "discount_percent": 10, "discount_valid_days": 30,
+              "stale_after_hours": 72, "drop_after_hours": 72},
+    steps=(
+        Wait(hours="thank_you_delay_hours"),
+        Send("thank_you"),
+        WaitUntil(delivered, days="delivery_wait_days"),
+        Send("delivery_tips"),
+        Wait(days="review_delay_days"),
+        If(setting_on("review_discount"),
+           Discount(percent="discount_percent", valid_days="discount_valid_days")),
+        Send("review_request"),
+    ),
+)

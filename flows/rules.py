@@ -1,0 +1,173 @@
+"""Conditions and rules the prebuilt flows are written with. Each reads the database as it is
+now; a rule returns the reason to stop (a short name for the timeline, never personal data)."""
+from __future__ import annotations
+
+from sqlalchemy import exists, func, or_, select
+
+from app import consent
+from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
+from flows.context import RunContext
+
+
+def _customer_orders(ctx: RunContext):
+    """Orders of this customer in this store, by customer row or by normalised email."""
+    customer = ctx.customer
+    match = [Order.customer_id == customer.id]
+    if customer.email:
+        match.append(Order.email == customer.email)
+    return select(Order.id).where(Order.store_id == ctx.store.id, or_(*match))
+
+
+# --- exit rules ----------------------------------------------------------------------------
+
+def ordered_since_trigger(ctx: RunContext) -> str | None:
+    """An order placed since the trigger, or one that completed this very checkout."""
+    since = _customer_orders(ctx).where(Order.placed_at >= ctx.run.triggered_at)
+    if ctx.run.subject == "order":
+        since = since.where(Order.id != ctx.run.subject_id)
+    if ctx.session.execute(since.limit(1)).first():
+        return "ordered"
+    checkout = ctx.subject if ctx.run.subject == "checkout" else None
+    if checkout is not None and ctx.session.execute(select(Order.id).where(
+            Order.store_id == ctx.store.id, Order.checkout_token == checkout.token).limit(1)).first():
+        return "ordered"
+    return None
+
+
+def checkout_completed(ctx: RunContext) -> str | None:
+    checkout = ctx.subject
+    if checkout is None:
+        return "checkout removed"
+    return "checkout completed" if checkout.completed_at is not None else None
+
+
+def checkout_flow_took_over(ctx: RunContext) -> str | None:
+    """A cart that reached checkout belongs to the abandoned-checkout flow."""
+    cart = ctx.subject
+    if cart is not None and cart.stage == "checkout":
+        return "reached checkout"
+    return None
+
+
+def carted_or_ordered_since_trigger(ctx: RunContext) -> str | None:
+    if ordered_since_trigger(ctx):
+        return "ordered"
+    carted = ctx.session.execute(select(Checkout.id).where(
+        Checkout.store_id == ctx.store.id, Checkout.customer_id == ctx.customer.id,
+        Checkout.source_updated_at >= ctx.run.triggered_at,
+        exists().where(CheckoutLine.checkout_id == Checkout.id)).limit(1)).first()
+    return "added to cart" if carted else None
+
+
+def order_cancelled(ctx: RunContext) -> str | None:
+    order = ctx.subject
+    if order is None:
+        return "order removed"
+    return "order cancelled" if order.cancelled_at is not None else None
+
+
+# --- entry rules ---------------------------------------------------------------------------
+
+def has_email(ctx: RunContext) -> str | None:
+    return None if ctx.recipient else "no email address"
+
+
+def has_lines(ctx: RunContext) -> str | None:
+    checkout = ctx.subject
+    return None if checkout is not None and checkout.lines else "empty cart"
+
+
+def marketing_consent(ctx: RunContext) -> str | None:
+    return None if consent.allows_marketing(ctx.customer) else "no marketing consent"
+
+
+def not_in_checkout_flow(ctx: RunContext) -> str | None:
+    """The cart flow yields to the checkout flow for the same customer."""
+    busy = ctx.session.execute(select(FlowRun.id).where(
+        FlowRun.store_id == ctx.store.id, FlowRun.customer_id == ctx.customer.id,
+        FlowRun.flow == "abandoned_checkout", FlowRun.status == "active").limit(1)).first()
+    return "in the abandoned-checkout flow" if busy else None
+
+
+# --- conditions ----------------------------------------------------------------------------
+
+def first_order(ctx: RunContext) -> bool:
+    order = ctx.subject
+    earlier = _customer_orders(ctx).where(Order.placed_at < order.placed_at, Order.id != order.id)
+    return ctx.session.execute(earlier.limit(1)).first() is None
+
+
+def repeat_order(ctx: RunContext) -> bool:
+    return not first_order(ctx)
+
+
+def shipped(ctx: RunContext) -> bool:
+    order = ctx.subject
+    return order is not None and order.fulfilled_at is not None
+
+
+def not_shipped(ctx: RunContext) -> bool:
+    return not shipped(ctx)
+
+
+def delivered(ctx: RunContext) -> bool:
+    order = ctx.subject
+    return order is not None and order.delivered_at is not None
+
+
+def confirmed(ctx: RunContext) -> bool:
+    """The subscriber confirmed (double opt-in), here or at the platform."""
+    return consent.confirmed(ctx.customer)
+
+
+def needs_confirmation(ctx: RunContext) -> bool:
+    return ctx.settings["double_opt_in"] and not confirmed(ctx)
+
+
+def not_confirmed(ctx: RunContext) -> bool:
+    return not confirmed(ctx)
+
+
+def setting_on(name: str):
+    """A condition that holds while the merchant setting `name` is on."""
+    def condition(ctx: RunContext) -> bool:
+        return bool(ctx.settings[name])
+    condition.__name__ = name
+    return condition
+
+
+def viewed_in_stock(ctx: RunContext) -> list[int]:
+    """Platform ids of products the customer viewed since the trigger that are still in stock,
+    most recent first."""
+    rows = ctx.session.execute(
+        select(ProductView.product_id, func.max(ProductView.viewed_at).label("last"))
+        .join(Product, (Product.store_id == ProductView.store_id)
+              & (Product.platform_id == ProductView.product_id))
+        .where(ProductView.store_id == ctx.store.id, ProductView.customer_id == ctx.customer.id,
+               ProductView.viewed_at >= ctx.run.triggered_at, Product.in_stock.is_(True))
+        .group_by(ProductView.product_id).order_by(func.max(ProductView.viewed_at).desc()).limit(6)
+    ).all()
+    return [row.product_id for row in rows]
+
+
+def nothing_in_stock(ctx: RunContext) -> str | None:
+    return None if viewed_in_stock(ctx) else "viewed products out of stock"
+
+
+def stage_is(stage: str):
+    """An entry rule: the cart reached `stage` ("cart" or "checkout")."""
+    def rule(ctx: RunContext) -> str | None:
+        found = ctx.subject.stage if ctx.subject is not None else None
+        return None if found == stage else f"not at {stage}"
+    rule.__name__ = f"stage_is_{stage}"
+    return rule
+
+
+def subscribing(ctx: RunContext) -> str | None:
+    """The welcome flow's entry: the customer has just subscribed (or is pending confirmation)."""
+    return None if consent.subscribing(ctx.customer) else "not a new subscriber"
+
+
+def subscribed(ctx: RunContext) -> bool:
+    """Subscribed, and confirmed where the flow asks for double opt-in."""
+    return consent.allows_marketing(ctx.customer) and not needs_confirmation(ctx)

@@ -1,0 +1,186 @@
+"""The building blocks a flow is written in: steps, conditions and rules.
+
+A flow reads as a merchant's playbook:
+
+    steps=(Wait(hours="email_1_delay_hours"), Send("email_1"), ...)
+
+Delays name a setting, so every number is the merchant's to change. Delays count from the run's
+anchor: the last activity of what triggered it (a checkout's last update, the lapse date), or the
+moment a `WaitUntil` saw its condition come true.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Callable, Union
+
+if TYPE_CHECKING:
+    from flows.context import RunContext
+
+# A condition answers yes or no about a run (`first_order`, `shipped`).
+Condition = Callable[["RunContext"], bool]
+# A rule answers with a reason to stop (`"ordered"`), or None to go on.
+Rule = Callable[["RunContext"], "str | None"]
+
+
+def _delay(settings: dict, hours: str | None, days: str | None) -> timedelta:
+    if hours is not None:
+        return timedelta(hours=float(settings[hours]))
+    if days is not None:
+        return timedelta(days=float(settings[days]))
+    return timedelta(0)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Wait until `hours` or `days` (a setting's name) after the anchor."""
+
+    hours: str | None = None
+    days: str | None = None
+
+    def until(self, anchor: datetime, settings: dict) -> datetime:
+        return anchor + _delay(settings, self.hours, self.days)
+
+
+@dataclass(frozen=True)
+class WaitUntil:
+    """Wait for a condition to come true (re-checked whenever the subject changes); it moves the
+    anchor to that moment. After `hours`/`days` from the anchor, `on_timeout` says what happens:
+    "continue" goes on without it, "exit" ends the run."""
+
+    condition: Condition
+    hours: str | None = None
+    days: str | None = None
+    on_timeout: str = "continue"
+
+    def deadline(self, anchor: datetime, settings: dict) -> datetime | None:
+        if self.hours is None and self.days is None:
+            return None
+        return anchor + _delay(settings, self.hours, self.days)
+
+
+@dataclass(frozen=True)
+class Send:
+    """Queue one email: `flows/templates/<flow>/<template>/`. `marketing` overrides the flow's
+    consent class for this step (a double opt-in confirmation is not marketing)."""
+
+    template: str
+    marketing: bool | None = None
+
+
+@dataclass(frozen=True)
+class Discount:
+    """Ask the store for a unique single-use code for this customer (percent off, a setting),
+    valid for `valid_days`; the following Send puts it in the email."""
+
+    percent: str
+    valid_days: str
+
+
+@dataclass(frozen=True)
+class Tag:
+    """Add a tag to the customer (kept locally)."""
+
+    tag: str
+
+
+@dataclass(frozen=True)
+class Sunset:
+    """Stop marketing mail to the customer until they buy or opt in again."""
+
+
+Step = Union[Wait, WaitUntil, Send, Discount, Tag, Sunset]
+
+
+@dataclass(frozen=True)
+class If:
+    """Run `steps` only when `condition` holds at that moment."""
+
+    condition: Condition
+    steps: tuple[Step, ...]
+
+    def __init__(self, condition: Condition, *steps: Step):
+        object.__setattr__(self, "condition", condition)
+        object.__setattr__(self, "steps", steps)
+
+
+def step_name(step: Step) -> str:
+    """A short name for timelines: the template for a Send, the class otherwise."""
+    return step.template if isinstance(step, Send) else type(step).__name__.lower()
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """A step with the condition (from an `If`) that must hold for it to run."""
+
+    step: Step
+    condition: Condition | None = None
+
+
+def plan(steps: tuple[Step | If, ...]) -> tuple[PlannedStep, ...]:
+    """Flatten `If` blocks: each inner step carries the block's condition."""
+    flat: list[PlannedStep] = []
+    for item in steps:
+        if isinstance(item, If):
+            flat.extend(PlannedStep(step, item.condition) for step in item.steps)
+        else:
+            flat.append(PlannedStep(item))
+    return tuple(flat)
+
+
+MARKETING = "marketing"
+TRANSACTIONAL = "transactional"
+
+# Cross-flow priority: when two marketing flows want the same customer, the higher one goes first.
+CHECKOUT, CART, BROWSE, LIFECYCLE, PROMOTIONAL = 40, 30, 20, 15, 10
+
+
+@dataclass(frozen=True)
+class EventTrigger:
+    """Enroll when one of these domain events happens to a subject of this kind."""
+
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AudienceTrigger:
+    """Enroll whoever a daily audience query finds (win-back, birthday)."""
+
+    query: Callable
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A prebuilt flow: what starts it, who may enter, what it does, and what stops it."""
+
+    name: str
+    title: str
+    description: str
+    trigger: EventTrigger | AudienceTrigger
+    consent: str
+    priority: int
+    steps: tuple[Step | If, ...]
+    settings: dict  # merchant settings and their defaults
+    entry: tuple[Rule, ...] = ()
+    exit: tuple[Rule, ...] = ()
+    # Events about the subject that count as new activity: they move an active run's anchor.
+    activity: tuple[str, ...] = ()
+    # Activity counts for any subject of the customer (views of other products), not just this one.
+    activity_by_customer: bool = False
+    # At most one run of this flow per customer within this many days (None: no limit).
+    reentry_days: str | None = None
+    # A trigger older than this many hours when it reaches us enrolls no one (a backfill, a
+    # delivery retried for days).
+    stale_after_hours: str | None = None
+    # A send that guards deferred for more than this many hours is dropped, not sent late.
+    drop_after_hours: str | None = None
+    enabled_by_default: bool = False
+    version: int = 1
+    planned: tuple[PlannedStep, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "planned", plan(self.steps))
+
+    @property
+    def marketing(self) -> bool:
+        return self.consent == MARKETING

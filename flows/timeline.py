@@ -1,0 +1,33 @@
+"""The timeline: every decision the engine made about a customer, in order, explained."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import Customer, FlowRun, TimelineEntry
+from connectors.base import normalize_email
+
+# enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, exited, completed
+KINDS = ("enrolled", "not_enrolled", "held_out", "sent", "deferred", "skipped", "tagged",
+         "exited", "completed")
+
+
+def record(session: Session, run: FlowRun, kind: str, at, step: str | None = None,
+           detail: str = "") -> None:
+    """Write one decision about `run` (its id may still be unassigned for not_enrolled)."""
+    session.add(TimelineEntry(store_id=run.store_id, customer_id=run.customer_id, run_id=run.id,
+                              flow=run.flow, step=step, kind=kind, detail=detail, at=at))
+
+
+def for_email(session: Session, store_id: int, email: str) -> list[dict[str, Any]]:
+    """Every decision about the customer(s) with this address in one store, oldest first."""
+    address = normalize_email(email)
+    customer_ids = select(Customer.id).where(Customer.store_id == store_id,
+                                             Customer.email == address)
+    rows = session.execute(select(TimelineEntry).where(
+        TimelineEntry.store_id == store_id, TimelineEntry.customer_id.in_(customer_ids),
+    ).order_by(TimelineEntry.at, TimelineEntry.id)).scalars().all()
+    return [{"at": row.at.isoformat(), "flow": row.flow, "run_id": row.run_id, "step": row.step,
+             "kind": row.kind, "detail": row.detail} for row in rows]

@@ -1,0 +1,181 @@
+"""Abandoned checkout through the real path: signed webhooks, a real worker, real SMTP, and
+time moved the way `storeflow tick --at` moves it."""
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+
+from flows import engine
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
+                                consent_update, enable, messages, move_to, order_sample, runs,
+                                timeline)
+
+RECIPIENT = "example@email.com"  # the address typed in the published checkout sample
+
+
+def abandon(shop, webhooks, run_jobs, *, subscribed=True, updated=SAMPLE_TIME, when=None):
+    """A consenting shopper abandons the published sample checkout; delivered at `when`."""
+    with at(when or updated + 5 * MINUTE):
+        if subscribed:
+            webhooks.deliver("customers_email_marketing_consent/update",
+                             consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        assert webhooks.deliver("checkouts/update", checkout_sample(updated)).status_code == 200
+        run_jobs()
+
+
+def test_three_reminders_at_one_hour_one_day_three_days(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+
+    move_to(SAMPLE_TIME + 59 * MINUTE, run_jobs)
+    assert smtp_sink.received == []
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    move_to(SAMPLE_TIME + 24 * HOUR, run_jobs)
+    move_to(SAMPLE_TIME + 72 * HOUR, run_jobs)
+    move_to(SAMPLE_TIME + 200 * HOUR, run_jobs)
+
+    sent = smtp_sink.to(RECIPIENT)
+    assert [m["Subject"] for m in sent] == [
+        m.subject for m in messages("abandoned_checkout")]
+    assert [m.step for m in messages()] == ["email_1", "email_2", "email_3"]
+    assert all(m.status == "sent" for m in messages())
+    [run] = runs()
+    assert run.status == "completed"
+    kinds = [kind for kind, _, _ in timeline(shop.id, "john@example.com")]
+    assert kinds[0] == "enrolled" and kinds.count("sent") == 3 and kinds[-1] == "completed"
+
+
+def test_an_order_a_minute_before_the_reminder_is_due_means_no_email(
+        shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+
+    with at(SAMPLE_TIME + 59 * MINUTE):
+        order = order_sample(SAMPLE_TIME + 58 * MINUTE, checkout_token="123123123")
+        webhooks.deliver("orders/create", order)
+        run_jobs()
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)
+
+    assert smtp_sink.received == []
+    assert messages() == []
+    [run] = runs()
+    assert (run.status, run.outcome) == ("exited", "ordered")
+    assert ("exited", None, "ordered") in timeline(shop.id, "john@example.com")
+
+
+def test_an_order_stored_after_the_send_was_queued_still_stops_it(shop, webhooks, run_jobs,
+                                                                   smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    with at(SAMPLE_TIME + HOUR):
+        engine.tick(SAMPLE_TIME + HOUR)
+        from app.jobs import broker
+        from rq import SimpleWorker
+        # Only the flow step runs: the message is queued, its mail job still waits.
+        SimpleWorker([broker.queue("flows")], connection=broker.connection).work(burst=True)
+        assert [m.status for m in messages()] == ["queued"]
+        # An order completing this checkout arrives out of order, before the mail job runs.
+        webhooks.deliver("orders/create", order_sample(SAMPLE_TIME - HOUR, checkout_token="123123123"))
+        run_jobs()
+
+    assert smtp_sink.received == []
+    [message] = messages()
+    assert message.status == "cancelled"
+
+
+def test_duplicate_deliveries_and_a_step_run_twice_send_one_email(shop, webhooks, run_jobs,
+                                                                  smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    with at(SAMPLE_TIME + 5 * MINUTE):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        body = checkout_sample()
+        # Shopify retries: the same event three times, and the same checkout under new ids.
+        event_id = str(uuid.uuid4())
+        deliveries = [event_id, event_id, event_id, str(uuid.uuid4())]
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda key: webhooks.deliver("checkouts/update", body, event_id=key),
+                          deliveries))
+        run_jobs()
+    [run] = runs()
+
+    with at(SAMPLE_TIME + HOUR):
+        engine.advance(run.id, (SAMPLE_TIME + HOUR).isoformat())
+        engine.advance(run.id, (SAMPLE_TIME + HOUR).isoformat())
+        run_jobs()
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert len(smtp_sink.to(RECIPIENT)) == 1
+    assert len(messages()) == 1
+
+
+def test_no_consent_no_enrollment_and_the_timeline_says_why(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs, subscribed=False)
+    move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)
+
+    assert runs() == [] and smtp_sink.received == []
+    assert ("not_enrolled", None, "no marketing consent") in timeline(shop.id, "john@example.com")
+
+
+def test_an_unsubscribe_one_second_before_the_send_stops_it(shop, webhooks, run_jobs, smtp_sink):
+    from app.mail import outbox
+
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    with at(SAMPLE_TIME + HOUR - MINUTE / 60):
+        outbox.suppress(shop.id, RECIPIENT, "unsubscribed")
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert smtp_sink.received == []
+    [run] = runs()
+    assert (run.status, run.outcome) == ("exited", "suppressed: unsubscribed")
+
+
+def test_a_checkout_abandoned_a_week_before_it_reaches_us_enrolls_no_one(shop, webhooks, run_jobs):
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs, when=SAMPLE_TIME + 8 * 24 * HOUR)
+
+    assert runs() == []
+    assert ("not_enrolled", None, "stale: the activity is too old to matter") in timeline(
+        shop.id, "john@example.com")
+
+
+def test_editing_a_flow_keeps_runs_under_way_on_their_settings(shop, webhooks, run_jobs,
+                                                               smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    enable(shop.id, "abandoned_checkout", email_1_delay_hours=5)
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert len(smtp_sink.to(RECIPIENT)) == 1
+
+
+def test_switching_a_flow_off_stops_its_runs(shop, webhooks, run_jobs, smtp_sink):
+    from flows import catalog, config
+    from app.db import db
+
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    with db.session() as session:
+        config.save(session, shop.id, catalog.FLOWS["abandoned_checkout"], enabled=False)
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert smtp_sink.received == []
+    assert runs()[0].outcome == "flow switched off"
+
+
+def test_a_held_out_customer_gets_nothing_but_is_counted(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_checkout", holdout_percent=100)
+    abandon(shop, webhooks, run_jobs)
+    for hours in (1, 24, 72):
+        move_to(SAMPLE_TIME + hours * HOUR, run_jobs)
+
+    assert smtp_sink.received == [] and messages() == []
+    [run] = runs()
+    assert run.holdout and run.status == "completed"
+    entries = timeline(shop.id, "john@example.com")
+    assert entries[0][0] == "held_out"
+    assert [step for kind, step, _ in entries if kind == "skipped"] == ["email_1", "email_2", "email_3"]

@@ -1,0 +1,82 @@
+"""The guards that keep flows polite: quiet hours in the recipient's time (across a DST change),
+and the frequency cap that defers lower-priority mail."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from app.db import db
+from app.models import Store
+from app.settings import parse_quiet_hours
+from flows.localtime import next_allowed, recipient_zone
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at,
+                                checkout_sample, consent_update, enable, messages, move_to,
+                                order_sample, runs, timeline)
+
+NEW_YORK = ZoneInfo("America/New_York")
+# 07:00 UTC on 13 March 2022 is 03:00 in New York, one hour after clocks sprang forward.
+AFTER_SPRING_FORWARD = datetime(2022, 3, 13, 7, 0, tzinfo=timezone.utc)
+
+
+def test_a_send_due_at_three_in_the_morning_waits_for_eight_across_dst():
+    quiet = parse_quiet_hours("21:00-08:00")
+
+    allowed = next_allowed(AFTER_SPRING_FORWARD, NEW_YORK, quiet)
+
+    # 08:00 EDT (UTC-4), not 08:00 EST (UTC-5): the offset of the day the send goes out.
+    assert allowed == datetime(2022, 3, 13, 12, 0, tzinfo=timezone.utc)
+    assert next_allowed(allowed, NEW_YORK, quiet) == allowed
+
+
+def test_quiet_hours_use_the_customer_country_when_it_has_one_zone():
+    assert recipient_zone("JP", "America/New_York") == ZoneInfo("Asia/Tokyo")
+    # Canada spans six zones: the store's own zone is the better guess.
+    assert recipient_zone("CA", "America/New_York") == NEW_YORK
+
+
+def test_the_engine_defers_a_night_time_reminder_to_the_morning(shop, webhooks, run_jobs,
+                                                                smtp_sink):
+    with db.session() as session:
+        session.get(Store, shop.id).settings = {"timezone": "America/New_York"}
+    enable(shop.id, "abandoned_checkout", quiet_hours="21:00-08:00")
+    abandoned = AFTER_SPRING_FORWARD - HOUR
+    with at(abandoned + MINUTE):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("checkouts/update", checkout_sample(abandoned))
+        run_jobs()
+
+    move_to(AFTER_SPRING_FORWARD, run_jobs)
+    assert smtp_sink.received == []
+    move_to(datetime(2022, 3, 13, 12, 0, tzinfo=timezone.utc), run_jobs)
+
+    assert len(smtp_sink.received) == 1
+    assert ("deferred", "email_1", "quiet hours until 2022-03-13T12:00:00+00:00") in timeline(
+        shop.id, "john@example.com")
+
+
+def test_the_frequency_cap_defers_the_lower_priority_flow(shop, webhooks, run_jobs, smtp_sink):
+    """A lapsed customer abandons a checkout: the checkout reminder goes; the win-back reminder
+    due an hour later waits until the cap (16 h) has passed."""
+    # Later checkout reminders far off, so only the cap stands between the two flows.
+    enable(shop.id, "abandoned_checkout", "win_back", email_2_delay_hours=1000,
+           email_3_delay_hours=2000)
+    lapsed_order = SAMPLE_TIME - 90 * 24 * HOUR
+    now = SAMPLE_TIME
+    with at(now + MINUTE):
+        webhooks.deliver("orders/create", order_sample(lapsed_order,
+                                                       customer={"id": CHECKOUT_CUSTOMER}))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("checkouts/update", checkout_sample(now - HOUR))
+        run_jobs()
+
+    move_to(now + 2 * MINUTE, run_jobs)  # the checkout reminder is due, then win-back enrolls
+    move_to(now + HOUR, run_jobs)
+    move_to(now + 16 * HOUR + 2 * MINUTE, run_jobs)
+
+    assert [m.flow for m in messages() if m.status == "sent"] == ["abandoned_checkout", "win_back"]
+    reminder = [m for m in messages("win_back")][0]
+    assert reminder.created_at >= now + 16 * HOUR
+    assert any(kind == "deferred" and detail.startswith("frequency cap")
+               for kind, _, detail in timeline(shop.id, "john@example.com"))

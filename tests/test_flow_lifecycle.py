@@ -1,0 +1,176 @@
+"""The order-driven and date-driven flows, each through signed webhooks, a real worker and real
+SMTP, with time moved by the tick: what they send, and what they must not."""
+from __future__ import annotations
+
+import copy
+import re
+from datetime import date
+
+from sqlalchemy import select, update
+
+from app.db import db
+from app.models import Customer, Suppression
+from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
+                                messages, move_to, order_sample, runs, timeline)
+from tests.helpers import published
+
+BUYER = 115310627314723954  # the customer embedded in orders_create.json
+BUYER_EMAIL = "john@example.com"
+ORDER_EMAIL = "jon@example.com"  # the address the published order was placed with
+
+
+def place_order(webhooks, run_jobs, placed=SAMPLE_TIME, subscribed=True, **changes):
+    with at(placed + MINUTE):
+        if subscribed:
+            webhooks.deliver("customers_email_marketing_consent/update",
+                             consent_update(BUYER, BUYER_EMAIL))
+        assert webhooks.deliver("orders/create", order_sample(placed, **changes)).status_code == 200
+        run_jobs()
+
+
+def shipment(status="success", shipment_status=None, updated=SAMPLE_TIME) -> dict:
+    """Shopify's published fulfillments/create sample for the published order."""
+    payload = copy.deepcopy(published("shopify/fulfillments_create.json"))
+    payload.update(status=status, shipment_status=shipment_status, updated_at=updated.isoformat())
+    return payload
+
+
+def sent_steps(flow):
+    return [m.step for m in messages(flow) if m.status == "sent"]
+
+
+def test_order_updates_note_shipping_with_tracking_and_delivery(shop, webhooks, run_jobs,
+                                                                smtp_sink):
+    enable(shop.id, "order_updates")
+    place_order(webhooks, run_jobs, subscribed=False)  # transactional: no consent needed
+
+    move_to(SAMPLE_TIME + 24 * HOUR, run_jobs)
+    assert sent_steps("order_updates") == ["status_note"]
+    with at(SAMPLE_TIME + 30 * HOUR):
+        webhooks.deliver("fulfillments/create", shipment(updated=SAMPLE_TIME + 30 * HOUR))
+        run_jobs()
+    assert sent_steps("order_updates") == ["status_note", "shipped"]
+    shipped_mail = smtp_sink.to(ORDER_EMAIL)[-1]
+    assert "1z827wk74630" in shipped_mail.get_body(("plain",)).get_content()
+    with at(SAMPLE_TIME + 80 * HOUR):
+        webhooks.deliver("fulfillments/update", shipment(shipment_status="delivered",
+                                                         updated=SAMPLE_TIME + 80 * HOUR))
+        run_jobs()
+
+    assert sent_steps("order_updates") == ["status_note", "shipped", "delivered"]
+    assert runs("order_updates")[0].status == "completed"
+
+
+def test_an_order_shipped_within_the_day_gets_no_status_note(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "order_updates")
+    place_order(webhooks, run_jobs, subscribed=False)
+    with at(SAMPLE_TIME + 3 * HOUR):
+        webhooks.deliver("fulfillments/create", shipment(updated=SAMPLE_TIME + 3 * HOUR))
+        run_jobs()
+    move_to(SAMPLE_TIME + 48 * HOUR, run_jobs)
+
+    assert sent_steps("order_updates") == ["shipped"]
+
+
+def test_post_purchase_thanks_tips_and_review_never_offers_what_they_bought(
+        shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "post_purchase")
+    bought = published("shopify/products_update.json")
+    other = {**copy.deepcopy(bought), "id": 4242, "title": "Example Hoodie", "handle": "hoodie"}
+    with at(SAMPLE_TIME):
+        for product in ({**bought, "id": 788032119674292922}, other):
+            webhooks.deliver("products/update", product)
+        run_jobs()
+    place_order(webhooks, run_jobs)
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    thanks = smtp_sink.to(ORDER_EMAIL)[-1].get_body(("plain",)).get_content()
+    assert "Example Hoodie" in thanks and "Example T-Shirt" not in thanks
+    with at(SAMPLE_TIME + 4 * DAY):
+        webhooks.deliver("fulfillments/create", shipment(shipment_status="delivered",
+                                                         updated=SAMPLE_TIME + 4 * DAY))
+        run_jobs()
+    move_to(SAMPLE_TIME + 34 * DAY, run_jobs)
+
+    assert sent_steps("post_purchase") == ["thank_you", "delivery_tips", "review_request"]
+
+
+def test_first_order_earns_an_offer_and_a_second_order_a_loyal_tag(shop, webhooks, run_jobs,
+                                                                   smtp_sink):
+    enable(shop.id, "first_repeat_purchase")
+    place_order(webhooks, run_jobs)
+    move_to(SAMPLE_TIME + 3 * DAY, run_jobs)
+    assert sent_steps("first_repeat_purchase") == ["second_order_offer"]
+
+    place_order(webhooks, run_jobs, placed=SAMPLE_TIME + 5 * DAY, id=820982911946154509,
+                name="#9999")
+
+    assert sent_steps("first_repeat_purchase") == ["second_order_offer"]
+    with db.session() as session:
+        tags = session.execute(select(Customer.tags).where(Customer.platform_id == BUYER)).scalar()
+    assert tags == ["loyal"]
+
+
+def test_win_back_writes_three_times_then_sunsets(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "win_back")
+    place_order(webhooks, run_jobs)
+    for days in (89, 90, 105, 120, 165):
+        move_to(SAMPLE_TIME + days * DAY + MINUTE, run_jobs)
+
+    assert sent_steps("win_back") == ["reminder", "second_reminder", "last_notice"]
+    with db.session() as session:
+        reasons = session.execute(select(Suppression.reason)).scalars().all()
+    assert reasons == ["sunset"]
+
+
+def test_win_back_stops_when_they_order_again(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "win_back")
+    place_order(webhooks, run_jobs)
+    move_to(SAMPLE_TIME + 90 * DAY + MINUTE, run_jobs)
+    place_order(webhooks, run_jobs, placed=SAMPLE_TIME + 95 * DAY, id=820982911946154509)
+    move_to(SAMPLE_TIME + 106 * DAY, run_jobs)
+
+    assert sent_steps("win_back") == ["reminder"]
+    assert runs("win_back")[0].outcome == "ordered"
+
+
+def test_welcome_confirms_the_address_before_welcoming(shop, webhooks, run_jobs, smtp_sink,
+                                                       client):
+    enable(shop.id, "welcome")
+    with at(SAMPLE_TIME):
+        webhooks.deliver("customers/create", published("shopify/customers_create.json"))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(706405506930370084, "bob@biller.com"))
+        run_jobs()
+    [confirm] = smtp_sink.to("bob@biller.com")
+    link = re.search(r"https?://\S+/confirm/\S+", confirm.get_body(("plain",)).get_content()).group(0)
+    move_to(SAMPLE_TIME + 2 * DAY, run_jobs)
+    assert sent_steps("welcome") == ["confirm", "confirm_reminder_1"]
+
+    path = link.split("storeflow.test", 1)[1]
+    assert client.get(path).status_code == 200  # a page with a button; a GET changes nothing
+    assert sent_steps("welcome") == ["confirm", "confirm_reminder_1"]
+    with at(SAMPLE_TIME + 3 * DAY):
+        assert client.post(path).status_code == 200
+        run_jobs()
+
+    assert sent_steps("welcome") == ["confirm", "confirm_reminder_1", "welcome"]
+    with db.session() as session:
+        level = session.execute(select(Customer.email_consent_opt_in_level).where(
+            Customer.email == "bob@biller.com")).scalar()
+    assert level == "confirmed_opt_in"
+
+
+def test_birthday_greets_on_the_day(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "birthday")
+    place_order(webhooks, run_jobs)
+    with db.session() as session:
+        session.execute(update(Customer).where(Customer.platform_id == BUYER)
+                        .values(birthday=date(1990, 1, 20)))
+    move_to(SAMPLE_TIME + 18 * DAY, run_jobs)
+    assert sent_steps("birthday") == []
+    move_to(SAMPLE_TIME + 19 * DAY + 10 * HOUR, run_jobs)
+    move_to(SAMPLE_TIME + 19 * DAY + 12 * HOUR, run_jobs)
+
+    assert sent_steps("birthday") == ["greeting"]
+    assert [kind for kind, _, _ in timeline(shop.id, BUYER_EMAIL)].count("enrolled") == 1
