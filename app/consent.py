@@ -16,6 +16,8 @@ from app import clock, events
 from app.models import ConsentChange, Customer
 
 SUBSCRIBED = "subscribed"
+PENDING = "pending"
+CONFIRMED = "confirmed_opt_in"
 WITHDRAWN = frozenset({"unsubscribed", "redacted", "invalid"})
 
 
@@ -24,11 +26,28 @@ def allows_marketing(customer: Customer) -> bool:
     return customer.email_consent == SUBSCRIBED
 
 
+def confirmed(customer: Customer) -> bool:
+    """Subscribed with a confirmed (double) opt-in, here or at the platform."""
+    return allows_marketing(customer) and customer.email_consent_opt_in_level == CONFIRMED
+
+
+def subscribing(customer: Customer) -> bool:
+    """Subscribed, or waiting to confirm: someone the welcome flow should greet."""
+    return customer.email_consent in (SUBSCRIBED, PENDING)
+
+
+def confirm(session: Session, store_id: int, customer_id: int) -> None:
+    """The subscriber clicked our double opt-in link: record it and tell the flows."""
+    emitted = record(session, store_id, customer_id, SUBSCRIBED, opt_in_level=CONFIRMED,
+                     source="storeflow:double_opt_in", occurred_at=clock.now())
+    events.publish(session, emitted)
+
+
 def record(session: Session, store_id: int, customer_id: int, state: str, *, source: str,
            opt_in_level: str | None = None, occurred_at: datetime | None = None,
            undoes_withdrawal: bool = True) -> list[events.DomainEvent]:
     """Apply one report of a customer's consent unless what we hold is newer, and keep it in
-    the history; CONSENT_CHANGED when the state changed."""
+    the history; CONSENT_CHANGED when the state or its opt-in level changed."""
     customer = session.execute(
         select(Customer).where(Customer.store_id == store_id, Customer.id == customer_id)
         .with_for_update().execution_options(populate_existing=True)
@@ -39,14 +58,15 @@ def record(session: Session, store_id: int, customer_id: int, state: str, *, sou
         return []
     if customer.email_consent in WITHDRAWN and not undoes_withdrawal:
         return []
-    previous = customer.email_consent
+    previous = held[:2]
     customer.email_consent = state
     customer.email_consent_opt_in_level = opt_in_level
     customer.email_consent_updated_at = occurred_at
     session.add(ConsentChange(store_id=store_id, customer_id=customer.id, state=state,
                               opt_in_level=opt_in_level, source=source, occurred_at=occurred_at))
     session.flush()
-    if state == previous:
+    # A confirmed opt-in is news too: the welcome flow waits for it.
+    if (state, opt_in_level) == previous:
         return []
     return [events.DomainEvent(events.CONSENT_CHANGED, store_id, "customer", customer.id,
                                clock.now())]

@@ -18,6 +18,7 @@ from connectors.base import FulfillmentRecord, OrderRecord
 PAID = "paid"
 FULFILLED = "fulfilled"
 DELIVERED = "delivered"
+SHIPPED = "success"  # a fulfillment's status once it is handed to the carrier
 # What a "your order has shipped" email shows; a change to any of it is news for the customer.
 TRACKING = frozenset({"shipment_status", "tracking_company", "tracking_number", "tracking_url"})
 
@@ -86,3 +87,18 @@ def _stamp_once(session: Session, model, row_id: int, column: str, at: datetime)
 
 def _event(name: str, store_id: int, subject: str, subject_id: int) -> events.DomainEvent:
     return events.DomainEvent(name, store_id, subject, subject_id, clock.now())
+
+
+def shipped(session: Session, order: Order) -> bool:
+    """Fulfilled, or at least one shipment handed to the carrier."""
+    return order.fulfilled_at is not None or session.execute(select(Fulfillment.id).where(
+        Fulfillment.store_id == order.store_id, Fulfillment.order_id == order.id,
+        Fulfillment.status == SHIPPED).limit(1)).first() is not None
+
+
+def latest_shipment(session: Session, store_id: int, order_id: int) -> Fulfillment | None:
+    """The order's most recent successful shipment (its carrier and tracking), if any."""
+    return session.execute(select(Fulfillment).where(
+        Fulfillment.store_id == store_id, Fulfillment.order_id == order_id,
+        Fulfillment.status == SHIPPED,
+    ).order_by(Fulfillment.source_updated_at.desc(), Fulfillment.id.desc()).limit(1)).scalar()

@@ -20,7 +20,7 @@ from app import clock, events, identity
 from app.db import db
 from app.jobs import broker
 from app.mail import outbox
-from app.models import Checkout, FlowRun, Message, Order, ProductView, Store
+from app.models import Checkout, FlowRun, Fulfillment, Message, Order, ProductView, Store
 from flows import catalog, config
 from flows.context import RunContext
 from flows.execute import advance_run, exit_reason
@@ -50,6 +50,10 @@ def _who_and_when(session: Session, event: events.DomainEvent) -> tuple[int | No
             session, event.store_id, email=row.email))
         when = row.placed_at if event.name == events.ORDER_PLACED else event.occurred_at
         return customer or None, when
+    if event.subject == "fulfillment":  # a shipment speaks for its order, once it has one
+        row = session.get(Fulfillment, event.subject_id)
+        order = session.get(Order, row.order_id) if row.order_id else None
+        return (order.customer_id if order else None), event.occurred_at
     if event.subject == "product_view":
         row = session.get(ProductView, event.subject_id)
         return row.customer_id, row.viewed_at
@@ -247,8 +251,8 @@ def run_still_wanted(session: Session, message: Message) -> str | None:
     # (message, then run) would invert the engine's order (run, then its messages).
     run = session.execute(select(FlowRun).where(
         FlowRun.id == message.run_id, FlowRun.store_id == message.store_id)).scalar_one_or_none()
-    if run is None:
-        return "flow run removed"
+    if run is None:  # not a flow's message (a test send); an erased run's address is suppressed
+        return None
     if run.status == "exited":
         return f"flow exited: {run.outcome}"
     ctx = RunContext(session, session.get(Store, run.store_id), run, clock.now())
@@ -259,7 +263,8 @@ def listen() -> None:
     """Subscribe the engine to every event a flow reacts to (called by app.bootstrap)."""
     names = {name for flow in catalog.FLOWS.values()
              for name in (*getattr(flow.trigger, "events", ()), *flow.activity)}
-    names |= {events.ORDER_PLACED, events.ORDER_FULFILLED, events.ORDER_DELIVERED,
-              events.ORDER_CANCELLED, events.CHECKOUT_COMPLETED, events.CONSENT_CHANGED,
-              events.CHECKOUT_UPDATED}
+    # Anything that can end a run or wake a WaitUntil re-checks the customer's runs.
+    names |= {events.ORDER_PLACED, events.ORDER_PAID, events.ORDER_FULFILLED,
+              events.ORDER_DELIVERED, events.ORDER_CANCELLED, events.SHIPMENT_UPDATED,
+              events.CHECKOUT_COMPLETED, events.CONSENT_CHANGED, events.CHECKOUT_UPDATED}
     events.listen(*names)(on_event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, func, or_, select
 
-from app import consent
+from app import consent, orders
 from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
 from flows.context import RunContext
 
@@ -103,7 +103,7 @@ def repeat_order(ctx: RunContext) -> bool:
 
 def shipped(ctx: RunContext) -> bool:
     order = ctx.subject
-    return order is not None and order.fulfilled_at is not None
+    return order is not None and orders.shipped(ctx.session, order)
 
 
 def not_shipped(ctx: RunContext) -> bool:

@@ -59,10 +59,12 @@ def checkout_sample(updated: datetime = SAMPLE_TIME, **changes) -> dict:
 
 
 def order_sample(placed: datetime, **changes) -> dict:
-    """Shopify's published order sample, placed at `placed`."""
+    """Shopify's published order sample, placed at `placed` (and, unlike the sample, not
+    cancelled: the sample is an order cancelled at the moment it was placed)."""
     payload = copy.deepcopy(published("shopify/orders_create.json"))
     payload.update(created_at=placed.isoformat(), processed_at=placed.isoformat(),
-                   updated_at=placed.isoformat(), **changes)
+                   updated_at=placed.isoformat(), cancelled_at=None, cancel_reason=None,
+                   **changes)
     return payload
 
 

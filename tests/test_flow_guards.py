@@ -64,15 +64,18 @@ def test_the_frequency_cap_defers_the_lower_priority_flow(shop, webhooks, run_jo
     lapsed_order = SAMPLE_TIME - 90 * 24 * HOUR
     now = SAMPLE_TIME
     with at(now + MINUTE):
-        webhooks.deliver("orders/create", order_sample(lapsed_order,
-                                                       customer={"id": CHECKOUT_CUSTOMER}))
+        # The shopper who abandons the checkout below placed the last order 90 days ago.
+        lapsed = order_sample(lapsed_order, customer={"id": CHECKOUT_CUSTOMER,
+                                                      "email": "john@example.com"})
+        webhooks.deliver("orders/create", lapsed)
         webhooks.deliver("customers_email_marketing_consent/update",
                          consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
         webhooks.deliver("checkouts/update", checkout_sample(now - HOUR))
         run_jobs()
 
-    move_to(now + 2 * MINUTE, run_jobs)  # the checkout reminder is due, then win-back enrolls
+    move_to(now + 2 * MINUTE, run_jobs)  # the checkout reminder went; win-back enrolls
     move_to(now + HOUR, run_jobs)
+    assert [m.flow for m in messages()] == ["abandoned_checkout"]
     move_to(now + 16 * HOUR + 2 * MINUTE, run_jobs)
 
     assert [m.flow for m in messages() if m.status == "sent"] == ["abandoned_checkout", "win_back"]

@@ -19,7 +19,7 @@ def test_a_message_is_valid_mime_with_html_text_and_headers(shop, webhooks, run_
         assert len(mail.get_all(header)) == 1, header
     assert mail["To"] == "example@email.com"
     assert mail["Message-ID"] == status(message_id).message_id
-    assert mail["Subject"] == "John, you left something in your cart"
+    assert mail["Subject"] == "John, your cart is saved"
     html = mail.get_body(("html",)).get_content()
     text = mail.get_body(("plain",)).get_content()
     assert "IPod Nano - 8GB" in html and "IPod Nano - 8GB" in text

@@ -81,8 +81,8 @@ def test_the_html_gets_a_pixel_and_tracked_store_links_at_send_time(shop, webhoo
     html = mail.get_body(("html",)).get_content()
     hrefs = re.findall(r'href="([^"]+)"', html)
     clicks = [links.read_token(token_of(h), links.CLICK) for h in hrefs if "/c/" in h]
-    # The header's link to the shop is tracked; the recovery link to a foreign host is not.
-    assert [(c.message_id, c.url) for c in clicks] == [(message_id, f"https://{SHOP}")]
+    # Links to the shop are tracked; the recovery link to a foreign host is not.
+    assert clicks and {(c.message_id, c.url) for c in clicks} == {(message_id, f"https://{SHOP}")}
     assert any("checkout.local/548380009/checkouts/123123123/recover" in h for h in hrefs)
     [pixel] = re.findall(r'<img src="(http://storeflow\.test/o/[^"]+\.gif)"', html)
     assert links.read_token(token_of(pixel), links.OPEN).message_id == message_id

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import stores
+from app import orders, stores
 from app.mail import catalog, links, tracking
 from app.mail.render import render
 from app.mail.transport import transports
@@ -37,10 +37,13 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
         # After the message's own context, so nothing stored there can replace the signed link.
         "marketing": message.marketing,
         "unsubscribe_url": links.unsubscribe_url(message) if message.marketing else None,
+        "confirm_url": links.confirm_url(message),
     }
     for key, (name, model) in REFERENCES.items():
         if key in message.context:
             context[name] = stores.get_owned(session, model, store.id, message.context[key])
+    if context.get("order") is not None:
+        context["shipment"] = orders.latest_shipment(session, store.id, context["order"].id)
     if "product_ids" in message.context:
         context["products"] = catalog.products(session, store.id, message.context["product_ids"])
     if customer is not None:

@@ -16,7 +16,7 @@ from app.models import Message
 LINK_SALT = "storeflow.mail-link"
 # An unsubscribe link must keep working long after the email was read (the law asks 30 days).
 LINK_MAX_AGE = timedelta(days=2 * 365)
-UNSUBSCRIBE, OPEN, CLICK = "u", "o", "c"
+UNSUBSCRIBE, OPEN, CLICK, CONFIRM = "u", "o", "c", "k"
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ signer = LinkSigner()
 
 
 def make_token(kind: str, store_id: int, message_id: int, url: str | None = None) -> str:
-    """An opaque token for one kind of link (UNSUBSCRIBE, OPEN, CLICK) to one message."""
+    """An opaque token for one kind of link (UNSUBSCRIBE, OPEN, CLICK, CONFIRM) to one message."""
     data = [kind, store_id, message_id] + ([url] if url is not None else [])
     return signer.serializer().dumps(data)
 
@@ -68,6 +68,11 @@ def read_token(token: str, kind: str, max_age: timedelta = LINK_MAX_AGE) -> Link
 def unsubscribe_url(message: Message) -> str:
     """The one-click unsubscribe page for this message's recipient (List-Unsubscribe, footer)."""
     return f"{signer.base_url}/u/{make_token(UNSUBSCRIBE, message.store_id, message.id)}"
+
+
+def confirm_url(message: Message) -> str:
+    """The double opt-in confirmation page for this message's recipient."""
+    return f"{signer.base_url}/confirm/{make_token(CONFIRM, message.store_id, message.id)}"
 
 
 def open_url(message: Message) -> str:

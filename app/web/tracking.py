@@ -1,4 +1,5 @@
-"""The links in our emails: unsubscribe (GET shows, POST acts), the open pixel, click redirects.
+"""The links in our emails: unsubscribe and double opt-in confirmation (GET shows, POST acts),
+the open pixel, click redirects.
 
 Answers, and why:
 - 404 a forged, altered, expired or unknown token: one page for all, so a token reveals nothing.
@@ -16,7 +17,7 @@ import logging
 from flask import Blueprint, Response, abort, redirect, render_template, request
 from sqlalchemy.orm import Session
 
-from app import stores
+from app import consent, stores
 from app.db import db
 from app.mail import links, outbox, tracking
 from app.models import Message, Store
@@ -35,8 +36,9 @@ def _find(session: Session, token: str, kind: str) -> tuple[links.Link, Message]
     return (link, message) if message else None
 
 
-def _page(state: str, store_name: str | None = None, status: int = 200):
-    return render_template("tracking/unsubscribe.html", state=state, store_name=store_name,
+def _page(state: str, store_name: str | None = None, status: int = 200,
+          page: str = "unsubscribe"):
+    return render_template(f"tracking/{page}.html", state=state, store_name=store_name,
                            action=request.path), status, NOT_CACHED
 
 
@@ -69,6 +71,31 @@ def unsubscribe(token: str):
     outbox.suppress(message.store_id, message.email, "unsubscribed")
     log.info("unsubscribed", extra={"store_id": message.store_id, "message_id": message.id})
     return _page("done", store_name)
+
+
+@bp.get("/confirm/<token>")
+def confirm_page(token: str):
+    """Show the confirm button; confirming is the POST (a GET from a link scanner must not)."""
+    with db.session() as session:
+        found = _find(session, token, links.CONFIRM)
+        if found is None:
+            return _page("invalid", status=404, page="confirm")
+        store = session.get(Store, found[1].store_id)
+        return _page("confirm", store.name or store.domain, page="confirm")
+
+
+@bp.post("/confirm/<token>")
+def confirm(token: str):
+    """Record the subscriber's confirmed opt-in (double opt-in), idempotently."""
+    with db.session() as session:
+        found = _find(session, token, links.CONFIRM)
+        if found is None or found[1].customer_id is None:
+            return _page("invalid", status=404, page="confirm")
+        _, message = found
+        store = session.get(Store, message.store_id)
+        consent.confirm(session, message.store_id, message.customer_id)
+    log.info("subscription confirmed", extra={"store_id": message.store_id, "message_id": message.id})
+    return _page("done", store.name or store.domain, page="confirm")
 
 
 @bp.get("/o/<token>.gif")
