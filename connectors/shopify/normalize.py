@@ -36,7 +36,8 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(text(tag.strip(), 255) for tag in value.split(",") if tag.strip())
 
 
-def _consent(customer_id: int, email: str | None, fields: Any, name: str, **extra) -> ConsentRecord:
+def _consent(customer_id: int, email: str | None, fields: Any, name: str) -> ConsentRecord:
+    """An `email_marketing_consent` object: state, opt-in level and when it was given."""
     if not isinstance(fields, dict):
         raise PayloadError(f"field {name!r} is not an object")
     state = require(fields, "state")
@@ -46,7 +47,6 @@ def _consent(customer_id: int, email: str | None, fields: Any, name: str, **extr
         customer_platform_id=customer_id, email=email, state=state.lower(),
         opt_in_level=text(fields.get("opt_in_level"), 32),
         updated_at=parse_time(fields.get("consent_updated_at"), f"{name}.consent_updated_at"),
-        **extra,
     )
 
 
