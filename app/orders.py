@@ -39,14 +39,16 @@ def store_order(session: Session, store_id: int, record: OrderRecord) -> list[ev
         names.append(events.ORDER_CANCELLED)
     if not names and result.changes - {"source_updated_at"}:
         names.append(events.ORDER_UPDATED)
-    if result.created and _link_shipments(session, store_id, record.platform_id, result.id):
+    # Not only when created: a shipment stored while this order's first delivery was still
+    # uncommitted could not see it, and is picked up by the next one.
+    if _link_shipments(session, store_id, record.platform_id, result.id):
         names.append(events.ORDER_DELIVERED)
     return [_event(name, store_id, "order", result.id) for name in names]
 
 
 def store_fulfillment(session: Session, store_id: int,
                       record: FulfillmentRecord) -> list[events.DomainEvent]:
-    """Upsert a shipment; say when its tracking changed and the first time its order arrived."""
+    """Upsert a shipment; say when its tracking changed and the first time it was delivered."""
     # The order row is locked before the shipment's, in the same order an order delivery
     # takes them, so the two never deadlock.
     order_id = session.execute(select(Order.id).where(
@@ -67,8 +69,8 @@ def store_fulfillment(session: Session, store_id: int,
 
 
 def _link_shipments(session: Session, store_id: int, platform_id: int, order_id: int) -> bool:
-    """Give a new order the shipments that arrived before it; True if one was delivered (the
-    order is then delivered as of the first such shipment)."""
+    """Give an order the shipments that arrived before it; True if that makes it delivered
+    (as of the first delivered one)."""
     delivered = session.execute(update(Fulfillment).where(
         Fulfillment.store_id == store_id, Fulfillment.order_platform_id == platform_id,
         Fulfillment.order_id.is_(None),

@@ -179,7 +179,7 @@ def normalize_email(value: Any) -> str | None:
     """Trim and lower-case an address; None for anything that is not one."""
     if not isinstance(value, str):
         return None
-    email = value.strip().lower()
+    email = value.replace("\x00", "").strip().lower()
     return email if "@" in email and len(email) <= 320 else None
 
 
@@ -194,10 +194,10 @@ def require(payload: Mapping[str, Any], key: str) -> Any:
 
 def require_text(payload: Mapping[str, Any], key: str, limit: int = 512) -> str:
     """A string field that must be there, trimmed to its column's size."""
-    value = require(payload, key)
-    if not isinstance(value, str):
+    value = text(require(payload, key), limit)
+    if value is None:
         raise PayloadError(f"field {key!r} is not text")
-    return value[:limit]
+    return value
 
 
 def parse_time(value: Any, name: str) -> datetime | None:
@@ -242,4 +242,5 @@ def optional_id(value: Any, name: str) -> int | None:
 
 def text(value: Any, limit: int = 512) -> str | None:
     """A string field, trimmed to its column's size; anything else becomes None."""
-    return value[:limit] if isinstance(value, str) else None
+    # PostgreSQL cannot store NUL in text or jsonb; it means nothing in a name or a code.
+    return value.replace("\x00", "")[:limit] if isinstance(value, str) else None

@@ -33,10 +33,11 @@ def _tags(value: Any) -> tuple[str, ...]:
     """Shopify sends tags as one comma-separated string."""
     if not isinstance(value, str):
         return ()
-    return tuple(tag.strip()[:255] for tag in value.split(",") if tag.strip())
+    return tuple(text(tag.strip(), 255) for tag in value.split(",") if tag.strip())
 
 
-def _consent(customer_id: int, email: str | None, fields: Any, name: str, **extra) -> ConsentRecord:
+def _consent(customer_id: int, email: str | None, fields: Any, name: str) -> ConsentRecord:
+    """An `email_marketing_consent` object: state, opt-in level and when it was given."""
     if not isinstance(fields, dict):
         raise PayloadError(f"field {name!r} is not an object")
     state = require(fields, "state")
@@ -46,7 +47,6 @@ def _consent(customer_id: int, email: str | None, fields: Any, name: str, **extr
         customer_platform_id=customer_id, email=email, state=state.lower(),
         opt_in_level=text(fields.get("opt_in_level"), 32),
         updated_at=parse_time(fields.get("consent_updated_at"), f"{name}.consent_updated_at"),
-        **extra,
     )
 
 
@@ -87,12 +87,16 @@ def _embedded_consent(payload: dict) -> list[ConsentRecord]:
     return _customer_consent(embedded) if embedded else []
 
 
+def _list(payload: dict, key: str) -> list:
+    value = payload.get(key) or []
+    if not isinstance(value, list):
+        raise PayloadError(f"field {key!r} is not a list")
+    return value
+
+
 def _lines(payload: dict, price_key: str = "price") -> tuple[LineRecord, ...]:
-    items = payload.get("line_items") or []
-    if not isinstance(items, list):
-        raise PayloadError("field 'line_items' is not a list")
     lines = []
-    for item in items:
+    for item in _list(payload, "line_items"):
         quantity = require(item, "quantity")
         if not isinstance(quantity, int) or quantity < 0:
             raise PayloadError("field 'line_items.quantity' is not a count")
@@ -109,11 +113,11 @@ def _lines(payload: dict, price_key: str = "price") -> tuple[LineRecord, ...]:
 
 
 def order(payload: Any) -> OrderRecord:
-    codes = payload.get("discount_codes") or []
+    codes = _list(payload, "discount_codes")
     return OrderRecord(
         platform_id=parse_id(require(payload, "id"), "id"),
         email=normalize_email(payload.get("email") or payload.get("contact_email")),
-        currency=text(require(payload, "currency"), 3),
+        currency=require_text(payload, "currency", 3),
         total_price=parse_money(require(payload, "total_price"), "total_price"),
         placed_at=parse_time(payload.get("processed_at") or require(payload, "created_at"), "created_at"),
         updated_at=parse_time(require(payload, "updated_at"), "updated_at"),
@@ -123,24 +127,17 @@ def order(payload: Any) -> OrderRecord:
         financial_status=text(payload.get("financial_status"), 32),
         fulfillment_status=text(payload.get("fulfillment_status"), 32),
         cancelled_at=parse_time(payload.get("cancelled_at"), "cancelled_at"),
-        discount_codes=tuple(c["code"] for c in codes if isinstance(c, dict) and isinstance(c.get("code"), str)),
+        discount_codes=tuple(text(c["code"], 255) for c in codes if isinstance(c, dict) and isinstance(c.get("code"), str)),
         lines=_lines(payload),
     )
 
 
-def _token(payload: dict) -> str:
-    token = text(require(payload, "token"), 255)
-    if not token:
-        raise PayloadError("field 'token' is not a checkout token")
-    return token
-
-
 def checkout(payload: Any) -> CheckoutRecord:
     return CheckoutRecord(
-        token=_token(payload),
+        token=require_text(payload, "token", 255),
         platform_id=optional_id(payload.get("id"), "id"),
         email=normalize_email(payload.get("email")),
-        currency=text(require(payload, "currency"), 3),
+        currency=require_text(payload, "currency", 3),
         total_price=parse_money(require(payload, "total_price"), "total_price"),
         updated_at=parse_time(require(payload, "updated_at"), "updated_at"),
         created_at=parse_time(payload.get("created_at"), "created_at"),
@@ -175,11 +172,12 @@ def _first(payload: dict, key: str, plural: str, limit: int) -> str | None:
 
 def fulfillment(payload: Any, order_platform_id: int | None = None) -> FulfillmentRecord:
     """A fulfillments/* body, or one of an order's `fulfillments` (whose order is known)."""
+    platform_id = parse_id(require(payload, "id"), "fulfillment.id")
     order_id = payload.get("order_id") or order_platform_id
     if order_id is None:
         raise PayloadError("missing field 'fulfillment.order_id'")
     return FulfillmentRecord(
-        platform_id=parse_id(require(payload, "id"), "fulfillment.id"),
+        platform_id=platform_id,
         order_platform_id=parse_id(order_id, "fulfillment.order_id"),
         updated_at=parse_time(require(payload, "updated_at"), "fulfillment.updated_at"),
         status=text(payload.get("status"), 32),
@@ -191,10 +189,7 @@ def fulfillment(payload: Any, order_platform_id: int | None = None) -> Fulfillme
 
 
 def _order_fulfillments(payload: dict, order_platform_id: int) -> list[FulfillmentRecord]:
-    items = payload.get("fulfillments") or []
-    if not isinstance(items, list):
-        raise PayloadError("field 'fulfillments' is not a list")
-    return [fulfillment(item, order_platform_id) for item in items]
+    return [fulfillment(item, order_platform_id) for item in _list(payload, "fulfillments")]
 
 
 def _available(variant: Any) -> bool:
@@ -217,9 +212,8 @@ def _image_url(payload: dict) -> str | None:
 
 
 def product(payload: Any) -> ProductRecord:
-    variants = require(payload, "variants")
-    if not isinstance(variants, list):
-        raise PayloadError("field 'variants' is not a list")
+    require(payload, "variants")  # without them a product would read as out of stock
+    variants = _list(payload, "variants")
     prices = [parse_money(require(variant, "price"), "variants.price") for variant in variants]
     return ProductRecord(
         platform_id=parse_id(require(payload, "id"), "id"),
