@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models import FlowConfig
-from flows.steps import Flow
+from app.mail import merchant_text
+from flows.steps import Flow, Send
 
 # Every marketing flow can hold out a share of its enrollees as a control group.
 MARKETING_DEFAULTS = {"holdout_percent": 0}
@@ -20,7 +21,14 @@ class FlowSettingError(ValueError):
 
 
 def defaults(flow: Flow) -> dict[str, Any]:
-    return {**flow.settings, **(MARKETING_DEFAULTS if flow.marketing else {})}
+    """The flow's own settings, the control group for marketing flows, and a subject line per
+    email ("" keeps the template's)."""
+    subjects = {subject_setting(p.step): "" for p in flow.planned if isinstance(p.step, Send)}
+    return {**flow.settings, **(MARKETING_DEFAULTS if flow.marketing else {}), **subjects}
+
+
+def subject_setting(step: Send) -> str:
+    return f"{step.template}_subject"
 
 
 def effective(session: Session, store_id: int, flow: Flow) -> tuple[bool, dict[str, Any]]:
@@ -50,6 +58,11 @@ def _parse(name: str, default: Any, value: Any) -> Any:
     text = str(value).strip()
     if len(text) > 300:
         raise FlowSettingError(f"{name}: at most 300 characters")
+    if name.endswith("_subject") and text:
+        try:
+            merchant_text.check(text)
+        except merchant_text.MerchantTextError as error:
+            raise FlowSettingError(f"{name}: {error}") from None
     return text
 
 

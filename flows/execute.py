@@ -123,7 +123,7 @@ def _send(ctx: RunContext, flow: Flow, step: Send) -> str:
     message_id = outbox.queue_message(
         ctx.session, store_id=ctx.store.id, email=ctx.recipient,
         template=f"{flow.name}/{step.template}", marketing=marketing,
-        context=_message_context(ctx), customer_id=ctx.customer.id, flow=flow.name,
+        context=_message_context(ctx, step), customer_id=ctx.customer.id, flow=flow.name,
         run_id=ctx.run.id, step=step.template)
     ctx.run.data = {key: value for key, value in ctx.run.data.items() if key != "due_since"}
     if message_id is not None:
@@ -147,10 +147,14 @@ def _defer(ctx: RunContext, flow: Flow, name: str, deferral: guards.Deferral) ->
     return WAITING
 
 
-def _message_context(ctx: RunContext) -> dict:
-    """What the email renders from at send time: references, never copies of the data."""
+def _message_context(ctx: RunContext, step: Send) -> dict:
+    """What the email renders from at send time: references, never copies of the data, and
+    the merchant's subject line for this step if they wrote one."""
     run = ctx.run
     context: dict = {key: value for key, value in run.data.items() if key != "due_since"}
+    subject = run.settings.get(config.subject_setting(step))
+    if subject:
+        context["subject"] = subject
     if run.subject in ("checkout", "order"):
         context[f"{run.subject}_id"] = run.subject_id
     if run.subject == "product_view":

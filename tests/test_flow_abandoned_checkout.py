@@ -179,3 +179,24 @@ def test_a_held_out_customer_gets_nothing_but_is_counted(shop, webhooks, run_job
     entries = timeline(shop.id, "john@example.com")
     assert entries[0][0] == "held_out"
     assert [step for kind, step, _ in entries if kind == "skipped"] == ["email_1", "email_2", "email_3"]
+
+
+def test_a_merchant_subject_line_is_used_and_cannot_reach_the_application(
+        shop, webhooks, run_jobs, smtp_sink):
+    from flows import catalog, config
+
+    with_subject = {"email_1_subject": "{{ first_name or 'Hi' }}, your {{ store_name }} cart"}
+    enable(shop.id, "abandoned_checkout", **with_subject)
+    abandon(shop, webhooks, run_jobs)
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    [mail] = smtp_sink.to(RECIPIENT)
+    # The consent update created this customer without a name; the merchant's fallback shows.
+    assert mail["Subject"] == f"Hi, your {shop.domain} cart"
+    escape = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    try:
+        config.validate(catalog.FLOWS["abandoned_checkout"], {"email_2_subject": escape})
+    except config.FlowSettingError as error:
+        assert "unsafe" in str(error)
+    else:
+        raise AssertionError("a sandbox escape was accepted as a subject line")

@@ -7,9 +7,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import logging
+
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from app.mail import merchant_text
+
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parents[2] / "flows" / "templates"
 
 
@@ -37,9 +42,15 @@ def _inliner() -> css_inline.CSSInliner:
 
 
 def render(template: str, context: dict[str, Any]) -> Rendered:
-    """Render one step's three parts with `context`."""
+    """Render one step's three parts with `context`; a merchant's own subject line (the
+    `subject` in context) replaces the template's when it renders."""
     env = environment()
     subject = env.get_template(f"{template}/subject.txt").render(context)
+    if context.get("subject"):
+        try:
+            subject = merchant_text.render(context["subject"], merchant_text.values(context))
+        except merchant_text.MerchantTextError:
+            log.warning("merchant subject did not render; the flow's own subject was used")
     html = env.get_template(f"{template}/body.html").render(context)
     text = env.get_template(f"{template}/body.txt").render(context)
     return Rendered(subject=" ".join(subject.split()), html=_inliner().inline(html),

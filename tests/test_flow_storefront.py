@@ -1,0 +1,78 @@
+"""Browse and cart abandonment from shop-front events (the Web Pixel's published samples)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from tests.collect_helpers import event, pixel, post
+from tests.flow_helpers import HOUR, MINUTE, at, consent_update, enable, messages, move_to, runs
+from tests.helpers import published
+
+VISITOR = "ffac04fa-8ad8-48fd-8a3a-59ad06a7518a"  # the pixel samples' clientId
+VIEWED_AT = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)  # the pixel samples' time
+SHOPPER = "bob@biller.com"  # customers_create.json
+
+
+def known_shopper(client, shop, webhooks, run_jobs):
+    """Bob, a subscribed customer, signs in on the shop front; the T-shirt is in stock."""
+    with at(VIEWED_AT - MINUTE):
+        webhooks.deliver("products/update", published("shopify/products_update.json"))
+        webhooks.deliver("customers/create", published("shopify/customers_create.json"))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(706405506930370084, SHOPPER))
+        assert post(client, shop, [event("identify", VISITOR, email=SHOPPER,
+                                         occurred_at="2026-11-22T09:59:00Z")]).status_code == 200
+        run_jobs()
+
+
+def sent(flow):
+    return [m.step for m in messages(flow) if m.status == "sent"]
+
+
+def test_a_known_shopper_who_only_browsed_hears_about_what_they_viewed(
+        client, shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "browse_abandonment")
+    known_shopper(client, shop, webhooks, run_jobs)
+    with at(VIEWED_AT + MINUTE):
+        post(client, shop, [pixel("product_viewed")])
+        run_jobs()
+
+    move_to(VIEWED_AT + HOUR, run_jobs)
+    assert sent("browse_abandonment") == []
+    move_to(VIEWED_AT + 2 * HOUR, run_jobs)
+
+    assert sent("browse_abandonment") == ["email_1"]
+    [mail] = smtp_sink.to(SHOPPER)
+    assert "Example T-Shirt" in mail.get_body(("plain",)).get_content()
+
+
+def test_carting_ends_browse_abandonment_and_starts_the_cart_reminder(
+        client, shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "browse_abandonment", "abandoned_cart")
+    known_shopper(client, shop, webhooks, run_jobs)
+    with at(VIEWED_AT + 2 * MINUTE):
+        post(client, shop, [pixel("product_viewed"), pixel("product_added_to_cart")])
+        run_jobs()
+
+    move_to(VIEWED_AT + 3 * HOUR, run_jobs)
+
+    assert sent("browse_abandonment") == [] and sent("abandoned_cart") == ["email_1"]
+    assert runs("browse_abandonment")[0].outcome == "added to cart"
+    [mail] = smtp_sink.to(SHOPPER)
+    assert "Example T-Shirt" in mail.get_body(("plain",)).get_content()
+
+
+def test_a_cart_that_reaches_checkout_belongs_to_the_checkout_flow(
+        client, shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_cart", "abandoned_checkout")
+    known_shopper(client, shop, webhooks, run_jobs)
+    with at(VIEWED_AT + 2 * MINUTE):
+        post(client, shop, [pixel("product_added_to_cart")])
+        run_jobs()
+    with at(VIEWED_AT + 30 * MINUTE):
+        post(client, shop, [pixel("checkout_started")])
+        run_jobs()
+
+    move_to(VIEWED_AT + 3 * HOUR, run_jobs)
+
+    assert sent("abandoned_cart") == [] and sent("abandoned_checkout") == ["email_1"]
+    assert runs("abandoned_cart")[0].outcome == "in the abandoned-checkout flow"
