@@ -17,6 +17,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.identity import signer
     from app.jobs import broker
     from app.mail import links
+    from app.mail.rate import send_rate
     from app.mail.transport import transports
     from flows import engine
 
@@ -25,6 +26,7 @@ def bootstrap(config: Config | None = None) -> Config:
     db.configure(config.database_url)
     broker.configure(config.redis_url)
     transports.configure(config.smtp_url, config.home, config.base_url)
+    send_rate.configure(config.smtp_rate_limit, config.redis_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
     engine.listen()

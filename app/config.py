@@ -37,6 +37,8 @@ class Config:
     shopify_api_secret: str | None = None
     # smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...:465; unset = dev inbox.
     smtp_url: str | None = None
+    # The most messages the transport may take per window ("14/second"); unset = no limit.
+    smtp_rate_limit: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     collect_max_body_bytes: int = DEFAULT_COLLECT_MAX_BODY_BYTES
     collect_rate_limit_ip: str = "120/minute"
@@ -67,10 +69,25 @@ def _redis_url(url: str) -> str:
     return url
 
 
+def limits_storage_uri(redis_url: str) -> str:
+    """The `limits` library's name for our Redis (it spells a unix socket redis+unix://)."""
+    return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
+
+
 def _smtp_url(url: str) -> str:
     if not url.startswith(("smtp://", "smtps://")):
         raise ConfigError("SMTP_URL must be an smtp:// or smtps:// URL")
     return url
+
+
+def _rate(value: str) -> str:
+    from limits import parse
+
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigError("SMTP_RATE_LIMIT must look like 14/second or 600/minute") from None
+    return value
 
 
 def _port(value: str) -> int:
@@ -104,6 +121,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         shopify_api_key=env.get("SHOPIFY_API_KEY") or None,
         shopify_api_secret=env.get("SHOPIFY_API_SECRET") or None,
         smtp_url=_smtp_url(env["SMTP_URL"]) if env.get("SMTP_URL") else None,
+        smtp_rate_limit=_rate(env["SMTP_RATE_LIMIT"]) if env.get("SMTP_RATE_LIMIT") else None,
         max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
         collect_max_body_bytes=int(env.get("COLLECT_MAX_BODY_BYTES", DEFAULT_COLLECT_MAX_BODY_BYTES)),
         collect_rate_limit_ip=env.get("COLLECT_RATE_LIMIT_IP", "120/minute"),

@@ -79,3 +79,27 @@ def test_a_registered_guard_cancels_at_send_time(shop, webhooks, run_jobs, smtp_
     assert outbox.deliver(message_id) == "cancelled"
     assert status(message_id).reason == "customer ordered"
     assert smtp_sink.received == []
+
+
+def test_over_the_transport_rate_a_message_waits_and_is_never_dropped(
+        shop, webhooks, run_jobs, smtp_sink, config):
+    from rq.registry import ScheduledJobRegistry
+
+    from app.jobs import broker
+    from app.mail.rate import send_rate
+
+    send_rate.configure("2/minute", config.redis_url)
+    try:
+        ids = [checkout_message(shop, webhooks, run_jobs, run_id=None, step=None)
+               for _ in range(3)]
+        results = [outbox.deliver(message_id) for message_id in ids]
+    finally:
+        send_rate.configure(None, config.redis_url)
+
+    assert results == ["sent", "sent", "deferred"]
+    assert len(smtp_sink.received) == 2
+    assert status(ids[2]).status == "queued"
+    later = ScheduledJobRegistry(queue=broker.queue("mail")).get_job_ids()
+    assert later == [f"mail-{ids[2]}-later"]
+    # Once the window has passed, the scheduled job sends it.
+    assert outbox.deliver(ids[2]) == "sent" and len(smtp_sink.received) == 3

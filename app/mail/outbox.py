@@ -20,6 +20,7 @@ from app import clock
 from app.db import db
 from app.jobs import broker, job_pending
 from app.mail import compose
+from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
 from app.models import Message, Store, Suppression
 
@@ -94,6 +95,15 @@ def deliver(message_id: int, at: str | None = None) -> str:
 
 def _deliver(message_id: int) -> str:
     context = {"message_id": message_id}
+    wait = send_rate.wait()
+    if wait:
+        # Over the transport's rate: try again once the window has passed (under another job
+        # id: this one is still running). The row stays queued, so nothing is lost or doubled.
+        instant = clock.frozen()
+        broker.queue("mail").enqueue_in(
+            timedelta(seconds=wait), deliver, message_id, instant.isoformat() if instant else None,
+            job_id=f"mail-{message_id}-later", retry=DELIVERY_RETRY)
+        return "deferred"
     with db.session() as session:
         message = session.execute(
             select(Message).where(Message.id == message_id).with_for_update()

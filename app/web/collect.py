@@ -22,6 +22,7 @@ from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
 
 from app import inbox
+from app.config import limits_storage_uri
 from app.db import db
 from app.jobs import enqueue_ingest
 from app.models import Store
@@ -41,9 +42,7 @@ CORS_HEADERS = {"Access-Control-Allow-Methods": "POST, OPTIONS",
 
 def init_app(app: Flask) -> None:
     """Bind the rate limiter to the app's Redis and register the blueprint."""
-    url = app.config["STOREFLOW"].redis_url
-    app.config.setdefault("RATELIMIT_STORAGE_URI", url.replace("unix://", "redis+unix://", 1)
-                          if url.startswith("unix://") else url)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limits_storage_uri(app.config["STOREFLOW"].redis_url))
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "storeflow-limits")
     limiter.init_app(app)
     app.register_blueprint(bp)
