@@ -17,6 +17,7 @@ from app.models import ConsentChange, Customer
 
 SUBSCRIBED = "subscribed"
 PENDING = "pending"
+UNSUBSCRIBED = "unsubscribed"
 CONFIRMED = "confirmed_opt_in"
 WITHDRAWN = frozenset({"unsubscribed", "redacted", "invalid"})
 
@@ -40,6 +41,13 @@ def confirm(session: Session, store_id: int, customer_id: int) -> None:
     """The subscriber clicked our double opt-in link: record it and tell the flows."""
     emitted = record(session, store_id, customer_id, SUBSCRIBED, opt_in_level=CONFIRMED,
                      source="storeflow:double_opt_in", occurred_at=clock.now())
+    events.publish(session, emitted)
+
+
+def withdraw(session: Session, store_id: int, customer_id: int) -> None:
+    """The customer unsubscribed through one of our links: record it and tell the flows."""
+    emitted = record(session, store_id, customer_id, UNSUBSCRIBED, source="storeflow:unsubscribe",
+                     occurred_at=clock.now())
     events.publish(session, emitted)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app import clock
 from app.db import db
 from app.mail import links, outbox
-from app.models import Message, MessageEvent, Store, Suppression
+from app.models import ConsentChange, Customer, Message, MessageEvent, Store, Suppression
 from tests.helpers import SHOP
 from tests.mail_helpers import checkout_message, sent_message, status
 
@@ -103,6 +103,12 @@ def test_post_unsubscribes_without_cookies_and_again_idempotently(shop, webhooks
     assert "Set-Cookie" not in first.headers and "You are unsubscribed" in first.text
     [suppression] = suppressions()
     assert (suppression.store_id, suppression.email, suppression.reason) == (shop.id, EMAIL, "unsubscribed")
+    # The customer's recorded consent says so too, with where it came from.
+    with db.session() as session:
+        customer = session.get(Customer, message(message_id).customer_id)
+        sources = session.execute(select(ConsentChange.source).where(
+            ConsentChange.customer_id == customer.id)).scalars().all()
+    assert customer.email_consent == "unsubscribed" and sources[-1] == "storeflow:unsubscribe"
 
 
 def test_get_shows_a_confirm_form_and_unsubscribes_no_one(shop, webhooks, run_jobs, client,

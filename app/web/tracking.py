@@ -68,6 +68,8 @@ def unsubscribe(token: str):
         _, message = found
         store = session.get(Store, message.store_id)
         store_name = store.name or store.domain
+        if message.customer_id is not None:
+            consent.withdraw(session, message.store_id, message.customer_id)
     outbox.suppress(message.store_id, message.email, "unsubscribed")
     log.info("unsubscribed", extra={"store_id": message.store_id, "message_id": message.id})
     return _page("done", store_name)
