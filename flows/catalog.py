@@ -11,6 +11,17 @@ FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
 )}
 
 
+# Definitions replaced by a newer version, kept while runs started on them finish:
+# {(name, version): Flow}. A run always walks the steps of the version it started with.
+RETIRED: dict[tuple[str, int], Flow] = {}
+
+
+def definition(run) -> Flow:
+    """The flow definition a run started with."""
+    current = FLOWS[run.flow]
+    return current if current.version == run.version else RETIRED[(run.flow, run.version)]
+
+
 def priority_of(name: str | None) -> int:
     """A flow's rank for the frequency cap; transactional flows never compete (-1)."""
     flow = FLOWS.get(name or "")

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from rq import Queue, Retry
+from rq.job import Job
 from sqlalchemy import event as orm_event, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -23,8 +24,8 @@ from app.mail import outbox
 from app.models import Checkout, FlowRun, Fulfillment, Message, Order, ProductView, Store
 from flows import catalog, config
 from flows.context import RunContext
-from flows.execute import advance_run, exit_reason
-from flows.steps import AudienceTrigger, EventTrigger, Flow
+from flows.execute import advance_run, end, exit_reason
+from flows.steps import AudienceTrigger, EventTrigger, Flow, WaitUntil
 from flows.timeline import record
 
 log = logging.getLogger(__name__)
@@ -85,11 +86,24 @@ def _touch(session: Session, store: Store, customer_id: int, event: events.Domai
         FlowRun.store_id == store.id, FlowRun.customer_id == customer_id,
         FlowRun.status == "active").order_by(FlowRun.id).with_for_update()).scalars().all()
     for run in runs:
-        flow = catalog.FLOWS[run.flow]
+        flow = catalog.definition(run)
         same_subject = (run.subject, run.subject_id) == (event.subject, event.subject_id)
         if event.name in flow.activity and (same_subject or flow.activity_by_customer):
             run.anchor_at = max(run.anchor_at, when)
-        _advance_in(session, store, run, now)
+        ctx = RunContext(session, store, run, now)
+        reason = exit_reason(ctx, flow)
+        if reason:
+            end(ctx, "exited", reason)
+        elif _ready(run, flow, now):
+            _advance_in(session, store, run, now)
+
+
+def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:
+    """Due now, or waiting for a condition this event may have made true. (A run deferred to
+    later is left alone: advancing it would only defer it again.)"""
+    waiting_for_condition = (run.step < len(flow.planned)
+                             and isinstance(flow.planned[run.step].step, WaitUntil))
+    return waiting_for_condition or run.due_at is None or run.due_at <= now
 
 
 def _advance_in(session: Session, store: Store, run: FlowRun, now: datetime) -> None:
@@ -223,7 +237,7 @@ def _jobs_waiting(job_ids: list[str]) -> set[str]:
     """Which of these step jobs Redis still holds (queued, running or retrying)."""
     pipe = broker.connection.pipeline(transaction=False)
     for job_id in job_ids:
-        pipe.exists(f"rq:job:{job_id}")
+        pipe.exists(Job.key_for(job_id))
     return {job_id for job_id, found in zip(job_ids, pipe.execute()) if found}
 
 
@@ -256,7 +270,7 @@ def run_still_wanted(session: Session, message: Message) -> str | None:
     if run.status == "exited":
         return f"flow exited: {run.outcome}"
     ctx = RunContext(session, session.get(Store, run.store_id), run, clock.now())
-    return exit_reason(ctx, catalog.FLOWS[run.flow])
+    return exit_reason(ctx, catalog.definition(run))
 
 
 def listen() -> None:

@@ -54,7 +54,7 @@ def end(ctx: RunContext, status: str, outcome: str | None) -> None:
 
 def advance_run(ctx: RunContext) -> None:
     """Run due steps in order until one has to wait; re-check the exit rules first."""
-    flow = catalog.FLOWS[ctx.run.flow]
+    flow = catalog.definition(ctx.run)
     reason = exit_reason(ctx, flow)
     if reason:
         end(ctx, "exited", reason)
