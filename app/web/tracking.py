@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from typing import Callable
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
 from sqlalchemy.orm import Session
@@ -46,58 +47,62 @@ def _counted() -> bool:
     return not is_bot(request.headers.get("User-Agent"))
 
 
+def _show(token: str, kind: str, page: str):
+    """GET of an action link: the page with its button; the action is the POST."""
+    with db.session() as session:
+        found = _find(session, token, kind)
+        if found is None:
+            return _page("invalid", status=404, page=page)
+        store = session.get(Store, found[1].store_id)
+        return _page("confirm", store.name or store.domain, page=page)
+
+
+def _act(token: str, kind: str, page: str, action: Callable[[Session, Message], bool]):
+    """POST of an action link: do it (idempotently) and say so."""
+    with db.session() as session:
+        found = _find(session, token, kind)
+        if found is None or not action(session, found[1]):
+            return _page("invalid", status=404, page=page)
+        message = found[1]
+        store = session.get(Store, message.store_id)
+    log.info("%s by link", page, extra={"store_id": message.store_id, "message_id": message.id})
+    return _page("done", store.name or store.domain, page=page)
+
+
+def _unsubscribe(session: Session, message: Message) -> bool:
+    """Stop marketing mail to the message's recipient in its store, at once."""
+    if message.customer_id is not None:
+        consent.withdraw(session, message.store_id, message.customer_id)
+    outbox.suppress(message.store_id, message.email, "unsubscribed")
+    return True
+
+
+def _confirm(session: Session, message: Message) -> bool:
+    """Record the subscriber's confirmed opt-in (double opt-in)."""
+    if message.customer_id is None:
+        return False
+    consent.confirm(session, message.store_id, message.customer_id)
+    return True
+
+
 @bp.get("/u/<token>")
 def unsubscribe_page(token: str):
-    """Show the confirm button; unsubscribing is the POST."""
-    with db.session() as session:
-        found = _find(session, token, links.UNSUBSCRIBE)
-        if found is None:
-            return _page("invalid", status=404)
-        _, message = found
-        store = session.get(Store, message.store_id)
-        return _page("confirm", store.name or store.domain)
+    return _show(token, links.UNSUBSCRIBE, "unsubscribe")
 
 
 @bp.post("/u/<token>")
 def unsubscribe(token: str):
-    """Stop marketing mail to the message's recipient in its store, at once."""
-    with db.session() as session:
-        found = _find(session, token, links.UNSUBSCRIBE)
-        if found is None:
-            return _page("invalid", status=404)
-        _, message = found
-        store = session.get(Store, message.store_id)
-        store_name = store.name or store.domain
-        if message.customer_id is not None:
-            consent.withdraw(session, message.store_id, message.customer_id)
-    outbox.suppress(message.store_id, message.email, "unsubscribed")
-    log.info("unsubscribed", extra={"store_id": message.store_id, "message_id": message.id})
-    return _page("done", store_name)
+    return _act(token, links.UNSUBSCRIBE, "unsubscribe", _unsubscribe)
 
 
 @bp.get("/confirm/<token>")
 def confirm_page(token: str):
-    """Show the confirm button; confirming is the POST (a GET from a link scanner must not)."""
-    with db.session() as session:
-        found = _find(session, token, links.CONFIRM)
-        if found is None:
-            return _page("invalid", status=404, page="confirm")
-        store = session.get(Store, found[1].store_id)
-        return _page("confirm", store.name or store.domain, page="confirm")
+    return _show(token, links.CONFIRM, "confirm")
 
 
 @bp.post("/confirm/<token>")
 def confirm(token: str):
-    """Record the subscriber's confirmed opt-in (double opt-in), idempotently."""
-    with db.session() as session:
-        found = _find(session, token, links.CONFIRM)
-        if found is None or found[1].customer_id is None:
-            return _page("invalid", status=404, page="confirm")
-        _, message = found
-        store = session.get(Store, message.store_id)
-        consent.confirm(session, message.store_id, message.customer_id)
-    log.info("subscription confirmed", extra={"store_id": message.store_id, "message_id": message.id})
-    return _page("done", store.name or store.domain, page="confirm")
+    return _act(token, links.CONFIRM, "confirm", _confirm)
 
 
 @bp.get("/o/<token>.gif")
