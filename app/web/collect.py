@@ -103,8 +103,9 @@ def _read_body() -> tuple[dict, bytes]:
 
 def _authenticate(session, payload: dict, body: bytes) -> Store:
     store_id = payload.get("store_id")
-    if isinstance(store_id, bool) or not isinstance(store_id, int):
-        abort(400, "field 'store_id' must be a number")
+    # stores.id is a PostgreSQL integer: anything outside it names no store.
+    if isinstance(store_id, bool) or not isinstance(store_id, int) or not 0 < store_id < 2**31:
+        abort(400, "field 'store_id' must be a store's id")
     store = session.get(Store, store_id)
     signature = request.headers.get("X-Storeflow-Signature")
     if signature is not None:
