@@ -101,6 +101,10 @@ def _embedded(node: dict) -> CustomerRecord | None:
     return customer(node["customer"]) if node.get("customer") else None
 
 
+def _embedded_consent(node: dict) -> list[ConsentRecord]:
+    return consent(node["customer"]) if node.get("customer") else []
+
+
 def _status(value: Any, absent: str | None = None) -> str | None:
     # REST (and so our webhooks) reports an unfulfilled order's fulfillment_status as null.
     status = text(value, 32)
@@ -124,7 +128,7 @@ def order(node: dict) -> list[Record]:
                              if isinstance(c, str)),
         lines=_lines(node),
     )
-    return [record, *(consent(node["customer"]) if node.get("customer") else [])]
+    return [record, *_embedded_consent(node)]
 
 
 def _checkout_token(node: dict) -> str:
@@ -139,7 +143,7 @@ def _checkout_token(node: dict) -> str:
 def checkout(node: dict) -> list[Record]:
     total = require(require(node, "totalPriceSet"), "shopMoney")
     embedded = _embedded(node)
-    return [CheckoutRecord(
+    record = CheckoutRecord(
         token=_checkout_token(node), platform_id=gid(require(node, "id"), "checkout.id"),
         email=embedded.email if embedded else None,
         currency=text(require(total, "currencyCode"), 3),
@@ -148,7 +152,8 @@ def checkout(node: dict) -> list[Record]:
         created_at=parse_time(node.get("createdAt"), "createdAt"),
         customer=embedded, recovery_url=text(node.get("abandonedCheckoutUrl"), 2048),
         completed_at=parse_time(node.get("completedAt"), "completedAt"), lines=_lines(node),
-    )]
+    )
+    return [record, *_embedded_consent(node)]
 
 
 def product(node: dict) -> list[Record]:
