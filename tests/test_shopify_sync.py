@@ -10,8 +10,9 @@ from app.db import db
 from app.jobs import broker
 from app.models import Backfill, Checkout, Customer, Order, Product, Store
 from connectors.shopify import subscriptions
-from tests.flow_helpers import HOUR, MINUTE, SAMPLE_TIME, at, enable, messages, move_to, runs
-from tests.helpers import SHOP
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, consent_update,
+                                enable, messages, move_to, runs)
+from tests.helpers import API_SECRET, SHOP
 
 
 def progress(store_id: int) -> dict[str, tuple[str, int]]:
@@ -21,10 +22,15 @@ def progress(store_id: int) -> dict[str, tuple[str, int]]:
 
 
 def test_backfilled_history_is_stored_but_enrolls_nobody(installed_shop, shopify, run_jobs,
-                                                          emitted, smtp_sink):
+                                                          webhooks, emitted, smtp_sink):
     enable(installed_shop.id, "abandoned_checkout")
-    # Backfilled minutes after the shopper left: fresh enough that only "no events" stops it.
+    # A consenting shopper, and their checkout backfilled minutes after they left: fresh
+    # enough that only "a backfill publishes no event" keeps the flow from emailing them.
     with at(SAMPLE_TIME + 5 * MINUTE):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"), secret=API_SECRET)
+        run_jobs()
+        emitted.clear()
         shopify_sync.start_backfill(installed_shop.id)
         run_jobs()
     move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)
