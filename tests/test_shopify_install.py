@@ -106,3 +106,17 @@ def test_a_used_code_is_a_clear_400(client, shopify):
     query = signed(code="never-issued", state=state)
     response = client.get("/install/shopify/callback", query_string=query)
     assert response.status_code == 400
+
+
+def test_the_app_toml_asks_for_the_scopes_and_compliance_topics_we_use():
+    import tomllib
+    from pathlib import Path
+
+    from app.config import DEFAULT_SHOPIFY_SCOPES
+    from connectors.shopify.normalize import COMPLIANCE
+
+    toml = tomllib.loads((Path(subscriptions.__file__).parent / "shopify.app.toml").read_text())
+    assert toml["access_scopes"]["scopes"] == DEFAULT_SHOPIFY_SCOPES
+    compliance = [s for s in toml["webhooks"]["subscriptions"] if "compliance_topics" in s]
+    assert set(compliance[0]["compliance_topics"]) == set(COMPLIANCE)
+    assert all(s["uri"].endswith("/webhooks/shopify") for s in toml["webhooks"]["subscriptions"])
