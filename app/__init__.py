@@ -11,7 +11,7 @@ from app.config import Config, load_config
 def bootstrap(config: Config | None = None) -> Config:
     """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
     from app import attribution  # noqa: F401  (its ORDER_PLACED listener, in every process)
-    from app import embedded
+    from app import embedded, shopify_app
     from app.crypto import keyring
     from app.db import db
     from app.identity import signer
@@ -19,6 +19,8 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.mail import links
     from app.mail.rate import send_rate
     from app.mail.transport import transports
+    import connectors
+    from connectors.shopify.admin import endpoint as shopify_endpoint
     from flows import engine
 
     config = embedded.resolve(config or load_config())
@@ -30,12 +32,16 @@ def bootstrap(config: Config | None = None) -> Config:
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
     engine.listen()
+    shopify_endpoint.configure(config.shopify_api_base_url)
+    shopify_app.configure(config.shopify_api_key, config.shopify_api_secret, config.shopify_scopes,
+                          config.base_url)
+    connectors.get("shopify").client_for = lambda store: shopify_app.admin_client(store.id)
     return config
 
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import collect, errors, health, tracking, webhooks
+    from app.web import collect, errors, health, install, tracking, webhooks
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -48,6 +54,7 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(flask_app)
     flask_app.register_blueprint(health.bp)
     flask_app.register_blueprint(webhooks.bp)
+    flask_app.register_blueprint(install.bp)
     flask_app.register_blueprint(tracking.bp)
     collect.init_app(flask_app)
     return flask_app

@@ -18,6 +18,9 @@ REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 # A batch of storefront events is a few KB; anything larger is not from our tracker.
 DEFAULT_COLLECT_MAX_BODY_BYTES = 32 * 1024
+# What the flows read (customers, orders, checkouts, products, shipments) and the codes they send.
+DEFAULT_SHOPIFY_SCOPES = ("read_customers,read_orders,read_checkouts,read_products,"
+                          "read_fulfillments,write_discounts")
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +38,10 @@ class Config:
     home: Path
     shopify_api_key: str | None = None
     shopify_api_secret: str | None = None
+    # Where Shopify's endpoints live; `{shop}` is the shop's myshopify.com domain. Only tests and
+    # local development change it (to a stub of Shopify on loopback).
+    shopify_api_base_url: str = "https://{shop}"
+    shopify_scopes: str = DEFAULT_SHOPIFY_SCOPES
     # smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...:465; unset = dev inbox.
     smtp_url: str | None = None
     # The most messages the transport may take per window ("14/second"); unset = no limit.
@@ -90,6 +97,12 @@ def _rate(value: str) -> str:
     return value
 
 
+def _shopify_base_url(url: str) -> str:
+    if "{shop}" not in url or not url.startswith(("https://", "http://")):
+        raise ConfigError("SHOPIFY_API_BASE_URL must be an http(s) URL containing {shop}")
+    return url.rstrip("/")
+
+
 def _port(value: str) -> int:
     try:
         return int(value)
@@ -120,6 +133,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         home=Path(env.get("STOREFLOW_HOME", ".storeflow")).resolve(),
         shopify_api_key=env.get("SHOPIFY_API_KEY") or None,
         shopify_api_secret=env.get("SHOPIFY_API_SECRET") or None,
+        shopify_api_base_url=_shopify_base_url(env.get("SHOPIFY_API_BASE_URL", "https://{shop}")),
+        shopify_scopes=env.get("SHOPIFY_SCOPES", DEFAULT_SHOPIFY_SCOPES),
         smtp_url=_smtp_url(env["SMTP_URL"]) if env.get("SMTP_URL") else None,
         smtp_rate_limit=_rate(env["SMTP_RATE_LIMIT"]) if env.get("SMTP_RATE_LIMIT") else None,
         max_body_bytes=int(env.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),

@@ -18,7 +18,8 @@ def create_code(session: Session, store: Store, customer: Customer, *, percent: 
     try:
         connectors.get(store.platform).create_discount(
             store, code=code, percent=percent, email=customer.email,
-            expires_at=clock.now() + valid_for)
+            starts_at=clock.now(), expires_at=clock.now() + valid_for,
+            customer_platform_id=customer.platform_id)
     except NotImplementedError:
         return None
     return code

@@ -8,13 +8,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import connectors
-from app import clock, consent, events, identity, orders, products, upsert
+from app import clock, compliance, consent, events, identity, orders, products, upsert
 from app.db import db
 from app.models import WebhookEvent
 from app.storefront import PLATFORM as STOREFRONT, normalize as storefront, store as storefront_store
 from connectors.base import (
-    CHECKOUT, CheckoutRecord, ConsentRecord, CustomerRecord, FulfillmentRecord, OrderRecord,
-    PayloadError, ProductDeletion, ProductRecord, Record,
+    CHECKOUT, CheckoutRecord, ConsentRecord, CustomerRecord, CustomerRedaction, DataRequest,
+    FulfillmentRecord, OrderRecord, PayloadError, ProductDeletion, ProductRecord, Record,
+    ShopRedaction, Uninstalled,
 )
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,14 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
             log.warning("ingest rejected payload: %s", error, extra=context)
             return []
         emitted = [e for record in records
-                   for e in _store(session, event.store_id, record, event.platform, event.topic)]
+                   for e in store_record(session, event.store_id, record, event.platform, event.topic)]
         events.publish(session, emitted)
+        if any(isinstance(record, ShopRedaction) for record in records) and not _exists(session, event):
+            session.expunge(event)  # the store's purge took this inbox row with it
+            log.info("ingested a shop redaction", extra=context)
+            return emitted
+        if any(isinstance(record, (CustomerRedaction, DataRequest)) for record in records):
+            event.body = b"{}"  # the request itself names the customer
         event.error = None
         event.processed_at = clock.now()
     log.info("ingested %d record(s), %d event(s)", len(records), len(emitted), extra=context)
@@ -58,6 +65,10 @@ def _normalize(event: WebhookEvent) -> list[Record]:
     return connectors.get(event.platform).normalize(event.topic, payload)
 
 
+def _exists(session: Session, event: WebhookEvent) -> bool:
+    return session.execute(select(WebhookEvent.id).where(WebhookEvent.id == event.id)).scalar() is not None
+
+
 def _count_attempt(event_id: int) -> None:
     # Committed on its own, so a run that fails still counts and the sweeper can give up.
     with db.session() as session:
@@ -68,9 +79,10 @@ def _count_attempt(event_id: int) -> None:
         )
 
 
-def _store(session: Session, store_id: int, record: Record, platform: str,
-           topic: str) -> list[events.DomainEvent]:
-    """Upsert one record and name what happened; a stale record changes nothing and says so."""
+def store_record(session: Session, store_id: int, record: Record, platform: str,
+                 topic: str) -> list[events.DomainEvent]:
+    """Upsert one record and name what happened; a stale record changes nothing and says so.
+    The caller decides whether to publish the events (a backfill never does)."""
     if isinstance(record, storefront.StorefrontRecord):
         return storefront_store.store(session, store_id, record)
     if isinstance(record, OrderRecord):
@@ -81,6 +93,8 @@ def _store(session: Session, store_id: int, record: Record, platform: str,
         return products.store(session, store_id, record)
     if isinstance(record, ConsentRecord):
         return _consent(session, store_id, record, platform, topic)
+    if isinstance(record, (Uninstalled, CustomerRedaction, ShopRedaction, DataRequest)):
+        return _comply(session, store_id, record)
     now = clock.now()
     if isinstance(record, CheckoutRecord):
         result = upsert.checkout(session, store_id, record)
@@ -107,3 +121,16 @@ def _consent(session: Session, store_id: int, record: ConsentRecord, platform: s
         source=f"{platform}:{record.origin or topic}", opt_in_level=record.opt_in_level,
         occurred_at=record.updated_at, undoes_withdrawal=record.origin != CHECKOUT,
     )
+
+
+def _comply(session: Session, store_id: int, record: Record) -> list[events.DomainEvent]:
+    """Lifecycle and privacy requests: they change what we hold, and start no flow."""
+    if isinstance(record, Uninstalled):
+        compliance.uninstall(session, store_id)
+    elif isinstance(record, CustomerRedaction):
+        compliance.redact_customer(session, store_id, record)
+    elif isinstance(record, ShopRedaction):
+        compliance.purge_shop(session, store_id)
+    else:
+        compliance.answer_data_request(session, store_id, record)
+    return []

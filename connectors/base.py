@@ -145,8 +145,39 @@ class CheckoutRecord:
     lines: tuple[LineRecord, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class Uninstalled:
+    """The merchant removed the app: its tokens are revoked and nothing may be sent."""
+
+
+@dataclass(frozen=True)
+class CustomerRedaction:
+    """Erase one customer's personal data (a GDPR/CCPA request the platform passes on)."""
+
+    customer_platform_id: int | None
+    email: str | None
+    phone: str | None = None
+    order_platform_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShopRedaction:
+    """Erase everything about the store (sent a while after it uninstalled the app)."""
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """A customer asked for the data held about them; the merchant answers with our export."""
+
+    request_id: int
+    customer_platform_id: int | None
+    email: str | None
+    order_platform_ids: tuple[int, ...] = ()
+
+
 Record = Union[CustomerRecord, OrderRecord, CheckoutRecord, ConsentRecord, FulfillmentRecord,
-               ProductRecord, ProductDeletion]
+               ProductRecord, ProductDeletion, Uninstalled, CustomerRedaction, ShopRedaction,
+               DataRequest]
 
 
 class Connector(ABC):
@@ -154,6 +185,8 @@ class Connector(ABC):
 
     platform: str
     topics: frozenset[str]
+    # Privacy topics the platform sends app-wide, also for shops we no longer (or never) hold.
+    compliance_topics: frozenset[str] = frozenset()
 
     @abstractmethod
     def read_delivery(self, headers: Mapping[str, str]) -> Delivery:
@@ -168,7 +201,8 @@ class Connector(ABC):
         """Turn one payload into records; raise PayloadError when it is malformed."""
 
     def create_discount(self, store: Any, *, code: str, percent: float, email: str | None,
-                        expires_at: datetime) -> None:
+                        expires_at: datetime, starts_at: datetime,
+                        customer_platform_id: int | None = None) -> None:
         """Create a single-use percentage code for one recipient in the store."""
         raise NotImplementedError(f"{self.platform} cannot create discount codes yet")
 

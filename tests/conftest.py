@@ -142,3 +142,35 @@ def smtp_sink(app):
     transports.current.close()
     transports.current = previous
     sink.stop()
+
+
+@pytest.fixture
+def shopify(app):
+    """A stub of Shopify on loopback, and this process configured as the public app it serves."""
+    from app import shopify_app
+    from connectors.shopify.admin import endpoint
+    from tests.helpers import API_KEY, API_SECRET
+    from tests.shopify_stub import ShopifyStub
+
+    stub = ShopifyStub(API_KEY, API_SECRET).start()
+    credentials = shopify_app.credentials
+    previous = (endpoint.base_url, credentials.api_key, credentials.api_secret,
+                credentials.scopes, credentials.base_url)
+    endpoint.configure(stub.base_url)
+    shopify_app.configure(API_KEY, API_SECRET, "read_customers,read_orders,write_discounts",
+                          credentials.base_url)
+    yield stub
+    endpoint.configure(previous[0])
+    shopify_app.configure(*previous[1:])
+    stub.stop()
+
+
+@pytest.fixture
+def installed_shop(shopify):
+    """A store installed as a public app, holding a token the stub accepts."""
+    from app import stores
+
+    with db.session() as session:
+        store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),
+                                  webhook_secret=None)
+    return store

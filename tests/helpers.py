@@ -10,6 +10,9 @@ from connectors.shopify.webhooks import sign
 FIXTURES = Path(__file__).parent / "fixtures"
 SHOP = "storeflow-test.myshopify.com"
 SHOP_SECRET = "shpss_test_webhook_secret"
+# The public app's client id and secret (a public app's webhooks are signed with the secret).
+API_KEY = "storeflow-test-api-key"
+API_SECRET = "shpss_0123456789abcdef0123456789abcdef"  # the length Shopify issues
 
 
 def published(name: str) -> dict:

@@ -39,3 +39,11 @@ def test_without_a_database_url_it_runs_embedded_under_storeflow_home(tmp_path):
 def test_malformed_values_are_named(name, value):
     with pytest.raises(ConfigError, match=name):
         load_config({**PRODUCTION, name: value})
+
+
+def test_the_shopify_address_can_point_at_a_local_stub_only_with_a_shop_placeholder():
+    assert load_config({}).shopify_api_base_url == "https://{shop}"
+    stub = load_config({"SHOPIFY_API_BASE_URL": "http://127.0.0.1:8081/{shop}/"})
+    assert stub.shopify_api_base_url == "http://127.0.0.1:8081/{shop}"
+    with pytest.raises(ConfigError, match="SHOPIFY_API_BASE_URL"):
+        load_config({"SHOPIFY_API_BASE_URL": "http://127.0.0.1:8081"})

@@ -11,9 +11,10 @@ from app.models.order import Order, OrderLine
 from app.models.product import Product
 from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
+from app.models.sync import Backfill, DataRequest
 
 __all__ = [
-    "Attribution", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "FlowConfig",
+    "Attribution", "Backfill", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "DataRequest", "FlowConfig",
     "FlowRun", "Fulfillment", "Message", "MessageEvent", "Order", "OrderLine", "Product",
     "ProductView", "Store", "Suppression", "TimelineEntry", "Visitor", "WebhookEvent",
 ]

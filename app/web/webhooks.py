@@ -2,6 +2,7 @@
 
 Answers, and why:
 - 401 bad or missing signature, or a shop we do not know: nothing stored.
+- 200 a correctly signed privacy (compliance) request for a shop we hold nothing about.
 - 400 missing delivery headers or a body that is not JSON: a clear reason.
 - 413 a body over MAX_BODY_BYTES (Flask refuses it before we read it).
 - 200 a signed delivery for a topic we do not handle: ignored, because any error would only
@@ -15,13 +16,13 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from redis.exceptions import RedisError
 
 import connectors
 from sqlalchemy import select
 
-from app import inbox
+from app import inbox, shopify_app
 from app.db import db
 from app.jobs import enqueue_ingest
 from app.models import Store
@@ -39,7 +40,18 @@ def _signer(session, platform: str, shop: str) -> tuple[int | None, str | None]:
     ).first()
     if row is None:
         return None, None
-    return row.id, row.webhook_secret or current_app.config["STOREFLOW"].shopify_api_secret
+    return row.id, row.webhook_secret or shopify_app.credentials.api_secret
+
+
+def _nothing_held(connector, delivery, body: bytes):
+    """A privacy request for a shop we hold nothing about (never installed, or already purged):
+    signed with the app's secret, it is answered 200 so the platform stops asking."""
+    secret = shopify_app.credentials.api_secret
+    if not secret or not connector.verify(secret, body, delivery.signature):
+        log.warning("webhook refused: unknown shop or bad signature", extra={"topic": delivery.topic})
+        abort(401, "unknown shop or invalid signature")
+    log.info("compliance webhook for a shop we hold nothing about", extra={"topic": delivery.topic})
+    return jsonify(status="nothing held"), 200
 
 
 @bp.post("/<platform>")
@@ -53,6 +65,8 @@ def receive(platform: str):
 
     with db.session() as session:
         store_id, secret = _signer(session, platform, delivery.shop)
+        if store_id is None and delivery.topic in connector.compliance_topics:
+            return _nothing_held(connector, delivery, body)
         if not secret or not connector.verify(secret, body, delivery.signature):
             log.warning("webhook refused: unknown shop or bad signature", extra={"topic": delivery.topic})
             abort(401, "unknown shop or invalid signature")

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from connectors.base import (
-    CHECKOUT, CONSENT_STATES, CheckoutRecord, ConsentRecord, CustomerRecord, FulfillmentRecord,
-    LineRecord, OrderRecord, PayloadError, ProductDeletion, ProductRecord, Record,
+    CHECKOUT, CONSENT_STATES, CheckoutRecord, ConsentRecord, CustomerRecord, CustomerRedaction,
+    DataRequest, FulfillmentRecord, LineRecord, OrderRecord, PayloadError, ProductDeletion,
+    ProductRecord, Record, ShopRedaction, Uninstalled,
     normalize_email, optional_id, parse_id, parse_money, parse_time, require, require_text, text,
 )
 
@@ -268,8 +269,44 @@ NORMALIZERS: dict[str, Callable[[dict], list[Record]]] = {
 }
 
 
+def _order_ids(payload: dict, key: str) -> tuple[int, ...]:
+    return tuple(parse_id(value, key) for value in _list(payload, key))
+
+
+def _redact_customer(payload: dict) -> list[Record]:
+    person = require(payload, "customer")
+    return [CustomerRedaction(
+        customer_platform_id=optional_id(person.get("id"), "customer.id"),
+        email=normalize_email(person.get("email")), phone=text(person.get("phone"), 64),
+        order_platform_ids=_order_ids(payload, "orders_to_redact"),
+    )]
+
+
+def _data_request(payload: dict) -> list[Record]:
+    person = require(payload, "customer")
+    return [DataRequest(
+        request_id=parse_id(require(require(payload, "data_request"), "id"), "data_request.id"),
+        customer_platform_id=optional_id(person.get("id"), "customer.id"),
+        email=normalize_email(person.get("email")),
+        order_platform_ids=_order_ids(payload, "orders_requested"),
+    )]
+
+
+# Topics about the app and the shop rather than store data. `app/uninstalled` is subscribed per
+# store; the three compliance topics are app-wide (shopify.app.toml) and mandatory.
+LIFECYCLE: dict[str, Callable[[dict], list[Record]]] = {
+    "app/uninstalled": lambda payload: [Uninstalled()],
+}
+COMPLIANCE: dict[str, Callable[[dict], list[Record]]] = {
+    "customers/redact": _redact_customer,
+    "shop/redact": lambda payload: [ShopRedaction()],
+    "customers/data_request": _data_request,
+}
+HANDLED = {**NORMALIZERS, **LIFECYCLE, **COMPLIANCE}
+
+
 def normalize(topic: str, payload: Any) -> list[Record]:
-    normalizer = NORMALIZERS.get(topic)
+    normalizer = HANDLED.get(topic)
     if normalizer is None:
         raise PayloadError(f"unsupported topic {topic!r}")
     if not isinstance(payload, dict):
