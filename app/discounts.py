@@ -7,13 +7,15 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 import connectors
+from connectors.base import DiscountRefused
 from app import clock
 from app.models import Customer, Store
 
 
 def create_code(session: Session, store: Store, customer: Customer, *, percent: float,
-                valid_for: timedelta) -> str | None:
-    """Ask the store's platform for a code; None when its connector cannot make codes yet."""
+                valid_for: timedelta) -> tuple[str | None, str | None]:
+    """Ask the store's platform for a code: (code, None), or (None, why not) when it cannot or
+    will not make one. A transient failure (the API is down) raises, so the step is retried."""
     code = f"SF-{secrets.token_hex(4).upper()}"
     try:
         connectors.get(store.platform).create_discount(
@@ -21,5 +23,7 @@ def create_code(session: Session, store: Store, customer: Customer, *, percent: 
             starts_at=clock.now(), expires_at=clock.now() + valid_for,
             customer_platform_id=customer.platform_id)
     except NotImplementedError:
-        return None
-    return code
+        return None, f"{store.platform} stores cannot make codes yet"
+    except DiscountRefused as error:
+        return None, f"the store refused the code: {error}"
+    return code, None

@@ -167,12 +167,11 @@ def _discount(ctx: RunContext, step: Discount) -> str:
 
     if ctx.run.holdout:
         return NEXT
-    code = discounts.create_code(ctx.session, ctx.store, ctx.customer,
-                                 percent=ctx.settings[step.percent],
-                                 valid_for=timedelta(days=ctx.settings[step.valid_days]))
+    code, why_not = discounts.create_code(ctx.session, ctx.store, ctx.customer,
+                                          percent=ctx.settings[step.percent],
+                                          valid_for=timedelta(days=ctx.settings[step.valid_days]))
     if code is None:
-        record(ctx.session, ctx.run, "skipped", ctx.now, "discount",
-               "the store's platform cannot create codes yet")
+        record(ctx.session, ctx.run, "skipped", ctx.now, "discount", why_not)
     else:
         ctx.run.data = {**ctx.run.data, "discount_code": code}
     return NEXT

@@ -166,6 +166,16 @@ def shopify(app):
 
 
 @pytest.fixture
+def stubbed_shopify(shop, shopify):
+    """The connected store's Admin API answered by the stub (flows ask it for discount codes)."""
+    from app.models import Store
+
+    with db.session() as session:
+        session.get(Store, shop.id).access_token = shopify.issue_token(SHOP)
+    return shopify
+
+
+@pytest.fixture
 def installed_shop(shopify):
     """A store installed as a public app, holding a token the stub accepts."""
     from app import stores

@@ -5,10 +5,15 @@ from __future__ import annotations
 import concurrent.futures
 import uuid
 
+import pytest
+
 from flows import engine
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
                                 consent_update, enable, messages, move_to, order_sample, runs,
                                 timeline)
+
+# Flows ask the store's Admin API (Shopify's, stubbed here) for discount codes.
+pytestmark = pytest.mark.usefixtures("stubbed_shopify")
 
 RECIPIENT = "example@email.com"  # the address typed in the published checkout sample
 
@@ -38,6 +43,9 @@ def test_three_reminders_at_one_hour_one_day_three_days(shop, webhooks, run_jobs
     assert [m["Subject"] for m in sent] == [
         m.subject for m in messages("abandoned_checkout")]
     assert [m.step for m in messages()] == ["email_1", "email_2", "email_3"]
+    # The last reminder carries a single-use code the store made (discountCodeBasicCreate).
+    code = messages()[2].context["discount_code"]
+    assert code.startswith("SF-") and code in sent[2].get_body(("plain",)).get_content()
     assert all(m.status == "sent" for m in messages())
     [run] = runs()
     assert run.status == "completed"

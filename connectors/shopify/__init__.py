@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from connectors.base import Connector, Delivery, Record
+from connectors.base import Connector, Delivery, DiscountRefused, Record
 from connectors.shopify import discounts, normalize as _normalize
-from connectors.shopify.admin import AdminClient
+from connectors.shopify.admin import AdminClient, AdminError
 from connectors.shopify.webhooks import read_delivery, verify_hmac
 
 
@@ -33,5 +33,8 @@ class ShopifyConnector(Connector):
                         expires_at: datetime, starts_at: datetime,
                         customer_platform_id: int | None = None) -> None:
         """discountCodeBasicCreate: single use, this customer only when we know their id."""
-        discounts.create(self.client_for(store), code, percent, customer_platform_id,
-                         starts_at, expires_at)
+        try:
+            discounts.create(self.client_for(store), code, percent, customer_platform_id,
+                             starts_at, expires_at)
+        except AdminError as error:  # userErrors or a missing scope: asking again won't help
+            raise DiscountRefused(str(error)) from error
