@@ -11,6 +11,7 @@ from app.config import Config, load_config
 def bootstrap(config: Config | None = None) -> Config:
     """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
     from app import attribution  # noqa: F401  (its ORDER_PLACED listener, in every process)
+    from app import installs
     from app import embedded
     from app.crypto import keyring
     from app.db import db
@@ -27,13 +28,14 @@ def bootstrap(config: Config | None = None) -> Config:
     transports.configure(config.smtp_url, config.home, config.base_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
+    installs.signer.bind(config.secret_key, config.base_url)
     engine.listen()
     return config
 
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import collect, errors, health, tracking, webhooks
+    from app.web import collect, errors, health, install, tracking, webhooks
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -47,5 +49,6 @@ def create_app(config: Config | None = None) -> Flask:
     flask_app.register_blueprint(health.bp)
     flask_app.register_blueprint(webhooks.bp)
     flask_app.register_blueprint(tracking.bp)
+    flask_app.register_blueprint(install.bp)
     collect.init_app(flask_app)
     return flask_app

@@ -13,8 +13,8 @@ from app.db import db
 from app.models import WebhookEvent
 from app.storefront import PLATFORM as STOREFRONT, normalize as storefront, store as storefront_store
 from connectors.base import (
-    CHECKOUT, CheckoutRecord, ConsentRecord, CustomerRecord, FulfillmentRecord, OrderRecord,
-    PayloadError, ProductDeletion, ProductRecord, Record,
+    CHECKOUT, CheckoutRecord, ConsentRecord, CustomerRecord, FulfillmentRecord, OrderDeletion,
+    OrderRecord, PayloadError, ProductDeletion, ProductRecord, Record,
 )
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,7 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
             event.processed_at = clock.now()
             log.warning("ingest rejected payload: %s", error, extra=context)
             return []
-        emitted = [e for record in records
-                   for e in _store(session, event.store_id, record, event.platform, event.topic)]
+        emitted = store_records(session, event.store_id, records, event.platform, event.topic)
         events.publish(session, emitted)
         event.error = None
         event.processed_at = clock.now()
@@ -68,6 +67,12 @@ def _count_attempt(event_id: int) -> None:
         )
 
 
+def store_records(session: Session, store_id: int, records: list[Record], platform: str,
+                  topic: str) -> list[events.DomainEvent]:
+    """Upsert records in order; the domain events they mean, for the caller to publish or not."""
+    return [e for record in records for e in _store(session, store_id, record, platform, topic)]
+
+
 def _store(session: Session, store_id: int, record: Record, platform: str,
            topic: str) -> list[events.DomainEvent]:
     """Upsert one record and name what happened; a stale record changes nothing and says so."""
@@ -75,6 +80,8 @@ def _store(session: Session, store_id: int, record: Record, platform: str,
         return storefront_store.store(session, store_id, record)
     if isinstance(record, OrderRecord):
         return orders.store_order(session, store_id, record)
+    if isinstance(record, OrderDeletion):
+        return orders.store_order_deletion(session, store_id, record.platform_id)
     if isinstance(record, FulfillmentRecord):
         return orders.store_fulfillment(session, store_id, record)
     if isinstance(record, (ProductRecord, ProductDeletion)):

@@ -24,7 +24,9 @@ class Store(Timestamps, Base):
     # Shopify: the shop's myshopify.com domain. WooCommerce: the store URL.
     domain: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
+    # Shopify: the Admin API token. WooCommerce: the REST consumer secret, with its key below.
     access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    api_key: Mapped[str | None] = mapped_column(EncryptedText)
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
     # Public (it ships in the shop's pages): it names the store to POST /collect, proves nothing.
     collect_key: Mapped[str] = mapped_column(
