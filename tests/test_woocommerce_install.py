@@ -141,3 +141,29 @@ def test_cli_refuses_a_bad_url(storeflow):
                        "--key", "k", "--secret", "s", ok=False)
     assert result.exit_code == 2 and "https://" in result.output
     assert stores() == []
+
+
+def test_plugin_handshake_needs_the_consumer_secret(client, https_base):
+    import json
+    import time
+
+    from connectors.signing import sign
+
+    callback(client, start(client)["user_id"])
+    [store] = stores()
+    body = json.dumps({"store": "https://shop.example.com/", "ts": int(time.time())}).encode()
+
+    def handshake(data, secret):
+        return client.post("/install/woocommerce/handshake", data=data,
+                           headers={"X-Storeflow-Signature": sign(secret, data)})
+
+    answer = handshake(body, "cs_xxxxxxxxxxxxxxxx")
+    assert answer.status_code == 200
+    assert answer.json == {"store_id": store.id, "webhook_secret": store.webhook_secret,
+                           "collect_key": store.collect_key}
+    assert handshake(body, "cs_guess").status_code == 401
+    stale = json.dumps({"store": "https://shop.example.com", "ts": int(time.time()) - 3600}).encode()
+    assert handshake(stale, "cs_xxxxxxxxxxxxxxxx").status_code == 401
+    other = json.dumps({"store": "https://other.example.com", "ts": int(time.time())}).encode()
+    assert handshake(other, "cs_xxxxxxxxxxxxxxxx").status_code == 401
+    assert handshake(b"[]", "cs_xxxxxxxxxxxxxxxx").status_code == 400

@@ -8,15 +8,21 @@ Answers, and why:
 - 200 keys accepted (the webhooks and backfill are queued, so the answer is quick).
 - 400 a callback body without the documented string fields.
 - 403 a callback for an install nobody started here, or already completed.
+- POST /install/woocommerce/handshake: the companion plugin, proving it holds the store's
+  consumer secret, gets the store id, webhook secret and collect key it signs events with
+  (200), or 401 for anything unproven (a stale timestamp, an unknown store, a bad signature).
 """
 from __future__ import annotations
 
 import logging
 
+import time
+
 from flask import Blueprint, abort, current_app, jsonify, redirect, request
 
-from app import installs, woocommerce
+from app import installs, stores, woocommerce
 from app.db import db
+from connectors import signing
 from connectors.woocommerce.site import normalize_store_url
 
 log = logging.getLogger(__name__)
@@ -63,3 +69,31 @@ def woocommerce_callback():
     log.info("woocommerce store %s", "connected" if created else "reconnected",
              extra={"store_id": store_id})
     return jsonify(status="connected", store_id=store_id), 200
+
+
+HANDSHAKE_WINDOW_SECONDS = 600
+
+
+@bp.post("/woocommerce/handshake")
+def woocommerce_handshake():
+    """Hand the plugin what it signs storefront events with, once it proves who it is."""
+    body = request.get_data(cache=True)
+    payload = request.get_json(force=True, silent=True)
+    stamp = payload.get("ts") if isinstance(payload, dict) else None
+    if isinstance(stamp, bool) or not isinstance(stamp, int):
+        abort(400, "body must be a JSON object with a numeric 'ts' and a 'store' URL")
+    try:
+        store_url = normalize_store_url(payload.get("store") or "")
+    except ValueError as error:
+        abort(400, str(error))
+    with db.session() as session:
+        store = stores.find_by_domain(session, woocommerce.PLATFORM, store_url)
+        signature = request.headers.get("X-Storeflow-Signature", "")
+        # The plugin signs with the consumer secret WooCommerce gave us; a replay is only
+        # good for a few minutes and returns the same answer to the same store.
+        if (store is None or not store.access_token or abs(time.time() - stamp) > HANDSHAKE_WINDOW_SECONDS
+                or not signing.verify(store.access_token, body, signature)):
+            log.warning("woocommerce handshake refused")
+            abort(401, "unknown store, stale timestamp or invalid signature")
+        return jsonify(store_id=store.id, webhook_secret=store.webhook_secret,
+                       collect_key=store.collect_key)
