@@ -11,7 +11,7 @@ from app.config import Config, load_config
 def bootstrap(config: Config | None = None) -> Config:
     """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
     from app import attribution  # noqa: F401  (its ORDER_PLACED listener, in every process)
-    from app import embedded, shopify_app
+    from app import embedded, installs, shopify_app
     from app.crypto import keyring
     from app.db import db
     from app.identity import signer
@@ -31,6 +31,7 @@ def bootstrap(config: Config | None = None) -> Config:
     send_rate.configure(config.smtp_rate_limit, config.redis_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
+    installs.signer.bind(config.secret_key, config.base_url)
     engine.listen()
     shopify_endpoint.configure(config.shopify_api_base_url)
     shopify_app.configure(config.shopify_api_key, config.shopify_api_secret, config.shopify_scopes,
@@ -41,7 +42,8 @@ def bootstrap(config: Config | None = None) -> Config:
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import collect, errors, health, install, tracking, webhooks
+    from app.web import (collect, errors, health, install_shopify, install_woocommerce, tracking,
+                         webhooks)
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -54,7 +56,8 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(flask_app)
     flask_app.register_blueprint(health.bp)
     flask_app.register_blueprint(webhooks.bp)
-    flask_app.register_blueprint(install.bp)
+    flask_app.register_blueprint(install_shopify.bp)
+    flask_app.register_blueprint(install_woocommerce.bp)
     flask_app.register_blueprint(tracking.bp)
     collect.init_app(flask_app)
     return flask_app

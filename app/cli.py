@@ -182,6 +182,37 @@ def store_add_shopify(domain: str, token: str, webhook_secret: str) -> None:
     click.echo(connected.id)
 
 
+@store_add.command("woocommerce")
+@click.argument("url")
+@click.option("--key", required=True, help="REST API consumer key (ck_...).")
+@click.option("--secret", required=True, help="REST API consumer secret (cs_...).")
+@click.option("--webhook-secret", default=None,
+              help="Secret for webhooks and the plugin's signature (generated when not given).")
+def store_add_woocommerce(url: str, key: str, secret: str, webhook_secret: str | None) -> None:
+    """Connect a WooCommerce store with REST API keys made in WooCommerce > Settings > Advanced."""
+    from app import woocommerce
+    from app.db import db as database
+    from connectors.woocommerce.site import normalize_store_url
+
+    try:
+        url = normalize_store_url(url)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="URL") from None
+    bootstrap()
+    with database.session() as session:
+        connected, created = woocommerce.connect(session, url, consumer_key=key,
+                                                 consumer_secret=secret,
+                                                 webhook_secret=webhook_secret)
+        store_id, signing_secret = connected.id, connected.webhook_secret
+    if not woocommerce.queue_setup(store_id):
+        click.echo("webhooks and backfill not queued (Redis is down); the scheduler retries")
+    click.echo(f"{'connected' if created else 'reconnected'} {url}")
+    if not webhook_secret:
+        # Shown once so it can be pasted into the plugin; it is stored encrypted.
+        click.echo(f"webhook secret (for the Storeflow plugin): {signing_secret}")
+    click.echo(store_id)
+
+
 @cli.group()
 def customer() -> None:
     """Look up customers."""
@@ -287,7 +318,7 @@ def keys_rotate() -> None:
         rows = session.execute(select(Store)).scalars().all()
         for row in rows:
             # EncryptedText writes every dirty value with the first key.
-            for column in ("access_token", "webhook_secret"):
+            for column in ("access_token", "api_key", "webhook_secret"):
                 if getattr(row, column) is not None:
                     flag_modified(row, column)
     click.echo(f"re-encrypted the secrets of {len(rows)} store(s)")

@@ -14,8 +14,8 @@ from app.models import WebhookEvent
 from app.storefront import PLATFORM as STOREFRONT, normalize as storefront, store as storefront_store
 from connectors.base import (
     CHECKOUT, CheckoutRecord, ConsentRecord, CustomerRecord, CustomerRedaction, DataRequest,
-    FulfillmentRecord, OrderRecord, PayloadError, ProductDeletion, ProductRecord, Record,
-    ShopRedaction, Uninstalled,
+    FulfillmentRecord, OrderDeletion, OrderRecord, PayloadError, ProductDeletion, ProductRecord,
+    Record, ShopRedaction, Uninstalled,
 )
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,7 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
             event.processed_at = clock.now()
             log.warning("ingest rejected payload: %s", error, extra=context)
             return []
-        emitted = [e for record in records
-                   for e in store_record(session, event.store_id, record, event.platform, event.topic)]
+        emitted = store_records(session, event.store_id, records, event.platform, event.topic)
         events.publish(session, emitted)
         if any(isinstance(record, ShopRedaction) for record in records) and not _exists(session, event):
             session.expunge(event)  # the store's purge took this inbox row with it
@@ -79,14 +78,22 @@ def _count_attempt(event_id: int) -> None:
         )
 
 
+def store_records(session: Session, store_id: int, records: list[Record], platform: str,
+                  topic: str) -> list[events.DomainEvent]:
+    """Upsert records in order; the domain events they mean, for the caller to publish or not
+    (a backfill never does)."""
+    return [e for record in records for e in store_record(session, store_id, record, platform, topic)]
+
+
 def store_record(session: Session, store_id: int, record: Record, platform: str,
                  topic: str) -> list[events.DomainEvent]:
-    """Upsert one record and name what happened; a stale record changes nothing and says so.
-    The caller decides whether to publish the events (a backfill never does)."""
+    """Upsert one record and name what happened; a stale record changes nothing and says so."""
     if isinstance(record, storefront.StorefrontRecord):
         return storefront_store.store(session, store_id, record)
     if isinstance(record, OrderRecord):
         return orders.store_order(session, store_id, record)
+    if isinstance(record, OrderDeletion):
+        return orders.store_order_deletion(session, store_id, record.platform_id)
     if isinstance(record, FulfillmentRecord):
         return orders.store_fulfillment(session, store_id, record)
     if isinstance(record, (ProductRecord, ProductDeletion)):

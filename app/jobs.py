@@ -17,7 +17,7 @@ from app.models import WebhookEvent
 log = logging.getLogger(__name__)
 
 # Queues by purpose, in the order a worker serves them.
-QUEUES = ("ingest", "flows", "mail", "periodic")
+QUEUES = ("ingest", "flows", "mail", "periodic", "sync")
 INGEST_RETRY = Retry(max=5, interval=[10, 30, 60, 300, 900])
 # Enough for every retry above; rows beyond it wait for an operator (`storeflow inbox retry`).
 MAX_INGEST_ATTEMPTS = 8

@@ -46,6 +46,18 @@ def store_order(session: Session, store_id: int, record: OrderRecord) -> list[ev
     return [_event(name, store_id, "order", result.id) for name in names]
 
 
+def store_order_deletion(session: Session, store_id: int,
+                         platform_id: int) -> list[events.DomainEvent]:
+    """A deleted (trashed) order is, for our emails, a cancelled one: its flows stop."""
+    # A deletion carries no time: it happened by now, so every delayed update is older.
+    now = clock.now()
+    order_id = session.execute(update(Order).where(
+        Order.store_id == store_id, Order.platform_id == platform_id,
+        Order.cancelled_at.is_(None),
+    ).values(cancelled_at=now, source_updated_at=now).returning(Order.id)).scalar()
+    return [] if order_id is None else [_event(events.ORDER_CANCELLED, store_id, "order", order_id)]
+
+
 def store_fulfillment(session: Session, store_id: int,
                       record: FulfillmentRecord) -> list[events.DomainEvent]:
     """Upsert a shipment; say when its tracking changed and the first time it was delivered."""

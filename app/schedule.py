@@ -5,6 +5,7 @@ from rq.cron import CronScheduler
 
 from app.jobs import broker, prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending, sweep_outbox
+from app.reconcile import reconcile_woocommerce
 from app.shopify_sync import reconcile_stores
 from flows.engine import enroll_audiences, tick
 
@@ -19,8 +20,10 @@ PERIODIC = [
     (sweep_outbox, 60),
     (reap_stale_sending, 300),
     (prune_inbox, 24 * 3600),
-    # Heals what missed webhooks left out, and re-creates lost subscriptions.
+    # Heals what missed webhooks left out, and re-creates lost subscriptions (Shopify).
     (reconcile_stores, 3600),
+    # WooCommerce disables failing webhooks silently; 15 minutes bounds what a store misses.
+    (reconcile_woocommerce, 900),
 ]
 
 

@@ -63,7 +63,7 @@ def get_owned(session: Session, model: type[T], store_id: int, row_id: int) -> T
 
 
 def connect(session: Session, platform: str, domain: str, *, access_token: str,
-            webhook_secret: str | None) -> tuple[Store, bool]:
+            webhook_secret: str | None, api_key: str | None = None) -> tuple[Store, bool]:
     """Create a store, or update it on reconnect (never a duplicate). Returns (store, created)."""
     store = find_by_domain(session, platform, domain)
     created = store is None
@@ -71,6 +71,7 @@ def connect(session: Session, platform: str, domain: str, *, access_token: str,
         store = Store(platform=platform, domain=domain)
         session.add(store)
     store.access_token = access_token
+    store.api_key = api_key
     store.webhook_secret = webhook_secret
     store.installed_at = clock.now()
     store.uninstalled_at = None

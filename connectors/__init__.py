@@ -20,5 +20,7 @@ def get(platform: str) -> Connector | None:
 
 def _load() -> None:
     from connectors.shopify import ShopifyConnector
+    from connectors.woocommerce import WooCommerceConnector
 
     register(ShopifyConnector())
+    register(WooCommerceConnector())

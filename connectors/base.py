@@ -104,6 +104,13 @@ class ProductDeletion:
 
 
 @dataclass(frozen=True)
+class OrderDeletion:
+    """The platform deleted (trashed) an order; it tells us nothing but its id."""
+
+    platform_id: int
+
+
+@dataclass(frozen=True)
 class LineRecord:
     title: str
     quantity: int
@@ -180,9 +187,9 @@ class DataRequest:
     order_platform_ids: tuple[int, ...] = ()
 
 
-Record = Union[CustomerRecord, OrderRecord, CheckoutRecord, ConsentRecord, FulfillmentRecord,
-               ProductRecord, ProductDeletion, Uninstalled, CustomerRedaction, ShopRedaction,
-               DataRequest]
+Record = Union[CustomerRecord, OrderRecord, OrderDeletion, CheckoutRecord, ConsentRecord,
+               FulfillmentRecord, ProductRecord, ProductDeletion, Uninstalled, CustomerRedaction,
+               ShopRedaction, DataRequest]
 
 
 class Connector(ABC):
@@ -201,6 +208,10 @@ class Connector(ABC):
     def verify(self, secret: str, body: bytes, signature: str) -> bool:
         """Check a webhook signature in constant time."""
 
+    def dedupe_key(self, delivery: Delivery, payload: Any) -> str:
+        """The inbox key of a verified delivery; by default the one read from its headers."""
+        return delivery.key
+
     @abstractmethod
     def normalize(self, topic: str, payload: Any) -> list[Record]:
         """Turn one payload into records; raise PayloadError when it is malformed."""
@@ -213,6 +224,20 @@ class Connector(ABC):
 
 
 # --- parsing helpers shared by connectors -------------------------------------------------
+
+def dispatch(normalizers: Mapping[str, Any], topic: str, payload: Any) -> list[Record]:
+    """Run a topic's normalizer; unknown topics and wrongly typed nested fields are PayloadErrors."""
+    normalizer = normalizers.get(topic)
+    if normalizer is None:
+        raise PayloadError(f"unsupported topic {topic!r}")
+    if not isinstance(payload, dict):
+        raise PayloadError("the body is not a JSON object")
+    try:
+        return normalizer(payload)
+    except (AttributeError, TypeError):
+        # A nested field of the wrong type (a string where an object belongs, ...).
+        raise PayloadError(f"a field of the {topic} payload has the wrong type") from None
+
 
 def normalize_email(value: Any) -> str | None:
     """Trim and lower-case an address; None for anything that is not one."""

@@ -5,7 +5,7 @@ import json
 import uuid
 from pathlib import Path
 
-from connectors.shopify.webhooks import sign
+from connectors.signing import sign
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHOP = "storeflow-test.myshopify.com"
@@ -13,6 +13,7 @@ SHOP_SECRET = "shpss_test_webhook_secret"
 # The public app's client id and secret (a public app's webhooks are signed with the secret).
 API_KEY = "storeflow-test-api-key"
 API_SECRET = "shpss_0123456789abcdef0123456789abcdef"  # the length Shopify issues
+WOO_SECRET = "wc_test_webhook_secret"
 
 
 def published(name: str) -> dict:
@@ -38,4 +39,28 @@ class Webhooks:
             "X-Shopify-Triggered-At": "2026-11-22T10:00:00Z",
         }
         return self.client.post("/webhooks/shopify", data=body, headers=headers,
+                                content_type="application/json")
+
+
+class WooWebhooks:
+    """Delivers bodies to /webhooks/woocommerce/<store_id> with the headers WooCommerce sends
+    (WC_Webhook::deliver: X-WC-Webhook-Source, -Topic, -Resource, -Event, -Signature, -ID,
+    -Delivery-ID)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def deliver(self, store_id: int, topic: str, payload, *, secret: str = WOO_SECRET,
+                signature: str | None = None, delivery_id: str | None = None):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        resource, _, event = topic.partition(".")
+        headers = {
+            "X-WC-Webhook-Source": "https://shop.example.com/",
+            "X-WC-Webhook-Topic": topic, "X-WC-Webhook-Resource": resource,
+            "X-WC-Webhook-Event": event,
+            "X-WC-Webhook-Signature": signature if signature is not None else sign(secret, body),
+            "X-WC-Webhook-ID": "142",
+            "X-WC-Webhook-Delivery-ID": delivery_id or uuid.uuid4().hex,
+        }
+        return self.client.post(f"/webhooks/woocommerce/{store_id}", data=body, headers=headers,
                                 content_type="application/json")

@@ -29,8 +29,8 @@ class Link:
 class LinkSigner(Signer):
     """The signer for email links and the public BASE_URL they point at, bound by `app.bootstrap`."""
 
-    def __init__(self) -> None:
-        super().__init__(LINK_SALT)
+    def __init__(self, salt: str = LINK_SALT) -> None:
+        super().__init__(salt)
         self.base_url = "http://localhost:5000"
 
     def bind(self, secret_key: str | None, base_url: str) -> None:

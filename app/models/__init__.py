@@ -6,15 +6,17 @@ from app.models.customer import Customer
 from app.models.flow import FlowConfig, FlowRun, TimelineEntry
 from app.models.fulfillment import Fulfillment
 from app.models.inbox import WebhookEvent
+from app.models.install import PendingInstall
 from app.models.message import Message, MessageEvent, Suppression
 from app.models.order import Order, OrderLine
 from app.models.product import Product
 from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
-from app.models.sync import Backfill, DataRequest
+from app.models.sync import Backfill, DataRequest, StoreNotice, SyncState
 
 __all__ = [
-    "Attribution", "Backfill", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "DataRequest", "FlowConfig",
-    "FlowRun", "Fulfillment", "Message", "MessageEvent", "Order", "OrderLine", "Product",
-    "ProductView", "Store", "Suppression", "TimelineEntry", "Visitor", "WebhookEvent",
+    "Attribution", "Backfill", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
+    "DataRequest", "FlowConfig", "FlowRun", "Fulfillment", "Message", "MessageEvent", "Order",
+    "OrderLine", "PendingInstall", "Product", "ProductView", "Store", "StoreNotice",
+    "Suppression", "SyncState", "TimelineEntry", "Visitor", "WebhookEvent",
 ]

@@ -24,7 +24,9 @@ class Store(Timestamps, Base):
     # Shopify: the shop's myshopify.com domain. WooCommerce: the store URL.
     domain: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
+    # Shopify: the Admin API token. WooCommerce: the REST consumer secret, with its key below.
     access_token: Mapped[str | None] = mapped_column(EncryptedText)
+    api_key: Mapped[str | None] = mapped_column(EncryptedText)
     webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
     # A public app's expiring offline token: when it expires, and the token that renews it.
     access_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

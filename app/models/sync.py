@@ -1,4 +1,5 @@
-"""Work done against a platform's API for a store: backfill progress and data-request exports."""
+"""Keeping a store in sync with its platform: backfill and reconciliation progress, data-request
+exports, and the notices a merchant should see about it."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -33,6 +34,23 @@ class Backfill(StoreOwned, Base):
                                                  onupdate=clock.now)
 
 
+class SyncState(StoreOwned, Base):
+    """One sync job's place for one store ("backfill", "reconcile")."""
+
+    __tablename__ = "sync_states"
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="idle")
+    # The platform time up to which everything has been seen (reconcile polls from here).
+    watermark: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Counts per resource, e.g. {"customers": 120, "products": 40, "orders": 300}.
+    progress: Mapped[dict] = mapped_column(JSONB, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                 onupdate=clock.now)
+
+
 class DataRequest(StoreOwned, Base):
     """A customer's GDPR data request, answered with everything we hold, for the merchant."""
 
@@ -44,3 +62,15 @@ class DataRequest(StoreOwned, Base):
     email: Mapped[str | None] = mapped_column(String(320))
     export: Mapped[dict] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+
+class StoreNotice(StoreOwned, Base):
+    """Something the merchant should know that happened without them (a webhook re-enabled)."""
+
+    __tablename__ = "store_notices"
+
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
+                                                 index=True)

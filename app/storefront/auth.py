@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Store
 from app.stores import host, own_hosts
-from connectors.shopify.webhooks import verify_hmac
+from connectors.signing import verify
 
 _crawlers = CrawlerDetect()
 
@@ -38,7 +38,7 @@ def key_valid(store: Store, key: object) -> bool:
 def signature_valid(store: Store, body: bytes, signature: str) -> bool:
     """Server-side senders sign the raw body as Shopify and WooCommerce sign webhooks:
     base64 HMAC-SHA256 with the store's webhook secret, compared in constant time."""
-    return bool(store.webhook_secret) and verify_hmac(store.webhook_secret, body, signature)
+    return bool(store.webhook_secret) and verify(store.webhook_secret, body, signature)
 
 
 def is_bot(user_agent: str | None) -> bool:

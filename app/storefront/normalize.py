@@ -46,6 +46,8 @@ class StorefrontRecord:
     product: ViewedProduct | None = None
     cart: CheckoutRecord | None = None
     merge_lines: bool = False  # an added line joins the cart; a snapshot replaces its lines
+    # The shopper ticked a marketing opt-in box (the WordPress plugin's checkout checkbox).
+    marketing_opt_in: bool = False
 
 
 def _token(value: Any, name: str, limit: int = 64) -> str:
@@ -163,8 +165,13 @@ def _cart(value: Any, visitor_id: str, occurred_at: datetime, email: str | None,
     if not isinstance(currency, str) or not re.fullmatch(r"[A-Z]{3}", currency):
         raise PayloadError("field 'cart.currency' must be a three-letter currency code")
     total = cart.get("total_price")
+    recovery_url = cart.get("recovery_url")
+    if recovery_url is not None and not (isinstance(recovery_url, str)
+                                         and recovery_url.startswith("https://")):
+        raise PayloadError("field 'cart.recovery_url' must be an https:// link")
     return CheckoutRecord(
         token=token, email=email, currency=currency, updated_at=occurred_at, stage=stage,
+        recovery_url=text(recovery_url, 2048),
         total_price=(parse_money(total, "cart.total_price") if total is not None
                      else sum((l.price * l.quantity for l in parsed), Decimal(0))),
         lines=parsed,
@@ -196,6 +203,11 @@ def _parse(event: dict) -> tuple[str, StorefrontRecord]:
     if kind == "checkout_contact_info_submitted" and email is None:
         raise PayloadError("missing field 'email'")
     token = event.get("customer_token")
+    opt_in = event.get("marketing_opt_in", False)
+    if not isinstance(opt_in, bool):
+        raise PayloadError("field 'marketing_opt_in' must be true or false")
+    if opt_in and email is None:
+        raise PayloadError("field 'marketing_opt_in' needs the 'email' it is for")
     record = StorefrontRecord(
         type=kind, visitor_id=visitor_id, occurred_at=occurred_at, email=email,
         customer_platform_id=_optional_id(event.get("customer_id"), "customer_id"),
@@ -206,5 +218,18 @@ def _parse(event: dict) -> tuple[str, StorefrontRecord]:
               if event.get("cart") is not None or kind in ("product_added_to_cart", "cart_updated")
               else None),
         merge_lines=kind == "product_added_to_cart",
+        marketing_opt_in=opt_in,
     )
     return key, record
+
+
+def server_only_field(event: Any) -> str | None:
+    """A field only the store's own server may send (in a signed request), or None. From a
+    browser, an opt-in could subscribe someone else's address, and a cart link would put a
+    stranger's URL in our emails."""
+    if not isinstance(event, dict):
+        return None
+    if "marketing_opt_in" in event:
+        return "marketing_opt_in"
+    cart = event.get("cart")
+    return "cart.recovery_url" if isinstance(cart, dict) and "recovery_url" in cart else None

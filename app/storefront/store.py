@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app import clock, events, identity, upsert
+from app import clock, consent, events, identity, upsert
 from app.models import Checkout, CheckoutLine, ProductView
 from app.storefront.normalize import StorefrontRecord
 from connectors.base import CheckoutRecord, LineRecord
@@ -75,6 +75,11 @@ def store(session: Session, store_id: int, record: StorefrontRecord) -> list[eve
         session.flush()
         emitted.append(events.DomainEvent(events.PRODUCT_VIEWED, store_id, "product_view",
                                           view.id, now))
+    if record.marketing_opt_in and customer_id is not None:
+        # Like a platform's checkout box: a tick subscribes, but never undoes an unsubscribe.
+        emitted += consent.record(session, store_id, customer_id, consent.SUBSCRIBED,
+                                  source="storefront:checkout", occurred_at=record.occurred_at,
+                                  undoes_withdrawal=False)
     if record.cart is not None:
         result = _cart(session, store_id, record, customer_id)
         if result.changed:

@@ -4,7 +4,8 @@ server (the WordPress plugin). Verify, store each event in the inbox, enqueue, a
 Answers, and why:
 - 204 a crawler's user agent: ignored, so bots never start a browse-abandonment email.
 - 413 a body over COLLECT_MAX_BODY_BYTES.
-- 400 not JSON, no store_id, or an event that breaks the schema (the reason names the field).
+- 400 not JSON, no store_id, or an event that breaks the schema (the reason names the field),
+  or a field only the store's server may send (an opt-in, a cart link) in an unsigned request.
 - 401 an unknown store, a wrong collect key or a bad X-Storeflow-Signature.
 - 403 an Origin that is not the store's own domain (key-authenticated requests only).
 - 429 over COLLECT_RATE_LIMIT_IP or COLLECT_RATE_LIMIT_STORE.
@@ -27,7 +28,7 @@ from app.db import db
 from app.jobs import enqueue_ingest
 from app.models import Store
 from app.storefront import PLATFORM, auth
-from app.storefront.normalize import parse
+from app.storefront.normalize import parse, server_only_field
 from connectors.base import PayloadError
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,8 @@ def _read_body() -> tuple[dict, bytes]:
     return payload, request.get_data(cache=True)
 
 
-def _authenticate(session, payload: dict, body: bytes) -> Store:
+def _authenticate(session, payload: dict, body: bytes) -> tuple[Store, bool]:
+    """The store the batch is for, and whether its server signed it (else a page sent it)."""
     store_id = payload.get("store_id")
     # stores.id is a PostgreSQL integer: anything outside it names no store.
     if isinstance(store_id, bool) or not isinstance(store_id, int) or not 0 < store_id < 2**31:
@@ -111,20 +113,23 @@ def _authenticate(session, payload: dict, body: bytes) -> Store:
     if signature is not None:
         if store is None or not auth.signature_valid(store, body, signature):
             abort(401, "unknown store or invalid X-Storeflow-Signature")
-        return store
+        return store, True
     if store is None or not auth.key_valid(store, payload.get("key")):
         abort(401, "unknown store or invalid collect key")
     if not auth.origin_allowed(store, request.headers.get("Origin")):
         abort(403, "origin not allowed for this store")
-    return store
+    return store, False
 
 
-def _parse_events(payload: dict) -> list[tuple[str, str, bytes]]:
+def _parse_events(payload: dict, signed: bool) -> list[tuple[str, str, bytes]]:
     batch = payload.get("events")
     if not isinstance(batch, list) or not 0 < len(batch) <= MAX_EVENTS:
         abort(400, f"field 'events' must be a list of 1 to {MAX_EVENTS} events")
     parsed = []
     for index, event in enumerate(batch):
+        field = None if signed else server_only_field(event)
+        if field:
+            abort(400, f"events[{index}]: field {field!r} is only accepted in a signed request")
         try:
             key, record = parse(event)
         except PayloadError as error:
@@ -142,8 +147,8 @@ def collect():
         return Response(status=204)
     payload, body = _read_body()
     with db.session() as session:
-        store = _authenticate(session, payload, body)
-        parsed = _parse_events(payload)
+        store, signed = _authenticate(session, payload, body)
+        parsed = _parse_events(payload, signed)
         store_id = store.id
         ids = [inbox.accept(session, store_id, PLATFORM, topic, key, raw)
                for key, topic, raw in parsed]

@@ -1,4 +1,5 @@
-"""POST /webhooks/<platform>: verify, store in the inbox, enqueue, answer.
+"""POST /webhooks/<platform> (Shopify) and /webhooks/woocommerce/<store_id>: verify, store in the
+inbox, enqueue, answer.
 
 Answers, and why:
 - 401 bad or missing signature, or a shop we do not know: nothing stored.
@@ -8,6 +9,8 @@ Answers, and why:
 - 200 a signed delivery for a topic we do not handle: ignored, because any error would only
   make the platform retry in vain for hours.
 - 200 a duplicate: already stored, nothing else happens.
+- 200 WooCommerce's unsigned creation ping (`webhook_id=N`): nothing stored; anything but 200
+  and WooCommerce refuses to save the webhook.
 - 503 the database is down: the platform retries; we never answer 200 for an unstored event.
 If Redis is down the event is already safe in the inbox: 200, and the sweeper queues it later.
 """
@@ -15,21 +18,26 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Callable
 
 from flask import Blueprint, abort, jsonify, request
 from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import connectors
-from sqlalchemy import select
-
 from app import inbox, shopify_app
 from app.db import db
 from app.jobs import enqueue_ingest
 from app.models import Store
-from connectors.base import DeliveryError
+from connectors.base import Connector, Delivery, DeliveryError, PayloadError
+from connectors.woocommerce.webhooks import is_ping
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+# Finds the store a delivery is for and the secret that signs its webhooks.
+Signer = Callable[[Session], tuple[int | None, str | None]]
 
 
 def _signer(session, platform: str, shop: str) -> tuple[int | None, str | None]:
@@ -54,17 +62,44 @@ def _nothing_held(connector, delivery, body: bytes):
     return jsonify(status="nothing held"), 200
 
 
+def _store_signer(session, platform: str, store_id: int) -> tuple[int | None, str | None]:
+    """A store named by its id in the delivery URL, and the secret we gave its webhooks."""
+    row = session.execute(
+        select(Store.id, Store.webhook_secret).where(Store.platform == platform, Store.id == store_id)
+    ).first()
+    return (row.id, row.webhook_secret) if row else (None, None)
+
+
+def _read_delivery(connector: Connector) -> Delivery:
+    try:
+        return connector.read_delivery(request.headers)
+    except DeliveryError as error:
+        abort(400, str(error))
+
+
 @bp.post("/<platform>")
 def receive(platform: str):
     connector = connectors.get(platform) or abort(404, "unknown platform")
     body = request.get_data(cache=False)
-    try:
-        delivery = connector.read_delivery(request.headers)
-    except DeliveryError as error:
-        abort(400, str(error))
+    delivery = _read_delivery(connector)
+    return _ingress(connector, delivery, body, lambda s: _signer(s, platform, delivery.shop))
 
+
+@bp.post("/woocommerce/<int:store_id>")
+def receive_woocommerce(store_id: int):
+    connector = connectors.get("woocommerce")
+    body = request.get_data(cache=False)
+    if is_ping(request.headers, body):
+        return "", 200
+    delivery = _read_delivery(connector)
+    return _ingress(connector, delivery, body,
+                    lambda s: _store_signer(s, connector.platform, store_id))
+
+
+def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Signer):
+    """Verify, store once and enqueue one delivery; answer as the module docstring says."""
     with db.session() as session:
-        store_id, secret = _signer(session, platform, delivery.shop)
+        store_id, secret = signer(session)
         if store_id is None and delivery.topic in connector.compliance_topics:
             return _nothing_held(connector, delivery, body)
         if not secret or not connector.verify(secret, body, delivery.signature):
@@ -75,11 +110,12 @@ def receive(platform: str):
             log.info("webhook ignored: unsupported topic", extra=context)
             return jsonify(status="ignored", reason="unsupported topic"), 200
         try:
-            json.loads(body)
-        except ValueError:
-            log.warning("webhook refused: body is not JSON", extra=context)
-            abort(400, "body is not valid JSON")
-        event_id = inbox.accept(session, store_id, platform, delivery.topic, delivery.key, body)
+            key = connector.dedupe_key(delivery, json.loads(body))
+        except ValueError as error:  # not JSON, or a PayloadError naming the field
+            log.warning("webhook refused: %s", "bad payload" if isinstance(error, PayloadError)
+                        else "body is not JSON", extra=context)
+            abort(400, str(error) if isinstance(error, PayloadError) else "body is not valid JSON")
+        event_id = inbox.accept(session, store_id, connector.platform, delivery.topic, key, body)
 
     if event_id is None:
         log.info("webhook duplicate", extra=context)

@@ -24,7 +24,7 @@ from connectors.shopify.admin import endpoint
 from connectors.shopify.shop import normalize_shop_domain
 
 log = logging.getLogger(__name__)
-bp = Blueprint("install", __name__, url_prefix="/install")
+bp = Blueprint("install_shopify", __name__, url_prefix="/install")
 
 STATE_TTL = 600  # seconds a merchant has to approve the app
 

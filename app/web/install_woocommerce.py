@@ -1,0 +1,99 @@
+"""Installing from the store's side: GET /install/woocommerce sends the merchant to approve our
+keys; WooCommerce then POSTs them to /install/woocommerce/callback.
+
+Answers, and why:
+- 302 to the store's /wc-auth/v1/authorize for a valid https store URL.
+- 400 a store URL that is not https, carries credentials or names no public host.
+- 503 BASE_URL is not https: WooCommerce only posts keys to an https callback.
+- 200 keys accepted (the webhooks and backfill are queued, so the answer is quick).
+- 400 a callback body without the documented string fields.
+- 403 a callback for an install nobody started here, or already completed.
+- POST /install/woocommerce/handshake: the companion plugin, proving it holds the store's
+  consumer secret, gets the store id, webhook secret and collect key it signs events with
+  (200), or 401 for anything unproven (a stale timestamp, an unknown store, a bad signature).
+"""
+from __future__ import annotations
+
+import logging
+
+import time
+
+from flask import Blueprint, abort, current_app, jsonify, redirect, request
+
+from app import installs, stores, woocommerce
+from app.db import db
+from connectors import signing
+from connectors.woocommerce.site import normalize_store_url
+
+log = logging.getLogger(__name__)
+bp = Blueprint("install_woocommerce", __name__, url_prefix="/install")
+CALLBACK_FIELDS = ("consumer_key", "consumer_secret", "key_permissions", "user_id")
+
+
+@bp.get("/woocommerce")
+def woocommerce_start():
+    """Record a pending install and redirect to the store's approval screen."""
+    try:
+        store_url = normalize_store_url(request.args.get("store", ""))
+    except ValueError as error:
+        abort(400, str(error))
+    if not current_app.config["STOREFLOW"].base_url.startswith("https://"):
+        abort(503, "BASE_URL must be an https:// address for WooCommerce to send keys to it")
+    with db.session() as session:
+        target = installs.start(session, store_url)
+    return redirect(target, 302)
+
+
+@bp.post("/woocommerce/callback")
+def woocommerce_callback():
+    """Store the keys WooCommerce posts, encrypted, on the store of the install they name."""
+    payload = request.get_json(force=True, silent=True)
+    if not isinstance(payload, dict):
+        abort(400, "body is not a JSON object")
+    fields = {name: payload.get(name) for name in CALLBACK_FIELDS}
+    # WooCommerce posts user_id as given; a number here was never one of our references.
+    missing = [name for name, value in fields.items()
+               if not isinstance(value, str) or not 0 < len(value) <= 1024]
+    if missing:
+        abort(400, f"field {missing[0]!r} must be a non-empty string")
+    with db.session() as session:
+        try:
+            store, created = installs.complete(
+                session, fields["user_id"], consumer_key=fields["consumer_key"],
+                consumer_secret=fields["consumer_secret"], permissions=fields["key_permissions"])
+        except installs.InstallRefused as error:
+            log.warning("woocommerce callback refused")
+            abort(403, str(error))
+        store_id = store.id
+    woocommerce.queue_setup(store_id)
+    log.info("woocommerce store %s", "connected" if created else "reconnected",
+             extra={"store_id": store_id})
+    return jsonify(status="connected", store_id=store_id), 200
+
+
+HANDSHAKE_WINDOW_SECONDS = 600
+
+
+@bp.post("/woocommerce/handshake")
+def woocommerce_handshake():
+    """Hand the plugin what it signs storefront events with, once it proves who it is."""
+    body = request.get_data(cache=True)
+    payload = request.get_json(force=True, silent=True)
+    stamp = payload.get("ts") if isinstance(payload, dict) else None
+    if isinstance(stamp, bool) or not isinstance(stamp, int):
+        abort(400, "body must be a JSON object with a numeric 'ts' and a 'store' URL")
+    try:
+        store_url = normalize_store_url(payload.get("store") or "")
+    except ValueError as error:
+        abort(400, str(error))
+    with db.session() as session:
+        store = stores.find_by_domain(session, woocommerce.PLATFORM, store_url)
+        signature = request.headers.get("X-Storeflow-Signature", "")
+        # The plugin signs with the consumer secret WooCommerce gave us; a replay is only
+        # good for a few minutes and returns the same answer to the same store.
+        if (store is None or not store.access_token or abs(time.time() - stamp) > HANDSHAKE_WINDOW_SECONDS
+                or not signing.verify(store.access_token, body, signature)):
+            log.warning("woocommerce handshake refused")
+            abort(401, "unknown store, stale timestamp or invalid signature")
+        return jsonify(store_id=store.id, webhook_secret=store.webhook_secret,
+                       collect_key=store.collect_key)

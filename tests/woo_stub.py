@@ -1,0 +1,149 @@
+"""A local stand-in for a WooCommerce store's REST API (wc/v3), on loopback, answering with
+the responses WooCommerce publishes (tests/fixtures/woocommerce, see SOURCES.md)."""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from tests.helpers import published
+
+PREFIX = "/wp-json/wc/v3/"
+
+
+def order(order_id: int, modified: str = "2017-03-22T19:28:08", **changes) -> dict:
+    """The published order (#727) as another order, last modified at `modified` (GMT)."""
+    item = copy.deepcopy(published("woocommerce/order.json"))
+    item.update(id=order_id, number=str(order_id), date_modified_gmt=modified, **changes)
+    return item
+
+
+def customer(customer_id: int, email: str, created: str = "2017-03-21T19:09:28") -> dict:
+    item = copy.deepcopy(published("woocommerce/customer.json"))
+    item.update(id=customer_id, email=email, date_created_gmt=created)
+    item["billing"]["email"] = email
+    return item
+
+
+def product(product_id: int, **changes) -> dict:
+    item = copy.deepcopy(published("woocommerce/product.json"))
+    item.update(id=product_id, **changes)
+    return item
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict
+    headers: dict
+    body: object
+
+
+@dataclass
+class WooStub:
+    collections: dict = field(default_factory=lambda: {"orders": [], "customers": [],
+                                                       "products": [], "webhooks": [],
+                                                       "coupons": []})
+    calls: list = field(default_factory=list)
+    # Status codes to answer the next requests with, before answering normally.
+    faults: list = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> "WooStub":
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                stub.handle(self, "GET")
+
+            def do_POST(self):
+                stub.handle(self, "POST")
+
+            def do_PUT(self):
+                stub.handle(self, "PUT")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def requests(self, method: str, endpoint: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.path == endpoint]
+
+    # --- the API -----------------------------------------------------------------------
+
+    def handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        parts = urlsplit(request.path)
+        length = int(request.headers.get("Content-Length") or 0)
+        raw = request.rfile.read(length) if length else b""
+        call = Call(method, parts.path.removeprefix(PREFIX),
+                    {k: v[-1] for k, v in parse_qs(parts.query).items()},
+                    dict(request.headers), json.loads(raw) if raw else None)
+        self.calls.append(call)
+        if not parts.path.startswith(PREFIX):
+            return self._send(request, 404, {"code": "rest_no_route"})
+        # Basic auth over https, OAuth 1.0a in the query string over http (WC_REST_Authentication).
+        if "Authorization" not in request.headers and "oauth_signature" not in call.query:
+            return self._send(request, 401, {"code": "woocommerce_rest_cannot_view"})
+        if self.faults:
+            return self._send(request, self.faults.pop(0), {"code": "internal_server_error"},
+                              {"Retry-After": "0"})
+        resource, _, item_id = call.path.partition("/")
+        if resource not in self.collections:
+            return self._send(request, 404, {"code": "rest_no_route"})
+        if method == "GET":
+            items = self.collections[resource]
+            if "modified_after" in call.query:
+                items = [i for i in items if i["date_modified_gmt"] > call.query["modified_after"]]
+            return self._page(request, items, call.query)
+        if method == "POST" and not item_id:
+            return self._send(request, 201, self._create(resource, call.body))
+        if method == "PUT" and item_id.isdigit():
+            for item in self.collections[resource]:
+                if item["id"] == int(item_id):
+                    item.update(call.body)
+                    return self._send(request, 200, item)
+        return self._send(request, 404, {"code": "woocommerce_rest_invalid_id"})
+
+    def _create(self, resource: str, body: dict) -> dict:
+        template = {"webhooks": "woocommerce/webhook_create_response.json",
+                    "coupons": "woocommerce/coupon.json"}[resource]
+        item = copy.deepcopy(published(template))
+        item.update(body, id=1000 + len(self.collections[resource]))
+        if resource == "webhooks":
+            item.pop("secret", None)  # WooCommerce never shows it back
+            item["resource"], _, item["event"] = body["topic"].partition(".")
+        self.collections[resource].append(item)
+        return item
+
+    def _page(self, request, items: list, query: dict) -> None:
+        per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))
+        total_pages = max(1, -(-len(items) // per_page))
+        chunk = items[(page - 1) * per_page: page * per_page]
+        self._send(request, 200, chunk, {"X-WP-Total": str(len(items)),
+                                         "X-WP-TotalPages": str(total_pages)})
+
+    @staticmethod
+    def _send(request, status: int, body, headers: dict | None = None) -> None:
+        data = json.dumps(body).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json; charset=UTF-8")
+        request.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            request.send_header(name, value)
+        request.end_headers()
+        request.wfile.write(data)
