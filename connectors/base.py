@@ -20,6 +20,11 @@ class DeliveryError(ValueError):
     """A delivery's headers are missing or malformed (answered 400)."""
 
 
+class DiscountRefused(RuntimeError):
+    """The platform will not make this code (a missing scope, a refused token): the email goes
+    without one. Transient trouble (throttling, an outage) raises other errors, to be retried."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What a connector reads from a webhook request's headers."""

@@ -168,7 +168,7 @@ def _discount(ctx: RunContext, step: Discount) -> str:
                                  valid_for=timedelta(days=ctx.settings[step.valid_days]))
     if code is None:
         record(ctx.session, ctx.run, "skipped", ctx.now, "discount",
-               "the store's platform cannot create codes yet")
+               "the store's platform did not create a code")
     else:
         ctx.run.data = {**ctx.run.data, "discount_code": code}
     return NEXT

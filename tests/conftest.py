@@ -57,12 +57,12 @@ def client(app):
 
 
 @pytest.fixture
-def shop(app):
-    """A Shopify store connected through a custom app."""
+def shop(shopify):
+    """A Shopify store connected through a custom app, its Admin API the stub."""
     from app import stores
 
     with db.session() as session:
-        store, _ = stores.connect(session, "shopify", SHOP, access_token="shpat_test_token",
+        store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),
                                   webhook_secret=SHOP_SECRET)
     return store
 

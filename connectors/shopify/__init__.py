@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from connectors.base import Connector, Delivery, Record
+from connectors.base import Connector, Delivery, DiscountRefused, Record
 from connectors.shopify import discounts, normalize as _normalize
-from connectors.shopify.admin import AdminClient
+from connectors.shopify.admin import AdminClient, AdminError
 from connectors.shopify.webhooks import read_delivery, verify_hmac
 
 
@@ -14,6 +14,11 @@ class ShopifyConnector(Connector):
     platform = "shopify"
     topics = frozenset(_normalize.HANDLED)
     compliance_topics = frozenset(_normalize.COMPLIANCE)
+
+    def __init__(self) -> None:
+        # store -> Admin API client with a fresh token; bound by app.bootstrap, because tokens
+        # live in the application's database, which connectors know nothing about.
+        self.client_for: Callable[[Any], AdminClient] | None = None
 
     def read_delivery(self, headers: Mapping[str, str]) -> Delivery:
         return read_delivery(headers)
@@ -24,14 +29,12 @@ class ShopifyConnector(Connector):
     def normalize(self, topic: str, payload: Any) -> list[Record]:
         return _normalize.normalize(topic, payload)
 
-    def __init__(self) -> None:
-        # store -> Admin API client with a fresh token; bound by app.bootstrap, because tokens
-        # live in the application's database, which connectors know nothing about.
-        self.client_for: Callable[[Any], AdminClient] | None = None
-
     def create_discount(self, store: Any, *, code: str, percent: float, email: str | None,
                         expires_at: datetime, starts_at: datetime,
                         customer_platform_id: int | None = None) -> None:
         """discountCodeBasicCreate: single use, this customer only when we know their id."""
-        discounts.create(self.client_for(store), code, percent, customer_platform_id,
-                         starts_at, expires_at)
+        try:
+            discounts.create(self.client_for(store), code, percent, customer_platform_id,
+                             starts_at, expires_at)
+        except AdminError as error:  # a refused token or a missing write_discounts scope
+            raise DiscountRefused(str(error)) from None
