@@ -112,8 +112,8 @@ def purge_shop(session: Session, store_id: int) -> bool:
 
 
 def answer_data_request(session: Session, store_id: int, request: DataRequestRecord) -> None:
-    """Keep the export of everything we hold about the customer for the merchant to send on
-    (`storeflow customer data-requests`); the log line names the request, not the person."""
+    """Keep the export of everything we hold about the customer (table `data_requests`) for the
+    merchant to send on; the log line names the request, not the person."""
     export = export_customer(session, store_id, request.email) if request.email else {}
     session.execute(insert(DataRequest).values(
         store_id=store_id, request_id=request.request_id,
