@@ -57,12 +57,12 @@ def client(app):
 
 
 @pytest.fixture
-def shop(app):
-    """A Shopify store connected through a custom app."""
+def shop(shopify):
+    """A Shopify store connected through a custom app, its Admin API the stub."""
     from app import stores
 
     with db.session() as session:
-        store, _ = stores.connect(session, "shopify", SHOP, access_token="shpat_test_token",
+        store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),
                                   webhook_secret=SHOP_SECRET)
     return store
 
@@ -192,16 +192,6 @@ def shopify(app):
     endpoint.configure(previous[0])
     shopify_app.configure(*previous[1:])
     stub.stop()
-
-
-@pytest.fixture
-def stubbed_shopify(shop, shopify):
-    """The connected store's Admin API answered by the stub (flows ask it for discount codes)."""
-    from app.models import Store
-
-    with db.session() as session:
-        session.get(Store, shop.id).access_token = shopify.issue_token(SHOP)
-    return shopify
 
 
 @pytest.fixture

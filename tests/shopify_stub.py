@@ -38,6 +38,7 @@ class ShopifyStub:
         self.failures: dict[str, int] = defaultdict(int)  # shop -> 503s to give
         self.subscriptions: dict[str, list[dict]] = defaultdict(list)
         self.discounts: dict[str, list[dict]] = defaultdict(list)
+        self.without_write_discounts: set[str] = set()  # shops whose token lacks the scope
         self.pages: dict[str, dict[str, list[dict]]] = defaultdict(dict)  # shop -> resource -> nodes
         self.calls: list[tuple[str, str]] = []  # (shop, operation)
         self.app = self._build()
@@ -128,6 +129,8 @@ class ShopifyStub:
                 "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
         if "discountCodeBasicCreate" in query:
             self.calls.append((shop, "discountCodeBasicCreate"))
+            if shop in self.without_write_discounts:
+                return fixture("access_denied.json")
             self.discounts[shop].append(variables["basicCodeDiscount"])
             return fixture("discount_code_basic_create.json")
         for connection, name in RESOURCES.items():

@@ -5,15 +5,10 @@ from __future__ import annotations
 import concurrent.futures
 import uuid
 
-import pytest
-
 from flows import engine
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
                                 consent_update, enable, messages, move_to, order_sample, runs,
                                 timeline)
-
-# Flows ask the store's Admin API (Shopify's, stubbed here) for discount codes.
-pytestmark = pytest.mark.usefixtures("stubbed_shopify")
 
 RECIPIENT = "example@email.com"  # the address typed in the published checkout sample
 

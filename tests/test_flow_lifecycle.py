@@ -6,7 +6,6 @@ import copy
 import re
 from datetime import date
 
-import pytest
 from sqlalchemy import select, update
 
 from app.db import db
@@ -14,9 +13,6 @@ from app.models import Customer, Suppression
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
                                 messages, move_to, order_sample, runs, timeline)
 from tests.helpers import published
-
-# Flows ask the store's Admin API (Shopify's, stubbed here) for discount codes.
-pytestmark = pytest.mark.usefixtures("stubbed_shopify")
 
 BUYER = 115310627314723954  # the customer embedded in orders_create.json
 BUYER_EMAIL = "john@example.com"
