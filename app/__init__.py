@@ -18,6 +18,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.jobs import broker
     from app.mail import links
     from app.mail.transport import transports
+    from app.web.ui import auth as ui_auth
     from flows import engine
 
     config = embedded.resolve(config or load_config())
@@ -27,13 +28,14 @@ def bootstrap(config: Config | None = None) -> Config:
     transports.configure(config.smtp_url, config.home, config.base_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
+    ui_auth.signer.configure(config.secret_key)
     engine.listen()
     return config
 
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import collect, errors, health, tracking, webhooks
+    from app.web import collect, errors, health, tracking, ui, webhooks
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -48,4 +50,5 @@ def create_app(config: Config | None = None) -> Flask:
     flask_app.register_blueprint(webhooks.bp)
     flask_app.register_blueprint(tracking.bp)
     collect.init_app(flask_app)
+    ui.init_app(flask_app)
     return flask_app
