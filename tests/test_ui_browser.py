@@ -18,6 +18,13 @@ SHOTS = Path(__file__).parent / "screenshots" / "ui"
 WIDTHS = (1280, 390)
 
 
+def expect(locator):
+    """Playwright's auto-waiting assertions (imported late: Playwright may be absent)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
 @pytest.fixture
 def signed_in(browser, app_server, shop, storeflow):
     """A browser tab signed in to the shop through a login link."""
@@ -40,8 +47,8 @@ def test_toggle_a_flow_and_it_stays_on_after_reload(signed_in, app_server, shop)
     switch = signed_in.locator("#browse_abandonment .switch")
     assert switch.get_attribute("aria-checked") == "false"
     switch.click()
-    signed_in.wait_for_function(
-        "document.querySelector('#browse_abandonment .switch').getAttribute('aria-checked') === 'true'")
+    # `expect` polls without eval: the UI's CSP (rightly) forbids string evaluation.
+    expect(switch).to_have_attribute("aria-checked", "true")
     signed_in.reload()
     assert signed_in.locator("#browse_abandonment .switch").get_attribute("aria-checked") == "true"
     with db.session() as session:
@@ -51,6 +58,7 @@ def test_toggle_a_flow_and_it_stays_on_after_reload(signed_in, app_server, shop)
 def test_change_a_delay_and_the_cli_sees_it(signed_in, app_server, shop, storeflow):
     signed_in.goto(f"{app_server}/app/flows")
     card = signed_in.locator("#abandoned_checkout")
+    card.locator("summary:has-text('Edit settings')").click()
     card.locator("input[name=email_1_delay_hours]").fill("3")
     card.locator("button:has-text('Save settings')").click()
     signed_in.wait_for_selector(".toast")
@@ -116,8 +124,9 @@ def test_forged_links_foreign_ids_and_posts_without_csrf_are_refused(browser, si
 def _shoot(tab, url: str, name: str) -> None:
     for width in WIDTHS:
         tab.set_viewport_size({"width": width, "height": 900})
-        tab.goto(url)
-        tab.wait_for_load_state("load")
+        tab.goto("about:blank")  # so a URL with an #anchor loads afresh, not as a scroll
+        assert tab.goto(url).status in (200, 401), url
+        tab.keyboard.press("Home")  # an #anchor scrolled the page; shoot it from the top
         tab.wait_for_timeout(150)  # let previews fit their height
         tab.screenshot(path=str(SHOTS / f"{name}_{width}.png"), full_page=True)
 
@@ -135,13 +144,11 @@ def test_screenshots_of_every_page(signed_in, app_server, shop, run_jobs, storef
     run_jobs()
     with db.session() as session:
         test_send = session.execute(select(Message).where(Message.flow.is_(None))).scalar_one()
-        seeded = session.execute(select(Message).where(Message.flow == "abandoned_checkout")
-                                 .limit(1)).scalar_one()
     pages = {
-        "overview": "/app/", "flows": "/app/flows",
+        "overview": "/app/", "flows": "/app/flows#abandoned_checkout",
         "preview": "/app/preview?step=abandoned_checkout/email_3",
         "activity": "/app/activity", "customer": f"/app/activity?email={ANA}",
-        "message": f"/app/activity/messages/{seeded.id}", "settings": "/app/settings",
+        "message": f"/app/activity/messages/{test_send.id}", "settings": "/app/settings",
         "dev_inbox": "/app/dev-inbox", "dev_inbox_message": f"/app/dev-inbox/{test_send.id}",
     }
     for name, path in pages.items():

@@ -54,3 +54,19 @@
     if (label) { input.addEventListener("input", function () { label.textContent = input.value; }); }
   });
 })();
+
+// Arriving at /app/flows#<flow> (after a save, or from a link) opens that flow's settings.
+(function () {
+  var card = location.hash && document.getElementById(location.hash.slice(1));
+  var edit = card && card.querySelector("details.flow-edit");
+  if (edit) { edit.open = true; }
+})();
+
+// On phones the navigation scrolls sideways: keep the current page's tab in view.
+(function () {
+  var active = document.querySelector(".nav-item.active");
+  var nav = active && active.parentNode;
+  if (nav && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = active.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+  }
+})();

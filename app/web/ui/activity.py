@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import g, render_template, request
+from jinja2 import UndefinedError
 from sqlalchemy import select
 
 from app.db import db
@@ -65,6 +66,9 @@ def message(message_id: int):
         events = session.execute(select(MessageEvent).where(
             MessageEvent.store_id == g.store.id, MessageEvent.message_id == row.id,
         ).order_by(MessageEvent.occurred_at)).scalars().all()
-        rendered = render(row.template, compose.context_for(session, g.store, row))
+        try:
+            rendered = render(row.template, compose.context_for(session, g.store, row))
+        except UndefinedError:  # the cart or order it was about has since been deleted
+            rendered = None
     return render_template("ui/message.html", message=row, events=events, rendered=rendered,
                            flows=FLOWS)

@@ -44,6 +44,14 @@ class Field:
     def advanced(self) -> bool:
         return self.name in ADVANCED
 
+    @property
+    def summary(self) -> str | None:
+        """How the card's summary line states it ("Email 1 delay 1 h"); None for an off switch."""
+        if self.is_bool or self.name == "holdout_percent":  # only worth a word when on
+            return (self.label if self.is_bool else f"{self.label} {self.value}%") if self.value else None
+        short = {"hours": " h", "days": " days", "%": "%"}.get(self.unit or "", "")
+        return f"{self.label} {self.value}{short}"
+
 
 def field(name: str, value: Any, default: Any) -> Field:
     """A setting as the form shows it: a label, its unit, current value and default."""

@@ -49,6 +49,17 @@ def ago(moment: datetime | None) -> str:
     return "just now"
 
 
+def nice_ceiling(value: float) -> float:
+    """The round number a chart's scale ends at: 666 -> 700, 0.42 -> 0.5, 0 -> 0."""
+    if value <= 0:
+        return 0
+    magnitude = 10 ** (len(str(int(value))) - 1) if value >= 1 else 0.1
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
 def path(values: list[float], width: float, height: float, top: float | None = None,
          close: bool = False) -> str:
     """An SVG path through `values` spread over `width`, scaled so `top` (default the largest
@@ -77,5 +88,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(local)
     app.add_template_filter(ago)
     app.add_template_global(percent)
+    app.add_template_global(nice_ceiling)
     app.add_template_global(path, "chart_path")
     app.add_template_global(bars, "chart_bars")
