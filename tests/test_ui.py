@@ -219,3 +219,15 @@ def test_store_settings_validate_each_field_and_clear_optional_ones(client, shop
     with db.session() as session:
         saved = session.get(Store, shop.id).effective_settings
     assert saved["from_email"] == "" and saved["quiet_hours"] == "off"
+
+
+def test_preview_as_a_customer_uses_their_data_or_says_what_is_sampled(client, shop, storeflow):
+    with db.session() as session:
+        session.add(Customer(store_id=shop.id, email="noemail-test@example.com", first_name="Zoe", tags=[]))
+        session.add(Customer(store_id=shop.id, email=None, first_name="Nobody", tags=[]))
+    sign_in(client, storeflow, shop.id)
+    page = client.get("/app/preview?step=abandoned_checkout/email_1&email=NoEmail-Test@example.com").data
+    assert b"Zoe has no cart yet" in page and b"Hi Zoe," in page
+    # Text that is no address never matches a customer who has none.
+    page = client.get("/app/preview?step=welcome/welcome&email=not-an-address").data
+    assert b"not an email address" in page and b"Nobody" not in page

@@ -14,7 +14,7 @@ from flask import (Blueprint, Flask, abort, current_app, g, redirect, render_tem
 from app.db import db
 from app.models import Store
 from app.stores import get_owned
-from app.web.ui import auth, format
+from app.web.ui import auth, display
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ui", __name__, url_prefix="/app")
@@ -28,7 +28,7 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"
 def init_app(app: Flask) -> None:
     """Configure the session cookie and register the UI."""
     app.config.update(auth.cookie_settings(app.config["STOREFLOW"].base_url))
-    format.register(app)
+    display.register(app)
     app.register_blueprint(bp)
 
 

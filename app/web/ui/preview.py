@@ -40,8 +40,11 @@ def _customer(session) -> tuple[Customer | None, str | None]:
     typed = request.values.get("email", "").strip()
     if not typed:
         return None, None
+    address = normalize_email(typed)
+    if address is None:
+        return None, "That is not an email address; showing the sample."
     found = session.execute(select(Customer).where(
-        Customer.store_id == g.store.id, Customer.email == normalize_email(typed),
+        Customer.store_id == g.store.id, Customer.email == address,
     ).order_by(Customer.platform_id.is_(None), Customer.id).limit(1)).scalar_one_or_none()
     return found, None if found else "No customer with that email in this store; showing the sample."
 
