@@ -13,6 +13,7 @@ from app import create_app, embedded, migrate
 from app.config import Config, normalize_database_url
 from app.db import Base, db
 from app.jobs import QUEUES, broker
+from tests.browser import ARGS, CHROMIUM, Serving
 from tests.helpers import SHOP, SHOP_SECRET, WOO_SECRET, Webhooks, WooWebhooks
 
 
@@ -203,3 +204,24 @@ def installed_shop(shopify):
         store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),
                                   webhook_secret=None)
     return store
+def browser():
+    """Headless chromium; the test is skipped, saying why, where there is none."""
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("no chromium browser (.ci/run installs Debian's chromium package)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app_server(app):
+    """The app served on a real loopback port, in a thread; its base URL."""
+    from werkzeug.serving import make_server
+
+    serving = Serving(make_server("127.0.0.1", 0, app, threaded=True))
+    yield f"http://127.0.0.1:{serving.port}"
+    serving.stop()
