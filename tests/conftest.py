@@ -204,6 +204,9 @@ def installed_shop(shopify):
         store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),
                                   webhook_secret=None)
     return store
+
+
+@pytest.fixture
 def browser():
     """Headless chromium; the test is skipped, saying why, where there is none."""
     import shutil

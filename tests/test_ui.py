@@ -231,3 +231,35 @@ def test_preview_as_a_customer_uses_their_data_or_says_what_is_sampled(client, s
     # Text that is no address never matches a customer who has none.
     page = client.get("/app/preview?step=welcome/welcome&email=not-an-address").data
     assert b"not an email address" in page and b"Nobody" not in page
+
+
+# --- inside the Shopify admin --------------------------------------------------------------
+
+def _session_token(secret: str) -> str:
+    import jwt
+
+    from tests.helpers import API_KEY, SHOP
+
+    now = int(time.time())
+    return jwt.encode({"iss": f"https://{SHOP}/admin", "dest": f"https://{SHOP}", "aud": API_KEY,
+                       "sub": "42", "exp": now + 60, "nbf": now - 5, "iat": now - 5},
+                      secret, algorithm="HS256")
+
+
+def test_the_embedded_app_signs_in_with_a_session_token_and_needs_no_cookie(client, shop,
+                                                                            shopify):
+    from tests.helpers import API_SECRET
+
+    bearer = {"Authorization": f"Bearer {_session_token(API_SECRET)}"}
+
+    assert client.get("/app/", headers=bearer).status_code == 200
+    # A fetch from App Bridge carries the token: it needs no CSRF token, and acts for that shop.
+    toggled = client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "true"},
+                          headers=bearer)
+    assert toggled.status_code in (200, 302)
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0] is True
+    forged = {"Authorization": f"Bearer {_session_token('not-the-app-secret')}"}
+    assert client.get("/app/", headers=forged).status_code == 401
+    assert client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "false"},
+                       headers=forged).status_code == 401

@@ -5,9 +5,11 @@ salt), naming one store, valid for 15 minutes and accepted once (its nonce is sp
 The session is Flask's signed cookie, so no table is needed. Every form carries the session's
 CSRF token, compared in constant time.
 
-The Shopify admin (embedded app) will identify the store with a session token instead of a
-cookie (third-party iframes do not send SameSite=Lax cookies); its verifier belongs in
-`signed_in_store_id`, tried before the cookie.
+Inside the Shopify admin (the embedded app) a request carries an App Bridge session token
+(`Authorization: Bearer ...`) instead of a cookie, which a third-party iframe would not send:
+it is verified (and the shop installed by token exchange if we hold no token for it) before the
+cookie is looked at. Such a request needs no CSRF token: a browser never adds that header to a
+cross-site request on its own.
 """
 from __future__ import annotations
 
@@ -62,10 +64,30 @@ def sign_out() -> None:
     session.clear()
 
 
+def _bearer() -> str | None:
+    authorization = request.headers.get("Authorization", "")
+    return authorization if authorization.lower().startswith("bearer ") else None
+
+
 def signed_in_store_id() -> int | None:
-    """The store this request acts for, or None."""
+    """The store this request acts for (by session token, else by cookie), or None."""
+    if _bearer():
+        return _embedded_store_id(_bearer())
     store_id = session.get("store_id")
     return store_id if isinstance(store_id, int) else None
+
+
+def _embedded_store_id(authorization: str) -> int:
+    from app import shopify_app
+    from connectors.shopify.oauth import GrantError
+    from connectors.shopify.session_token import InvalidSessionToken
+
+    try:
+        return shopify_app.connect_embedded(authorization)
+    except InvalidSessionToken as error:
+        abort(401, str(error))
+    except GrantError:
+        abort(503, "Shopify did not grant access to this shop; reload the app in the admin")
 
 
 def csrf_token() -> str:
@@ -75,7 +97,7 @@ def csrf_token() -> str:
 
 def check_csrf() -> None:
     """Refuse (400) an unsafe request whose form or header lacks the session's CSRF token."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in ("GET", "HEAD", "OPTIONS") or _bearer():
         return
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = csrf_token()
