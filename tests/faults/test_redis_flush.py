@@ -6,20 +6,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from rq import SimpleWorker
-
 from app.jobs import broker
 from app.mail import outbox
 from app.schedule import TICK_SECONDS
 from flows import engine
 from tests.flow_helpers import SAMPLE_TIME, at, enable, messages, runs
+from tests.helpers import work
 from tests.seed import due_checkout_runs
 
 OWED = 500
-
-
-def work(queue: str, jobs: int) -> None:
-    SimpleWorker([broker.queue(queue)], connection=broker.connection).work(burst=True, max_jobs=jobs)
 
 
 def test_a_flushed_redis_loses_no_send_and_doubles_none(shop, run_jobs, smtp_sink):
@@ -29,8 +24,8 @@ def test_a_flushed_redis_loses_no_send_and_doubles_none(shop, run_jobs, smtp_sin
 
     with at(due):
         assert engine.tick(due) == OWED
-        work("flows", 300)  # 300 steps ran: their messages are written and their mail queued
-        work("mail", 100)   # 100 of those went out
+        work("flows", max_jobs=300)  # 300 steps ran: their messages are written and their mail queued
+        work("mail", max_jobs=100)   # 100 of those went out
     assert len(smtp_sink.received) == 100
     broker.connection.flushdb()  # 200 mail jobs and 200 step jobs are gone
 
