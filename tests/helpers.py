@@ -51,7 +51,7 @@ def wipe() -> None:
     broker.connection.flushdb()
 
 
-def work(*queues: str, max_jobs: int | None = None) -> None:
+def work(*queues: str, max_jobs: int | None = None, logging_level: str = "INFO") -> None:
     """Run queued jobs (every queue by default) in this process until none are left."""
     from rq import SimpleWorker
 
@@ -64,4 +64,5 @@ def work(*queues: str, max_jobs: int | None = None) -> None:
             pass
 
     BurstWorker([broker.queue(name) for name in queues or QUEUES],
-                connection=broker.connection).work(burst=True, max_jobs=max_jobs)
+                connection=broker.connection).work(burst=True, max_jobs=max_jobs,
+                                                   logging_level=logging_level)
