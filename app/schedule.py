@@ -16,7 +16,7 @@ PERIODIC = [
     (live_tick, TICK_SECONDS),
     (enroll_audiences, 3600),
     (sweep_inbox, 60),
-    (sweep_outbox, 60),
+    (sweep_outbox, TICK_SECONDS),  # with the tick: lost mail jobs, like lost steps, wait one interval
     (reap_stale_sending, 300),
     (prune_inbox, 24 * 3600),
     # Heals what missed webhooks left out, and re-creates lost subscriptions (Shopify).

@@ -6,15 +6,13 @@ import os
 
 import pytest
 from cryptography.fernet import Fernet
-from rq import SimpleWorker
 from sqlalchemy import text
 
 from app import create_app, embedded, migrate
 from app.config import Config, normalize_database_url
-from app.db import Base, db
-from app.jobs import QUEUES, broker
+from app.db import db
 from tests.browser import ARGS, CHROMIUM, Serving
-from tests.helpers import SHOP, SHOP_SECRET, WOO_SECRET, Webhooks, WooWebhooks
+from tests.helpers import SHOP, SHOP_SECRET, WOO_SECRET, Webhooks, WooWebhooks, wipe, work
 
 
 @pytest.fixture(scope="session")
@@ -45,10 +43,7 @@ def clean_state(request):
         yield
         return
     request.getfixturevalue("app")
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with db.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    broker.connection.flushdb()
+    wipe()
     yield
 
 
@@ -105,10 +100,7 @@ def woo_webhooks(client):
 @pytest.fixture
 def run_jobs(app):
     """Run every queued job to completion in a real RQ worker (in this process)."""
-    def run() -> None:
-        queues = [broker.queue(name) for name in QUEUES]
-        SimpleWorker(queues, connection=broker.connection).work(burst=True)
-    return run
+    return work
 
 
 @pytest.fixture
