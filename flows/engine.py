@@ -240,7 +240,8 @@ def tick(at: datetime | None = None, limit: int = TICK_BATCH,
             queue.enqueue_many(now_due)
         for row in fresh:
             if row.due_at > at:
-                queue.enqueue_at(row.due_at, advance, row.id, **_step_job(row.id))
+                queue.enqueue_at(_whole_second_after(row.due_at), advance, row.id,
+                                 **_step_job(row.id))
     if fresh:
         log.info("tick queued %d due run(s), scheduled %d", len(now_due), len(fresh) - len(now_due))
     return len(fresh)
@@ -249,6 +250,13 @@ def tick(at: datetime | None = None, limit: int = TICK_BATCH,
 def live_tick() -> int:
     """The scheduler's periodic tick: now, looking one interval ahead."""
     return tick(lookahead=TICK_INTERVAL)
+
+
+def _whole_second_after(moment: datetime) -> datetime:
+    """RQ's scheduler keeps whole seconds (it drops the fraction): rounded down, a step would
+    start a moment before it is due, find nothing to do, and wait for the next tick."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def _step_job(run_id: int) -> dict:
