@@ -15,12 +15,13 @@ from cryptography.fernet import Fernet
 from app import bootstrap, migrate, stores
 from app.config import Config
 from app.db import db
+from app.demo.samples import SAMPLES
 from bench.harness import Gunicorn, load, production_env, record
 from connectors.shopify.webhooks import sign
 from tests.smtp import free_port
 
 SHOP, SECRET = "bench-shop.myshopify.com", "bench-secret"
-BODY = (Path(__file__).resolve().parents[1] / "tests/fixtures/shopify/orders_create.json").read_bytes()
+BODY = (SAMPLES / "shopify/orders_create.json").read_bytes()
 TOTAL, CONCURRENCY = 3000, 8
 
 
