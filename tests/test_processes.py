@@ -50,6 +50,8 @@ def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path):
         dev.send_signal(signal.SIGTERM)
         output, _ = dev.communicate(timeout=60)
     assert f"Storeflow is running at http://localhost:{port}" in output
+    # A fresh database gets the demo shop first, and says where its mail went.
+    assert "Demo shop" in output and str(tmp_path / "home" / "dev-inbox") in output
     assert dev.returncode == 0, output
     # The embedded services stopped with the process that started them.
     assert not (tmp_path / "home" / "postgres" / "postmaster.pid").exists()
