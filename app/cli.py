@@ -10,7 +10,7 @@ import time
 
 import click
 
-from app import bootstrap, cli_flows, logs
+from app import bootstrap, cli_flows, doctor, logs
 from app.demo import cli as demo_cli
 from app.config import ConfigError
 
@@ -332,6 +332,7 @@ def main() -> None:
 
 cli_flows.register(cli)
 demo_cli.register(cli)
+doctor.register(cli)
 
 
 if __name__ == "__main__":
