@@ -19,6 +19,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.mail import links
     from app.mail.rate import send_rate
     from app.mail.transport import transports
+    from app.web.ui import auth as ui_auth
     import connectors
     from connectors.shopify.admin import endpoint as shopify_endpoint
     from flows import engine
@@ -33,6 +34,7 @@ def bootstrap(config: Config | None = None) -> Config:
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
     installs.signer.bind(config.secret_key, config.base_url)
+    ui_auth.signer.configure(config.secret_key)
     engine.listen()
     shopify_endpoint.configure(config.shopify_api_base_url)
     shopify_app.configure(config.shopify_api_key, config.shopify_api_secret, config.shopify_scopes,
@@ -44,7 +46,7 @@ def bootstrap(config: Config | None = None) -> Config:
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
     from app.web import (collect, errors, health, install_shopify, install_woocommerce, tracking,
-                         webhooks)
+                         ui, webhooks)
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -61,4 +63,5 @@ def create_app(config: Config | None = None) -> Flask:
     flask_app.register_blueprint(install_woocommerce.bp)
     flask_app.register_blueprint(tracking.bp)
     collect.init_app(flask_app)
+    ui.init_app(flask_app)
     return flask_app

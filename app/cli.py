@@ -236,6 +236,20 @@ def customer_export(store_ref: str, email: str) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+@cli.command("login-link")
+@click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+def login_link(store_ref: str) -> None:
+    """Print a sign-in link to the settings UI for one store (valid 15 minutes, once)."""
+    from app import stores
+    from app.db import db as database
+    from app.web.ui import auth
+
+    config = bootstrap()
+    with database.session() as session:
+        store_id = _store_or_fail(stores, session, store_ref).id
+    click.echo(f"{config.base_url}/app/login/{auth.login_token(store_id)}")
+
+
 def _store_or_fail(stores, session, reference: str):
     try:
         return stores.resolve(session, reference)

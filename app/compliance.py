@@ -42,14 +42,14 @@ def redact_customer(session: Session, store_id: int, request: CustomerRedaction)
     if request.email:
         matches.append(Customer.email == request.email)
     customer_ids = session.execute(select(Customer.id).where(
-        Customer.store_id == store_id, or_(False, *matches))).scalars().all() if matches else []
+        Customer.store_id == store_id, or_(*matches))).scalars().all() if matches else []
     by_person = _owned_by(customer_ids, request.email)
 
     session.execute(delete(Fulfillment).where(
         Fulfillment.store_id == store_id, Fulfillment.order_platform_id.in_(request.order_platform_ids)))
     session.execute(delete(Order).where(Order.store_id == store_id, or_(
         Order.platform_id.in_(request.order_platform_ids), *by_person(Order))))
-    session.execute(delete(Checkout).where(Checkout.store_id == store_id, or_(False, *by_person(Checkout))))
+    session.execute(delete(Checkout).where(Checkout.store_id == store_id, or_(*by_person(Checkout))))
     visitor_ids = session.execute(delete(Visitor).where(
         Visitor.store_id == store_id, Visitor.customer_id.in_(customer_ids),
     ).returning(Visitor.visitor_id)).scalars().all()
@@ -78,7 +78,7 @@ def _owned_by(customer_ids: list[int], email: str | None):
 
 def _erase_messages(session: Session, store_id: int, conditions: list) -> None:
     """Queued mail is cancelled; every message keeps its counts but loses the person."""
-    where = (Message.store_id == store_id, or_(False, *conditions))
+    where = (Message.store_id == store_id, or_(*conditions))
     session.execute(update(Message).where(*where, Message.status == "queued")
                     .values(status="cancelled", reason="redacted"))
     ids = session.execute(update(Message).where(*where).values(
@@ -112,8 +112,8 @@ def purge_shop(session: Session, store_id: int) -> bool:
 
 
 def answer_data_request(session: Session, store_id: int, request: DataRequestRecord) -> None:
-    """Keep the export of everything we hold about the customer for the merchant to send on
-    (`storeflow customer data-requests`); the log line names the request, not the person."""
+    """Keep the export of everything we hold about the customer (table `data_requests`) for the
+    merchant to send on; the log line names the request, not the person."""
     export = export_customer(session, store_id, request.email) if request.email else {}
     session.execute(insert(DataRequest).values(
         store_id=store_id, request_id=request.request_id,

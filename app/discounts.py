@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 import connectors
-from connectors.base import DiscountRefused
 from app import clock
 from app.models import Customer, Store
+from connectors.base import DiscountRefused
 
 
 def create_code(session: Session, store: Store, customer: Customer, *, percent: float,

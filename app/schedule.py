@@ -8,17 +8,16 @@ from app.jobs import broker, prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending, sweep_outbox
 from app.reconcile import reconcile_woocommerce
 from app.shopify_sync import reconcile_stores
-from flows.engine import enroll_audiences, tick
+from flows.engine import TICK_INTERVAL, enroll_audiences, live_tick
 
-# The flow tick's interval: the most a due step waits for its job to be queued.
-TICK_SECONDS = 30
+TICK_SECONDS = int(TICK_INTERVAL.total_seconds())
 
 # (job, seconds between runs). Each is safe to run twice.
 PERIODIC = [
-    (tick, TICK_SECONDS),
+    (live_tick, TICK_SECONDS),
     (enroll_audiences, 3600),
     (sweep_inbox, 60),
-    (sweep_outbox, 60),
+    (sweep_outbox, TICK_SECONDS),  # with the tick: lost mail jobs, like lost steps, wait one interval
     (reap_stale_sending, 300),
     (prune_inbox, 24 * 3600),
     # Heals what missed webhooks left out, and re-creates lost subscriptions (Shopify).

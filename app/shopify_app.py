@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app import clock
+from app import clock, stores
 from app.db import db
 from app.models import Store
 from connectors.shopify import oauth, session_token
@@ -91,6 +91,30 @@ def admin_client(store_id: int) -> AdminClient:
     """An Admin API client for one store, with a token valid for the next few minutes."""
     shop, token = _fresh_token(store_id)
     return AdminClient(shop=shop, access_token=token)
+
+
+def connect_embedded(authorization: str) -> int:
+    """The store an embedded-admin request comes from, installed through token exchange when we
+    hold no token for it yet (subscriptions and backfill then follow in a job). Raises
+    session_token.InvalidSessionToken, or oauth.GrantError when Shopify refuses the exchange."""
+    from app.jobs import broker
+    from app.shopify_sync import setup_store
+
+    shop = embedded_shop(authorization)
+    with db.session() as session:
+        store = stores.find_by_domain(session, "shopify", shop)
+        if store is not None and store.installed and store.access_token:
+            return store.id
+    token = authorization.partition(" ")[2].strip()
+    grant = oauth.exchange_session_token(shop, token, credentials.api_key, credentials.api_secret,
+                                         clock.now())
+    with db.session() as session:
+        store, _ = stores.connect(session, "shopify", shop, access_token=grant.access_token,
+                                  webhook_secret=None)
+        store_grant(store, grant)
+        store_id = store.id
+    broker.queue("periodic").enqueue(setup_store, store_id, job_id=f"shopify-setup-{store_id}")
+    return store_id
 
 
 def embedded_shop(authorization: str) -> str:

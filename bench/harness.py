@@ -15,6 +15,42 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
+SHOP, SECRET = "bench-shop.myshopify.com", "bench-secret"
+
+
+def services():
+    """Embedded PostgreSQL and Redis in a fresh temporary home, migrated, with one Shopify store
+    connected (SHOP, signing with SECRET); returns (config, store)."""
+    import tempfile
+
+    from cryptography.fernet import Fernet
+
+    from app import bootstrap, migrate, stores
+    from app.config import Config
+    from app.db import db
+
+    home = Path(tempfile.mkdtemp(prefix="storeflow-bench-"))
+    config = bootstrap(Config(database_url=None, redis_url=None, secret_key="bench",
+                              encryption_keys=(Fernet.generate_key().decode(),),
+                              base_url="http://127.0.0.1", port=0, home=home))
+    migrate.upgrade()
+    with db.session() as session:
+        store, _ = stores.connect(session, "shopify", SHOP, access_token="t", webhook_secret=SECRET)
+    return config, store
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident set size (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def load_note() -> str:
+    """The machine's load when a run starts: other engineers' tests share these cores."""
+    one, five, _ = os.getloadavg()
+    return f"Load average at start: {one:.2f} (1 min), {five:.2f} (5 min)."
 
 
 def production_env(config) -> dict[str, str]:

@@ -6,21 +6,13 @@ Targets (issue 9): at least half the bare endpoint's throughput; p99 under 100 m
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
-from pathlib import Path
 
-from cryptography.fernet import Fernet
-
-from app import bootstrap, migrate, stores
-from app.config import Config
-from app.db import db
 from app.demo.samples import SAMPLES
-from bench.harness import Gunicorn, load, production_env, record
+from bench.harness import SECRET, SHOP, Gunicorn, load, production_env, record, services
 from connectors.shopify.webhooks import sign
 from tests.smtp import free_port
 
-SHOP, SECRET = "bench-shop.myshopify.com", "bench-secret"
 BODY = (SAMPLES / "shopify/orders_create.json").read_bytes()
 TOTAL, CONCURRENCY = 3000, 8
 
@@ -34,17 +26,6 @@ def signed(n: int) -> tuple[str, bytes, dict]:
     }
 
 
-def services() -> Config:
-    home = Path(tempfile.mkdtemp(prefix="storeflow-bench-"))
-    config = bootstrap(Config(database_url=None, redis_url=None, secret_key="bench",
-                              encryption_keys=(Fernet.generate_key().decode(),),
-                              base_url="http://127.0.0.1", port=0, home=home))
-    migrate.upgrade()
-    with db.session() as session:
-        stores.connect(session, "shopify", SHOP, access_token="t", webhook_secret=SECRET)
-    return config
-
-
 def measure(target: str, env: dict, rate: float | None = None, total: int = TOTAL) -> dict:
     server = Gunicorn(target, free_port(), env)
     try:
@@ -55,7 +36,7 @@ def measure(target: str, env: dict, rate: float | None = None, total: int = TOTA
 
 
 def main() -> None:
-    env = production_env(services())
+    env = production_env(services()[0])
     bare = measure("bench.bare_app:app", env)
     storeflow = measure("app:create_app()", env)
     paced = measure("app:create_app()", env, rate=100, total=1000)

@@ -16,13 +16,13 @@ class PayloadError(ValueError):
     """A delivery's body is not what the platform documents. Says which field, never its value."""
 
 
-class DiscountRefused(RuntimeError):
-    """The platform will not make this code (missing scope, invalid input): retrying will not
-    help, so the email goes without one. Says why, never personal data."""
-
-
 class DeliveryError(ValueError):
     """A delivery's headers are missing or malformed (answered 400)."""
+
+
+class DiscountRefused(RuntimeError):
+    """The platform will not make this code (a missing scope, a refused token): the email goes
+    without one. Transient trouble (throttling, an outage) raises other errors, to be retried."""
 
 
 @dataclass(frozen=True)

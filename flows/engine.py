@@ -31,6 +31,8 @@ from flows.timeline import record
 log = logging.getLogger(__name__)
 
 STEP_RETRY = Retry(max=3, interval=[10, 60, 300])
+# How often the scheduler ticks: the longest a step waits when Redis lost its job.
+TICK_INTERVAL = timedelta(seconds=30)
 TICK_BATCH = 5000
 
 
@@ -213,24 +215,46 @@ def enroll_audiences(at: datetime | None = None) -> int:
 
 # --- time ----------------------------------------------------------------------------------
 
-def tick(at: datetime | None = None, limit: int = TICK_BATCH) -> int:
-    """Queue a step job for every active run due at `at`; the instant travels with the job."""
+def tick(at: datetime | None = None, limit: int = TICK_BATCH,
+         lookahead: timedelta = timedelta(0)) -> int:
+    """Queue a step job for every active run due at `at`; the instant travels with the job.
+
+    With a `lookahead` (the scheduler's live tick passes its interval), runs falling due before
+    the next tick are handed to RQ's scheduler for their exact moment, so a step starts within
+    about a second of its due time instead of up to a tick interval late. Those jobs carry no
+    instant: they run as of the moment they run.
+    """
     at = at or clock.now()
     queue = broker.queue("flows")
     with db.session() as session:
         due = session.execute(
-            select(FlowRun.id).where(FlowRun.status == "active", FlowRun.due_at <= at)
+            select(FlowRun.id, FlowRun.due_at)
+            .where(FlowRun.status == "active", FlowRun.due_at <= at + lookahead)
             .order_by(FlowRun.due_at).limit(limit).with_for_update(skip_locked=True)
-        ).scalars().all()
-        waiting = _jobs_waiting([f"flow-run-{run_id}" for run_id in due])
-        jobs = [Queue.prepare_data(advance, (run_id, at.isoformat()), job_id=f"flow-run-{run_id}",
-                                   result_ttl=0, failure_ttl=3600, retry=STEP_RETRY)
-                for run_id in due if f"flow-run-{run_id}" not in waiting]
-        if jobs:
-            queue.enqueue_many(jobs)
-    if jobs:
-        log.info("tick queued %d due run(s)", len(jobs))
-    return len(jobs)
+        ).all()
+        waiting = _jobs_waiting([f"flow-run-{row.id}" for row in due])
+        fresh = [row for row in due if f"flow-run-{row.id}" not in waiting]
+        now_due = [Queue.prepare_data(advance, (row.id, at.isoformat()), **_step_job(row.id))
+                   for row in fresh if row.due_at <= at]
+        if now_due:
+            queue.enqueue_many(now_due)
+        for row in fresh:
+            if row.due_at > at:
+                queue.enqueue_at(row.due_at, advance, row.id, **_step_job(row.id))
+    if fresh:
+        log.info("tick queued %d due run(s), scheduled %d", len(now_due), len(fresh) - len(now_due))
+    return len(fresh)
+
+
+def live_tick() -> int:
+    """The scheduler's periodic tick: now, looking one interval ahead."""
+    return tick(lookahead=TICK_INTERVAL)
+
+
+def _step_job(run_id: int) -> dict:
+    # One job id per run: a run is never queued twice; its key disappears when the step is done.
+    return {"job_id": f"flow-run-{run_id}", "result_ttl": 0, "failure_ttl": 3600,
+            "retry": STEP_RETRY}
 
 
 def _jobs_waiting(job_ids: list[str]) -> set[str]:

@@ -1,6 +1,6 @@
 """Post-purchase: thanks with cross-sells, tips once it arrives, then a review request."""
 from app import events
-from flows.rules import delivered, has_email, marketing_consent, order_cancelled, setting_on
+from flows.rules import delivered, has_email, order_cancelled, setting_on
 from flows.steps import LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If, Send, Wait, WaitUntil
 
 FLOW = Flow(
@@ -11,7 +11,9 @@ FLOW = Flow(
     trigger=EventTrigger((events.ORDER_PLACED,)),
     consent=MARKETING,
     priority=LIFECYCLE,
-    entry=(has_email, marketing_consent),
+    # Consent is checked at each send, not at entry: a buyer's consent often arrives in its own
+    # webhook just after the order's.
+    entry=(has_email,),
     exit=(order_cancelled,),
     stale_after_hours="stale_after_hours",
     drop_after_hours="drop_after_hours",

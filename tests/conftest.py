@@ -6,14 +6,13 @@ import os
 
 import pytest
 from cryptography.fernet import Fernet
-from rq import SimpleWorker
 from sqlalchemy import text
 
 from app import create_app, embedded, migrate
 from app.config import Config, normalize_database_url
-from app.db import Base, db
-from app.jobs import QUEUES, broker
-from tests.helpers import SHOP, SHOP_SECRET, WOO_SECRET, Webhooks, WooWebhooks
+from app.db import db
+from tests.browser import ARGS, CHROMIUM, Serving
+from tests.helpers import SHOP, SHOP_SECRET, WOO_SECRET, Webhooks, WooWebhooks, wipe, work
 
 
 @pytest.fixture(scope="session")
@@ -44,10 +43,7 @@ def clean_state(request):
         yield
         return
     request.getfixturevalue("app")
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with db.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    broker.connection.flushdb()
+    wipe()
     yield
 
 
@@ -57,12 +53,12 @@ def client(app):
 
 
 @pytest.fixture
-def shop(app):
-    """A Shopify store connected through a custom app."""
+def shop(shopify):
+    """A Shopify store connected through a custom app, its Admin API the stub."""
     from app import stores
 
     with db.session() as session:
-        store, _ = stores.connect(session, "shopify", SHOP, access_token="shpat_test_token",
+        store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),
                                   webhook_secret=SHOP_SECRET)
     return store
 
@@ -104,10 +100,7 @@ def woo_webhooks(client):
 @pytest.fixture
 def run_jobs(app):
     """Run every queued job to completion in a real RQ worker (in this process)."""
-    def run() -> None:
-        queues = [broker.queue(name) for name in QUEUES]
-        SimpleWorker(queues, connection=broker.connection).work(burst=True)
-    return run
+    return work
 
 
 @pytest.fixture
@@ -195,16 +188,6 @@ def shopify(app):
 
 
 @pytest.fixture
-def stubbed_shopify(shop, shopify):
-    """The connected store's Admin API answered by the stub (flows ask it for discount codes)."""
-    from app.models import Store
-
-    with db.session() as session:
-        session.get(Store, shop.id).access_token = shopify.issue_token(SHOP)
-    return shopify
-
-
-@pytest.fixture
 def installed_shop(shopify):
     """A store installed as a public app, holding a token the stub accepts."""
     from app import stores
@@ -213,3 +196,27 @@ def installed_shop(shopify):
         store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),
                                   webhook_secret=None)
     return store
+
+
+@pytest.fixture
+def browser():
+    """Headless chromium; the test is skipped, saying why, where there is none."""
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    if not shutil.which(CHROMIUM):
+        pytest.skip("no chromium browser (.ci/run installs Debian's chromium package)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def app_server(app):
+    """The app served on a real loopback port, in a thread; its base URL."""
+    from werkzeug.serving import make_server
+
+    serving = Serving(make_server("127.0.0.1", 0, app, threaded=True))
+    yield f"http://127.0.0.1:{serving.port}"
+    serving.stop()

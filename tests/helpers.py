@@ -68,3 +68,33 @@ class WooWebhooks:
         }
         return self.client.post(f"/webhooks/woocommerce/{store_id}", data=body, headers=headers,
                                 content_type="application/json")
+
+
+def wipe() -> None:
+    """Empty every table and the test Redis: the state every test starts from."""
+    from sqlalchemy import text
+
+    from app.db import Base, db
+    from app.jobs import broker
+
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    broker.connection.flushdb()
+
+
+def work(*queues: str, max_jobs: int | None = None, logging_level: str = "INFO") -> None:
+    """Run queued jobs (every queue by default) in this process until none are left."""
+    from rq import SimpleWorker
+
+    from app.jobs import QUEUES, broker
+
+    class BurstWorker(SimpleWorker):
+        # No listener for remote commands (`rq suspend`...): a burst in a test needs none, and
+        # stopping it costs RQ up to a second per burst.
+        def subscribe(self) -> None:
+            pass
+
+    BurstWorker([broker.queue(name) for name in queues or QUEUES],
+                connection=broker.connection).work(burst=True, max_jobs=max_jobs,
+                                                   logging_level=logging_level)

@@ -15,6 +15,7 @@ from collections import defaultdict
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
+from connectors.shopify import oauth, session_token
 from tests.helpers import FIXTURES
 
 ADMIN_API = FIXTURES / "shopify" / "admin_api"
@@ -38,6 +39,7 @@ class ShopifyStub:
         self.failures: dict[str, int] = defaultdict(int)  # shop -> 503s to give
         self.subscriptions: dict[str, list[dict]] = defaultdict(list)
         self.discounts: dict[str, list[dict]] = defaultdict(list)
+        self.without_write_discounts: set[str] = set()  # shops whose token lacks the scope
         self.pages: dict[str, dict[str, list[dict]]] = defaultdict(dict)  # shop -> resource -> nodes
         self.calls: list[tuple[str, str]] = []  # (shop, operation)
         self.app = self._build()
@@ -84,7 +86,15 @@ class ShopifyStub:
             form = request.form
             if (form.get("client_id"), form.get("client_secret")) != (self.api_key, self.api_secret):
                 return jsonify(error="invalid_client"), 401
-            if form.get("grant_type") == "refresh_token":
+            if form.get("grant_type") == oauth.TOKEN_EXCHANGE:
+                # Shopify checks the session token it issued; 400 when it is not valid.
+                try:
+                    if session_token.verify(form.get("subject_token", ""), self.api_key,
+                                            self.api_secret) != shop:
+                        return jsonify(error="invalid_subject_token"), 400
+                except session_token.InvalidSessionToken:
+                    return jsonify(error="invalid_subject_token"), 400
+            elif form.get("grant_type") == "refresh_token":
                 if self.refresh_tokens.pop(form.get("refresh_token"), None) != shop:
                     return jsonify(error="invalid_grant"), 400
             elif self.codes.pop(form.get("code"), None) != shop:
@@ -128,6 +138,8 @@ class ShopifyStub:
                 "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
         if "discountCodeBasicCreate" in query:
             self.calls.append((shop, "discountCodeBasicCreate"))
+            if shop in self.without_write_discounts:
+                return fixture("access_denied.json")
             self.discounts[shop].append(variables["basicCodeDiscount"])
             return fixture("discount_code_basic_create.json")
         for connection, name in RESOURCES.items():

@@ -5,15 +5,10 @@ from __future__ import annotations
 import concurrent.futures
 import uuid
 
-import pytest
-
 from flows import engine
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
                                 consent_update, enable, messages, move_to, order_sample, runs,
                                 timeline)
-
-# Flows ask the store's Admin API (Shopify's, stubbed here) for discount codes.
-pytestmark = pytest.mark.usefixtures("stubbed_shopify")
 
 RECIPIENT = "example@email.com"  # the address typed in the published checkout sample
 
@@ -208,3 +203,23 @@ def test_a_merchant_subject_line_is_used_and_cannot_reach_the_application(
         assert "unsafe" in str(error)
     else:
         raise AssertionError("a sandbox escape was accepted as a subject line")
+
+
+def test_the_live_tick_hands_steps_due_before_the_next_tick_to_the_scheduler(
+        shop, webhooks, run_jobs):
+    from rq.registry import ScheduledJobRegistry
+
+    from app import clock
+    from app.jobs import broker
+
+    enable(shop.id, "abandoned_checkout")
+    now = clock.now().replace(microsecond=0)
+    abandon(shop, webhooks, run_jobs, updated=now - HOUR + 10 * MINUTE / 60, when=now)
+    [run] = runs()
+
+    assert engine.live_tick() == 1 and engine.live_tick() == 0  # scheduled once, not twice
+    registry = ScheduledJobRegistry(queue=broker.queue("flows"))
+    assert registry.get_job_ids() == [f"flow-run-{run.id}"]
+    # At its due time, to the second: not up to a tick interval late.
+    assert registry.get_scheduled_time(f"flow-run-{run.id}") == run.due_at
+    assert broker.queue("flows").count == 0

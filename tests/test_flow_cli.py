@@ -3,13 +3,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at,
                                 checkout_sample, consent_update)
-
-# Flows ask the store's Admin API (Shopify's, stubbed here) for discount codes.
-pytestmark = pytest.mark.usefixtures("stubbed_shopify")
 
 
 def test_flows_list_enable_set_and_disable(storeflow, shop):

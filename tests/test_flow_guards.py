@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from app.db import db
 from app.models import Store
 from app.settings import parse_quiet_hours
@@ -14,9 +12,6 @@ from flows.localtime import next_allowed, recipient_zone
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at,
                                 checkout_sample, consent_update, enable, messages, move_to,
                                 order_sample, runs, timeline)
-
-# Flows ask the store's Admin API (Shopify's, stubbed here) for discount codes.
-pytestmark = pytest.mark.usefixtures("stubbed_shopify")
 
 NEW_YORK = ZoneInfo("America/New_York")
 # 07:00 UTC on 13 March 2022 is 03:00 in New York, one hour after clocks sprang forward.

@@ -6,7 +6,6 @@ import copy
 import re
 from datetime import date
 
-import pytest
 from sqlalchemy import select
 
 from app.db import db
@@ -15,9 +14,6 @@ from app.models import Customer, Suppression
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
                                 messages, move_to, order_sample, runs, timeline)
 from tests.helpers import published
-
-# Flows ask the store's Admin API (Shopify's, stubbed here) for discount codes.
-pytestmark = pytest.mark.usefixtures("stubbed_shopify")
 
 BUYER = 115310627314723954  # the customer embedded in orders_create.json
 BUYER_EMAIL = "john@example.com"
@@ -181,3 +177,27 @@ def test_birthday_greets_on_the_day(shop, webhooks, run_jobs, smtp_sink):
 
     assert sent_steps("birthday") == ["greeting"]
     assert [kind for kind, _, _ in timeline(shop.id, BUYER_EMAIL)].count("enrolled") == 1
+
+
+def test_consent_arriving_just_after_the_order_still_gets_the_thank_you(shop, webhooks, run_jobs,
+                                                                        smtp_sink):
+    enable(shop.id, "post_purchase")
+    place_order(webhooks, run_jobs, subscribed=False)
+    with at(SAMPLE_TIME + 2 * MINUTE):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(BUYER, BUYER_EMAIL))
+        run_jobs()
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert sent_steps("post_purchase") == ["thank_you"]
+
+
+def test_a_buyer_who_never_consents_gets_no_thank_you(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "post_purchase")
+    place_order(webhooks, run_jobs, subscribed=False)
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert sent_steps("post_purchase") == []
+    assert runs("post_purchase")[0].outcome == "no marketing consent"

@@ -3,14 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
-
 from tests.collect_helpers import event, pixel, post
 from tests.flow_helpers import HOUR, MINUTE, at, consent_update, enable, messages, move_to, runs
 from tests.helpers import published
-
-# Flows ask the store's Admin API (Shopify's, stubbed here) for discount codes.
-pytestmark = pytest.mark.usefixtures("stubbed_shopify")
 
 VISITOR = "ffac04fa-8ad8-48fd-8a3a-59ad06a7518a"  # the pixel samples' clientId
 VIEWED_AT = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)  # the pixel samples' time

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, at,
-                                checkout_sample, consent_update, enable, messages, move_to)
+                                checkout_sample, consent_update, enable, messages, move_to,
+                                timeline)
 from tests.helpers import API_SECRET, SHOP
 
 
@@ -31,3 +32,24 @@ def test_the_third_reminder_carries_a_code_made_for_this_customer(installed_shop
     assert (discount["usageLimit"], discount["appliesOncePerCustomer"]) == (1, True)
     ends = datetime.fromisoformat(discount["endsAt"]) - datetime.fromisoformat(discount["startsAt"])
     assert ends == 7 * DAY
+
+
+def test_without_the_discount_scope_the_email_goes_without_a_code(shop, shopify, webhooks,
+                                                                  run_jobs, smtp_sink):
+    # A custom app installed with read scopes only: Shopify denies the mutation.
+    shopify.without_write_discounts.add(SHOP)
+    enable(shop.id, "abandoned_checkout")
+    with at(SAMPLE_TIME + 5 * MINUTE):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("checkouts/update", checkout_sample())
+        run_jobs()
+    for hours in (1, 24, 72):
+        move_to(SAMPLE_TIME + hours * HOUR, run_jobs)
+
+    assert [(m.step, m.status) for m in messages()] == [
+        ("email_1", "sent"), ("email_2", "sent"), ("email_3", "sent")]
+    assert shopify.discounts[SHOP] == []
+    [(step, detail)] = [(step, detail) for kind, step, detail in timeline(shop.id, "john@example.com")
+                        if kind == "skipped"]
+    assert step == "discount" and detail.startswith("the store refused the code")

@@ -2,22 +2,17 @@
 app on another, and its product view and typed email arrive in the database."""
 from __future__ import annotations
 
-import shutil
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from app import stores
 from app.db import db
 from app.models import Customer, ProductView, WebhookEvent
+from tests.browser import Serving
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 # HeadlessChrome's own user agent is (rightly) ignored as a bot; a shopper's browser is not.
 DESKTOP_CHROME = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/120.0.0.0 Safari/537.36")
@@ -29,42 +24,6 @@ SHOP_PAGE = """<!doctype html><html><head><title>Test shop</title>
      data-variant-id="642667041472713922" data-title="Example T-Shirt"></div>
 <form data-storeflow-checkout><input type="email" id="email"></form>
 </body></html>"""
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not shutil.which(CHROMIUM):
-        pytest.skip("no chromium browser (.ci/run installs Debian's chromium package)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class _Serving:
-    """A WSGI app or a handler class on 127.0.0.1, in a thread, stopped at the end."""
-
-    def __init__(self, server):
-        self.server = server
-        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def port(self) -> int:
-        return self.server.server_address[1]
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
-
-
-@pytest.fixture
-def app_server(app):
-    serving = _Serving(make_server("127.0.0.1", 0, app, threaded=True))
-    yield f"http://127.0.0.1:{serving.port}"
-    serving.stop()
 
 
 @pytest.fixture
@@ -84,7 +43,7 @@ def shop_site():
         def log_message(self, *args):
             pass
 
-    serving = _Serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+    serving = Serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
     yield page, f"http://localhost:{serving.port}"
     serving.stop()
 

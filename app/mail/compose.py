@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import orders, stores
-from app.mail import catalog, links, tracking
+from app.mail import catalog, links, samples, tracking
 from app.mail.render import render
 from app.mail.transport import transports
 from app.models import Checkout, Customer, Message, Order, Store
@@ -48,6 +48,11 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
         context["products"] = catalog.products(session, store.id, message.context["product_ids"])
     if customer is not None:
         context["recommendations"] = catalog.recommendations(session, store.id, customer)
+    if message.context.get("sample"):
+        # A preview or test send: made-up data stands in for whatever the store has none of.
+        for key, value in samples.objects(store.currency, stores.home_url(store)).items():
+            if context.get(key) is None:
+                context[key] = value
     return context
 
 

@@ -161,10 +161,13 @@ def reap_stale_sending() -> int:
     return len(reaped)
 
 
-def sweep_outbox(older_than_seconds: int = 60,
+def sweep_outbox(older_than_seconds: int = 10,
                  started_grace: timedelta = timedelta(minutes=5)) -> int:
     """Queue delivery again for messages still `queued` whose job was lost (Redis flushed, a
     worker killed mid-job): the database, not Redis, says what is owed."""
+    # The age only skips rows whose after-commit enqueue may not have happened yet; sweeping
+    # one twice is harmless (delivery re-checks the status under the row's lock), so it is short
+    # enough for mail lost with Redis to leave within the next tick interval.
     cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     with db.session() as session:
         ids = session.execute(

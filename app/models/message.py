@@ -22,6 +22,8 @@ class Message(StoreOwned, Timestamps, Base):
         # Test sends have no run; NULLs never collide.
         UniqueConstraint("run_id", "step"),
         Index("ix_messages_store_id_status", "store_id", "status"),
+        # The frequency cap and attribution look up a recipient's recent mail by address.
+        Index("ix_messages_store_id_email_created_at", "store_id", "email", "created_at"),
     )
 
     customer_id: Mapped[int | None] = mapped_column(

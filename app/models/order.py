@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, Numeric, String,
+                        UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,7 +17,11 @@ Money = Numeric(18, 4)
 
 class Order(StoreOwned, Timestamps, Base):
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("store_id", "platform_id"),)
+    __table_args__ = (
+        UniqueConstraint("store_id", "platform_id"),
+        # Each customer's last order, read from the index alone (the win-back audience).
+        Index("ix_orders_store_id_customer_id_placed_at", "store_id", "customer_id", "placed_at"),
+    )
 
     platform_id: Mapped[int] = mapped_column(BigInteger)
     customer_id: Mapped[int | None] = mapped_column(

@@ -87,6 +87,8 @@ def receive(platform: str):
 
 @bp.post("/woocommerce/<int:store_id>")
 def receive_woocommerce(store_id: int):
+    if not 0 < store_id < 2**31:  # stores.id is a PostgreSQL integer: this names no store
+        abort(401, "unknown store or invalid signature")
     connector = connectors.get("woocommerce")
     body = request.get_data(cache=False)
     if is_ping(request.headers, body):

@@ -92,3 +92,18 @@ def refresh(shop: str, refresh_token: str, api_key: str, api_secret: str,
     """A new access token (and a new refresh token: Shopify rotates it on every use)."""
     return _grant(shop, {"client_id": api_key, "client_secret": api_secret,
                          "grant_type": "refresh_token", "refresh_token": refresh_token}, now)
+
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+OFFLINE_TOKEN = "urn:shopify:params:oauth:token-type:offline-access-token"
+
+
+def exchange_session_token(shop: str, session_token: str, api_key: str, api_secret: str,
+                           now: datetime) -> Grant:
+    """Token exchange: an embedded app's session token -> an expiring offline token, for a shop
+    that opened the app before we held a token for it (no redirect through OAuth needed)."""
+    return _grant(shop, {"client_id": api_key, "client_secret": api_secret,
+                         "grant_type": TOKEN_EXCHANGE, "subject_token": session_token,
+                         "subject_token_type": ID_TOKEN, "requested_token_type": OFFLINE_TOKEN,
+                         "expiring": "1"}, now)

@@ -16,8 +16,9 @@ SPEC = Path(__file__).resolve().parents[2] / "app" / "web" / "openapi.yaml"
 
 
 @pytest.fixture
-def public_api(app, shop):
-    """The spec, answered in-process by the real app (WSGI), with one connected store."""
+def public_api(app, shop, woo_store):
+    """The spec, answered in-process by the real app (WSGI), with a Shopify store (the app
+    configured as a public app, against the stub) and a WooCommerce store connected."""
     schema = schemathesis.openapi.from_path(SPEC)
     schema.app = app
     return schema
@@ -31,8 +32,11 @@ def stored_rows() -> int:
 
 def test_no_5xx_and_nothing_stored_without_a_signature(public_api):
     # Driven through Hypothesis directly: Schemathesis' pytest plugin does not run on pytest 9.
-    operations = [result.ok() for result in public_api.get_all_operations()]
-    assert len(operations) == 9  # every route in the spec, so none is silently skipped
+    # The tests' BASE_URL is plain http, which the WooCommerce install start refuses by design
+    # (503: WooCommerce only sends keys to https): it is the one operation left out here.
+    operations = [op for op in (result.ok() for result in public_api.get_all_operations())
+                  if op.label != "GET /install/woocommerce"]
+    assert len(operations) == 14  # every other route in the spec, so none is silently skipped
 
     for operation in operations:
         @given(case=operation.as_strategy())

@@ -1,5 +1,5 @@
-"""Workers die on every deploy: kill -9 at random moments and SIGTERM mid-batch lose no message
-and send none twice. Real worker processes, real PostgreSQL, Redis and a loopback SMTP server."""
+"""Workers die on every deploy: kill -9 at random moments and SIGTERM mid-batch (of mail or of
+flow steps) lose no message and send none twice. Real worker processes, real PostgreSQL, Redis and a loopback SMTP server."""
 from __future__ import annotations
 
 import os
@@ -10,18 +10,21 @@ import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from rq.registry import StartedJobRegistry
 from sqlalchemy import select
 
 from app import clock
 from app.db import db
+from app.jobs import broker
 from app.mail import outbox
 from app.models import Checkout, Message
+from flows import engine
+from tests.faults.workers import ROOT, start_worker
+from tests.flow_helpers import SAMPLE_TIME, enable, messages, runs
 from tests.helpers import published
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.seed import due_checkout_runs
 
 
 @pytest.fixture
@@ -41,18 +44,6 @@ def queued(shop, webhooks, run_jobs):
             outbox.enqueue_delivery(message_id)
         return ids
     return queue
-
-
-@pytest.fixture
-def worker_env(cli_env, smtp_sink):
-    return {**os.environ, **cli_env, "SMTP_URL": f"smtp://127.0.0.1:{smtp_sink.port}",
-            "LOG_LEVEL": "WARNING"}
-
-
-def start_worker(env, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", *args], cwd=ROOT, env=env,
-                            start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
 
 
 def statuses() -> Counter:
@@ -110,3 +101,24 @@ def test_sigterm_mid_batch_finishes_the_current_message_and_exits(queued, worker
     counts = statuses()
     assert counts["sending"] == 0 and counts["unknown"] == 0, counts
     assert counts["sent"] == len(smtp_sink.received) > 0
+
+
+def test_sigterm_mid_batch_of_flow_steps_finishes_the_step_and_exits(shop, worker_env):
+    enable(shop.id, "abandoned_checkout")
+    due = SAMPLE_TIME + timedelta(hours=1)
+    due_checkout_runs(shop.id, shop.domain, 300, due)
+    assert engine.tick(due) == 300
+    worker = start_worker(worker_env)
+    deadline = time.monotonic() + 60
+    while len(messages()) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=25) == 0  # inside the platform's 30 s before SIGKILL
+
+    flows = broker.queue("flows")
+    assert StartedJobRegistry(queue=flows).get_job_ids() == []  # nothing left half-run
+    steps = Counter(run.step for run in runs())
+    queued = [m for m in messages() if m.step == "email_1"]
+    assert steps[2] == len(queued) >= 20        # every step that ran wrote its one message
+    assert 0 < steps[0] == flows.count == 300 - steps[2]  # the rest still wait their turn

@@ -1,0 +1,117 @@
+"""The overview's numbers: what each flow sent and earned over a period, day by day, what the
+holdout says it added, and whether the store's events are still arriving."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from app.attribution import revenue_by_flow
+from app.models import Attribution, FlowRun, Message, Order, Store, WebhookEvent
+
+# Below this many runs in either group, a difference in revenue is noise, not a result.
+MIN_GROUP_SIZE = 20
+# A store with traffic sends something every day; a longer silence means broken webhooks.
+SILENCE = timedelta(hours=24)
+
+
+@dataclass
+class FlowStats:
+    flow: str
+    sent: int = 0
+    opened: int = 0
+    clicked: int = 0
+    orders: int = 0
+    # Attributed revenue per currency.
+    revenue: dict[str, Decimal] = field(default_factory=dict)
+    # Revenue the flow added over its holdout, in the store's currency; None when not computable.
+    incremental: Decimal | None = None
+
+
+def flow_stats(session: Session, store: Store, since: datetime) -> dict[str, FlowStats]:
+    """Per flow: messages sent since `since`, how many were opened and clicked, and revenue."""
+    stats: dict[str, FlowStats] = {}
+    rows = session.execute(
+        select(Message.flow, func.count(), func.count(Message.first_opened_at),
+               func.count(Message.first_clicked_at))
+        .where(Message.store_id == store.id, Message.flow.is_not(None),
+               Message.status == "sent", Message.sent_at >= since)
+        .group_by(Message.flow)).all()
+    for flow, sent, opened, clicked in rows:
+        stats[flow] = FlowStats(flow, sent, opened, clicked)
+    for earned in revenue_by_flow(session, store.id, since):
+        entry = stats.setdefault(earned.flow, FlowStats(earned.flow))
+        entry.orders += earned.orders
+        entry.revenue[earned.currency] = earned.revenue
+    for flow, entry in stats.items():
+        entry.incremental = incremental_revenue(session, store, flow, since)
+    return stats
+
+
+def incremental_revenue(session: Session, store: Store, flow: str,
+                        since: datetime) -> Decimal | None:
+    """(revenue per emailed run - revenue per held-out run) x emailed runs, counting each run's
+    customer's orders within the attribution window; None with too few runs in either group."""
+    window = timedelta(days=store.effective_settings["attribution_days"])
+    joined = and_(Order.store_id == FlowRun.store_id, Order.customer_id == FlowRun.customer_id,
+                  Order.placed_at > FlowRun.triggered_at,
+                  Order.placed_at <= FlowRun.triggered_at + window,
+                  Order.currency == store.currency, Order.cancelled_at.is_(None))
+    rows = session.execute(
+        select(FlowRun.holdout, func.count(func.distinct(FlowRun.id)),
+               func.coalesce(func.sum(Order.total_price), 0))
+        .outerjoin(Order, joined)
+        .where(FlowRun.store_id == store.id, FlowRun.flow == flow, FlowRun.started_at >= since)
+        .group_by(FlowRun.holdout)).all()
+    groups = {holdout: (runs, Decimal(revenue)) for holdout, runs, revenue in rows}
+    if any(groups.get(h, (0, 0))[0] < MIN_GROUP_SIZE for h in (True, False)):
+        return None
+    (emailed, earned), (held, held_earned) = groups[False], groups[True]
+    return ((earned / emailed - held_earned / held) * emailed).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    sent: int
+    revenue: Decimal
+
+
+def daily(session: Session, store: Store, since: datetime, until: datetime) -> list[Day]:
+    """Emails sent and attributed revenue (store currency) per day in the store's time zone."""
+    zone = store.effective_settings["timezone"]
+    sent_day = func.date(func.timezone(zone, Message.sent_at))
+    sent = dict(session.execute(
+        select(sent_day, func.count()).where(
+            Message.store_id == store.id, Message.flow.is_not(None), Message.status == "sent",
+            Message.sent_at >= since).group_by(sent_day)).all())
+    order_day = func.date(func.timezone(zone, Order.placed_at))
+    earned = dict(session.execute(
+        select(order_day, func.sum(Attribution.revenue))
+        .join(Order, (Order.id == Attribution.order_id) & (Order.store_id == Attribution.store_id))
+        .where(Attribution.store_id == store.id, Attribution.currency == store.currency,
+               Order.placed_at >= since).group_by(order_day)).all())
+    first, last = since.astimezone(ZoneInfo(zone)).date(), until.astimezone(ZoneInfo(zone)).date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    return [Day(d, sent.get(d, 0), earned.get(d, Decimal(0))) for d in days]
+
+
+@dataclass(frozen=True)
+class SyncHealth:
+    last_received_at: datetime | None
+    failed: int  # deliveries that gave up processing, in the last SILENCE
+    silent: bool  # events used to arrive and stopped
+
+
+def sync_health(session: Session, store_id: int, now: datetime) -> SyncHealth:
+    """When the store's last webhook or storefront event arrived, and failures since a day ago."""
+    last, failed = session.execute(
+        select(func.max(WebhookEvent.received_at),
+               func.count(case((and_(WebhookEvent.error.is_not(None),
+                                     WebhookEvent.received_at >= now - SILENCE), 1))))
+        .where(WebhookEvent.store_id == store_id)).one()
+    return SyncHealth(last, failed, last is not None and now - last > SILENCE)

@@ -1,0 +1,121 @@
+"""The merchant's settings UI under /app: server-rendered pages, signed-in per store.
+
+Every view runs after `_identify` (a signed-in store, or the sign-in page) and the CSRF check,
+and every answer carries a Content-Security-Policy that only lets the store's own admin frame
+it. The pages themselves live in small modules that add their routes to `bp`.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import (Blueprint, Flask, abort, current_app, g, redirect, render_template, request,
+                   url_for)
+
+from app.db import db
+from app.models import Store
+from app.stores import get_owned
+from app.web.ui import auth, display
+
+log = logging.getLogger(__name__)
+bp = Blueprint("ui", __name__, url_prefix="/app")
+# Pages that can be seen signed out.
+PUBLIC = {"ui.login"}
+# Answers hold the store's customers and revenue: never cached, never leaked in a Referer.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
+                   "X-Content-Type-Options": "nosniff"}
+
+
+def init_app(app: Flask) -> None:
+    """Configure the session cookie and register the UI."""
+    app.config.update(auth.cookie_settings(app.config["STOREFLOW"].base_url))
+    display.register(app)
+    app.register_blueprint(bp)
+
+
+def frame_ancestors(store: Store | None) -> str:
+    """Who may frame the UI: a Shopify store's own admin, nobody otherwise."""
+    if store is not None and store.platform == "shopify":
+        return f"https://{store.domain} https://admin.shopify.com"
+    return "'none'"
+
+
+def content_security_policy(store: Store | None, inline_styles: bool) -> str:
+    """Our own scripts and styles only; pages showing an email (a srcdoc iframe, which inherits
+    this policy) allow the email's inline styles, never its scripts."""
+    styles = "'self' 'unsafe-inline'" if inline_styles else "'self'"
+    return (f"default-src 'none'; script-src 'self'; style-src {styles}; "
+            f"img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
+            f"form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors(store)}")
+
+
+def shows_email(view):
+    """Mark a view whose page renders an email in an iframe (see content_security_policy)."""
+    view.shows_email = True
+    return view
+
+
+@bp.before_request
+def _identify():
+    g.store = None
+    if request.endpoint in PUBLIC:
+        return None
+    store_id = auth.signed_in_store_id()
+    if store_id is not None:
+        with db.session() as session:
+            g.store = session.get(Store, store_id)
+    if g.store is None or not g.store.installed:
+        auth.sign_out()
+        return render_template("ui/signed_out.html"), 401
+    auth.check_csrf()
+    return None
+
+
+@bp.after_request
+def _headers(response):
+    view = current_app.view_functions.get(request.endpoint or "")
+    inline = bool(getattr(view, "shows_email", False))
+    response.headers["Content-Security-Policy"] = content_security_policy(g.get("store"), inline)
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+@bp.get("/login/<token>")
+def login(token: str):
+    """Redeem a login link: a fresh session for its store, then the overview."""
+    store_id = auth.redeem(token)
+    with db.session() as session:
+        store = session.get(Store, store_id) if store_id is not None else None
+    if store is None or not store.installed:
+        log.info("ui sign-in refused")
+        return render_template("ui/signed_out.html", refused=True), 403
+    auth.sign_in(store.id)
+    log.info("ui sign-in", extra={"store_id": store.id})
+    return redirect(url_for("ui.overview"))
+
+
+@bp.post("/logout")
+def logout():
+    auth.sign_out()
+    return render_template("ui/signed_out.html", signed_out=True)
+
+
+@bp.app_template_global()
+def csrf_token() -> str:
+    return auth.csrf_token()
+
+
+@bp.errorhandler(400)
+@bp.errorhandler(404)
+def _error(error):
+    return render_template("ui/error.html", error=error), error.code
+
+
+def owned_or_404(session, model, row_id: int):
+    """A row of the signed-in store, or 404 (another store's id looks like no id at all)."""
+    row = get_owned(session, model, g.store.id, row_id)
+    if row is None:
+        abort(404, "Nothing here: it may have been deleted, or belongs to another store.")
+    return row
+
+
+from app.web.ui import activity, devinbox, flows, overview, preview, settings  # noqa: E402,F401

@@ -1,0 +1,113 @@
+"""Who is signed in to the settings UI: single-use login links, the session cookie, CSRF.
+
+A merchant signs in with a link from `storeflow login-link`: signed with SECRET_KEY (its own
+salt), naming one store, valid for 15 minutes and accepted once (its nonce is spent in Redis).
+The session is Flask's signed cookie, so no table is needed. Every form carries the session's
+CSRF token, compared in constant time.
+
+Inside the Shopify admin (the embedded app) a request carries an App Bridge session token
+(`Authorization: Bearer ...`) instead of a cookie, which a third-party iframe would not send:
+it is verified (and the shop installed by token exchange if we hold no token for it) before the
+cookie is looked at. Such a request needs no CSRF token: a browser never adds that header to a
+cross-site request on its own.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import abort, request, session
+from itsdangerous import BadSignature
+
+from app.identity import Signer
+from app.jobs import broker
+
+LOGIN_SALT = "storeflow.ui-login"
+LOGIN_MAX_AGE = timedelta(minutes=15)
+SESSION_LIFETIME = timedelta(hours=12)
+CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
+SPENT_KEY = "storeflow:ui-login-spent:{}"
+
+signer = Signer(LOGIN_SALT)
+
+
+def login_token(store_id: int) -> str:
+    """A signed, single-use sign-in token for one store."""
+    return signer.serializer().dumps({"s": store_id, "n": secrets.token_urlsafe(16)})
+
+
+def redeem(token: str) -> int | None:
+    """The store a token signs in to, spending it; None if forged, expired or already used."""
+    try:
+        data = signer.serializer().loads(token, max_age=int(LOGIN_MAX_AGE.total_seconds()))
+    except BadSignature:  # SignatureExpired is a BadSignature too
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("s"), int) \
+            or not isinstance(data.get("n"), str):
+        return None
+    # Kept a little longer than the token lives, so a replay can never find the nonce gone.
+    spent = broker.connection.set(SPENT_KEY.format(data["n"]), 1, nx=True,
+                                  ex=int(LOGIN_MAX_AGE.total_seconds()) + 60)
+    return data["s"] if spent else None
+
+
+def sign_in(store_id: int) -> None:
+    """Start a fresh session (never one an attacker could have planted) for one store."""
+    session.clear()
+    session.permanent = True
+    session["store_id"] = store_id
+    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def _bearer() -> str | None:
+    authorization = request.headers.get("Authorization", "")
+    return authorization if authorization.lower().startswith("bearer ") else None
+
+
+def signed_in_store_id() -> int | None:
+    """The store this request acts for (by session token, else by cookie), or None."""
+    if _bearer():
+        return _embedded_store_id(_bearer())
+    store_id = session.get("store_id")
+    return store_id if isinstance(store_id, int) else None
+
+
+def _embedded_store_id(authorization: str) -> int:
+    from app import shopify_app
+    from connectors.shopify.oauth import GrantError
+    from connectors.shopify.session_token import InvalidSessionToken
+
+    try:
+        return shopify_app.connect_embedded(authorization)
+    except InvalidSessionToken as error:
+        abort(401, str(error))
+    except GrantError:
+        abort(503, "Shopify did not grant access to this shop; reload the app in the admin")
+
+
+def csrf_token() -> str:
+    """The session's CSRF token, for forms and the JS that posts them."""
+    return session.get(CSRF_FIELD, "")
+
+
+def check_csrf() -> None:
+    """Refuse (400) an unsafe request whose form or header lacks the session's CSRF token."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or _bearer():
+        return
+    sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    expected = csrf_token()
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        abort(400, "This form has expired. Reload the page and try again.")
+
+
+def cookie_settings(base_url: str) -> dict:
+    """Flask settings for the session cookie: HttpOnly, SameSite=Lax, Secure unless plain http."""
+    return {"SESSION_COOKIE_NAME": "storeflow_session", "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": not base_url.startswith("http://"),
+            "PERMANENT_SESSION_LIFETIME": SESSION_LIFETIME}

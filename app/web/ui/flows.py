@@ -1,0 +1,124 @@
+"""Flows: one card per prebuilt flow with its switch and settings; saving changes new runs only."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from app.db import db
+from app.web.ui import bp
+from flows import config
+from flows.catalog import FLOWS
+from flows.steps import Flow
+
+log = logging.getLogger(__name__)
+# Settings most merchants never need to touch, folded away under "Advanced".
+ADVANCED = {"reentry_days", "stale_after_hours", "drop_after_hours", "give_up_days",
+            "entry_window_days", "sunset_days"}
+# Names that read badly when derived from the setting's name.
+LABELS = {
+    "discount": "Include a discount code", "review_discount": "Discount with the review request",
+    "send_confirmation": "Send an order confirmation", "double_opt_in": "Ask new subscribers to confirm",
+    "holdout_percent": "Control group", "lapse_days": "Lapsed after", "reentry_days": "Once per",
+    "stale_after_hours": "Ignore triggers older than", "drop_after_hours": "Drop sends delayed by",
+    "give_up_days": "Stop waiting after", "status_note_hours": "Not-shipped note after",
+}
+UNITS = {"hours": "hours", "days": "days", "percent": "%"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    unit: str | None
+    value: Any
+    default: Any
+
+    @property
+    def is_bool(self) -> bool:
+        return isinstance(self.default, bool)
+
+    @property
+    def advanced(self) -> bool:
+        return self.name in ADVANCED
+
+    @property
+    def summary(self) -> str | None:
+        """How the card's summary line states it ("Email 1 delay 1 h"); None for an off switch."""
+        if self.is_bool or self.name == "holdout_percent":  # only worth a word when on
+            return (self.label if self.is_bool else f"{self.label} {self.value}%") if self.value else None
+        short = {"hours": " h", "days": " days", "%": "%"}.get(self.unit or "", "")
+        return f"{self.label} {self.value}{short}"
+
+
+def field(name: str, value: Any, default: Any) -> Field:
+    """A setting as the form shows it: a label, its unit, current value and default."""
+    stem, _, suffix = name.rpartition("_")
+    unit = UNITS.get(suffix) if stem else None
+    label = LABELS.get(name) or (stem if unit else name).replace("_", " ").capitalize()
+    return Field(name, label, unit, value, default)
+
+
+def cards(session, store_id: int) -> list[dict]:
+    """Every flow with its state and fields, in catalogue order."""
+    listed = []
+    for flow in FLOWS.values():
+        enabled, settings = config.effective(session, store_id, flow)
+        defaults = config.defaults(flow)
+        listed.append({"flow": flow, "enabled": enabled,
+                       "fields": [field(n, settings[n], defaults[n]) for n in defaults]})
+    return listed
+
+
+def _flow(name: str) -> Flow:
+    if name not in FLOWS:
+        abort(404, "There is no such flow.")
+    return FLOWS[name]
+
+
+def _submitted(flow: Flow) -> dict[str, str]:
+    """The form's values; an unticked checkbox sends nothing, which means off."""
+    return {name: request.form.get(name, "false" if isinstance(default, bool) else "")
+            for name, default in config.defaults(flow).items()}
+
+
+@bp.get("/flows")
+def flows():
+    with db.session() as session:
+        listed = cards(session, g.store.id)
+    return render_template("ui/flows.html", cards=listed, errors={})
+
+
+@bp.post("/flows/<name>")
+def save_flow(name: str):
+    """Save a flow's settings; a bad value re-shows the form with the reason beside it."""
+    flow = _flow(name)
+    try:
+        changes = config.validate(flow, _submitted(flow))
+    except config.FlowSettingError as error:
+        with db.session() as session:
+            listed = cards(session, g.store.id)
+        bad, _, reason = str(error).partition(": ")
+        return render_template("ui/flows.html", cards=listed, errors={flow.name: (bad, reason)},
+                               submitted={flow.name: request.form}), 400
+    with db.session() as session:
+        config.save(session, g.store.id, flow, changes=changes)
+    log.info("flow settings saved", extra={"store_id": g.store.id})
+    flash(f"{flow.title}: settings saved. Customers already in the flow keep their settings.")
+    return redirect(url_for("ui.flows", _anchor=flow.name))
+
+
+@bp.post("/flows/<name>/toggle")
+def toggle_flow(name: str):
+    """Switch a flow on or off (runs under way stop before their next step)."""
+    flow = _flow(name)
+    on = request.form.get("enabled") == "true"
+    with db.session() as session:
+        config.save(session, g.store.id, flow, enabled=on)
+    log.info("flow %s", "enabled" if on else "disabled", extra={"store_id": g.store.id})
+    if request.headers.get("Accept") == "application/json":
+        return {"flow": flow.name, "enabled": on}
+    flash(f"{flow.title} is {'on' if on else 'off'}.")
+    return redirect(url_for("ui.flows", _anchor=flow.name))

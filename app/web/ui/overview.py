@@ -1,0 +1,41 @@
+"""The overview: the last 30 days per flow, a chart over time, and whether data still arrives."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from flask import g, render_template
+
+from app import clock, report
+from app.db import db
+from app.web.ui import bp
+from flows import config
+from flows.catalog import FLOWS
+
+PERIOD = timedelta(days=30)
+
+
+@bp.get("/")
+def overview():
+    """Sent, opened, clicked, orders and revenue per flow; events health."""
+    now = clock.now()
+    since = now - PERIOD
+    with db.session() as session:
+        stats = report.flow_stats(session, g.store, since)
+        days = report.daily(session, g.store, since, now)
+        health = report.sync_health(session, g.store.id, now)
+        enabled = {name: config.effective(session, g.store.id, flow)[0]
+                   for name, flow in FLOWS.items()}
+    rows = [(flow, stats.get(name, report.FlowStats(name)), enabled[name])
+            for name, flow in FLOWS.items()]
+    # Flows that are on or did something first; the rest stay listed, quietly.
+    rows.sort(key=lambda row: (not (row[2] or row[1].sent), list(FLOWS).index(row[0].name)))
+    totals = report.FlowStats("all", sent=sum(s.sent for s in stats.values()),
+                              opened=sum(s.opened for s in stats.values()),
+                              clicked=sum(s.clicked for s in stats.values()),
+                              orders=sum(s.orders for s in stats.values()))
+    revenue = sum((s.revenue.get(g.store.currency, Decimal(0)) for s in stats.values()), Decimal(0))
+    incremental = [s.incremental for s in stats.values() if s.incremental is not None]
+    return render_template("ui/overview.html", rows=rows, totals=totals, revenue=revenue,
+                           incremental=sum(incremental) if incremental else None, days=days,
+                           health=health, min_group=report.MIN_GROUP_SIZE)

@@ -1,0 +1,96 @@
+"""Email preview and test send: a flow step rendered for a sample or a real customer, shown at
+desktop and phone widths, and sent through the outbox to an address the merchant gives."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.db import db
+from app.jobs import broker
+from app.mail import outbox
+from app.mail import preview as previews
+from app.models import Customer
+from app.web.ui import bp, owned_or_404, shows_email
+from connectors.base import normalize_email
+from flows import config
+
+log = logging.getLogger(__name__)
+# Test sends go to any address the merchant types: cap them so the UI is no spam cannon.
+TEST_SENDS_PER_HOUR = 30
+TEST_SEND_KEY = "storeflow:ui-test-sends:{}"
+
+
+def _step() -> previews.PreviewStep:
+    steps = previews.steps()
+    flow = request.values.get("flow")
+    default = next((s for s in steps if s.flow.name == flow), steps[0]).template
+    step = previews.find(request.values.get("step") or default)
+    if step is None:
+        abort(404, "There is no such email.")
+    return step
+
+
+def _customer(session) -> tuple[Customer | None, str | None]:
+    """The customer to preview as: by id (links from Activity), by email, or the sample."""
+    if request.values.get("customer_id", "").isdigit():
+        return owned_or_404(session, Customer, int(request.values["customer_id"])), None
+    typed = request.values.get("email", "").strip()
+    if not typed:
+        return None, None
+    address = normalize_email(typed)
+    if address is None:
+        return None, "That is not an email address; showing the sample."
+    found = session.execute(select(Customer).where(
+        Customer.store_id == g.store.id, Customer.email == address,
+    ).order_by(Customer.platform_id.is_(None), Customer.id).limit(1)).scalar_one_or_none()
+    return found, None if found else "No customer with that email in this store; showing the sample."
+
+
+@bp.get("/preview")
+@shows_email
+def preview():
+    """Render the chosen step for the chosen customer."""
+    step = _step()
+    with db.session() as session:
+        customer, notice = _customer(session)
+        settings = config.effective(session, g.store.id, step.flow)[1]
+        built = previews.build(session, g.store, step, customer, settings)
+    return render_template("ui/preview.html", steps=previews.steps(), step=step,
+                           customer=customer, notice=notice, preview=built)
+
+
+def _allow_test_send(store_id: int) -> bool:
+    key = TEST_SEND_KEY.format(store_id)
+    count = broker.connection.incr(key)
+    if count == 1:
+        broker.connection.expire(key, int(timedelta(hours=1).total_seconds()))
+    return count <= TEST_SENDS_PER_HOUR
+
+
+@bp.post("/preview/send")
+def send_test():
+    """Queue the previewed email to an address: a Message with no run, through the outbox."""
+    step = _step()
+    address = normalize_email(request.form.get("to", ""))
+    back = url_for("ui.preview", step=step.template, customer_id=request.form.get("customer_id") or None)
+    if address is None:
+        flash("Enter the address to send the test to.", "error")
+        return redirect(back)
+    if not _allow_test_send(g.store.id):
+        flash(f"That's {TEST_SENDS_PER_HOUR} test sends this hour; try again later.", "error")
+        return redirect(back)
+    with db.session() as session:
+        customer, _ = _customer(session)
+        settings = config.effective(session, g.store.id, step.flow)[1]
+        context, _ = previews.message_context(session, g.store.id, step, customer, settings)
+        message_id = outbox.queue_message(
+            session, store_id=g.store.id, email=address, template=step.template,
+            marketing=step.marketing, context=context,
+            customer_id=customer.id if customer else None)
+    outbox.enqueue_delivery(message_id)
+    log.info("test send queued", extra={"store_id": g.store.id, "message_id": message_id})
+    flash(f"Test of “{step.label}” is on its way to {address}.")
+    return redirect(back)

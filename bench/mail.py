@@ -1,0 +1,213 @@
+"""Mail: render + MIME + SMTP send per worker into a local aiosmtpd sink (a process of its own),
+against raw smtplib sends of a small fixed message in the same run; then end to end, N abandoned
+checkouts arriving as signed webhooks through gunicorn, falling due, rendered and delivered by
+worker processes, with the peak memory of the web and worker processes.
+
+Targets (issue 12): >= 100 emails/s per worker; peak RSS < 150 MB (web), < 250 MB (worker).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import smtplib
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from app import clock
+from app.db import db
+from app.models import Message, WebhookEvent
+from bench.harness import (SECRET, SHOP, Gunicorn, load, load_note, peak_rss_mb, production_env,
+                           record, services)
+from connectors.shopify.webhooks import sign
+from flows import engine
+from tests.faults.workers import start_worker
+from tests.flow_helpers import checkout_sample, consent_update, enable
+from tests.helpers import work
+from tests.seed import due_checkout_runs
+from tests.smtp import free_port
+
+
+class Sink:
+    """aiosmtpd's discarding handler in its own process, so it takes no CPU from the sender's."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+             "-c", "aiosmtpd.handlers.Sink"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                smtplib.SMTP("127.0.0.1", self.port, timeout=1).quit()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the SMTP sink did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def raw_smtp(port: int, count: int) -> float:
+    """The baseline: one smtplib connection sending a small fixed message `count` times."""
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "hi"
+    message.set_content("A small fixed message.")
+    with smtplib.SMTP("127.0.0.1", port) as connection:
+        started = time.perf_counter()
+        for _ in range(count):
+            connection.send_message(message)
+        return count / (time.perf_counter() - started)
+
+
+def sent() -> int:
+    with db.session() as session:
+        return session.execute(select(func.count()).where(Message.status == "sent")).scalar_one()
+
+
+def unprocessed() -> int:
+    with db.session() as session:
+        return session.execute(select(func.count()).where(
+            WebhookEvent.processed_at.is_(None))).scalar_one()
+
+
+def burst(env: dict) -> float:
+    """Seconds for one `storeflow worker --burst` to drain what is queued."""
+    started = time.perf_counter()
+    start_worker(env, "--burst").wait(timeout=3600)
+    return time.perf_counter() - started
+
+
+def per_worker(store, env: dict, count: int) -> dict[str, float]:
+    """`count` abandoned-checkout emails written by their steps, then sent by one worker."""
+    startup = burst(env)  # nothing is queued yet: a worker's start and stop alone
+    due = clock.now()
+    due_checkout_runs(store.id, store.domain, count, due)
+    engine.tick(due)
+    work("flows", logging_level="WARNING")  # the steps write the messages and queue their mail
+    before = sent()
+    elapsed = burst(env)
+    return {"emails": sent() - before, "seconds": elapsed, "startup_s": startup}
+
+
+def webhook(topic: str, payload: dict) -> tuple[str, bytes, dict]:
+    body = json.dumps(payload).encode()
+    return "/webhooks/shopify", body, {
+        "Content-Type": "application/json", "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": SHOP, "X-Shopify-Hmac-Sha256": sign(SECRET, body),
+        "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+    }
+
+
+def shopper(n: int, updated) -> list[tuple[str, dict]]:
+    """A subscribed shopper's consent and abandoned checkout, as Shopify sends them."""
+    customer, email = 7_000_000 + n, f"checkout{n}@example.com"
+    consent = consent_update(customer, email, updated=updated)
+    checkout = checkout_sample(updated, token=f"e2e-{n}", email=email)
+    # The checkout carries the customer's consent too, so two workers ingesting the pair in
+    # either order enroll the shopper.
+    checkout["customer"] = {**checkout["customer"], "id": customer, "email": email,
+                            "email_marketing_consent": consent["email_marketing_consent"]}
+    return [("customers_email_marketing_consent/update", consent), ("checkouts/update", checkout)]
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gave up waiting {timeout:.0f} s for {what}")
+        time.sleep(0.5)
+
+
+def end_to_end(env: dict, count: int, worker_count: int) -> dict[str, float]:
+    """`count` shoppers through the whole path; wall time of each phase and peak memory."""
+    abandoned = clock.now() - timedelta(minutes=5)
+    requests = [r for n in range(count) for r in shopper(n, abandoned)]
+    web = Gunicorn("app:create_app()", free_port(), env)
+    workers = [start_worker(env) for _ in range(worker_count)]
+    before = sent()
+    started = time.perf_counter()
+    answers = load(web.port, lambda i: webhook(*requests[i]), len(requests), 8)
+    received = time.perf_counter() - started
+    wait_for(lambda: unprocessed() == 0, 600, "ingest")
+    ingested = time.perf_counter() - started
+    engine.tick(clock.now() + timedelta(hours=1, minutes=1))  # `storeflow tick --at` an hour on
+    wait_for(lambda: sent() - before >= count, 900, "delivery")
+    delivered = time.perf_counter() - started
+    rss_web = max(peak_rss_mb(int(pid)) for pid in Path(
+        f"/proc/{web.process.pid}/task/{web.process.pid}/children").read_text().split())
+    rss_worker = max(peak_rss_mb(worker.pid) for worker in workers)
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.wait(timeout=60)
+    web.stop()
+    return {"emails": sent() - before, "receive_s": received, "ingest_s": ingested,
+            "total_s": delivered, "answers": answers["statuses"], "rss_web": rss_web,
+            "rss_worker": rss_worker}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emails", type=int, default=3000, help="for the per-worker figure")
+    parser.add_argument("--checkouts", type=int, default=1000, help="end to end")
+    parser.add_argument("--workers", type=int, default=2, help="end to end")
+    args = parser.parse_args()
+    note = load_note()
+    config, store = services()
+    sink = Sink()
+    env = {**production_env(config), "SMTP_URL": f"smtp://127.0.0.1:{sink.port}"}
+    enable(store.id, "abandoned_checkout")  # quiet hours off: the bench runs at any hour
+    raw = raw_smtp(sink.port, 3000)
+    one = per_worker(store, env, args.emails)
+    e2e = end_to_end(env, args.checkouts, args.workers)
+    sink.stop()
+    rate = one["emails"] / (one["seconds"] - one["startup_s"])
+    record("Mail (bench/mail.py)", [
+        note, "",
+        "SMTP to aiosmtpd's discarding sink in its own process on loopback (no TLS, no auth). "
+        "A Storeflow email: the abandoned-checkout email 1 rendered from its template (HTML, "
+        "inlined CSS, text part, tracked links, List-Unsubscribe), exit rules re-checked under "
+        "the message's lock, status written before and after the send.",
+        "",
+        "| sender | emails/s | ratio |",
+        "|---|---|---|",
+        f"| raw smtplib, small fixed message, one connection (baseline) | {raw:.0f} | 1 |",
+        f"| one `storeflow worker --burst`, {one['emails']} emails ({one['seconds']:.1f} s, of "
+        f"which {one['startup_s']:.1f} s start-up, subtracted) | {rate:.0f} | {rate / raw:.2f} |",
+        "",
+        f"Per worker: **{rate:.0f} emails/s** (target ≥ 100).",
+        "",
+        f"End to end: {args.checkouts} shoppers' consent + abandoned checkout as signed webhooks "
+        f"({2 * args.checkouts} requests, 8 clients, answers {e2e['answers']}) to gunicorn, "
+        f"{args.workers} `storeflow worker` processes ingesting, then one tick an hour on (as "
+        "`storeflow tick --at`), steps and sends.",
+        "",
+        "| phase done | seconds from start |",
+        "|---|---|",
+        f"| webhooks answered | {e2e['receive_s']:.1f} |",
+        f"| every delivery ingested (enrolled) | {e2e['ingest_s']:.1f} |",
+        f"| every email delivered | {e2e['total_s']:.1f} |",
+        "",
+        f"**{e2e['emails']} emails in {e2e['total_s']:.0f} s: "
+        f"{e2e['emails'] / e2e['total_s']:.1f} emails/s** end to end.",
+    ])
+    record("Peak memory (bench/mail.py, end-to-end run)", [
+        "VmHWM of the processes of the end-to-end run above, read before they stopped.", "",
+        "| process | peak RSS MB | target |",
+        "|---|---|---|",
+        f"| gunicorn worker serving webhooks (largest of 2) | {e2e['rss_web']:.0f} | < 150 |",
+        f"| `storeflow worker` (largest of {args.workers}) | {e2e['rss_worker']:.0f} | < 250 |",
+    ])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+// Progressive touches for the settings UI; every page works without them.
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+
+  // Flow switches flip in place instead of reloading the page.
+  document.querySelectorAll("form[data-toggle]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var button = form.querySelector(".switch");
+      var wanted = form.elements.enabled.value;
+      button.setAttribute("aria-busy", "true");
+      fetch(form.action, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { "Accept": "application/json", "X-CSRF-Token": csrf }
+      }).then(function (response) {
+        if (!response.ok) { throw new Error(response.status); }
+        return response.json();
+      }).then(function (data) {
+        button.setAttribute("aria-checked", String(data.enabled));
+        form.elements.enabled.value = data.enabled ? "false" : "true";
+        form.querySelector(".toggle-state").textContent = data.enabled ? "On" : "Off";
+        form.closest(".flow-card").classList.toggle("is-on", data.enabled);
+      }).catch(function () {
+        form.submit();  // fall back to the plain form post, which reports any error
+      }).finally(function () {
+        button.removeAttribute("aria-busy");
+      });
+    });
+  });
+
+  // Choosing another email shows it at once.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
+
+  // Email previews grow to their content's height (sandboxed, same origin, no scripts).
+  document.querySelectorAll("iframe[data-autoheight]").forEach(function (frame) {
+    function fit() {
+      try {
+        var doc = frame.contentDocument;
+        if (doc && doc.documentElement) {
+          frame.style.height = Math.max(doc.documentElement.scrollHeight, 300) + "px";
+        }
+      } catch (e) { /* a cross-origin frame keeps its fixed height */ }
+    }
+    frame.addEventListener("load", function () { fit(); setTimeout(fit, 300); });
+    fit();
+  });
+
+  // The hex beside the colour picker follows it.
+  document.querySelectorAll('input[type="color"]').forEach(function (input) {
+    var label = input.parentNode.querySelector("[data-color-hex]");
+    if (label) { input.addEventListener("input", function () { label.textContent = input.value; }); }
+  });
+})();
+
+// Arriving at /app/flows#<flow> (after a save, or from a link) opens that flow's settings.
+(function () {
+  var card = location.hash && document.getElementById(location.hash.slice(1));
+  var edit = card && card.querySelector("details.flow-edit");
+  if (edit) { edit.open = true; }
+})();
+
+// On phones the navigation scrolls sideways: keep the current page's tab in view.
+(function () {
+  var active = document.querySelector(".nav-item.active");
+  var nav = active && active.parentNode;
+  if (nav && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft = active.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
+  }
+})();

@@ -1,0 +1,265 @@
+"""The settings UI through Flask's test client: signing in, CSRF, CSP, tenant scoping, and what
+each page saves."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
+
+from app import clock, report, stores
+from app.db import db
+from app.models import Customer, FlowRun, Message, Order, Store, WebhookEvent
+from app.web.ui import auth
+from flows import catalog, config
+from tests.ui_helpers import ANA, login_path, seed_history, sign_in
+
+
+@pytest.fixture
+def other_store(app):
+    with db.session() as session:
+        store, _ = stores.connect(session, "woocommerce", "https://other.example",
+                                  access_token="ck", webhook_secret="s")
+    return store
+
+
+# --- signing in ----------------------------------------------------------------------------
+
+def test_login_link_signs_in_once_and_sets_a_safe_cookie(client, shop, storeflow):
+    path = login_path(storeflow, shop.id)
+    response = client.get(path)
+    assert response.status_code == 302 and response.location.endswith("/app/")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # BASE_URL is http:// in the tests
+    assert client.get("/app/").status_code == 200
+    # The same link again, even in a fresh browser, is refused.
+    client.delete_cookie("storeflow_session")
+    assert client.get(path).status_code == 403
+    assert client.get("/app/").status_code == 401
+
+
+def test_cookie_is_secure_unless_base_url_is_plain_http():
+    assert auth.cookie_settings("https://storeflow.example")["SESSION_COOKIE_SECURE"] is True
+    assert auth.cookie_settings("http://localhost:5000")["SESSION_COOKIE_SECURE"] is False
+
+
+def test_forged_and_expired_links_are_refused(client, shop, monkeypatch):
+    forged = URLSafeTimedSerializer("not-our-key", salt=auth.LOGIN_SALT).dumps({"s": shop.id, "n": "x"})
+    assert client.get(f"/app/login/{forged}").status_code == 403
+    token = auth.login_token(shop.id)
+    monkeypatch.setattr(auth, "LOGIN_MAX_AGE", timedelta(seconds=1))
+    time.sleep(2.1)
+    assert client.get(f"/app/login/{token}").status_code == 403
+    assert client.get("/app/").status_code == 401
+
+
+def test_a_link_for_an_uninstalled_store_is_refused(client, shop, storeflow):
+    path = login_path(storeflow, shop.id)
+    with db.session() as session:
+        session.get(Store, shop.id).uninstalled_at = clock.now()
+    assert client.get(path).status_code == 403
+
+
+def test_signed_out_pages_ask_for_a_link(client, shop):
+    response = client.get("/app/flows")
+    assert response.status_code == 401 and b"storeflow login-link" in response.data
+
+
+# --- CSRF, headers, scoping ----------------------------------------------------------------
+
+def test_a_post_without_the_csrf_token_is_refused(client, shop, storeflow):
+    token = sign_in(client, storeflow, shop.id)
+    flow = "abandoned_checkout"
+    assert client.post(f"/app/flows/{flow}/toggle", data={"enabled": "true"}).status_code == 400
+    assert client.post(f"/app/flows/{flow}/toggle",
+                       data={"enabled": "true", "csrf_token": token + "x"}).status_code == 400
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS[flow])[0] is False
+    assert client.post(f"/app/flows/{flow}/toggle",
+                       data={"enabled": "true", "csrf_token": token}).status_code == 302
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS[flow])[0] is True
+
+
+def test_csp_lets_only_the_shops_admin_frame_the_ui(client, shop, storeflow):
+    sign_in(client, storeflow, shop.id)
+    response = client.get("/app/")
+    csp = response.headers["Content-Security-Policy"]
+    assert f"frame-ancestors https://{shop.domain} https://admin.shopify.com" in csp
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "X-Frame-Options" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+    # A page showing an email allows its inline styles, never scripts.
+    preview_csp = client.get("/app/preview").headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in preview_csp and "script-src 'self';" in preview_csp
+
+
+def test_a_non_shopify_store_may_not_be_framed(client, other_store, storeflow):
+    sign_in(client, storeflow, other_store.id)
+    assert "frame-ancestors 'none'" in client.get("/app/").headers["Content-Security-Policy"]
+
+
+def test_another_stores_ids_are_not_found(client, shop, other_store, storeflow):
+    with db.session() as session:
+        theirs = Customer(store_id=other_store.id, email="them@example.com", tags=[])
+        session.add(theirs)
+        session.flush()
+        message = Message(store_id=other_store.id, email="them@example.com", template="welcome/welcome",
+                          context={}, marketing=True, status="sent", message_id="<x@test>",
+                          customer_id=theirs.id)
+        session.add(message)
+        session.flush()
+        ids = theirs.id, message.id
+    sign_in(client, storeflow, shop.id)
+    assert client.get(f"/app/activity/messages/{ids[1]}").status_code == 404
+    assert client.get(f"/app/preview?customer_id={ids[0]}").status_code == 404
+    assert client.get(f"/app/dev-inbox/{ids[1]}").status_code == 404
+    assert b"No customer" in client.get("/app/activity?email=them@example.com").data
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+def test_every_page_renders_for_a_store_with_history(client, shop, storeflow):
+    seed_history(shop)
+    sign_in(client, storeflow, shop.id)
+    for path in ("/app/", "/app/flows", "/app/preview", "/app/activity", "/app/settings",
+                 f"/app/activity?email={ANA}", "/app/activity?status=sent", "/app/dev-inbox"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert b"Fernhill Goods" in client.get("/app/").data
+    # A seeded email refers to no cart: its page says so instead of failing.
+    with db.session() as session:
+        orphan = session.execute(select(Message).limit(1)).scalar_one()
+    assert b"can't be shown again" in client.get(f"/app/activity/messages/{orphan.id}").data
+
+
+def test_overview_counts_flows_and_their_holdout(shop):
+    seed_history(shop)
+    since = clock.now() - timedelta(days=30)
+    with db.session() as session:
+        store = session.get(Store, shop.id)
+        stats = report.flow_stats(session, store, since)
+        sent = session.execute(select(Message).where(Message.flow == "abandoned_checkout",
+                                                     Message.sent_at >= since)).scalars().all()
+        runs = session.execute(select(FlowRun)).scalars().all()
+    checkout = stats["abandoned_checkout"]
+    assert checkout.sent == len(sent)
+    assert checkout.clicked == sum(1 for m in sent if m.first_clicked_at)
+    assert checkout.orders > 0 and checkout.revenue["USD"] > 0
+    assert sum(r.holdout for r in runs) == report.MIN_GROUP_SIZE
+    assert checkout.incremental is not None
+    assert stats["order_updates"].incremental is None  # no runs: nothing to compare
+
+
+def test_incremental_revenue_is_emailed_minus_held_out_per_run(shop):
+    now = clock.now()
+    with db.session() as session:
+        customers = [Customer(store_id=shop.id, email=f"c{i}@example.com", tags=[]) for i in range(40)]
+        session.add_all(customers)
+        session.flush()
+        for i, customer in enumerate(customers):
+            held = i >= 20
+            session.add(FlowRun(store_id=shop.id, flow="win_back", version=1, customer_id=customer.id,
+                                subject="customer", subject_id=customer.id, status="completed",
+                                triggered_at=now - timedelta(days=3), anchor_at=now, holdout=held,
+                                settings={}, data={}, started_at=now - timedelta(days=3)))
+            # Every emailed customer spends 10, every fourth held-out one does.
+            if not held or i % 4 == 0:
+                session.add(Order(store_id=shop.id, platform_id=i, customer_id=customer.id,
+                                  currency="USD", total_price=10, discount_codes=[],
+                                  placed_at=now - timedelta(days=2), source_updated_at=now))
+        store = session.get(Store, shop.id)
+        result = report.incremental_revenue(session, store, "win_back", now - timedelta(days=30))
+    assert str(result) == "150.00"  # (10 - 2.5) per run x 20 emailed runs
+
+
+def test_sync_health_warns_when_events_stop(shop):
+    now = clock.now()
+    with db.session() as session:
+        assert report.sync_health(session, shop.id, now).last_received_at is None
+        session.add(WebhookEvent(store_id=shop.id, platform="shopify", topic="orders/create",
+                                 delivery_key="k", body=b"{}", received_at=now - timedelta(days=2)))
+        session.flush()
+        assert report.sync_health(session, shop.id, now).silent is True
+        assert report.sync_health(session, shop.id, now - timedelta(days=1, hours=12)).silent is False
+
+
+def test_flow_settings_save_and_a_bad_value_says_why(client, shop, storeflow):
+    token = sign_in(client, storeflow, shop.id)
+    form = {"csrf_token": token, "email_1_delay_hours": "3", "email_2_delay_hours": "24",
+            "email_3_delay_hours": "72", "discount_percent": "15", "discount_valid_days": "7",
+            "reentry_days": "7", "stale_after_hours": "168", "drop_after_hours": "48",
+            "holdout_percent": "10"}  # "discount" unticked: off
+    assert client.post("/app/flows/abandoned_checkout", data=form).status_code == 302
+    with db.session() as session:
+        _, settings = config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])
+    assert (settings["email_1_delay_hours"], settings["discount"], settings["holdout_percent"]) == (3, False, 10)
+    bad = client.post("/app/flows/abandoned_checkout", data={**form, "discount_percent": "150"})
+    assert bad.status_code == 400 and b"out of range" in bad.data
+
+
+def test_store_settings_validate_each_field_and_clear_optional_ones(client, shop, storeflow):
+    token = sign_in(client, storeflow, shop.id)
+    form = {"csrf_token": token, "from_name": "Fernhill", "from_email": "Hello@Fernhill.example",
+            "reply_to": "", "logo_url": "", "brand_color": "#2F5D50", "postal_address": "12 Orchard Lane",
+            "timezone": "Europe/Berlin", "frequency_cap_hours": "12", "attribution_days": "7",
+            "quiet_on": "true", "quiet_start": "22:00", "quiet_end": "07:30"}
+    assert client.post("/app/settings", data=form).status_code == 302
+    with db.session() as session:
+        saved = session.get(Store, shop.id).effective_settings
+    assert saved["from_email"] == "hello@fernhill.example" and saved["brand_color"] == "#2f5d50"
+    assert saved["quiet_hours"] == "22:00-07:30" and saved["timezone"] == "Europe/Berlin"
+    bad = client.post("/app/settings", data={**form, "timezone": "Mars/Olympus", "attribution_days": "400"})
+    assert bad.status_code == 400
+    assert b"not an IANA time zone" in bad.data and b"between 1 and 90" in bad.data
+    client.post("/app/settings", data={**form, "from_email": "", "quiet_on": ""})
+    with db.session() as session:
+        saved = session.get(Store, shop.id).effective_settings
+    assert saved["from_email"] == "" and saved["quiet_hours"] == "off"
+
+
+def test_preview_as_a_customer_uses_their_data_or_says_what_is_sampled(client, shop, storeflow):
+    with db.session() as session:
+        session.add(Customer(store_id=shop.id, email="noemail-test@example.com", first_name="Zoe", tags=[]))
+        session.add(Customer(store_id=shop.id, email=None, first_name="Nobody", tags=[]))
+    sign_in(client, storeflow, shop.id)
+    page = client.get("/app/preview?step=abandoned_checkout/email_1&email=NoEmail-Test@example.com").data
+    assert b"Zoe has no cart yet" in page and b"Hi Zoe," in page
+    # Text that is no address never matches a customer who has none.
+    page = client.get("/app/preview?step=welcome/welcome&email=not-an-address").data
+    assert b"not an email address" in page and b"Nobody" not in page
+
+
+# --- inside the Shopify admin --------------------------------------------------------------
+
+def _session_token(secret: str) -> str:
+    import jwt
+
+    from tests.helpers import API_KEY, SHOP
+
+    now = int(time.time())
+    return jwt.encode({"iss": f"https://{SHOP}/admin", "dest": f"https://{SHOP}", "aud": API_KEY,
+                       "sub": "42", "exp": now + 60, "nbf": now - 5, "iat": now - 5},
+                      secret, algorithm="HS256")
+
+
+def test_the_embedded_app_signs_in_with_a_session_token_and_needs_no_cookie(client, shop,
+                                                                            shopify):
+    from tests.helpers import API_SECRET
+
+    bearer = {"Authorization": f"Bearer {_session_token(API_SECRET)}"}
+
+    assert client.get("/app/", headers=bearer).status_code == 200
+    # A fetch from App Bridge carries the token: it needs no CSRF token, and acts for that shop.
+    toggled = client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "true"},
+                          headers=bearer)
+    assert toggled.status_code in (200, 302)
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0] is True
+    forged = {"Authorization": f"Bearer {_session_token('not-the-app-secret')}"}
+    assert client.get("/app/", headers=forged).status_code == 401
+    assert client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "false"},
+                       headers=forged).status_code == 401

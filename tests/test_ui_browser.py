@@ -1,0 +1,158 @@
+"""The settings UI in a real browser (headless Debian chromium) against the app served on a
+loopback port: signing in, switching and tuning flows, previews, test sends, the customer
+timeline, refusals; and screenshots of every page at desktop and phone widths."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app import stores
+from app.db import db
+from app.models import Message
+from flows import catalog, config
+from tests.ui_helpers import ANA, login_path, seed_history
+
+SHOTS = Path(__file__).parent / "screenshots" / "ui"
+WIDTHS = (1280, 390)
+
+
+def expect(locator):
+    """Playwright's auto-waiting assertions (imported late: Playwright may be absent)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+@pytest.fixture
+def signed_in(browser, app_server, shop, storeflow):
+    """A browser tab signed in to the shop through a login link."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    response = tab.goto(app_server + login_path(storeflow, shop.id))
+    assert response.status == 200 and tab.url == f"{app_server}/app/"
+    yield tab
+    context.close()
+
+
+def test_sign_in_lands_on_the_overview_with_a_csp(signed_in, app_server):
+    response = signed_in.goto(f"{app_server}/app/")
+    assert "frame-ancestors https://storeflow-test.myshopify.com" in response.headers["content-security-policy"]
+    assert signed_in.locator("h1").inner_text() == "Overview"
+
+
+def test_toggle_a_flow_and_it_stays_on_after_reload(signed_in, app_server, shop):
+    signed_in.goto(f"{app_server}/app/flows")
+    switch = signed_in.locator("#browse_abandonment .switch")
+    assert switch.get_attribute("aria-checked") == "false"
+    switch.click()
+    # `expect` polls without eval: the UI's CSP (rightly) forbids string evaluation.
+    expect(switch).to_have_attribute("aria-checked", "true")
+    signed_in.reload()
+    assert signed_in.locator("#browse_abandonment .switch").get_attribute("aria-checked") == "true"
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is True
+
+
+def test_change_a_delay_and_the_cli_sees_it(signed_in, app_server, shop, storeflow):
+    signed_in.goto(f"{app_server}/app/flows")
+    card = signed_in.locator("#abandoned_checkout")
+    card.locator("summary:has-text('Edit settings')").click()
+    card.locator("input[name=email_1_delay_hours]").fill("3")
+    card.locator("button:has-text('Save settings')").click()
+    signed_in.wait_for_selector(".toast")
+    assert "settings saved" in signed_in.locator(".toast").inner_text()
+    listed = storeflow("flows", "list", "--store", str(shop.id)).output
+    line = next(row for row in listed.splitlines() if " abandoned_checkout " in row)
+    assert "email_1_delay_hours=3 " in line
+
+
+def test_preview_renders_and_a_test_send_reaches_smtp(signed_in, app_server, smtp_sink, run_jobs):
+    signed_in.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_1")
+    frame = signed_in.frame_locator("iframe[title='Desktop preview']")
+    assert "You left something behind" in frame.locator("h1").inner_text()
+    assert "Linen Throw Blanket" in frame.locator("body").inner_text()
+    signed_in.select_option("select[name=step]", "order_updates/shipped")
+    signed_in.wait_for_url("**/app/preview?step=order_updates%2Fshipped*")
+    assert "1Z999AA10123456784" in signed_in.frame_locator(
+        "iframe[title='Phone preview']").locator("body").inner_text()
+    signed_in.fill("input[name=to]", "owner@fernhill.example")
+    signed_in.click("button:has-text('Send test email')")
+    assert "on its way to owner@fernhill.example" in signed_in.locator(".toast").inner_text()
+    run_jobs()
+    received = smtp_sink.to("owner@fernhill.example")
+    assert len(received) == 1 and received[0]["Subject"] == "Your order #1001 is on its way"
+    with db.session() as session:
+        sent = session.execute(select(Message)).scalar_one()
+    assert (sent.status, sent.run_id, sent.flow) == ("sent", None, None)
+
+
+def test_search_a_customer_and_read_their_timeline(signed_in, app_server, shop):
+    seed_history(shop)
+    signed_in.goto(f"{app_server}/app/activity")
+    signed_in.fill("input[name=email]", "  ANA@example.com ")
+    signed_in.press("input[name=email]", "Enter")
+    timeline = signed_in.locator(".timeline")
+    timeline.wait_for()
+    text = timeline.inner_text()
+    assert "quiet hours until 08:00" in text and "Exited" in text and "ordered" in text
+    assert signed_in.locator(".customer h2").inner_text() == "Ana Ruiz"
+
+
+def test_forged_links_foreign_ids_and_posts_without_csrf_are_refused(browser, signed_in, app_server, storeflow):
+    stranger = browser.new_context()
+    tab = stranger.new_page()
+    assert tab.goto(f"{app_server}/app/login/forged.token.here").status == 403
+    assert tab.goto(f"{app_server}/app/").status == 401
+    stranger.close()
+    with db.session() as session:
+        other, _ = stores.connect(session, "woocommerce", "https://other.example",
+                                  access_token="ck", webhook_secret="s")
+        session.flush()
+        foreign = Message(store_id=other.id, email="them@example.com", template="welcome/welcome",
+                          context={}, marketing=True, status="sent", message_id="<f@test>")
+        session.add(foreign)
+        session.flush()
+        foreign_id = foreign.id
+    assert signed_in.goto(f"{app_server}/app/activity/messages/{foreign_id}").status == 404
+    refused = signed_in.request.post(f"{app_server}/app/flows/welcome/toggle",
+                                     form={"enabled": "true"})
+    assert refused.status == 400
+
+
+def _shoot(tab, url: str, name: str) -> None:
+    for width in WIDTHS:
+        tab.set_viewport_size({"width": width, "height": 900})
+        tab.goto("about:blank")  # so a URL with an #anchor loads afresh, not as a scroll
+        assert tab.goto(url).status in (200, 401), url
+        tab.keyboard.press("Home")  # an #anchor scrolled the page; shoot it from the top
+        tab.wait_for_timeout(150)  # let previews fit their height
+        tab.screenshot(path=str(SHOTS / f"{name}_{width}.png"), full_page=True)
+
+
+def test_screenshots_of_every_page(signed_in, app_server, shop, run_jobs, storeflow):
+    """Writes tests/screenshots/ui/<page>_<width>.png for a person to look at."""
+    seed_history(shop)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    # Something in the dev inbox: a test send, delivered by the dev transport.
+    signed_in.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_3")
+    signed_in.fill("input[name=to]", "owner@fernhill.example")
+    signed_in.click("button:has-text('Send test email')")
+    run_jobs()
+    with db.session() as session:
+        test_send = session.execute(select(Message).where(Message.flow.is_(None))).scalar_one()
+    pages = {
+        "overview": "/app/", "flows": "/app/flows#abandoned_checkout",
+        "preview": "/app/preview?step=abandoned_checkout/email_3",
+        "activity": "/app/activity", "customer": f"/app/activity?email={ANA}",
+        "message": f"/app/activity/messages/{test_send.id}", "settings": "/app/settings",
+        "dev_inbox": "/app/dev-inbox", "dev_inbox_message": f"/app/dev-inbox/{test_send.id}",
+    }
+    for name, path in pages.items():
+        _shoot(signed_in, app_server + path, name)
+    signed_in.context.clear_cookies()
+    _shoot(signed_in, app_server + "/app/", "signed_out")
+    assert len(list(SHOTS.glob("*.png"))) == 2 * (len(pages) + 1)
