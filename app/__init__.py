@@ -11,7 +11,7 @@ from app.config import Config, load_config
 def bootstrap(config: Config | None = None) -> Config:
     """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
     from app import attribution  # noqa: F401  (its ORDER_PLACED listener, in every process)
-    from app import embedded, installs, shopify_app
+    from app import embedded, errors_sentry, installs, shopify_app
     from app.crypto import keyring
     from app.db import db
     from app.identity import signer
@@ -25,6 +25,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from flows import engine
 
     config = embedded.resolve(config or load_config())
+    errors_sentry.init()
     keyring.configure(config.encryption_keys)
     db.configure(config.database_url)
     broker.configure(config.redis_url)

@@ -10,7 +10,8 @@ import time
 
 import click
 
-from app import bootstrap, cli_flows, logs
+from app import bootstrap, cli_flows, doctor, logs
+from app.demo import cli as demo_cli
 from app.config import ConfigError
 
 
@@ -75,6 +76,7 @@ def dev() -> None:
 
     config = bootstrap()
     migrate.upgrade()
+    demo_cli.seed_if_empty(config)
     env = {
         **os.environ,
         "DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url,
@@ -343,6 +345,8 @@ def main() -> None:
 
 
 cli_flows.register(cli)
+demo_cli.register(cli)
+doctor.register(cli)
 
 
 if __name__ == "__main__":

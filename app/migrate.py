@@ -39,3 +39,12 @@ def pending_differences() -> list:
     with db.engine.connect() as connection:
         return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
                                 Base.metadata)
+
+
+def revisions() -> tuple[set[str], set[str]]:
+    """(the database's current revisions, the code's heads): equal when migrations are done."""
+    from alembic.script import ScriptDirectory
+
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        return current, set(ScriptDirectory.from_config(_alembic(connection)).get_heads())

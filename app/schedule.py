@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
+from app.heartbeat import SCHEDULER_NAME
 from app.jobs import broker, prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending, sweep_outbox
 from app.reconcile import reconcile_woocommerce
@@ -27,7 +28,7 @@ PERIODIC = [
 
 
 def cron_scheduler() -> CronScheduler:
-    scheduler = CronScheduler(connection=broker.connection, name="storeflow")
+    scheduler = CronScheduler(connection=broker.connection, name=SCHEDULER_NAME)
     for job, seconds in PERIODIC:
         scheduler.register(job, "periodic", interval=seconds, name=job.__name__)
     return scheduler

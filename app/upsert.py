@@ -73,6 +73,8 @@ def customer(session: Session, store_id: int, record: CustomerRecord) -> Upserte
         "phone": record.phone, "country_code": record.country_code, "tags": list(record.tags),
         "source_created_at": record.created_at, "source_updated_at": record.updated_at,
     }
+    if record.birthday is not None:  # most payloads do not carry it; silence keeps what we have
+        values["birthday"] = record.birthday
     return _upsert(session, Customer, {"store_id": store_id, "platform_id": record.platform_id},
                    values, record.updated_at)
 

@@ -26,11 +26,12 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from app import create_app, embedded, migrate, stores
 from app.config import Config, normalize_database_url
 from app.db import db
+from app.demo.samples import SAMPLES
 from connectors.shopify.webhooks import sign
 
 SHOP = "bench.myshopify.com"
 SECRET = "bench-secret"
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "shopify"
+FIXTURES = SAMPLES / "shopify"
 
 
 class _Quiet(WSGIRequestHandler):

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
+from app.demo.samples import SAMPLES
 from bench.harness import SECRET, SHOP, Gunicorn, load, production_env, record, services
 from connectors.shopify.webhooks import sign
 from tests.smtp import free_port
 
-BODY = (Path(__file__).resolve().parents[1] / "tests/fixtures/shopify/orders_create.json").read_bytes()
+BODY = (SAMPLES / "shopify/orders_create.json").read_bytes()
 TOTAL, CONCURRENCY = 3000, 8
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping, Union
 
@@ -48,6 +48,8 @@ class CustomerRecord:
     # such a record creates a missing customer but never overwrites a dated one.
     updated_at: datetime | None = None
     tags: tuple[str, ...] = ()
+    # None when the payload does not say: a stored birthday is never cleared by silence.
+    birthday: date | None = None
 
 
 # Shopify's email-marketing states; NULL in our columns means we were never told.
@@ -275,6 +277,16 @@ def parse_time(value: Any, name: str) -> datetime | None:
     if parsed.tzinfo is None:
         raise PayloadError(f"field {name!r} has no time zone")
     return parsed
+
+
+def parse_date(value: Any, name: str) -> date | None:
+    """A calendar date (YYYY-MM-DD); None stays None."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise PayloadError(f"field {name!r} is not a date") from None
 
 
 def parse_money(value: Any, name: str) -> Decimal:

@@ -1,21 +1,13 @@
 """Posting storefront events to /collect the way a shop's pages (or its server) do."""
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 
-from tests.helpers import SHOP, published
+from app.demo.payloads import pixel  # noqa: F401
+from tests.helpers import SHOP
 
 ORIGIN = f"https://{SHOP}"
-
-
-def pixel(name: str, **changes) -> dict:
-    """A Web Pixel standard event (tests/fixtures/shopify/pixel), with a fresh event id."""
-    event = copy.deepcopy(published(f"shopify/pixel/{name}.json"))
-    event["id"] = f"sh-{uuid.uuid4()}"
-    event.update(changes)
-    return event
 
 
 def event(kind: str, visitor_id: str, **fields) -> dict:

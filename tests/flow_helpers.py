@@ -2,21 +2,18 @@
 time the way `storeflow tick --at` does."""
 from __future__ import annotations
 
-import copy
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from app import clock
 from app.db import db
+from app.demo.payloads import SAMPLE_TIME, checkout_sample, consent_update, order_sample  # noqa: F401
 from app.models import FlowRun, Message, Store
 from flows import catalog, config, engine
 from flows.timeline import for_email
-from tests.helpers import published
 
-# Shopify's published checkout and order samples were last updated at this instant.
-SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=timezone.utc)
 CHECKOUT_CUSTOMER = 603851970716743426  # the customer embedded in checkouts_create.json
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
@@ -39,33 +36,6 @@ def enable(store_id: int, *names: str, quiet_hours: str = "off", **settings) -> 
             flow = catalog.FLOWS[name]
             known = {k: v for k, v in settings.items() if k in config.defaults(flow)}
             config.save(session, store_id, flow, enabled=True, changes=config.validate(flow, known))
-
-
-def consent_update(customer_id: int, email: str, state: str = "subscribed",
-                   level: str | None = "single_opt_in", updated: datetime = SAMPLE_TIME) -> dict:
-    """Shopify's published customers_email_marketing_consent/update sample, for this customer."""
-    payload = copy.deepcopy(published("shopify/customers_email_marketing_consent_update.json"))
-    payload.update(customer_id=customer_id, email_address=email)
-    payload["email_marketing_consent"].update(
-        state=state, opt_in_level=level, consent_updated_at=updated.isoformat())
-    return payload
-
-
-def checkout_sample(updated: datetime = SAMPLE_TIME, **changes) -> dict:
-    """Shopify's published checkout sample, last touched at `updated`."""
-    payload = copy.deepcopy(published("shopify/checkouts_create.json"))
-    payload.update(updated_at=updated.isoformat(), created_at=updated.isoformat(), **changes)
-    return payload
-
-
-def order_sample(placed: datetime, **changes) -> dict:
-    """Shopify's published order sample, placed at `placed` (and, unlike the sample, not
-    cancelled: the sample is an order cancelled at the moment it was placed)."""
-    payload = copy.deepcopy(published("shopify/orders_create.json"))
-    payload.update(created_at=placed.isoformat(), processed_at=placed.isoformat(),
-                   updated_at=placed.isoformat(), cancelled_at=None, cancel_reason=None,
-                   **changes)
-    return payload
 
 
 def move_to(instant: datetime, run_jobs) -> None:

@@ -5,6 +5,7 @@ import json
 import uuid
 from pathlib import Path
 
+from app.demo import samples
 from connectors.signing import sign
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -17,7 +18,10 @@ WOO_SECRET = "wc_test_webhook_secret"
 
 
 def published(name: str) -> dict:
-    """A payload Shopify or WooCommerce publishes (see fixtures/SOURCES.md)."""
+    """A payload Shopify or WooCommerce publishes (see fixtures/SOURCES.md); the samples the
+    demo uses ship with the package."""
+    if samples.exists(name):
+        return samples.published(name)
     return json.loads((FIXTURES / name).read_text())
 
 

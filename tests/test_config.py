@@ -20,6 +20,16 @@ def test_heroku_style_urls_are_accepted():
     assert not config.embedded
 
 
+def test_heroku_redis_self_signed_tls_is_encrypted_without_verification_only_when_asked():
+    import redis
+
+    unverified = load_config({**PRODUCTION, "REDIS_TLS_VERIFY": "0"}).redis_url
+    assert unverified == "rediss://:pw@cache.internal:6380?ssl_cert_reqs=none"
+    assert redis.Redis.from_url(unverified).connection_pool.connection_kwargs["ssl_cert_reqs"] == "none"
+    plain = {**PRODUCTION, "REDIS_URL": "redis://cache.internal:6379", "REDIS_TLS_VERIFY": "0"}
+    assert load_config(plain).redis_url == "redis://cache.internal:6379"
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL"])
 def test_production_refuses_to_start_without_a_required_setting(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}

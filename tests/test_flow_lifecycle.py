@@ -6,9 +6,10 @@ import copy
 import re
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.db import db
+from app.demo.payloads import Person, customer
 from app.models import Customer, Suppression
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
                                 messages, move_to, order_sample, runs, timeline)
@@ -164,9 +165,11 @@ def test_welcome_confirms_the_address_before_welcoming(shop, webhooks, run_jobs,
 def test_birthday_greets_on_the_day(shop, webhooks, run_jobs, smtp_sink):
     enable(shop.id, "birthday")
     place_order(webhooks, run_jobs)
-    with db.session() as session:
-        session.execute(update(Customer).where(Customer.platform_id == BUYER)
-                        .values(birthday=date(1990, 1, 20)))
+    # Shopify's standard "Birth date" metafield, which customer webhooks carry when asked to.
+    buyer = Person(BUYER, "John", "Smith", BUYER_EMAIL, country="CA", birthday=date(1990, 1, 20))
+    with at(SAMPLE_TIME + 2 * MINUTE):
+        webhooks.deliver("customers/update", customer(buyer, SAMPLE_TIME + MINUTE))
+        run_jobs()
     move_to(SAMPLE_TIME + 18 * DAY, run_jobs)
     assert sent_steps("birthday") == []
     move_to(SAMPLE_TIME + 19 * DAY + 10 * HOUR, run_jobs)

@@ -45,11 +45,14 @@ def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path):
             except OSError:
                 assert dev.poll() is None, dev.stdout.read()
                 time.sleep(0.5)
-        assert health == (200, {"database": "up", "redis": "up"})
+        assert health[0] == 200
+        assert (health[1]["database"], health[1]["redis"]) == ("up", "up")
     finally:
         dev.send_signal(signal.SIGTERM)
         output, _ = dev.communicate(timeout=60)
     assert f"Storeflow is running at http://localhost:{port}" in output
+    # A fresh database gets the demo shop first, and says where its mail went.
+    assert "Demo shop" in output and str(tmp_path / "home" / "dev-inbox") in output
     assert dev.returncode == 0, output
     # The embedded services stopped with the process that started them.
     assert not (tmp_path / "home" / "postgres" / "postmaster.pid").exists()
@@ -67,3 +70,7 @@ def test_a_worker_process_ingests_what_the_web_stored(shop, webhooks, cli_env):
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(Order)).scalar_one() == 1
         assert session.execute(select(WebhookEvent.processed_at)).scalar_one() is not None
+    # One line per event, naming the store and the job, and no customer's address.
+    [ingested] = [line for line in worker.stdout.splitlines() if "ingested" in line]
+    assert f"store_id={shop.id}" in ingested and "job_id=ingest-" in ingested
+    assert "example.com" not in worker.stdout + worker.stderr

@@ -220,3 +220,21 @@ def test_exhausted_rows_wait_for_the_operator_and_old_processed_rows_are_pruned(
     with clock.frozen_at(clock.now() + timedelta(days=31)):
         assert prune_inbox() == 1
     assert count(WebhookEvent) == 0 and count(Order) == 1
+
+
+def test_a_customer_birth_date_metafield_is_kept_and_silence_does_not_clear_it(shop, webhooks,
+                                                                               run_jobs):
+    from datetime import date, datetime, timezone
+
+    from app.demo.payloads import Person, customer
+
+    bob = Person(706405506930370084, "Bob", "Biller", "bob@biller.com", birthday=date(1988, 3, 9))
+    webhooks.deliver("customers/create", customer(bob, datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    later = customer(Person(bob.id, "Bob", "Biller", bob.email),
+                     datetime(2026, 2, 1, tzinfo=timezone.utc))
+    webhooks.deliver("customers/update", later)
+    run_jobs()
+
+    with db.session() as session:
+        stored = session.execute(select(Customer).where(Customer.platform_id == bob.id)).scalar_one()
+    assert stored.birthday == date(1988, 3, 9) and stored.first_name == "Bob"

@@ -77,6 +77,12 @@ class SMTPTransport:
             raise TransientFailure(type(error).__name__) from error
         return self._connection
 
+    def verify(self) -> None:
+        """Connect, EHLO, STARTTLS and log in as a send would (`storeflow doctor`); raises
+        TransientFailure naming what failed."""
+        self._ready()
+        self.close()
+
     def send(self, message: EmailMessage) -> None:
         connection = self._ready()
         try:

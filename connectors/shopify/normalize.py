@@ -11,7 +11,8 @@ from connectors.base import (
     CHECKOUT, CONSENT_STATES, CheckoutRecord, ConsentRecord, CustomerRecord, CustomerRedaction,
     DataRequest, FulfillmentRecord, LineRecord, OrderRecord, PayloadError, ProductDeletion,
     ProductRecord, Record, ShopRedaction, Uninstalled,
-    normalize_email, optional_id, parse_id, parse_money, parse_time, require, require_text, text,
+    normalize_email, optional_id, parse_date, parse_id, parse_money, parse_time, require,
+    require_text, text,
 )
 
 
@@ -27,7 +28,21 @@ def customer(payload: Any) -> CustomerRecord:
         created_at=parse_time(payload.get("created_at"), "customer.created_at"),
         updated_at=parse_time(payload.get("updated_at"), "customer.updated_at"),
         tags=_tags(payload.get("tags")),
+        birthday=parse_date(_metafield(payload, *BIRTH_DATE), "metafields.facts.birth_date"),
     )
+
+
+# Shopify's standard customer metafield "Birth date". Webhooks carry a customer's metafields
+# when the subscription names their namespace (see subscriptions.METAFIELD_NAMESPACES).
+BIRTH_DATE = ("facts", "birth_date")
+
+
+def _metafield(payload: dict, namespace: str, key: str):
+    """The value of one of the payload's `metafields`, or None when it is not there."""
+    for field in payload.get("metafields") or ():
+        if isinstance(field, dict) and (field.get("namespace"), field.get("key")) == (namespace, key):
+            return field.get("value")
+    return None
 
 
 def _tags(value: Any) -> tuple[str, ...]:

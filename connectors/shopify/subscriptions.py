@@ -6,6 +6,8 @@ from connectors.shopify.admin import AdminClient, AdminError
 from connectors.shopify.normalize import LIFECYCLE, NORMALIZERS
 
 TOPICS = tuple(sorted({*NORMALIZERS, *LIFECYCLE}))
+# Customer deliveries carry these metafields only when the subscription asks (the birth date).
+METAFIELD_NAMESPACES = {"customers/create": ["facts"], "customers/update": ["facts"]}
 
 LIST = """query Subscriptions($after: String) {
   webhookSubscriptions(first: 100, after: $after) {
@@ -34,8 +36,10 @@ def ensure(client: AdminClient, uri: str) -> list[str]:
     for topic in TOPICS:
         if enum(topic) in have:
             continue
-        result = client.execute(CREATE, {"topic": enum(topic),
-                                         "webhookSubscription": {"uri": uri, "format": "JSON"}})
+        subscription = {"uri": uri, "format": "JSON"}
+        if topic in METAFIELD_NAMESPACES:
+            subscription["metafieldNamespaces"] = METAFIELD_NAMESPACES[topic]
+        result = client.execute(CREATE, {"topic": enum(topic), "webhookSubscription": subscription})
         errors = result["webhookSubscriptionCreate"]["userErrors"]
         if errors:
             raise AdminError(f"{topic}: " + "; ".join(e["message"] for e in errors))

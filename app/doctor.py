@@ -1,0 +1,165 @@
+"""`storeflow doctor`: checks configuration, database, Redis, SMTP, the background processes and
+each store's webhooks, and says what to fix. Exit code 1 when anything failed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import click
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+# A store that has sent no webhook for this long is worth a look (a quiet shop, or lost
+# subscriptions); it is a warning, not a failure, because quiet shops exist.
+QUIET_AFTER = timedelta(days=3)
+# Processed deliveries are pruned after this long (app.jobs.prune_inbox), so an empty inbox
+# means "none lately", not "never", for a store connected before then.
+INBOX_KEPT = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Finding:
+    status: str
+    subject: str
+    detail: str
+    fix: str = ""
+
+
+def configuration():
+    """The settings themselves, as every process reads them."""
+    from app import bootstrap
+    from app.config import load_config
+
+    try:
+        local = load_config().embedded
+        config = bootstrap()
+    except Exception as error:  # a ConfigError, or an embedded service that would not start
+        return None, [Finding(FAIL, "configuration", str(error), "set the variable it names")]
+    findings = [Finding(OK, "configuration", "local, on embedded services" if local
+                        else "production settings present")]
+    if not local and not config.base_url.startswith("https://"):
+        findings.append(Finding(WARN, "BASE_URL", f"{config.base_url} is not https",
+                                "mailbox providers honour one-click unsubscribe over https only"))
+    if not local and config.smtp_url is None:
+        findings.append(Finding(FAIL, "SMTP_URL", "not set: mail is written to disk, not sent",
+                                "set SMTP_URL to your provider's smtp:// or smtps:// URL"))
+    if bool(config.shopify_api_key) != bool(config.shopify_api_secret):
+        findings.append(Finding(FAIL, "Shopify app", "only one of SHOPIFY_API_KEY and "
+                                "SHOPIFY_API_SECRET is set", "set both, or neither"))
+    return config, findings
+
+
+def database() -> tuple[bool, list[Finding]]:
+    """(reachable, findings): reachable and at the code's migration head."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app import migrate
+
+    try:
+        current, heads = migrate.revisions()
+    except SQLAlchemyError as error:
+        return False, [Finding(FAIL, "database", f"unreachable ({type(error).__name__})",
+                               "check DATABASE_URL and that PostgreSQL is running")]
+    if current != heads:
+        return True, [Finding(FAIL, "database", f"migrations at {sorted(current) or 'none'}, "
+                              f"code at {sorted(heads)}", "run `storeflow db upgrade`")]
+    return True, [Finding(OK, "database", "reachable, migrations at head")]
+
+
+def redis_and_processes() -> list[Finding]:
+    from redis.exceptions import RedisError
+
+    from app import heartbeat
+    from app.jobs import broker
+
+    try:
+        broker.connection.ping()
+    except RedisError as error:
+        return [Finding(FAIL, "redis", f"unreachable ({type(error).__name__})",
+                        "check REDIS_URL (Heroku Redis: REDIS_TLS_VERIFY=0)")]
+    findings = [Finding(OK, "redis", "reachable")]
+    for name, state in (("worker", heartbeat.worker_state(broker.connection)),
+                        ("scheduler", heartbeat.scheduler_state(broker.connection))):
+        fix = "" if state == "up" else f"start `storeflow {name}`" + (
+            " (exactly one)" if name == "scheduler" else "")
+        findings.append(Finding(OK if state == "up" else WARN, name, state, fix))
+    return findings
+
+
+def smtp(config) -> list[Finding]:
+    from app.mail.transport import SMTPTransport, TransientFailure
+
+    if config.smtp_url is None:
+        return []
+    transport = SMTPTransport(config.smtp_url, timeout=10)
+    try:
+        transport.verify()
+    except TransientFailure as error:
+        return [Finding(FAIL, "smtp", f"{transport.host}:{transport.port}: {error}",
+                        "check SMTP_URL's host, port and credentials")]
+    return [Finding(OK, "smtp", f"{transport.host}:{transport.port} answered EHLO")]
+
+
+def stores() -> list[Finding]:
+    """Each store: installed or not, and when its last webhook arrived."""
+    from sqlalchemy import func, select
+
+    from app import clock
+    from app.db import db
+    from app.demo import shop as demo_shop
+    from app.models import Store, WebhookEvent
+
+    with db.session() as session:
+        rows = session.execute(
+            select(Store, func.max(WebhookEvent.received_at))
+            .outerjoin(WebhookEvent, WebhookEvent.store_id == Store.id)
+            .group_by(Store.id).order_by(Store.id)).all()
+    findings = []
+    for store, last in rows:
+        subject = f"store {store.id} {store.domain}"
+        if store.domain == demo_shop.DOMAIN:
+            findings.append(Finding(OK, subject, "the demo shop (its webhooks come from "
+                                    "`storeflow demo`)"))
+        elif not store.installed:
+            findings.append(Finding(WARN, subject, "uninstalled: no flow runs for it",
+                                    "reinstall the app or reconnect with `storeflow store add`"))
+        elif last is None and clock.now() - store.installed_at < INBOX_KEPT:
+            findings.append(Finding(FAIL, subject, "no webhook received since it was connected",
+                                    f"point its webhooks at BASE_URL/webhooks/{store.platform}"))
+        elif last is None:
+            findings.append(Finding(WARN, subject, "no webhook in the last 30 days",
+                                    "check the store's webhook subscriptions"))
+        elif clock.now() - last > QUIET_AFTER:
+            findings.append(Finding(WARN, subject, f"last webhook {last:%Y-%m-%d %H:%M} UTC",
+                                    "check the store's webhook subscriptions"))
+        else:
+            findings.append(Finding(OK, subject, f"last webhook {last:%Y-%m-%d %H:%M} UTC"))
+    return findings
+
+
+def examine() -> list[Finding]:
+    """Every check, in order; later checks only run when what they need is there."""
+    config, findings = configuration()
+    if config is None:
+        return findings
+    reachable, found = database()
+    findings += found + redis_and_processes() + smtp(config)
+    if reachable:
+        findings += stores()
+    return findings
+
+
+def register(cli: click.Group) -> None:
+    """Add `storeflow doctor` to the group."""
+
+    @cli.command()
+    def doctor() -> None:
+        """Check configuration, database, Redis, SMTP, processes and each store's webhooks."""
+        findings = examine()
+        for finding in findings:
+            click.echo(f"[{finding.status:<4}] {finding.subject}: {finding.detail}")
+            if finding.fix:
+                click.echo(f"       fix: {finding.fix}")
+        failed = sum(f.status == FAIL for f in findings)
+        click.echo(f"{failed} problem(s)" if failed else "no problems found")
+        if failed:
+            raise SystemExit(1)
