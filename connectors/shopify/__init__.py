@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 from connectors.base import Connector, Delivery, DiscountRefused, Record
 from connectors.shopify import discounts, normalize as _normalize
 from connectors.shopify.admin import AdminClient, AdminError
-from connectors.shopify.webhooks import read_delivery, verify_hmac
+from connectors.shopify.webhooks import read_delivery, verify
 
 
 class ShopifyConnector(Connector):
@@ -19,7 +19,7 @@ class ShopifyConnector(Connector):
         return read_delivery(headers)
 
     def verify(self, secret: str, body: bytes, signature: str) -> bool:
-        return verify_hmac(secret, body, signature)
+        return verify(secret, body, signature)
 
     def normalize(self, topic: str, payload: Any) -> list[Record]:
         return _normalize.normalize(topic, payload)

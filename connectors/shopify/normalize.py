@@ -10,7 +10,7 @@ from typing import Any, Callable
 from connectors.base import (
     CHECKOUT, CONSENT_STATES, CheckoutRecord, ConsentRecord, CustomerRecord, CustomerRedaction,
     DataRequest, FulfillmentRecord, LineRecord, OrderRecord, PayloadError, ProductDeletion,
-    ProductRecord, Record, ShopRedaction, Uninstalled,
+    ProductRecord, Record, ShopRedaction, Uninstalled, dispatch,
     normalize_email, optional_id, parse_date, parse_id, parse_money, parse_time, require,
     require_text, text,
 )
@@ -321,13 +321,4 @@ HANDLED = {**NORMALIZERS, **LIFECYCLE, **COMPLIANCE}
 
 
 def normalize(topic: str, payload: Any) -> list[Record]:
-    normalizer = HANDLED.get(topic)
-    if normalizer is None:
-        raise PayloadError(f"unsupported topic {topic!r}")
-    if not isinstance(payload, dict):
-        raise PayloadError("the body is not a JSON object")
-    try:
-        return normalizer(payload)
-    except (AttributeError, TypeError):
-        # A nested field of the wrong type (a string where an object belongs, ...).
-        raise PayloadError(f"a field of the {topic} payload has the wrong type") from None
+    return dispatch(HANDLED, topic, payload)

@@ -121,4 +121,8 @@ def test_sigterm_mid_batch_of_flow_steps_finishes_the_step_and_exits(shop, worke
     steps = Counter(run.step for run in runs())
     queued = [m for m in messages() if m.step == "email_1"]
     assert steps[2] == len(queued) >= 20        # every step that ran wrote its one message
-    assert 0 < steps[0] == flows.count == 300 - steps[2]  # the rest still wait their turn
+    assert steps[0] == 300 - steps[2]           # the rest are owed, by the database
+    # A job the worker had just taken off the queue when the signal came can be gone from Redis
+    # (seen once in ~10 runs); the next tick queues exactly the owed runs Redis no longer holds.
+    assert engine.tick(due) == steps[0] - flows.count
+    assert 0 < steps[0] == flows.count  # every owed run waits its turn again
