@@ -141,7 +141,7 @@ def product(payload: dict) -> ProductRecord:
         platform_id=parse_id(require(payload, "id"), "id"),
         title=html.unescape(require_text(payload, "name")),
         updated_at=_modified(payload),
-        in_stock=payload.get("stock_status") in IN_STOCK,
+        in_stock=text(payload.get("stock_status")) in IN_STOCK,
         handle=text(payload.get("slug"), 255) or None,
         image_url=text(image.get("src"), 2048),
         price=parse_money(price, "price") if price not in (None, "") else None,
