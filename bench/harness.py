@@ -21,6 +21,8 @@ SHOP, SECRET = "bench-shop.myshopify.com", "bench-secret"
 def services():
     """Embedded PostgreSQL and Redis in a fresh temporary home, migrated, with one Shopify store
     connected (SHOP, signing with SECRET); returns (config, store)."""
+    import atexit
+    import shutil
     import tempfile
 
     from cryptography.fernet import Fernet
@@ -30,6 +32,9 @@ def services():
     from app.db import db
 
     home = Path(tempfile.mkdtemp(prefix="storeflow-bench-"))
+    # Registered first, so it runs last: after the embedded services have stopped. The audience
+    # benchmark's database alone is ~3 GB.
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     config = bootstrap(Config(database_url=None, redis_url=None, secret_key="bench",
                               encryption_keys=(Fernet.generate_key().decode(),),
                               base_url="http://127.0.0.1", port=0, home=home))
