@@ -29,6 +29,11 @@ def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
         return "store uninstalled"
     if not config.effective(ctx.session, ctx.store.id, flow)[0]:
         return "flow switched off"
+    return own_exit_reason(ctx, flow)
+
+
+def own_exit_reason(ctx: RunContext, flow: Flow) -> str | None:
+    """Why the flow itself would stop the run: a suppressed address, or one of its exit rules."""
     if flow.marketing:
         suppression = ctx.session.execute(select(Suppression.reason).where(
             Suppression.store_id == ctx.store.id, Suppression.email == ctx.recipient)).scalar()

@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from app import clock
 from app.db import db
+from app.models import Store
 from app.web.ui import bp
-from flows import config
+from flows import config, dryrun
 from flows.catalog import FLOWS
 from flows.steps import Flow
 
@@ -122,3 +124,35 @@ def toggle_flow(name: str):
         return {"flow": flow.name, "enabled": on}
     flash(f"{flow.title} is {'on' if on else 'off'}.")
     return redirect(url_for("ui.flows", _anchor=flow.name))
+
+
+# What a stop reason means to a merchant; unlisted reasons are shown as the engine wrote them.
+STOP_REASONS = {
+    "ordered": "bought before the email was due",
+    "checkout completed": "completed the checkout",
+    "added to cart": "carted or bought before the email was due",
+    "no marketing consent": "had not agreed to marketing email",
+    "no email address": "left no email address",
+    "already in this flow recently": "had just been through this flow",
+    "empty cart": "had an empty cart",
+    "not at checkout": "never reached checkout",
+    "reached checkout": "went on to checkout (the checkout flow's turn)",
+    "not at cart": "reached checkout (the checkout flow's turn)",
+    "viewed products out of stock": "only looked at products now out of stock",
+    "order cancelled": "cancelled the order",
+    "not a new subscriber": "had already left the list",
+}
+
+
+@bp.get("/flows/<name>/dry-run")
+def dry_run(name: str):
+    """What the flow, with the store's current settings, would have sent over the last 30 days."""
+    flow = _flow(name)
+    with db.session() as session:
+        enabled, settings = config.effective(session, g.store.id, flow)
+        store = session.get(Store, g.store.id)
+        report = dryrun.dry_run(session, store, flow, settings, until=clock.now())
+    stops = [(STOP_REASONS.get(reason, reason), count)
+             for reason, count in report.stopped.most_common()]
+    return render_template("ui/dry_run.html", flow=flow, enabled=enabled, report=report,
+                           stops=stops)
