@@ -126,3 +126,37 @@ def test_requeueing_a_whole_queue_needs_a_post(admin, client, failed_job):
     assert client.post("/admin/jobs/requeue/mail", auth=CREDENTIALS, headers=OURS).get_json() == {
         "status": "OK", "count": 1}
     assert broker.queue("mail").job_ids == [failed_job]
+
+
+def reject(address: str) -> None:
+    """A job whose error repeats the input it got, as many real ones do."""
+    raise ValueError(f"not an email address: {address}")
+
+
+def test_in_a_browser_the_dashboard_runs_but_markup_in_a_job_error_does_not(
+        admin, app, monkeypatch, browser, app_server, run_jobs):
+    monkeypatch.setitem(app.config, "STOREFLOW",
+                        app.config["STOREFLOW"].replace(base_url=app_server))
+    job = broker.queue("mail").enqueue(reject, """<img src=x onerror="document.title='pwned'">""")
+    run_jobs("mail")
+    context = browser.new_context(http_credentials={"username": "admin", "password": PASSWORD})
+    tab = context.new_page()
+    console: list[str] = []
+    tab.on("console", lambda message: console.append(message.text))
+
+    # The table is drawn by the dashboard's own scripts, which its CSP must let run.
+    tab.goto(f"{app_server}/admin/jobs/0/view/jobs/mail/failed/8/asc/1")
+    tab.locator(f'tr[data-job-id="{job.id}"]').wait_for()
+    assert not [text for text in console if "Content Security Policy" in text]
+
+    # The job's own page writes the error and arguments into the page unescaped.
+    with tab.expect_console_message(lambda m: "inline event handler" in m.text, timeout=10_000):
+        tab.goto(f"{app_server}/admin/jobs/0/view/job/{job.id}")
+    assert tab.locator("img[src=x]").count() >= 1 and tab.title() == "RQ dashboard"
+
+    tab.goto(f"{app_server}/admin/jobs/0/view/jobs/mail/failed/8/asc/1")
+    row = tab.locator(f'tr[data-job-id="{job.id}"]')
+    row.locator("[data-role=requeue-job-btn]").click()
+    row.wait_for(state="detached")
+    assert failed_ids() == [] and broker.queue("mail").job_ids == [job.id]
+    context.close()
