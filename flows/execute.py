@@ -154,12 +154,10 @@ def _defer(ctx: RunContext, flow: Flow, name: str, deferral: guards.Deferral) ->
 
 def _message_context(ctx: RunContext, step: Send) -> dict:
     """What the email renders from at send time: references, never copies of the data, and
-    the merchant's subject line for this step if they wrote one."""
+    the merchant's subject line and message for this step if they wrote them."""
     run = ctx.run
     context: dict = {key: value for key, value in run.data.items() if key != "due_since"}
-    subject = run.settings.get(config.subject_setting(step))
-    if subject:
-        context["subject"] = subject
+    context.update(config.merchant_texts(run.settings, step))
     if run.subject in ("checkout", "order"):
         context[f"{run.subject}_id"] = run.subject_id
     if run.subject == "product_view":

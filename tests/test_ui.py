@@ -233,6 +233,46 @@ def test_preview_as_a_customer_uses_their_data_or_says_what_is_sampled(client, s
     assert b"not an email address" in page and b"Nobody" not in page
 
 
+def test_the_email_editor_previews_drafts_saves_texts_and_refuses_unsafe_ones(client, shop,
+                                                                             storeflow):
+    token = sign_in(client, storeflow, shop.id)
+    flow = catalog.FLOWS["abandoned_checkout"]
+    draft = {"csrf_token": token, "step": "abandoned_checkout/email_2",
+             "subject": "{{ store_name }} kept it for you", "message": "Still thinking it over?"}
+
+    shown = client.post("/app/preview/texts", data={**draft, "action": "preview"})
+    assert shown.status_code == 200
+    page = shown.get_data(as_text=True)
+    # In the previews (an iframe's srcdoc, so escaped once more) and as the subject.
+    assert "Still thinking it over?&lt;/p&gt;" in page
+    assert f'class="subject">{shop.domain} kept it for you<' in page
+    with db.session() as session:
+        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == ""  # not saved
+
+    live = client.get("/app/preview", query_string={k: v for k, v in draft.items() if k != "csrf_token"},
+                      headers={"Accept": "application/json"}).get_json()
+    assert live["subject"] == f"{shop.domain} kept it for you" and live["error"] is None
+    assert "Still thinking it over?</p>" in live["html"] and "Still thinking it over?" in live["text"]
+
+    assert client.post("/app/preview/texts", data={**draft, "action": "save"}).status_code == 302
+    with db.session() as session:
+        saved = config.effective(session, shop.id, flow)[1]
+    assert (saved["email_2_subject"], saved["email_2_message"]) == (draft["subject"], draft["message"])
+    # Saving the flow's card (which has no text fields) keeps the texts.
+    card = {"csrf_token": token, **{k: str(v).lower() if isinstance(v, bool) else v
+                                    for k, v in saved.items() if not config.is_text_setting(k)}}
+    assert client.post("/app/flows/abandoned_checkout", data=card).status_code == 302
+    with db.session() as session:
+        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]
+
+    unsafe = client.post("/app/preview/texts", data={
+        **draft, "action": "save", "message": "{{ ''.__class__.__mro__ }}"})
+    assert unsafe.status_code == 400 and b"Not used:" in unsafe.data
+    assert "Still thinking it over?&lt;/p&gt;" in unsafe.get_data(as_text=True)  # the saved text
+    with db.session() as session:
+        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]
+
+
 # --- inside the Shopify admin --------------------------------------------------------------
 
 def test_the_embedded_app_signs_in_with_a_session_token_and_needs_no_cookie(client, shop,

@@ -88,6 +88,25 @@ def test_preview_renders_and_a_test_send_reaches_smtp(signed_in, app_server, smt
     assert (sent.status, sent.run_id, sent.flow) == ("sent", None, None)
 
 
+def test_the_editor_previews_while_typing_and_saves_the_texts(signed_in, app_server, shop):
+    signed_in.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_1")
+    assert signed_in.locator("button[value=preview]").is_hidden()  # typing previews already
+    signed_in.fill("textarea[name=message]", "Your basket misses you.\n\nSee you soon.")
+    signed_in.fill("input[name=subject]", "{{ store_name }} saved your basket")
+    phone = signed_in.frame_locator("iframe[title='Phone preview']")
+    expect(phone.locator("p", has_text="Your basket misses you.")).to_be_visible()
+    expect(phone.locator("p", has_text="See you soon.")).to_be_visible()
+    expect(signed_in.locator(".envelope .subject")).to_have_text(f"{shop.domain} saved your basket")
+    assert "so we saved your cart" not in phone.locator("body").inner_text()
+
+    signed_in.click("button:has-text('Save texts')")
+    assert "saved" in signed_in.locator(".toast").inner_text()
+    with db.session() as session:
+        saved = config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[1]
+    assert saved["email_1_message"] == "Your basket misses you.\n\nSee you soon."
+    assert saved["email_1_subject"] == "{{ store_name }} saved your basket"
+
+
 def test_search_a_customer_and_read_their_timeline(signed_in, app_server, shop):
     seed_history(shop)
     signed_in.goto(f"{app_server}/app/activity")

@@ -34,6 +34,35 @@
     select.addEventListener("change", function () { select.form.requestSubmit(); });
   });
 
+  // The email editor previews what is typed as it is typed (the Preview button is for pages
+  // without this script).
+  document.querySelectorAll("form[data-live-preview]").forEach(function (form) {
+    var frames = document.querySelectorAll(".devices iframe");
+    var subject = document.querySelector(".envelope .subject");
+    var text = document.querySelector(".text-part pre");
+    var error = form.querySelector("[data-live-error]");
+    var timer;
+    form.querySelectorAll("[data-without-js]").forEach(function (button) { button.hidden = true; });
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var url = new URL(form.dataset.livePreview, location.href);
+        ["step", "customer_id", "subject", "message"].forEach(function (name) {
+          if (form.elements[name]) { url.searchParams.set(name, form.elements[name].value); }
+        });
+        fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+          .then(function (response) { return response.json(); })
+          .then(function (shown) {
+            frames.forEach(function (frame) { frame.srcdoc = shown.html; });
+            subject.textContent = shown.subject;
+            text.textContent = shown.text;
+            error.hidden = !shown.error;
+            error.textContent = shown.error ? "Not used: " + shown.error : "";
+          });
+      }, 350);
+    });
+  });
+
   // Email previews grow to their content's height (sandboxed, same origin, no scripts).
   document.querySelectorAll("iframe[data-autoheight]").forEach(function (frame) {
     function fit() {

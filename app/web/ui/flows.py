@@ -68,9 +68,9 @@ def cards(session, store_id: int) -> list[dict]:
     listed = []
     for flow in FLOWS.values():
         enabled, settings = config.effective(session, store_id, flow)
-        defaults = config.defaults(flow)
         listed.append({"flow": flow, "enabled": enabled,
-                       "fields": [field(n, settings[n], defaults[n]) for n in defaults]})
+                       "fields": [field(n, settings[n], default)
+                                  for n, default in _card_settings(flow).items()]})
     return listed
 
 
@@ -80,10 +80,17 @@ def _flow(name: str) -> Flow:
     return FLOWS[name]
 
 
+def _card_settings(flow: Flow) -> dict[str, Any]:
+    """The settings a flow's card edits, with their defaults; each email's own texts are
+    edited beside its preview (ui/preview.py)."""
+    return {name: default for name, default in config.defaults(flow).items()
+            if not config.is_text_setting(name)}
+
+
 def _submitted(flow: Flow) -> dict[str, str]:
-    """The form's values; an unticked checkbox sends nothing, which means off."""
+    """The card form's values; an unticked checkbox sends nothing, which means off."""
     return {name: request.form.get(name, "false" if isinstance(default, bool) else "")
-            for name, default in config.defaults(flow).items()}
+            for name, default in _card_settings(flow).items()}
 
 
 @bp.get("/flows")
