@@ -46,14 +46,15 @@ WHERE o.store_id = :store AND o.customer_id IS NOT NULL AND o.placed_at BETWEEN 
 """)
 
 
-def seed(store_id: int, customers: int, orders: int, at) -> None:
+def seed(store_id: int, customers: int, orders: int, at, days: int = DAYS) -> None:
+    """`customers` subscribed customers and `orders` orders among them over `days` up to `at`."""
     with db.engine.begin() as connection:
         connection.execute(CUSTOMERS, {"store": store_id, "customers": customers})
     for lo in range(1, orders + 1, 1_000_000):  # in slices, so one transaction stays small
         with db.engine.begin() as connection:
             connection.execute(ORDERS, {"store": store_id, "lo": lo,
                                         "hi": min(lo + 999_999, orders), "customers": customers,
-                                        "at": at, "days": DAYS})
+                                        "at": at, "days": days})
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE customers, orders"))
 
