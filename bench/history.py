@@ -55,7 +55,7 @@ def _orders(every: int, rest: int, after_hours: int = 0) -> str:
             f"AND id % {every} = {rest}")
 
 
-# ~4 emails a year per customer: most from abandoned checkouts, then order mail.
+# ~3.4 emails a year per customer: most from abandoned checkouts, then order mail.
 PLANS = (
     Plan("abandoned_checkout", "checkout",
          "SELECT id, customer_id, source_updated_at AS at FROM checkouts WHERE store_id = :store",
