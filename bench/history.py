@@ -62,7 +62,8 @@ PLANS = (
          (("email_1", 1, 100), ("email_2", 24, 60), ("email_3", 72, 40)), holdout=10),
     Plan("order_updates", "order", _orders(10, 0),
          (("shipped", 48, 100), ("delivered", 120, 80))),
-    Plan("post_purchase", "order", _orders(4, 1), (("thank_you", 2, 100), ("review_request", 336, 50))),
+    Plan("post_purchase", "order", _orders(4, 1),
+         (("thank_you", 2, 100), ("review_request", 336, 50))),
     Plan("win_back", "order", _orders(20, 2, after_hours=90 * 24),
          (("reminder", 0, 100), ("second_reminder", 168, 50))),
     Plan("welcome", "customer",
@@ -113,7 +114,8 @@ INSERT INTO flow_runs (store_id, flow, version, customer_id, subject, subject_id
                        started_at, updated_at, ended_at)
 SELECT :store, :flow, :version, s.customer_id, :subject, s.id,
        CASE WHEN done THEN 'completed' ELSE 'active' END, CASE WHEN done THEN :steps ELSE 0 END,
-       s.at, s.at, CASE WHEN NOT done THEN s.at + make_interval(hours => :last) END, jsonb_build_object(), jsonb_build_object(),
+       s.at, s.at, CASE WHEN NOT done THEN s.at + make_interval(hours => :last) END,
+       jsonb_build_object(), jsonb_build_object(),
        (s.id * 7) % 100 < :holdout, CASE WHEN done THEN 'completed' END, s.at, s.at,
        CASE WHEN done THEN s.at + make_interval(hours => :last) END
 FROM ({triggers}) AS s

@@ -102,7 +102,8 @@ def took(client, path: str) -> float:
 def figures(times: list[float]) -> dict[str, float]:
     """Median and p95 (nearest rank)."""
     ordered = sorted(times)
-    return {"median": statistics.median(ordered), "p95": ordered[math.ceil(0.95 * len(ordered)) - 1]}
+    return {"median": statistics.median(ordered),
+            "p95": ordered[math.ceil(0.95 * len(ordered)) - 1]}
 
 
 def scoped(client, foreign_path: str) -> bool:
@@ -116,7 +117,8 @@ def measure(flask_app, big: Store, small: Store, runs: int, warmup: int):
     clients = {big.id: signed_in(flask_app, big), small.id: signed_in(flask_app, small)}
     paths = {store.id: pages(store) for store in (big, small)}
     asked = [(("/healthz", big.id), "/healthz")] + [
-        ((name, store_id), path) for store_id, named in paths.items() for name, path in named.items()]
+        ((name, store_id), path)
+        for store_id, named in paths.items() for name, path in named.items()]
     times = defaultdict(list)
     for round_ in range(warmup + runs):
         for key, path in asked:
@@ -169,9 +171,9 @@ def main() -> None:
         f"then VACUUM ANALYZE. Database {size}.",
         "",
         f"Each page through Flask's test client in the bench process (signed in with a login "
-        f"link), {args.runs} rounds of every page after {args.warmup} warm-up rounds: the whole "
-        "request in the server (routing, queries, rendering), no network. Baseline `/healthz`: median "
-        f"{baseline['median']:.1f} ms, p95 {baseline['p95']:.1f} ms.",
+        f"link), {args.runs} rounds of every page after {args.warmup} warm-up rounds: the "
+        "whole request in the server (routing, queries, rendering), no network. Baseline "
+        f"`/healthz`: median {baseline['median']:.1f} ms, p95 {baseline['p95']:.1f} ms.",
         "",
         *table(results, baseline),
         "",
