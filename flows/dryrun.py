@@ -13,16 +13,22 @@ postpone a reminder. The report is an estimate of reach, not a replay of the out
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
+from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import consent, events
+from app import clock, consent, events
+from app.db import db
+from app.jobs import broker
 from app.models import Checkout, ConsentChange, FlowRun, Order, ProductView, Store
+from flows import catalog
 from flows.audiences import Found
 from flows.context import RunContext
 from flows.execute import own_exit_reason
@@ -46,6 +52,13 @@ class DryRun:
     bought_anyway: set[int] = field(default_factory=set)
     # Why a trigger enrolled no one, or a run stopped before an email (reason -> count).
     stopped: Counter = field(default_factory=Counter)
+
+    def summary(self) -> dict:
+        """The figures a merchant sees, as JSON (no customer ids: counts only)."""
+        return {"flow": self.flow.name, "until": self.until.isoformat(),
+                "triggers": self.triggers, "enrolled": self.enrolled, "emails": self.emails,
+                "emailed": len(self.emailed), "bought_anyway": len(self.bought_anyway),
+                "stopped": self.stopped.most_common()}
 
 
 # --- the trigger's history -------------------------------------------------------------------
@@ -202,3 +215,37 @@ def _ordered_after(session: Session, store: Store, run: FlowRun, moment: datetim
     if run.subject == "order":
         later = later.where(Order.id != run.subject_id)
     return session.execute(later.limit(1)).first() is not None
+
+
+# --- in the background -----------------------------------------------------------------------
+# A busy store's month can take a worker a while to replay, so the settings UI asks for it and
+# shows the answer once it is there; kept an hour per store, flow and settings.
+
+SUMMARY_TTL = timedelta(hours=1)
+
+
+def _job_id(store_id: int, flow: Flow, settings: dict) -> str:
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+    return f"dry-run-{store_id}-{flow.name}-{digest[:16]}"
+
+
+def summary_or_start(store_id: int, flow: Flow, settings: dict) -> dict | None:
+    """The summary of this flow's dry run with these settings, or None while a worker makes it
+    (one job at a time per store, flow and settings)."""
+    job_id = _job_id(store_id, flow, settings)
+    cached = broker.connection.get(f"storeflow:{job_id}")
+    if cached is not None:
+        return json.loads(cached)
+    if not Job.exists(job_id, connection=broker.connection):
+        broker.queue("periodic").enqueue(summarize, store_id, flow.name, settings, job_id=job_id,
+                                         result_ttl=0, failure_ttl=3600)
+    return None
+
+
+def summarize(store_id: int, flow_name: str, settings: dict) -> None:
+    """The job: replay the last 30 days up to now and keep the summary for the UI."""
+    flow = catalog.FLOWS[flow_name]
+    with db.session() as session:
+        report = dry_run(session, session.get(Store, store_id), flow, settings, clock.now())
+    broker.connection.set(f"storeflow:{_job_id(store_id, flow, settings)}", json.dumps(report.summary()),
+                          ex=int(SUMMARY_TTL.total_seconds()))

@@ -7,9 +7,7 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from app import clock
 from app.db import db
-from app.models import Store
 from app.web.ui import bp
 from flows import config, dryrun
 from flows.catalog import FLOWS
@@ -153,13 +151,14 @@ STOP_REASONS = {
 
 @bp.get("/flows/<name>/dry-run")
 def dry_run(name: str):
-    """What the flow, with the store's current settings, would have sent over the last 30 days."""
+    """What the flow, with the store's current settings, would have sent over the last 30 days:
+    the answer once a worker has replayed the history (202 and a self-refreshing page before)."""
     flow = _flow(name)
     with db.session() as session:
         enabled, settings = config.effective(session, g.store.id, flow)
-        store = session.get(Store, g.store.id)
-        report = dryrun.dry_run(session, store, flow, settings, until=clock.now())
-    stops = [(STOP_REASONS.get(reason, reason), count)
-             for reason, count in report.stopped.most_common()]
-    return render_template("ui/dry_run.html", flow=flow, enabled=enabled, report=report,
+    summary = dryrun.summary_or_start(g.store.id, flow, settings)
+    if summary is None:
+        return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=None), 202
+    stops = [(STOP_REASONS.get(reason, reason), count) for reason, count in summary["stopped"]]
+    return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=summary,
                            stops=stops)
