@@ -221,6 +221,21 @@ def test_store_settings_validate_each_field_and_clear_optional_ones(client, shop
     assert saved["from_email"] == "" and saved["quiet_hours"] == "off"
 
 
+def test_settings_show_the_connection_and_where_mail_goes_without_credentials(client, shop,
+                                                                          storeflow, monkeypatch):
+    from app.mail.transport import SMTPTransport, transports
+
+    sign_in(client, storeflow, shop.id)
+    page = client.get("/app/settings").get_data(as_text=True)
+    assert f"Shopify · {shop.domain}" in page and "the dev inbox" in page
+
+    monkeypatch.setattr(transports, "current",
+                        SMTPTransport("smtp://postmaster:s3cret-pw@mail.example.com:2525"))
+    page = client.get("/app/settings").get_data(as_text=True)
+    assert "SMTP server mail.example.com:2525 (STARTTLS when offered)" in page
+    assert "s3cret-pw" not in page and "postmaster" not in page
+
+
 def test_preview_as_a_customer_uses_their_data_or_says_what_is_sampled(client, shop, storeflow):
     with db.session() as session:
         session.add(Customer(store_id=shop.id, email="noemail-test@example.com", first_name="Zoe", tags=[]))

@@ -31,6 +31,7 @@ class UncertainDelivery(Exception):
 
 class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+    def describe(self) -> str: ...
 
 
 class SMTPTransport:
@@ -46,6 +47,12 @@ class SMTPTransport:
         self.require_starttls = parse_qs(parts.query).get("starttls") == ["required"]
         self.timeout = timeout
         self._connection: smtplib.SMTP | None = None
+
+    def describe(self) -> str:
+        """Where mail goes, for the merchant's eyes: never the credentials."""
+        security = ("TLS" if self.tls else
+                    "STARTTLS required" if self.require_starttls else "STARTTLS when offered")
+        return f"SMTP server {self.host}:{self.port} ({security})"
 
     def _connect(self) -> smtplib.SMTP:
         if self.tls:
@@ -112,6 +119,9 @@ class DevInbox:
 
     def __init__(self, folder: Path):
         self.folder = folder
+
+    def describe(self) -> str:
+        return "the dev inbox: no SMTP_URL is set, so mail is kept here, not sent"
 
     def send(self, message: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

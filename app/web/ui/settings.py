@@ -8,6 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from app import settings as store_settings
 from app.db import db
+from app.mail.transport import transports
 from app.models import Store
 from app.web.ui import bp
 
@@ -40,7 +41,8 @@ def parse(values: dict[str, str]) -> tuple[dict, set[str], dict[str, str]]:
 
 def _page(values: dict, errors: dict, status: int = 200):
     return render_template("ui/settings.html", values=values, errors=errors,
-                           zones=sorted(available_timezones())), status
+                           zones=sorted(available_timezones()), store=g.store,
+                           mail_route=transports.current.describe()), status
 
 
 @bp.get("/settings")
