@@ -1,4 +1,5 @@
-"""The timeline: every decision the engine made about a customer, in order, explained."""
+"""The timeline: every decision the engine made about a customer, in order, explained; and what
+their runs under way will do next."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Customer, FlowRun, TimelineEntry
 from connectors.base import normalize_email
+from flows import catalog
+from flows.steps import Send
 
 # enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, exited, completed
 KINDS = ("enrolled", "not_enrolled", "held_out", "sent", "deferred", "skipped", "tagged",
@@ -31,3 +34,19 @@ def for_email(session: Session, store_id: int, email: str) -> list[dict[str, Any
     ).order_by(TimelineEntry.at, TimelineEntry.id)).scalars().all()
     return [{"at": row.at.isoformat(), "flow": row.flow, "run_id": row.run_id, "step": row.step,
              "kind": row.kind, "detail": row.detail} for row in rows]
+
+
+def upcoming(session: Session, store_id: int, customer_id: int) -> list[dict[str, Any]]:
+    """The customer's runs under way: each one's next email and when it falls due (None: when
+    something happens, such as a delivery or a confirmation), soonest first."""
+    runs = session.execute(select(FlowRun).where(
+        FlowRun.store_id == store_id, FlowRun.customer_id == customer_id,
+        FlowRun.status == "active").order_by(FlowRun.due_at.asc().nulls_last(), FlowRun.id)
+    ).scalars().all()
+    listed = []
+    for run in runs:
+        ahead = catalog.definition(run).planned[run.step:]
+        email = next((p.step.template for p in ahead if isinstance(p.step, Send)), None)
+        listed.append({"flow": run.flow, "step": email, "due_at": run.due_at,
+                       "held_out": run.holdout})
+    return listed

@@ -68,6 +68,32 @@ def test_change_a_delay_and_the_cli_sees_it(signed_in, app_server, shop, storefl
     assert "email_1_delay_hours=3 " in line
 
 
+def test_a_delay_changed_in_the_ui_moves_the_next_scheduled_send(signed_in, app_server, shop,
+                                                                  webhooks, run_jobs):
+    from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at,
+                                    checkout_sample, consent_update)
+
+    signed_in.goto(f"{app_server}/app/flows")
+    card = signed_in.locator("#abandoned_checkout")
+    card.locator(".switch").click()
+    expect(card.locator(".switch")).to_have_attribute("aria-checked", "true")
+    card.locator("summary:has-text('Edit settings')").click()
+    card.locator("input[name=email_1_delay_hours]").fill("3")
+    card.locator("button:has-text('Save settings')").click()
+    signed_in.wait_for_selector(".toast")
+
+    # A shopper abandons a checkout: their first reminder is due three hours on, not one.
+    with at(SAMPLE_TIME + 5 * MINUTE):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("checkouts/update", checkout_sample(SAMPLE_TIME))
+        run_jobs()
+    signed_in.goto(f"{app_server}/app/activity?email=john@example.com")
+    coming = signed_in.locator("[data-upcoming=abandoned_checkout]")
+    expect(coming).to_contain_text("Email 1")
+    assert coming.locator("time").get_attribute("datetime") == (SAMPLE_TIME + 3 * HOUR).isoformat()
+
+
 def test_preview_renders_and_a_test_send_reaches_smtp(signed_in, app_server, smtp_sink, run_jobs):
     signed_in.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_1")
     frame = signed_in.frame_locator("iframe[title='Desktop preview']")

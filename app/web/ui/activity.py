@@ -12,7 +12,7 @@ from app.models import Customer, Message, MessageEvent, Order
 from app.web.ui import bp, owned_or_404, shows_email
 from connectors.base import normalize_email
 from flows.catalog import FLOWS
-from flows.timeline import for_email
+from flows.timeline import for_email, upcoming
 
 RECENT = 50
 STATUSES = ("sent", "queued", "cancelled", "failed")
@@ -41,7 +41,8 @@ def _customer_view(session, email: str) -> dict | None:
         Order.store_id == g.store.id, Order.customer_id == customer.id,
     ).order_by(Order.placed_at.desc()).limit(10)).scalars().all()
     timeline = list(reversed(for_email(session, g.store.id, address)))
-    return {"customer": customer, "messages": messages, "orders": orders, "timeline": timeline}
+    return {"customer": customer, "messages": messages, "orders": orders, "timeline": timeline,
+            "upcoming": upcoming(session, g.store.id, customer.id)}
 
 
 @bp.get("/activity")
