@@ -87,6 +87,7 @@ def dev() -> None:
     children = [subprocess.Popen([sys.executable, "-m", "app.cli", name], env=env)
                 for name in ("web", "worker", "scheduler")]
     click.echo(f"Storeflow is running at {config.base_url}  (Ctrl-C stops it)")
+    demo_cli.sign_in(config)
     _supervise(children)
 
 

@@ -57,8 +57,9 @@ def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path, c
             dev.send_signal(signal.SIGTERM)
         output, _ = dev.communicate(timeout=60)
     assert f"Storeflow is running at http://localhost:{port}" in output
-    # A fresh database gets the demo shop first, and says where its mail went.
+    # A fresh database gets the demo shop first, says where its mail went and how to see it.
     assert "Demo shop" in output and str(tmp_path / "home" / "dev-inbox") in output
+    assert f"See it in the UI: http://localhost:{port}/app/login/" in output
     assert dev.returncode == 0, output
     # Redis outlives the processes that use it: they stop without an error.
     assert "Traceback" not in output and "ERROR" not in output, output
