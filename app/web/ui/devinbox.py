@@ -11,6 +11,7 @@ from flask import abort, g, render_template
 from sqlalchemy import select
 
 from app.db import db
+from app.mail import tracking
 from app.mail.transport import DevInbox, transports
 from app.models import Message
 from app.web.ui import bp, owned_or_404, shows_email
@@ -55,7 +56,8 @@ def dev_inbox():
 @bp.get("/dev-inbox/<int:message_id>")
 @shows_email
 def dev_inbox_message(message_id: int):
-    """One kept .eml: its headers, HTML part and text part exactly as they were sent."""
+    """One kept .eml: its headers, HTML part and text part as they were sent, less the open
+    pixel (reading it here is not the recipient opening it)."""
     folder = inbox()
     if folder is None:
         abort(404, "Mail goes out through SMTP here, so there is no dev inbox.")
@@ -67,5 +69,5 @@ def dev_inbox_message(message_id: int):
     mail = _read(path)
     html, text = mail.get_body(("html",)), mail.get_body(("plain",))
     return render_template("ui/dev_inbox_message.html", message=row, mail=mail,
-                           html=html.get_content() if html else None,
+                           html=tracking.without_pixel(html.get_content()) if html else None,
                            text=text.get_content() if text else None)
