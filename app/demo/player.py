@@ -12,7 +12,6 @@ from collections import deque
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from app import clock
 from app.db import db
 from app.demo.story import Beat, Reads, Storefront, Webhook
 from app.jobs import broker
+from app.mail.transport import DevInbox
 from app.models import FlowRun, Message
 from connectors.signing import sign
 from flows import engine
@@ -126,10 +126,10 @@ class MailLinks(HTMLParser):
 
 class Player:
     """Delivers beats for one store and moves time until `until`. Shoppers read their email
-    in `inbox` (the dev inbox); with real SMTP there is none to read, and nobody opens any."""
+    in the dev inbox; with real SMTP (no `inbox`) there is none to read, and nobody opens any."""
 
     def __init__(self, sender, runner, store_id: int, domain: str, secret: str,
-                 inbox: Path | None = None):
+                 inbox: DevInbox | None = None):
         self.sender, self.runner = sender, runner
         self.store_id, self.domain, self.secret, self.inbox = store_id, domain, secret, inbox
 
@@ -200,7 +200,7 @@ class Player:
                 Message.status == "sent")).scalar_one_or_none()
         if message_id is None:
             raise Failed(f"{reading.email} has no {reading.flow} {reading.step} email to open")
-        mail = email.message_from_bytes((self.inbox / f"{message_id.strip('<>')}.eml").read_bytes())
+        mail = email.message_from_bytes(self.inbox.path(message_id).read_bytes())
         html = next(part for part in mail.walk() if part.get_content_type() == "text/html")
         found = MailLinks(html.get_payload(decode=True).decode(html.get_content_charset() or "utf-8"))
         followed = [("pixel", found.pixel)] + ([("button", found.button)] if reading.clicks else [])

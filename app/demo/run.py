@@ -12,6 +12,7 @@ from app.config import Config
 from app.db import db
 from app.demo import shop, story
 from app.demo.player import HttpSender, InProcess, Player, RunningWorkers, WsgiSender
+from app.mail.transport import DevInbox, transports
 from app.models import Message
 
 # Long enough for every flow's first email, the review request 30 days after delivery included.
@@ -52,7 +53,7 @@ def play(config: Config, fast: bool, flask_app=None) -> dict[str, int]:
         sender, runner = WsgiSender(flask_app), InProcess()
     else:
         sender, runner = HttpSender(config.base_url), RunningWorkers()
-    inbox = config.home / "dev-inbox" if config.smtp_url is None else None
+    inbox = transports.current if isinstance(transports.current, DevInbox) else None
     player = Player(sender, runner, store_id, shop.DOMAIN, shop.WEBHOOK_SECRET, inbox)
     # The shop's past arrives before its flows are on, as it does for a merchant who installs
     # Storeflow on a running shop: existing subscribers are not "new" to the welcome flow.

@@ -24,11 +24,6 @@ def inbox() -> DevInbox | None:
     return transports.current if isinstance(transports.current, DevInbox) else None
 
 
-def _file(folder: Path, message: Message) -> Path:
-    # The name DevInbox.send gives a message.
-    return folder / f"{message.message_id.strip('<>').replace('/', '_')}.eml"
-
-
 def _read(path: Path) -> EmailMessage:
     return message_from_bytes(path.read_bytes(), policy=policy.default)
 
@@ -48,8 +43,8 @@ def dev_inbox():
         rows = session.execute(select(Message).where(
             Message.store_id == g.store.id, Message.sent_at.is_not(None),
         ).order_by(Message.sent_at.desc()).limit(LISTED)).scalars().all()
-    kept = [(row, _read(_file(folder.folder, row))) for row in rows
-            if _file(folder.folder, row).is_file()]
+    kept = [(row, _read(folder.path(row.message_id))) for row in rows
+            if folder.path(row.message_id).is_file()]
     return render_template("ui/dev_inbox.html", kept=kept)
 
 
@@ -63,7 +58,7 @@ def dev_inbox_message(message_id: int):
         abort(404, "Mail goes out through SMTP here, so there is no dev inbox.")
     with db.session() as session:
         row = owned_or_404(session, Message, message_id)
-    path = _file(folder.folder, row)
+    path = folder.path(row.message_id)
     if not path.is_file():
         abort(404, "This email was not kept in the dev inbox.")
     mail = _read(path)
