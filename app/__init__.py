@@ -45,8 +45,8 @@ def bootstrap(config: Config | None = None) -> Config:
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import (collect, errors, health, install_shopify, install_woocommerce, tracking,
-                         ui, webhooks)
+    from app.web import (admin_jobs, collect, errors, health, install_shopify,
+                         install_woocommerce, tracking, ui, webhooks)
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -64,4 +64,5 @@ def create_app(config: Config | None = None) -> Flask:
     flask_app.register_blueprint(tracking.bp)
     collect.init_app(flask_app)
     ui.init_app(flask_app)
+    admin_jobs.init_app(flask_app)
     return flask_app

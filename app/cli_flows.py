@@ -135,6 +135,32 @@ def register(cli: click.Group) -> None:
         for key, value in changes.items():
             click.echo(f"{key}={value}")
 
+    @flows.command("dry-run")
+    @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+    @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 365))
+    @click.option("--at", "at", help="Replay the history up to this instant (ISO 8601; default now).")
+    @click.argument("name", metavar="FLOW")
+    def flows_dry_run(store_ref: str, days: int, at: str | None, name: str) -> None:
+        """What FLOW, with the store's settings, would have sent over the last DAYS days."""
+        from datetime import timedelta
+
+        from app import clock
+        from app.db import db
+        from flows import config, dryrun
+
+        flow, until = _flow(name), _instant(at)
+        bootstrap()
+        with db.session() as session:
+            store = _store(session, store_ref)
+            settings = config.effective(session, store.id, flow)[1]
+            report = dryrun.dry_run(session, store, flow, settings, until or clock.now(),
+                                    timedelta(days=days))
+        click.echo(f"{flow.name}: would have emailed {len(report.emailed)} customer(s) "
+                   f"({report.emails} emails) over {days} days; "
+                   f"{len(report.bought_anyway)} of them later bought anyway")
+        for reason, count in report.stopped.most_common():
+            click.echo(f"  not emailed, {reason}: {count}")
+
     @cli.command()
     @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
     @click.option("--email", required=True)

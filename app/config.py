@@ -21,6 +21,8 @@ DEFAULT_COLLECT_MAX_BODY_BYTES = 32 * 1024
 # What the flows read (customers, orders, checkouts, products, shipments) and the codes they send.
 DEFAULT_SHOPIFY_SCOPES = ("read_customers,read_orders,read_checkouts,read_products,"
                           "read_fulfillments,write_discounts")
+# The jobs page takes unlimited guesses over the internet: only a long password stands.
+MIN_ADMIN_PASSWORD_LENGTH = 16
 
 
 class ConfigError(RuntimeError):
@@ -50,6 +52,8 @@ class Config:
     collect_max_body_bytes: int = DEFAULT_COLLECT_MAX_BODY_BYTES
     collect_rate_limit_ip: str = "120/minute"
     collect_rate_limit_store: str = "3000/minute"
+    # HTTP Basic password of the operator's jobs page (/admin/jobs); unset = no such page.
+    admin_password: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -107,6 +111,12 @@ def _shopify_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _admin_password(value: str) -> str:
+    if len(value) < MIN_ADMIN_PASSWORD_LENGTH:
+        raise ConfigError(f"ADMIN_PASSWORD must be at least {MIN_ADMIN_PASSWORD_LENGTH} characters")
+    return value
+
+
 def _port(value: str) -> int:
     try:
         return int(value)
@@ -146,4 +156,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         collect_max_body_bytes=int(env.get("COLLECT_MAX_BODY_BYTES", DEFAULT_COLLECT_MAX_BODY_BYTES)),
         collect_rate_limit_ip=env.get("COLLECT_RATE_LIMIT_IP", "120/minute"),
         collect_rate_limit_store=env.get("COLLECT_RATE_LIMIT_STORE", "3000/minute"),
+        admin_password=(_admin_password(env["ADMIN_PASSWORD"])
+                        if env.get("ADMIN_PASSWORD") else None),
     )

@@ -56,22 +56,36 @@ def incremental_revenue(session: Session, store: Store, flow: str,
                         since: datetime) -> Decimal | None:
     """(revenue per emailed run - revenue per held-out run) x emailed runs, counting each run's
     customer's orders within the attribution window; None with too few runs in either group."""
+    runs = (select(FlowRun.id, FlowRun.holdout, FlowRun.customer_id, FlowRun.triggered_at)
+            .where(FlowRun.store_id == store.id, FlowRun.flow == flow, FlowRun.started_at >= since)
+            .cte("runs"))
+    sizes = dict(session.execute(
+        select(runs.c.holdout, func.count()).group_by(runs.c.holdout)).all())
+    # Counted before any order is read: most flows have no control group to compare with.
+    if any(sizes.get(h, 0) < MIN_GROUP_SIZE for h in (True, False)):
+        return None
+    earned = _revenue_per_group(session, store, runs)
+    emailed, held = sizes[False], sizes[True]
+    return ((earned[False] / emailed - earned[True] / held) * emailed).quantize(Decimal("0.01"))
+
+
+def _revenue_per_group(session: Session, store: Store, runs) -> dict[bool, Decimal]:
+    """Emailed and held-out: the sum of each run's customer's orders within the attribution
+    window after its trigger."""
     window = timedelta(days=store.effective_settings["attribution_days"])
-    joined = and_(Order.store_id == FlowRun.store_id, Order.customer_id == FlowRun.customer_id,
-                  Order.placed_at > FlowRun.triggered_at,
-                  Order.placed_at <= FlowRun.triggered_at + window,
+    # Every such order lies between the earliest trigger and the latest one plus the window;
+    # saying so lets the (store_id, placed_at) index fetch them instead of every order.
+    earliest = select(func.min(runs.c.triggered_at)).scalar_subquery()
+    latest = select(func.max(runs.c.triggered_at)).scalar_subquery()
+    joined = and_(Order.store_id == store.id, Order.customer_id == runs.c.customer_id,
+                  Order.placed_at > runs.c.triggered_at,
+                  Order.placed_at <= runs.c.triggered_at + window,
+                  Order.placed_at > earliest, Order.placed_at <= latest + window,
                   Order.currency == store.currency, Order.cancelled_at.is_(None))
     rows = session.execute(
-        select(FlowRun.holdout, func.count(func.distinct(FlowRun.id)),
-               func.coalesce(func.sum(Order.total_price), 0))
-        .outerjoin(Order, joined)
-        .where(FlowRun.store_id == store.id, FlowRun.flow == flow, FlowRun.started_at >= since)
-        .group_by(FlowRun.holdout)).all()
-    groups = {holdout: (runs, Decimal(revenue)) for holdout, runs, revenue in rows}
-    if any(groups.get(h, (0, 0))[0] < MIN_GROUP_SIZE for h in (True, False)):
-        return None
-    (emailed, earned), (held, held_earned) = groups[False], groups[True]
-    return ((earned / emailed - held_earned / held) * emailed).quantize(Decimal("0.01"))
+        select(runs.c.holdout, func.coalesce(func.sum(Order.total_price), 0))
+        .select_from(runs).outerjoin(Order, joined).group_by(runs.c.holdout)).all()
+    return {holdout: Decimal(revenue) for holdout, revenue in rows}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ from flows.steps import Flow, Send
 
 # Every marketing flow can hold out a share of its enrollees as a control group.
 MARKETING_DEFAULTS = {"holdout_percent": 0}
+# What a merchant may write for each email, and how long it may be: a subject line, and an
+# opening message that replaces the template's first paragraph (blank lines part paragraphs).
+MERCHANT_TEXTS = {"subject": 300, "message": 2000}
 
 
 class FlowSettingError(ValueError):
@@ -21,14 +24,26 @@ class FlowSettingError(ValueError):
 
 
 def defaults(flow: Flow) -> dict[str, Any]:
-    """The flow's own settings, the control group for marketing flows, and a subject line per
-    email ("" keeps the template's)."""
-    subjects = {subject_setting(p.step): "" for p in flow.planned if isinstance(p.step, Send)}
-    return {**flow.settings, **(MARKETING_DEFAULTS if flow.marketing else {}), **subjects}
+    """The flow's own settings, the control group for marketing flows, and per email the
+    merchant's own texts ("" keeps the template's)."""
+    texts = {text_setting(p.step, part): "" for p in flow.planned if isinstance(p.step, Send)
+             for part in MERCHANT_TEXTS}
+    return {**flow.settings, **(MARKETING_DEFAULTS if flow.marketing else {}), **texts}
 
 
-def subject_setting(step: Send) -> str:
-    return f"{step.template}_subject"
+def text_setting(step: Send, part: str) -> str:
+    """The setting holding the merchant's `part` ("subject", "message") of an email."""
+    return f"{step.template}_{part}"
+
+
+def is_text_setting(name: str) -> bool:
+    return name.rpartition("_")[2] in MERCHANT_TEXTS
+
+
+def merchant_texts(settings: dict[str, Any], step: Send) -> dict[str, str]:
+    """The texts the merchant wrote for this email, by part; what they left empty is absent."""
+    texts = {part: settings.get(text_setting(step, part)) for part in MERCHANT_TEXTS}
+    return {part: text for part, text in texts.items() if text}
 
 
 def effective(session: Session, store_id: int, flow: Flow) -> tuple[bool, dict[str, Any]]:
@@ -55,10 +70,11 @@ def _parse(name: str, default: Any, value: Any) -> Any:
         if number < 0 or (name.endswith("_percent") and number > 100):
             raise FlowSettingError(f"{name}: out of range")
         return int(number) if isinstance(default, int) and number.is_integer() else number
-    text = str(value).strip()
-    if len(text) > 300:
-        raise FlowSettingError(f"{name}: at most 300 characters")
-    if name.endswith("_subject") and text:
+    text = str(value).replace("\r\n", "\n").strip()  # a form's textarea sends CRLF
+    limit = MERCHANT_TEXTS.get(name.rpartition("_")[2], 300)
+    if len(text) > limit:
+        raise FlowSettingError(f"{name}: at most {limit} characters")
+    if is_text_setting(name) and text:
         try:
             merchant_text.check(text)
         except merchant_text.MerchantTextError as error:

@@ -1,7 +1,8 @@
 """What a step, condition or rule sees of a run: the store, the customer, the subject, the time.
 
 Rows are read on first use, in the engine's transaction, so every check sees the database as it
-is at that moment.
+is at that moment. A dry run (flows/dryrun.py) sets a `horizon`: rules then ignore the orders,
+checkouts and changes stamped after it, seeing the store's history as it stood then.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
 
 from app import stores
@@ -27,6 +29,9 @@ class RunContext:
     now: datetime
     # Messages queued by this step, delivered once the transaction commits.
     queued: list[int] = field(default_factory=list)
+    # Live runs have none: what is stored has happened. Never bound live checks by `now`: an
+    # order stamped a second ahead of our clock must still stop a reminder.
+    horizon: datetime | None = None
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -48,3 +53,11 @@ class RunContext:
     def recipient(self) -> str | None:
         """The address typed for this checkout or order, else the customer's."""
         return getattr(self.subject, "email", None) or self.customer.email
+
+    def by_horizon(self, stamp) -> ColumnElement[bool]:
+        """A filter keeping rows stamped (by the column `stamp`) no later than the horizon."""
+        return true() if self.horizon is None else stamp <= self.horizon
+
+    def happened(self, moment: datetime | None) -> bool:
+        """Whether a stamped change (a completion, a cancellation) had happened by the horizon."""
+        return moment is not None and (self.horizon is None or moment <= self.horizon)

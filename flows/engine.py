@@ -34,6 +34,8 @@ STEP_RETRY = Retry(max=3, interval=[10, 60, 300])
 # How often the scheduler ticks: the longest a step waits when Redis lost its job.
 TICK_INTERVAL = timedelta(seconds=30)
 TICK_BATCH = 5000
+# RQ job states in which a step job will still run without the queue list holding it.
+LIVE_JOB_STATUSES = frozenset({b"started", b"scheduled", b"deferred"})
 
 
 # --- events --------------------------------------------------------------------------------
@@ -266,11 +268,17 @@ def _step_job(run_id: int) -> dict:
 
 
 def _jobs_waiting(job_ids: list[str]) -> set[str]:
-    """Which of these step jobs Redis still holds (queued, running or retrying)."""
+    """Which of these step jobs RQ will still run: on the queue, running, scheduled or waiting to
+    retry. A job's key alone does not say so: a worker stopped between taking a job off the
+    queue and starting it leaves a "queued" job that no queue holds and nobody will run."""
     pipe = broker.connection.pipeline(transaction=False)
     for job_id in job_ids:
-        pipe.exists(Job.key_for(job_id))
-    return {job_id for job_id, found in zip(job_ids, pipe.execute()) if found}
+        pipe.hget(Job.key_for(job_id), "status")
+    statuses = dict(zip(job_ids, pipe.execute()))
+    on_queue = (set(broker.queue("flows").get_job_ids())
+                if b"queued" in statuses.values() else set())
+    return {job_id for job_id, status in statuses.items()
+            if status in LIVE_JOB_STATUSES or (status == b"queued" and job_id in on_queue)}
 
 
 def advance(run_id: int, at: str | None = None) -> str:

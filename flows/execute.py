@@ -29,6 +29,11 @@ def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
         return "store uninstalled"
     if not config.effective(ctx.session, ctx.store.id, flow)[0]:
         return "flow switched off"
+    return own_exit_reason(ctx, flow)
+
+
+def own_exit_reason(ctx: RunContext, flow: Flow) -> str | None:
+    """Why the flow itself would stop the run: a suppressed address, or one of its exit rules."""
     if flow.marketing:
         suppression = ctx.session.execute(select(Suppression.reason).where(
             Suppression.store_id == ctx.store.id, Suppression.email == ctx.recipient)).scalar()
@@ -149,12 +154,10 @@ def _defer(ctx: RunContext, flow: Flow, name: str, deferral: guards.Deferral) ->
 
 def _message_context(ctx: RunContext, step: Send) -> dict:
     """What the email renders from at send time: references, never copies of the data, and
-    the merchant's subject line for this step if they wrote one."""
+    the merchant's subject line and message for this step if they wrote them."""
     run = ctx.run
     context: dict = {key: value for key, value in run.data.items() if key != "due_since"}
-    subject = run.settings.get(config.subject_setting(step))
-    if subject:
-        context["subject"] = subject
+    context.update(config.merchant_texts(run.settings, step))
     if run.subject in ("checkout", "order"):
         context[f"{run.subject}_id"] = run.subject_id
     if run.subject == "product_view":

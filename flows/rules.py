@@ -1,5 +1,6 @@
 """Conditions and rules the prebuilt flows are written with. Each reads the database as it is
-now; a rule returns the reason to stop (a short name for the timeline, never personal data)."""
+now (or, in a dry run, as it was at the context's horizon); a rule returns the reason to stop (a
+short name for the timeline, never personal data)."""
 from __future__ import annotations
 
 from sqlalchemy import exists, func, or_, select
@@ -9,27 +10,29 @@ from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductV
 from flows.context import RunContext
 
 
-def _customer_orders(ctx: RunContext):
+def customer_orders(ctx: RunContext):
     """Orders of this customer in this store, by customer row or by normalised email."""
     customer = ctx.customer
     match = [Order.customer_id == customer.id]
     if customer.email:
         match.append(Order.email == customer.email)
-    return select(Order.id).where(Order.store_id == ctx.store.id, or_(*match))
+    return select(Order.id).where(Order.store_id == ctx.store.id, or_(*match),
+                                  ctx.by_horizon(Order.placed_at))
 
 
 # --- exit rules ----------------------------------------------------------------------------
 
 def ordered_since_trigger(ctx: RunContext) -> str | None:
     """An order placed since the trigger, or one that completed this very checkout."""
-    since = _customer_orders(ctx).where(Order.placed_at >= ctx.run.triggered_at)
+    since = customer_orders(ctx).where(Order.placed_at >= ctx.run.triggered_at)
     if ctx.run.subject == "order":
         since = since.where(Order.id != ctx.run.subject_id)
     if ctx.session.execute(since.limit(1)).first():
         return "ordered"
     checkout = ctx.subject if ctx.run.subject == "checkout" else None
     if checkout is not None and ctx.session.execute(select(Order.id).where(
-            Order.store_id == ctx.store.id, Order.checkout_token == checkout.token).limit(1)).first():
+            Order.store_id == ctx.store.id, Order.checkout_token == checkout.token,
+            ctx.by_horizon(Order.placed_at)).limit(1)).first():
         return "ordered"
     return None
 
@@ -38,7 +41,7 @@ def checkout_completed(ctx: RunContext) -> str | None:
     checkout = ctx.subject
     if checkout is None:
         return "checkout removed"
-    return "checkout completed" if checkout.completed_at is not None else None
+    return "checkout completed" if ctx.happened(checkout.completed_at) else None
 
 
 def checkout_flow_took_over(ctx: RunContext) -> str | None:
@@ -54,7 +57,7 @@ def carted_or_ordered_since_trigger(ctx: RunContext) -> str | None:
         return "ordered"
     carted = ctx.session.execute(select(Checkout.id).where(
         Checkout.store_id == ctx.store.id, Checkout.customer_id == ctx.customer.id,
-        Checkout.source_updated_at >= ctx.run.triggered_at,
+        Checkout.source_updated_at >= ctx.run.triggered_at, ctx.by_horizon(Checkout.source_updated_at),
         exists().where(CheckoutLine.checkout_id == Checkout.id)).limit(1)).first()
     return "added to cart" if carted else None
 
@@ -63,7 +66,7 @@ def order_cancelled(ctx: RunContext) -> str | None:
     order = ctx.subject
     if order is None:
         return "order removed"
-    return "order cancelled" if order.cancelled_at is not None else None
+    return "order cancelled" if ctx.happened(order.cancelled_at) else None
 
 
 # --- entry rules ---------------------------------------------------------------------------
@@ -93,7 +96,7 @@ def not_in_checkout_flow(ctx: RunContext) -> str | None:
 
 def first_order(ctx: RunContext) -> bool:
     order = ctx.subject
-    earlier = _customer_orders(ctx).where(Order.placed_at < order.placed_at, Order.id != order.id)
+    earlier = customer_orders(ctx).where(Order.placed_at < order.placed_at, Order.id != order.id)
     return ctx.session.execute(earlier.limit(1)).first() is None
 
 
@@ -112,7 +115,7 @@ def not_shipped(ctx: RunContext) -> bool:
 
 def delivered(ctx: RunContext) -> bool:
     order = ctx.subject
-    return order is not None and order.delivered_at is not None
+    return order is not None and ctx.happened(order.delivered_at)
 
 
 def confirmed(ctx: RunContext) -> bool:

@@ -45,7 +45,8 @@ def test_without_a_database_url_it_runs_embedded_under_storeflow_home(tmp_path):
 
 
 @pytest.mark.parametrize("name,value", [("DATABASE_URL", "mysql://x"), ("PORT", "eighty"),
-                                        ("REDIS_URL", "http://redis")])
+                                        ("REDIS_URL", "http://redis"),
+                                        ("ADMIN_PASSWORD", "admin")])
 def test_malformed_values_are_named(name, value):
     with pytest.raises(ConfigError, match=name):
         load_config({**PRODUCTION, name: value})
@@ -57,3 +58,9 @@ def test_the_shopify_address_can_point_at_a_local_stub_only_with_a_shop_placehol
     assert stub.shopify_api_base_url == "http://127.0.0.1:8081/{shop}"
     with pytest.raises(ConfigError, match="SHOPIFY_API_BASE_URL"):
         load_config({"SHOPIFY_API_BASE_URL": "http://127.0.0.1:8081"})
+
+
+def test_the_jobs_page_password_is_optional_and_read_as_given():
+    assert load_config(PRODUCTION).admin_password is None
+    password = "correct horse battery staple"
+    assert load_config({**PRODUCTION, "ADMIN_PASSWORD": password}).admin_password == password

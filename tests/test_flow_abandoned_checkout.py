@@ -184,11 +184,13 @@ def test_a_held_out_customer_gets_nothing_but_is_counted(shop, webhooks, run_job
     assert [step for kind, step, _ in entries if kind == "skipped"] == ["email_1", "email_2", "email_3"]
 
 
-def test_a_merchant_subject_line_is_used_and_cannot_reach_the_application(
+def test_a_merchant_subject_and_message_are_used_and_cannot_reach_the_application(
         shop, webhooks, run_jobs, smtp_sink):
     from flows import catalog, config
 
-    with_subject = {"email_1_subject": "{{ first_name or 'Hi' }}, your {{ store_name }} cart"}
+    with_subject = {"email_1_subject": "{{ first_name or 'Hi' }}, your {{ store_name }} cart",
+                    "email_1_message": "We set your cart aside at {{ store_name }} <3\n\n"
+                                       "Questions? Just reply."}
     enable(shop.id, "abandoned_checkout", **with_subject)
     abandon(shop, webhooks, run_jobs)
     move_to(SAMPLE_TIME + HOUR, run_jobs)
@@ -196,13 +198,21 @@ def test_a_merchant_subject_line_is_used_and_cannot_reach_the_application(
     [mail] = smtp_sink.to(RECIPIENT)
     # The consent update created this customer without a name; the merchant's fallback shows.
     assert mail["Subject"] == f"Hi, your {shop.domain} cart"
+    # The merchant's message replaces the opening paragraph, in both parts, escaped in HTML.
+    html = mail.get_body(("html",)).get_content()
+    text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert f"We set your cart aside at {shop.domain} &lt;3</p>" in html
+    assert "Questions? Just reply.</p>" in html and "so we saved your cart" not in html
+    assert f"We set your cart aside at {shop.domain} <3\n\nQuestions? Just reply." in text
+    assert "so we saved your cart" not in text
     escape = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
-    try:
-        config.validate(catalog.FLOWS["abandoned_checkout"], {"email_2_subject": escape})
-    except config.FlowSettingError as error:
-        assert "unsafe" in str(error)
-    else:
-        raise AssertionError("a sandbox escape was accepted as a subject line")
+    for setting in ("email_2_subject", "email_2_message"):
+        try:
+            config.validate(catalog.FLOWS["abandoned_checkout"], {setting: escape})
+        except config.FlowSettingError as error:
+            assert "unsafe" in str(error)
+        else:
+            raise AssertionError(f"a sandbox escape was accepted as {setting}")
 
 
 def test_the_live_tick_hands_steps_due_before_the_next_tick_to_the_scheduler(

@@ -14,7 +14,7 @@ from app.db import db
 from app.models import Customer, FlowRun, Message, Order, Store, WebhookEvent
 from app.web.ui import auth
 from flows import catalog, config
-from tests.ui_helpers import ANA, login_path, seed_history, sign_in
+from tests.ui_helpers import ANA, login_path, seed_history, session_token, sign_in
 
 
 @pytest.fixture
@@ -233,24 +233,53 @@ def test_preview_as_a_customer_uses_their_data_or_says_what_is_sampled(client, s
     assert b"not an email address" in page and b"Nobody" not in page
 
 
+def test_the_email_editor_previews_drafts_saves_texts_and_refuses_unsafe_ones(client, shop,
+                                                                             storeflow):
+    token = sign_in(client, storeflow, shop.id)
+    flow = catalog.FLOWS["abandoned_checkout"]
+    draft = {"csrf_token": token, "step": "abandoned_checkout/email_2",
+             "subject": "{{ store_name }} kept it for you", "message": "Still thinking it over?"}
+
+    shown = client.post("/app/preview/texts", data={**draft, "action": "preview"})
+    assert shown.status_code == 200
+    page = shown.get_data(as_text=True)
+    # In the previews (an iframe's srcdoc, so escaped once more) and as the subject.
+    assert "Still thinking it over?&lt;/p&gt;" in page
+    assert f'class="subject">{shop.domain} kept it for you<' in page
+    with db.session() as session:
+        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == ""  # not saved
+
+    live = client.get("/app/preview", query_string={k: v for k, v in draft.items() if k != "csrf_token"},
+                      headers={"Accept": "application/json"}).get_json()
+    assert live["subject"] == f"{shop.domain} kept it for you" and live["error"] is None
+    assert "Still thinking it over?</p>" in live["html"] and "Still thinking it over?" in live["text"]
+
+    assert client.post("/app/preview/texts", data={**draft, "action": "save"}).status_code == 302
+    with db.session() as session:
+        saved = config.effective(session, shop.id, flow)[1]
+    assert (saved["email_2_subject"], saved["email_2_message"]) == (draft["subject"], draft["message"])
+    # Saving the flow's card (which has no text fields) keeps the texts.
+    card = {"csrf_token": token, **{k: str(v).lower() if isinstance(v, bool) else v
+                                    for k, v in saved.items() if not config.is_text_setting(k)}}
+    assert client.post("/app/flows/abandoned_checkout", data=card).status_code == 302
+    with db.session() as session:
+        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]
+
+    unsafe = client.post("/app/preview/texts", data={
+        **draft, "action": "save", "message": "{{ ''.__class__.__mro__ }}"})
+    assert unsafe.status_code == 400 and b"Not used:" in unsafe.data
+    assert "Still thinking it over?&lt;/p&gt;" in unsafe.get_data(as_text=True)  # the saved text
+    with db.session() as session:
+        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]
+
+
 # --- inside the Shopify admin --------------------------------------------------------------
-
-def _session_token(secret: str) -> str:
-    import jwt
-
-    from tests.helpers import API_KEY, SHOP
-
-    now = int(time.time())
-    return jwt.encode({"iss": f"https://{SHOP}/admin", "dest": f"https://{SHOP}", "aud": API_KEY,
-                       "sub": "42", "exp": now + 60, "nbf": now - 5, "iat": now - 5},
-                      secret, algorithm="HS256")
-
 
 def test_the_embedded_app_signs_in_with_a_session_token_and_needs_no_cookie(client, shop,
                                                                             shopify):
     from tests.helpers import API_SECRET
 
-    bearer = {"Authorization": f"Bearer {_session_token(API_SECRET)}"}
+    bearer = {"Authorization": f"Bearer {session_token(API_SECRET)}"}
 
     assert client.get("/app/", headers=bearer).status_code == 200
     # A fetch from App Bridge carries the token: it needs no CSRF token, and acts for that shop.
@@ -259,7 +288,41 @@ def test_the_embedded_app_signs_in_with_a_session_token_and_needs_no_cookie(clie
     assert toggled.status_code in (200, 302)
     with db.session() as session:
         assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0] is True
-    forged = {"Authorization": f"Bearer {_session_token('not-the-app-secret')}"}
+    forged = {"Authorization": f"Bearer {session_token('not-the-app-secret')}"}
     assert client.get("/app/", headers=forged).status_code == 401
     assert client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "false"},
                        headers=forged).status_code == 401
+
+
+def test_embedded_pages_sign_in_by_the_id_token_in_their_url_and_load_app_bridge(client, shop,
+                                                                                 shopify):
+    from tests.helpers import API_KEY, API_SECRET
+
+    token = session_token(API_SECRET)
+    page = client.get(f"/app/flows?shop={shop.domain}&host=YWRtaW4&embedded=1&id_token={token}")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'<meta name="shopify-api-key" content="{API_KEY}">' in html
+    assert '<script src="https://cdn.shopify.com/shopifycloud/app-bridge.js"></script>' in html
+    assert "script-src 'self' https://cdn.shopify.com;" in page.headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in page.headers
+    # A form posted with the page's token needs no cookie or CSRF token, and its redirect
+    # carries the token on, so the page it lands on is signed in too.
+    saved = client.post("/app/flows/abandoned_checkout/toggle",
+                        data={"id_token": token, "enabled": "true"})
+    assert saved.status_code == 302 and f"id_token={token}" in saved.location
+    assert client.get(saved.location).status_code == 200
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0] is True
+    forged = session_token("not-the-app-secret")
+    assert client.get(f"/app/flows?id_token={forged}").status_code == 401
+    assert client.post("/app/flows/abandoned_checkout/toggle",
+                       data={"id_token": forged, "enabled": "false"}).status_code == 401
+
+
+def test_pages_outside_the_admin_load_no_app_bridge(client, shop, storeflow):
+    sign_in(client, storeflow, shop.id)
+    page = client.get("/app/flows")
+    assert "app-bridge" not in page.get_data(as_text=True)
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]

@@ -88,6 +88,25 @@ def test_preview_renders_and_a_test_send_reaches_smtp(signed_in, app_server, smt
     assert (sent.status, sent.run_id, sent.flow) == ("sent", None, None)
 
 
+def test_the_editor_previews_while_typing_and_saves_the_texts(signed_in, app_server, shop):
+    signed_in.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_1")
+    assert signed_in.locator("button[value=preview]").is_hidden()  # typing previews already
+    signed_in.fill("textarea[name=message]", "Your basket misses you.\n\nSee you soon.")
+    signed_in.fill("input[name=subject]", "{{ store_name }} saved your basket")
+    phone = signed_in.frame_locator("iframe[title='Phone preview']")
+    expect(phone.locator("p", has_text="Your basket misses you.")).to_be_visible()
+    expect(phone.locator("p", has_text="See you soon.")).to_be_visible()
+    expect(signed_in.locator(".envelope .subject")).to_have_text(f"{shop.domain} saved your basket")
+    assert "so we saved your cart" not in phone.locator("body").inner_text()
+
+    signed_in.click("button:has-text('Save texts')")
+    assert "saved" in signed_in.locator(".toast").inner_text()
+    with db.session() as session:
+        saved = config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[1]
+    assert saved["email_1_message"] == "Your basket misses you.\n\nSee you soon."
+    assert saved["email_1_subject"] == "{{ store_name }} saved your basket"
+
+
 def test_search_a_customer_and_read_their_timeline(signed_in, app_server, shop):
     seed_history(shop)
     signed_in.goto(f"{app_server}/app/activity")
@@ -121,6 +140,66 @@ def test_forged_links_foreign_ids_and_posts_without_csrf_are_refused(browser, si
     assert refused.status == 400
 
 
+# Stands in for Shopify's App Bridge, which the test cannot fetch from Shopify's CDN: it does
+# what the real one is documented to do for an embedded app, hand out session tokens
+# (`shopify.idToken()`) and add one to every fetch the page makes to its own origin.
+APP_BRIDGE_STAND_IN = """
+(function () {
+  var token = %s;
+  window.shopify = { idToken: function () { return Promise.resolve(token); } };
+  var fetch = window.fetch;
+  window.fetch = function (input, init) {
+    init = Object.assign({}, init);
+    init.headers = new Headers(init.headers || {});
+    init.headers.set("Authorization", "Bearer " + token);
+    return fetch(input, init);
+  };
+})();
+"""
+
+
+def test_embedded_in_the_admin_every_page_and_form_signs_in_with_a_session_token(
+        browser, app_server, shop):
+    import json
+
+    from app.web.ui import APP_BRIDGE_URL
+    from tests.helpers import API_SECRET
+    from tests.ui_helpers import session_token
+
+    token = session_token(API_SECRET, lifetime=300)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route(APP_BRIDGE_URL, lambda route: route.fulfill(
+        content_type="text/javascript", body=APP_BRIDGE_STAND_IN % json.dumps(token)))
+    tab = context.new_page()
+    # Shopify opens the app with the shop, host and a session token in the URL.
+    first = tab.goto(f"{app_server}/app/?shop={shop.domain}&host=YWRtaW4&embedded=1&id_token={token}")
+    assert first.status == 200 and tab.locator("h1").inner_text() == "Overview"
+
+    # No cookie signs us in from here on: a link carries a fresh token...
+    context.clear_cookies()
+    tab.click("nav >> text=Flows")
+    tab.wait_for_url("**/app/flows?id_token=*")
+    assert tab.locator("h1").inner_text() == "Flows"
+    # ...a switch posts with App Bridge's fetch...
+    context.clear_cookies()
+    switch = tab.locator("#browse_abandonment .switch")
+    switch.click()
+    expect(switch).to_have_attribute("aria-checked", "true")
+    # ...and a form carries one, through its redirect to the page it lands on.
+    context.clear_cookies()
+    card = tab.locator("#abandoned_checkout")
+    card.locator("summary:has-text('Edit settings')").click()
+    card.locator("input[name=email_1_delay_hours]").fill("3")
+    card.locator("button:has-text('Save settings')").click()
+    tab.wait_for_url("**/app/flows?id_token=*#abandoned_checkout")
+    assert tab.locator("h1").inner_text() == "Flows"
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is True
+        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[1][
+            "email_1_delay_hours"] == 3
+    context.close()
+
+
 def _shoot(tab, url: str, name: str) -> None:
     for width in WIDTHS:
         tab.set_viewport_size({"width": width, "height": 900})
@@ -146,6 +225,7 @@ def test_screenshots_of_every_page(signed_in, app_server, shop, run_jobs, storef
         test_send = session.execute(select(Message).where(Message.flow.is_(None))).scalar_one()
     pages = {
         "overview": "/app/", "flows": "/app/flows#abandoned_checkout",
+        "dry_run": "/app/flows/abandoned_checkout/dry-run",
         "preview": "/app/preview?step=abandoned_checkout/email_3",
         "activity": "/app/activity", "customer": f"/app/activity?email={ANA}",
         "message": f"/app/activity/messages/{test_send.id}", "settings": "/app/settings",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -104,3 +105,16 @@ def seed_history(shop, days: int = 30) -> None:
         session.add(WebhookEvent(store_id=shop.id, platform="shopify", topic="orders/create",
                                  delivery_key="seed-1", body=b"{}",
                                  received_at=now - timedelta(minutes=12), processed_at=now))
+
+
+def session_token(secret: str, lifetime: int = 60) -> str:
+    """A Shopify session token for the test shop, as App Bridge would hand it, signed with
+    `secret` (the app's API secret, or a forger's)."""
+    import jwt
+
+    from tests.helpers import API_KEY, SHOP
+
+    now = int(time.time())
+    return jwt.encode({"iss": f"https://{SHOP}/admin", "dest": f"https://{SHOP}", "aud": API_KEY,
+                       "sub": "42", "exp": now + lifetime, "nbf": now - 5, "iat": now - 5},
+                      secret, algorithm="HS256")

@@ -1,9 +1,10 @@
-"""Text a merchant writes (a subject line), rendered in Jinja2's sandbox.
+"""Text a merchant writes (a subject line, an email's opening message), rendered in Jinja2's
+sandbox.
 
 A merchant's template sees only a few plain values (the customer's first name, the store's
 name, a discount code) and can reach nothing of the application: no attributes of Python
 objects, no globals. A line that does not render is refused when saved; should one still fail
-at send time, the flow's own subject is used instead.
+at send time, the flow's own text is used instead.
 """
 from __future__ import annotations
 
@@ -32,13 +33,20 @@ def values(context: dict[str, Any]) -> dict[str, str]:
             "store_name": context["store"]["name"], "discount_code": context.get("discount_code") or ""}
 
 
-def render(source: str, variables: dict[str, str]) -> str:
-    """Render merchant text on one line; MerchantTextError if it cannot be rendered."""
+def paragraphs(source: str, variables: dict[str, str]) -> list[str]:
+    """Render merchant text: paragraphs parted by blank lines, each on one line;
+    MerchantTextError if it cannot be rendered."""
     try:
         rendered = _sandbox().from_string(source).render(variables)
     except TemplateError as error:  # SecurityError and syntax errors are TemplateErrors
         raise MerchantTextError(f"cannot render: {error.message or type(error).__name__}") from None
-    return " ".join(rendered.split())
+    return [" ".join(block.split()) for block in rendered.replace("\r\n", "\n").split("\n\n")
+            if block.strip()]
+
+
+def render(source: str, variables: dict[str, str]) -> str:
+    """Render merchant text on one line (a subject)."""
+    return " ".join(paragraphs(source, variables))
 
 
 def check(source: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.mail import compose, samples
 from app.mail.render import Rendered, render
 from app.models import Checkout, Customer, Message, Order, ProductView, Store
+from flows import config
 from flows.catalog import FLOWS
 from flows.steps import Flow, Send
 
@@ -82,8 +83,10 @@ class Preview:
 
 def message_context(session: Session, store_id: int, step: PreviewStep,
                     customer: Customer | None, settings: dict) -> tuple[dict, str | None]:
-    """References to the customer's own rows, `sample` where there are none (or no customer)."""
+    """References to the customer's own rows, `sample` where there are none (or no customer),
+    and the merchant's texts for the step."""
     context: dict = {"discount_code": samples.DISCOUNT_CODE} if _discount_on(settings) else {}
+    context.update(config.merchant_texts(settings, step.step))
     subject = SUBJECTS.get(step.flow.name)
     if customer is None:
         return {**context, "sample": True}, None

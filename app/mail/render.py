@@ -42,16 +42,25 @@ def _inliner() -> css_inline.CSSInliner:
 
 
 def render(template: str, context: dict[str, Any]) -> Rendered:
-    """Render one step's three parts with `context`; a merchant's own subject line (the
-    `subject` in context) replaces the template's when it renders."""
+    """Render one step's three parts with `context`. The merchant's own subject line and
+    message (`subject`, `message` in context) replace the template's subject and opening
+    paragraph (`lead`) when they render."""
     env = environment()
-    subject = env.get_template(f"{template}/subject.txt").render(context)
-    if context.get("subject"):
-        try:
-            subject = merchant_text.render(context["subject"], merchant_text.values(context))
-        except merchant_text.MerchantTextError:
-            log.warning("merchant subject did not render; the flow's own subject was used")
+    subject = _merchant(context, "subject") or env.get_template(f"{template}/subject.txt").render(context)
+    context = {**context, "lead": _merchant(context, "message", merchant_text.paragraphs)}
     html = env.get_template(f"{template}/body.html").render(context)
     text = env.get_template(f"{template}/body.txt").render(context)
     return Rendered(subject=" ".join(subject.split()), html=_inliner().inline(html),
                     text=text.strip() + "\n")
+
+
+def _merchant(context: dict[str, Any], part: str, render_text=merchant_text.render) -> Any:
+    """The merchant's `part` rendered in the sandbox; None when absent or when it does not
+    render (the template's own text is used then)."""
+    if not context.get(part):
+        return None
+    try:
+        return render_text(context[part], merchant_text.values(context)) or None
+    except merchant_text.MerchantTextError:
+        log.warning("merchant %s did not render; the flow's own text was used", part)
+        return None

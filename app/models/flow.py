@@ -43,6 +43,8 @@ class FlowRun(StoreOwned, Base):
         # The tick's question: which active runs are due?
         Index("ix_flow_runs_due", "due_at", postgresql_where=text("status = 'active'")),
         Index("ix_flow_runs_store_id_customer_id", "store_id", "customer_id"),
+        # The overview's runs of one flow started in its period (its holdout comparison).
+        Index("ix_flow_runs_store_id_flow_started_at", "store_id", "flow", "started_at"),
     )
 
     flow: Mapped[str] = mapped_column(String(64))

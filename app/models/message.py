@@ -24,6 +24,9 @@ class Message(StoreOwned, Timestamps, Base):
         Index("ix_messages_store_id_status", "store_id", "status"),
         # The frequency cap and attribution look up a recipient's recent mail by address.
         Index("ix_messages_store_id_email_created_at", "store_id", "email", "created_at"),
+        # The activity list's newest messages; the overview's sends in its period.
+        Index("ix_messages_store_id_created_at", "store_id", "created_at"),
+        Index("ix_messages_store_id_sent_at", "store_id", "sent_at"),
     )
 
     customer_id: Mapped[int | None] = mapped_column(

@@ -21,6 +21,8 @@ class Order(StoreOwned, Timestamps, Base):
         UniqueConstraint("store_id", "platform_id"),
         # Each customer's last order, read from the index alone (the win-back audience).
         Index("ix_orders_store_id_customer_id_placed_at", "store_id", "customer_id", "placed_at"),
+        # The overview's orders placed in its period.
+        Index("ix_orders_store_id_placed_at", "store_id", "placed_at"),
     )
 
     platform_id: Mapped[int] = mapped_column(BigInteger)

@@ -31,7 +31,36 @@
 
   // Choosing another email shows it at once.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.submit(); });
+    select.addEventListener("change", function () { select.form.requestSubmit(); });
+  });
+
+  // The email editor previews what is typed as it is typed (the Preview button is for pages
+  // without this script).
+  document.querySelectorAll("form[data-live-preview]").forEach(function (form) {
+    var frames = document.querySelectorAll(".devices iframe");
+    var subject = document.querySelector(".envelope .subject");
+    var text = document.querySelector(".text-part pre");
+    var error = form.querySelector("[data-live-error]");
+    var timer;
+    form.querySelectorAll("[data-without-js]").forEach(function (button) { button.hidden = true; });
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var url = new URL(form.dataset.livePreview, location.href);
+        ["step", "customer_id", "subject", "message"].forEach(function (name) {
+          if (form.elements[name]) { url.searchParams.set(name, form.elements[name].value); }
+        });
+        fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+          .then(function (response) { return response.json(); })
+          .then(function (shown) {
+            frames.forEach(function (frame) { frame.srcdoc = shown.html; });
+            subject.textContent = shown.subject;
+            text.textContent = shown.text;
+            error.hidden = !shown.error;
+            error.textContent = shown.error ? "Not used: " + shown.error : "";
+          });
+      }, 350);
+    });
   });
 
   // Email previews grow to their content's height (sandboxed, same origin, no scripts).
@@ -69,4 +98,46 @@
   if (nav && nav.scrollWidth > nav.clientWidth) {
     nav.scrollLeft = active.offsetLeft - (nav.clientWidth - active.offsetWidth) / 2;
   }
+})();
+
+// Inside the Shopify admin no cookie signs us in: App Bridge signs every fetch, and each link
+// and form carries a fresh session token (`id_token`, which lives a minute) when it is followed.
+(function () {
+  var bridge = window.shopify;
+  if (!bridge || typeof bridge.idToken !== "function") { return; }
+
+  function ours(url) { return url.origin === location.origin; }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[href]");
+    if (!link || event.defaultPrevented || link.target || event.button !== 0 ||
+        event.metaKey || event.ctrlKey || event.shiftKey) { return; }
+    var url = new URL(link.href);
+    if (!ours(url) || (url.pathname === location.pathname && url.search === location.search)) {
+      return;  // another site, or a jump within this page
+    }
+    event.preventDefault();
+    bridge.idToken().then(function (token) {
+      url.searchParams.set("id_token", token);
+      location.assign(url.toString());
+    });
+  });
+
+  // Forms the page posts itself (the switches) are signed by App Bridge's fetch already.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !ours(new URL(form.action, location.href))) { return; }
+    event.preventDefault();
+    bridge.idToken().then(function (token) {
+      var field = form.querySelector('input[name="id_token"]');
+      if (!field) {
+        field = document.createElement("input");
+        field.type = "hidden";
+        field.name = "id_token";
+        form.appendChild(field);
+      }
+      field.value = token;
+      HTMLFormElement.prototype.submit.call(form);
+    });
+  });
 })();

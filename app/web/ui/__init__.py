@@ -7,6 +7,7 @@ it. The pages themselves live in small modules that add their routes to `bp`.
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (Blueprint, Flask, abort, current_app, g, redirect, render_template, request,
                    url_for)
@@ -21,6 +22,9 @@ bp = Blueprint("ui", __name__, url_prefix="/app")
 # Pages that can be seen signed out.
 PUBLIC = {"ui.login"}
 # Answers hold the store's customers and revenue: never cached, never leaked in a Referer.
+# Shopify's App Bridge, which every page embedded in the admin must load from Shopify's CDN.
+APP_BRIDGE_ORIGIN = "https://cdn.shopify.com"
+APP_BRIDGE_URL = f"{APP_BRIDGE_ORIGIN}/shopifycloud/app-bridge.js"
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
                    "X-Content-Type-Options": "nosniff"}
 
@@ -39,11 +43,13 @@ def frame_ancestors(store: Store | None) -> str:
     return "'none'"
 
 
-def content_security_policy(store: Store | None, inline_styles: bool) -> str:
-    """Our own scripts and styles only; pages showing an email (a srcdoc iframe, which inherits
-    this policy) allow the email's inline styles, never its scripts."""
+def content_security_policy(store: Store | None, inline_styles: bool, embedded: bool) -> str:
+    """Our own scripts and styles only (and App Bridge, inside the Shopify admin); pages showing
+    an email (a srcdoc iframe, which inherits this policy) allow the email's inline styles,
+    never its scripts."""
     styles = "'self' 'unsafe-inline'" if inline_styles else "'self'"
-    return (f"default-src 'none'; script-src 'self'; style-src {styles}; "
+    scripts = f"'self' {APP_BRIDGE_ORIGIN}" if embedded else "'self'"
+    return (f"default-src 'none'; script-src {scripts}; style-src {styles}; "
             f"img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
             f"form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors(store)}")
 
@@ -56,10 +62,11 @@ def shows_email(view):
 
 @bp.before_request
 def _identify():
-    g.store = None
+    g.store, g.embedded = None, False
     if request.endpoint in PUBLIC:
         return None
     store_id = auth.signed_in_store_id()
+    g.embedded = auth.session_token() is not None
     if store_id is not None:
         with db.session() as session:
             g.store = session.get(Store, store_id)
@@ -74,9 +81,34 @@ def _identify():
 def _headers(response):
     view = current_app.view_functions.get(request.endpoint or "")
     inline = bool(getattr(view, "shows_email", False))
-    response.headers["Content-Security-Policy"] = content_security_policy(g.get("store"), inline)
+    embedded = g.get("embedded", False)
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        g.get("store"), inline, embedded)
     response.headers.update(PRIVATE_HEADERS)
+    token = auth.page_token() if embedded else None
+    if token and response.status_code in (302, 303):
+        response.location = _with_id_token(response.location, token)
     return response
+
+
+@bp.context_processor
+def _app_bridge() -> dict:
+    """What a page embedded in the Shopify admin needs to load App Bridge; None elsewhere."""
+    if not g.get("embedded"):
+        return {"app_bridge": None}
+    from app.shopify_app import credentials
+
+    return {"app_bridge": {"src": APP_BRIDGE_URL, "api_key": credentials.api_key}}
+
+
+def _with_id_token(location: str, token: str) -> str:
+    """Inside the admin no cookie carries the sign-in across a redirect: the page's session
+    token (valid for a minute) does, to our own pages only."""
+    parts = urlsplit(location)
+    if parts.netloc or not parts.path.startswith(bp.url_prefix):
+        return location
+    query = urlencode([*parse_qsl(parts.query), (auth.ID_TOKEN, token)])
+    return urlunsplit(parts._replace(query=query))
 
 
 @bp.get("/login/<token>")

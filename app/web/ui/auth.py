@@ -6,10 +6,11 @@ The session is Flask's signed cookie, so no table is needed. Every form carries 
 CSRF token, compared in constant time.
 
 Inside the Shopify admin (the embedded app) a request carries an App Bridge session token
-(`Authorization: Bearer ...`) instead of a cookie, which a third-party iframe would not send:
-it is verified (and the shop installed by token exchange if we hold no token for it) before the
-cookie is looked at. Such a request needs no CSRF token: a browser never adds that header to a
-cross-site request on its own.
+instead of a cookie, which a third-party iframe would not send: in the `Authorization: Bearer`
+header of a fetch (App Bridge adds it), or as `id_token` in the URL of the app's first load
+(Shopify adds it) and of its links and forms (ui.js adds a fresh one). It is verified (and the
+shop installed by token exchange if we hold no token for it) before the cookie is looked at.
+Such a request needs no CSRF token: only App Bridge, inside the shop's admin, can mint one.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ LOGIN_SALT = "storeflow.ui-login"
 LOGIN_MAX_AGE = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
+ID_TOKEN = "id_token"  # Shopify's name for the session token in an embedded app's URL
 SPENT_KEY = "storeflow:ui-login-spent:{}"
 
 signer = Signer(LOGIN_SALT)
@@ -64,15 +66,24 @@ def sign_out() -> None:
     session.clear()
 
 
-def _bearer() -> str | None:
+def session_token() -> str | None:
+    """The request's Shopify session token, as an Authorization value, or None."""
     authorization = request.headers.get("Authorization", "")
-    return authorization if authorization.lower().startswith("bearer ") else None
+    if authorization.lower().startswith("bearer "):
+        return authorization
+    token = page_token()
+    return f"Bearer {token}" if token else None
+
+
+def page_token() -> str | None:
+    """A session token sent in the URL or a form (a page of the embedded app, not a fetch)."""
+    return request.args.get(ID_TOKEN) or request.form.get(ID_TOKEN)
 
 
 def signed_in_store_id() -> int | None:
     """The store this request acts for (by session token, else by cookie), or None."""
-    if _bearer():
-        return _embedded_store_id(_bearer())
+    if session_token():
+        return _embedded_store_id(session_token())
     store_id = session.get("store_id")
     return store_id if isinstance(store_id, int) else None
 
@@ -97,7 +108,7 @@ def csrf_token() -> str:
 
 def check_csrf() -> None:
     """Refuse (400) an unsafe request whose form or header lacks the session's CSRF token."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or _bearer():
+    if request.method in ("GET", "HEAD", "OPTIONS") or session_token():
         return
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = csrf_token()

@@ -7,9 +7,11 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from app import clock
 from app.db import db
+from app.models import Store
 from app.web.ui import bp
-from flows import config
+from flows import config, dryrun
 from flows.catalog import FLOWS
 from flows.steps import Flow
 
@@ -66,9 +68,9 @@ def cards(session, store_id: int) -> list[dict]:
     listed = []
     for flow in FLOWS.values():
         enabled, settings = config.effective(session, store_id, flow)
-        defaults = config.defaults(flow)
         listed.append({"flow": flow, "enabled": enabled,
-                       "fields": [field(n, settings[n], defaults[n]) for n in defaults]})
+                       "fields": [field(n, settings[n], default)
+                                  for n, default in _card_settings(flow).items()]})
     return listed
 
 
@@ -78,10 +80,17 @@ def _flow(name: str) -> Flow:
     return FLOWS[name]
 
 
+def _card_settings(flow: Flow) -> dict[str, Any]:
+    """The settings a flow's card edits, with their defaults; each email's own texts are
+    edited beside its preview (ui/preview.py)."""
+    return {name: default for name, default in config.defaults(flow).items()
+            if not config.is_text_setting(name)}
+
+
 def _submitted(flow: Flow) -> dict[str, str]:
-    """The form's values; an unticked checkbox sends nothing, which means off."""
+    """The card form's values; an unticked checkbox sends nothing, which means off."""
     return {name: request.form.get(name, "false" if isinstance(default, bool) else "")
-            for name, default in config.defaults(flow).items()}
+            for name, default in _card_settings(flow).items()}
 
 
 @bp.get("/flows")
@@ -122,3 +131,35 @@ def toggle_flow(name: str):
         return {"flow": flow.name, "enabled": on}
     flash(f"{flow.title} is {'on' if on else 'off'}.")
     return redirect(url_for("ui.flows", _anchor=flow.name))
+
+
+# What a stop reason means to a merchant; unlisted reasons are shown as the engine wrote them.
+STOP_REASONS = {
+    "ordered": "bought before the email was due",
+    "checkout completed": "completed the checkout",
+    "added to cart": "carted or bought before the email was due",
+    "no marketing consent": "had not agreed to marketing email",
+    "no email address": "left no email address",
+    "already in this flow recently": "had just been through this flow",
+    "empty cart": "had an empty cart",
+    "not at checkout": "never reached checkout",
+    "reached checkout": "went on to checkout (the checkout flow's turn)",
+    "not at cart": "reached checkout (the checkout flow's turn)",
+    "viewed products out of stock": "only looked at products now out of stock",
+    "order cancelled": "cancelled the order",
+    "not a new subscriber": "had already left the list",
+}
+
+
+@bp.get("/flows/<name>/dry-run")
+def dry_run(name: str):
+    """What the flow, with the store's current settings, would have sent over the last 30 days."""
+    flow = _flow(name)
+    with db.session() as session:
+        enabled, settings = config.effective(session, g.store.id, flow)
+        store = session.get(Store, g.store.id)
+        report = dryrun.dry_run(session, store, flow, settings, until=clock.now())
+    stops = [(STOP_REASONS.get(reason, reason), count)
+             for reason, count in report.stopped.most_common()]
+    return render_template("ui/dry_run.html", flow=flow, enabled=enabled, report=report,
+                           stops=stops)

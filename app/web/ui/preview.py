@@ -49,17 +49,63 @@ def _customer(session) -> tuple[Customer | None, str | None]:
     return found, None if found else "No customer with that email in this store; showing the sample."
 
 
+def _drafts(step: previews.PreviewStep) -> dict[str, str]:
+    """The subject and message typed in the editor (not saved yet), as the flow's settings."""
+    return {config.text_setting(step.step, part): request.values[part]
+            for part in config.MERCHANT_TEXTS if part in request.values}
+
+
+def _show(step: previews.PreviewStep, drafts: dict[str, str]):
+    """The preview with the editor's texts (saved, or the drafts given); a text that cannot be
+    used is named, and the template's own text shows instead."""
+    with db.session() as session:
+        customer, notice = _customer(session)
+        saved = config.effective(session, g.store.id, step.flow)[1]
+        try:
+            shown, error = {**saved, **config.validate(step.flow, drafts)}, None
+        except config.FlowSettingError as refused:
+            shown, error = saved, str(refused).partition(": ")[2]
+        built = previews.build(session, g.store, step, customer, shown)
+    texts = {}  # the editor keeps what was typed, even a text that was refused
+    for part in config.MERCHANT_TEXTS:
+        name = config.text_setting(step.step, part)
+        texts[part] = drafts.get(name, shown[name])
+    status = 400 if error else 200
+    if request.headers.get("Accept") == "application/json":  # the editor's live preview
+        return {"subject": built.rendered.subject, "html": built.rendered.html,
+                "text": built.rendered.text, "error": error}, status
+    return render_template("ui/preview.html", steps=previews.steps(), step=step,
+                           customer=customer, notice=notice, preview=built, texts=texts,
+                           error=error), status
+
+
 @bp.get("/preview")
 @shows_email
 def preview():
-    """Render the chosen step for the chosen customer."""
+    """Render the chosen step for the chosen customer, with unsaved texts when given."""
     step = _step()
+    return _show(step, _drafts(step))
+
+
+@bp.post("/preview/texts")
+@shows_email
+def save_texts():
+    """The editor's buttons: show the typed texts (`action=preview`), or save them for the
+    step, so that emails sent from now on use them."""
+    step = _step()
+    drafts = _drafts(step)
+    if request.form.get("action") == "preview":
+        return _show(step, drafts)
+    try:
+        changes = config.validate(step.flow, drafts)
+    except config.FlowSettingError:
+        return _show(step, drafts)
     with db.session() as session:
-        customer, notice = _customer(session)
-        settings = config.effective(session, g.store.id, step.flow)[1]
-        built = previews.build(session, g.store, step, customer, settings)
-    return render_template("ui/preview.html", steps=previews.steps(), step=step,
-                           customer=customer, notice=notice, preview=built)
+        config.save(session, g.store.id, step.flow, changes=changes)
+    log.info("email texts saved", extra={"store_id": g.store.id})
+    flash(f"“{step.label}” saved: emails sent from now on use your text.")
+    return redirect(url_for("ui.preview", step=step.template,
+                            customer_id=request.form.get("customer_id") or None))
 
 
 def _allow_test_send(store_id: int) -> bool:

@@ -1,0 +1,187 @@
+"""The settings UI's pages over a store with 100,000 customers and a year of messages (see
+bench/history.py), beside a small second store in the same database: each page requested through
+the real Flask app, signed in with a login link, N times after a warm-up.
+Baseline: GET /healthz (a database and a Redis round trip), in the same run.
+
+Target (issue 8): every page under 200 ms at p95.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from collections import defaultdict
+
+from sqlalchemy import text
+
+from app import clock, create_app, stores
+from app.db import db
+from app.models import Store
+from app.web.ui import auth
+from bench import audience, history
+from bench.harness import load_note, record, services
+
+TARGET_MS = 200
+BIG = history.Volume(customers=100_000, orders=200_000, checkouts=100_000, product_views=20_000,
+                     products=200, webhooks=60_000)
+SMALL = history.Volume(customers=5, orders=12, checkouts=6, product_views=3, products=5,
+                       webhooks=20)
+SETTINGS = {"from_name": "Bench Goods", "from_email": "hello@bench.example",
+            "postal_address": "1 Bench Street, Portland, OR 97201",
+            "timezone": "America/New_York"}
+TABLES = ("customers", "orders", "checkouts", "flow_runs", "messages", "message_events",
+          "attributions", "timeline", "webhook_events")
+
+
+def small_store() -> Store:
+    with db.session() as session:
+        store, _ = stores.connect(session, "woocommerce", "https://small.example",
+                                  access_token="ck", webhook_secret="s")
+    return store
+
+
+def build(big: Store, small: Store, scale: float) -> float:
+    """Both stores' history in time order, then VACUUM ANALYZE; returns the seconds it took."""
+    at = clock.now()
+    started = time.perf_counter()
+    for store, size in ((big, BIG.scaled(scale)), (small, SMALL)):
+        with db.session() as session:
+            session.get(Store, store.id).settings = SETTINGS
+        history.seed(store, size, at)
+    history.in_time_order()
+    audience.ddl("VACUUM ANALYZE")
+    return time.perf_counter() - started
+
+
+def sql(statement: str, **params):
+    with db.session() as session:
+        return session.execute(text(statement), params).one()
+
+
+def pages(store: Store) -> dict[str, str]:
+    """Every page of the UI, for this store's busiest customer and a recent message."""
+    email, customer_id = sql("""SELECT email, customer_id FROM messages WHERE store_id = :s
+                                GROUP BY email, customer_id ORDER BY count(*) DESC, customer_id
+                                LIMIT 1""", s=store.id)
+    message_id, = sql("""SELECT id FROM messages WHERE store_id = :s AND status = 'sent'
+                         AND template = 'abandoned_checkout/email_1'
+                         ORDER BY created_at DESC LIMIT 1""", s=store.id)
+    return {
+        "overview": "/app/",
+        "flows": "/app/flows",
+        "activity": "/app/activity",
+        "activity, sent only": "/app/activity?status=sent",
+        "activity, failed only": "/app/activity?status=failed",
+        "activity, search with no match": "/app/activity?email=nobody%40example.com",
+        "customer timeline (search hit)": f"/app/activity?email={email}",
+        "message": f"/app/activity/messages/{message_id}",
+        "settings": "/app/settings",
+        "preview of a step as that customer":
+            f"/app/preview?step=abandoned_checkout/email_1&customer_id={customer_id}",
+    }
+
+
+def signed_in(flask_app, store: Store):
+    """A test client signed in as the UI does it: a login link, then the session cookie."""
+    client = flask_app.test_client()
+    response = client.get(f"/app/login/{auth.login_token(store.id)}")
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def took(client, path: str) -> float:
+    """One GET's milliseconds; it must answer 200."""
+    started = time.perf_counter()
+    response = client.get(path)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (path, response.status_code)
+    return elapsed
+
+
+def figures(times: list[float]) -> dict[str, float]:
+    """Median and p95 (nearest rank)."""
+    ordered = sorted(times)
+    return {"median": statistics.median(ordered),
+            "p95": ordered[math.ceil(0.95 * len(ordered)) - 1]}
+
+
+def scoped(client, foreign_path: str) -> bool:
+    """Another store's message looks like no message at all."""
+    return client.get(foreign_path).status_code == 404
+
+
+def measure(flask_app, big: Store, small: Store, runs: int, warmup: int):
+    """The baseline, each page's figures for both stores, and whether scoping held. Each round
+    asks every page once, so whatever else loads the machine falls on all of them alike."""
+    clients = {big.id: signed_in(flask_app, big), small.id: signed_in(flask_app, small)}
+    paths = {store.id: pages(store) for store in (big, small)}
+    asked = [(("/healthz", big.id), "/healthz")] + [
+        ((name, store_id), path)
+        for store_id, named in paths.items() for name, path in named.items()]
+    times = defaultdict(list)
+    for round_ in range(warmup + runs):
+        for key, path in asked:
+            elapsed = took(clients[key[1]], path)
+            if round_ >= warmup:
+                times[key].append(elapsed)
+    results = {name: (figures(times[name, big.id]), figures(times[name, small.id]))
+               for name in paths[big.id]}
+    isolated = scoped(clients[small.id], paths[big.id]["message"])
+    return figures(times["/healthz", big.id]), results, isolated
+
+
+def meets(pair: tuple[dict, dict]) -> bool:
+    return max(figures["p95"] for figures in pair) < TARGET_MS
+
+
+def sizes(store: Store) -> str:
+    return ", ".join(f"{sql(f'SELECT count(*) FROM {t} WHERE store_id = :s', s=store.id)[0]:,} {t}"
+                     for t in TABLES)
+
+
+def table(results: dict, baseline: dict) -> list[str]:
+    rows = ["| page | big store median ms | p95 ms | median / `/healthz` | small store median ms "
+            f"| p95 ms | < {TARGET_MS} ms at p95 |", "|---|---|---|---|---|---|---|"]
+    for name, (big, small) in results.items():
+        rows.append(f"| {name} | {big['median']:.1f} | {big['p95']:.1f} | "
+                    f"{big['median'] / baseline['median']:.0f} | {small['median']:.1f} | "
+                    f"{small['p95']:.1f} | {'pass' if meets((big, small)) else '**miss**'} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--scale", type=float, default=1.0, help="of the big store's volume")
+    args = parser.parse_args()
+    note = load_note()
+    config, big = services()
+    small = small_store()
+    built = build(big, small, args.scale)
+    baseline, results, isolated = measure(create_app(config), big, small, args.runs, args.warmup)
+    missed = [name for name, pair in results.items() if not meets(pair)]
+    size, = sql("SELECT pg_size_pretty(pg_database_size(current_database()))")
+    record("Settings UI pages (bench/ui.py)", [
+        note, "",
+        f"Big store: {sizes(big)}, over {history.DAYS} days (webhooks: the inbox's last "
+        f"{history.WEBHOOK_DAYS}). Small store in the same database: {sizes(small)}. Written "
+        f"with SQL and laid out in time order, as a live store's rows are, in {built:.0f} s; "
+        f"then VACUUM ANALYZE. Database {size}.",
+        "",
+        f"Each page through Flask's test client in the bench process (signed in with a login "
+        f"link), {args.runs} rounds of every page after {args.warmup} warm-up rounds: the "
+        "whole request in the server (routing, queries, rendering), no network. Baseline "
+        f"`/healthz`: median {baseline['median']:.1f} ms, p95 {baseline['p95']:.1f} ms.",
+        "",
+        *table(results, baseline),
+        "",
+        f"Another store's message answered 404: {'yes' if isolated else '**no**'}. Pages over "
+        f"{TARGET_MS} ms at p95: **{', '.join(missed) if missed else 'none'}** (target: every "
+        f"page < {TARGET_MS} ms).",
+    ])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The dry run before a flow is switched on: what it predicts from a store's history is what the
+engine then really does with the same history."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from app import clock, stores
+from app.db import db
+from app.demo import payloads
+from app.demo.payloads import Item, Person
+from app.models import Store
+from flows import catalog, config
+from flows.dryrun import dry_run
+from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
+                                messages, move_to)
+from tests.ui_helpers import sign_in
+
+MUG = Item(7001, "mug", "Stoneware mug", Decimal("24.00"), "https://example.com/mug.png")
+NEVER_BUYS = Person(8801, "Ada", "Lane", "ada@example.com")
+BUYS_AT_ONCE = Person(8802, "Ben", "Moss", "ben@example.com")
+BUYS_LATER = Person(8803, "Cy", "North", "cy@example.com")
+NO_CONSENT = Person(8804, "Di", "Oak", "di@example.com")
+
+
+def play_history(webhooks, run_jobs) -> None:
+    """Four shoppers abandon a checkout at the same moment; one buys within the hour, one two
+    days later, one never; one never agreed to marketing. Then ten days pass."""
+    for n, person in enumerate((NEVER_BUYS, BUYS_AT_ONCE, BUYS_LATER, NO_CONSENT)):
+        with at(SAMPLE_TIME + MINUTE):
+            if person is not NO_CONSENT:
+                webhooks.deliver("customers_email_marketing_consent/update",
+                                 consent_update(person.id, person.email))
+            webhooks.deliver("checkouts/update", payloads.checkout(
+                f"tok-{n}", person, [(MUG, 1)], SAMPLE_TIME, "https://shop.example/recover"))
+            run_jobs()
+    orders = {30 * MINUTE: (9901, BUYS_AT_ONCE), 2 * DAY: (9902, BUYS_LATER)}
+    for offset in sorted([*orders, HOUR, 24 * HOUR, 72 * HOUR, 10 * DAY]):
+        if offset in orders:
+            order_id, person = orders[offset]
+            with at(SAMPLE_TIME + offset):
+                webhooks.deliver("orders/create", payloads.order(
+                    order_id, order_id, person, [(MUG, 1)], SAMPLE_TIME + offset))
+                run_jobs()
+        move_to(SAMPLE_TIME + offset, run_jobs)
+
+
+def predict(store_id: int, until):
+    with db.session() as session:
+        flow = catalog.FLOWS["abandoned_checkout"]
+        settings = config.effective(session, store_id, flow)[1]
+        return dry_run(session, session.get(Store, store_id), flow, settings, until)
+
+
+def test_the_dry_run_predicts_what_the_flow_then_sends(shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    play_history(webhooks, run_jobs)
+    sent = messages("abandoned_checkout")
+    assert {m.email for m in sent} == {NEVER_BUYS.email, BUYS_LATER.email}
+
+    with clock.frozen_at(SAMPLE_TIME + 10 * DAY):
+        report = predict(shop.id, SAMPLE_TIME + 10 * DAY)
+
+    assert report.triggers == 4
+    assert report.emails == len(sent) == 5  # three reminders, and two before the later order
+    assert len(report.emailed) == 2
+    assert len(report.bought_anyway) == 1  # the customer who bought two days later
+    assert report.stopped == {"ordered": 2, "no marketing consent": 1}
+
+
+def test_a_dry_run_of_a_flow_that_is_off_sends_and_stores_nothing(shop, webhooks, run_jobs,
+                                                                  smtp_sink):
+    play_history(webhooks, run_jobs)  # the flow stays off, as it is before a merchant decides
+
+    report = predict(shop.id, SAMPLE_TIME + 10 * DAY)
+
+    assert (len(report.emailed), len(report.bought_anyway), report.emails) == (2, 1, 5)
+    assert messages() == [] and smtp_sink.received == []
+
+
+def test_the_window_ends_the_replay(shop, webhooks, run_jobs):
+    play_history(webhooks, run_jobs)
+
+    # Thirty hours after the abandonment: the first two reminders had gone to both, the order
+    # two days later had not been placed, the third reminder was not due.
+    report = predict(shop.id, SAMPLE_TIME + 30 * HOUR)
+
+    assert (len(report.emailed), report.emails, len(report.bought_anyway)) == (2, 4, 0)
+
+
+def test_the_flows_page_offers_the_dry_run_and_it_shows_reach_and_reasons(
+        client, shop, webhooks, run_jobs, storeflow):
+    play_history(webhooks, run_jobs)
+    csrf = sign_in(client, storeflow, shop.id)
+
+    flows_page = client.get("/app/flows").get_data(as_text=True)
+    assert "/app/flows/abandoned_checkout/dry-run" in flows_page
+    with at(SAMPLE_TIME + 10 * DAY):
+        page = client.get("/app/flows/abandoned_checkout/dry-run")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert re.search(r"data-emailed>2<", html) and re.search(r"data-bought-anyway>1<", html)
+    assert re.search(r"bought before the email was due</td><td class=\"num\">2<", html)
+    assert messages() == []
+
+    # Its button switches the flow on, and the card no longer offers the dry run.
+    client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "true", "csrf_token": csrf})
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0]
+    assert "/app/flows/abandoned_checkout/dry-run" not in client.get("/app/flows").get_data(as_text=True)
+
+
+def test_a_dry_run_counts_only_the_signed_in_stores_history(client, shop, webhooks, run_jobs,
+                                                            storeflow):
+    play_history(webhooks, run_jobs)
+    with db.session() as session:
+        other, _ = stores.connect(session, "woocommerce", "https://other.example",
+                                  access_token="ck_x", webhook_secret="s")
+    sign_in(client, storeflow, other.id)
+
+    with at(SAMPLE_TIME + 10 * DAY):
+        html = client.get("/app/flows/abandoned_checkout/dry-run").get_data(as_text=True)
+
+    assert re.search(r"data-emailed>0<", html)
+    assert client.get("/app/flows/no_such_flow/dry-run").status_code == 404
+
+
+def test_storeflow_flows_dry_run_prints_the_same_estimate(shop, webhooks, run_jobs, storeflow):
+    play_history(webhooks, run_jobs)
+
+    result = storeflow("flows", "dry-run", "--store", str(shop.id), "--at",
+                       (SAMPLE_TIME + 10 * DAY).isoformat(), "abandoned_checkout")
+
+    assert ("abandoned_checkout: would have emailed 2 customer(s) (5 emails) over 30 days; "
+            "1 of them later bought anyway") in result.output
+    assert "not emailed, ordered: 2" in result.output
+    unknown = storeflow("flows", "dry-run", "--store", str(shop.id), "nope", ok=False)
+    assert unknown.exit_code == 2 and "no flow 'nope'" in unknown.output
