@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from app import clock, ingest, sync
+from app import clock, ingest, sync, woocommerce
 from app.db import db
 from connectors.base import PayloadError, Record
 from connectors.woocommerce import normalize
@@ -22,7 +22,7 @@ RESOURCES = (("customers", normalize.customer), ("products", normalize.product),
 def backfill(store_id: int) -> dict:
     """Page through the store's REST API, storing every object; progress is kept per resource."""
     with db.session() as session:
-        store = sync.woocommerce_store(session, store_id)
+        store = woocommerce.installed_store(session, store_id)
         if store is None:
             return {}
         client = WooClient.for_store(store)

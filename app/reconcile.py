@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from app import clock, inbox, sync, woocommerce
+from app import clock, inbox, notices, sync, woocommerce
 from app.db import db
 from app.jobs import broker, enqueue_ingest
 from app.models import Store
@@ -41,7 +41,7 @@ def reconcile_woocommerce() -> int:
 def reconcile(store_id: int) -> dict:
     """Repair the store's webhooks, then heal what they missed since the watermark."""
     with db.session() as session:
-        store = sync.woocommerce_store(session, store_id)
+        store = woocommerce.installed_store(session, store_id)
         if store is None:
             return {}
         client, secret = WooClient.for_store(store), store.webhook_secret
@@ -52,9 +52,9 @@ def reconcile(store_id: int) -> dict:
     with db.session() as session:
         if repairs:
             topics = ", ".join(f"{r.topic} ({r.action})" for r in repairs)
-            sync.notify(session, store_id, "webhooks_repaired",
-                        f"Storeflow restored webhooks WooCommerce had disabled or lost: {topics}",
-                        len(repairs))
+            notices.notify(session, store_id, "webhooks_repaired",
+                           f"Storeflow restored webhooks WooCommerce had disabled or lost: "
+                           f"{topics}", len(repairs))
         job = sync.state(session, store_id, NAME)
         # The first run only sets the watermark: the backfill covers what came before.
         job.watermark, job.status, job.progress = started, "done", polled
