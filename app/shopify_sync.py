@@ -12,7 +12,7 @@ from datetime import timedelta
 from rq import Retry
 from sqlalchemy import select
 
-from app import clock, events, shopify_app, sync_progress
+from app import clock, events, notices, shopify_app, sync_progress
 from app.db import db
 from app.ingest import store_record
 from app.jobs import broker
@@ -125,11 +125,15 @@ def reconcile(store_id: int) -> int:
                 for nodes, _ in client.pages(records.QUERIES[resource],
                                              records.CONNECTIONS[resource], query):
                     healed += _heal(store_id, resource, nodes)
-            subscriptions.ensure(client, shopify_app.webhook_uri())
+            restored = subscriptions.ensure(client, shopify_app.webhook_uri())
         except Throttled as throttled:
             _later(reconcile, throttled.retry_after, store_id)
             return healed
     with db.session() as session:
+        if restored:
+            notices.notify(session, store_id, "webhooks_repaired",
+                           "Storeflow re-created webhook subscriptions missing from Shopify: "
+                           f"{', '.join(restored)}", len(restored))
         sync_progress.reconciled(session, store_id, started, healed)
     log.info("reconciled: %d event(s) from missed updates", healed, extra={"store_id": store_id})
     return healed

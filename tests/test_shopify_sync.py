@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import events, shopify_sync, sync_progress
 from app.db import db
 from app.jobs import broker
-from app.models import Checkout, Customer, Order, Product, Store, SyncProgress
+from app.models import Checkout, Customer, Order, Product, Store, StoreNotice, SyncProgress
 from connectors.shopify import subscriptions
 from connectors.shopify.admin import Unauthorized
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, consent_update,
@@ -103,6 +103,11 @@ def test_reconciliation_heals_a_missed_order_and_lost_subscriptions(installed_sh
     assert first_watermark is not None
     assert progress_of(installed_shop.id, "reconcile") == {"all": ("done", len(emitted))}
     assert len(shopify.subscriptions[SHOP]) == len(subscriptions.TOPICS)
+    with db.session() as session:
+        [notice] = session.execute(select(StoreNotice)).scalars()
+    assert (notice.store_id, notice.kind, notice.count) == (
+        installed_shop.id, "webhooks_repaired", len(subscriptions.TOPICS))
+    assert "orders/create" in notice.detail
 
     emitted.clear()
     shopify_sync.reconcile(installed_shop.id)
@@ -112,3 +117,5 @@ def test_reconciliation_heals_a_missed_order_and_lost_subscriptions(installed_sh
     assert progress_of(installed_shop.id, "reconcile") == {"all": ("done", len(emitted))}
     with db.session() as session:
         assert sync_progress.watermark(session, installed_shop.id) > first_watermark
+        # Nothing was missing this time: nothing to tell the merchant.
+        assert session.execute(select(func.count()).select_from(StoreNotice)).scalar() == 1
