@@ -84,16 +84,20 @@ def dev() -> None:
         "BASE_URL": config.base_url, "PORT": str(config.port),
         "HOST": os.environ.get("HOST", "127.0.0.1"), "WEB_CONCURRENCY": "1",
     }
-    children = [subprocess.Popen([sys.executable, "-m", "app.cli", name], env=env)
+    # Each in its own session: a terminal's Ctrl-C reaches this process alone, which then stops
+    # each child with one SIGTERM (a second signal mid-shutdown makes RQ abort with a traceback).
+    children = [subprocess.Popen([sys.executable, "-m", "app.cli", name], env=env,
+                                 start_new_session=True)
                 for name in ("web", "worker", "scheduler")]
     click.echo(f"Storeflow is running at {config.base_url}  (Ctrl-C stops it)")
+    demo_cli.sign_in(config)
     _supervise(children)
 
 
 def _supervise(children: list[subprocess.Popen]) -> None:
     """Wait until a signal or a child's exit, then stop every child before returning."""
     stopping = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stopping.append(True))
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.2)

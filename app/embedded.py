@@ -40,6 +40,8 @@ def _require(module: str):
 def start_postgres(home: Path, database: str = DATABASE_NAME) -> str:
     """Start (or join) the embedded PostgreSQL under `home` and return a URL for `database`."""
     pgserver = _require("pgserver")
+    # It logs every command it runs (initdb's whole output included) at INFO, on our stdout.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     server = pgserver.get_server(home / "postgres", cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
@@ -77,6 +79,9 @@ def start_redis(home: Path, persist: bool = True) -> str:
          "--dir", str(data), "--save", "60 1" if persist else "", "--appendonly", "no",
          "--loglevel", "warning"],
         stdout=subprocess.DEVNULL,
+        # Out of the terminal's process group: Ctrl-C reaches the processes using Redis, which
+        # need it to shut down cleanly, and this process stops it after them (atexit).
+        start_new_session=True,
     )
     atexit.register(_stop, process)
     deadline = time.monotonic() + 10

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from app import clock, inbox, sync, woocommerce
+from app import clock, inbox, notices, sync_progress, woocommerce
 from app.db import db
 from app.jobs import broker, enqueue_ingest
 from app.models import Store
+from app.sync_progress import RECONCILE
 from connectors.base import Delivery, PayloadError
 from connectors.woocommerce.client import WooClient
 from connectors.woocommerce.normalize import gmt
@@ -22,7 +23,6 @@ from connectors.woocommerce.subscriptions import ensure_webhooks
 from connectors.woocommerce.webhooks import dedupe_key
 
 log = logging.getLogger(__name__)
-NAME = "reconcile"
 # Polls overlap by this much, for clock skew between us and the store; dedupe makes it free.
 OVERLAP = timedelta(minutes=10)
 
@@ -41,23 +41,23 @@ def reconcile_woocommerce() -> int:
 def reconcile(store_id: int) -> dict:
     """Repair the store's webhooks, then heal what they missed since the watermark."""
     with db.session() as session:
-        store = sync.woocommerce_store(session, store_id)
+        store = woocommerce.installed_store(session, store_id)
         if store is None:
             return {}
         client, secret = WooClient.for_store(store), store.webhook_secret
-        watermark = sync.state(session, store_id, NAME).watermark
+        watermark = sync_progress.watermark(session, store_id)
     started = clock.now()
-    repairs = ensure_webhooks(client, woocommerce.webhook_url(store_id), secret)
-    polled = _poll(client, store_id, watermark - OVERLAP) if watermark else {}
+    with sync_progress.failures_recorded(store_id, RECONCILE):
+        repairs = ensure_webhooks(client, woocommerce.webhook_url(store_id), secret)
+        polled = _poll(client, store_id, watermark - OVERLAP) if watermark else {}
     with db.session() as session:
         if repairs:
             topics = ", ".join(f"{r.topic} ({r.action})" for r in repairs)
-            sync.notify(session, store_id, "webhooks_repaired",
-                        f"Storeflow restored webhooks WooCommerce had disabled or lost: {topics}",
-                        len(repairs))
-        job = sync.state(session, store_id, NAME)
+            notices.notify(session, store_id, "webhooks_repaired",
+                           f"Storeflow restored webhooks WooCommerce had disabled or lost: "
+                           f"{topics}", len(repairs))
         # The first run only sets the watermark: the backfill covers what came before.
-        job.watermark, job.status, job.progress = started, "done", polled
+        sync_progress.reconciled(session, store_id, started, sum(polled.values()))
     return {"repaired": len(repairs), **polled}
 
 

@@ -1,5 +1,5 @@
-"""The overview's numbers: what each flow sent and earned over a period, day by day, what the
-holdout says it added, and whether the store's events are still arriving."""
+"""The overview's numbers: what each flow sent and earned over a period, day by day, and what the
+holdout says it added."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,16 +7,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.attribution import revenue_by_flow
-from app.models import Attribution, FlowRun, Message, Order, Store, WebhookEvent
+from app.models import Attribution, FlowRun, Message, Order, Store
 
 # Below this many runs in either group, a difference in revenue is noise, not a result.
 MIN_GROUP_SIZE = 20
-# A store with traffic sends something every day; a longer silence means broken webhooks.
-SILENCE = timedelta(hours=24)
 
 
 @dataclass
@@ -112,20 +110,3 @@ def daily(session: Session, store: Store, since: datetime, until: datetime) -> l
     first, last = since.astimezone(ZoneInfo(zone)).date(), until.astimezone(ZoneInfo(zone)).date()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     return [Day(d, sent.get(d, 0), earned.get(d, Decimal(0))) for d in days]
-
-
-@dataclass(frozen=True)
-class SyncHealth:
-    last_received_at: datetime | None
-    failed: int  # deliveries that gave up processing, in the last SILENCE
-    silent: bool  # events used to arrive and stopped
-
-
-def sync_health(session: Session, store_id: int, now: datetime) -> SyncHealth:
-    """When the store's last webhook or storefront event arrived, and failures since a day ago."""
-    last, failed = session.execute(
-        select(func.max(WebhookEvent.received_at),
-               func.count(case((and_(WebhookEvent.error.is_not(None),
-                                     WebhookEvent.received_at >= now - SILENCE), 1))))
-        .where(WebhookEvent.store_id == store_id)).one()
-    return SyncHealth(last, failed, last is not None and now - last > SILENCE)

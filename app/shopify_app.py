@@ -82,8 +82,10 @@ def _expiring(store: Store) -> bool:
 
 
 def _usable(store: Store) -> str:
-    if not store.installed or not store.access_token:
-        raise Unauthorized("the store has no access token (uninstalled)")
+    if not store.installed:
+        raise Unauthorized("the store is uninstalled")
+    if not store.access_token:
+        raise Unauthorized("the store has no Admin API access token")
     return store.access_token
 
 

@@ -12,11 +12,12 @@ from datetime import timedelta
 from rq import Retry
 from sqlalchemy import select
 
-from app import clock, events, shopify_app
+from app import clock, events, notices, shopify_app, sync_progress
 from app.db import db
 from app.ingest import store_record
 from app.jobs import broker
-from app.models import Backfill, Store
+from app.models import Store
+from app.sync_progress import BACKFILL, RECONCILE
 from connectors.shopify import records, subscriptions
 from connectors.shopify.admin import Throttled
 
@@ -51,14 +52,7 @@ def setup_store(store_id: int) -> None:
 def start_backfill(store_id: int) -> None:
     """Record every resource as queued and queue its job (a repeated install starts over)."""
     with db.session() as session:
-        for resource in RESOURCES:
-            row = session.execute(select(Backfill).where(
-                Backfill.store_id == store_id, Backfill.resource == resource)).scalar_one_or_none()
-            if row is None:
-                session.add(Backfill(store_id=store_id, resource=resource))
-            else:
-                row.status, row.cursor, row.imported, row.error = "queued", None, 0, None
-                row.started_at = row.finished_at = None
+        sync_progress.queue(session, store_id, BACKFILL, RESOURCES)
     for resource in RESOURCES:
         broker.queue("periodic").enqueue(backfill, store_id, resource, retry=API_RETRY)
 
@@ -75,46 +69,39 @@ def backfill(store_id: int, resource: str) -> int:
     """Import one resource's history page by page. Stores records but publishes no event:
     history must never start a flow. Returns the rows imported by this run."""
     with db.session() as session:
-        row = _progress(session, store_id, resource)
-        if row is None or row.status == "done":
+        row = sync_progress.resume(session, store_id, BACKFILL, resource)
+        if row is None:
             return 0
-        row.status, row.started_at = "running", row.started_at or clock.now()
         cursor = row.cursor
-    client = shopify_app.admin_client(store_id)
     imported = 0
-    try:
-        for nodes, next_cursor in client.pages(records.QUERIES[resource],
-                                                records.CONNECTIONS[resource],
-                                                {"query": _filter(resource)}, after=cursor):
-            if not _save_page(store_id, resource, cursor, nodes, next_cursor):
-                return imported  # another run of this job moved on: it owns the rest
-            imported, cursor = imported + len(nodes), next_cursor
-    except Throttled as throttled:
-        _later(backfill, throttled.retry_after, store_id, resource)
-        return imported
+    with sync_progress.failures_recorded(store_id, BACKFILL, resource):
+        client = shopify_app.admin_client(store_id)
+        try:
+            for nodes, next_cursor in client.pages(records.QUERIES[resource],
+                                                    records.CONNECTIONS[resource],
+                                                    {"query": _filter(resource)}, after=cursor):
+                if not _save_page(store_id, resource, cursor, nodes, next_cursor):
+                    return imported  # another run of this job moved on: it owns the rest
+                imported, cursor = imported + len(nodes), next_cursor
+        except Throttled as throttled:
+            _later(backfill, throttled.retry_after, store_id, resource)
+            return imported
     with db.session() as session:
-        row = _progress(session, store_id, resource)
-        row.status, row.finished_at = "done", clock.now()
+        sync_progress.finish(session, store_id, BACKFILL, resource)
     log.info("backfill of %s done", resource, extra={"store_id": store_id})
     return imported
-
-
-def _progress(session, store_id: int, resource: str, lock: bool = False) -> Backfill | None:
-    query = select(Backfill).where(Backfill.store_id == store_id, Backfill.resource == resource)
-    return session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
 
 
 def _save_page(store_id: int, resource: str, cursor: str | None, nodes: list[dict],
                next_cursor: str | None) -> bool:
     """Store one page and move the cursor, unless another run already moved it."""
     with db.session() as session:
-        row = _progress(session, store_id, resource, lock=True)
-        if row.cursor != cursor:
+        if not sync_progress.claim_page(session, store_id, BACKFILL, resource, len(nodes),
+                                        cursor, next_cursor):
             return False
         for node in nodes:
             for record in records.MAPPERS[resource](node):
                 store_record(session, store_id, record, PLATFORM, "backfill")
-        row.cursor, row.imported = next_cursor, row.imported + len(nodes)
     return True
 
 
@@ -126,22 +113,28 @@ def reconcile(store_id: int) -> int:
         store = session.get(Store, store_id)
         if store is None or not store.installed:
             return 0
-        since = (store.reconciled_until or clock.now() - timedelta(days=1)) - OVERLAP
+        since = (sync_progress.watermark(session, store_id)
+                 or clock.now() - timedelta(days=1)) - OVERLAP
     started = clock.now()
-    client = shopify_app.admin_client(store_id)
     healed = 0
-    try:
-        for resource in ("customers", "orders"):
-            query = {"query": f"updated_at:>='{since.isoformat()}'"}
-            for nodes, _ in client.pages(records.QUERIES[resource], records.CONNECTIONS[resource],
-                                         query):
-                healed += _heal(store_id, resource, nodes)
-        subscriptions.ensure(client, shopify_app.webhook_uri())
-    except Throttled as throttled:
-        _later(reconcile, throttled.retry_after, store_id)
-        return healed
+    with sync_progress.failures_recorded(store_id, RECONCILE):
+        client = shopify_app.admin_client(store_id)
+        try:
+            for resource in ("customers", "orders"):
+                query = {"query": f"updated_at:>='{since.isoformat()}'"}
+                for nodes, _ in client.pages(records.QUERIES[resource],
+                                             records.CONNECTIONS[resource], query):
+                    healed += _heal(store_id, resource, nodes)
+            restored = subscriptions.ensure(client, shopify_app.webhook_uri())
+        except Throttled as throttled:
+            _later(reconcile, throttled.retry_after, store_id)
+            return healed
     with db.session() as session:
-        session.get(Store, store_id).reconciled_until = started
+        if restored:
+            notices.notify(session, store_id, "webhooks_repaired",
+                           "Storeflow re-created webhook subscriptions missing from Shopify: "
+                           f"{', '.join(restored)}", len(restored))
+        sync_progress.reconciled(session, store_id, started, healed)
     log.info("reconciled: %d event(s) from missed updates", healed, extra={"store_id": store_id})
     return healed
 

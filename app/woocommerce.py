@@ -6,6 +6,7 @@ import logging
 import secrets
 
 from redis.exceptions import RedisError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import stores
@@ -26,6 +27,13 @@ def connect(session: Session, url: str, *, consumer_key: str, consumer_secret: s
         or secrets.token_urlsafe(32)
     return stores.connect(session, PLATFORM, url, access_token=consumer_secret,
                           api_key=consumer_key, webhook_secret=secret)
+
+
+def installed_store(session: Session, store_id: int) -> Store | None:
+    """An installed WooCommerce store by id; None once it is gone or uninstalled."""
+    store = session.execute(select(Store).where(
+        Store.id == store_id, Store.platform == PLATFORM)).scalar_one_or_none()
+    return store if store is not None and store.installed else None
 
 
 def webhook_url(store_id: int) -> str:

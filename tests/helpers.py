@@ -70,6 +70,19 @@ class WooWebhooks:
                                 content_type="application/json")
 
 
+def progress_of(store_id: int, job: str) -> dict[str, tuple[str, int]]:
+    """(status, count) per resource of one of a store's sync jobs, as `sync_progress` holds it."""
+    from sqlalchemy import select
+
+    from app.db import db
+    from app.models import SyncProgress
+
+    with db.session() as session:
+        return {row.resource: (row.status, row.count) for row in session.execute(
+            select(SyncProgress).where(SyncProgress.store_id == store_id,
+                                       SyncProgress.job == job)).scalars()}
+
+
 def wipe() -> None:
     """Empty every table and the test Redis: the state every test starts from."""
     from sqlalchemy import text

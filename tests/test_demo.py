@@ -2,7 +2,7 @@
 worker, engine and dev inbox."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app import clock
 from app.db import db
 from app.demo import shop
-from app.models import Customer, Message, Order, Store
+from app.models import Attribution, Customer, FlowRun, Message, Order, Store
 from flows.catalog import FLOWS
 
 REMINDERS = ("abandoned_checkout", "abandoned_cart", "browse_abandonment")
@@ -55,6 +55,31 @@ def test_no_reminder_after_an_order_and_consent_is_respected(played):
             and m.flow in REMINDERS] == [("abandoned_checkout", "email_1")]
     assert [m for m in sent if m.email == "kate@example.com"] == []  # unsubscribed
     assert {m.flow for m in sent if m.email == "jack@example.com"} == {"order_updates"}
+
+
+def test_opens_and_clicks_come_through_the_links_in_the_mail(played):
+    _, sent, _, orders = played
+    with db.session() as session:
+        credited = session.execute(select(Attribution)).scalars().all()
+
+    dan_reminder = next(m for m in sent if m.email == "dan@example.com" and m.flow == "abandoned_checkout")
+    assert dan_reminder.first_opened_at and dan_reminder.first_clicked_at
+    order = next(o for o in orders if o.name == "#1005")
+    assert [(a.order_id, a.message_id, a.method) for a in credited] == [(order.id, dan_reminder.id, "click")]
+    assert len([m for m in sent if m.first_opened_at]) > len([m for m in sent if m.first_clicked_at]) == 2
+
+
+def test_the_fast_demo_ends_in_the_last_day_and_leaves_later_steps_due(played):
+    """The overview's 30 days show the whole story; the review requests are still to come."""
+    _, sent, _, orders = played
+    now = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
+
+    assert all(now - timedelta(days=5) < o.placed_at < now for o in orders if o.name != "#1001")
+    assert all(m.sent_at <= now for m in sent)
+    with db.session() as session:
+        due = session.execute(select(FlowRun.flow).where(FlowRun.status == "active",
+                                                         FlowRun.due_at > now)).scalars().all()
+    assert "post_purchase" in due
 
 
 def test_dev_seeds_the_demo_only_into_an_empty_database(app, shop, config, monkeypatch):

@@ -10,6 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.db import db
@@ -28,13 +29,15 @@ def get_json(url: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path):
+@pytest.mark.parametrize("ctrl_c", [False, True], ids=["sigterm", "ctrl-c"])
+def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path, ctrl_c):
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ENCRYPTION_KEY", "BASE_URL")}
     env.update(STOREFLOW_HOME=str(tmp_path / "home"), PORT=str(port))
     dev = subprocess.Popen([sys.executable, "-m", "app.cli", "dev"], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
     try:
         deadline = time.monotonic() + 90
         health = None
@@ -48,12 +51,18 @@ def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path):
         assert health[0] == 200
         assert (health[1]["database"], health[1]["redis"]) == ("up", "up")
     finally:
-        dev.send_signal(signal.SIGTERM)
+        if ctrl_c:  # a terminal's Ctrl-C signals every process of the group at once
+            os.killpg(dev.pid, signal.SIGINT)
+        else:
+            dev.send_signal(signal.SIGTERM)
         output, _ = dev.communicate(timeout=60)
     assert f"Storeflow is running at http://localhost:{port}" in output
-    # A fresh database gets the demo shop first, and says where its mail went.
+    # A fresh database gets the demo shop first, says where its mail went and how to see it.
     assert "Demo shop" in output and str(tmp_path / "home" / "dev-inbox") in output
+    assert f"See it in the UI: http://localhost:{port}/app/login/" in output
     assert dev.returncode == 0, output
+    # Redis outlives the processes that use it: they stop without an error.
+    assert "Traceback" not in output and "ERROR" not in output, output
     # The embedded services stopped with the process that started them.
     assert not (tmp_path / "home" / "postgres" / "postmaster.pid").exists()
     assert not (tmp_path / "home" / "redis.sock").exists()

@@ -9,10 +9,10 @@ from sqlalchemy import func, select, text
 
 from app.db import db
 from app.jobs import broker
-from app.models import Backfill, Store
+from app.models import Store
 from connectors.shopify import subscriptions
 from connectors.shopify.oauth import query_signature
-from tests.helpers import API_KEY, API_SECRET, SHOP
+from tests.helpers import API_KEY, API_SECRET, SHOP, progress_of
 
 
 def signed(**params) -> dict:
@@ -76,10 +76,9 @@ def test_the_callback_connects_the_store_subscribes_and_backfills(client, shopif
         sorted(subscriptions.enum(t) for t in subscriptions.TOPICS)
     assert {s["uri"] for s in shopify.subscriptions[SHOP]} == {uri}
     assert "APP_UNINSTALLED" in {s["topic"] for s in shopify.subscriptions[SHOP]}
-    with db.session() as session:
-        progress = {b.resource: (b.status, b.imported) for b in session.execute(select(Backfill)).scalars()}
-    assert progress == {"customers": ("done", 1), "products": ("done", 1), "orders": ("done", 1),
-                        "checkouts": ("done", 1)}
+    assert progress_of(store.id, "backfill") == {
+        "customers": ("done", 1), "products": ("done", 1), "orders": ("done", 1),
+        "checkouts": ("done", 1)}
 
 
 def test_a_reinstall_updates_the_store_and_keeps_its_subscriptions(client, shopify, run_jobs):

@@ -2,23 +2,21 @@
 throttled store re-queues its own job, and reconciliation heals what webhooks missed."""
 from __future__ import annotations
 
+import pytest
 from rq.registry import ScheduledJobRegistry
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app import events, shopify_sync
+from app import events, shopify_sync, sync_progress
 from app.db import db
 from app.jobs import broker
-from app.models import Backfill, Checkout, Customer, Order, Product, Store
+from app.models import Checkout, Customer, Order, Product, Store, StoreNotice, SyncProgress
 from connectors.shopify import subscriptions
+from connectors.shopify.admin import Unauthorized
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, consent_update,
                                 enable, messages, move_to, runs)
-from tests.helpers import API_SECRET, SHOP
+from tests.helpers import API_SECRET, SHOP, progress_of
 
-
-def progress(store_id: int) -> dict[str, tuple[str, int]]:
-    with db.session() as session:
-        return {b.resource: (b.status, b.imported) for b in session.execute(
-            select(Backfill).where(Backfill.store_id == store_id)).scalars()}
+EVERY_PAGE_IMPORTED = {resource: ("done", 1) for resource in shopify_sync.RESOURCES}
 
 
 def test_backfilled_history_is_stored_but_enrolls_nobody(installed_shop, shopify, run_jobs,
@@ -35,7 +33,7 @@ def test_backfilled_history_is_stored_but_enrolls_nobody(installed_shop, shopify
         run_jobs()
     move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)
 
-    assert progress(installed_shop.id) == {r: ("done", 1) for r in shopify_sync.RESOURCES}
+    assert progress_of(installed_shop.id, "backfill") == EVERY_PAGE_IMPORTED
     with db.session() as session:
         checkout = session.execute(select(Checkout)).scalar_one()
         assert (checkout.token, checkout.completed_at) == ("123123123", None)
@@ -59,8 +57,9 @@ def test_a_throttled_store_requeues_its_job_and_other_stores_carry_on(installed_
     shopify_sync.start_backfill(other_store.id)
     run_jobs()
 
-    assert progress(other_store.id) == {r: ("done", 1) for r in shopify_sync.RESOURCES}
-    assert {status for status, _ in progress(installed_shop.id).values()} == {"running"}
+    assert progress_of(other_store.id, "backfill") == EVERY_PAGE_IMPORTED
+    statuses = {status for status, _ in progress_of(installed_shop.id, "backfill").values()}
+    assert statuses == {"running"}
     scheduled = ScheduledJobRegistry(queue=broker.queue("periodic"))
     assert len(scheduled.get_job_ids()) == len(shopify_sync.RESOURCES)
 
@@ -68,7 +67,26 @@ def test_a_throttled_store_requeues_its_job_and_other_stores_carry_on(installed_
     for job_id in scheduled.get_job_ids():  # their time has come
         broker.queue("periodic").enqueue_job(broker.queue("periodic").fetch_job(job_id))
     run_jobs()
-    assert progress(installed_shop.id) == {r: ("done", 1) for r in shopify_sync.RESOURCES}
+    assert progress_of(installed_shop.id, "backfill") == EVERY_PAGE_IMPORTED
+
+
+def test_a_refused_token_fails_the_resource_with_its_reason_and_a_retry_finishes_it(
+        installed_shop, shopify):
+    with db.session() as session:
+        sync_progress.queue(session, installed_shop.id, "backfill", ["orders"])
+    token = next(t for t, shop in shopify.tokens.items() if shop == SHOP)
+    del shopify.tokens[token]
+
+    with pytest.raises(Unauthorized):
+        shopify_sync.backfill(installed_shop.id, "orders")
+    with db.session() as session:
+        row = session.execute(select(SyncProgress).where(
+            SyncProgress.store_id == installed_shop.id)).scalar_one()
+    assert (row.status, row.count, row.error) == ("failed", 0, "Unauthorized")
+
+    shopify.tokens[token] = SHOP  # what RQ's retry finds
+    assert shopify_sync.backfill(installed_shop.id, "orders") == 1
+    assert progress_of(installed_shop.id, "backfill") == {"orders": ("done", 1)}
 
 
 def test_reconciliation_heals_a_missed_order_and_lost_subscriptions(installed_shop, shopify,
@@ -81,11 +99,23 @@ def test_reconciliation_heals_a_missed_order_and_lost_subscriptions(installed_sh
     assert events.ORDER_PLACED in [e.name for e in emitted]
     with db.session() as session:
         assert session.execute(select(Order.platform_id)).scalar() == 820982911946154508
-        assert session.get(Store, installed_shop.id).reconciled_until is not None
+        first_watermark = sync_progress.watermark(session, installed_shop.id)
+    assert first_watermark is not None
+    assert progress_of(installed_shop.id, "reconcile") == {"all": ("done", len(emitted))}
     assert len(shopify.subscriptions[SHOP]) == len(subscriptions.TOPICS)
+    with db.session() as session:
+        [notice] = session.execute(select(StoreNotice)).scalars()
+    assert (notice.store_id, notice.kind, notice.count) == (
+        installed_shop.id, "webhooks_repaired", len(subscriptions.TOPICS))
+    assert "orders/create" in notice.detail
 
     emitted.clear()
     shopify_sync.reconcile(installed_shop.id)
     # What it already holds is old news: the order is not placed twice.
     assert events.ORDER_PLACED not in [e.name for e in emitted]
     assert len(shopify.subscriptions[SHOP]) == len(subscriptions.TOPICS)
+    assert progress_of(installed_shop.id, "reconcile") == {"all": ("done", len(emitted))}
+    with db.session() as session:
+        assert sync_progress.watermark(session, installed_shop.id) > first_watermark
+        # Nothing was missing this time: nothing to tell the merchant.
+        assert session.execute(select(func.count()).select_from(StoreNotice)).scalar() == 1

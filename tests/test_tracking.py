@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app import clock
 from app.db import db
-from app.mail import links, outbox
+from app.mail import links, outbox, tracking
 from app.models import ConsentChange, Customer, Message, MessageEvent, Store, Suppression
 from tests.helpers import SHOP
 from tests.mail_helpers import checkout_message, sent_message, status
@@ -88,6 +88,16 @@ def test_the_html_gets_a_pixel_and_tracked_store_links_at_send_time(shop, webhoo
     assert links.read_token(token_of(pixel), links.OPEN).message_id == message_id
     # The text part keeps plain URLs: nobody should read a tracking token.
     assert "/c/" not in mail.get_body(("plain",)).get_content()
+
+
+def test_mail_shown_in_the_ui_loses_its_pixel_and_keeps_its_links(shop, webhooks, run_jobs,
+                                                                 smtp_sink):
+    sent_message(shop, webhooks, run_jobs)
+
+    [mail] = smtp_sink.received
+    html = mail.get_body(("html",)).get_content()
+    [pixel] = re.findall(r'<img src="[^"]+/o/[^"]+"[^>]*>', html)
+    assert tracking.without_pixel(html) == html.replace(pixel, "")
 
 
 def test_post_unsubscribes_without_cookies_and_again_idempotently(shop, webhooks, run_jobs,

@@ -2,6 +2,7 @@
 each page saves."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -9,10 +10,12 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from app import clock, report, stores
+from app import clock, notices, report, stores, sync_health, sync_progress
 from app.db import db
 from app.models import Customer, FlowRun, Message, Order, Store, WebhookEvent
 from app.web.ui import auth
+from connectors.shopify.admin import Unauthorized
+from connectors.woocommerce.client import WooError
 from flows import catalog, config
 from tests.ui_helpers import ANA, login_path, seed_history, session_token, sign_in
 
@@ -179,12 +182,55 @@ def test_incremental_revenue_is_emailed_minus_held_out_per_run(shop):
 def test_sync_health_warns_when_events_stop(shop):
     now = clock.now()
     with db.session() as session:
-        assert report.sync_health(session, shop.id, now).last_received_at is None
+        assert sync_health.read(session, shop.id, now).last_received_at is None
         session.add(WebhookEvent(store_id=shop.id, platform="shopify", topic="orders/create",
                                  delivery_key="k", body=b"{}", received_at=now - timedelta(days=2)))
         session.flush()
-        assert report.sync_health(session, shop.id, now).silent is True
-        assert report.sync_health(session, shop.id, now - timedelta(days=1, hours=12)).silent is False
+        assert sync_health.read(session, shop.id, now).silent is True
+        assert sync_health.read(session, shop.id, now - timedelta(days=1, hours=12)).silent is False
+
+
+def sync_section(client) -> str:
+    """The overview's data sync card as plain text, one space between words."""
+    page = client.get("/app/").get_data(as_text=True)
+    card = page[page.index('id="sync"'):page.index("</section>", page.index('id="sync"'))]
+    return " ".join(re.sub(r"<[^>]+>", " ", card).split())
+
+
+def test_overview_shows_this_stores_sync_progress_and_never_anothers(client, shop, other_store,
+                                                                       storeflow):
+    with db.session() as session:
+        sync_progress.queue(session, shop.id, "backfill", ["customers", "products", "orders"])
+        sync_progress.resume(session, shop.id, "backfill", "orders")
+        sync_progress.claim_page(session, shop.id, "backfill", "orders", 1250, None, "page-2")
+        sync_progress.reconciled(session, shop.id, clock.now(), healed=7)
+        notices.notify(session, shop.id, "webhooks_repaired",
+                       "Storeflow re-created webhook subscriptions missing from Shopify: "
+                       "orders/create")
+        sync_progress.queue(session, other_store.id, "backfill", ["orders"])
+        sync_progress.resume(session, other_store.id, "backfill", "orders")
+        sync_progress.claim_page(session, other_store.id, "backfill", "orders", 98765)
+        notices.notify(session, other_store.id, "webhooks_repaired", "The other store's notice")
+    for store_id, job, resource, error in ((shop.id, "backfill", "products", Unauthorized),
+                                           (other_store.id, "reconcile", "all", WooError)):
+        with pytest.raises(error), sync_progress.failures_recorded(store_id, job, resource):
+            raise error("refused")
+    sign_in(client, storeflow, shop.id)
+
+    text = sync_section(client)
+
+    assert "Customers Waiting –" in text
+    assert re.search(r"Orders Importing since \w{3} \d+, \d\d:\d\d 1,250 ", text)
+    assert "Products Failed Unauthorized · just now 0 " in text
+    assert "Missed updates checked just now: 7 records recovered that webhooks had missed" in text
+    assert "missing from Shopify: orders/create" in text
+    assert b"Part of syncing with" in client.get("/app/").data
+    assert "98,765" not in text and "other store" not in text and "WooError" not in text
+
+    sign_in(client, storeflow, other_store.id)
+    theirs = sync_section(client)
+    assert "Orders Importing" in theirs and "98,765" in theirs and "1,250" not in theirs
+    assert "Missed updates Failed the last check failed just now (WooError)" in theirs
 
 
 def test_flow_settings_save_and_a_bad_value_says_why(client, shop, storeflow):

@@ -7,25 +7,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app import backfill, clock, discounts, events, reconcile
+from app import backfill, clock, discounts, events, reconcile, sync_progress
 from app.db import db
-from app.models import (
-    Customer, FlowRun, Order, Product, StoreNotice, SyncState, WebhookEvent,
-)
+from app.models import Customer, FlowRun, Order, Product, StoreNotice, SyncProgress, WebhookEvent
 from connectors.woocommerce.client import WooClient, WooError
 from connectors.woocommerce.webhooks import TOPICS
 from tests import woo_stub as stub_data
+from tests.helpers import progress_of
 
 
 def count(model) -> int:
     with db.session() as session:
         return session.execute(select(func.count()).select_from(model)).scalar_one()
-
-
-def sync_state(store_id: int, name: str) -> SyncState:
-    with db.session() as session:
-        return session.execute(select(SyncState).where(
-            SyncState.store_id == store_id, SyncState.name == name)).scalar_one()
 
 
 # --- the client ---------------------------------------------------------------------------
@@ -89,8 +82,8 @@ def test_backfill_stores_everything_and_fires_no_flow(woo_store, woo_stub, monke
     assert progress == {"customers": 120, "products": 2, "orders": 3}
     assert (count(Customer), count(Product), count(Order)) == (120, 2, 3)
     assert published_events == [] and count(FlowRun) == 0
-    state = sync_state(woo_store.id, "backfill")
-    assert (state.status, state.progress) == ("done", progress)
+    assert progress_of(woo_store.id, "backfill") == {
+        resource: ("done", imported) for resource, imported in progress.items()}
     # Only recent orders are asked for, in GMT.
     query = woo_stub.requests("GET", "orders")[0].query
     assert query["dates_are_gmt"] == "true" and query["after"] < recent
@@ -102,14 +95,20 @@ def test_backfill_runs_as_a_queued_job_and_records_a_failure(woo_store, woo_stub
     woo_stub.collections["products"] = [stub_data.product(794)]
     woocommerce.queue_setup(woo_store.id)
     run_jobs()
-    assert sync_state(woo_store.id, "backfill").status == "done"
+    assert progress_of(woo_store.id, "backfill") == {
+        "customers": ("done", 0), "products": ("done", 1), "orders": ("done", 0)}
     assert count(Product) == 1
 
     woo_stub.faults = [401]
     with pytest.raises(WooError):
         backfill.backfill(woo_store.id)
-    state = sync_state(woo_store.id, "backfill")
-    assert (state.status, state.error) == ("failed", "WooError")
+    # The first resource failed, naming the error; the run started over, so none is done.
+    with db.session() as session:
+        rows = session.execute(select(SyncProgress).where(
+            SyncProgress.job == "backfill").order_by(SyncProgress.id)).scalars().all()
+    assert [(r.resource, r.status, r.error) for r in rows] == [
+        ("customers", "failed", "WooError"), ("products", "queued", None),
+        ("orders", "queued", None)]
 
 
 # --- reconciliation ------------------------------------------------------------------------
@@ -163,6 +162,8 @@ def test_reconcile_heals_missed_orders_through_the_inbox(woo_store, woo_stub, wo
     run_jobs()
 
     assert (result["orders"], result["customers"]) == (1, 1)
+    assert progress_of(woo_store.id, "reconcile") == {
+        "all": ("done", result["orders"] + result["customers"] + result["products"])}
     with db.session() as session:
         ids = set(session.execute(select(Order.platform_id)).scalars())
         emails = set(session.execute(select(Customer.email)).scalars())
@@ -173,13 +174,29 @@ def test_reconcile_heals_missed_orders_through_the_inbox(woo_store, woo_stub, wo
     assert query["dates_are_gmt"] == "true" and "modified_after" in query
 
 
+def test_a_failed_reconcile_says_why_and_keeps_its_watermark(woo_store, woo_stub):
+    reconcile.reconcile(woo_store.id)
+    with db.session() as session:
+        watermark = sync_progress.watermark(session, woo_store.id)
+    woo_stub.faults = [500] * 5
+
+    with pytest.raises(WooError):
+        reconcile.reconcile(woo_store.id)
+
+    with db.session() as session:
+        row = session.execute(select(SyncProgress).where(
+            SyncProgress.store_id == woo_store.id, SyncProgress.job == "reconcile")).scalar_one()
+    assert (row.status, row.error, row.watermark) == ("failed", "WooError", watermark)
+
+
 def test_periodic_reconcile_queues_one_job_per_woocommerce_store(woo_store, shop, run_jobs):
     from app.schedule import PERIODIC
 
     assert reconcile.reconcile_woocommerce in [job for job, _ in PERIODIC]
     assert reconcile.reconcile_woocommerce() == 1
     run_jobs()
-    assert sync_state(woo_store.id, "reconcile").watermark is not None
+    with db.session() as session:
+        assert sync_progress.watermark(session, woo_store.id) is not None
 
 
 # --- coupons -------------------------------------------------------------------------------

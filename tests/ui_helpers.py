@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from app import clock
 from app.db import db
-from app.models import (Attribution, Customer, FlowRun, Message, Order, Store, TimelineEntry,
-                        WebhookEvent)
+from app.models import (Attribution, Customer, FlowRun, Message, Order, Store, StoreNotice,
+                        SyncProgress, TimelineEntry, WebhookEvent)
 from flows import catalog, config
 
 ANA = "ana@example.com"
@@ -44,7 +44,8 @@ def _message(store_id, customer, flow, step, sent_at, rng, n) -> Message:
 
 
 def seed_history(shop, days: int = 30) -> None:
-    """A month of a small shop using three flows, with a control group on abandoned checkout."""
+    """A month of a small shop using three flows, with a control group on abandoned checkout,
+    its history imported and kept in sync."""
     rng = random.Random(7)
     now = clock.now()
     names = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Greta", "Hugo", "Ines", "Jonas"]
@@ -105,6 +106,24 @@ def seed_history(shop, days: int = 30) -> None:
         session.add(WebhookEvent(store_id=shop.id, platform="shopify", topic="orders/create",
                                  delivery_key="seed-1", body=b"{}",
                                  received_at=now - timedelta(minutes=12), processed_at=now))
+        _seed_sync(session, shop.id, now, days)
+
+
+def _seed_sync(session, store_id: int, now, days: int) -> None:
+    """The history imported when the shop connected, the hourly check for missed updates, and
+    a webhook subscription it had to re-create."""
+    imported = now - timedelta(days=days)
+    for resource, count in (("customers", 60), ("products", 24), ("orders", 96), ("checkouts", 7)):
+        session.add(SyncProgress(store_id=store_id, job="backfill", resource=resource,
+                                 status="done", count=count, started_at=imported,
+                                 finished_at=imported + timedelta(minutes=3)))
+    checked = now - timedelta(minutes=40)
+    session.add(SyncProgress(store_id=store_id, job="reconcile", resource="all", status="done",
+                             count=2, watermark=checked, started_at=checked, finished_at=checked))
+    session.add(StoreNotice(store_id=store_id, kind="webhooks_repaired", count=1,
+                            created_at=now - timedelta(days=3),
+                            detail="Storeflow re-created webhook subscriptions missing from "
+                                   "Shopify: orders/updated"))
 
 
 def session_token(secret: str, lifetime: int = 60) -> str:

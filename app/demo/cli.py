@@ -36,6 +36,22 @@ def report(config: Config, sent: dict[str, int]) -> None:
     click.echo(f"Flows and settings: storeflow flows list --store {shop.DOMAIN}")
 
 
+def sign_in(config: Config) -> None:
+    """Print a sign-in link to the demo shop's UI, when the demo shop is there."""
+    from sqlalchemy import select
+
+    from app.db import db
+    from app.demo import shop
+    from app.models import Store
+    from app.web.ui import auth
+
+    with db.session() as session:
+        store_id = session.execute(select(Store.id).where(Store.domain == shop.DOMAIN)).scalar()
+    if store_id is not None:
+        click.echo(f"See it in the UI: {config.base_url}/app/login/{auth.login_token(store_id)}")
+        click.echo(f"  (works once, for 15 minutes; for another: storeflow login-link --store {shop.DOMAIN})")
+
+
 def seed_if_empty(config: Config) -> None:
     """On a database with no stores, play the demo once (STOREFLOW_DEMO=0 skips it)."""
     from app import create_app

@@ -1,7 +1,9 @@
 """Plays the demo's beats through the real front doors (signed webhooks, signed storefront
-batches), then moves time with the engine's own tick, jumping from one due step to the next."""
+batches, the links in the mail it sent), then moves time with the engine's own tick, jumping
+from one due step to the next."""
 from __future__ import annotations
 
+import email
 import json
 import logging
 import time
@@ -9,20 +11,26 @@ import uuid
 from collections import deque
 from contextlib import nullcontext
 from datetime import datetime, timedelta
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
 from app import clock
 from app.db import db
-from app.demo.story import Beat, Storefront, Webhook
+from app.demo.story import Beat, Reads, Storefront, Webhook
 from app.jobs import broker
-from app.models import FlowRun
+from app.mail.transport import DevInbox
+from app.models import FlowRun, Message
 from connectors.signing import sign
 from flows import engine
 
 DAY = timedelta(days=1)
 # Queues whose jobs carry the demo's consequences (ingest, flow steps, mail).
 WORK_QUEUES = ("ingest", "flows", "mail")
+# A phone's mail app, which loads images and opens links in its browser.
+MAIL_APP = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
 
 
 class Failed(RuntimeError):
@@ -42,6 +50,10 @@ class HttpSender:
     def post(self, path: str, body: bytes, headers: dict) -> int:
         return self.http.post(self.base_url + path, data=body, headers=headers, timeout=15).status_code
 
+    def get(self, path: str, headers: dict) -> int:
+        return self.http.get(self.base_url + path, headers=headers, timeout=15,
+                             allow_redirects=False).status_code
+
 
 class WsgiSender:
     """POSTs to the Flask app in this process, through the same routes and middleware."""
@@ -51,6 +63,9 @@ class WsgiSender:
 
     def post(self, path: str, body: bytes, headers: dict) -> int:
         return self.client.post(path, data=body, headers=headers).status_code
+
+    def get(self, path: str, headers: dict) -> int:
+        return self.client.get(path, headers=headers).status_code
 
 
 class InProcess:
@@ -93,12 +108,30 @@ class RunningWorkers:
         return not any(q.count or q.started_job_registry.count for q in queues)
 
 
-class Player:
-    """Delivers beats for one store and moves time until `until`."""
+class MailLinks(HTMLParser):
+    """The open pixel and the button of an email's HTML part."""
 
-    def __init__(self, sender, runner, store_id: int, domain: str, secret: str):
+    def __init__(self, html: str):
+        super().__init__()
+        self.pixel = self.button = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        found = dict(attrs)
+        if tag == "img" and "/o/" in (found.get("src") or ""):
+            self.pixel = found["src"]
+        elif tag == "a" and "button" in (found.get("class") or "").split():
+            self.button = self.button or found.get("href")
+
+
+class Player:
+    """Delivers beats for one store and moves time until `until`. Shoppers read their email
+    in the dev inbox; with real SMTP (no `inbox`) there is none to read, and nobody opens any."""
+
+    def __init__(self, sender, runner, store_id: int, domain: str, secret: str,
+                 inbox: DevInbox | None = None):
         self.sender, self.runner = sender, runner
-        self.store_id, self.domain, self.secret = store_id, domain, secret
+        self.store_id, self.domain, self.secret, self.inbox = store_id, domain, secret, inbox
 
     def prelude(self, beats: list[Beat]) -> None:
         """Deliver beats at their instants, without moving the flows' time."""
@@ -142,6 +175,8 @@ class Player:
                 self._webhook(delivery, beat.at)
             elif isinstance(delivery, Storefront):
                 self._storefront(delivery)
+            elif isinstance(delivery, Reads) and self.inbox is not None:
+                self._reads(delivery)
 
     def _webhook(self, delivery: Webhook, at: datetime) -> None:
         body = json.dumps(delivery.payload).encode()
@@ -155,6 +190,27 @@ class Player:
         body = json.dumps({"store_id": self.store_id, "events": delivery.events}).encode()
         self._post("/collect", body, {"Content-Type": "application/json",
                                       "X-Storeflow-Signature": sign(self.secret, body)})
+
+    def _reads(self, reading: Reads) -> None:
+        """Open the sent email from the inbox: load its pixel, and follow its button if asked."""
+        with db.session() as session:
+            message_id = session.execute(select(Message.message_id).where(
+                Message.store_id == self.store_id, Message.email == reading.email,
+                Message.flow == reading.flow, Message.step == reading.step,
+                Message.status == "sent")).scalar_one_or_none()
+        if message_id is None:
+            raise Failed(f"{reading.email} has no {reading.flow} {reading.step} email to open")
+        mail = email.message_from_bytes(self.inbox.path(message_id).read_bytes())
+        html = next(part for part in mail.walk() if part.get_content_type() == "text/html")
+        found = MailLinks(html.get_payload(decode=True).decode(html.get_content_charset() or "utf-8"))
+        followed = [("pixel", found.pixel)] + ([("button", found.button)] if reading.clicks else [])
+        for what, url in followed:
+            if url is None:
+                raise Failed(f"{reading.flow} {reading.step} email has no {what}")
+            path = urlsplit(url).path
+            status = self.sender.get(path, {"User-Agent": MAIL_APP})
+            if status not in (200, 302):
+                raise Failed(f"GET {path} answered {status}")
 
     def _post(self, path: str, body: bytes, headers: dict) -> None:
         status = self.sender.post(path, body, headers)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, format_datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import orders, stores
+from app import clock, orders, stores
 from app.mail import catalog, links, samples, tracking
 from app.mail.render import render
 from app.mail.transport import transports
@@ -81,7 +81,7 @@ def build(session: Session, store: Store, message: Message) -> EmailMessage:
     mime["From"] = sender(store)
     mime["To"] = message.email
     mime["Subject"] = rendered.subject
-    mime["Date"] = formatdate(localtime=False)
+    mime["Date"] = format_datetime(clock.now())  # the app's clock, which `tick --at` and the demo move
     mime["Message-ID"] = message.message_id
     reply_to = store.effective_settings["reply_to"]
     if reply_to:

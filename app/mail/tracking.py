@@ -22,6 +22,7 @@ OPEN, CLICK = "open", "click"
 HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 PIXEL = ('<img src="{src}" width="1" height="1" alt="" '
          'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0;">')
+PIXEL_TAG = re.compile(re.escape(PIXEL).replace(re.escape("{src}"), r'[^"]*'))
 FIRST_AT = {OPEN: "first_opened_at", CLICK: "first_clicked_at"}
 
 
@@ -44,6 +45,11 @@ def instrument(body: str, store: Store, message: Message) -> str:
     pixel = PIXEL.format(src=html.escape(links.open_url(message), quote=True))
     head, tag, tail = body.rpartition("</body>")
     return f"{head}{pixel}{tag}{tail}" if tag else body + pixel
+
+
+def without_pixel(body: str) -> str:
+    """The sent HTML less its open pixel, to show someone who is not the recipient."""
+    return PIXEL_TAG.sub("", body)
 
 
 def with_utm(url: str, message: Message) -> str:

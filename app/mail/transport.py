@@ -123,10 +123,13 @@ class DevInbox:
     def describe(self) -> str:
         return "the dev inbox: no SMTP_URL is set, so mail is kept here, not sent"
 
+    def path(self, message_id: str) -> Path:
+        """Where the message with this Message-ID is kept."""
+        return self.folder / f"{message_id.strip('<>').replace('/', '_')}.eml"
+
     def send(self, message: EmailMessage) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = message["Message-ID"].strip("<>").replace("/", "_")
-        (self.folder / f"{name}.eml").write_bytes(bytes(message))
+        self.path(message["Message-ID"]).write_bytes(bytes(message))
 
 
 class Transports:

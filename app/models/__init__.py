@@ -12,11 +12,11 @@ from app.models.order import Order, OrderLine
 from app.models.product import Product
 from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
-from app.models.sync import Backfill, DataRequest, StoreNotice, SyncState
+from app.models.sync import DataRequest, StoreNotice, SyncProgress
 
 __all__ = [
-    "Attribution", "Backfill", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
-    "DataRequest", "FlowConfig", "FlowRun", "Fulfillment", "Message", "MessageEvent", "Order",
-    "OrderLine", "PendingInstall", "Product", "ProductView", "Store", "StoreNotice",
-    "Suppression", "SyncState", "TimelineEntry", "Visitor", "WebhookEvent",
+    "Attribution", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "DataRequest",
+    "FlowConfig", "FlowRun", "Fulfillment", "Message", "MessageEvent", "Order", "OrderLine",
+    "PendingInstall", "Product", "ProductView", "Store", "StoreNotice", "Suppression",
+    "SyncProgress", "TimelineEntry", "Visitor", "WebhookEvent",
 ]

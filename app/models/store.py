@@ -33,8 +33,6 @@ class Store(Timestamps, Base):
     refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     scopes: Mapped[str | None] = mapped_column(String(1024))
-    # Reconciliation has asked the platform for everything updated before this instant.
-    reconciled_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Public (it ships in the shop's pages): it names the store to POST /collect, proves nothing.
     collect_key: Mapped[str] = mapped_column(
         String(64), unique=True, default=lambda: secrets.token_urlsafe(18)

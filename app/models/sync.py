@@ -12,41 +12,28 @@ from app import clock
 from app.db import Base
 from app.models.base import StoreOwned
 
-# queued -> running -> done | failed
-BACKFILL_STATUSES = ("queued", "running", "done", "failed")
 
+class SyncProgress(StoreOwned, Base):
+    """Where one sync job stands for one store and resource, on every platform: a backfill's
+    page cursor and count, reconciliation's watermark, and why the last run failed."""
 
-class Backfill(StoreOwned, Base):
-    """One resource's import of a store's history; the settings UI shows its progress."""
+    __tablename__ = "sync_progress"
+    __table_args__ = (UniqueConstraint("store_id", "job", "resource"),)
 
-    __tablename__ = "backfills"
-    __table_args__ = (UniqueConstraint("store_id", "resource"),)
-
-    resource: Mapped[str] = mapped_column(String(32))  # customers, products, orders, checkouts
+    job: Mapped[str] = mapped_column(String(16))  # backfill, reconcile
+    # customers, products, orders, checkouts; "all" for a job that covers every resource at once.
+    resource: Mapped[str] = mapped_column(String(32))
+    # queued -> running -> done | failed
     status: Mapped[str] = mapped_column(String(16), default="queued")
     # The API's page cursor to resume after: a re-queued job carries on where it stopped.
     cursor: Mapped[str | None] = mapped_column(Text)
-    imported: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)  # never personal data
+    # Records imported by a backfill; records healed by the last reconciliation.
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    # Reconciliation has asked the platform for everything updated before this instant.
+    watermark: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)  # never personal data: the UI shows it
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
-                                                 onupdate=clock.now)
-
-
-class SyncState(StoreOwned, Base):
-    """One sync job's place for one store ("backfill", "reconcile")."""
-
-    __tablename__ = "sync_states"
-    __table_args__ = (UniqueConstraint("store_id", "name"),)
-
-    name: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16), default="idle")
-    # The platform time up to which everything has been seen (reconcile polls from here).
-    watermark: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Counts per resource, e.g. {"customers": 120, "products": 40, "orders": 300}.
-    progress: Mapped[dict] = mapped_column(JSONB, default=dict)
-    error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  onupdate=clock.now)
 

@@ -1,6 +1,7 @@
 """How the UI writes numbers, money and times, and the geometry of its small charts."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from app import clock
 
 SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 ZERO_DECIMALS = {"JPY", "KRW"}
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)")
 
 
 def money(amount: Decimal | int | None, currency: str, cents: bool = True) -> str:
@@ -35,6 +37,11 @@ def local(moment: datetime | str | None, pattern: str = "%b %-d, %H:%M") -> str:
         moment = datetime.fromisoformat(moment)
     zone = ZoneInfo(g.store.effective_settings["timezone"]) if g.get("store") else None
     return moment.astimezone(zone).strftime(pattern)
+
+
+def local_times(text: str) -> str:
+    """A timeline's detail with the times it names (ISO 8601, UTC) in the store's zone."""
+    return ISO_TIME.sub(lambda found: local(found.group()), text)
 
 
 def ago(moment: datetime | None) -> str:
@@ -86,6 +93,7 @@ def register(app: Flask) -> None:
     """Make these available to every template."""
     app.add_template_filter(money)
     app.add_template_filter(local)
+    app.add_template_filter(local_times)
     app.add_template_filter(ago)
     app.add_template_global(percent)
     app.add_template_global(nice_ceiling)

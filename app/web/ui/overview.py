@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask import g, render_template
 from sqlalchemy import text
 
-from app import clock, report
+from app import clock, report, sync_health
 from app.db import db
 from app.web.ui import bp
 from flows import config
@@ -18,7 +18,7 @@ PERIOD = timedelta(days=30)
 
 @bp.get("/")
 def overview():
-    """Sent, opened, clicked, orders and revenue per flow; events health."""
+    """Sent, opened, clicked, orders and revenue per flow; the store's sync health."""
     now = clock.now()
     since = now - PERIOD
     with db.session() as session:
@@ -28,7 +28,7 @@ def overview():
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         stats = report.flow_stats(session, g.store, since)
         days = report.daily(session, g.store, since, now)
-        health = report.sync_health(session, g.store.id, now)
+        health = sync_health.read(session, g.store.id, now)
         enabled = {name: config.effective(session, g.store.id, flow)[0]
                    for name, flow in FLOWS.items()}
     rows = [(flow, stats.get(name, report.FlowStats(name)), enabled[name])

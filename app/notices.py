@@ -1,0 +1,23 @@
+"""Notices for the merchant: things that happened to their store without them, such as webhooks
+the sync jobs had to restore; the overview shows the recent ones."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.models import StoreNotice
+
+
+def notify(session: Session, store_id: int, kind: str, detail: str, count: int = 1) -> None:
+    """Record something the merchant should see (no personal data: it is shown in the UI)."""
+    session.add(StoreNotice(store_id=store_id, kind=kind, detail=detail, count=count))
+
+
+def recent(session: Session, store_id: int, since: datetime, limit: int) -> list[StoreNotice]:
+    """The store's notices since `since`, newest first, at most `limit`."""
+    return list(session.execute(
+        select(StoreNotice).where(StoreNotice.store_id == store_id,
+                                  StoreNotice.created_at >= since)
+        .order_by(StoreNotice.created_at.desc(), StoreNotice.id.desc()).limit(limit)).scalars())
