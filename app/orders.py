@@ -103,11 +103,16 @@ def _event(name: str, store_id: int, subject: str, subject_id: int) -> events.Do
     return events.DomainEvent(name, store_id, subject, subject_id, clock.now())
 
 
-def shipped(session: Session, order: Order) -> bool:
-    """Fulfilled, or at least one shipment handed to the carrier."""
-    return order.fulfilled_at is not None or session.execute(select(Fulfillment.id).where(
+def shipped(session: Session, order: Order, by: datetime | None = None) -> bool:
+    """Fulfilled, or at least one shipment handed to the carrier (by `by`, when given)."""
+    if order.fulfilled_at is not None and (by is None or order.fulfilled_at <= by):
+        return True
+    query = select(Fulfillment.id).where(
         Fulfillment.store_id == order.store_id, Fulfillment.order_id == order.id,
-        Fulfillment.status == SHIPPED).limit(1)).first() is not None
+        Fulfillment.status == SHIPPED)
+    if by is not None:
+        query = query.where(Fulfillment.source_updated_at <= by)
+    return session.execute(query.limit(1)).first() is not None
 
 
 def latest_shipment(session: Session, store_id: int, order_id: int) -> Fulfillment | None:

@@ -144,15 +144,15 @@ def dry_run(session: Session, store: Store, flow: Flow, settings: dict,
                       customer_id=found.customer_id, subject=found.subject,
                       subject_id=found.subject_id, triggered_at=found.triggered_at,
                       anchor_at=found.anchor_at, settings=settings, data={}, step=0)
-        refusal = _entry_refusal(RunContext(session, store, run, found.triggered_at,
-                                            horizon=found.triggered_at),
-                                 flow, settings, last_entry.get(found.customer_id))
+        # One context per run, moved through time: its customer and subject are read once.
+        ctx = RunContext(session, store, run, found.triggered_at, horizon=found.triggered_at)
+        refusal = _entry_refusal(ctx, flow, settings, last_entry.get(found.customer_id))
         if refusal:
             report.stopped[refusal] += 1
             continue
         report.enrolled += 1
         last_entry[found.customer_id] = found.triggered_at
-        _walk(session, store, flow, run, report)
+        _walk(ctx, flow, report)
     return report
 
 
@@ -164,28 +164,32 @@ def _entry_refusal(ctx: RunContext, flow: Flow, settings: dict,
     return next(filter(None, (rule(ctx) for rule in flow.entry)), None)
 
 
-def _walk(session: Session, store: Store, flow: Flow, run: FlowRun, report: DryRun) -> None:
+def _walk(ctx: RunContext, flow: Flow, report: DryRun) -> None:
     """Step through one run in simulated time, counting the emails it would have sent."""
+    run = ctx.run
     moment, first_email = run.triggered_at, None
 
     def at(when: datetime) -> RunContext:
-        return RunContext(session, store, run, when, horizon=when)
+        ctx.now = ctx.horizon = when
+        return ctx
 
     for planned in flow.planned:
         step = planned.step
         if isinstance(step, Wait):
             moment = max(moment, step.until(run.anchor_at, run.settings))
         elif isinstance(step, WaitUntil):
-            if step.condition(at(moment)):
-                run.anchor_at = moment  # as the engine does when the condition comes true
+            deadline = step.deadline(run.anchor_at, run.settings)
+            came = _came_true(at, step.condition, moment, min(deadline or report.until,
+                                                                  report.until))
+            if came is not None:
+                moment = run.anchor_at = came  # as the engine does when the condition comes true
+            elif deadline is None or deadline > report.until or step.on_timeout == "exit":
+                break  # still waiting at the end of the window, or given up
             else:
-                deadline = step.deadline(run.anchor_at, run.settings)
-                if deadline is None or step.on_timeout == "exit":
-                    break  # it would still be waiting, or give up when the wait ends
                 moment = max(moment, deadline)
         if moment > report.until:
             break  # still in the future
-        ctx = at(moment)
+        at(moment)
         if planned.condition is not None and not planned.condition(ctx):
             continue
         if isinstance(step, Send):
@@ -197,8 +201,26 @@ def _walk(session: Session, store: Store, flow: Flow, run: FlowRun, report: DryR
             first_email = first_email or moment
     if first_email is not None:
         report.emailed.add(run.customer_id)
-        if _ordered_after(session, store, run, first_email, report.until):
+        if _ordered_after(at(report.until), first_email):
             report.bought_anyway.add(run.customer_id)
+
+
+def _came_true(at: Callable[[datetime], RunContext], condition, start: datetime,
+               end: datetime) -> datetime | None:
+    """When `condition` came true between `start` and `end`, to the minute; None if it had not
+    by `end`. Conditions read stamped history through the horizon, so once true they stay true:
+    halving the interval finds the moment (a shipment's, a delivery's)."""
+    if condition(at(start)):
+        return start
+    if end <= start or not condition(at(end)):
+        return None
+    while end - start > timedelta(minutes=1):
+        middle = start + (end - start) / 2
+        if condition(at(middle)):
+            end = middle
+        else:
+            start = middle
+    return end
 
 
 def _send_refusal(ctx: RunContext, flow: Flow, step: Send) -> str | None:
@@ -208,13 +230,12 @@ def _send_refusal(ctx: RunContext, flow: Flow, step: Send) -> str | None:
     return own_exit_reason(ctx, flow)
 
 
-def _ordered_after(session: Session, store: Store, run: FlowRun, moment: datetime,
-                   until: datetime) -> bool:
-    ctx = RunContext(session, store, run, until, horizon=until)
+def _ordered_after(ctx: RunContext, moment: datetime) -> bool:
+    """An order of the run's customer after `moment`, up to the context's horizon."""
     later = customer_orders(ctx).where(Order.placed_at > moment)
-    if run.subject == "order":
-        later = later.where(Order.id != run.subject_id)
-    return session.execute(later.limit(1)).first() is not None
+    if ctx.run.subject == "order":
+        later = later.where(Order.id != ctx.run.subject_id)
+    return ctx.session.execute(later.limit(1)).first() is not None
 
 
 # --- in the background -----------------------------------------------------------------------

@@ -106,7 +106,7 @@ def repeat_order(ctx: RunContext) -> bool:
 
 def shipped(ctx: RunContext) -> bool:
     order = ctx.subject
-    return order is not None and orders.shipped(ctx.session, order)
+    return order is not None and orders.shipped(ctx.session, order, by=ctx.horizon)
 
 
 def not_shipped(ctx: RunContext) -> bool:

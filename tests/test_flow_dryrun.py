@@ -145,3 +145,34 @@ def test_storeflow_flows_dry_run_prints_the_same_estimate(shop, webhooks, run_jo
     assert "not emailed, ordered: 2" in result.output
     unknown = storeflow("flows", "dry-run", "--store", str(shop.id), "nope", ok=False)
     assert unknown.exit_code == 2 and "no flow 'nope'" in unknown.output
+
+
+def test_waiting_for_a_shipment_is_replayed_to_the_moment_it_shipped(shop, webhooks, run_jobs,
+                                                                    smtp_sink):
+    """Order updates: a note when the order has not shipped after a day, the shipping notice
+    when it ships two days in. The dry run finds that moment in the history."""
+    enable(shop.id, "order_updates")
+    placed, ships = SAMPLE_TIME, SAMPLE_TIME + 2 * DAY
+    with at(placed + MINUTE):
+        webhooks.deliver("orders/create", payloads.order(9903, 1003, NEVER_BUYS, [(MUG, 1)], placed))
+        run_jobs()
+    move_to(placed + DAY, run_jobs)
+    with at(ships):
+        webhooks.deliver("fulfillments/create",
+                         payloads.fulfillment(7703, 9903, ships, "1Z999AA10123456784"))
+        run_jobs()
+    move_to(SAMPLE_TIME + 10 * DAY, run_jobs)
+    sent = [m.step for m in messages("order_updates")]
+    assert sent == ["status_note", "shipped"]
+
+    with db.session() as session:
+        flow = catalog.FLOWS["order_updates"]
+        report = dry_run(session, session.get(Store, shop.id), flow,
+                         config.effective(session, shop.id, flow)[1], SAMPLE_TIME + 10 * DAY)
+
+    assert (report.emails, len(report.emailed)) == (len(sent), 1)
+    # Replayed up to a day and a half, the shipment had not happened: only the note.
+    with db.session() as session:
+        early = dry_run(session, session.get(Store, shop.id), flow,
+                        config.effective(session, shop.id, flow)[1], SAMPLE_TIME + 36 * HOUR)
+    assert early.emails == 1
