@@ -136,6 +136,34 @@ def stores() -> list[Finding]:
     return findings
 
 
+def sync_jobs() -> list[Finding]:
+    """Each installed store's backfill and reconciliation that failed on their last run."""
+    from sqlalchemy import select
+
+    from app.db import db
+    from app.models import Store, SyncProgress
+    from app.sync_progress import BACKFILL
+
+    with db.session() as session:
+        rows = session.execute(
+            select(SyncProgress, Store.domain).join(Store, Store.id == SyncProgress.store_id)
+            .where(SyncProgress.status == "failed", Store.uninstalled_at.is_(None))
+            .order_by(SyncProgress.store_id, SyncProgress.job, SyncProgress.resource)).all()
+    findings = []
+    for row, domain in rows:
+        subject = f"store {row.store_id} {domain}"
+        if row.job == BACKFILL:
+            findings.append(Finding(FAIL, subject, f"backfill of {row.resource} failed "
+                                    f"({row.error or 'no reason kept'})",
+                                    "fix the cause, then retry its job on the jobs page "
+                                    "(BASE_URL/admin/jobs, failed jobs)"))
+        else:
+            findings.append(Finding(WARN, subject, f"the last check for missed updates failed "
+                                    f"({row.error or 'no reason kept'})",
+                                    "it runs again every hour; look at the worker's log"))
+    return findings
+
+
 def examine() -> list[Finding]:
     """Every check, in order; later checks only run when what they need is there."""
     config, findings = configuration()
@@ -144,7 +172,7 @@ def examine() -> list[Finding]:
     reachable, found = database()
     findings += found + redis_and_processes() + smtp(config)
     if reachable:
-        findings += stores()
+        findings += stores() + sync_jobs()
     return findings
 
 
@@ -153,7 +181,7 @@ def register(cli: click.Group) -> None:
 
     @cli.command()
     def doctor() -> None:
-        """Check configuration, database, Redis, SMTP, processes and each store's webhooks."""
+        """Check configuration, database, Redis, SMTP, processes, each store's webhooks and sync."""
         findings = examine()
         for finding in findings:
             click.echo(f"[{finding.status:<4}] {finding.subject}: {finding.detail}")

@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from app import clock
 from app.db import db
-from app.models import Store
+from app.models import Store, SyncProgress
 from tests.helpers import published
 from tests.smtp import free_port
 
@@ -42,12 +42,15 @@ def test_problems_are_named_with_their_fix_and_fail_the_command(storeflow, shop,
         gone = Store(platform="shopify", domain="gone.myshopify.com", installed_at=clock.now(),
                      uninstalled_at=clock.now())
         session.add(gone)
+        session.add(SyncProgress(store_id=shop.id, job="backfill", resource="orders",
+                                 status="failed", count=250, error="ReadTimeout"))
+        head = session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         session.execute(text("UPDATE alembic_version SET version_num = '0009'"))
     try:
         result = storeflow("doctor", ok=False)
     finally:
         with db.session() as session:
-            session.execute(text("UPDATE alembic_version SET version_num = '0010'"))
+            session.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
 
     assert result.exit_code == 1
     assert "[FAIL] database: migrations at ['0009']" in result.output
@@ -56,4 +59,7 @@ def test_problems_are_named_with_their_fix_and_fail_the_command(storeflow, shop,
     assert f"[FAIL] store {shop.id} {shop.domain}: no webhook received since it was connected" \
         in result.output
     assert "gone.myshopify.com: uninstalled" in result.output
-    assert result.output.rstrip().endswith("3 problem(s)")
+    assert f"[FAIL] store {shop.id} {shop.domain}: backfill of orders failed (ReadTimeout)" \
+        in result.output
+    assert "retry its job on the jobs page" in result.output
+    assert result.output.rstrip().endswith("4 problem(s)")
