@@ -205,14 +205,19 @@ def test_a_merchant_subject_and_message_are_used_and_cannot_reach_the_applicatio
     assert "Questions? Just reply.</p>" in html and "so we saved your cart" not in html
     assert f"We set your cart aside at {shop.domain} <3\n\nQuestions? Just reply." in text
     assert "so we saved your cart" not in text
-    escape = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
-    for setting in ("email_2_subject", "email_2_message"):
-        try:
-            config.validate(catalog.FLOWS["abandoned_checkout"], {setting: escape})
-        except config.FlowSettingError as error:
-            assert "unsafe" in str(error)
-        else:
-            raise AssertionError(f"a sandbox escape was accepted as {setting}")
+    # A sandbox escape, and texts that would make a worker build gigabytes or loop for hours.
+    refused = ["{{ ''.__class__.__mro__[1].__subclasses__() }}", "{{ 'x' * 10**9 }}",
+               "{{ '%0999999999d' % 1 }}", "{{ first_name.center(999999999) }}",
+               "{% for a in store_name %}{% for b in store_name %}x{% endfor %}{% endfor %}",
+               "{{ store_name|center(999999999) }}"]
+    for text in refused:
+        for setting in ("email_2_subject", "email_2_message"):
+            try:
+                config.validate(catalog.FLOWS["abandoned_checkout"], {setting: text})
+            except config.FlowSettingError as error:
+                assert str(error).startswith(f"{setting}: ")
+            else:
+                raise AssertionError(f"{text!r} was accepted as {setting}")
 
 
 def test_the_live_tick_hands_steps_due_before_the_next_tick_to_the_scheduler(

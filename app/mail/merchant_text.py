@@ -3,18 +3,26 @@ sandbox.
 
 A merchant's template sees only a few plain values (the customer's first name, the store's
 name, a discount code) and can reach nothing of the application: no attributes of Python
-objects, no globals. A line that does not render is refused when saved; should one still fail
-at send time, the flow's own text is used instead.
+objects, no globals. Nor can it make work: the language is cut down to placeholders, `or`
+fallbacks, `if` and a few case filters, so no loop, call or arithmetic can build a gigabyte
+string in the web process or the mail worker. A text that breaks these rules or does not
+render is refused when saved; should one still fail at send time, the flow's own text is used.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateError
+from jinja2 import TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 SAMPLE = {"first_name": "Ana", "store_name": "Fernhill", "discount_code": "SF-1A2B3C4D"}
+FILTERS = ("upper", "lower", "title", "capitalize", "trim", "default")
+# What can repeat or grow text: loops, macros, calls (`"x".center(10**9)`), arithmetic
+# (`"x" * 10**9`, `"%09999999d" % 1`). `or`, `and`, `not` and `~` stay.
+FORBIDDEN = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Assign,
+             nodes.AssignBlock, nodes.With, nodes.Call, nodes.Add, nodes.Sub, nodes.Mul,
+             nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow, nodes.Neg, nodes.Pos)
 
 
 class MerchantTextError(ValueError):
@@ -23,7 +31,20 @@ class MerchantTextError(ValueError):
 
 @lru_cache(maxsize=1)
 def _sandbox() -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(autoescape=False)
+    env = ImmutableSandboxedEnvironment(autoescape=False)
+    env.globals.clear()  # no range(), dict(), lipsum()...
+    env.filters = {name: env.filters[name] for name in FILTERS}
+    return env
+
+
+def _allowed(source: str) -> None:
+    """Refuse what could make work: see FORBIDDEN."""
+    try:
+        tree = _sandbox().parse(source)
+    except TemplateError as error:
+        raise MerchantTextError(f"cannot render: {error.message or type(error).__name__}") from None
+    if next(tree.find_all(FORBIDDEN), None) is not None:
+        raise MerchantTextError("use only placeholders such as {{ first_name }}, `or` and `if`")
 
 
 def values(context: dict[str, Any]) -> dict[str, str]:
@@ -51,6 +72,7 @@ def render(source: str, variables: dict[str, str]) -> str:
 
 def check(source: str) -> str:
     """Validate merchant text before it is saved (rendered once with sample values)."""
+    _allowed(source)
     if not render(source, SAMPLE):
         raise MerchantTextError("renders to nothing")
     return source
