@@ -26,9 +26,14 @@ class FlowSettingError(ValueError):
 def defaults(flow: Flow) -> dict[str, Any]:
     """The flow's own settings, the control group for marketing flows, and per email the
     merchant's own texts ("" keeps the template's)."""
-    texts = {text_setting(p.step, part): "" for p in flow.planned if isinstance(p.step, Send)
-             for part in MERCHANT_TEXTS}
+    texts = dict.fromkeys(text_settings(flow), "")
     return {**flow.settings, **(MARKETING_DEFAULTS if flow.marketing else {}), **texts}
+
+
+def text_settings(flow: Flow) -> dict[str, str]:
+    """The settings holding the merchant's own texts, each with its part ("subject"...)."""
+    return {text_setting(p.step, part): part for p in flow.planned if isinstance(p.step, Send)
+            for part in MERCHANT_TEXTS}
 
 
 def text_setting(step: Send, part: str) -> str:
@@ -36,8 +41,8 @@ def text_setting(step: Send, part: str) -> str:
     return f"{step.template}_{part}"
 
 
-def is_text_setting(name: str) -> bool:
-    return name.rpartition("_")[2] in MERCHANT_TEXTS
+def is_text_setting(flow: Flow, name: str) -> bool:
+    return name in text_settings(flow)
 
 
 def merchant_texts(settings: dict[str, Any], step: Send) -> dict[str, str]:
@@ -55,7 +60,8 @@ def effective(session: Session, store_id: int, flow: Flow) -> tuple[bool, dict[s
     return row.enabled, {**defaults(flow), **row.settings}
 
 
-def _parse(name: str, default: Any, value: Any) -> Any:
+def _parse(name: str, default: Any, value: Any, part: str | None = None) -> Any:
+    """One setting's value, of its default's type; `part` names a merchant text."""
     if isinstance(default, bool):
         if str(value).lower() in ("1", "true", "yes", "on"):
             return True
@@ -71,10 +77,10 @@ def _parse(name: str, default: Any, value: Any) -> Any:
             raise FlowSettingError(f"{name}: out of range")
         return int(number) if isinstance(default, int) and number.is_integer() else number
     text = str(value).replace("\r\n", "\n").strip()  # a form's textarea sends CRLF
-    limit = MERCHANT_TEXTS.get(name.rpartition("_")[2], 300)
+    limit = MERCHANT_TEXTS.get(part, 300)
     if len(text) > limit:
         raise FlowSettingError(f"{name}: at most {limit} characters")
-    if is_text_setting(name) and text:
+    if part and text:
         try:
             merchant_text.check(text)
         except merchant_text.MerchantTextError as error:
@@ -84,12 +90,12 @@ def _parse(name: str, default: Any, value: Any) -> Any:
 
 def validate(flow: Flow, changes: dict[str, Any]) -> dict[str, Any]:
     """Parse `name=value` changes against the flow's defaults; raise naming the first bad one."""
-    known = defaults(flow)
+    known, texts = defaults(flow), text_settings(flow)
     parsed = {}
     for name, value in changes.items():
         if name not in known:
             raise FlowSettingError(f"{flow.name} has no setting {name!r}; known: {', '.join(known)}")
-        parsed[name] = _parse(name, known[name], value)
+        parsed[name] = _parse(name, known[name], value, texts.get(name))
     return parsed
 
 

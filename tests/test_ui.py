@@ -321,7 +321,7 @@ def test_the_email_editor_previews_drafts_saves_texts_and_refuses_unsafe_ones(cl
     assert (saved["email_2_subject"], saved["email_2_message"]) == (draft["subject"], draft["message"])
     # Saving the flow's card (which has no text fields) keeps the texts.
     card = {"csrf_token": token, **{k: str(v).lower() if isinstance(v, bool) else v
-                                    for k, v in saved.items() if not config.is_text_setting(k)}}
+                                    for k, v in saved.items() if not config.is_text_setting(flow, k)}}
     assert client.post("/app/flows/abandoned_checkout", data=card).status_code == 302
     with db.session() as session:
         assert config.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]

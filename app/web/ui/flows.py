@@ -82,7 +82,7 @@ def _card_settings(flow: Flow) -> dict[str, Any]:
     """The settings a flow's card edits, with their defaults; each email's own texts are
     edited beside its preview (ui/preview.py)."""
     return {name: default for name, default in config.defaults(flow).items()
-            if not config.is_text_setting(name)}
+            if not config.is_text_setting(flow, name)}
 
 
 def _submitted(flow: Flow) -> dict[str, str]:
