@@ -34,8 +34,10 @@ STEP_RETRY = Retry(max=3, interval=[10, 60, 300])
 # How often the scheduler ticks: the longest a step waits when Redis lost its job.
 TICK_INTERVAL = timedelta(seconds=30)
 TICK_BATCH = 5000
-# RQ job states in which a step job will still run without the queue list holding it.
-LIVE_JOB_STATUSES = frozenset({b"started", b"scheduled", b"deferred"})
+# RQ job states that keep a run from being queued again although no queue list holds its job:
+# running, scheduled or deferred (it will run), or failed (it is queued again once RQ forgets
+# the failure, an hour on, rather than every tick).
+HELD_JOB_STATUSES = frozenset({b"started", b"scheduled", b"deferred", b"failed"})
 
 
 # --- events --------------------------------------------------------------------------------
@@ -268,9 +270,9 @@ def _step_job(run_id: int) -> dict:
 
 
 def _jobs_waiting(job_ids: list[str]) -> set[str]:
-    """Which of these step jobs RQ will still run: on the queue, running, scheduled or waiting to
-    retry. A job's key alone does not say so: a worker stopped between taking a job off the
-    queue and starting it leaves a "queued" job that no queue holds and nobody will run."""
+    """Which of these step jobs Redis still holds for their run: on the queue, or in one of
+    HELD_JOB_STATUSES. A job's key alone does not say so: a worker stopped between taking a job
+    off the queue and starting it leaves a "queued" job that no queue holds and nobody will run."""
     pipe = broker.connection.pipeline(transaction=False)
     for job_id in job_ids:
         pipe.hget(Job.key_for(job_id), "status")
@@ -278,7 +280,7 @@ def _jobs_waiting(job_ids: list[str]) -> set[str]:
     on_queue = (set(broker.queue("flows").get_job_ids())
                 if b"queued" in statuses.values() else set())
     return {job_id for job_id, status in statuses.items()
-            if status in LIVE_JOB_STATUSES or (status == b"queued" and job_id in on_queue)}
+            if status in HELD_JOB_STATUSES or (status == b"queued" and job_id in on_queue)}
 
 
 def advance(run_id: int, at: str | None = None) -> str:
