@@ -10,5 +10,8 @@ timeout = 30
 graceful_timeout = 25
 keepalive = 5
 accesslog = "-"
+# The path without its query: an embedded page's URL carries a live session token (id_token),
+# and links from emails carry signed tokens. No referrer or user agent either.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 max_requests = 2000
 max_requests_jitter = 200

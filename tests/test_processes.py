@@ -50,6 +50,8 @@ def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path, c
                 time.sleep(0.5)
         assert health[0] == 200
         assert (health[1]["database"], health[1]["redis"]) == ("up", "up")
+        # An embedded page's URL carries a live session token: the access log leaves it out.
+        get_json(f"http://127.0.0.1:{port}/healthz?id_token=live-session-token")
     finally:
         if ctrl_c:  # a terminal's Ctrl-C signals every process of the group at once
             os.killpg(dev.pid, signal.SIGINT)
@@ -61,6 +63,7 @@ def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path, c
     assert "Demo shop" in output and str(tmp_path / "home" / "dev-inbox") in output
     assert f"See it in the UI: http://localhost:{port}/app/login/" in output
     assert dev.returncode == 0, output
+    assert '"GET /healthz" 200' in output and "live-session-token" not in output
     # Redis outlives the processes that use it: they stop without an error.
     assert "Traceback" not in output and "ERROR" not in output, output
     # The embedded services stopped with the process that started them.

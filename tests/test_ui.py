@@ -366,7 +366,8 @@ def test_embedded_pages_sign_in_by_the_id_token_in_their_url_and_load_app_bridge
     html = page.get_data(as_text=True)
     assert f'<meta name="shopify-api-key" content="{API_KEY}">' in html
     assert '<script src="https://cdn.shopify.com/shopifycloud/app-bridge.js"></script>' in html
-    assert "script-src 'self' https://cdn.shopify.com;" in page.headers["Content-Security-Policy"]
+    assert ("script-src 'self' https://cdn.shopify.com/shopifycloud/app-bridge.js;"
+            in page.headers["Content-Security-Policy"])
     assert "X-Frame-Options" not in page.headers
     # A form posted with the page's token needs no cookie or CSRF token, and its redirect
     # carries the token on, so the page it lands on is signed in too.

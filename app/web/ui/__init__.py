@@ -23,8 +23,8 @@ bp = Blueprint("ui", __name__, url_prefix="/app")
 PUBLIC = {"ui.login"}
 # Answers hold the store's customers and revenue: never cached, never leaked in a Referer.
 # Shopify's App Bridge, which every page embedded in the admin must load from Shopify's CDN.
-APP_BRIDGE_ORIGIN = "https://cdn.shopify.com"
-APP_BRIDGE_URL = f"{APP_BRIDGE_ORIGIN}/shopifycloud/app-bridge.js"
+# The CSP names the file, not the CDN, where any merchant can host a script.
+APP_BRIDGE_URL = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
                    "X-Content-Type-Options": "nosniff"}
 
@@ -48,7 +48,7 @@ def content_security_policy(store: Store | None, inline_styles: bool, embedded: 
     an email (a srcdoc iframe, which inherits this policy) allow the email's inline styles,
     never its scripts."""
     styles = "'self' 'unsafe-inline'" if inline_styles else "'self'"
-    scripts = f"'self' {APP_BRIDGE_ORIGIN}" if embedded else "'self'"
+    scripts = f"'self' {APP_BRIDGE_URL}" if embedded else "'self'"
     return (f"default-src 'none'; script-src {scripts}; style-src {styles}; "
             f"img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
             f"form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors(store)}")
