@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from rq.job import Job
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app import clock, consent, events
@@ -64,11 +64,15 @@ class DryRun:
 # --- the trigger's history -------------------------------------------------------------------
 
 def _checkouts(session: Session, store: Store, since: datetime, until: datetime) -> Iterator[Found]:
-    rows = session.execute(select(Checkout.id, Checkout.customer_id, Checkout.source_updated_at)
+    # A completed checkout was last touched by its completion: it was abandoned, if at all,
+    # before that, so it replays from when it was started.
+    when = case((Checkout.completed_at.is_(None), Checkout.source_updated_at),
+                else_=func.coalesce(Checkout.source_created_at, Checkout.source_updated_at))
+    rows = session.execute(select(Checkout.id, Checkout.customer_id, when.label("at"))
                            .where(Checkout.store_id == store.id, Checkout.customer_id.is_not(None),
-                                  Checkout.source_updated_at.between(since, until)))
+                                  when.between(since, until)))
     for row in rows:
-        yield Found(row.customer_id, "checkout", row.id, row.source_updated_at, row.source_updated_at)
+        yield Found(row.customer_id, "checkout", row.id, row.at, row.at)
 
 
 def _orders(session: Session, store: Store, since: datetime, until: datetime) -> Iterator[Found]:

@@ -24,9 +24,10 @@ BUYS_LATER = Person(8803, "Cy", "North", "cy@example.com")
 NO_CONSENT = Person(8804, "Di", "Oak", "di@example.com")
 
 
-def play_history(webhooks, run_jobs) -> None:
+def play_history(webhooks, run_jobs, completing: bool = False) -> None:
     """Four shoppers abandon a checkout at the same moment; one buys within the hour, one two
-    days later, one never; one never agreed to marketing. Then ten days pass."""
+    days later, one never; one never agreed to marketing. Then ten days pass. `completing`: the
+    platform also reports the buyers' checkouts completed when they order."""
     for n, person in enumerate((NEVER_BUYS, BUYS_AT_ONCE, BUYS_LATER, NO_CONSENT)):
         with at(SAMPLE_TIME + MINUTE):
             if person is not NO_CONSENT:
@@ -35,13 +36,19 @@ def play_history(webhooks, run_jobs) -> None:
             webhooks.deliver("checkouts/update", payloads.checkout(
                 f"tok-{n}", person, [(MUG, 1)], SAMPLE_TIME, "https://shop.example/recover"))
             run_jobs()
-    orders = {30 * MINUTE: (9901, BUYS_AT_ONCE), 2 * DAY: (9902, BUYS_LATER)}
+    orders = {30 * MINUTE: (9901, BUYS_AT_ONCE, 1), 2 * DAY: (9902, BUYS_LATER, 2)}
     for offset in sorted([*orders, HOUR, 24 * HOUR, 72 * HOUR, 10 * DAY]):
         if offset in orders:
-            order_id, person = orders[offset]
+            order_id, person, n = orders[offset]
             with at(SAMPLE_TIME + offset):
                 webhooks.deliver("orders/create", payloads.order(
                     order_id, order_id, person, [(MUG, 1)], SAMPLE_TIME + offset))
+                if completing:
+                    done = payloads.checkout(f"tok-{n}", person, [(MUG, 1)], SAMPLE_TIME + offset,
+                                             "https://shop.example/recover")
+                    done.update(created_at=SAMPLE_TIME.isoformat(),
+                                completed_at=(SAMPLE_TIME + offset).isoformat())
+                    webhooks.deliver("checkouts/update", done)
                 run_jobs()
         move_to(SAMPLE_TIME + offset, run_jobs)
 
@@ -67,6 +74,18 @@ def test_the_dry_run_predicts_what_the_flow_then_sends(shop, webhooks, run_jobs,
     assert len(report.emailed) == 2
     assert len(report.bought_anyway) == 1  # the customer who bought two days later
     assert report.stopped == {"ordered": 2, "no marketing consent": 1}
+
+
+def test_checkouts_completed_by_an_order_replay_from_when_they_were_abandoned(
+        shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    play_history(webhooks, run_jobs, completing=True)
+    sent = messages("abandoned_checkout")
+
+    report = predict(shop.id, SAMPLE_TIME + 10 * DAY)
+
+    assert report.emails == len(sent) == 5
+    assert (len(report.emailed), len(report.bought_anyway)) == (2, 1)
 
 
 def test_a_dry_run_of_a_flow_that_is_off_sends_and_stores_nothing(shop, webhooks, run_jobs,
