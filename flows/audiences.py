@@ -27,8 +27,10 @@ def lapsed_customers(session: Session, store: Store, settings: dict,
     subject is that last order, so each lapse starts one run and a new order resets it."""
     lapse = timedelta(days=settings["lapse_days"])
     window = timedelta(days=settings["entry_window_days"])
+    # Orders up to `at` only: live that is every order; a dry run asks as of past days.
     last = (select(Order.customer_id, func.max(Order.placed_at).label("placed_at"))
-            .where(Order.store_id == store.id, Order.customer_id.is_not(None))
+            .where(Order.store_id == store.id, Order.customer_id.is_not(None),
+                   Order.placed_at <= at)
             .group_by(Order.customer_id)
             .having(func.max(Order.placed_at).between(at - lapse - window, at - lapse))
             .subquery())

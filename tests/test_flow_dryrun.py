@@ -195,3 +195,23 @@ def test_waiting_for_a_shipment_is_replayed_to_the_moment_it_shipped(shop, webho
         early = dry_run(session, session.get(Store, shop.id), flow,
                         config.effective(session, shop.id, flow)[1], SAMPLE_TIME + 36 * HOUR)
     assert early.emails == 1
+
+
+def test_a_lapse_is_replayed_as_of_its_day_even_if_the_customer_came_back_later(
+        shop, webhooks, run_jobs):
+    with at(SAMPLE_TIME):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(NEVER_BUYS.id, NEVER_BUYS.email))
+    for order_id, placed in ((9904, SAMPLE_TIME), (9905, SAMPLE_TIME + 100 * DAY)):
+        with at(placed):
+            webhooks.deliver("orders/create", payloads.order(order_id, order_id, NEVER_BUYS,
+                                                             [(MUG, 1)], placed))
+            run_jobs()
+
+    with db.session() as session:
+        flow = catalog.FLOWS["win_back"]
+        report = dry_run(session, session.get(Store, shop.id), flow,
+                         config.effective(session, shop.id, flow)[1], SAMPLE_TIME + 110 * DAY)
+
+    # Lapsed on day 90 (the reminder), back on day 100: emailed, and bought anyway.
+    assert (len(report.emailed), len(report.bought_anyway)) == (1, 1)
