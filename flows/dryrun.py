@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
-from rq.job import Job
+from rq.job import Job, JobStatus
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from app import clock, consent, events
 from app.db import db
 from app.jobs import broker
 from app.models import Checkout, ConsentChange, FlowRun, Order, ProductView, Store
-from flows import catalog
+from flows import catalog, config
 from flows.audiences import Found
 from flows.context import RunContext
 from flows.execute import own_exit_reason
@@ -243,28 +243,46 @@ def _ordered_after(ctx: RunContext, moment: datetime) -> bool:
 
 
 # --- in the background -----------------------------------------------------------------------
-# A busy store's month can take a worker a while to replay, so the settings UI asks for it and
-# shows the answer once it is there; kept an hour per store, flow and settings.
+# A busy store's month can take a worker a minute or more to replay, so the settings UI asks
+# for it and shows the answer once it is there; kept an hour per store, flow and settings. It
+# waits on the "sync" queue, the last a worker serves, behind everything a customer waits for.
 
 SUMMARY_TTL = timedelta(hours=1)
+JOB_TIMEOUT = timedelta(minutes=20)
+
+
+@dataclass(frozen=True)
+class Pending:
+    failed: bool  # the last replay did not finish (timed out, or its worker stopped)
 
 
 def _job_id(store_id: int, flow: Flow, settings: dict) -> str:
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+    """One job per store, flow and the settings that change what is sent (not email texts)."""
+    timing = {name: value for name, value in settings.items()
+              if not config.is_text_setting(flow, name)}
+    digest = hashlib.sha256(json.dumps(timing, sort_keys=True, default=str).encode()).hexdigest()
     return f"dry-run-{store_id}-{flow.name}-{digest[:16]}"
 
 
-def summary_or_start(store_id: int, flow: Flow, settings: dict) -> dict | None:
-    """The summary of this flow's dry run with these settings, or None while a worker makes it
-    (one job at a time per store, flow and settings)."""
+def summary_or_start(store_id: int, flow: Flow, settings: dict, *,
+                     retry: bool = False) -> dict | Pending:
+    """The summary of this flow's dry run with these settings, or Pending while a worker makes
+    it. A replay that failed stays failed (shown as such) until `retry` queues it again."""
     job_id = _job_id(store_id, flow, settings)
     cached = broker.connection.get(f"storeflow:{job_id}")
     if cached is not None:
         return json.loads(cached)
-    if not Job.exists(job_id, connection=broker.connection):
-        broker.queue("periodic").enqueue(summarize, store_id, flow.name, settings, job_id=job_id,
-                                         result_ttl=0, failure_ttl=3600)
-    return None
+    job = Job.fetch(job_id, connection=broker.connection) if Job.exists(
+        job_id, connection=broker.connection) else None
+    failed = job is not None and job.get_status() in (JobStatus.FAILED, JobStatus.STOPPED)
+    if job is None or (failed and retry):
+        if job is not None:
+            job.delete()  # the failed replay, out of the failed jobs' list
+        broker.queue("sync").enqueue(summarize, store_id, flow.name, settings, job_id=job_id,
+                                     job_timeout=int(JOB_TIMEOUT.total_seconds()),
+                                     result_ttl=0, failure_ttl=3600)
+        return Pending(failed=False)
+    return Pending(failed=failed)
 
 
 def summarize(store_id: int, flow_name: str, settings: dict) -> None:

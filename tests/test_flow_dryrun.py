@@ -120,7 +120,7 @@ def test_the_flows_page_offers_the_dry_run_and_it_shows_reach_and_reasons(
         for _ in range(2):
             waiting = client.get("/app/flows/abandoned_checkout/dry-run")
             assert waiting.status_code == 202 and b"Replaying the last 30 days" in waiting.data
-        assert broker.queue("periodic").count == 1  # asked twice, replayed once
+        assert broker.queue("sync").count == 1  # asked twice, replayed once
         run_jobs()
         page = client.get("/app/flows/abandoned_checkout/dry-run")
     assert page.status_code == 200
@@ -215,3 +215,37 @@ def test_a_lapse_is_replayed_as_of_its_day_even_if_the_customer_came_back_later(
 
     # Lapsed on day 90 (the reminder), back on day 100: emailed, and bought anyway.
     assert (len(report.emailed), len(report.bought_anyway)) == (1, 1)
+
+
+def test_a_replay_that_did_not_finish_says_so_and_can_be_tried_again(
+        client, shop, webhooks, run_jobs, storeflow, monkeypatch):
+    play_history(webhooks, run_jobs)
+    csrf = sign_in(client, storeflow, shop.id)
+
+    def worker_stopped(*args, **kwargs):
+        raise TimeoutError("the job took too long")
+
+    with at(SAMPLE_TIME + 10 * DAY):
+        client.get("/app/flows/abandoned_checkout/dry-run")
+        monkeypatch.setattr("flows.dryrun.dry_run", worker_stopped)
+        run_jobs()
+        failed = client.get("/app/flows/abandoned_checkout/dry-run")
+        assert failed.status_code == 202 and b"The replay did not finish" in failed.data
+        assert broker.queue("sync").count == 0  # not queued again by merely looking
+
+        monkeypatch.undo()
+        retried = client.post("/app/flows/abandoned_checkout/dry-run", data={"csrf_token": csrf})
+        assert retried.status_code == 302
+        run_jobs()
+        done = client.get("/app/flows/abandoned_checkout/dry-run")
+    assert done.status_code == 200 and re.search(r"data-emailed>2<", done.get_data(as_text=True))
+
+
+def test_editing_an_email_text_does_not_replay_the_history_again(client, shop, storeflow):
+    sign_in(client, storeflow, shop.id)
+    client.get("/app/flows/abandoned_checkout/dry-run")
+    with db.session() as session:
+        config.save(session, shop.id, catalog.FLOWS["abandoned_checkout"],
+                    changes={"email_1_subject": "Still there?"})
+    client.get("/app/flows/abandoned_checkout/dry-run")
+    assert broker.queue("sync").count == 1

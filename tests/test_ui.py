@@ -383,6 +383,24 @@ def test_embedded_pages_sign_in_by_the_id_token_in_their_url_and_load_app_bridge
                        data={"id_token": forged, "enabled": "false"}).status_code == 401
 
 
+def test_an_embedded_page_opened_again_after_its_token_expired_bounces_for_a_fresh_one(
+        client, shop, shopify):
+    from tests.helpers import API_SECRET
+
+    expired = session_token(API_SECRET, lifetime=-60)
+    page = client.get(f"/app/flows?id_token={expired}")
+
+    assert page.status_code == 401  # nothing of the store, only App Bridge and a reload
+    html = page.get_data(as_text=True)
+    assert "data-bounce" in html and "app-bridge.js" in html and "Abandoned" not in html
+    assert ("frame-ancestors https://admin.shopify.com https://*.myshopify.com"
+            in page.headers["Content-Security-Policy"])
+    # A form posted with it is refused outright.
+    posted = client.post("/app/flows/abandoned_checkout/toggle",
+                         data={"id_token": expired, "enabled": "true"})
+    assert posted.status_code == 401 and b"data-bounce" not in posted.data
+
+
 def test_pages_outside_the_admin_load_no_app_bridge(client, shop, storeflow):
     sign_in(client, storeflow, shop.id)
     page = client.get("/app/flows")

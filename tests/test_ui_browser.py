@@ -94,6 +94,15 @@ def test_a_delay_changed_in_the_ui_moves_the_next_scheduled_send(signed_in, app_
     assert coming.locator("time").get_attribute("datetime") == (SAMPLE_TIME + 3 * HOUR).isoformat()
 
 
+def test_the_dry_run_page_waits_for_the_worker_and_then_shows_the_answer(signed_in, app_server,
+                                                                         run_jobs):
+    signed_in.goto(f"{app_server}/app/flows/abandoned_checkout/dry-run")
+    expect(signed_in.locator("[data-poll]")).to_contain_text("Replaying the last 30 days")
+    run_jobs()
+    expect(signed_in.locator("[data-emailed]")).to_be_visible(timeout=10_000)
+    assert signed_in.locator("[data-poll]").count() == 0
+
+
 def test_preview_renders_and_a_test_send_reaches_smtp(signed_in, app_server, smtp_sink, run_jobs):
     signed_in.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_1")
     frame = signed_in.frame_locator("iframe[title='Desktop preview']")
@@ -223,6 +232,12 @@ def test_embedded_in_the_admin_every_page_and_form_signs_in_with_a_session_token
         assert config.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is True
         assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[1][
             "email_1_delay_hours"] == 3
+    # Opened again once its token expired (a reload, the back button): it bounces through App
+    # Bridge for a fresh one and shows the page.
+    context.clear_cookies()
+    tab.goto(f"{app_server}/app/settings?id_token={session_token(API_SECRET, lifetime=-60)}")
+    tab.wait_for_url(f"**/app/settings?id_token={token}")
+    assert tab.locator("h1").inner_text() == "Settings"
     context.close()
 
 

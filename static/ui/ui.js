@@ -1,4 +1,33 @@
 // Progressive touches for the settings UI; every page works without them.
+
+// Inside the Shopify admin (App Bridge on the page) no cookie signs us in: a URL of ours is
+// followed with a fresh session token (`id_token`, which lives a minute). Elsewhere, as it is.
+function withFreshToken(href) {
+  var bridge = window.shopify, url = new URL(href, location.href);
+  if (!bridge || typeof bridge.idToken !== "function") { return Promise.resolve(url.toString()); }
+  return bridge.idToken().then(function (token) {
+    url.searchParams.set("id_token", token);
+    return url.toString();
+  });
+}
+
+// The bounce page: this URL again, with a fresh token.
+if (document.querySelector("[data-bounce]")) {
+  withFreshToken(location.href).then(function (url) { location.replace(url); });
+}
+
+// A page waiting for a worker (the dry run) asks again every few seconds and opens the answer
+// once there is one (App Bridge signs the fetch inside the admin; the cookie does elsewhere).
+(function () {
+  if (!document.querySelector("[data-poll]")) { return; }
+  var timer = setInterval(function () {
+    fetch(location.href, { credentials: "same-origin" }).then(function (response) {
+      if (response.status === 202) { return; }
+      clearInterval(timer);
+      withFreshToken(location.href).then(function (url) { location.replace(url); });
+    });
+  }, 3000);
+})();
 (function () {
   "use strict";
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -117,10 +146,7 @@
       return;  // another site, or a jump within this page
     }
     event.preventDefault();
-    bridge.idToken().then(function (token) {
-      url.searchParams.set("id_token", token);
-      location.assign(url.toString());
-    });
+    withFreshToken(url).then(function (fresh) { location.assign(fresh); });
   });
 
   // Forms the page posts itself (the switches) are signed by App Bridge's fetch already.

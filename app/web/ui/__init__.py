@@ -36,14 +36,16 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def frame_ancestors(store: Store | None) -> str:
-    """Who may frame the UI: a Shopify store's own admin, nobody otherwise."""
+def frame_ancestors(store: Store | None, bounce: bool = False) -> str:
+    """Who may frame the UI: a Shopify store's own admin, nobody otherwise; the bounce page
+    (which shows nothing of any store) any Shopify admin, as its shop is not known yet."""
     if store is not None and store.platform == "shopify":
         return f"https://{store.domain} https://admin.shopify.com"
-    return "'none'"
+    return "https://admin.shopify.com https://*.myshopify.com" if bounce else "'none'"
 
 
-def content_security_policy(store: Store | None, inline_styles: bool, embedded: bool) -> str:
+def content_security_policy(store: Store | None, inline_styles: bool, embedded: bool,
+                            bounce: bool = False) -> str:
     """Our own scripts and styles only (and App Bridge, inside the Shopify admin); pages showing
     an email (a srcdoc iframe, which inherits this policy) allow the email's inline styles,
     never its scripts."""
@@ -51,7 +53,7 @@ def content_security_policy(store: Store | None, inline_styles: bool, embedded: 
     scripts = f"'self' {APP_BRIDGE_URL}" if embedded else "'self'"
     return (f"default-src 'none'; script-src {scripts}; style-src {styles}; "
             f"img-src 'self' data: https:; connect-src 'self'; frame-src 'self'; "
-            f"form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors(store)}")
+            f"form-action 'self'; base-uri 'none'; frame-ancestors {frame_ancestors(store, bounce)}")
 
 
 def shows_email(view):
@@ -62,10 +64,18 @@ def shows_email(view):
 
 @bp.before_request
 def _identify():
-    g.store, g.embedded = None, False
+    g.store, g.embedded, g.bounce = None, False, False
     if request.endpoint in PUBLIC:
         return None
-    store_id = auth.signed_in_store_id()
+    try:
+        store_id = auth.signed_in_store_id()
+    except auth.SessionTokenRefused as refused:
+        if request.method == "GET" and auth.page_token():
+            # A page of the embedded app opened again after its token's minute (a reload, the
+            # back button): App Bridge hands this page a fresh token and it reloads with it.
+            g.embedded = g.bounce = True
+            return render_template("ui/bounce.html"), 401
+        abort(401, str(refused))
     g.embedded = auth.session_token() is not None
     if store_id is not None:
         with db.session() as session:
@@ -83,7 +93,7 @@ def _headers(response):
     inline = bool(getattr(view, "shows_email", False))
     embedded = g.get("embedded", False)
     response.headers["Content-Security-Policy"] = content_security_policy(
-        g.get("store"), inline, embedded)
+        g.get("store"), inline, embedded, g.get("bounce", False))
     response.headers.update(PRIVATE_HEADERS)
     token = auth.page_token() if embedded else None
     if token and response.status_code in (302, 303):

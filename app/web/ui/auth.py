@@ -34,6 +34,10 @@ SPENT_KEY = "storeflow:ui-login-spent:{}"
 signer = Signer(LOGIN_SALT)
 
 
+class SessionTokenRefused(Exception):
+    """The request's Shopify session token is forged, for another app, or expired."""
+
+
 def login_token(store_id: int) -> str:
     """A signed, single-use sign-in token for one store."""
     return signer.serializer().dumps({"s": store_id, "n": secrets.token_urlsafe(16)})
@@ -96,7 +100,7 @@ def _embedded_store_id(authorization: str) -> int:
     try:
         return shopify_app.connect_embedded(authorization)
     except InvalidSessionToken as error:
-        abort(401, str(error))
+        raise SessionTokenRefused(str(error)) from None
     except GrantError:
         abort(503, "Shopify did not grant access to this shop; reload the app in the admin")
 

@@ -152,13 +152,25 @@ STOP_REASONS = {
 @bp.get("/flows/<name>/dry-run")
 def dry_run(name: str):
     """What the flow, with the store's current settings, would have sent over the last 30 days:
-    the answer once a worker has replayed the history (202 and a self-refreshing page before)."""
+    the answer once a worker has replayed the history (202 and a page that waits until then)."""
+    return _dry_run(_flow(name), retry=False)
+
+
+@bp.post("/flows/<name>/dry-run")
+def retry_dry_run(name: str):
+    """Queue again a replay that did not finish."""
     flow = _flow(name)
+    _dry_run(flow, retry=True)
+    return redirect(url_for("ui.dry_run", name=flow.name))
+
+
+def _dry_run(flow: Flow, retry: bool):
     with db.session() as session:
         enabled, settings = config.effective(session, g.store.id, flow)
-    summary = dryrun.summary_or_start(g.store.id, flow, settings)
-    if summary is None:
-        return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=None), 202
-    stops = [(STOP_REASONS.get(reason, reason), count) for reason, count in summary["stopped"]]
-    return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=summary,
+    found = dryrun.summary_or_start(g.store.id, flow, settings, retry=retry)
+    if isinstance(found, dryrun.Pending):
+        return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=None,
+                               failed=found.failed), 202
+    stops = [(STOP_REASONS.get(reason, reason), count) for reason, count in found["stopped"]]
+    return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=found,
                            stops=stops)
