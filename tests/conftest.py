@@ -6,6 +6,7 @@ import os
 
 import pytest
 from cryptography.fernet import Fernet
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from app import create_app, embedded, migrate
@@ -13,6 +14,12 @@ from app.config import Config, normalize_database_url
 from app.db import db
 from tests.browser import ARGS, CHROMIUM, Serving
 from tests.helpers import SHOP, SHOP_SECRET, WOO_SECRET, Webhooks, WooWebhooks, wipe, work
+
+# The fuzz tests replay the same examples on every run, so a newly drawn example never blocks
+# an unrelated change at the gate; `HYPOTHESIS_PROFILE=explore make test` draws fresh ones.
+hypothesis_settings.register_profile("gate", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 
 @pytest.fixture(scope="session")
