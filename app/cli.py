@@ -43,8 +43,10 @@ def web() -> None:
 
 @cli.command()
 @click.option("--burst", is_flag=True, help="Process everything queued, then exit.")
-def worker(burst: bool) -> None:
-    """Run jobs from every queue (the Procfile's worker process).
+@click.option("--queue", "only", multiple=True, metavar="NAME",
+              help="Serve only these queues (repeatable), e.g. a worker just for `sync`.")
+def worker(burst: bool, only: tuple[str, ...]) -> None:
+    """Run jobs from every queue (the Procfile's worker process), or only the ones named.
 
     Jobs run in this process (RQ's SimpleWorker) rather than in a fork per job: our jobs are
     short, take ids and guard themselves in the database, and staying in one process keeps the
@@ -55,8 +57,12 @@ def worker(burst: bool) -> None:
 
     from app.jobs import QUEUES, broker
 
+    unknown = set(only) - set(QUEUES)
+    if unknown:
+        raise click.BadParameter(f"no queue {', '.join(sorted(unknown))}; queues: "
+                                 f"{', '.join(QUEUES)}", param_hint="--queue")
     bootstrap()
-    queues = [broker.queue(name) for name in QUEUES]
+    queues = [broker.queue(name) for name in QUEUES if not only or name in only]
     SimpleWorker(queues, connection=broker.connection).work(burst=burst, with_scheduler=True)
 
 

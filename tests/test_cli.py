@@ -86,3 +86,17 @@ def test_a_production_process_names_the_missing_variable(monkeypatch):
     result = CliRunner().invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 1
     assert "SECRET_KEY is not set" in result.output
+
+
+def test_a_worker_can_serve_only_the_queues_it_is_given(storeflow):
+    from app.jobs import broker
+
+    slow = broker.queue("sync").enqueue("app.clock.now")
+    mail = broker.queue("mail").enqueue("app.clock.now")
+
+    storeflow("worker", "--burst", "--queue", "sync")
+
+    assert slow.get_status(refresh=True) == "finished"
+    assert mail.get_status(refresh=True) == "queued"
+    unknown = storeflow("worker", "--queue", "nope", ok=False)
+    assert unknown.exit_code == 2 and "no queue nope" in unknown.output
