@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Customer, FlowRun, TimelineEntry
+from app import clock
+from app.models import Customer, FlowRun, Store, TimelineEntry
 from connectors.base import normalize_email
 from flows import catalog
+from flows.context import RunContext
 from flows.steps import Send
 
 # enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, exited, completed
@@ -43,10 +45,14 @@ def upcoming(session: Session, store_id: int, customer_id: int) -> list[dict[str
         FlowRun.store_id == store_id, FlowRun.customer_id == customer_id,
         FlowRun.status == "active").order_by(FlowRun.due_at.asc().nulls_last(), FlowRun.id)
     ).scalars().all()
+    store = session.get(Store, store_id)
     listed = []
     for run in runs:
+        ctx = RunContext(session, store, run, clock.now())
         ahead = catalog.definition(run).planned[run.step:]
-        email = next((p.step.template for p in ahead if isinstance(p.step, Send)), None)
+        # The next email whose condition holds now (a confirmed subscriber skips "confirm").
+        email = next((p.step.template for p in ahead if isinstance(p.step, Send)
+                      and (p.condition is None or p.condition(ctx))), None)
         listed.append({"flow": run.flow, "step": email, "due_at": run.due_at,
                        "held_out": run.holdout})
     return listed
