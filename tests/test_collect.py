@@ -168,6 +168,25 @@ def test_bad_requests_get_a_clear_4xx_and_store_nothing(client, shop):
     assert count(WebhookEvent) == 0
 
 
+def test_a_sandboxed_pixel_with_an_opaque_origin_names_a_page_of_the_store(client, shop):
+    """Shopify runs app pixels in a sandbox whose requests say `Origin: null`."""
+    def sent_from(page):
+        payload = {"store_id": shop.id, "key": shop.collect_key, "events": [pixel("product_viewed")]}
+        if page is not None:
+            payload["page"] = page
+        return post(client, shop, [], origin="null", body=json.dumps(payload).encode())
+
+    assert sent_from(f"https://{shop.domain}/products/mug").status_code == 200
+    assert sent_from("https://evil.example/products/mug").status_code == 403
+    assert sent_from(None).status_code == 403
+    # A real Origin elsewhere is refused whatever page it names.
+    foreign = post(client, shop, [], origin="https://evil.example", body=json.dumps({
+        "store_id": shop.id, "key": shop.collect_key, "page": f"https://{shop.domain}/",
+        "events": [pixel("product_viewed")]}).encode())
+    assert foreign.status_code == 403
+    assert count(WebhookEvent) == 1
+
+
 def test_a_server_signs_with_the_store_secret_instead_of_key_and_origin(client, shop, run_jobs):
     body = json.dumps({"store_id": shop.id, "events": [event("identify", "v1", email="a@b.co")]})
     signed = post(client, shop, [], origin=None, body=body.encode(),

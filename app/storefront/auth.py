@@ -22,6 +22,12 @@ def origin_allowed(store: Store, origin: str | None) -> bool:
     return host(origin) in own_hosts(store)
 
 
+def sandboxed_page_allowed(store: Store, origin: str | None, page: object) -> bool:
+    """Shopify runs app pixels in a sandbox whose requests carry `Origin: null`: such a
+    request must name the page it ran on (`page`), on the store's own domain."""
+    return origin == "null" and isinstance(page, str) and host(page) in own_hosts(store)
+
+
 def stores_for_origin(session: Session, origin: str) -> list[Store]:
     """Stores whose domain is this Origin's host (a preflight has no body to name one)."""
     name = host(origin).removeprefix("www.")

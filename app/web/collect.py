@@ -7,7 +7,8 @@ Answers, and why:
 - 400 not JSON, no store_id, or an event that breaks the schema (the reason names the field),
   or a field only the store's server may send (an opt-in, a cart link) in an unsigned request.
 - 401 an unknown store, a wrong collect key or a bad X-Storeflow-Signature.
-- 403 an Origin that is not the store's own domain (key-authenticated requests only).
+- 403 an Origin that is not the store's own domain (key-authenticated requests only); an opaque
+  `Origin: null` (Shopify's pixel sandbox) only with a `page` on the store's own domain.
 - 429 over COLLECT_RATE_LIMIT_IP or COLLECT_RATE_LIMIT_STORE.
 - 200 {"accepted": n, "duplicates": m}: every event stored (a repeated client_event_id is not).
 One malformed event refuses the whole batch, so a sender never has to guess what was kept.
@@ -116,7 +117,9 @@ def _authenticate(session, payload: dict, body: bytes) -> tuple[Store, bool]:
         return store, True
     if store is None or not auth.key_valid(store, payload.get("key")):
         abort(401, "unknown store or invalid collect key")
-    if not auth.origin_allowed(store, request.headers.get("Origin")):
+    origin = request.headers.get("Origin")
+    if not (auth.origin_allowed(store, origin)
+            or auth.sandboxed_page_allowed(store, origin, payload.get("page"))):
         abort(403, "origin not allowed for this store")
     return store, False
 

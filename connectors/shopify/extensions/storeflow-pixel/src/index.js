@@ -10,16 +10,19 @@ const EVENTS = [
   "checkout_contact_info_submitted",
 ];
 
-register(({analytics, settings}) => {
+register(({analytics, settings, init}) => {
   const storeId = Number(settings.storeId);
   if (!settings.endpoint || !storeId || !settings.collectKey) return; // not configured: stay silent
+  // The strict sandbox sends an opaque `Origin: null`, so the page it runs on says which shop
+  // this is; /collect accepts that only from a page on the store's own domain.
+  const page = init?.context?.window?.location?.href;
 
   const send = (event) =>
     fetch(settings.endpoint, {
       method: "POST",
       // text/plain keeps the request "simple": no CORS preflight per event.
       headers: {"Content-Type": "text/plain"},
-      body: JSON.stringify({store_id: storeId, key: settings.collectKey, events: [event]}),
+      body: JSON.stringify({store_id: storeId, key: settings.collectKey, page, events: [event]}),
       keepalive: true,
     }).catch(() => {}); // a lost event must never break the storefront
 
