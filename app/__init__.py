@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Config, load_config
 
@@ -65,4 +66,9 @@ def create_app(config: Config | None = None) -> Flask:
     collect.init_app(flask_app)
     ui.init_app(flask_app)
     admin_jobs.init_app(flask_app)
+    if config.trusted_proxy_hops:
+        # The client's address and scheme as the proxies saw them: per-IP limits (/collect)
+        # must count visitors, not the router they all come through.
+        hops = config.trusted_proxy_hops
+        flask_app.wsgi_app = ProxyFix(flask_app.wsgi_app, x_for=hops, x_proto=hops)
     return flask_app

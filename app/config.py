@@ -54,6 +54,9 @@ class Config:
     collect_rate_limit_store: str = "3000/minute"
     # HTTP Basic password of the operator's jobs page (/admin/jobs); unset = no such page.
     admin_password: str | None = None
+    # Reverse proxies in front of the web process that append the client to X-Forwarded-For
+    # (Heroku's router: 1). 0 trusts no such header: a client could forge it.
+    trusted_proxy_hops: int = 0
 
     @property
     def embedded(self) -> bool:
@@ -87,6 +90,12 @@ def _redis_url(url: str, verify_tls: str = "1") -> str:
 def limits_storage_uri(redis_url: str) -> str:
     """The `limits` library's name for our Redis (it spells a unix socket redis+unix://)."""
     return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
+
+
+def _hops(value: str) -> int:
+    if not value.isdigit() or int(value) > 5:
+        raise ConfigError("TRUSTED_PROXY_HOPS must be a whole number from 0 to 5")
+    return int(value)
 
 
 def _smtp_url(url: str) -> str:
@@ -158,4 +167,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         collect_rate_limit_store=env.get("COLLECT_RATE_LIMIT_STORE", "3000/minute"),
         admin_password=(_admin_password(env["ADMIN_PASSWORD"])
                         if env.get("ADMIN_PASSWORD") else None),
+        trusted_proxy_hops=_hops(env.get("TRUSTED_PROXY_HOPS", "0")),
     )

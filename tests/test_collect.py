@@ -215,6 +215,25 @@ def test_the_per_store_limit_counts_every_ip(app, client, shop, monkeypatch):
     assert answers == [200, 200, 429]
 
 
+def test_behind_a_trusted_proxy_each_visitor_has_their_own_limit(app, config, shop, monkeypatch):
+    """On Heroku every request comes through the router: without TRUSTED_PROXY_HOPS the per-IP
+    limit would count all visitors as one."""
+    from app import create_app
+
+    limited = config.replace(collect_rate_limit_ip="2/minute", trusted_proxy_hops=1)
+    client = create_app(limited).test_client()
+
+    def from_visitor(ip: str, forged: str = "") -> int:
+        chain = f"{forged}, {ip}" if forged else ip  # the router appends who connected to it
+        return post(client, shop, [pixel("product_viewed")], remote_addr="10.1.1.1",
+                    headers={"X-Forwarded-For": chain}).status_code
+
+    assert [from_visitor("203.0.113.7") for _ in range(3)] == [200, 200, 429]
+    assert from_visitor("198.51.100.2") == 200  # another visitor, the same router
+    # A visitor cannot pose as another by sending the header themselves.
+    assert from_visitor("203.0.113.7", forged="198.51.100.99") == 429
+
+
 def test_a_bot_is_ignored(client, shop):
     googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
     response = post(client, shop, [pixel("product_viewed")], headers={"User-Agent": googlebot})

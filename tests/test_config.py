@@ -46,7 +46,8 @@ def test_without_a_database_url_it_runs_embedded_under_storeflow_home(tmp_path):
 
 @pytest.mark.parametrize("name,value", [("DATABASE_URL", "mysql://x"), ("PORT", "eighty"),
                                         ("REDIS_URL", "http://redis"),
-                                        ("ADMIN_PASSWORD", "admin")])
+                                        ("ADMIN_PASSWORD", "admin"),
+                                        ("TRUSTED_PROXY_HOPS", "all")])
 def test_malformed_values_are_named(name, value):
     with pytest.raises(ConfigError, match=name):
         load_config({**PRODUCTION, name: value})
