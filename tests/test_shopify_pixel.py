@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.models import ProductView
-from tests.collect_helpers import ORIGIN, pixel
+from tests.collect_helpers import pixel
 
 EXTENSION = Path(__file__).resolve().parents[1] / "connectors" / "shopify" / "extensions" / "storeflow-pixel"
 HARNESS = """
