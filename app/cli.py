@@ -48,22 +48,22 @@ def web() -> None:
 def worker(burst: bool, only: tuple[str, ...]) -> None:
     """Run jobs from every queue (the Procfile's worker process), or only the ones named.
 
-    Jobs run in this process (RQ's SimpleWorker) rather than in a fork per job: our jobs are
-    short, take ids and guard themselves in the database, and staying in one process keeps the
-    database pool and the SMTP connection open across a batch instead of reopening them for
-    every message. SIGTERM still lets the current job finish before the worker exits.
+    Jobs run in this process (RQ's SimpleWorker, see `app.worker`) rather than in a fork per
+    job: our jobs are short, take ids and guard themselves in the database, and staying in one
+    process keeps the database pool and the SMTP connection open across a batch instead of
+    reopening them for every message. SIGTERM still lets the current job finish before the
+    worker exits.
     """
-    from rq import SimpleWorker
-
-    from app.jobs import QUEUES, broker
+    from app.jobs import QUEUES
+    from app.worker import worker as storeflow_worker
 
     unknown = set(only) - set(QUEUES)
     if unknown:
         raise click.BadParameter(f"no queue {', '.join(sorted(unknown))}; queues: "
                                  f"{', '.join(QUEUES)}", param_hint="--queue")
     bootstrap()
-    queues = [broker.queue(name) for name in QUEUES if not only or name in only]
-    SimpleWorker(queues, connection=broker.connection).work(burst=burst, with_scheduler=True)
+    queues = tuple(name for name in QUEUES if not only or name in only)
+    storeflow_worker(queues).work(burst=burst, with_scheduler=True)
 
 
 @cli.command()

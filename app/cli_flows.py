@@ -45,10 +45,8 @@ def register(cli: click.Group) -> None:
     @click.option("--sync", is_flag=True, help="Also run everything it queued, in this process.")
     def tick(at: str | None, sync: bool) -> None:
         """Queue every flow step due at an instant (and enroll the daily audiences)."""
-        from rq import SimpleWorker
-
         from app import clock
-        from app.jobs import QUEUES, broker
+        from app.worker import worker
         from flows import engine
 
         instant = _instant(at) or clock.now()
@@ -57,8 +55,7 @@ def register(cli: click.Group) -> None:
         queued = engine.tick(instant)
         click.echo(f"{instant.isoformat()}: enrolled {enrolled}, queued {queued} due step(s)")
         if sync:
-            SimpleWorker([broker.queue(name) for name in QUEUES],
-                         connection=broker.connection).work(burst=True)
+            worker().work(burst=True)
 
     @cli.group()
     def flows() -> None:

@@ -98,11 +98,10 @@ def wipe() -> None:
 
 def work(*queues: str, max_jobs: int | None = None, logging_level: str = "INFO") -> None:
     """Run queued jobs (every queue by default) in this process until none are left."""
-    from rq import SimpleWorker
-
     from app.jobs import QUEUES, broker
+    from app.worker import Worker
 
-    class BurstWorker(SimpleWorker):
+    class BurstWorker(Worker):
         # No listener for remote commands (`rq suspend`...): a burst in a test needs none, and
         # stopping it costs RQ up to a second per burst.
         def subscribe(self) -> None:

@@ -9,6 +9,7 @@ from flows import engine
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
                                 consent_update, enable, messages, move_to, order_sample, runs,
                                 timeline)
+from tests.helpers import work
 
 RECIPIENT = "example@email.com"  # the address typed in the published checkout sample
 
@@ -73,10 +74,8 @@ def test_an_order_stored_after_the_send_was_queued_still_stops_it(shop, webhooks
     abandon(shop, webhooks, run_jobs)
     with at(SAMPLE_TIME + HOUR):
         engine.tick(SAMPLE_TIME + HOUR)
-        from app.jobs import broker
-        from rq import SimpleWorker
         # Only the flow step runs: the message is queued, its mail job still waits.
-        SimpleWorker([broker.queue("flows")], connection=broker.connection).work(burst=True)
+        work("flows")
         assert [m.status for m in messages()] == ["queued"]
         # An order completing this checkout arrives out of order, before the mail job runs.
         webhooks.deliver("orders/create", order_sample(SAMPLE_TIME - HOUR, checkout_token="123123123"))

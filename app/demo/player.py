@@ -75,14 +75,11 @@ class InProcess:
         return clock.frozen_at(instant)
 
     def settle(self) -> None:
-        from rq import SimpleWorker
-
-        from app.jobs import QUEUES
+        from app.worker import worker
 
         # RQ sets its own logger's level; follow the process's, which the CLI may have raised.
         level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
-        SimpleWorker([broker.queue(name) for name in QUEUES],
-                     connection=broker.connection).work(burst=True, logging_level=level)
+        worker().work(burst=True, logging_level=level)
 
 
 class RunningWorkers:

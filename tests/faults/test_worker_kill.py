@@ -2,6 +2,8 @@
 flow steps) lose no message and send none twice. Real worker processes, real PostgreSQL, Redis and a loopback SMTP server."""
 from __future__ import annotations
 
+import io
+import logging
 import os
 import random
 import signal
@@ -20,8 +22,9 @@ from app.db import db
 from app.jobs import broker
 from app.mail import outbox
 from app.models import Checkout, Message
+from app.worker import Worker
 from flows import engine
-from tests.faults.workers import ROOT, start_worker
+from tests.faults.workers import ROOT
 from tests.flow_helpers import SAMPLE_TIME, enable, messages, runs
 from tests.helpers import published
 from tests.seed import due_checkout_runs
@@ -52,7 +55,7 @@ def statuses() -> Counter:
 
 
 def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(queued, worker_env,
-                                                                        smtp_sink):
+                                                                        smtp_sink, start_worker):
     ids = queued(1000)
     rng = random.Random(20261122)
     for _ in range(20):
@@ -86,7 +89,8 @@ def test_kill_9_at_random_moments_loses_nothing_and_sends_nothing_twice(queued, 
     assert counts["sent"] >= 950              # only the kill windows are uncertain
 
 
-def test_sigterm_mid_batch_finishes_the_current_message_and_exits(queued, worker_env, smtp_sink):
+def test_sigterm_mid_batch_finishes_the_current_message_and_exits(queued, worker_env, smtp_sink,
+                                                                   start_worker):
     queued(300)
     worker = start_worker(worker_env)
     deadline = time.monotonic() + 60
@@ -103,7 +107,8 @@ def test_sigterm_mid_batch_finishes_the_current_message_and_exits(queued, worker
     assert counts["sent"] == len(smtp_sink.received) > 0
 
 
-def test_sigterm_mid_batch_of_flow_steps_finishes_the_step_and_exits(shop, worker_env):
+def test_sigterm_mid_batch_of_flow_steps_finishes_the_step_and_exits(shop, worker_env,
+                                                                      start_worker):
     enable(shop.id, "abandoned_checkout")
     due = SAMPLE_TIME + timedelta(hours=1)
     due_checkout_runs(shop.id, shop.domain, 300, due)
@@ -125,7 +130,8 @@ def test_sigterm_mid_batch_of_flow_steps_finishes_the_step_and_exits(shop, worke
     # A job the worker had just taken off the queue when the signal came is on no queue (seen
     # in about one run in ten; its key can even stay behind, "queued"): the next tick queues
     # exactly the owed runs that no queue holds.
-    assert engine.tick(due) == steps[0] - flows.count
+    waiting = flows.count  # counted before the tick: the tick itself adds to the queue
+    assert engine.tick(due) == steps[0] - waiting
     assert 0 < steps[0] == flows.count  # every owed run waits its turn again
 
 
@@ -146,3 +152,46 @@ def test_a_step_job_taken_off_the_queue_by_a_worker_that_then_stopped_is_queued_
     with clock.frozen_at(due):
         run_jobs()
     assert len([m for m in messages() if m.step == "email_1"]) == 3
+
+
+class SignalsDuringLogLine(io.StringIO):
+    """A log stream that sends this process SIGTERM while RQ writes the line announcing the
+    `nth` job it has taken off the queue: the moment a worker is idle and inside `logging`."""
+
+    def __init__(self, nth: int):
+        super().__init__()
+        self.left = nth
+
+    def write(self, text: str) -> int:
+        if "periodic: time.sleep(0)" in text:
+            self.left -= 1
+            if self.left == 0:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return super().write(text)
+
+
+@pytest.fixture
+def restored_signal_handlers():
+    """RQ installs its own SIGTERM/SIGINT handlers in this (the test) process."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+def test_sigterm_that_lands_inside_a_log_call_still_stops_the_worker(app, restored_signal_handlers):
+    # RQ stops an idle worker by raising from the signal handler; inside a log call `logging`
+    # swallows that exception ("--- Logging error ---"), and a plain SimpleWorker went on to run
+    # every job left. Ours runs the job it had just taken, then stops.
+    queue = broker.queue("periodic")
+    for _ in range(10):
+        queue.enqueue("time.sleep", 0)
+    rq_log = logging.getLogger("rq.worker")
+    handler = logging.StreamHandler(SignalsDuringLogLine(nth=3))
+    rq_log.addHandler(handler)
+    try:
+        Worker([queue], connection=broker.connection).work(burst=True)
+    finally:
+        rq_log.removeHandler(handler)
+
+    assert queue.count == 7

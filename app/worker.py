@@ -1,0 +1,27 @@
+"""The RQ worker Storeflow runs its jobs in."""
+from __future__ import annotations
+
+from rq import SimpleWorker
+
+from app.jobs import QUEUES, broker
+
+
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker (jobs in this process, see `storeflow worker`), whose warm shutdown
+    cannot be lost.
+
+    An idle RQ worker answers SIGTERM by raising `StopRequested` from the signal handler,
+    wherever the main thread is. When that is inside a log call (RQ logs every job it has just
+    taken off a queue, still "idle"), `logging` swallows the exception as a "Logging error", and
+    the worker works on until the platform kills it, mid-send. Recording the request first makes
+    the work loop stop at its next turn even then, after the job it had taken.
+    """
+
+    def request_stop(self, signum, frame) -> None:
+        self._stop_requested = True
+        super().request_stop(signum, frame)
+
+
+def worker(queues: tuple[str, ...] = QUEUES) -> Worker:
+    """A worker serving `queues` in order (every queue by default)."""
+    return Worker([broker.queue(name) for name in queues], connection=broker.connection)
