@@ -18,9 +18,10 @@ REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 # A batch of storefront events is a few KB; anything larger is not from our tracker.
 DEFAULT_COLLECT_MAX_BODY_BYTES = 32 * 1024
-# What the flows read (customers, orders, checkouts, products, shipments) and the codes they send.
-DEFAULT_SHOPIFY_SCOPES = ("read_customers,read_orders,read_checkouts,read_products,"
-                          "read_fulfillments,write_discounts")
+# What the flows read (customers, orders, checkouts, products, shipments), the codes they send,
+# and the consent changes that reach us (write_customers: an unsubscribe written back).
+DEFAULT_SHOPIFY_SCOPES = ("read_customers,write_customers,read_orders,read_checkouts,"
+                          "read_products,read_fulfillments,write_discounts")
 # The jobs page takes unlimited guesses over the internet: only a long password stands.
 MIN_ADMIN_PASSWORD_LENGTH = 16
 

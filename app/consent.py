@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import clock, events
+from app import clock, consent_writeback, events
 from app.models import ConsentChange, Customer
 
 SUBSCRIBED = "subscribed"
@@ -38,17 +38,22 @@ def subscribing(customer: Customer) -> bool:
 
 
 def confirm(session: Session, store_id: int, customer_id: int) -> None:
-    """The subscriber clicked our double opt-in link: record it and tell the flows."""
+    """The subscriber clicked our double opt-in link: record it, tell the flows and the store."""
     emitted = record(session, store_id, customer_id, SUBSCRIBED, opt_in_level=CONFIRMED,
                      source="storeflow:double_opt_in", occurred_at=clock.now())
     events.publish(session, emitted)
+    if emitted:
+        consent_writeback.after_commit(session, store_id, customer_id)
 
 
 def withdraw(session: Session, store_id: int, customer_id: int) -> None:
-    """The customer unsubscribed through one of our links: record it and tell the flows."""
+    """The customer unsubscribed through one of our links: record it, tell the flows and the
+    store."""
     emitted = record(session, store_id, customer_id, UNSUBSCRIBED, source="storeflow:unsubscribe",
                      occurred_at=clock.now())
     events.publish(session, emitted)
+    if emitted:
+        consent_writeback.after_commit(session, store_id, customer_id)
 
 
 def record(session: Session, store_id: int, customer_id: int, state: str, *, source: str,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 import connectors
 from app import clock
 from app.models import Customer, Store
-from connectors.base import DiscountRefused
+from connectors.base import Refused
 
 
 def create_code(session: Session, store: Store, customer: Customer, *, percent: float,
@@ -24,6 +24,6 @@ def create_code(session: Session, store: Store, customer: Customer, *, percent: 
             customer_platform_id=customer.platform_id)
     except NotImplementedError:
         return None, f"{store.platform} stores cannot make codes yet"
-    except DiscountRefused as error:
+    except Refused as error:
         return None, f"the store refused the code: {error}"
     return code, None

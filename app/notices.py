@@ -2,16 +2,30 @@
 the sync jobs had to restore; the overview shows the recent ones."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models import StoreNotice
 
 
-def notify(session: Session, store_id: int, kind: str, detail: str, count: int = 1) -> None:
-    """Record something the merchant should see (no personal data: it is shown in the UI)."""
+def notify(session: Session, store_id: int, kind: str, detail: str, count: int = 1,
+           merge_within: timedelta | None = None) -> None:
+    """Record something the merchant should see (no personal data: it is shown in the UI).
+    With `merge_within`, a notice of the same kind that recent is counted up instead, so a
+    repeating problem is one line, not a wall of them."""
+    if merge_within is not None:
+        recent_one = session.execute(
+            select(StoreNotice).where(StoreNotice.store_id == store_id, StoreNotice.kind == kind,
+                                      StoreNotice.created_at >= clock.now() - merge_within)
+            .order_by(StoreNotice.created_at.desc()).limit(1).with_for_update()
+        ).scalar_one_or_none()
+        if recent_one is not None:
+            recent_one.count += count
+            recent_one.detail = detail
+            return
     session.add(StoreNotice(store_id=store_id, kind=kind, detail=detail, count=count))
 
 

@@ -20,9 +20,9 @@ class DeliveryError(ValueError):
     """A delivery's headers are missing or malformed (answered 400)."""
 
 
-class DiscountRefused(RuntimeError):
-    """The platform will not make this code (a missing scope, a refused token): the email goes
-    without one. Transient trouble (throttling, an outage) raises other errors, to be retried."""
+class Refused(RuntimeError):
+    """The platform will not do this (a missing scope, a refused token): asking again will not
+    help. Transient trouble (throttling, an outage) raises other errors, to be retried."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,12 @@ class Connector(ABC):
                         customer_platform_id: int | None = None) -> None:
         """Create a single-use percentage code for one recipient in the store."""
         raise NotImplementedError(f"{self.platform} cannot create discount codes yet")
+
+    def write_consent(self, store: Any, *, customer_platform_id: int, state: str,
+                      opt_in_level: str | None, updated_at: datetime) -> None:
+        """Record a customer's email-marketing consent (one of CONSENT_STATES) at the store, so
+        the merchant's other tools see what the customer told us."""
+        raise NotImplementedError(f"{self.platform} keeps no email-marketing consent we can write")
 
 
 # --- parsing helpers shared by connectors -------------------------------------------------

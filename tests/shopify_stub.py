@@ -27,6 +27,13 @@ def fixture(name: str) -> dict:
     return json.loads((ADMIN_API / name).read_text())
 
 
+def access_denied(field: str, scope: str) -> dict:
+    """The published ACCESS_DENIED answer, for the mutation and scope at hand."""
+    text = (ADMIN_API / "access_denied.json").read_text()
+    return json.loads(text.replace("discountCodeBasicCreate", field)
+                      .replace("write_discounts", scope))
+
+
 class ShopifyStub:
     """Shopify for the shops a test names. Every knob is a plain attribute a test can set."""
 
@@ -39,7 +46,9 @@ class ShopifyStub:
         self.failures: dict[str, int] = defaultdict(int)  # shop -> 503s to give
         self.subscriptions: dict[str, list[dict]] = defaultdict(list)
         self.discounts: dict[str, list[dict]] = defaultdict(list)
-        self.without_write_discounts: set[str] = set()  # shops whose token lacks the scope
+        self.consent_updates: dict[str, list[dict]] = defaultdict(list)
+        # shop -> scopes its token lacks: a mutation needing one is answered ACCESS_DENIED
+        self.missing_scopes: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, dict[str, list[dict]]] = defaultdict(dict)  # shop -> resource -> nodes
         self.calls: list[tuple[str, str]] = []  # (shop, operation)
         self.app = self._build()
@@ -103,7 +112,7 @@ class ShopifyStub:
             body["access_token"] = self.issue_token(shop)
             body["refresh_token"] = f"shprt_{secrets.token_hex(16)}"
             self.refresh_tokens[body["refresh_token"]] = shop
-            body["scope"] = request.form.get("scope") or "read_customers,read_orders,read_checkouts,read_products,read_fulfillments,write_discounts"
+            body["scope"] = request.form.get("scope") or "read_customers,write_customers,read_orders,read_checkouts,read_products,read_fulfillments,write_discounts"
             return jsonify(body)
 
         @app.post("/<shop>/admin/api/<version>/graphql.json")
@@ -138,10 +147,19 @@ class ShopifyStub:
                 "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
         if "discountCodeBasicCreate" in query:
             self.calls.append((shop, "discountCodeBasicCreate"))
-            if shop in self.without_write_discounts:
+            if "write_discounts" in self.missing_scopes[shop]:
                 return fixture("access_denied.json")
             self.discounts[shop].append(variables["basicCodeDiscount"])
             return fixture("discount_code_basic_create.json")
+        if "customerEmailMarketingConsentUpdate" in query:
+            self.calls.append((shop, "customerEmailMarketingConsentUpdate"))
+            if "write_customers" in self.missing_scopes[shop]:
+                return access_denied("customerEmailMarketingConsentUpdate", "write_customers")
+            self.consent_updates[shop].append(variables["input"])
+            body = fixture("customer_email_marketing_consent_update.json")
+            body["data"]["customerEmailMarketingConsentUpdate"]["customer"]["id"] = \
+                variables["input"]["customerId"]
+            return body
         for connection, name in RESOURCES.items():
             if f" {connection}(" in query:
                 self.calls.append((shop, connection))

@@ -37,7 +37,7 @@ def test_the_third_reminder_carries_a_code_made_for_this_customer(installed_shop
 def test_without_the_discount_scope_the_email_goes_without_a_code(shop, shopify, webhooks,
                                                                   run_jobs, smtp_sink):
     # A custom app installed with read scopes only: Shopify denies the mutation.
-    shopify.without_write_discounts.add(SHOP)
+    shopify.missing_scopes[SHOP].add("write_discounts")
     enable(shop.id, "abandoned_checkout")
     with at(SAMPLE_TIME + 5 * MINUTE):
         webhooks.deliver("customers_email_marketing_consent/update",

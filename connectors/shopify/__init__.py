@@ -1,11 +1,12 @@
-"""Shopify: webhook headers and signatures, what its payloads mean, and discount codes."""
+"""Shopify: webhook headers and signatures, what its payloads mean, discount codes, and consent
+written back."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
-from connectors.base import Connector, Delivery, DiscountRefused, Record
-from connectors.shopify import discounts, normalize as _normalize
+from connectors.base import Connector, Delivery, Refused, Record
+from connectors.shopify import consent, discounts, normalize as _normalize
 from connectors.shopify.admin import AdminClient, AdminError
 from connectors.shopify.webhooks import read_delivery, verify
 
@@ -37,4 +38,13 @@ class ShopifyConnector(Connector):
             discounts.create(self.client_for(store), code, percent, customer_platform_id,
                              starts_at, expires_at)
         except AdminError as error:  # userErrors or a missing scope: asking again won't help
-            raise DiscountRefused(str(error)) from error
+            raise Refused(str(error)) from error
+
+    def write_consent(self, store: Any, *, customer_platform_id: int, state: str,
+                      opt_in_level: str | None, updated_at: datetime) -> None:
+        """customerEmailMarketingConsentUpdate; refused without the write_customers scope."""
+        try:
+            consent.update(self.client_for(store), customer_platform_id, state, opt_in_level,
+                           updated_at)
+        except AdminError as error:
+            raise Refused(str(error)) from error

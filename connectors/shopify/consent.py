@@ -1,0 +1,37 @@
+"""Email-marketing consent written back through customerEmailMarketingConsentUpdate (needs the
+`write_customers` scope), so Shopify and the merchant's other tools see an unsubscribe or a
+confirmed opt-in that reached us."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from connectors.shopify.admin import AdminClient, AdminError
+
+UPDATE = """mutation customerEmailMarketingConsentUpdate(
+    $input: CustomerEmailMarketingConsentUpdateInput!) {
+  customerEmailMarketingConsentUpdate(input: $input) {
+    customer { id } userErrors { field code message } } }"""
+
+# The only states the mutation accepts; Shopify sets the others itself.
+WRITABLE_STATES = frozenset({"subscribed", "unsubscribed", "pending"})
+
+
+def consent_input(customer_platform_id: int, state: str, opt_in_level: str | None,
+                  updated_at: datetime) -> dict:
+    """The CustomerEmailMarketingConsentUpdateInput for one customer."""
+    if state not in WRITABLE_STATES:
+        raise ValueError(f"Shopify does not take the consent state {state!r} as input")
+    consent = {"marketingState": state.upper(), "consentUpdatedAt": updated_at.isoformat()}
+    if opt_in_level:
+        consent["marketingOptInLevel"] = opt_in_level.upper()
+    return {"customerId": f"gid://shopify/Customer/{customer_platform_id}",
+            "emailMarketingConsent": consent}
+
+
+def update(client: AdminClient, customer_platform_id: int, state: str, opt_in_level: str | None,
+           updated_at: datetime) -> None:
+    """Write the customer's consent; AdminError when Shopify refuses it."""
+    variables = {"input": consent_input(customer_platform_id, state, opt_in_level, updated_at)}
+    result = client.execute(UPDATE, variables)["customerEmailMarketingConsentUpdate"]
+    if result["userErrors"]:
+        raise AdminError("; ".join(e["message"] for e in result["userErrors"]))

@@ -1,0 +1,117 @@
+"""An unsubscribe (or a confirmed opt-in) that reaches Storeflow is written to the customer's own
+consent record in Shopify, so the merchant's other tools honour it too: against the Admin API
+stub answering with the published mutation payload."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from rq.registry import ScheduledJobRegistry
+from sqlalchemy import select
+
+from app import consent, consent_writeback
+from app.db import db
+from app.jobs import broker
+from app.mail import links
+from app.models import Customer, StoreNotice, Suppression
+from tests.helpers import SHOP
+from tests.mail_helpers import sent_message, status
+
+
+def unsubscribe(client, message_id: int) -> None:
+    path = urlsplit(links.unsubscribe_url(status(message_id))).path
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+
+
+def customer_of(message_id: int) -> Customer:
+    with db.session() as session:
+        return session.get(Customer, status(message_id).customer_id)
+
+
+def test_an_unsubscribe_is_written_to_the_customers_consent_in_shopify_once(
+        shop, webhooks, run_jobs, client, smtp_sink, shopify):
+    message_id = sent_message(shop, webhooks, run_jobs)
+    unsubscribe(client, message_id)
+    unsubscribe(client, message_id)  # a second click changes nothing, here or there
+    run_jobs()
+
+    customer = customer_of(message_id)
+    assert customer.platform_id is not None
+    assert shopify.consent_updates[SHOP] == [{
+        "customerId": f"gid://shopify/Customer/{customer.platform_id}",
+        "emailMarketingConsent": {
+            "marketingState": "UNSUBSCRIBED",
+            "consentUpdatedAt": customer.email_consent_updated_at.isoformat()},
+    }]
+
+
+def test_a_confirmed_double_opt_in_is_written_as_confirmed(shop, webhooks, run_jobs, smtp_sink,
+                                                           shopify):
+    customer = customer_of(sent_message(shop, webhooks, run_jobs))
+    with db.session() as session:
+        consent.confirm(session, shop.id, customer.id)
+    run_jobs()
+
+    [written] = shopify.consent_updates[SHOP]
+    assert written["emailMarketingConsent"]["marketingState"] == "SUBSCRIBED"
+    assert written["emailMarketingConsent"]["marketingOptInLevel"] == "CONFIRMED_OPT_IN"
+
+
+def test_a_shopify_outage_retries_the_write_later_and_loses_it_not(
+        shop, webhooks, run_jobs, client, smtp_sink, shopify):
+    message_id = sent_message(shop, webhooks, run_jobs)
+    shopify.failures[SHOP] = 3  # every quick retry of the first attempt meets a 503
+    unsubscribe(client, message_id)
+    run_jobs()
+    assert shopify.consent_updates[SHOP] == []
+    sync = broker.queue("sync")
+    [retry] = ScheduledJobRegistry(queue=sync).get_job_ids()
+
+    sync.enqueue_job(sync.fetch_job(retry))  # its time has come
+    run_jobs()
+    [written] = shopify.consent_updates[SHOP]
+    assert written["emailMarketingConsent"]["marketingState"] == "UNSUBSCRIBED"
+
+
+def test_without_write_customers_the_unsubscribe_holds_and_the_merchant_is_told_once(
+        shop, webhooks, run_jobs, client, smtp_sink, shopify):
+    shopify.missing_scopes[SHOP].add("write_customers")
+    message_id = sent_message(shop, webhooks, run_jobs)
+    with db.session() as session:
+        other = Customer(store_id=shop.id, platform_id=4242, email="other@example.com",
+                         email_consent="subscribed")
+        session.add(other)
+    unsubscribe(client, message_id)
+    with db.session() as session:  # another customer unsubscribes the same day
+        consent.withdraw(session, shop.id, other.id)
+    run_jobs()
+
+    assert shopify.calls.count((SHOP, "customerEmailMarketingConsentUpdate")) == 2
+    assert shopify.consent_updates[SHOP] == []
+    assert ScheduledJobRegistry(queue=broker.queue("sync")).get_job_ids() == []  # no retrying
+    with db.session() as session:
+        suppressed = session.execute(select(Suppression.email)).scalars().all()
+        notices = session.execute(select(StoreNotice).where(
+            StoreNotice.kind == consent_writeback.REFUSED)).scalars().all()
+    assert status(message_id).email in suppressed  # Storeflow still honours it
+    [notice] = notices
+    assert notice.count == 2 and "write_customers" in notice.detail
+    assert "@" not in notice.detail
+
+
+def test_a_woocommerce_unsubscribe_stays_here_and_the_job_ends_cleanly(woo_store, run_jobs,
+                                                                         caplog):
+    caplog.set_level(logging.INFO, logger=consent_writeback.log.name)
+    with db.session() as session:
+        customer = Customer(store_id=woo_store.id, platform_id=25, email="john.doe@example.com",
+                            email_consent="subscribed")
+        session.add(customer)
+    with db.session() as session:
+        consent.withdraw(session, woo_store.id, customer.id)
+    run_jobs()
+
+    sync = broker.queue("sync")
+    assert sync.failed_job_registry.get_job_ids() == []
+    assert ScheduledJobRegistry(queue=sync).get_job_ids() == []
+    assert "consent kept here only: woocommerce" in caplog.text
+    assert "john.doe" not in caplog.text
