@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import clock, consent_writeback, events
+from app import clock, events, writeback
 from app.models import ConsentChange, Customer
 
 SUBSCRIBED = "subscribed"
@@ -43,7 +43,7 @@ def confirm(session: Session, store_id: int, customer_id: int) -> None:
                      source="storeflow:double_opt_in", occurred_at=clock.now())
     events.publish(session, emitted)
     if emitted:
-        consent_writeback.after_commit(session, store_id, customer_id)
+        writeback.after_commit(session, writeback.consent, store_id, customer_id)
 
 
 def withdraw(session: Session, store_id: int, customer_id: int) -> None:
@@ -53,7 +53,7 @@ def withdraw(session: Session, store_id: int, customer_id: int) -> None:
                      occurred_at=clock.now())
     events.publish(session, emitted)
     if emitted:
-        consent_writeback.after_commit(session, store_id, customer_id)
+        writeback.after_commit(session, writeback.consent, store_id, customer_id)
 
 
 def record(session: Session, store_id: int, customer_id: int, state: str, *, source: str,

@@ -230,6 +230,11 @@ class Connector(ABC):
         the merchant's other tools see what the customer told us."""
         raise NotImplementedError(f"{self.platform} keeps no email-marketing consent we can write")
 
+    def add_customer_tags(self, store: Any, *, customer_platform_id: int,
+                          tags: list[str]) -> None:
+        """Add tags to the customer at the store (adding, never replacing theirs)."""
+        raise NotImplementedError(f"{self.platform} has no customer tags we can write")
+
 
 # --- parsing helpers shared by connectors -------------------------------------------------
 

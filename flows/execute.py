@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app import consent
+from app import consent, writeback
 from app.mail import outbox
 from app.models import Message, Suppression
 from flows import catalog, config, guards
@@ -185,6 +185,7 @@ def _tag(ctx: RunContext, step: Tag) -> str:
     if step.tag not in tags:
         ctx.customer.tags = [*tags, step.tag]
         record(ctx.session, ctx.run, "tagged", ctx.now, "tag", step.tag)
+        writeback.after_commit(ctx.session, writeback.tag, ctx.store.id, ctx.customer.id, step.tag)
     return NEXT
 
 

@@ -79,7 +79,8 @@ class Discount:
 
 @dataclass(frozen=True)
 class Tag:
-    """Add a tag to the customer (kept locally)."""
+    """Add a tag to the customer, here and at the store where the platform keeps tags (so the
+    merchant can segment by it there)."""
 
     tag: str
 

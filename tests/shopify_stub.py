@@ -47,6 +47,7 @@ class ShopifyStub:
         self.subscriptions: dict[str, list[dict]] = defaultdict(list)
         self.discounts: dict[str, list[dict]] = defaultdict(list)
         self.consent_updates: dict[str, list[dict]] = defaultdict(list)
+        self.tags_added: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         # shop -> scopes its token lacks: a mutation needing one is answered ACCESS_DENIED
         self.missing_scopes: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, dict[str, list[dict]]] = defaultdict(dict)  # shop -> resource -> nodes
@@ -159,6 +160,14 @@ class ShopifyStub:
             body = fixture("customer_email_marketing_consent_update.json")
             body["data"]["customerEmailMarketingConsentUpdate"]["customer"]["id"] = \
                 variables["input"]["customerId"]
+            return body
+        if "tagsAdd" in query:
+            self.calls.append((shop, "tagsAdd"))
+            if "write_customers" in self.missing_scopes[shop]:
+                return access_denied("tagsAdd", "write_customers")
+            self.tags_added[shop].append((variables["id"], variables["tags"]))
+            body = fixture("tags_add.json")
+            body["data"]["tagsAdd"]["node"]["id"] = variables["id"]
             return body
         for connection, name in RESOURCES.items():
             if f" {connection}(" in query:

@@ -13,7 +13,7 @@ from app.demo.payloads import Person, customer
 from app.models import Customer, Suppression
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
                                 messages, move_to, order_sample, runs, timeline)
-from tests.helpers import published
+from tests.helpers import SHOP, published
 
 BUYER = 115310627314723954  # the customer embedded in orders_create.json
 BUYER_EMAIL = "john@example.com"
@@ -97,7 +97,7 @@ def test_post_purchase_thanks_tips_and_review_never_offers_what_they_bought(
 
 
 def test_first_order_earns_an_offer_and_a_second_order_a_loyal_tag(shop, webhooks, run_jobs,
-                                                                   smtp_sink):
+                                                                   smtp_sink, shopify):
     enable(shop.id, "first_repeat_purchase")
     place_order(webhooks, run_jobs)
     move_to(SAMPLE_TIME + 3 * DAY, run_jobs)
@@ -110,6 +110,8 @@ def test_first_order_earns_an_offer_and_a_second_order_a_loyal_tag(shop, webhook
     with db.session() as session:
         tags = session.execute(select(Customer.tags).where(Customer.platform_id == BUYER)).scalar()
     assert tags == ["loyal"]
+    # ... and in Shopify, where the merchant segments customers by it.
+    assert shopify.tags_added[SHOP] == [(f"gid://shopify/Customer/{BUYER}", ["loyal"])]
 
 
 def test_win_back_writes_three_times_then_sunsets(shop, webhooks, run_jobs, smtp_sink):

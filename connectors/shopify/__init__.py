@@ -1,12 +1,12 @@
-"""Shopify: webhook headers and signatures, what its payloads mean, discount codes, and consent
-written back."""
+"""Shopify: webhook headers and signatures, what its payloads mean, discount codes, and the
+consent and tags written back to customers."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
 from connectors.base import Connector, Delivery, Refused, Record
-from connectors.shopify import consent, discounts, normalize as _normalize
+from connectors.shopify import customers, discounts, normalize as _normalize
 from connectors.shopify.admin import AdminClient, AdminError
 from connectors.shopify.webhooks import read_delivery, verify
 
@@ -44,7 +44,15 @@ class ShopifyConnector(Connector):
                       opt_in_level: str | None, updated_at: datetime) -> None:
         """customerEmailMarketingConsentUpdate; refused without the write_customers scope."""
         try:
-            consent.update(self.client_for(store), customer_platform_id, state, opt_in_level,
-                           updated_at)
+            customers.update_consent(self.client_for(store), customer_platform_id, state,
+                                     opt_in_level, updated_at)
+        except AdminError as error:
+            raise Refused(str(error)) from error
+
+    def add_customer_tags(self, store: Any, *, customer_platform_id: int,
+                          tags: list[str]) -> None:
+        """tagsAdd; refused without the write_customers scope."""
+        try:
+            customers.add_tags(self.client_for(store), customer_platform_id, tags)
         except AdminError as error:
             raise Refused(str(error)) from error

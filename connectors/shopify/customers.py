@@ -1,6 +1,7 @@
-"""Email-marketing consent written back through customerEmailMarketingConsentUpdate (needs the
-`write_customers` scope), so Shopify and the merchant's other tools see an unsubscribe or a
-confirmed opt-in that reached us."""
+"""Writes to a customer record (both need the `write_customers` scope): email-marketing consent
+through customerEmailMarketingConsentUpdate, so Shopify and the merchant's other tools see an
+unsubscribe or a confirmed opt-in that reached us; and tags through tagsAdd, which adds to the
+customer's tags and never replaces them."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,10 +29,22 @@ def consent_input(customer_platform_id: int, state: str, opt_in_level: str | Non
             "emailMarketingConsent": consent}
 
 
-def update(client: AdminClient, customer_platform_id: int, state: str, opt_in_level: str | None,
-           updated_at: datetime) -> None:
+def update_consent(client: AdminClient, customer_platform_id: int, state: str,
+                   opt_in_level: str | None, updated_at: datetime) -> None:
     """Write the customer's consent; AdminError when Shopify refuses it."""
     variables = {"input": consent_input(customer_platform_id, state, opt_in_level, updated_at)}
     result = client.execute(UPDATE, variables)["customerEmailMarketingConsentUpdate"]
+    if result["userErrors"]:
+        raise AdminError("; ".join(e["message"] for e in result["userErrors"]))
+
+
+TAGS_ADD = """mutation tagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } } }"""
+
+
+def add_tags(client: AdminClient, customer_platform_id: int, tags: list[str]) -> None:
+    """Add tags to the customer; AdminError when Shopify refuses."""
+    result = client.execute(TAGS_ADD, {"id": f"gid://shopify/Customer/{customer_platform_id}",
+                                       "tags": tags})["tagsAdd"]
     if result["userErrors"]:
         raise AdminError("; ".join(e["message"] for e in result["userErrors"]))

@@ -1,6 +1,7 @@
 """An unsubscribe (or a confirmed opt-in) that reaches Storeflow is written to the customer's own
 consent record in Shopify, so the merchant's other tools honour it too: against the Admin API
-stub answering with the published mutation payload."""
+stub answering with the published mutation payload. (A flow's tag reaching Shopify is part of
+the first/repeat purchase test in test_flow_lifecycle.py.)"""
 from __future__ import annotations
 
 import logging
@@ -9,11 +10,11 @@ from urllib.parse import urlsplit
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from app import consent, consent_writeback
+from app import consent, writeback
 from app.db import db
 from app.jobs import broker
 from app.mail import links
-from app.models import Customer, StoreNotice, Suppression
+from app.models import Customer, Store, StoreNotice, Suppression
 from tests.helpers import SHOP
 from tests.mail_helpers import sent_message, status
 
@@ -92,16 +93,29 @@ def test_without_write_customers_the_unsubscribe_holds_and_the_merchant_is_told_
     with db.session() as session:
         suppressed = session.execute(select(Suppression.email)).scalars().all()
         notices = session.execute(select(StoreNotice).where(
-            StoreNotice.kind == consent_writeback.REFUSED)).scalars().all()
+            StoreNotice.kind == writeback.REFUSED)).scalars().all()
     assert status(message_id).email in suppressed  # Storeflow still honours it
     [notice] = notices
     assert notice.count == 2 and "write_customers" in notice.detail
     assert "@" not in notice.detail
 
 
+def test_a_store_connected_without_api_access_is_not_written_to(shop, webhooks, run_jobs,
+                                                                 client, smtp_sink, shopify):
+    message_id = sent_message(shop, webhooks, run_jobs)
+    with db.session() as session:  # like the demo store: webhooks, no Admin API token
+        session.get(Store, shop.id).access_token = None
+    unsubscribe(client, message_id)
+    run_jobs()
+
+    assert (SHOP, "customerEmailMarketingConsentUpdate") not in shopify.calls
+    with db.session() as session:
+        assert session.execute(select(StoreNotice)).scalars().all() == []
+
+
 def test_a_woocommerce_unsubscribe_stays_here_and_the_job_ends_cleanly(woo_store, run_jobs,
                                                                          caplog):
-    caplog.set_level(logging.INFO, logger=consent_writeback.log.name)
+    caplog.set_level(logging.INFO, logger=writeback.log.name)
     with db.session() as session:
         customer = Customer(store_id=woo_store.id, platform_id=25, email="john.doe@example.com",
                             email_consent="subscribed")

@@ -1,0 +1,88 @@
+"""What reaches Storeflow first, written back to the store's platform so the merchant's other
+tools see it too: a consent change (an unsubscribe link, a double opt-in confirmation) and a tag
+a flow gave a customer (`loyal`).
+
+Our own records are what Storeflow acts on, at once and whatever happens here; this is the
+courtesy to everything else the merchant runs. A consent job sends the consent as it stands when
+it runs, so two quick changes end as the later one; tags are added, never replaced; so a retry
+repeats nothing.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Callable
+
+from rq import Retry
+from sqlalchemy import event as orm_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import connectors
+from app import notices
+from app.db import db
+from app.models import Customer, Store
+from connectors.base import Connector, Refused
+
+log = logging.getLogger(__name__)
+
+# Throttling and outages raise and are retried; a refusal (a missing scope) is not.
+RETRY = Retry(max=5, interval=[30, 120, 600, 1800, 3600])
+REFUSED = "writeback_refused"
+
+
+def after_commit(session: Session, job: Callable, *args) -> None:
+    """Queue `job(*args)` once the change is committed (the job reads it)."""
+    from app.jobs import broker  # app.jobs imports ingest, which imports consent: not at the top
+
+    def enqueue(_session) -> None:
+        broker.queue("sync").enqueue(job, *args, retry=RETRY)
+    orm_event.listen(session, "after_commit", enqueue, once=True)
+
+
+def consent(store_id: int, customer_id: int) -> None:
+    """Tell the platform the customer's email-marketing consent as we hold it."""
+    def write(connector: Connector, store: Store, customer: Customer) -> None:
+        if customer.email_consent_updated_at is None:
+            return  # nothing of ours to tell
+        connector.write_consent(store, customer_platform_id=customer.platform_id,
+                                state=customer.email_consent,
+                                opt_in_level=customer.email_consent_opt_in_level,
+                                updated_at=customer.email_consent_updated_at)
+    _write_back(store_id, customer_id, "consent", write)
+
+
+def tag(store_id: int, customer_id: int, name: str) -> None:
+    """Add the tag to the customer at the platform."""
+    def write(connector: Connector, store: Store, customer: Customer) -> None:
+        connector.add_customer_tags(store, customer_platform_id=customer.platform_id,
+                                    tags=[name])
+    _write_back(store_id, customer_id, "tag", write)
+
+
+def _write_back(store_id: int, customer_id: int, what: str,
+                write: Callable[[Connector, Store, Customer], None]) -> None:
+    with db.session() as session:
+        customer = session.execute(select(Customer).where(
+            Customer.store_id == store_id, Customer.id == customer_id)).scalar_one_or_none()
+        store = session.get(Store, store_id)
+        if customer is None or store is None or not store.installed:
+            return
+        if store.access_token is None or customer.platform_id is None:
+            return  # webhooks only (the demo store), or a guest the platform has no record of
+        try:
+            write(connectors.get(store.platform), store, customer)
+        except NotImplementedError:
+            log.info("%s kept here only: %s has nowhere to write it", what, store.platform,
+                     extra={"store_id": store_id})
+            return
+        except Refused as error:
+            # The platform's message names the scope, never the customer.
+            log.warning("%s write-back refused: %s", what, error, extra={"store_id": store_id})
+            notices.notify(session, store_id, REFUSED,
+                           f"{store.platform.capitalize()} refused a change we tried to record "
+                           f"there (an unsubscribe, opt-in or tag): {error}. Storeflow itself "
+                           "honours it; re-approve the app's permissions so the store does too.",
+                           merge_within=timedelta(days=1))
+            return
+    log.info("%s written back", what, extra={"store_id": store_id})
