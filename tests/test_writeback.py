@@ -100,6 +100,20 @@ def test_without_write_customers_the_unsubscribe_holds_and_the_merchant_is_told_
     assert "@" not in notice.detail
 
 
+def test_a_state_shopify_sets_itself_is_never_sent(shop, webhooks, run_jobs, client, smtp_sink,
+                                                     shopify):
+    message_id = sent_message(shop, webhooks, run_jobs)
+    unsubscribe(client, message_id)
+    with db.session() as session:  # before the job runs, Shopify redacts the customer
+        session.get(Customer, status(message_id).customer_id).email_consent = "redacted"
+    run_jobs()
+
+    assert (SHOP, "customerEmailMarketingConsentUpdate") not in shopify.calls
+    sync = broker.queue("sync")
+    assert sync.failed_job_registry.get_job_ids() == []
+    assert ScheduledJobRegistry(queue=sync).get_job_ids() == []
+
+
 def test_a_store_connected_without_api_access_is_not_written_to(shop, webhooks, run_jobs,
                                                                  client, smtp_sink, shopify):
     message_id = sent_message(shop, webhooks, run_jobs)

@@ -43,6 +43,8 @@ class ShopifyConnector(Connector):
     def write_consent(self, store: Any, *, customer_platform_id: int, state: str,
                       opt_in_level: str | None, updated_at: datetime) -> None:
         """customerEmailMarketingConsentUpdate; refused without the write_customers scope."""
+        if state not in customers.WRITABLE_STATES:
+            return  # redacted, invalid, not subscribed: Shopify's own to set, and newer than ours
         try:
             customers.update_consent(self.client_for(store), customer_platform_id, state,
                                      opt_in_level, updated_at)
