@@ -13,11 +13,11 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import consent, writeback
 from app.mail import outbox
-from app.models import Message, Suppression
+from app.models import Customer, Message, Suppression
 from flows import catalog, config, guards
 from flows.context import RunContext
 from flows.rules import viewed_in_stock
-from flows.steps import Discount, Flow, Send, Sunset, Tag, Wait, WaitUntil, step_name
+from flows.steps import Discount, Flow, Score, Send, Sunset, Tag, Wait, WaitUntil, step_name
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
@@ -84,6 +84,8 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
         return _discount(ctx, step)
     if isinstance(step, Tag):
         return _tag(ctx, step)
+    if isinstance(step, Score):
+        return _score(ctx, step)
     if isinstance(step, Sunset):
         return _sunset(ctx)
     raise TypeError(f"unknown step {step!r}")
@@ -186,6 +188,17 @@ def _tag(ctx: RunContext, step: Tag) -> str:
         ctx.customer.tags = [*tags, step.tag]
         record(ctx.session, ctx.run, "tagged", ctx.now, "tag", step.tag)
         writeback.after_commit(ctx.session, writeback.tag, ctx.store.id, ctx.customer.id, step.tag)
+    return NEXT
+
+
+def _score(ctx: RunContext, step: Score) -> str:
+    points = int(ctx.settings[step.points])
+    # In SQL: two runs scoring the same customer at once must both count.
+    ctx.customer.score = Customer.score + points
+    ctx.session.flush()
+    ctx.session.refresh(ctx.customer, ["score"])
+    record(ctx.session, ctx.run, "scored", ctx.now, "score",
+           f"+{points} points (now {ctx.customer.score})")
     return NEXT
 
 

@@ -139,6 +139,14 @@ def setting_on(name: str):
     return condition
 
 
+def score_at_least(name: str):
+    """A condition that holds once the customer's score reaches the merchant setting `name`."""
+    def condition(ctx: RunContext) -> bool:
+        return (ctx.customer.score or 0) >= ctx.settings[name]
+    condition.__name__ = f"score_at_least_{name}"
+    return condition
+
+
 def viewed_in_stock(ctx: RunContext) -> list[int]:
     """Platform ids of products the customer viewed since the trigger that are still in stock,
     most recent first."""

@@ -86,11 +86,19 @@ class Tag:
 
 
 @dataclass(frozen=True)
+class Score:
+    """Give the customer `points` (a setting): what they have earned with the store, for an
+    `If(score_at_least(...))` further on, in this flow or another."""
+
+    points: str
+
+
+@dataclass(frozen=True)
 class Sunset:
     """Stop marketing mail to the customer until they buy or opt in again."""
 
 
-Step = Union[Wait, WaitUntil, Send, Discount, Tag, Sunset]
+Step = Union[Wait, WaitUntil, Send, Discount, Tag, Score, Sunset]
 
 
 @dataclass(frozen=True)

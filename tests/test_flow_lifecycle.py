@@ -6,7 +6,7 @@ import copy
 import re
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.db import db
 from app.demo.payloads import Person, customer
@@ -112,6 +112,49 @@ def test_first_order_earns_an_offer_and_a_second_order_a_loyal_tag(shop, webhook
     assert tags == ["loyal"]
     # ... and in Shopify, where the merchant segments customers by it.
     assert shopify.tags_added[SHOP] == [(f"gid://shopify/Customer/{BUYER}", ["loyal"])]
+
+
+def customer_facts() -> tuple[int, list[str]]:
+    with db.session() as session:
+        return session.execute(select(Customer.score, Customer.tags)
+                               .where(Customer.platform_id == BUYER)).one()
+
+
+def test_repeat_orders_earn_points_and_the_third_makes_a_vip(shop, webhooks, run_jobs, smtp_sink,
+                                                             shopify):
+    enable(shop.id, "first_repeat_purchase")
+    place_order(webhooks, run_jobs)
+    for n in (1, 2):
+        place_order(webhooks, run_jobs, placed=SAMPLE_TIME + n * DAY, id=820982911946154500 + n,
+                    name=f"#{1000 + n}")
+    assert customer_facts() == (20, ["loyal"])
+
+    place_order(webhooks, run_jobs, placed=SAMPLE_TIME + 3 * DAY, id=820982911946154503,
+                name="#1003")
+
+    assert customer_facts() == (30, ["loyal", "vip"])
+    assert [tags for _, tags in shopify.tags_added[SHOP]] == [["loyal"], ["vip"]]
+    scored = [detail for kind, _, detail in timeline(shop.id, BUYER_EMAIL) if kind == "scored"]
+    assert scored == ["+10 points (now 10)", "+10 points (now 20)", "+10 points (now 30)"]
+
+
+def test_a_run_started_before_points_existed_finishes_on_its_own_steps(shop, webhooks, run_jobs,
+                                                                        smtp_sink, monkeypatch):
+    from flows import catalog, first_repeat_purchase
+
+    enable(shop.id, "first_repeat_purchase")
+    with monkeypatch.context() as before_the_upgrade:
+        before_the_upgrade.setitem(catalog.FLOWS, "first_repeat_purchase",
+                                   first_repeat_purchase.VERSION_1)
+        place_order(webhooks, run_jobs)  # its run waits three days for the offer
+    with db.session() as session:  # points this customer earned elsewhere, enough for VIP
+        session.execute(update(Customer).where(Customer.platform_id == BUYER).values(score=40))
+
+    move_to(SAMPLE_TIME + 3 * DAY, run_jobs)
+
+    assert sent_steps("first_repeat_purchase") == ["second_order_offer"]
+    assert [run.version for run in runs("first_repeat_purchase")] == [1]
+    assert customer_facts() == (40, [])  # version 1 has no VIP step
 
 
 def test_win_back_writes_three_times_then_sunsets(shop, webhooks, run_jobs, smtp_sink):

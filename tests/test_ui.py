@@ -105,6 +105,16 @@ def test_a_non_shopify_store_may_not_be_framed(client, other_store, storeflow):
     assert "frame-ancestors 'none'" in client.get("/app/").headers["Content-Security-Policy"]
 
 
+def test_the_activity_page_shows_a_customers_score_and_tags(client, shop, storeflow):
+    with db.session() as session:
+        session.add(Customer(store_id=shop.id, email=ANA, first_name="Ana", score=30,
+                             tags=["loyal", "vip"]))
+    sign_in(client, storeflow, shop.id)
+    page = client.get(f"/app/activity?email={ANA}").text
+    score = re.search(r"<dd data-score>(.*?)</dd>", page, re.S).group(1)
+    assert re.sub(r"<[^>]+>", " ", score).split() == ["30", "loyal", "vip"]
+
+
 def test_another_stores_ids_are_not_found(client, shop, other_store, storeflow):
     with db.session() as session:
         theirs = Customer(store_id=other_store.id, email="them@example.com", tags=[])

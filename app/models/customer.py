@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +30,8 @@ class Customer(StoreOwned, Timestamps, Base):
     phone: Mapped[str | None] = mapped_column(String(64))
     country_code: Mapped[str | None] = mapped_column(String(2))
     tags: Mapped[list] = mapped_column(JSONB, default=list)
+    # Points the flows' Score steps gave (flows.steps.Score): read by `score_at_least`.
+    score: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # No platform sends it yet; the birthday flow reads it.
     birthday: Mapped[date | None] = mapped_column(Date)
     # Email-marketing consent, written only by app.consent (which keeps its history).

@@ -24,6 +24,7 @@ LABELS = {
     "holdout_percent": "Control group", "lapse_days": "Lapsed after", "reentry_days": "Once per",
     "stale_after_hours": "Ignore triggers older than", "drop_after_hours": "Drop sends delayed by",
     "give_up_days": "Stop waiting after", "status_note_hours": "Not-shipped note after",
+    "repeat_order_points": "Points per repeat order", "vip_score": "Tagged VIP at a score of",
 }
 UNITS = {"hours": "hours", "days": "days", "percent": "%"}
 
