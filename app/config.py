@@ -19,7 +19,7 @@ DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
 # A batch of storefront events is a few KB; anything larger is not from our tracker.
 DEFAULT_COLLECT_MAX_BODY_BYTES = 32 * 1024
 # What the flows read (customers, orders, checkouts, products, shipments), the codes they send,
-# and the consent changes that reach us (write_customers: an unsubscribe written back).
+# and what we write back to customers (write_customers: unsubscribes, confirmed opt-ins, tags).
 DEFAULT_SHOPIFY_SCOPES = ("read_customers,write_customers,read_orders,read_checkouts,"
                           "read_products,read_fulfillments,write_discounts")
 # The jobs page takes unlimited guesses over the internet: only a long password stands.

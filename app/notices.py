@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from app import clock
@@ -17,11 +17,13 @@ def notify(session: Session, store_id: int, kind: str, detail: str, count: int =
     With `merge_within`, a notice of the same kind that recent is counted up instead, so a
     repeating problem is one line, not a wall of them."""
     if merge_within is not None:
+        # One at a time per store and kind, so two jobs at once make one notice, not two.
+        session.execute(select(func.pg_advisory_xact_lock(cast(store_id, Integer),
+                                                          func.hashtext(kind))))
         recent_one = session.execute(
             select(StoreNotice).where(StoreNotice.store_id == store_id, StoreNotice.kind == kind,
                                       StoreNotice.created_at >= clock.now() - merge_within)
-            .order_by(StoreNotice.created_at.desc()).limit(1).with_for_update()
-        ).scalar_one_or_none()
+            .order_by(StoreNotice.created_at.desc()).limit(1)).scalar_one_or_none()
         if recent_one is not None:
             recent_one.count += count
             recent_one.detail = detail

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 
 from app.jobs import QUEUES, broker
 
@@ -20,6 +21,13 @@ class Worker(SimpleWorker):
     def request_stop(self, signum, frame) -> None:
         self._stop_requested = True
         super().request_stop(signum, frame)
+
+    def run_maintenance_tasks(self) -> None:
+        # The one log line of an idle worker's wait for work: a stop swallowed there would
+        # otherwise wait out the next BLPOP (minutes) before the loop saw it.
+        super().run_maintenance_tasks()
+        if self._stop_requested:
+            raise StopRequested()
 
 
 def worker(queues: tuple[str, ...] = QUEUES) -> Worker:

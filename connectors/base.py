@@ -21,8 +21,13 @@ class DeliveryError(ValueError):
 
 
 class Refused(RuntimeError):
-    """The platform will not do this (a missing scope, a refused token): asking again will not
-    help. Transient trouble (throttling, an outage) raises other errors, to be retried."""
+    """The platform will not do this: asking again will not help. `permission` says it was for
+    want of a scope or a valid token (the merchant can grant those) rather than something about
+    the record. Transient trouble (throttling, an outage) raises other errors, to be retried."""
+
+    def __init__(self, message: str, *, permission: bool = True) -> None:
+        super().__init__(message)
+        self.permission = permission
 
 
 @dataclass(frozen=True)
@@ -225,9 +230,10 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.platform} cannot create discount codes yet")
 
     def write_consent(self, store: Any, *, customer_platform_id: int, state: str,
-                      opt_in_level: str | None, updated_at: datetime) -> None:
+                      opt_in_level: str | None, updated_at: datetime) -> bool:
         """Record a customer's email-marketing consent (one of CONSENT_STATES) at the store, so
-        the merchant's other tools see what the customer told us."""
+        the merchant's other tools see what the customer told us; False when the platform
+        keeps that state to itself."""
         raise NotImplementedError(f"{self.platform} keeps no email-marketing consent we can write")
 
     def add_customer_tags(self, store: Any, *, customer_platform_id: int,

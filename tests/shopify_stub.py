@@ -47,6 +47,8 @@ class ShopifyStub:
         self.subscriptions: dict[str, list[dict]] = defaultdict(list)
         self.discounts: dict[str, list[dict]] = defaultdict(list)
         self.consent_updates: dict[str, list[dict]] = defaultdict(list)
+        # shop -> userErrors to answer consent updates with (input refused, e.g. no email)
+        self.consent_user_errors: dict[str, list[dict]] = defaultdict(list)
         self.tags_added: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         # shop -> scopes its token lacks: a mutation needing one is answered ACCESS_DENIED
         self.missing_scopes: dict[str, set[str]] = defaultdict(set)
@@ -156,6 +158,9 @@ class ShopifyStub:
             self.calls.append((shop, "customerEmailMarketingConsentUpdate"))
             if "write_customers" in self.missing_scopes[shop]:
                 return access_denied("customerEmailMarketingConsentUpdate", "write_customers")
+            if self.consent_user_errors[shop]:
+                return {"data": {"customerEmailMarketingConsentUpdate": {
+                    "customer": None, "userErrors": self.consent_user_errors[shop]}}}
             self.consent_updates[shop].append(variables["input"])
             body = fixture("customer_email_marketing_consent_update.json")
             body["data"]["customerEmailMarketingConsentUpdate"]["customer"]["id"] = \

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
@@ -98,6 +99,37 @@ def test_without_write_customers_the_unsubscribe_holds_and_the_merchant_is_told_
     [notice] = notices
     assert notice.count == 2 and "write_customers" in notice.detail
     assert "@" not in notice.detail
+
+
+def test_input_shopify_refuses_for_one_customer_is_logged_not_put_to_the_merchant(
+        shop, webhooks, run_jobs, client, smtp_sink, shopify, caplog):
+    # The mutation's documented error codes (CustomerEmailMarketingConsentUpdateUserErrorCode);
+    # the customer must have an email address at Shopify.
+    shopify.consent_user_errors[SHOP] = [{"field": ["input", "customerId"], "code": "INVALID",
+                                          "message": "Customer must have an email address"}]
+    message_id = sent_message(shop, webhooks, run_jobs)
+    unsubscribe(client, message_id)
+    run_jobs()
+
+    assert "consent write-back refused: Customer must have an email address" in caplog.text
+    sync = broker.queue("sync")
+    assert sync.failed_job_registry.get_job_ids() == []
+    assert ScheduledJobRegistry(queue=sync).get_job_ids() == []
+    with db.session() as session:
+        assert session.execute(select(StoreNotice)).scalars().all() == []
+
+
+def test_a_rolled_back_unsubscribe_writes_nothing_back(shop, webhooks, run_jobs, smtp_sink,
+                                                        shopify):
+    customer = customer_of(sent_message(shop, webhooks, run_jobs))
+    with pytest.raises(RuntimeError), db.session() as session:
+        consent.withdraw(session, shop.id, customer.id)
+        raise RuntimeError("the request failed after recording it")
+    assert broker.queue("sync").count == 0
+    run_jobs()
+
+    assert shopify.consent_updates[SHOP] == []
+    assert (SHOP, "customerEmailMarketingConsentUpdate") not in shopify.calls
 
 
 def test_a_state_shopify_sets_itself_is_never_sent(shop, webhooks, run_jobs, client, smtp_sink,

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 from connectors.base import Connector, Delivery, Refused, Record
 from connectors.shopify import customers, discounts, normalize as _normalize
-from connectors.shopify.admin import AdminClient, AdminError
+from connectors.shopify.admin import AdminClient, AdminError, UserErrors
 from connectors.shopify.webhooks import read_delivery, verify
 
 
@@ -38,18 +38,19 @@ class ShopifyConnector(Connector):
             discounts.create(self.client_for(store), code, percent, customer_platform_id,
                              starts_at, expires_at)
         except AdminError as error:  # userErrors or a missing scope: asking again won't help
-            raise Refused(str(error)) from error
+            raise _refused(error) from error
 
     def write_consent(self, store: Any, *, customer_platform_id: int, state: str,
-                      opt_in_level: str | None, updated_at: datetime) -> None:
+                      opt_in_level: str | None, updated_at: datetime) -> bool:
         """customerEmailMarketingConsentUpdate; refused without the write_customers scope."""
         if state not in customers.WRITABLE_STATES:
-            return  # redacted, invalid, not subscribed: Shopify's own to set, and newer than ours
+            return False  # redacted, invalid, not subscribed: Shopify's own, and newer than ours
         try:
             customers.update_consent(self.client_for(store), customer_platform_id, state,
                                      opt_in_level, updated_at)
         except AdminError as error:
-            raise Refused(str(error)) from error
+            raise _refused(error) from error
+        return True
 
     def add_customer_tags(self, store: Any, *, customer_platform_id: int,
                           tags: list[str]) -> None:
@@ -57,4 +58,9 @@ class ShopifyConnector(Connector):
         try:
             customers.add_tags(self.client_for(store), customer_platform_id, tags)
         except AdminError as error:
-            raise Refused(str(error)) from error
+            raise _refused(error) from error
+
+
+def _refused(error: AdminError) -> Refused:
+    """Refused input is about the record; any other refusal, about our access."""
+    return Refused(str(error), permission=not isinstance(error, UserErrors))

@@ -25,6 +25,10 @@ class AdminError(RuntimeError):
     """Shopify answered with errors. The message is Shopify's, which names fields, not values."""
 
 
+class UserErrors(AdminError):
+    """Shopify refused a mutation's input (`userErrors`): about the record, not our access."""
+
+
 class Unauthorized(AdminError):
     """The access token was refused (expired, or the app was uninstalled)."""
 
@@ -151,6 +155,14 @@ class AdminClient:
                 # Full jitter: many jobs failing together must not retry together.
                 self.sleep(random.uniform(0, BACKOFF * 2 ** attempt))
         raise Unavailable("Shopify did not answer after retries")
+
+
+def mutation_result(data: dict, name: str) -> dict:
+    """A mutation's payload out of `execute`'s data; UserErrors when Shopify refused its input."""
+    result = data[name]
+    if result["userErrors"]:
+        raise UserErrors("; ".join(e["message"] for e in result["userErrors"]))
+    return result
 
 
 def _json(response: requests.Response) -> Any:

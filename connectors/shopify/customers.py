@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from connectors.shopify.admin import AdminClient, AdminError
+from connectors.shopify.admin import AdminClient, mutation_result
 
 UPDATE = """mutation customerEmailMarketingConsentUpdate(
     $input: CustomerEmailMarketingConsentUpdateInput!) {
@@ -33,9 +33,7 @@ def update_consent(client: AdminClient, customer_platform_id: int, state: str,
                    opt_in_level: str | None, updated_at: datetime) -> None:
     """Write the customer's consent; AdminError when Shopify refuses it."""
     variables = {"input": consent_input(customer_platform_id, state, opt_in_level, updated_at)}
-    result = client.execute(UPDATE, variables)["customerEmailMarketingConsentUpdate"]
-    if result["userErrors"]:
-        raise AdminError("; ".join(e["message"] for e in result["userErrors"]))
+    mutation_result(client.execute(UPDATE, variables), "customerEmailMarketingConsentUpdate")
 
 
 TAGS_ADD = """mutation tagsAdd($id: ID!, $tags: [String!]!) {
@@ -44,7 +42,5 @@ TAGS_ADD = """mutation tagsAdd($id: ID!, $tags: [String!]!) {
 
 def add_tags(client: AdminClient, customer_platform_id: int, tags: list[str]) -> None:
     """Add tags to the customer; AdminError when Shopify refuses."""
-    result = client.execute(TAGS_ADD, {"id": f"gid://shopify/Customer/{customer_platform_id}",
-                                       "tags": tags})["tagsAdd"]
-    if result["userErrors"]:
-        raise AdminError("; ".join(e["message"] for e in result["userErrors"]))
+    variables = {"id": f"gid://shopify/Customer/{customer_platform_id}", "tags": tags}
+    mutation_result(client.execute(TAGS_ADD, variables), "tagsAdd")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from connectors.shopify.admin import AdminClient, AdminError
+from connectors.shopify.admin import AdminClient, mutation_result
 
 CREATE = """mutation discountCodeBasicCreate($basicCodeDiscount: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
@@ -27,8 +27,7 @@ def discount_input(code: str, percent: float, customer_platform_id: int | None,
 def create(client: AdminClient, code: str, percent: float, customer_platform_id: int | None,
            starts_at: datetime, ends_at: datetime) -> str:
     """Create the code; returns the discount's GraphQL id."""
-    result = client.execute(CREATE, {"basicCodeDiscount": discount_input(
-        code, percent, customer_platform_id, starts_at, ends_at)})["discountCodeBasicCreate"]
-    if result["userErrors"]:
-        raise AdminError("; ".join(e["message"] for e in result["userErrors"]))
+    variables = {"basicCodeDiscount": discount_input(
+        code, percent, customer_platform_id, starts_at, ends_at)}
+    result = mutation_result(client.execute(CREATE, variables), "discountCodeBasicCreate")
     return result["codeDiscountNode"]["id"]

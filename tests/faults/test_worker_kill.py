@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from rq.exceptions import StopRequested
 from rq.registry import StartedJobRegistry
 from sqlalchemy import select
 
@@ -155,15 +157,15 @@ def test_a_step_job_taken_off_the_queue_by_a_worker_that_then_stopped_is_queued_
 
 
 class SignalsDuringLogLine(io.StringIO):
-    """A log stream that sends this process SIGTERM while RQ writes the line announcing the
-    `nth` job it has taken off the queue: the moment a worker is idle and inside `logging`."""
+    """A log stream that sends this process SIGTERM while RQ writes the `nth` line containing
+    `words`: a moment a worker is idle and inside `logging`."""
 
-    def __init__(self, nth: int):
+    def __init__(self, words: str, nth: int = 1):
         super().__init__()
-        self.left = nth
+        self.words, self.left = words, nth
 
     def write(self, text: str) -> int:
-        if "periodic: time.sleep(0)" in text:
+        if self.words in text:
             self.left -= 1
             if self.left == 0:
                 os.kill(os.getpid(), signal.SIGTERM)
@@ -186,12 +188,29 @@ def test_sigterm_that_lands_inside_a_log_call_still_stops_the_worker(app, restor
     queue = broker.queue("periodic")
     for _ in range(10):
         queue.enqueue("time.sleep", 0)
-    rq_log = logging.getLogger("rq.worker")
-    handler = logging.StreamHandler(SignalsDuringLogLine(nth=3))
-    rq_log.addHandler(handler)
-    try:
+    with signal_during_log_line("periodic: time.sleep(0)", nth=3):  # the 3rd job it takes
         Worker([queue], connection=broker.connection).work(burst=True)
-    finally:
-        rq_log.removeHandler(handler)
 
     assert queue.count == 7
+
+
+def test_sigterm_inside_the_idle_wait_s_maintenance_log_stops_the_wait(
+        app, restored_signal_handlers):
+    worker = Worker([broker.queue("periodic")], connection=broker.connection)
+    worker._install_signal_handlers()
+    started = time.monotonic()
+    with signal_during_log_line("cleaning registries"), pytest.raises(StopRequested):
+        # Nothing queued: without the fix this waits out its whole idle time.
+        worker.dequeue_job_and_maintain_ttl(timeout=30, max_idle_time=30)
+    assert time.monotonic() - started < 10
+
+
+@contextmanager
+def signal_during_log_line(words: str, nth: int = 1):
+    rq_log = logging.getLogger("rq.worker")
+    handler = logging.StreamHandler(SignalsDuringLogLine(words, nth))
+    rq_log.addHandler(handler)
+    try:
+        yield
+    finally:
+        rq_log.removeHandler(handler)
