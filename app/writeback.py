@@ -1,6 +1,6 @@
 """What reaches Storeflow first, written back to the store's platform so the merchant's other
 tools see it too: a consent change (an unsubscribe link, a double opt-in confirmation) and a tag
-a flow gave a customer (`loyal`).
+a flow gave a customer (`loyal`, `vip`).
 
 Our own records are what Storeflow acts on, at once and whatever happens here; this is the
 courtesy to everything else the merchant runs. A consent job sends the consent as it stands when
