@@ -161,5 +161,14 @@ def merge(session: Session, store_id: int, source_id: int, target_id: int) -> No
         session.execute(update(model).where(
             model.store_id == store_id, model.customer_id == source_id,
         ).values(customer_id=target_id))
+    # So do the points and tags the flows gave the guest.
+    source = session.execute(select(Customer.score, Customer.tags).where(
+        Customer.store_id == store_id, Customer.id == source_id)).one_or_none()
+    if source is not None:
+        target = session.execute(select(Customer).where(
+            Customer.store_id == store_id, Customer.id == target_id).with_for_update()).scalar_one()
+        target.score = Customer.score + (source.score or 0)
+        tags = list(target.tags or [])
+        target.tags = tags + [tag for tag in source.tags or [] if tag not in tags]
     session.execute(delete(Customer).where(Customer.store_id == store_id, Customer.id == source_id))
     session.flush()

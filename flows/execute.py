@@ -196,7 +196,7 @@ def _score(ctx: RunContext, step: Score) -> str:
     # In SQL: two runs scoring the same customer at once must both count.
     ctx.customer.score = Customer.score + points
     ctx.session.flush()
-    ctx.session.refresh(ctx.customer, ["score"])
+    ctx.session.refresh(ctx.customer, ["score", "tags"])  # as they are now, under the row lock
     record(ctx.session, ctx.run, "scored", ctx.now, "score",
            f"+{points} points (now {ctx.customer.score})")
     return NEXT

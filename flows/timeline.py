@@ -14,9 +14,10 @@ from flows import catalog
 from flows.context import RunContext
 from flows.steps import Send
 
-# enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, exited, completed
+# enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, scored, exited,
+# completed
 KINDS = ("enrolled", "not_enrolled", "held_out", "sent", "deferred", "skipped", "tagged",
-         "exited", "completed")
+         "scored", "exited", "completed")
 
 
 def record(session: Session, run: FlowRun, kind: str, at, step: str | None = None,

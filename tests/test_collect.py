@@ -6,7 +6,7 @@ import json
 from sqlalchemy import func, select
 
 from app.db import db
-from app.identity import make_customer_token, verify_customer_token
+from app.identity import make_customer_token, merge, verify_customer_token
 from app.ingest import ingest
 from app.models import Checkout, Customer, ProductView, Visitor, WebhookEvent
 from connectors.shopify.webhooks import sign
@@ -91,6 +91,21 @@ def test_a_corrected_email_merges_into_one_customer(client, shop, run_jobs):
     [customer] = rows(Customer)
     assert customer.email == "bob@biller.com"
     assert [v.customer_id for v in rows(ProductView)] == [customer.id]
+
+
+def test_a_merged_guest_brings_the_points_and_tags_the_flows_gave_them(shop):
+    with db.session() as session:
+        guest = Customer(store_id=shop.id, email="bob@biller.com", score=20,
+                         tags=["loyal", "early"])
+        known = Customer(store_id=shop.id, email="bob@biller.com", platform_id=706405506930370084,
+                         score=10, tags=["vip", "loyal"])
+        session.add_all([guest, known])
+        session.flush()
+        merge(session, shop.id, guest.id, known.id)
+
+    [customer] = rows(Customer)
+    assert (customer.id, customer.score, customer.tags) == (known.id, 30,
+                                                            ["vip", "loyal", "early"])
 
 
 def test_a_signed_customer_token_identifies_and_a_forged_one_does_not(client, shop, run_jobs):
