@@ -22,6 +22,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.mail.transport import transports
     from app.web.ui import auth as ui_auth
     import connectors
+    from connectors.netguard import policy as outbound
     from connectors.shopify.admin import endpoint as shopify_endpoint
     from flows import engine
 
@@ -36,6 +37,7 @@ def bootstrap(config: Config | None = None) -> Config:
     links.signer.bind(config.secret_key, config.base_url)
     installs.signer.bind(config.secret_key, config.base_url)
     ui_auth.signer.configure(config.secret_key)
+    outbound.configure(config.allow_private_addresses)
     engine.listen()
     shopify_endpoint.configure(config.shopify_api_base_url)
     shopify_app.configure(config.shopify_api_key, config.shopify_api_secret, config.shopify_scopes,

@@ -58,6 +58,9 @@ class Config:
     # Reverse proxies in front of the web process that append the client to X-Forwarded-For
     # (Heroku's router: 1). 0 trusts no such header: a client could forge it.
     trusted_proxy_hops: int = 0
+    # Outbound calls (WooCommerce store URLs) to loopback/private addresses, plain http and any
+    # port: for a store or stub on this machine in development and tests only, never production.
+    allow_private_addresses: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -127,6 +130,12 @@ def _admin_password(value: str) -> str:
     return value
 
 
+def _flag(name: str, value: str) -> bool:
+    if value.lower() not in ("0", "1", "true", "false", "yes", "no", ""):
+        raise ConfigError(f"{name} must be 1 or 0")
+    return value.lower() in ("1", "true", "yes")
+
+
 def _port(value: str) -> int:
     try:
         return int(value)
@@ -169,4 +178,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         admin_password=(_admin_password(env["ADMIN_PASSWORD"])
                         if env.get("ADMIN_PASSWORD") else None),
         trusted_proxy_hops=_hops(env.get("TRUSTED_PROXY_HOPS", "0")),
+        allow_private_addresses=_flag("ALLOW_PRIVATE_ADDRESSES",
+                                      env.get("ALLOW_PRIVATE_ADDRESSES", "")),
     )

@@ -77,11 +77,15 @@ def webhooks(client):
 
 @pytest.fixture
 def woo_stub(monkeypatch):
-    """A WooCommerce REST API on loopback answering with published responses; no backoff."""
+    """A WooCommerce REST API on loopback answering with published responses; no backoff.
+    Loopback is a private address: allowed here as ALLOW_PRIVATE_ADDRESSES=1 would."""
+    from connectors.netguard import policy
     from connectors.woocommerce import client
     from tests.woo_stub import WooStub
 
     monkeypatch.setattr(client, "BACKOFF", 0.01)
+    monkeypatch.setattr(policy, "allow_private", True)
+    monkeypatch.setenv("ALLOW_PRIVATE_ADDRESSES", "1")  # for `storeflow` run in this process
     stub = WooStub().start()
     yield stub
     stub.stop()

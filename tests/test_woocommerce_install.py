@@ -13,6 +13,7 @@ from app.jobs import broker
 from app.models import PendingInstall, Store
 from connectors.woocommerce.site import normalize_store_url
 from tests.helpers import published
+from tests.ui_helpers import sign_in
 
 BASE = "https://storeflow.example.org"
 
@@ -38,6 +39,19 @@ def callback(client, user_id, **changes):
     return client.post("/install/woocommerce/callback", json={**keys, "user_id": user_id, **changes})
 
 
+def come_back(client, user_id, success="1"):
+    """The browser's return from WooCommerce's approval screen (its return_url)."""
+    return client.get("/install/woocommerce/return",
+                      query_string={"success": success, "user_id": user_id})
+
+
+def install(client, store="https://shop.example.com", **keys):
+    """The whole exchange, as a merchant's browser and WooCommerce's server perform it."""
+    user_id = start(client, store)["user_id"]
+    assert callback(client, user_id, **keys).status_code == 200
+    return come_back(client, user_id)
+
+
 def stores() -> list[Store]:
     with db.session() as session:
         return session.execute(select(Store)).scalars().all()
@@ -47,7 +61,7 @@ def test_install_redirects_to_authorize_with_a_signed_pending_reference(client, 
     params = start(client)
     assert params["app_name"] == "Storeflow" and params["scope"] == "read_write"
     assert params["callback_url"] == f"{BASE}/install/woocommerce/callback"
-    assert params["return_url"] == "https://shop.example.com/wp-admin/admin.php?page=storeflow"
+    assert params["return_url"] == f"{BASE}/install/woocommerce/return"
     with db.session() as session:
         pending = session.execute(select(PendingInstall)).scalar_one()
     assert pending.domain == "https://shop.example.com" and pending.completed_at is None
@@ -58,7 +72,9 @@ def test_install_redirects_to_authorize_with_a_signed_pending_reference(client, 
 @pytest.mark.parametrize("store", [
     "http://shop.example.com", "https://user:pw@shop.example.com", "https://127.0.0.1",
     "https://localhost", "https://shop", "https://shop.example.com/?x=1", "shop.example.com",
-    "https://intranet.local", "javascript:alert(1)", "",
+    "https://intranet.local", "javascript:alert(1)", "", "https://2130706433", "https://127.1",
+    "https://0x7f000001", "https://[::ffff:7f00:1]", "https://[::1]", "https://localhost:6379",
+    "https://shop.example.com:8443",
 ])
 def test_bad_store_urls_are_refused(client, https_base, store):
     response = client.get("/install/woocommerce", query_string={"store": store})
@@ -70,7 +86,8 @@ def test_bad_store_urls_are_refused(client, https_base, store):
 def test_store_urls_are_normalised():
     assert normalize_store_url(" HTTPS://Shop.Example.com/ ") == "https://shop.example.com"
     assert normalize_store_url("https://example.com:443/shop/") == "https://example.com/shop"
-    assert normalize_store_url("https://example.com:8443") == "https://example.com:8443"
+    with pytest.raises(ValueError, match="default https port"):
+        normalize_store_url("https://example.com:8443")
 
 
 def test_install_needs_an_https_base_url(client):
@@ -78,11 +95,15 @@ def test_install_needs_an_https_base_url(client):
     assert response.status_code == 503 and b"BASE_URL" in response.data
 
 
-def test_callback_stores_keys_encrypted_on_the_pending_store_and_queues_sync(client, https_base):
+def test_keys_reach_the_store_when_the_browser_returns_and_sync_is_queued(client, https_base):
     params = start(client)
-    response = callback(client, params["user_id"])
-    assert response.status_code == 200
+    assert callback(client, params["user_id"]).status_code == 200
+    assert stores() == []  # the keys wait on the pending install for the browser
 
+    response = come_back(client, params["user_id"])
+    assert response.status_code == 302
+    assert response.headers["Location"] == (
+        "https://shop.example.com/wp-admin/admin.php?page=storeflow&success=1")
     [store] = stores()
     assert (store.platform, store.domain) == ("woocommerce", "https://shop.example.com")
     assert (store.api_key, store.access_token) == ("ck_xxxxxxxxxxxxxxxx", "cs_xxxxxxxxxxxxxxxx")
@@ -106,14 +127,26 @@ def test_forged_replayed_or_weak_callbacks_are_refused(client, https_base):
     assert stores() == []
     assert callback(client, params["user_id"]).status_code == 200
     assert callback(client, params["user_id"], consumer_secret="cs_attacker").status_code == 403
+    assert come_back(client, params["user_id"]).status_code == 302
+    assert come_back(client, params["user_id"]).status_code == 403  # single-use
     [store] = stores()
     assert store.access_token == "cs_xxxxxxxxxxxxxxxx"
 
 
-def test_reinstall_updates_keys_and_keeps_the_webhook_secret(client, https_base):
-    callback(client, start(client)["user_id"])
+def test_a_declined_approval_connects_nothing(client, https_base):
+    params = start(client)
+    assert come_back(client, params["user_id"], success="0").status_code == 400
+    assert stores() == []
+
+
+def test_a_signed_in_merchant_reinstalls_with_new_keys_and_keeps_the_webhook_secret(
+        client, https_base, storeflow):
+    install(client)
     [first] = stores()
-    callback(client, start(client)["user_id"], consumer_key="ck_new", consumer_secret="cs_new")
+    refused = client.get("/install/woocommerce", query_string={"store": "https://shop.example.com"})
+    assert refused.status_code == 403 and b"login-link" in refused.data  # not signed in to it
+    sign_in(client, storeflow, first.id)
+    assert install(client, consumer_key="ck_new", consumer_secret="cs_new").status_code == 302
     [again] = stores()
     assert again.id == first.id and again.api_key == "ck_new"
     assert again.webhook_secret == first.webhook_secret
@@ -149,7 +182,7 @@ def test_plugin_handshake_needs_the_consumer_secret(client, https_base):
 
     from connectors.signing import sign
 
-    callback(client, start(client)["user_id"])
+    install(client)
     [store] = stores()
     body = json.dumps({"store": "https://shop.example.com/", "ts": int(time.time())}).encode()
 

@@ -51,11 +51,17 @@ class WooStub:
     calls: list = field(default_factory=list)
     # Status codes to answer the next requests with, before answering normally.
     faults: list = field(default_factory=list)
+    # Where to redirect every request to instead, as a hijacked or misconfigured store might.
+    redirect_to: str | None = None
     server: ThreadingHTTPServer | None = None
 
     @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "WooStub":
         stub = self
@@ -99,6 +105,8 @@ class WooStub:
         # Basic auth over https, OAuth 1.0a in the query string over http (WC_REST_Authentication).
         if "Authorization" not in request.headers and "oauth_signature" not in call.query:
             return self._send(request, 401, {"code": "woocommerce_rest_cannot_view"})
+        if self.redirect_to:
+            return self._send(request, 302, {}, {"Location": self.redirect_to})
         if self.faults:
             return self._send(request, self.faults.pop(0), {"code": "internal_server_error"},
                               {"Retry-After": "0"})

@@ -8,6 +8,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import clock
+from app.crypto import EncryptedText
 from app.db import Base
 
 
@@ -23,5 +24,11 @@ class PendingInstall(Base):
     # Random and single-use: a signed reference is only good with the row's own nonce.
     nonce: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_urlsafe(24))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    # sha256 of the secret in the starting browser's cookie: only that browser can complete it.
+    browser_digest: Mapped[str] = mapped_column(String(64))
+    # The keys WooCommerce delivered, held here until that browser comes back to complete.
+    consumer_key: Mapped[str | None] = mapped_column(EncryptedText)
+    consumer_secret: Mapped[str | None] = mapped_column(EncryptedText)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The store it connects: known from the start for a reconnect, set on completion otherwise.
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))

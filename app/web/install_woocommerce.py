@@ -1,13 +1,18 @@
-"""Installing from the store's side: GET /install/woocommerce sends the merchant to approve our
-keys; WooCommerce then POSTs them to /install/woocommerce/callback.
+"""Installing from the store's side (see app/installs.py for why it takes three steps):
+GET /install/woocommerce sends the merchant's browser to approve our keys, WooCommerce's server
+POSTs them to /install/woocommerce/callback, and the browser's return to
+/install/woocommerce/return binds them to the store.
 
 Answers, and why:
-- 302 to the store's /wc-auth/v1/authorize for a valid https store URL.
+- 302 to the store's /wc-auth/v1/authorize for a valid https store URL, with a cookie that binds
+  the install to this browser.
 - 400 a store URL that is not https, carries credentials or names no public host.
+- 403 a store we already hold, unless this browser is signed in to it.
 - 503 BASE_URL is not https: WooCommerce only posts keys to an https callback.
-- 200 keys accepted (the webhooks and backfill are queued, so the answer is quick).
-- 400 a callback body without the documented string fields.
-- 403 a callback for an install nobody started here, or already completed.
+- callback: 200 keys kept for the install; 400 a body without the documented string fields;
+  403 an install nobody started here, expired, or whose keys already came.
+- return: 302 on to the plugin's page once the keys are bound; 403 another browser, an expired or
+  used install, or a store connected by someone else meanwhile; 400 the merchant declined.
 - POST /install/woocommerce/handshake: the companion plugin, proving it holds the store's
   consumer secret, gets the store id, webhook secret and collect key it signs events with
   (200), or 401 for anything unproven (a stale timestamp, an unknown store, a bad signature).
@@ -22,6 +27,7 @@ from flask import Blueprint, abort, current_app, jsonify, redirect, request
 
 from app import installs, stores, woocommerce
 from app.db import db
+from app.web.ui import auth
 from connectors import signing
 from connectors.woocommerce.site import normalize_store_url
 
@@ -30,9 +36,13 @@ bp = Blueprint("install_woocommerce", __name__, url_prefix="/install")
 CALLBACK_FIELDS = ("consumer_key", "consumer_secret", "key_permissions", "user_id")
 
 
+BROWSER_COOKIE = "storeflow_wc_install"
+COOKIE_PATH = "/install/woocommerce"
+
+
 @bp.get("/woocommerce")
 def woocommerce_start():
-    """Record a pending install and redirect to the store's approval screen."""
+    """Record a pending install for this browser and redirect to the store's approval screen."""
     try:
         store_url = normalize_store_url(request.args.get("store", ""))
     except ValueError as error:
@@ -40,13 +50,22 @@ def woocommerce_start():
     if not current_app.config["STOREFLOW"].base_url.startswith("https://"):
         abort(503, "BASE_URL must be an https:// address for WooCommerce to send keys to it")
     with db.session() as session:
-        target = installs.start(session, store_url)
-    return redirect(target, 302)
+        try:
+            target, browser_secret = installs.start(session, store_url, auth.signed_in_store_id())
+        except installs.InstallRefused as error:
+            log.warning("woocommerce install refused: store already connected")
+            abort(403, str(error))
+    response = redirect(target, 302)
+    # Lax: the browser sends it back on WooCommerce's top-level redirect to our return URL.
+    response.set_cookie(BROWSER_COOKIE, browser_secret, path=COOKIE_PATH, httponly=True,
+                        secure=True, samesite="Lax",
+                        max_age=int(installs.INSTALL_MAX_AGE.total_seconds()))
+    return response
 
 
 @bp.post("/woocommerce/callback")
 def woocommerce_callback():
-    """Store the keys WooCommerce posts, encrypted, on the store of the install they name."""
+    """Keep the keys WooCommerce posts, encrypted, on the pending install they name."""
     payload = request.get_json(force=True, silent=True)
     if not isinstance(payload, dict):
         abort(400, "body is not a JSON object")
@@ -58,17 +77,35 @@ def woocommerce_callback():
         abort(400, f"field {missing[0]!r} must be a non-empty string")
     with db.session() as session:
         try:
-            store, created = installs.complete(
+            installs.receive_keys(
                 session, fields["user_id"], consumer_key=fields["consumer_key"],
                 consumer_secret=fields["consumer_secret"], permissions=fields["key_permissions"])
         except installs.InstallRefused as error:
             log.warning("woocommerce callback refused")
             abort(403, str(error))
-        store_id = store.id
+    return jsonify(status="received"), 200
+
+
+@bp.get("/woocommerce/return")
+def woocommerce_return():
+    """The merchant's browser back from approving: bind the keys, then on to the plugin."""
+    if request.args.get("success") != "1":
+        abort(400, "The keys were not approved in WooCommerce, so the store is not connected.")
+    with db.session() as session:
+        try:
+            store, created = installs.complete(session, request.args.get("user_id", ""),
+                                               request.cookies.get(BROWSER_COOKIE, ""))
+        except installs.InstallRefused as error:
+            log.warning("woocommerce install return refused")
+            abort(403, str(error))
+        store_id, store_url = store.id, store.domain
     woocommerce.queue_setup(store_id)
     log.info("woocommerce store %s", "connected" if created else "reconnected",
              extra={"store_id": store_id})
-    return jsonify(status="connected", store_id=store_id), 200
+    # The plugin's page handshakes on success=1 (it signs with the keys it just made).
+    response = redirect(f"{store_url}/wp-admin/admin.php?page=storeflow&success=1", 302)
+    response.delete_cookie(BROWSER_COOKIE, path=COOKIE_PATH)
+    return response
 
 
 HANDSHAKE_WINDOW_SECONDS = 600

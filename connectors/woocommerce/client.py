@@ -1,14 +1,21 @@
-"""The WooCommerce REST API (wc/v3) through the `woocommerce` package: Basic auth over HTTPS,
-OAuth 1.0a over plain HTTP (the package decides), bounded timeouts, retries with backoff on
-429 and 5xx, and pagination by X-WP-TotalPages."""
+"""The WooCommerce REST API (wc/v3): Basic auth over HTTPS, OAuth 1.0a (signed by the
+`woocommerce` package) over plain HTTP, which only a development store on loopback uses; bounded
+timeouts, retries with backoff on 429 and 5xx, and pagination by X-WP-TotalPages.
+
+Requests go through `connectors.netguard.public_session`, not the package's own `requests.request`
+call: every connection is to a checked public address and no redirect is followed, since the
+store URL is typed by whoever installed it (see netguard for why)."""
 from __future__ import annotations
 
 import logging
 import time
 from typing import Any, Callable, Iterator
+from urllib.parse import urlencode
 
 import requests
-from woocommerce import API
+from woocommerce.oauth import OAuth
+
+from connectors.netguard import AddressRefused, public_session
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +23,8 @@ log = logging.getLogger(__name__)
 TIMEOUT = (5, 30)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 PER_PAGE = 100
+API_PATH = "/wp-json/wc/v3/"
+HEADERS = {"User-Agent": "Storeflow", "Accept": "application/json"}
 # Seconds before the first retry; doubled for each one after.
 BACKOFF = 1.0
 
@@ -33,8 +42,8 @@ class WooClient:
 
     def __init__(self, url: str, consumer_key: str, consumer_secret: str, *, retries: int = 4,
                  backoff: float | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.api = API(url=url, consumer_key=consumer_key, consumer_secret=consumer_secret,
-                       version="wc/v3", timeout=TIMEOUT, user_agent="Storeflow")
+        self.url, self.consumer_key, self.consumer_secret = url.rstrip("/"), consumer_key, consumer_secret
+        self.session = public_session()
         self.retries = retries
         self.backoff = BACKOFF if backoff is None else backoff
         self.sleep = sleep
@@ -53,11 +62,16 @@ class WooClient:
             last = attempt == self.retries
             try:
                 response = self._send(method, endpoint, data, dict(params or {}))
+            except AddressRefused as error:  # no retry: the address will not become public
+                raise WooError(f"{method} {endpoint}: refused, {error}") from None
             except requests.RequestException as error:
                 if last:
                     raise WooError(f"{method} {endpoint}: {type(error).__name__}") from None
                 self._wait(attempt, None)
                 continue
+            if response.is_redirect:
+                raise WooError(f"{method} {endpoint}: the store redirected (HTTP "
+                               f"{response.status_code}); check its URL", response.status_code)
             if response.status_code < 400:
                 return response
             if response.status_code not in RETRY_STATUSES or last:
@@ -67,13 +81,17 @@ class WooClient:
         raise AssertionError("unreachable")
 
     def _send(self, method: str, endpoint: str, data: Any, params: dict) -> requests.Response:
-        if method == "GET":
-            return self.api.get(endpoint, params=params)
-        if method == "POST":
-            return self.api.post(endpoint, data, params=params)
-        if method == "PUT":
-            return self.api.put(endpoint, data, params=params)
-        raise ValueError(f"unsupported method {method}")
+        if method not in ("GET", "POST", "PUT"):
+            raise ValueError(f"unsupported method {method}")
+        url, auth = f"{self.url}{API_PATH}{endpoint}", None
+        if url.startswith("https://"):
+            auth = (self.consumer_key, self.consumer_secret)
+        else:  # WooCommerce takes keys over plain HTTP only OAuth-signed, parameters included
+            url = OAuth(url=f"{url}?{urlencode(params)}", consumer_key=self.consumer_key,
+                        consumer_secret=self.consumer_secret, method=method).get_oauth_url()
+            params = {}
+        return self.session.request(method, url, params=params, json=data, auth=auth,
+                                    headers=HEADERS, timeout=TIMEOUT, allow_redirects=False)
 
     def _wait(self, attempt: int, retry_after: str | None) -> None:
         delay = self.backoff * 2 ** attempt

@@ -14,11 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def http(app_server):
-    """A requests session aimed at the running app: `http.get("/path")`, no redirects followed."""
+    """A requests session aimed at the running app: `http.get("/path")`, no redirects followed;
+    `http.__class__()` is another such client (a second browser)."""
 
     class Stranger(requests.Session):
         def request(self, method, url, *args, **kwargs):
-            kwargs.setdefault("allow_redirects", False)
+            kwargs["allow_redirects"] = False  # Session.get would set True
             kwargs.setdefault("timeout", 30)
             return super().request(method, app_server + url, *args, **kwargs)
 

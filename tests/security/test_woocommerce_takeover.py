@@ -1,0 +1,121 @@
+"""Critical finding: a stranger took over a connected WooCommerce store by starting an install
+for its URL, posting keys of their own to the callback and handshaking with them for the store's
+webhook secret. Replayed here over HTTP against the running app."""
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from app import installs, woocommerce
+from app.db import db
+from app.models import Store
+from connectors.signing import sign
+from tests.helpers import published
+
+BASE = "https://storeflow.example.org"
+STORE = "https://shop.example.com"
+KEYS = published("woocommerce/wc_auth_callback_keys.json")  # what WooCommerce posts
+ATTACKER = {"consumer_key": "ck_x", "consumer_secret": "cs_x", "key_permissions": "read_write"}
+
+
+@pytest.fixture
+def https_base(app, cli_env, monkeypatch):
+    """WooCommerce posts keys to https callbacks only: serve under an https BASE_URL (also for
+    `storeflow` run in this process, which binds the signers again)."""
+    monkeypatch.setenv("BASE_URL", BASE)
+    monkeypatch.setitem(app.config, "STOREFLOW", app.config["STOREFLOW"].replace(base_url=BASE))
+    monkeypatch.setattr(installs.signer, "base_url", BASE)
+
+
+@pytest.fixture
+def connected(https_base):
+    """The merchant's store, connected with its real keys."""
+    with db.session() as session:
+        store, _ = woocommerce.connect(session, STORE, consumer_key="ck_real",
+                                       consumer_secret="cs_real")
+    return store
+
+
+def the_store() -> Store:
+    with db.session() as session:
+        return session.execute(select(Store).where(Store.domain == STORE)).scalar_one()
+
+
+def handshake(http, secret: str):
+    body = json.dumps({"store": STORE, "ts": int(time.time())}).encode()
+    return http.post("/install/woocommerce/handshake", data=body,
+                     headers={"X-Storeflow-Signature": sign(secret, body)})
+
+
+def test_a_stranger_cannot_start_an_install_of_a_connected_store(http, connected):
+    started = http.get("/install/woocommerce", params={"store": STORE})
+
+    assert started.status_code == 403 and "already connected" in started.text
+    assert "user_id" not in started.headers.get("Location", "")
+    assert handshake(http, "cs_x").status_code == 401
+    assert the_store().access_token == "cs_real"
+
+
+def test_an_uninstalled_store_is_not_reinstalled_by_a_stranger(http, connected):
+    with db.session() as session:
+        session.get(Store, connected.id).uninstalled_at = connected.installed_at
+    assert http.get("/install/woocommerce", params={"store": STORE}).status_code == 403
+    assert not the_store().installed
+
+
+def test_keys_posted_for_a_leaked_reference_never_reach_the_store(http, connected, storeflow):
+    """Even holding a reference from the merchant's own reconnect, the stranger's keys stay on
+    the pending install: only the merchant's browser (its cookie) completes it."""
+    from tests.ui_helpers import login_path
+
+    merchant = http.__class__()
+    merchant.get(login_path(storeflow, connected.id))  # signed in to this store
+    started = merchant.get("/install/woocommerce", params={"store": STORE})
+    assert started.status_code == 302
+    reference = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
+
+    assert http.post("/install/woocommerce/callback",
+                     json={**ATTACKER, "user_id": reference}).status_code == 200
+    back = http.get("/install/woocommerce/return", params={"success": "1", "user_id": reference})
+
+    assert back.status_code == 403 and "another browser" in back.text
+    assert the_store().access_token == "cs_real" and the_store().api_key == "ck_real"
+    assert handshake(http, "cs_x").status_code == 401
+    # WooCommerce's own delivery for the same install is refused too: one set of keys each.
+    assert http.post("/install/woocommerce/callback",
+                     json={**KEYS, "user_id": reference}).status_code == 403
+
+
+def test_the_merchants_own_browser_installs_a_new_store_end_to_end(http, https_base):
+    """The control: a browser that starts an install, and only it, finishes it."""
+    started = http.get("/install/woocommerce", params={"store": STORE})
+    assert started.status_code == 302
+    reference = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
+    # The cookie is Secure (BASE_URL is https); this loopback server is plain http.
+    cookie = started.cookies["storeflow_wc_install"]
+    assert http.post("/install/woocommerce/callback",
+                     json={**KEYS, "user_id": reference}).status_code == 200
+
+    back = http.get("/install/woocommerce/return", params={"success": "1", "user_id": reference},
+                    cookies={"storeflow_wc_install": cookie})
+
+    assert back.status_code == 302 and back.headers["Location"].startswith(f"{STORE}/wp-admin/")
+    assert the_store().access_token == KEYS["consumer_secret"]
+    assert handshake(http, KEYS["consumer_secret"]).json()["store_id"] == the_store().id
+
+
+def test_a_pending_install_expires_in_minutes(http, https_base, monkeypatch):
+    from app import clock
+
+    started = http.get("/install/woocommerce", params={"store": STORE})
+    reference = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
+    later = clock.now() + installs.INSTALL_MAX_AGE + timedelta(seconds=1)
+    monkeypatch.setattr(clock, "now", lambda: later)
+
+    assert http.post("/install/woocommerce/callback",
+                     json={**KEYS, "user_id": reference}).status_code == 403
