@@ -64,6 +64,22 @@ def test_marketing_mail_carries_each_list_unsubscribe_header_once_unencoded(
     assert links.read_token(token_of(unsubscribe_url), links.UNSUBSCRIBE).message_id == message_id
 
 
+def test_the_header_and_the_footer_carry_the_same_unsubscribe_link_across_a_second(
+        shop, webhooks, run_jobs, smtp_sink, monkeypatch):
+    """Tokens are timestamped to the second: a render that crosses a second boundary once
+    made the header's link differ from the footer's (about 1 send in 9)."""
+    from itsdangerous import TimestampSigner
+
+    seconds = iter(range(1_800_000_000, 1_800_001_000))
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: next(seconds))
+    sent_message(shop, webhooks, run_jobs)
+
+    [mail] = smtp_sink.received
+    header_url = mail["List-Unsubscribe"].strip("<>").split(">")[0]
+    assert f'href="{header_url}"' in mail.get_body(("html",)).get_content()
+    assert f"Unsubscribe: {header_url}" in mail.get_body(("plain",)).get_content()
+
+
 def test_transactional_mail_has_no_unsubscribe_header_or_link(shop, webhooks, run_jobs, smtp_sink):
     sent_message(shop, webhooks, run_jobs, marketing=False)
 
