@@ -22,7 +22,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from itsdangerous import BadSignature
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app import clock, stores, woocommerce
@@ -58,6 +58,11 @@ def start(session: Session, store_url: str, signed_in_store_id: int | None) -> t
             f"{store_url} is already connected to Storeflow. To reconnect it, sign in to "
             "Storeflow for this store first (a link from `storeflow login-link`), then click "
             "Connect again; an operator can also run `storeflow store add woocommerce`.")
+    # Expired installs are of no use to anyone: each start clears them, so strangers' starts
+    # cannot pile up.
+    session.execute(delete(PendingInstall).where(
+        PendingInstall.completed_at.is_(None),
+        PendingInstall.created_at < clock.now() - INSTALL_MAX_AGE))
     browser_secret = secrets.token_urlsafe(32)
     pending = PendingInstall(platform=woocommerce.PLATFORM, domain=store_url,
                              browser_digest=browser_digest(browser_secret),

@@ -9,11 +9,11 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app import installs, woocommerce
 from app.db import db
-from app.models import Store
+from app.models import PendingInstall, Store
 from connectors.signing import sign
 from tests.helpers import published
 
@@ -89,6 +89,10 @@ def test_keys_posted_for_a_leaked_reference_never_reach_the_store(http, connecte
     # WooCommerce's own delivery for the same install is refused too: one set of keys each.
     assert http.post("/install/woocommerce/callback",
                      json={**KEYS, "user_id": reference}).status_code == 403
+    # Strangers' abandoned starts do not pile up: the next start clears the expired one.
+    http.get("/install/woocommerce", params={"store": STORE})
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(PendingInstall)).scalar_one() == 1
 
 
 def test_the_merchants_own_browser_installs_a_new_store_end_to_end(http, https_base):
@@ -119,3 +123,7 @@ def test_a_pending_install_expires_in_minutes(http, https_base, monkeypatch):
 
     assert http.post("/install/woocommerce/callback",
                      json={**KEYS, "user_id": reference}).status_code == 403
+    # Strangers' abandoned starts do not pile up: the next start clears the expired one.
+    http.get("/install/woocommerce", params={"store": STORE})
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(PendingInstall)).scalar_one() == 1
