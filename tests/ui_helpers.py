@@ -36,7 +36,7 @@ def _message(store_id, customer, flow, step, sent_at, rng, n) -> Message:
     return Message(
         store_id=store_id, customer_id=customer.id, email=customer.email, flow=flow, step=step,
         run_id=None, template=f"{flow}/{step}", context={}, marketing=flow != "order_updates",
-        status="sent", message_id=f"<seed-{n}@storeflow.test>", sent_at=sent_at,
+        status="sent", message_id=f"<seed-{store_id}-{n}@storeflow.test>", sent_at=sent_at,
         subject=f"{customer.first_name}, you left something behind" if flow == "abandoned_checkout"
         else "Your order is on its way", created_at=sent_at, updated_at=sent_at,
         first_opened_at=sent_at + timedelta(hours=1) if opened else None,

@@ -1,0 +1,123 @@
+"""Two stores on one Storeflow, sharing customer addresses, order numbers and names: signed in
+to one, no page or JSON answer of the settings UI shows any trace of the other.
+
+The other store is seeded first (its rows have the lower ids) and an hour later (its rows are the
+newest), so a query that lost its store filter would pick the other store's rows first, whether
+it orders by id or by time."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from app import stores
+from app.db import db
+from app.mail.transport import transports
+from app.models import Customer, Message, Order, Store, StoreNotice, TimelineEntry
+from flows.catalog import FLOWS
+from tests.ui_helpers import ANA, seed_history, sign_in
+
+OTHER = "rival-store.myshopify.com"
+TRACES = ("Rival Supply Co", "rival-store", "Otherstore", "RIVAL-ONLY")
+
+
+@pytest.fixture
+def two_stores(app, shop):
+    """`shop` (signed in to below) and a rival with the same customers, orders and mail."""
+    with db.session() as session:
+        rival, _ = stores.connect(session, "shopify", OTHER, access_token="shpat_rival",
+                                  webhook_secret="shpss_rival")
+    seed_history(rival)
+    later = timedelta(hours=1)
+    with db.session() as session:
+        store = session.get(Store, rival.id)
+        store.name = "Rival Supply Co"
+        store.settings = {**store.settings, "from_name": "Rival Supply Co",
+                          "from_email": "hi@rival-store.example"}
+        session.execute(update(Customer).where(Customer.store_id == rival.id)
+                        .values(first_name=Customer.first_name + "Otherstore",
+                                last_name="Otherstore"))
+        session.execute(update(Message).where(Message.store_id == rival.id).values(
+            subject="RIVAL-ONLY " + Message.subject, created_at=Message.created_at + later,
+            sent_at=Message.sent_at + later))
+        session.execute(update(Order).where(Order.store_id == rival.id)
+                        .values(placed_at=Order.placed_at + later))
+        session.execute(update(TimelineEntry).where(TimelineEntry.store_id == rival.id)
+                        .values(detail="RIVAL-ONLY " + TimelineEntry.detail))
+        session.execute(update(StoreNotice).where(StoreNotice.store_id == rival.id)
+                        .values(detail="RIVAL-ONLY " + StoreNotice.detail))
+    seed_history(shop)
+    return shop, rival
+
+
+def keep_in_dev_inbox() -> None:
+    """Every store's mail as kept .eml files, the rival's saying so in its body (after signing
+    in: `storeflow login-link` binds this process's transport again)."""
+    with db.session() as session:
+        rows = session.execute(select(Message.message_id, Message.subject)).all()
+    for row in rows:
+        path = transports.current.path(row.message_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"Message-ID: {row.message_id}\r\nSubject: {row.subject}\r\n"
+                         f"Content-Type: text/plain\r\n\r\n{row.subject}\r\n".encode())
+
+
+def ids(model, store_id: int, limit: int = 3) -> list[int]:
+    with db.session() as session:
+        return list(session.execute(select(model.id).where(model.store_id == store_id)
+                                    .order_by(model.id.desc()).limit(limit)).scalars())
+
+
+def pages(store_id: int) -> dict[str, list[str]]:
+    """Every GET page of the UI (by route) and the addresses that show it for this store."""
+    messages, customers = ids(Message, store_id), ids(Customer, store_id)
+    return {
+        "/app/": ["/app/"],
+        "/app/activity": ["/app/activity", "/app/activity?status=sent",
+                          f"/app/activity?email={ANA}", "/app/activity?email=Ben1@Example.com"],
+        "/app/activity/messages/<int:message_id>": [f"/app/activity/messages/{i}" for i in messages],
+        "/app/dev-inbox": ["/app/dev-inbox"],
+        "/app/dev-inbox/<int:message_id>": [f"/app/dev-inbox/{i}" for i in messages],
+        "/app/flows": ["/app/flows"],
+        "/app/flows/<name>/dry-run": [f"/app/flows/{name}/dry-run" for name in FLOWS],
+        "/app/preview": ["/app/preview", f"/app/preview?email={ANA}",
+                         *(f"/app/preview?customer_id={i}" for i in customers)],
+        "/app/settings": ["/app/settings"],
+    }
+
+
+def test_every_page_covers_every_ui_route(app, two_stores):
+    routes = {rule.rule for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/app") and "GET" in rule.methods
+              and rule.endpoint != "ui.login"}
+    assert routes == set(pages(two_stores[0].id))  # a new page belongs in this test
+
+
+def test_no_page_shows_anything_of_the_other_store(client, storeflow, two_stores):
+    shop, rival = two_stores
+    sign_in(client, storeflow, shop.id)
+    keep_in_dev_inbox()
+
+    for route, urls in pages(shop.id).items():
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code in (200, 202), url  # 202: a dry run not run yet
+            body = response.get_data(as_text=True)
+            assert not [t for t in TRACES if t in body], url
+            assert "Fernhill Goods" in body or route.startswith("/app/dev-inbox/"), url
+    for accept_json in (f"/app/preview?email={ANA}", "/app/preview"):
+        answer = client.get(accept_json, headers={"Accept": "application/json"})
+        assert answer.status_code == 200 and not [t for t in TRACES if t in answer.text]
+
+
+def test_the_other_stores_rows_are_not_found_by_id(client, storeflow, two_stores):
+    shop, rival = two_stores
+    sign_in(client, storeflow, shop.id)
+    keep_in_dev_inbox()
+
+    for message_id in ids(Message, rival.id):
+        assert client.get(f"/app/activity/messages/{message_id}").status_code == 404
+        assert client.get(f"/app/dev-inbox/{message_id}").status_code == 404
+    for customer_id in ids(Customer, rival.id):
+        assert client.get(f"/app/preview?customer_id={customer_id}").status_code == 404
