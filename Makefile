@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test test-fast mutate bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,16 @@ run: $(VENV)/.installed-embedded
 test: $(VENV)/.installed-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Daily work: the same real services, without the slow fault and fuzz tests.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+# Mutation testing of the critical modules (tens of minutes; not in CI): tests/MUTATION.md.
+mutate: $(VENV)/.installed-mutation
+	$(BIN)/python -m tests.mutation
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .storeflow
+	rm -rf $(VENV) .storeflow mutants

@@ -22,6 +22,20 @@ hypothesis_settings.register_profile("explore")
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 
+# What `make test-fast` skips: the fault and fuzz suites, whole `storeflow dev` processes, the
+# demo's day of traffic and the screenshot tours (together most of the suite's time).
+SLOW = ("tests/faults/", "tests/test_processes.py", "tests/test_demo.py", "::test_screenshots")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the slow tests (see SLOW) and those that drive Chromium (browser)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+        if any(part in item.nodeid for part in SLOW):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def config(tmp_path_factory) -> Config:
     home = tmp_path_factory.mktemp("storeflow")

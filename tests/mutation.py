@@ -1,0 +1,95 @@
+"""`make mutate`: mutation testing of the code that must never be wrong, and tests/MUTATION.md.
+
+mutmut (configured under [tool.mutmut] in pyproject.toml) makes small mutants of the critical
+modules (a flipped comparison, a dropped argument, a changed constant) and runs, for each, the
+tests that exercise the mutated function. A mutant no test notices is a gap: either a test is
+written that kills it, or it is shown equivalent (it cannot change behaviour) in
+tests/mutation_equivalents.toml, whose reasons this report prints beside it.
+
+Embedded PostgreSQL and Redis are started once for the whole run (as TEST_DATABASE_URL and
+REDIS_URL), not once per mutant, and mutants run one at a time: they share that database.
+Not part of `make test` or CI: it takes tens of minutes.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = ROOT / "tests" / "MUTATION.md"
+EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
+RESULT = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
+# mutmut names a mutant after its function: module.x_function__mutmut_N or module.xǁClassǁ...
+MODULE = re.compile(r"^(?P<module>.+?)\.xǁ|^(?P<plain>.+?)\.x_")
+
+
+def main() -> int:
+    """Run mutmut over the critical modules and write tests/MUTATION.md."""
+    from app import embedded
+
+    home = Path(tempfile.mkdtemp(prefix="storeflow-mutate-"))
+    env = {**os.environ,
+           "TEST_DATABASE_URL": embedded.start_postgres(home, "storeflow_mutate"),
+           "REDIS_URL": embedded.start_redis(home, persist=False)}
+    mutmut = [sys.executable, "-m", "mutmut"]
+    subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=ROOT, env=env, check=True)
+    listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env,
+                             check=True, capture_output=True, text=True).stdout
+    results = [(m["name"], m["status"]) for m in map(RESULT.match, listing.splitlines()) if m]
+    diffs = {name: subprocess.run([*mutmut, "show", name], cwd=ROOT, env=env, check=True,
+                                  capture_output=True, text=True).stdout
+             for name, status in results if status != "killed"}
+    REPORT.write_text(report(results, diffs, equivalents()))
+    print(f"wrote {REPORT.relative_to(ROOT)}")
+    return 0
+
+
+def equivalents() -> dict[str, str]:
+    """Survivors shown equivalent: mutant name -> why it cannot change behaviour."""
+    if not EQUIVALENTS.exists():
+        return {}
+    return tomllib.loads(EQUIVALENTS.read_text()).get("equivalent", {})
+
+
+def module_of(name: str) -> str:
+    match = MODULE.match(name)
+    return (match["module"] or match["plain"]) if match else name.rsplit(".", 1)[0]
+
+
+def report(results: list[tuple[str, str]], diffs: dict[str, str], reasons: dict[str, str]) -> str:
+    """The Markdown report: a row per module, then every survivor with its diff and reason."""
+    by_module: dict[str, Counter] = defaultdict(Counter)
+    for name, status in results:
+        by_module[module_of(name)][status] += 1
+    lines = ["# Mutation testing", "",
+             "Written by `make mutate` (tests/mutation.py); do not edit by hand. A survivor is",
+             "either killed by a new test or explained in tests/mutation_equivalents.toml.", "",
+             "| module | mutants | killed | survived | shown equivalent | other |",
+             "|---|---|---|---|---|---|"]
+    for module, counts in sorted(by_module.items()):
+        names = [n for n, s in results if module_of(n) == module and s == "survived"]
+        explained = sum(1 for n in names if n in reasons)
+        other = sum(counts.values()) - counts["killed"] - counts["survived"]
+        lines.append(f"| `{module}` | {sum(counts.values())} | {counts['killed']} | "
+                     f"{counts['survived'] - explained} | {explained} | {other} |")
+    total = Counter(status for _, status in results)
+    killed_or_explained = total["killed"] + sum(1 for n, s in results if s == "survived" and n in reasons)
+    lines += ["", f"**{killed_or_explained} of {len(results)} mutants killed or shown equivalent "
+                  f"({100 * killed_or_explained / max(len(results), 1):.0f} %).**", ""]
+    for name, status in results:
+        if status == "killed":
+            continue
+        reason = reasons.get(name, "not killed yet" if status == "survived" else status)
+        lines += [f"## `{name}`: {status}", "", f"{reason}", "", "```diff",
+                  diffs[name].strip(), "```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
