@@ -10,7 +10,7 @@ from app.identity import make_customer_token, merge, verify_customer_token
 from app.ingest import ingest
 from app.models import Checkout, Customer, ProductView, Visitor, WebhookEvent
 from connectors.shopify.webhooks import sign
-from tests.collect_helpers import ORIGIN, event, pixel, post
+from tests.collect_helpers import ORIGIN, event, pixel, post, post_signed
 from tests.helpers import SHOP_SECRET, published
 
 VISITOR = "ffac04fa-8ad8-48fd-8a3a-59ad06a7518a"  # the pixel fixtures' clientId
@@ -109,7 +109,7 @@ def test_a_merged_guest_brings_the_points_and_tags_the_flows_gave_them(shop):
 
 
 def test_a_signed_customer_token_identifies_and_a_forged_one_does_not(client, shop, run_jobs):
-    post(client, shop, [event("identify", "v-mail", customer_id=706405506930370084)])
+    post_signed(client, shop, [event("identify", "v-mail", customer_id=706405506930370084)])
     run_jobs()
     [customer] = rows(Customer)
     token = make_customer_token(shop.id, customer.id)
@@ -152,6 +152,28 @@ def test_add_to_cart_joins_the_cart_and_cart_updated_replaces_it(client, shop, r
     with db.session() as session:
         cart = session.get(Checkout, cart.id)
         assert [l.variant_id for l in cart.lines] == [808950810]
+
+
+def test_only_the_stores_server_may_name_a_platform_customer(client, shop, run_jobs):
+    claim = event("identify", "v1", email="bob@biller.com", customer_id=706405506930370084)
+    refused = post(client, shop, [claim])
+    assert (refused.status_code, refused.json["error"]) == (
+        400, "events[0]: field 'customer_id' is only accepted in a signed request")
+    assert post_signed(client, shop, [claim]).status_code == 200
+    run_jobs()
+    [customer] = rows(Customer)
+    assert (customer.email, customer.platform_id) == ("bob@biller.com", 706405506930370084)
+
+
+def test_a_page_cannot_take_the_id_of_a_server_event_first(client, shop, run_jobs):
+    """The WordPress plugin's order events have guessable ids (`order-<id>`)."""
+    guess = event("identify", "v1", email="bob@biller.com", client_event_id="order-1")
+    assert post(client, shop, [guess]).json == {"accepted": 1, "duplicates": 0}
+    opt_in = dict(guess, marketing_opt_in=True)
+    assert post_signed(client, shop, [opt_in]).json == {"accepted": 1, "duplicates": 0}
+    run_jobs()
+    [customer] = rows(Customer)
+    assert customer.email_consent == "subscribed"
 
 
 def test_a_repeated_client_event_id_is_stored_once(client, shop):
