@@ -137,9 +137,11 @@ def test_domain_events_have_the_webhook_shape(client, shop):
     assert emitted[1].subject_id == rows(Checkout)[0].id
 
 
-def test_add_to_cart_joins_the_cart_and_cart_updated_replaces_it(client, shop, run_jobs):
-    line = {"product_id": 632910392, "variant_id": 808950810, "title": "IPod Nano - 8GB",
-            "quantity": 1, "price": "199.00"}
+def test_add_to_cart_joins_the_cart_and_cart_updated_replaces_it(client, shop, webhooks,
+                                                                 run_jobs):
+    webhooks.deliver("products/update", published("shopify/products_update.json"))
+    line = {"product_id": 788032119674292922, "variant_id": 757650484644203962,
+            "title": "Example T-Shirt", "quantity": 1, "price": "19.99"}  # the Medium variant
     post(client, shop, [pixel("product_added_to_cart")])
     post(client, shop, [event("product_added_to_cart", VISITOR, occurred_at="2026-11-22T10:05:00Z",
                               cart={"currency": "USD", "lines": [line]})])
@@ -148,13 +150,33 @@ def test_add_to_cart_joins_the_cart_and_cart_updated_replaces_it(client, shop, r
     with db.session() as session:
         cart = session.get(Checkout, cart.id)
         assert sorted(l.quantity for l in cart.lines) == [1, 2]
-        assert str(cart.total_price) == "238.9800"
+        assert str(cart.total_price) == "59.9700"
     post(client, shop, [event("cart_updated", VISITOR, occurred_at="2026-11-22T11:00:00Z",
                               cart={"currency": "USD", "lines": [line]})])
     run_jobs()
     with db.session() as session:
         cart = session.get(Checkout, cart.id)
-        assert [l.variant_id for l in cart.lines] == [808950810]
+        assert [l.variant_id for l in cart.lines] == [757650484644203962]
+
+
+def test_a_pages_cart_lines_are_told_in_the_catalogues_words(client, shop, webhooks, run_jobs):
+    """A page can send any title or price, and cart lines go into emails."""
+    webhooks.deliver("products/update", published("shopify/products_update.json"))
+    cart = {"currency": "EUR", "lines": [
+        {"product_id": 788032119674292922, "title": "Visit evil.example", "quantity": 3,
+         "price": "0.01", "variant_title": "Act now"},
+        {"product_id": 632910392, "title": "IPod Nano - 8GB", "quantity": 1, "price": "199.00"}]}
+    post(client, shop, [event("cart_updated", "v1", cart=cart)])
+    post_signed(client, shop, [event("cart_updated", "v2", cart=dict(cart, token="server-cart"))])
+    run_jobs()
+
+    with db.session() as session:
+        page, server = (session.get(Checkout, c.id) for c in rows(Checkout))
+        assert [(l.title, l.variant_title, l.quantity, str(l.price)) for l in page.lines] == [
+            ("Example T-Shirt", None, 3, "19.9900")]  # the unknown product is left out
+        assert (page.currency, str(page.total_price)) == ("USD", "59.9700")
+        # The store's own server (signed) is the store's word.
+        assert [l.title for l in server.lines] == ["Visit evil.example", "IPod Nano - 8GB"]
 
 
 def test_only_the_stores_server_may_name_a_platform_customer(client, shop, run_jobs):
