@@ -22,6 +22,12 @@ CONFIRMED = "confirmed_opt_in"
 WITHDRAWN = frozenset({"unsubscribed", "redacted", "invalid"})
 
 
+def own_address(customer: Customer | None, email: str | None) -> bool:
+    """Whether `email` is the customer's own address: their consent, name and history go with
+    mail to it and to no other (a checkout or a storefront event can carry any address)."""
+    return customer is not None and email is not None and customer.email == email
+
+
 def allows_marketing(customer: Customer) -> bool:
     """True only for a subscribed customer: unknown, pending or withdrawn consent is a no."""
     return customer.email_consent == SUBSCRIBED

@@ -5,10 +5,11 @@ visitor's views and carts join a customer once the visitor is identified (a plat
 id, an email typed at checkout, a signed token). Rules:
 - a visitor is tied to one customer at a time; all its earlier anonymous activity joins it;
 - a customer known only by email (no platform id yet) is adopted by the platform customer with
-  that email when the platform tells us about it, so it keeps one history;
-- a visitor tied to such an email-only customer who turns out to be someone else (a corrected
-  email, a login) merges that email-only customer into the new one. Two platform customers are
-  never merged: a shared computer is two people.
+  that email when the platform (a webhook, the store's signed server event) tells us about it,
+  so it keeps one history. That is the only merge;
+- a visitor re-identified as someone else (a corrected email, a login) is simply tied to them:
+  anyone's browser can type anyone's address, so a visitor's say-so never merges, moves or
+  deletes a customer's records. Two platform customers are never merged either.
 """
 from __future__ import annotations
 
@@ -136,13 +137,6 @@ def seen(session: Session, store_id: int, visitor_id: str, at: datetime) -> Visi
 
 def link(session: Session, visitor: Visitor, customer_id: int) -> None:
     """Tie a visitor to a customer; its anonymous views and carts join that customer."""
-    previous = visitor.customer_id
-    if previous is not None and previous != customer_id:
-        email_only = session.execute(select(Customer.id).where(
-            Customer.store_id == visitor.store_id, Customer.id == previous,
-            Customer.platform_id.is_(None))).scalar_one_or_none()
-        if email_only is not None:
-            merge(session, visitor.store_id, email_only, customer_id)
     visitor.customer_id = customer_id
     for model in (ProductView, Checkout):
         session.execute(update(model).where(

@@ -11,7 +11,8 @@ import connectors
 from app import clock, compliance, consent, events, identity, orders, products, upsert
 from app.db import db
 from app.models import WebhookEvent
-from app.storefront import PLATFORM as STOREFRONT, normalize as storefront, store as storefront_store
+from app.storefront import (PLATFORM as STOREFRONT, SERVER, normalize as storefront,
+                            store as storefront_store)
 from connectors.base import (
     CHECKOUT, CheckoutRecord, ConsentRecord, CustomerRecord, CustomerRedaction, DataRequest,
     FulfillmentRecord, OrderDeletion, OrderRecord, PayloadError, ProductDeletion, ProductRecord,
@@ -59,8 +60,8 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
 
 def _normalize(event: WebhookEvent) -> list[Record]:
     payload = json.loads(event.body)
-    if event.platform == STOREFRONT:
-        return [storefront.parse(payload)[1]]
+    if event.platform in (STOREFRONT, SERVER):
+        return [storefront.parse(payload, signed=event.platform == SERVER)[1]]
     return connectors.get(event.platform).normalize(event.topic, payload)
 
 

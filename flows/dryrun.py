@@ -32,7 +32,7 @@ from flows import catalog, config
 from flows.audiences import Found
 from flows.context import RunContext
 from flows.execute import own_exit_reason
-from flows.rules import customer_orders
+from flows.rules import customer_orders, marketing_consent
 from flows.steps import AudienceTrigger, Flow, Send, Wait, WaitUntil
 
 WINDOW = timedelta(days=30)
@@ -229,9 +229,8 @@ def _came_true(at: Callable[[datetime], RunContext], condition, start: datetime,
 
 def _send_refusal(ctx: RunContext, flow: Flow, step: Send) -> str | None:
     marketing = flow.marketing if step.marketing is None else step.marketing
-    if marketing and not consent.allows_marketing(ctx.customer):
-        return "no marketing consent"
-    return own_exit_reason(ctx, flow)
+    refusal = marketing_consent(ctx) if marketing else None
+    return refusal or own_exit_reason(ctx, flow)
 
 
 def _ordered_after(ctx: RunContext, moment: datetime) -> bool:

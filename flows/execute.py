@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from app import consent, writeback
+from app import writeback
 from app.mail import outbox
 from app.models import Customer, Message, Suppression
 from flows import catalog, config, guards
 from flows.context import RunContext
-from flows.rules import viewed_in_stock
+from flows.rules import marketing_consent, viewed_in_stock
 from flows.steps import Discount, Flow, Score, Send, Sunset, Tag, Wait, WaitUntil, step_name
 from flows.timeline import record
 
@@ -119,8 +119,9 @@ def _send(ctx: RunContext, flow: Flow, step: Send) -> str:
         if ctx.run.holdout:
             record(ctx.session, ctx.run, "skipped", ctx.now, name, "held out (control group)")
             return NEXT
-        if not consent.allows_marketing(ctx.customer):
-            end(ctx, "exited", "no marketing consent")
+        refusal = marketing_consent(ctx)
+        if refusal:
+            end(ctx, "exited", refusal)
             return NEXT
         deferrals = [d for d in (guards.quiet_hours(ctx),
                                  guards.frequency_cap(ctx, catalog.priority_of),

@@ -81,7 +81,10 @@ def has_lines(ctx: RunContext) -> str | None:
 
 
 def marketing_consent(ctx: RunContext) -> str | None:
-    return None if consent.allows_marketing(ctx.customer) else "no marketing consent"
+    """The recipient agreed: a customer's consent counts only for mail to their own address."""
+    agreed = (consent.own_address(ctx.customer, ctx.recipient)
+              and consent.allows_marketing(ctx.customer))
+    return None if agreed else "no marketing consent"
 
 
 def not_in_checkout_flow(ctx: RunContext) -> str | None:

@@ -13,7 +13,7 @@
  *   <div data-storeflow-product data-product-id="123" data-variant-id="456" data-title="..."></div>
  *   <input type="email"> inside <form data-storeflow-checkout> (or data-email-selector="...")
  * Calls: storeflow.viewProduct(productId, variantId, title), storeflow.addToCart(line, cartToken),
- *        storeflow.updateCart(cart), storeflow.identify({email, customerId}).
+ *        storeflow.updateCart(cart), storeflow.identify({email}).
  * It never throws into the page: every entry point swallows its errors.
  */
 (function (window, document) {
@@ -112,8 +112,9 @@
                                                lines: [line] } });
     }),
     updateCart: safe(function (cart) { track("cart_updated", { cart: cart }); }),
+    // Only the email: a customer id is the store's server's to send (signed), never a page's.
     identify: safe(function (who) {
-      track("identify", { email: who.email || null, customer_id: who.customerId || null });
+      track("identify", { email: who.email || null });
     }),
     consent: safe(function (granted) {
       refused = !granted;

@@ -5,7 +5,8 @@ import json
 import uuid
 
 from app.demo.payloads import pixel  # noqa: F401
-from tests.helpers import SHOP
+from connectors.signing import sign
+from tests.helpers import SHOP, SHOP_SECRET
 
 ORIGIN = f"https://{SHOP}"
 
@@ -25,3 +26,10 @@ def post(client, store, events, *, key=None, origin=ORIGIN, headers=None, body=N
     data = body if body is not None else json.dumps(payload).encode()
     return client.post("/collect", data=data, headers=all_headers, content_type="text/plain",
                        environ_base={"REMOTE_ADDR": remote_addr})
+
+
+def post_signed(client, store, events, *, secret=SHOP_SECRET):
+    """Events as the store's own server posts them: no key or Origin, the body signed."""
+    body = json.dumps({"store_id": store.id, "events": events}).encode()
+    return post(client, store, [], origin=None, body=body,
+                headers={"X-Storeflow-Signature": sign(secret, body)})

@@ -10,7 +10,7 @@ from app.identity import make_customer_token, merge, verify_customer_token
 from app.ingest import ingest
 from app.models import Checkout, Customer, ProductView, Visitor, WebhookEvent
 from connectors.shopify.webhooks import sign
-from tests.collect_helpers import ORIGIN, event, pixel, post
+from tests.collect_helpers import ORIGIN, event, pixel, post, post_signed
 from tests.helpers import SHOP_SECRET, published
 
 VISITOR = "ffac04fa-8ad8-48fd-8a3a-59ad06a7518a"  # the pixel fixtures' clientId
@@ -81,16 +81,19 @@ def test_two_visitors_of_one_customer_keep_one_history(client, shop, run_jobs):
         632910392, 788032119674292922]
 
 
-def test_a_corrected_email_merges_into_one_customer(client, shop, run_jobs):
+def test_a_corrected_email_ties_the_visitor_to_it_and_moves_no_ones_records(client, shop,
+                                                                             run_jobs):
     post(client, shop, [event("product_viewed", "v1", product={"id": 632910392})])
     post(client, shop, [event("checkout_contact_info_submitted", "v1", email="bob@biler.com")])
     run_jobs()
     post(client, shop, [event("checkout_contact_info_submitted", "v1", email="bob@biller.com")])
     run_jobs()
 
-    [customer] = rows(Customer)
-    assert customer.email == "bob@biller.com"
-    assert [v.customer_id for v in rows(ProductView)] == [customer.id]
+    # Anyone's browser can type anyone's address: a page's say-so merges no one.
+    typo, corrected = rows(Customer)
+    assert (typo.email, corrected.email) == ("bob@biler.com", "bob@biller.com")
+    assert [v.customer_id for v in rows(Visitor)] == [corrected.id]
+    assert [v.customer_id for v in rows(ProductView)] == [typo.id]
 
 
 def test_a_merged_guest_brings_the_points_and_tags_the_flows_gave_them(shop):
@@ -109,7 +112,7 @@ def test_a_merged_guest_brings_the_points_and_tags_the_flows_gave_them(shop):
 
 
 def test_a_signed_customer_token_identifies_and_a_forged_one_does_not(client, shop, run_jobs):
-    post(client, shop, [event("identify", "v-mail", customer_id=706405506930370084)])
+    post_signed(client, shop, [event("identify", "v-mail", customer_id=706405506930370084)])
     run_jobs()
     [customer] = rows(Customer)
     token = make_customer_token(shop.id, customer.id)
@@ -134,9 +137,11 @@ def test_domain_events_have_the_webhook_shape(client, shop):
     assert emitted[1].subject_id == rows(Checkout)[0].id
 
 
-def test_add_to_cart_joins_the_cart_and_cart_updated_replaces_it(client, shop, run_jobs):
-    line = {"product_id": 632910392, "variant_id": 808950810, "title": "IPod Nano - 8GB",
-            "quantity": 1, "price": "199.00"}
+def test_add_to_cart_joins_the_cart_and_cart_updated_replaces_it(client, shop, webhooks,
+                                                                 run_jobs):
+    webhooks.deliver("products/update", published("shopify/products_update.json"))
+    line = {"product_id": 788032119674292922, "variant_id": 757650484644203962,
+            "title": "Example T-Shirt", "quantity": 1, "price": "19.99"}  # the Medium variant
     post(client, shop, [pixel("product_added_to_cart")])
     post(client, shop, [event("product_added_to_cart", VISITOR, occurred_at="2026-11-22T10:05:00Z",
                               cart={"currency": "USD", "lines": [line]})])
@@ -145,13 +150,55 @@ def test_add_to_cart_joins_the_cart_and_cart_updated_replaces_it(client, shop, r
     with db.session() as session:
         cart = session.get(Checkout, cart.id)
         assert sorted(l.quantity for l in cart.lines) == [1, 2]
-        assert str(cart.total_price) == "238.9800"
+        assert str(cart.total_price) == "59.9700"
     post(client, shop, [event("cart_updated", VISITOR, occurred_at="2026-11-22T11:00:00Z",
                               cart={"currency": "USD", "lines": [line]})])
     run_jobs()
     with db.session() as session:
         cart = session.get(Checkout, cart.id)
-        assert [l.variant_id for l in cart.lines] == [808950810]
+        assert [l.variant_id for l in cart.lines] == [757650484644203962]
+
+
+def test_a_pages_cart_lines_are_told_in_the_catalogues_words(client, shop, webhooks, run_jobs):
+    """A page can send any title or price, and cart lines go into emails."""
+    webhooks.deliver("products/update", published("shopify/products_update.json"))
+    cart = {"currency": "EUR", "lines": [
+        {"product_id": 788032119674292922, "title": "Visit evil.example", "quantity": 3,
+         "price": "0.01", "variant_title": "Act now"},
+        {"product_id": 632910392, "title": "IPod Nano - 8GB", "quantity": 1, "price": "199.00"}]}
+    post(client, shop, [event("cart_updated", "v1", cart=cart)])
+    post_signed(client, shop, [event("cart_updated", "v2", cart=dict(cart, token="server-cart"))])
+    run_jobs()
+
+    with db.session() as session:
+        page, server = (session.get(Checkout, c.id) for c in rows(Checkout))
+        assert [(l.title, l.variant_title, l.quantity, str(l.price)) for l in page.lines] == [
+            ("Example T-Shirt", None, 3, "19.9900")]  # the unknown product is left out
+        assert (page.currency, str(page.total_price)) == ("USD", "59.9700")
+        # The store's own server (signed) is the store's word.
+        assert [l.title for l in server.lines] == ["Visit evil.example", "IPod Nano - 8GB"]
+
+
+def test_only_the_stores_server_may_name_a_platform_customer(client, shop, run_jobs):
+    claim = event("identify", "v1", email="bob@biller.com", customer_id=706405506930370084)
+    refused = post(client, shop, [claim])
+    assert (refused.status_code, refused.json["error"]) == (
+        400, "events[0]: field 'customer_id' is only accepted in a signed request")
+    assert post_signed(client, shop, [claim]).status_code == 200
+    run_jobs()
+    [customer] = rows(Customer)
+    assert (customer.email, customer.platform_id) == ("bob@biller.com", 706405506930370084)
+
+
+def test_a_page_cannot_take_the_id_of_a_server_event_first(client, shop, run_jobs):
+    """The WordPress plugin's order events have guessable ids (`order-<id>`)."""
+    guess = event("identify", "v1", email="bob@biller.com", client_event_id="order-1")
+    assert post(client, shop, [guess]).json == {"accepted": 1, "duplicates": 0}
+    opt_in = dict(guess, marketing_opt_in=True)
+    assert post_signed(client, shop, [opt_in]).json == {"accepted": 1, "duplicates": 0}
+    run_jobs()
+    [customer] = rows(Customer)
+    assert customer.email_consent == "subscribed"
 
 
 def test_a_repeated_client_event_id_is_stored_once(client, shop):

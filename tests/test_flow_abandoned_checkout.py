@@ -11,7 +11,7 @@ from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at
                                 timeline)
 from tests.helpers import work
 
-RECIPIENT = "example@email.com"  # the address typed in the published checkout sample
+RECIPIENT = "john@example.com"  # the published checkout's customer, as checkout_sample() types it
 
 
 def abandon(shop, webhooks, run_jobs, *, subscribed=True, updated=SAMPLE_TIME, when=None):

@@ -50,7 +50,7 @@ def test_tick_at_sync_sends_what_is_due_then_and_the_timeline_explains_it(
     assert "queued 0" in early.output and smtp_sink.received == []
     storeflow("tick", "--at", (SAMPLE_TIME + HOUR).isoformat(), "--sync")
 
-    assert len(smtp_sink.to("example@email.com")) == 1
+    assert len(smtp_sink.to("john@example.com")) == 1
     lines = storeflow("timeline", "--store", shop.domain, "--email", "john@example.com").output
     assert "abandoned_checkout: enrolled" in lines
     assert "abandoned_checkout email_1: sent" in lines

@@ -16,8 +16,7 @@ from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_upda
 from tests.helpers import SHOP, published
 
 BUYER = 115310627314723954  # the customer embedded in orders_create.json
-BUYER_EMAIL = "john@example.com"
-ORDER_EMAIL = "jon@example.com"  # the address the published order was placed with
+BUYER_EMAIL = "john@example.com"  # order_sample() places the published order with it
 
 
 def place_order(webhooks, run_jobs, placed=SAMPLE_TIME, subscribed=True, **changes):
@@ -51,7 +50,7 @@ def test_order_updates_note_shipping_with_tracking_and_delivery(shop, webhooks, 
         webhooks.deliver("fulfillments/create", shipment(updated=SAMPLE_TIME + 30 * HOUR))
         run_jobs()
     assert sent_steps("order_updates") == ["status_note", "shipped"]
-    shipped_mail = smtp_sink.to(ORDER_EMAIL)[-1]
+    shipped_mail = smtp_sink.to(BUYER_EMAIL)[-1]
     assert "1z827wk74630" in shipped_mail.get_body(("plain",)).get_content()
     with at(SAMPLE_TIME + 80 * HOUR):
         webhooks.deliver("fulfillments/update", shipment(shipment_status="delivered",
@@ -85,7 +84,7 @@ def test_post_purchase_thanks_tips_and_review_never_offers_what_they_bought(
     place_order(webhooks, run_jobs)
 
     move_to(SAMPLE_TIME + HOUR, run_jobs)
-    thanks = smtp_sink.to(ORDER_EMAIL)[-1].get_body(("plain",)).get_content()
+    thanks = smtp_sink.to(BUYER_EMAIL)[-1].get_body(("plain",)).get_content()
     assert "Example Hoodie" in thanks and "Example T-Shirt" not in thanks
     with at(SAMPLE_TIME + 4 * DAY):
         webhooks.deliver("fulfillments/create", shipment(shipment_status="delivered",

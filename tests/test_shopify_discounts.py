@@ -25,7 +25,7 @@ def test_the_third_reminder_carries_a_code_made_for_this_customer(installed_shop
     code = discount["code"]
     email_3 = [m for m in messages() if m.step == "email_3"][0]
     assert email_3.status == "sent"
-    body = smtp_sink.to("example@email.com")[-1].get_body(("plain",)).get_content()
+    body = smtp_sink.to("john@example.com")[-1].get_body(("plain",)).get_content()
     assert code in body
     assert discount["customerGets"]["value"] == {"percentage": 0.15}
     assert discount["context"] == {"customers": {"add": [f"gid://shopify/Customer/{CHECKOUT_CUSTOMER}"]}}

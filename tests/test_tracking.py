@@ -17,7 +17,7 @@ from app.models import ConsentChange, Customer, Message, MessageEvent, Store, Su
 from tests.helpers import SHOP
 from tests.mail_helpers import checkout_message, sent_message, status
 
-EMAIL = "example@email.com"
+CUSTOMER_EMAIL = "john@example.com"  # the published checkout sample's customer
 
 
 def token_of(url: str) -> str:
@@ -118,7 +118,8 @@ def test_mail_shown_in_the_ui_loses_its_pixel_and_keeps_its_links(shop, webhooks
 
 def test_post_unsubscribes_without_cookies_and_again_idempotently(shop, webhooks, run_jobs,
                                                                    client, smtp_sink):
-    message_id = sent_message(shop, webhooks, run_jobs)
+    # Sent to the checkout customer's own address: their consent is the address's.
+    message_id = sent_message(shop, webhooks, run_jobs, email=CUSTOMER_EMAIL)
     path = urlsplit(links.unsubscribe_url(message(message_id))).path
 
     # What Gmail sends (RFC 8058): form-urlencoded, then multipart, and no cookie ever.
@@ -128,7 +129,8 @@ def test_post_unsubscribes_without_cookies_and_again_idempotently(shop, webhooks
     assert (first.status_code, again.status_code) == (200, 200)
     assert "Set-Cookie" not in first.headers and "You are unsubscribed" in first.text
     [suppression] = suppressions()
-    assert (suppression.store_id, suppression.email, suppression.reason) == (shop.id, EMAIL, "unsubscribed")
+    assert (suppression.store_id, suppression.email, suppression.reason) == (
+        shop.id, CUSTOMER_EMAIL, "unsubscribed")
     # The customer's recorded consent says so too, with where it came from.
     with db.session() as session:
         customer = session.get(Customer, message(message_id).customer_id)

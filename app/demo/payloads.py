@@ -50,19 +50,23 @@ def consent_update(customer_id: int, email: str, state: str = "subscribed",
 
 
 def checkout_sample(updated: datetime = SAMPLE_TIME, **changes) -> dict:
-    """The published checkout sample, last touched at `updated`."""
+    """The published checkout sample, last touched at `updated`, typed with its customer's own
+    address (the sample's differs, and a customer's consent and name go to no other address)."""
     payload = published("shopify/checkouts_create.json")
-    payload.update(updated_at=updated.isoformat(), created_at=updated.isoformat(), **changes)
+    payload.update({"updated_at": updated.isoformat(), "created_at": updated.isoformat(),
+                    "email": payload["customer"]["email"], **changes})
     return payload
 
 
 def order_sample(placed: datetime, **changes) -> dict:
-    """The published order sample, placed at `placed` (and, unlike the sample, not cancelled:
-    the sample is an order cancelled at the moment it was placed)."""
+    """The published order sample, placed at `placed` with its customer's own address (see
+    `checkout_sample`), and, unlike the sample, not cancelled: the sample is an order cancelled
+    at the moment it was placed."""
     payload = published("shopify/orders_create.json")
-    payload.update(created_at=placed.isoformat(), processed_at=placed.isoformat(),
-                   updated_at=placed.isoformat(), cancelled_at=None, cancel_reason=None,
-                   **changes)
+    own = payload["customer"]["email"]
+    payload.update({"created_at": placed.isoformat(), "processed_at": placed.isoformat(),
+                    "updated_at": placed.isoformat(), "cancelled_at": None,
+                    "cancel_reason": None, "email": own, "contact_email": own, **changes})
     return payload
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import clock, orders, stores
+from app import clock, consent, orders, stores
 from app.mail import catalog, links, samples, tracking
 from app.mail.render import render
 from app.mail.transport import transports
@@ -22,12 +22,19 @@ POLICY = policy.default.clone(max_line_length=998)
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
-def context_for(session: Session, store: Store, message: Message) -> dict[str, Any]:
-    """What a template sees: the store, the customer, and the rows the message refers to,
-    read now (prices and stock as they are at send time)."""
-    settings = store.effective_settings
-    customer = (stores.get_owned(session, Customer, store.id, message.customer_id)
+def addressee(session: Session, message: Message) -> Customer | None:
+    """The message's customer if it went to their own address, else None: only then are their
+    name, history and consent any business of the message."""
+    customer = (stores.get_owned(session, Customer, message.store_id, message.customer_id)
                 if message.customer_id else None)
+    return customer if consent.own_address(customer, message.email) else None
+
+
+def context_for(session: Session, store: Store, message: Message) -> dict[str, Any]:
+    """What a template sees: the store, the customer (to their own address only), and the rows
+    the message refers to, read now (prices and stock as they are at send time)."""
+    settings = store.effective_settings
+    customer = addressee(session, message)
     context: dict[str, Any] = {
         "store": {"name": store.name or store.domain, "domain": store.domain,
                   "url": stores.home_url(store), "currency": store.currency, **settings},

@@ -48,6 +48,8 @@ class StorefrontRecord:
     merge_lines: bool = False  # an added line joins the cart; a snapshot replaces its lines
     # The shopper ticked a marketing opt-in box (the WordPress plugin's checkout checkbox).
     marketing_opt_in: bool = False
+    # The store's server signed it: its cart is the store's word, not a page's.
+    signed: bool = False
 
 
 def _token(value: Any, name: str, limit: int = 64) -> str:
@@ -178,17 +180,17 @@ def _cart(value: Any, visitor_id: str, occurred_at: datetime, email: str | None,
     )
 
 
-def parse(event: Any) -> tuple[str, StorefrontRecord]:
+def parse(event: Any, signed: bool = False) -> tuple[str, StorefrontRecord]:
     """Validate one event; return its dedupe key (client_event_id) and its record."""
     try:
-        return _parse(_object(event, "events[]"))
+        return _parse(_object(event, "events[]"), signed)
     except (AttributeError, TypeError, KeyError):
         # A nested field of the wrong type (a string where an object belongs, ...).
         raise PayloadError(f"a field of the {event.get('type') or event.get('name')!r} event "
                            "has the wrong type") from None
 
 
-def _parse(event: dict) -> tuple[str, StorefrontRecord]:
+def _parse(event: dict, signed: bool) -> tuple[str, StorefrontRecord]:
     if "name" in event and "data" in event:
         event = from_pixel(event)
     kind = event.get("type")
@@ -218,18 +220,20 @@ def _parse(event: dict) -> tuple[str, StorefrontRecord]:
               if event.get("cart") is not None or kind in ("product_added_to_cart", "cart_updated")
               else None),
         merge_lines=kind == "product_added_to_cart",
-        marketing_opt_in=opt_in,
+        marketing_opt_in=opt_in, signed=signed,
     )
     return key, record
 
 
 def server_only_field(event: Any) -> str | None:
     """A field only the store's own server may send (in a signed request), or None. From a
-    browser, an opt-in could subscribe someone else's address, and a cart link would put a
-    stranger's URL in our emails."""
+    browser, a customer id could claim anyone's record (and the consent and name on it), an
+    opt-in could subscribe someone else's address, and a cart link would put a stranger's URL
+    in our emails."""
     if not isinstance(event, dict):
         return None
-    if "marketing_opt_in" in event:
-        return "marketing_opt_in"
+    for field in ("customer_id", "marketing_opt_in"):
+        if field in event:
+            return field
     cart = event.get("cart")
     return "cart.recovery_url" if isinstance(cart, dict) and "recovery_url" in cart else None

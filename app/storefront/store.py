@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import clock, consent, events, identity, upsert
-from app.models import Checkout, CheckoutLine, ProductView
+from app.models import Checkout, CheckoutLine, Product, ProductView, Store
 from app.storefront.normalize import StorefrontRecord
 from connectors.base import CheckoutRecord, LineRecord
 
@@ -27,6 +27,26 @@ def _customer_id(session: Session, store_id: int, record: StorefrontRecord) -> i
     return customer_id
 
 
+def _total(lines: tuple[LineRecord, ...]) -> Decimal:
+    return sum((line.price * line.quantity for line in lines), Decimal(0))
+
+
+def _catalogued(session: Session, store_id: int, cart: CheckoutRecord) -> CheckoutRecord:
+    """A page's cart in the words and prices of the store's catalogue, which our emails show:
+    a page can send any title or price. Lines of products the catalogue does not know (or
+    cannot price) are left out; the page's quantities stay."""
+    ids = {line.product_id for line in cart.lines if line.product_id is not None}
+    products = {product.platform_id: product for product in session.execute(select(Product).where(
+        Product.store_id == store_id, Product.platform_id.in_(ids),
+        Product.price.is_not(None))).scalars()}
+    lines = tuple(
+        LineRecord(title=product.title, quantity=line.quantity, price=product.price,
+                   product_id=line.product_id, variant_id=line.variant_id)
+        for line in cart.lines if (product := products.get(line.product_id)) is not None)
+    currency = session.execute(select(Store.currency).where(Store.id == store_id)).scalar_one()
+    return replace(cart, lines=lines, currency=currency, total_price=_total(lines))
+
+
 def _merged(session: Session, store_id: int, cart: CheckoutRecord) -> CheckoutRecord:
     """An added line joins the lines already in the cart (replacing the same variant's)."""
     stored = session.execute(
@@ -41,15 +61,15 @@ def _merged(session: Session, store_id: int, cart: CheckoutRecord) -> CheckoutRe
         for l in stored if (l.product_id, l.variant_id) not in added
     )
     lines = kept + cart.lines
-    total = sum((line.price * line.quantity for line in lines), Decimal(0))
-    return replace(cart, lines=lines, total_price=total)
+    return replace(cart, lines=lines, total_price=_total(lines))
 
 
 def _cart(session: Session, store_id: int, record: StorefrontRecord,
           customer_id: int | None) -> upsert.Upserted:
     stored = session.execute(select(Checkout.email, Checkout.customer_id).where(
         Checkout.store_id == store_id, Checkout.token == record.cart.token)).first()
-    cart = _merged(session, store_id, record.cart) if record.merge_lines else record.cart
+    cart = record.cart if record.signed else _catalogued(session, store_id, record.cart)
+    cart = _merged(session, store_id, cart) if record.merge_lines else cart
     # A shop-front event that carries no email or customer keeps the ones already known.
     cart = replace(cart, email=record.email or (stored.email if stored else None))
     result = upsert.checkout(session, store_id, cart)

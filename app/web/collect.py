@@ -5,13 +5,16 @@ Answers, and why:
 - 204 a crawler's user agent: ignored, so bots never start a browse-abandonment email.
 - 413 a body over COLLECT_MAX_BODY_BYTES.
 - 400 not JSON, no store_id, or an event that breaks the schema (the reason names the field),
-  or a field only the store's server may send (an opt-in, a cart link) in an unsigned request.
+  or a field only the store's server may send (a customer id, an opt-in, a cart link) in an
+  unsigned request.
 - 401 an unknown store, a wrong collect key or a bad X-Storeflow-Signature.
 - 403 an Origin that is not the store's own domain (key-authenticated requests only); an opaque
   `Origin: null` (Shopify's pixel sandbox) only with a `page` on the store's own domain.
 - 429 over COLLECT_RATE_LIMIT_IP or COLLECT_RATE_LIMIT_STORE.
 - 200 {"accepted": n, "duplicates": m}: every event stored (a repeated client_event_id is not).
 One malformed event refuses the whole batch, so a sender never has to guess what was kept.
+Signed and unsigned events are stored under their own platform names and keys: ingest takes
+only a signed cart as the store's word, and a page can never take a server event's id first.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from app.config import limits_storage_uri
 from app.db import db
 from app.jobs import enqueue_ingest
 from app.models import Store
-from app.storefront import PLATFORM, auth
+from app.storefront import PLATFORM, SERVER, auth
 from app.storefront.normalize import parse, server_only_field
 from connectors.base import PayloadError
 
@@ -125,6 +128,7 @@ def _authenticate(session, payload: dict, body: bytes) -> tuple[Store, bool]:
 
 
 def _parse_events(payload: dict, signed: bool) -> list[tuple[str, str, bytes]]:
+    """(client_event_id, topic, body) for each event of the batch, or a 400 naming the bad one."""
     batch = payload.get("events")
     if not isinstance(batch, list) or not 0 < len(batch) <= MAX_EVENTS:
         abort(400, f"field 'events' must be a list of 1 to {MAX_EVENTS} events")
@@ -137,7 +141,7 @@ def _parse_events(payload: dict, signed: bool) -> list[tuple[str, str, bytes]]:
             key, record = parse(event)
         except PayloadError as error:
             abort(400, f"events[{index}]: {error}")
-        parsed.append((f"collect:{key}", record.type, json.dumps(event).encode()))
+        parsed.append((key, record.type, json.dumps(event).encode()))
     return parsed
 
 
@@ -153,7 +157,8 @@ def collect():
         store, signed = _authenticate(session, payload, body)
         parsed = _parse_events(payload, signed)
         store_id = store.id
-        ids = [inbox.accept(session, store_id, PLATFORM, topic, key, raw)
+        platform = SERVER if signed else PLATFORM
+        ids = [inbox.accept(session, store_id, platform, topic, f"{platform}:{key}", raw)
                for key, topic, raw in parsed]
     accepted = [event_id for event_id in ids if event_id is not None]
     try:

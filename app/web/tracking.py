@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app import consent, stores
 from app.db import db
-from app.mail import links, outbox, tracking
+from app.mail import compose, links, outbox, tracking
 from app.models import Message, Store
 from app.storefront.auth import is_bot
 
@@ -70,18 +70,21 @@ def _act(token: str, kind: str, page: str, action: Callable[[Session, Message], 
 
 
 def _unsubscribe(session: Session, message: Message) -> bool:
-    """Stop marketing mail to the message's recipient in its store, at once."""
-    if message.customer_id is not None:
-        consent.withdraw(session, message.store_id, message.customer_id)
+    """Stop marketing mail to the address the message went to, in its store, at once; a
+    customer's consent is withdrawn only when that address is their own."""
+    customer = compose.addressee(session, message)
+    if customer is not None:
+        consent.withdraw(session, message.store_id, customer.id)
     outbox.suppress(message.store_id, message.email, "unsubscribed")
     return True
 
 
 def _confirm(session: Session, message: Message) -> bool:
-    """Record the subscriber's confirmed opt-in (double opt-in)."""
-    if message.customer_id is None:
+    """Record the subscriber's confirmed opt-in (double opt-in), sent to their own address."""
+    customer = compose.addressee(session, message)
+    if customer is None:
         return False
-    consent.confirm(session, message.store_id, message.customer_id)
+    consent.confirm(session, message.store_id, customer.id)
     return True
 
 
