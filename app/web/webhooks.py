@@ -3,6 +3,8 @@ inbox, enqueue, answer.
 
 Answers, and why:
 - 401 bad or missing signature, or a shop we do not know: nothing stored.
+- 401 a body that names another shop than its headers (a public app's shops share one signing
+  secret): nothing stored.
 - 200 a correctly signed privacy (compliance) request for a shop we hold nothing about.
 - 400 missing delivery headers or a body that is not JSON: a clear reason.
 - 413 a body over MAX_BODY_BYTES (Flask refuses it before we read it).
@@ -112,11 +114,15 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
             log.info("webhook ignored: unsupported topic", extra=context)
             return jsonify(status="ignored", reason="unsupported topic"), 200
         try:
-            key = connector.dedupe_key(delivery, json.loads(body))
+            payload = json.loads(body)
+            key = connector.dedupe_key(delivery, payload)
         except ValueError as error:  # not JSON, or a PayloadError naming the field
             log.warning("webhook refused: %s", "bad payload" if isinstance(error, PayloadError)
                         else "body is not JSON", extra=context)
             abort(400, str(error) if isinstance(error, PayloadError) else "body is not valid JSON")
+        if not connector.names_shop(delivery, payload):
+            log.warning("webhook refused: the body names another shop", extra=context)
+            abort(401, "the body was signed for another shop")
         event_id = inbox.accept(session, store_id, connector.platform, delivery.topic, key, body)
 
     if event_id is None:

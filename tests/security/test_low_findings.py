@@ -1,0 +1,68 @@
+"""The Low findings of the security review, each replayed from outside against the running app:
+HTTP to the served app, the real `storeflow web` process, and the servers it runs on."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app import stores
+from app.db import db
+from app.models import WebhookEvent
+from tests.helpers import API_SECRET, Webhooks, published
+from tests.ui_helpers import login_path
+
+ROOT = Path(__file__).resolve().parents[2]
+HUGE = "99999999999999999999"  # past PostgreSQL's bigint
+
+
+class _Over:
+    """The test client's `post` that tests.helpers.Webhooks calls, sent over real HTTP."""
+
+    def __init__(self, http):
+        self.http = http
+
+    def post(self, path, *, data, headers, content_type):
+        return self.http.post(path, data=data, headers={**headers, "Content-Type": content_type})
+
+
+def sign_in(http, storeflow, store_id: int) -> str:
+    """Follow a login link as a browser would; the page's CSRF token."""
+    # requests' get() asks to follow redirects itself, over the fixture's default.
+    assert http.get(login_path(storeflow, store_id), allow_redirects=False).status_code == 302
+    page = http.get("/app/")
+    assert page.status_code == 200
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
+
+
+# --- Shopify: a body signed for one shop, delivered as another --------------------------------
+
+VICTIM = "victim-shop.myshopify.com"
+COMPLIANCE = ("customers/redact", "shop/redact", "customers/data_request")
+
+
+@pytest.fixture
+def victim(installed_shop, shopify):
+    """A second store of the same public app: its webhooks are signed with the same secret."""
+    with db.session() as session:
+        store, _ = stores.connect(session, "shopify", VICTIM, access_token=shopify.issue_token(VICTIM),
+                                  webhook_secret=None)
+    return store
+
+
+@pytest.mark.parametrize("topic", COMPLIANCE)
+def test_a_body_signed_for_one_shop_is_refused_when_delivered_as_another(
+        http, installed_shop, victim, topic, caplog):
+    caplog.set_level(logging.INFO)
+    body = published(f"shopify/{topic.replace('/', '_')}.json")  # names SHOP, Shopify signed it
+
+    answer = Webhooks(_Over(http)).deliver(topic, body, secret=API_SECRET, shop=VICTIM)
+
+    assert 400 <= answer.status_code < 500
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(WebhookEvent)).scalar_one() == 0
+    assert "john@example.com" not in caplog.text and "555-625-1199" not in caplog.text
