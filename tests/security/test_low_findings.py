@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from app import stores
@@ -66,3 +67,17 @@ def test_a_body_signed_for_one_shop_is_refused_when_delivered_as_another(
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(WebhookEvent)).scalar_one() == 0
     assert "john@example.com" not in caplog.text and "555-625-1199" not in caplog.text
+
+
+# --- Sign-out ends the session on the server ----------------------------------------------------
+
+def test_a_cookie_copied_before_sign_out_no_longer_signs_in(http, app_server, shop, storeflow):
+    csrf = sign_in(http, storeflow, shop.id)
+    copied = http.cookies.get("storeflow_session")
+
+    assert http.post("/app/logout", data={"csrf_token": csrf}).status_code == 200
+
+    with requests.Session() as thief:
+        thief.cookies.set("storeflow_session", copied)
+        replayed = thief.get(f"{app_server}/app/", allow_redirects=False)
+    assert replayed.status_code == 401 and "Overview" not in replayed.text
