@@ -5,6 +5,7 @@ Answers, and why:
 - 401 bad or missing signature, or a shop we do not know: nothing stored.
 - 401 a body that names another shop than its headers (a public app's shops share one signing
   secret): nothing stored.
+- 404 a WooCommerce address whose store id no store can have (app.web.ids).
 - 200 a correctly signed privacy (compliance) request for a shop we hold nothing about.
 - 400 missing delivery headers or a body that is not JSON: a clear reason.
 - 413 a body over MAX_BODY_BYTES (Flask refuses it before we read it).
@@ -87,10 +88,8 @@ def receive(platform: str):
     return _ingress(connector, delivery, body, lambda s: _signer(s, platform, delivery.shop))
 
 
-@bp.post("/woocommerce/<int:store_id>")
+@bp.post("/woocommerce/<store_id:store_id>")
 def receive_woocommerce(store_id: int):
-    if not 0 < store_id < 2**31:  # stores.id is a PostgreSQL integer: this names no store
-        abort(401, "unknown store or invalid signature")
     connector = connectors.get("woocommerce")
     body = request.get_data(cache=False)
     if is_ping(request.headers, body):

@@ -19,6 +19,7 @@ from tests.ui_helpers import login_path
 
 ROOT = Path(__file__).resolve().parents[2]
 HUGE = "99999999999999999999"  # past PostgreSQL's bigint
+ADMIN_PASSWORD = "a-long-operator-password"
 
 
 class _Over:
@@ -81,3 +82,24 @@ def test_a_cookie_copied_before_sign_out_no_longer_signs_in(http, app_server, sh
         thief.cookies.set("storeflow_session", copied)
         replayed = thief.get(f"{app_server}/app/", allow_redirects=False)
     assert replayed.status_code == 401 and "Overview" not in replayed.text
+
+
+# --- Ids past PostgreSQL's integers -------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    f"/app/activity/messages/{HUGE}", f"/app/dev-inbox/{HUGE}", f"/app/preview?customer_id={HUGE}",
+    "/app/preview?customer_id=%C2%B2",  # "²" is a digit to str.isdigit, not to int()
+])
+def test_a_huge_id_in_a_ui_route_is_not_found(http, shop, storeflow, path):
+    sign_in(http, storeflow, shop.id)
+
+    assert http.get(path).status_code == 404
+    assert http.get(path, headers={"Accept": "application/json"}).status_code == 404
+
+
+def test_a_huge_number_in_the_jobs_dashboard_is_not_found(http, app, monkeypatch):
+    monkeypatch.setitem(app.config, "STOREFLOW",
+                        app.config["STOREFLOW"].replace(admin_password=ADMIN_PASSWORD))
+
+    for path in (f"/admin/jobs/{HUGE}/view", f"/admin/jobs/{HUGE}/data/queues.json"):
+        assert http.get(path, auth=("admin", ADMIN_PASSWORD)).status_code == 404
