@@ -103,3 +103,18 @@ def test_a_huge_number_in_the_jobs_dashboard_is_not_found(http, app, monkeypatch
 
     for path in (f"/admin/jobs/{HUGE}/view", f"/admin/jobs/{HUGE}/data/queues.json"):
         assert http.get(path, auth=("admin", ADMIN_PASSWORD)).status_code == 404
+
+
+# --- Merchant text that names other templates ---------------------------------------------------
+
+@pytest.mark.parametrize("text", ['{% include "base.html" %}', '{% extends "base.html" %}',
+                                  '{% import "base.html" as b %}x', '{% from "base.html" import x %}x'])
+def test_merchant_text_naming_another_template_is_refused_with_a_reason(http, shop, storeflow, text):
+    csrf = sign_in(http, storeflow, shop.id)
+
+    answer = http.post("/app/preview/texts", data={
+        "csrf_token": csrf, "step": "abandoned_checkout/email_2", "action": "save",
+        "subject": "Still there?", "message": text})
+
+    assert answer.status_code == 400
+    assert "other templates" in answer.text
