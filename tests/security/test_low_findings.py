@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,7 @@ from app import stores
 from app.db import db
 from app.models import WebhookEvent
 from tests.helpers import API_SECRET, Webhooks, published
+from tests.smtp import free_port
 from tests.ui_helpers import login_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,3 +122,37 @@ def test_merchant_text_naming_another_template_is_refused_with_a_reason(http, sh
 
     assert answer.status_code == 400
     assert "other templates" in answer.text
+
+
+# --- Bearer tokens in access logs ---------------------------------------------------------------
+
+def test_the_access_log_carries_no_bearer_token(shop, storeflow, cli_env):
+    port = free_port()
+    env = {**os.environ, **cli_env, "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1"}
+    web = subprocess.Popen([sys.executable, "-m", "app.cli", "web"], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           start_new_session=True)
+    secret = "Zm9yLXRoZS1sb2dzLW9ubHk"
+    paths = [f"/u/{secret}", f"/confirm/{secret}", f"/o/{secret}.gif", f"/c/{secret}",
+             login_path(storeflow, shop.id)]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}/healthz", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert web.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+        for path in paths:
+            requests.get(base + path, allow_redirects=False, timeout=10)
+    finally:
+        web.terminate()
+        output, _ = web.communicate(timeout=60)
+
+    assert '"GET /healthz" 200' in output, output
+    for path in paths:
+        token = path.removesuffix(".gif").rsplit("/", 1)[1]
+        assert token not in output
+    assert '"GET /u/[token]"' in output and '"GET /app/login/[token]" 302' in output
