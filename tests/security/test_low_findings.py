@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app import stores
 from app.db import db
 from app.models import WebhookEvent
-from tests.helpers import API_SECRET, Webhooks, published
+from tests.helpers import API_SECRET, SHOP, Webhooks, published
 from tests.smtp import free_port
 from tests.ui_helpers import login_path
 
@@ -156,3 +156,19 @@ def test_the_access_log_carries_no_bearer_token(shop, storeflow, cli_env):
         token = path.removesuffix(".gif").rsplit("/", 1)[1]
         assert token not in output
     assert '"GET /u/[token]"' in output and '"GET /app/login/[token]" 302' in output
+
+
+# --- Shopify session tokens ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("changes", [
+    {"iss": f"https://{SHOP}/admin.attacker.example"},
+    {"iss": f"https://{SHOP}/administrator"},
+    {"exp": int(time.time()) + 30 * 86400},  # a month-long token: a leaked one stays good
+])
+def test_a_session_token_with_a_loose_issuer_or_a_long_life_is_refused(http, shopify, shop, changes):
+    from tests.test_shopify_session_token import token
+
+    answer = http.get("/app/", headers={"Authorization": f"Bearer {token(**changes)}"})
+
+    assert answer.status_code == 401
+    assert http.get("/app/", headers={"Authorization": f"Bearer {token()}"}).status_code == 200
