@@ -172,3 +172,24 @@ def test_a_session_token_with_a_loose_issuer_or_a_long_life_is_refused(http, sho
 
     assert answer.status_code == 401
     assert http.get("/app/", headers={"Authorization": f"Bearer {token()}"}).status_code == 200
+
+
+# --- The embedded development servers -----------------------------------------------------------
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+@pytest.mark.skipif(bool(os.environ.get("TEST_DATABASE_URL") or os.environ.get("REDIS_URL")),
+                    reason="the tests run on servers of your own, not the embedded ones")
+def test_the_embedded_servers_are_builds_without_the_published_cves(app):
+    from app.jobs import broker
+
+    with db.engine.connect() as connection:
+        postgres = connection.exec_driver_sql("SHOW server_version").scalar()
+    server = broker.connection.info("server")
+
+    # CVE-2025-12817/12818 and every earlier one were fixed by PostgreSQL 18.1 (16.11, 17.7).
+    assert version(postgres) >= (18, 1), postgres
+    # CVE-2025-49844 (Lua, remote code execution) and its kin: fixed in Valkey 8.1.4.
+    assert version(server.get("valkey_version", "0")) >= (8, 1, 4), server["redis_version"]
