@@ -73,8 +73,9 @@ def sign_in(store_id: int) -> None:
 
 def sign_out() -> None:
     """End the session here and on the server: a copy of the cookie signs in no more."""
-    if _live_key():
-        broker.connection.delete(_live_key())
+    key = _live_key()
+    if key:
+        broker.connection.delete(key)
     session.clear()
 
 

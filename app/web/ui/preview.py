@@ -37,7 +37,7 @@ def _step() -> previews.PreviewStep:
 def _customer(session) -> tuple[Customer | None, str | None]:
     """The customer to preview as: by id (links from Activity), by email, or the sample."""
     given = request.values.get("customer_id", "")
-    if given.isdigit():
+    if given.isdigit():  # what looks like an id but names no row ("²", 10**20) is a 404 too
         return owned_or_404(session, Customer, ids.parse(given)), None
     typed = request.values.get("email", "").strip()
     if not typed:
