@@ -48,7 +48,7 @@ def bootstrap(config: Config | None = None) -> Config:
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import (admin_jobs, collect, errors, health, install_shopify,
+    from app.web import (admin_jobs, collect, errors, health, ids, install_shopify,
                          install_woocommerce, tracking, ui, webhooks)
 
     config = bootstrap(config)
@@ -60,6 +60,7 @@ def create_app(config: Config | None = None) -> Flask:
         STOREFLOW=config,
     )
     errors.init_app(flask_app)
+    ids.register(flask_app)
     flask_app.register_blueprint(health.bp)
     flask_app.register_blueprint(webhooks.bp)
     flask_app.register_blueprint(install_shopify.bp)

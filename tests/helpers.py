@@ -17,12 +17,16 @@ API_SECRET = "shpss_0123456789abcdef0123456789abcdef"  # the length Shopify issu
 WOO_SECRET = "wc_test_webhook_secret"
 
 
-def published(name: str) -> dict:
-    """A payload Shopify or WooCommerce publishes (see fixtures/SOURCES.md); the samples the
-    demo uses ship with the package."""
+# How Shopify's samples name their shop; a delivery names the shop it is for.
+SHOP_PLACEHOLDER = "{shop}.myshopify.com"
+
+
+def published(name: str, shop: str = SHOP) -> dict:
+    """A payload Shopify or WooCommerce publishes (see fixtures/SOURCES.md), its placeholder
+    shop filled in with `shop`; the samples the demo uses ship with the package."""
     if samples.exists(name):
         return samples.published(name)
-    return json.loads((FIXTURES / name).read_text())
+    return json.loads((FIXTURES / name).read_text().replace(SHOP_PLACEHOLDER, shop))
 
 
 class Webhooks:

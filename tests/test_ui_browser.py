@@ -201,7 +201,7 @@ def test_embedded_in_the_admin_every_page_and_form_signs_in_with_a_session_token
     from tests.helpers import API_SECRET
     from tests.ui_helpers import session_token
 
-    token = session_token(API_SECRET, lifetime=300)
+    token = session_token(API_SECRET, lifetime=240)  # a slow browser's minutes; five at most
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.route(APP_BRIDGE_URL, lambda route: route.fulfill(
         content_type="text/javascript", body=APP_BRIDGE_STAND_IN % json.dumps(token)))

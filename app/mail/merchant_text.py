@@ -23,6 +23,9 @@ FILTERS = ("upper", "lower", "title", "capitalize", "trim", "default")
 FORBIDDEN = (nodes.For, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Assign,
              nodes.AssignBlock, nodes.With, nodes.Call, nodes.Add, nodes.Sub, nodes.Mul,
              nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow, nodes.Neg, nodes.Pos)
+# What reaches for another template: the sandbox has no loader, so rendering would fail with a
+# TypeError (no TemplateError) instead of a reason the merchant can act on.
+ELSEWHERE = (nodes.Include, nodes.Extends, nodes.Import, nodes.FromImport)
 
 
 class MerchantTextError(ValueError):
@@ -43,6 +46,8 @@ def _allowed(source: str) -> None:
         tree = _sandbox().parse(source)
     except TemplateError as error:
         raise MerchantTextError(f"cannot render: {error.message or type(error).__name__}") from None
+    if next(tree.find_all(ELSEWHERE), None) is not None:
+        raise MerchantTextError("your text cannot include, extend or import other templates")
     if next(tree.find_all(FORBIDDEN), None) is not None:
         raise MerchantTextError("use only placeholders such as {{ first_name }}, `or` and `if`")
 

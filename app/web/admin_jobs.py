@@ -10,13 +10,16 @@ import rq_dashboard
 from flask import Flask, Response, abort, current_app, request
 from rq_dashboard.web import setup_rq_connection
 
-from app.web import admin_auth
+from app.web import admin_auth, ids
 
 PREFIX = "/admin/jobs"
 DASHBOARD = rq_dashboard.blueprint.name
 # rq-dashboard also requeues a whole queue on GET, which any page could fire with an <img>;
 # its own button POSTs.
 POST_ONLY = {f"{DASHBOARD}.requeue_all"}
+# Numbers in its URLs that it trusts: the index of the Redis shown (raising past the one we
+# mount) and a page of jobs (int() of any text, then a Redis range).
+PAGING = ("per_page", "page")
 # Its pages show job arguments and errors: never cached, framed or leaked in a Referer.
 HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
            "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"}
@@ -42,7 +45,16 @@ def _guard() -> Response | None:
     refused = admin_auth.check(config.admin_password, config.base_url)
     if refused is None and request.endpoint in POST_ONLY and request.method != "POST":
         abort(405)
+    if refused is None and not _numbers_known(request.view_args or {}):
+        abort(404)
     return refused
+
+
+def _numbers_known(args: dict) -> bool:
+    """Instance 0 (our one Redis), and pages that are numbers a Redis range can hold."""
+    pages = [ids.parse(str(args[name])) for name in PAGING if name in args]
+    return args.get("instance_number", 0) == 0 and all(
+        page is not None and page <= ids.INTEGER_MAX for page in pages)
 
 
 def _headers(response: Response) -> Response:

@@ -3,6 +3,9 @@ inbox, enqueue, answer.
 
 Answers, and why:
 - 401 bad or missing signature, or a shop we do not know: nothing stored.
+- 401 a body that names another shop than its headers (a public app's shops share one signing
+  secret): nothing stored.
+- 404 a WooCommerce address whose store id no store can have (app.web.ids).
 - 200 a correctly signed privacy (compliance) request for a shop we hold nothing about.
 - 400 missing delivery headers or a body that is not JSON: a clear reason.
 - 413 a body over MAX_BODY_BYTES (Flask refuses it before we read it).
@@ -85,10 +88,8 @@ def receive(platform: str):
     return _ingress(connector, delivery, body, lambda s: _signer(s, platform, delivery.shop))
 
 
-@bp.post("/woocommerce/<int:store_id>")
+@bp.post("/woocommerce/<store_id:store_id>")
 def receive_woocommerce(store_id: int):
-    if not 0 < store_id < 2**31:  # stores.id is a PostgreSQL integer: this names no store
-        abort(401, "unknown store or invalid signature")
     connector = connectors.get("woocommerce")
     body = request.get_data(cache=False)
     if is_ping(request.headers, body):
@@ -112,11 +113,15 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
             log.info("webhook ignored: unsupported topic", extra=context)
             return jsonify(status="ignored", reason="unsupported topic"), 200
         try:
-            key = connector.dedupe_key(delivery, json.loads(body))
+            payload = json.loads(body)
+            key = connector.dedupe_key(delivery, payload)
         except ValueError as error:  # not JSON, or a PayloadError naming the field
             log.warning("webhook refused: %s", "bad payload" if isinstance(error, PayloadError)
                         else "body is not JSON", extra=context)
             abort(400, str(error) if isinstance(error, PayloadError) else "body is not valid JSON")
+        if not connector.names_shop(delivery, payload):
+            log.warning("webhook refused: the body names another shop", extra=context)
+            abort(401, "the body was signed for another shop")
         event_id = inbox.accept(session, store_id, connector.platform, delivery.topic, key, body)
 
     if event_id is None:

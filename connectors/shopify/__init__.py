@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 from connectors.base import Connector, Delivery, Refused, Record
 from connectors.shopify import customers, discounts, normalize as _normalize
 from connectors.shopify.admin import AdminClient, AdminError, UserErrors
-from connectors.shopify.webhooks import read_delivery, verify
+from connectors.shopify.webhooks import names_shop, read_delivery, verify
 
 
 class ShopifyConnector(Connector):
@@ -21,6 +21,9 @@ class ShopifyConnector(Connector):
 
     def verify(self, secret: str, body: bytes, signature: str) -> bool:
         return verify(secret, body, signature)
+
+    def names_shop(self, delivery: Delivery, payload: Any) -> bool:
+        return names_shop(payload, delivery.shop)
 
     def normalize(self, topic: str, payload: Any) -> list[Record]:
         return _normalize.normalize(topic, payload)

@@ -6,6 +6,9 @@ import jwt
 from connectors.shopify.shop import normalize_shop_domain
 
 LEEWAY = 10  # seconds of clock skew tolerated between Shopify and us
+# Shopify's tokens live a minute; one made to live longer is no token of Shopify's, and would
+# stay good long after it leaked.
+MAX_LIFETIME = 5 * 60
 
 
 class InvalidSessionToken(ValueError):
@@ -14,11 +17,11 @@ class InvalidSessionToken(ValueError):
 
 def verify(token: str, api_key: str, api_secret: str) -> str:
     """The shop a session token speaks for: HS256 with our secret, `aud` our key, unexpired,
-    and `dest` a shop whose admin issued it."""
+    living minutes at most, and `dest` a shop whose admin (`iss`) issued it."""
     try:
         claims = jwt.decode(token, api_secret, algorithms=["HS256"], audience=api_key,
                             leeway=LEEWAY,
-                            options={"require": ["exp", "nbf", "iss", "dest", "aud"]})
+                            options={"require": ["exp", "nbf", "iat", "iss", "dest", "aud"]})
     except jwt.ExpiredSignatureError:
         raise InvalidSessionToken("the session token has expired") from None
     except jwt.InvalidAudienceError:
@@ -32,6 +35,9 @@ def verify(token: str, api_key: str, api_secret: str) -> str:
         shop = normalize_shop_domain(dest[len("https://"):])
     except ValueError:
         raise InvalidSessionToken("the session token names no shop") from None
-    if not str(claims["iss"]).startswith(f"{dest}/admin"):
+    if claims["iss"] != f"{dest}/admin":
         raise InvalidSessionToken("the session token's issuer is not the shop's admin")
+    # PyJWT has checked that both are numbers.
+    if claims["exp"] - min(claims["nbf"], claims["iat"]) > MAX_LIFETIME:
+        raise InvalidSessionToken("the session token lives too long")
     return shop

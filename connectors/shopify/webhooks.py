@@ -1,7 +1,7 @@
 """Shopify webhook deliveries: the headers Shopify documents, and the HMAC it signs with."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from connectors.base import Delivery, DeliveryError
 from connectors.shopify.shop import normalize_shop_domain
@@ -26,3 +26,24 @@ def read_delivery(headers: Mapping[str, str]) -> Delivery:
     if not event_id or len(event_id) > 100:
         raise DeliveryError("missing X-Shopify-Webhook-Id")
     return Delivery(shop=shop, topic=topic, key=f"{topic}:{event_id}", signature=signature)
+
+
+# Where a body names its shop: the compliance topics' `shop_domain`, and the Shop object's
+# `myshopify_domain` (app/uninstalled). Shopify signs the shop's id together with it.
+SHOP_FIELDS = ("shop_domain", "myshopify_domain")
+
+
+def names_shop(payload: Any, shop: str) -> bool:
+    """False when a body names a shop other than the one its headers deliver it to: a public
+    app's shops share one signing secret, so a signature alone does not tie a body to a shop."""
+    if not isinstance(payload, dict):
+        return True
+    return all(_shop_domain(payload[field]) == shop for field in SHOP_FIELDS
+               if payload.get(field) is not None)
+
+
+def _shop_domain(value: Any) -> str | None:
+    try:
+        return normalize_shop_domain(str(value))
+    except ValueError:
+        return None

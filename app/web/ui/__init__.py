@@ -152,9 +152,10 @@ def _error(error):
     return render_template("ui/error.html", error=error), error.code
 
 
-def owned_or_404(session, model, row_id: int):
-    """A row of the signed-in store, or 404 (another store's id looks like no id at all)."""
-    row = get_owned(session, model, g.store.id, row_id)
+def owned_or_404(session, model, row_id: int | None):
+    """A row of the signed-in store, or 404 (another store's id, or None for an id no row can
+    have, looks like no id at all)."""
+    row = get_owned(session, model, g.store.id, row_id) if row_id is not None else None
     if row is None:
         abort(404, "Nothing here: it may have been deleted, or belongs to another store.")
     return row

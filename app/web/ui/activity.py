@@ -58,7 +58,7 @@ def activity():
                            flows=FLOWS)
 
 
-@bp.get("/activity/messages/<int:message_id>")
+@bp.get("/activity/messages/<id:message_id>")
 @shows_email
 def message(message_id: int):
     """One email: who, when, what happened to it, and how it renders today."""

@@ -2,8 +2,9 @@
 
 A merchant signs in with a link from `storeflow login-link`: signed with SECRET_KEY (its own
 salt), naming one store, valid for 15 minutes and accepted once (its nonce is spent in Redis).
-The session is Flask's signed cookie, so no table is needed. Every form carries the session's
-CSRF token, compared in constant time.
+The session is Flask's signed cookie, so no table is needed; it names a random session id that
+must also be live in Redis, so signing out (which deletes it) ends the session at once, even for
+a copy of the cookie. Every form carries the session's CSRF token, compared in constant time.
 
 Inside the Shopify admin (the embedded app) a request carries an App Bridge session token
 instead of a cookie, which a third-party iframe would not send: in the `Authorization: Bearer`
@@ -30,6 +31,8 @@ SESSION_LIFETIME = timedelta(hours=12)
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
 ID_TOKEN = "id_token"  # Shopify's name for the session token in an embedded app's URL
 SPENT_KEY = "storeflow:ui-login-spent:{}"
+SESSION_ID = "sid"
+LIVE_KEY = "storeflow:ui-session:{}:{}"  # store id, session id
 
 signer = Signer(LOGIN_SALT)
 
@@ -63,11 +66,31 @@ def sign_in(store_id: int) -> None:
     session.clear()
     session.permanent = True
     session["store_id"] = store_id
+    session[SESSION_ID] = secrets.token_urlsafe(32)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    broker.connection.set(_live_key(), 1, ex=SESSION_LIFETIME)
 
 
 def sign_out() -> None:
+    """End the session here and on the server: a copy of the cookie signs in no more."""
+    key = _live_key()
+    if key:
+        broker.connection.delete(key)
     session.clear()
+
+
+def _live_key() -> str | None:
+    store_id, session_id = session.get("store_id"), session.get(SESSION_ID)
+    if not isinstance(store_id, int) or not isinstance(session_id, str):
+        return None
+    return LIVE_KEY.format(store_id, session_id)
+
+
+def _cookie_store_id() -> int | None:
+    """The cookie's store while its session is live; each use keeps it live for another
+    SESSION_LIFETIME, as the cookie itself is renewed on each response."""
+    key = _live_key()
+    return session["store_id"] if key and broker.connection.expire(key, SESSION_LIFETIME) else None
 
 
 def session_token() -> str | None:
@@ -88,8 +111,7 @@ def signed_in_store_id() -> int | None:
     """The store this request acts for (by session token, else by cookie), or None."""
     if session_token():
         return _embedded_store_id(session_token())
-    store_id = session.get("store_id")
-    return store_id if isinstance(store_id, int) else None
+    return _cookie_store_id()
 
 
 def _embedded_store_id(authorization: str) -> int:

@@ -48,7 +48,7 @@ def dev_inbox():
     return render_template("ui/dev_inbox.html", kept=kept)
 
 
-@bp.get("/dev-inbox/<int:message_id>")
+@bp.get("/dev-inbox/<id:message_id>")
 @shows_email
 def dev_inbox_message(message_id: int):
     """One kept .eml: its headers, HTML part and text part as they were sent, less the open

@@ -13,6 +13,7 @@ from app.jobs import broker
 from app.mail import outbox
 from app.mail import preview as previews
 from app.models import Customer
+from app.web import ids
 from app.web.ui import bp, owned_or_404, shows_email
 from connectors.base import normalize_email
 from flows import config
@@ -35,8 +36,9 @@ def _step() -> previews.PreviewStep:
 
 def _customer(session) -> tuple[Customer | None, str | None]:
     """The customer to preview as: by id (links from Activity), by email, or the sample."""
-    if request.values.get("customer_id", "").isdigit():
-        return owned_or_404(session, Customer, int(request.values["customer_id"])), None
+    given = request.values.get("customer_id", "")
+    if given.isdigit():  # what looks like an id but names no row ("²", 10**20) is a 404 too
+        return owned_or_404(session, Customer, ids.parse(given)), None
     typed = request.values.get("email", "").strip()
     if not typed:
         return None, None
