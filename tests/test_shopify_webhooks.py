@@ -77,6 +77,18 @@ def test_bad_or_missing_signature_is_refused_and_stores_nothing(shop, webhooks):
     assert count(WebhookEvent) == 0
 
 
+def test_a_signature_differing_only_in_letter_case_is_refused(shop, webhooks):
+    # Base64 is case-sensitive: the same letters in another case are another signature.
+    payload = published("shopify/orders_create.json")
+    signature = sign(SHOP_SECRET, json.dumps(payload).encode())
+    assert signature.swapcase() != signature
+
+    response = webhooks.deliver("orders/create", payload, signature=signature.swapcase())
+
+    assert response.status_code == 401
+    assert count(WebhookEvent) == 0
+
+
 def test_unknown_shop_is_refused(shop, webhooks):
     response = webhooks.deliver("orders/create", published("shopify/orders_create.json"),
                                 shop="someone-else.myshopify.com")
