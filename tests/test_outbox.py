@@ -1,6 +1,7 @@
 """The outbox sends each message once, checks suppression at send time, and sorts failures."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -8,8 +9,9 @@ from sqlalchemy import select, update
 from app import clock
 from app.db import db
 from app.mail import outbox
+from app.mail.transport import SMTPTransport, transports
 from app.models import Message, Suppression
-from tests.helpers import published
+from tests.helpers import published, wait_for, waiting_for_a_lock
 from tests.mail_helpers import checkout_message, status
 
 
@@ -149,3 +151,40 @@ def test_a_message_reaching_delivery_after_the_store_was_uninstalled_does_not_go
     assert status(message_id).reason == "store uninstalled"
     assert smtp_sink.received == []
 
+
+class ConnectionPerJob:
+    """Each send on its own SMTP connection, as each worker process has its own."""
+
+    def __init__(self, port: int):
+        self.url = f"smtp://127.0.0.1:{port}"
+
+    def send(self, message) -> None:
+        transport = SMTPTransport(self.url)
+        try:
+            transport.send(message)
+        finally:
+            transport.close()
+
+    def close(self) -> None:
+        pass
+
+
+def test_two_jobs_delivering_one_message_at_once_send_it_once(shop, webhooks, run_jobs, smtp_sink,
+                                                              monkeypatch):
+    # A sweep can queue a message again while its first job is still running.
+    message_id = checkout_message(shop, webhooks, run_jobs)
+    monkeypatch.setattr(transports, "current", ConnectionPerJob(smtp_sink.port))
+    checked = []
+
+    def hold(session, message):
+        # Each job, past the status check, waits for the other to get there too, or to be
+        # waiting for the row's lock.
+        checked.append(message.id)
+        wait_for(lambda: len(checked) == 2 or waiting_for_a_lock() > 0)
+    monkeypatch.setattr(outbox, "_guards", [hold])
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(outbox.deliver, [message_id, message_id]))
+
+    assert len(smtp_sink.received) == 1
+    assert status(message_id).status == "sent"
