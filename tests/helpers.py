@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -114,3 +115,24 @@ def work(*queues: str, max_jobs: int | None = None, logging_level: str = "INFO")
     BurstWorker([broker.queue(name) for name in queues or QUEUES],
                 connection=broker.connection).work(burst=True, max_jobs=max_jobs,
                                                    logging_level=logging_level)
+
+
+def waiting_for_a_lock() -> int:
+    """How many database sessions are waiting for a lock another one holds."""
+    from sqlalchemy import text
+
+    from app.db import db
+
+    with db.engine.connect() as connection:
+        return connection.execute(text(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()")).scalar_one()
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    """Poll until `condition()` holds: for states no event can signal, such as another session
+    waiting inside PostgreSQL for a lock."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)

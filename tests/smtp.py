@@ -22,6 +22,9 @@ class SmtpSink:
         self.raw: list[bytes] = []
         # Addresses answered with a permanent 550, as a mailbox that does not exist would be.
         self.refuse: set[str] = set()
+        # Addresses whose message is taken, and then the connection dropped before the reply, as
+        # a server crash or a network cut would: the sender cannot know the message arrived.
+        self.hang_up: set[str] = set()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -33,6 +36,8 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope):
         self.raw.append(envelope.original_content)
         self.received.append(message_from_bytes(envelope.content, policy=policy.default))
+        if self.hang_up & set(envelope.rcpt_tos):
+            server.transport.abort()
         return "250 Message accepted"
 
     def start(self) -> None:

@@ -1,11 +1,17 @@
 """The outbox sends each message once, checks suppression at send time, and sorts failures."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
+from sqlalchemy import select, update
+
+from app import clock
 from app.db import db
 from app.mail import outbox
-from app.models import Suppression
+from app.mail.transport import SMTPTransport, transports
+from app.models import Message, Suppression
+from tests.helpers import published, wait_for, waiting_for_a_lock
 from tests.mail_helpers import checkout_message, status
 
 
@@ -104,3 +110,82 @@ def test_over_the_transport_rate_a_message_waits_and_is_never_dropped(
     assert later == [f"mail-{ids[2]}-later"]
     # Once the window has passed, the scheduled job sends it.
     assert outbox.deliver(ids[2]) == "sent" and len(smtp_sink.received) == 3
+
+
+def test_a_connection_lost_after_the_data_leaves_the_message_unknown_and_never_resent(
+        shop, webhooks, run_jobs, smtp_sink):
+    # The server may have the message (this one does): sending again could mean two emails.
+    smtp_sink.hang_up.add("example@email.com")
+    message_id = checkout_message(shop, webhooks, run_jobs)
+
+    assert outbox.deliver(message_id) == "unknown"
+    assert status(message_id).status == "unknown"
+
+    outbox.sweep_outbox(older_than_seconds=0)
+    run_jobs()
+    assert len(smtp_sink.received) == 1
+
+
+def test_a_message_left_unknown_by_a_dead_worker_is_not_sent_by_a_later_job(
+        shop, webhooks, run_jobs, smtp_sink):
+    message_id = checkout_message(shop, webhooks, run_jobs)
+    # A worker died after marking the row `sending`; the reaper calls it unknown.
+    with db.session() as session:
+        session.execute(update(Message).where(Message.id == message_id).values(status="sending"))
+    with clock.frozen_at(clock.now() + outbox.STALE_SENDING + timedelta(seconds=1)):
+        assert outbox.reap_stale_sending() == 1
+
+    assert outbox.deliver(message_id) == "unknown"  # the dead worker's job, run again
+    assert smtp_sink.received == []
+
+
+def test_a_message_reaching_delivery_after_the_store_was_uninstalled_does_not_go_out(
+        shop, webhooks, run_jobs, smtp_sink):
+    webhooks.deliver("checkouts/create", published("shopify/checkouts_create.json"))
+    webhooks.deliver("app/uninstalled", published("shopify/app_uninstalled.json"))
+    run_jobs()
+    # A flow step that queued its message while the uninstall was being stored: the uninstall's
+    # cancelling of queued mail could not see it.
+    message_id = checkout_message(shop, webhooks, run_jobs)
+
+    assert outbox.deliver(message_id) == "cancelled"
+    assert status(message_id).reason == "store uninstalled"
+    assert smtp_sink.received == []
+
+
+class ConnectionPerJob:
+    """Each send on its own SMTP connection, as each worker process has its own."""
+
+    def __init__(self, port: int):
+        self.url = f"smtp://127.0.0.1:{port}"
+
+    def send(self, message) -> None:
+        transport = SMTPTransport(self.url)
+        try:
+            transport.send(message)
+        finally:
+            transport.close()
+
+    def close(self) -> None:
+        pass
+
+
+def test_two_jobs_delivering_one_message_at_once_send_it_once(shop, webhooks, run_jobs, smtp_sink,
+                                                              monkeypatch):
+    # A sweep can queue a message again while its first job is still running.
+    message_id = checkout_message(shop, webhooks, run_jobs)
+    monkeypatch.setattr(transports, "current", ConnectionPerJob(smtp_sink.port))
+    checked = []
+
+    def hold(session, message):
+        # Each job, past the status check, waits for the other to get there too, or to be
+        # waiting for the row's lock.
+        checked.append(message.id)
+        wait_for(lambda: len(checked) == 2 or waiting_for_a_lock() > 0)
+    monkeypatch.setattr(outbox, "_guards", [hold])
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(outbox.deliver, [message_id, message_id]))
+
+    assert len(smtp_sink.received) == 1
+    assert status(message_id).status == "sent"

@@ -77,6 +77,18 @@ def test_bad_or_missing_signature_is_refused_and_stores_nothing(shop, webhooks):
     assert count(WebhookEvent) == 0
 
 
+def test_a_signature_differing_only_in_letter_case_is_refused(shop, webhooks):
+    # Base64 is case-sensitive: the same letters in another case are another signature.
+    payload = published("shopify/orders_create.json")
+    signature = sign(SHOP_SECRET, json.dumps(payload).encode())
+    assert signature.swapcase() != signature
+
+    response = webhooks.deliver("orders/create", payload, signature=signature.swapcase())
+
+    assert response.status_code == 401
+    assert count(WebhookEvent) == 0
+
+
 def test_unknown_shop_is_refused(shop, webhooks):
     response = webhooks.deliver("orders/create", published("shopify/orders_create.json"),
                                 shop="someone-else.myshopify.com")
@@ -112,6 +124,35 @@ def test_an_older_update_after_a_newer_one_changes_nothing(shop, webhooks, run_j
     assert order.total_price == Decimal("500.00")
     assert order.financial_status == "paid"
     assert count(WebhookEvent) == 2
+
+
+def test_an_older_update_after_a_newer_one_keeps_the_newer_line_items(shop, webhooks, run_jobs):
+    newer = published("shopify/orders_updated.json")
+    # The merchant took the coffee table off the order.
+    newer.update(updated_at="2022-01-01T10:00:00-05:00", line_items=newer["line_items"][:-1])
+
+    webhooks.deliver("orders/updated", newer)
+    run_jobs()
+    webhooks.deliver("orders/updated", published("shopify/orders_updated.json"))  # older
+    run_jobs()
+
+    with db.session() as session:
+        titles = session.execute(select(OrderLine.title).order_by(OrderLine.id)).scalars().all()
+    assert titles == [item["title"] for item in newer["line_items"]]
+
+
+def test_an_update_stamped_in_the_same_second_as_the_stored_one_applies(shop, webhooks, run_jobs):
+    # Shopify stamps whole seconds: an order paid within the second it was placed comes twice
+    # with one updated_at, and the later delivery holds the later state.
+    placed = published("shopify/orders_create.json")
+    placed.update(financial_status="pending", cancelled_at=None, cancel_reason=None)
+
+    webhooks.deliver("orders/create", placed)
+    run_jobs()
+    webhooks.deliver("orders/paid", dict(placed, financial_status="paid"))
+    run_jobs()
+
+    assert one(Order).financial_status == "paid"
 
 
 def test_malformed_json_gets_400_and_stores_nothing(shop, webhooks):

@@ -12,7 +12,7 @@ from app import events
 from app.db import db
 from app.models import Customer, Order, OrderLine, Product, WebhookEvent
 from connectors.signing import sign
-from tests.helpers import WOO_SECRET, published
+from tests.helpers import SHOP_SECRET, WOO_SECRET, published
 
 
 def count(model) -> int:
@@ -85,6 +85,16 @@ def test_forged_deliveries_get_401_and_store_nothing(woo_store, woo_webhooks, ap
     assert woo_webhooks.deliver(woo_store.id, "order.created", payload,
                                 secret="other-secret").status_code == 401
     assert woo_webhooks.deliver(other.id + 1, "order.created", payload).status_code == 401
+    assert count(WebhookEvent) == 0
+
+
+def test_the_woocommerce_url_does_not_open_a_store_of_another_platform(shop, woo_webhooks):
+    # A Shopify store's id in the URL, signed with that store's own secret: still not a
+    # WooCommerce store, so nothing lands in it.
+    response = woo_webhooks.deliver(shop.id, "order.created", published("woocommerce/order.json"),
+                                    secret=SHOP_SECRET)
+
+    assert response.status_code == 401
     assert count(WebhookEvent) == 0
 
 
