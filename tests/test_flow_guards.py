@@ -1,11 +1,14 @@
 """The guards that keep flows polite: quiet hours in the recipient's time (across a DST change),
-and the frequency cap that defers lower-priority mail."""
+and the frequency cap that defers mail of equal or lower priority."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from app.db import db
+from app.demo.payloads import Person, customer
 from app.models import Store
 from app.settings import parse_quiet_hours
 from flows.localtime import next_allowed, recipient_zone
@@ -14,8 +17,9 @@ from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at
                                 order_sample, runs, timeline)
 
 NEW_YORK = ZoneInfo("America/New_York")
+UTC = timezone.utc
 # 07:00 UTC on 13 March 2022 is 03:00 in New York, one hour after clocks sprang forward.
-AFTER_SPRING_FORWARD = datetime(2022, 3, 13, 7, 0, tzinfo=timezone.utc)
+AFTER_SPRING_FORWARD = datetime(2022, 3, 13, 7, 0, tzinfo=UTC)
 
 
 def test_a_send_due_at_three_in_the_morning_waits_for_eight_across_dst():
@@ -26,6 +30,46 @@ def test_a_send_due_at_three_in_the_morning_waits_for_eight_across_dst():
     # 08:00 EDT (UTC-4), not 08:00 EST (UTC-5): the offset of the day the send goes out.
     assert allowed == datetime(2022, 3, 13, 12, 0, tzinfo=timezone.utc)
     assert next_allowed(allowed, NEW_YORK, quiet) == allowed
+
+
+def in_new_york(wall_clock: str) -> datetime:
+    return datetime.fromisoformat(wall_clock).replace(tzinfo=NEW_YORK)
+
+
+@pytest.mark.parametrize("hours, due, goes", [
+    # 21:00-08:00 spans midnight: held from 21:00 sharp until 08:00 sharp.
+    ("21:00-08:00", "2022-01-10 20:59:59", "2022-01-10 20:59:59"),
+    ("21:00-08:00", "2022-01-10 21:00", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-10 22:00", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-10 23:59:59", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-11 00:00", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-11 07:59:59", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-11 08:00", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-11 12:00", "2022-01-11 12:00"),
+    # A window within one day.
+    ("00:00-07:00", "2022-01-10 23:59:59", "2022-01-10 23:59:59"),
+    ("00:00-07:00", "2022-01-11 00:00", "2022-01-11 07:00"),
+    ("00:00-07:00", "2022-01-11 03:00", "2022-01-11 07:00"),
+    ("00:00-07:00", "2022-01-11 06:59:59", "2022-01-11 07:00"),
+    ("00:00-07:00", "2022-01-11 07:00", "2022-01-11 07:00"),
+    # An empty window holds nothing back.
+    ("09:00-09:00", "2022-01-11 09:00", "2022-01-11 09:00"),
+    ("09:00-09:00", "2022-01-11 22:00", "2022-01-11 22:00"),
+])
+def test_quiet_hours_hold_a_send_until_the_window_ends(hours, due, goes):
+    assert next_allowed(in_new_york(due), NEW_YORK, parse_quiet_hours(hours)) == in_new_york(goes)
+
+
+@pytest.mark.parametrize("due, goes", [
+    # 22:00 EST the night before clocks spring forward: 08:00 EDT (UTC-4).
+    (datetime(2022, 3, 13, 3, 0, tzinfo=UTC), datetime(2022, 3, 13, 12, 0, tzinfo=UTC)),
+    # 22:00 EDT the night before clocks fall back: 08:00 EST (UTC-5).
+    (datetime(2022, 11, 6, 2, 0, tzinfo=UTC), datetime(2022, 11, 6, 13, 0, tzinfo=UTC)),
+    # 01:30 EDT, the first of the two 01:30s of the night clocks fall back.
+    (datetime(2022, 11, 6, 5, 30, tzinfo=UTC), datetime(2022, 11, 6, 13, 0, tzinfo=UTC)),
+], ids=["spring forward", "fall back", "fall back, inside the repeated hour"])
+def test_a_send_held_overnight_goes_at_eight_by_the_clock_of_the_morning_it_goes(due, goes):
+    assert next_allowed(due, NEW_YORK, parse_quiet_hours("21:00-08:00")) == goes
 
 
 def test_quiet_hours_use_the_customer_country_when_it_has_one_zone():
@@ -83,3 +127,30 @@ def test_the_frequency_cap_defers_the_lower_priority_flow(shop, webhooks, run_jo
     assert reminder.created_at >= now + 16 * HOUR
     assert any(kind == "deferred" and detail.startswith("frequency cap")
                for kind, _, detail in timeline(shop.id, "john@example.com"))
+
+
+@pytest.mark.parametrize("due, goes", [
+    # 22:00 in Tokyo (08:00 in New York): the reminder waits for 08:00 in Tokyo.
+    (datetime(2022, 1, 10, 13, 0, tzinfo=UTC), datetime(2022, 1, 10, 23, 0, tzinfo=UTC)),
+    # 12:00 in Tokyo (22:00 in New York): it goes at once.
+    (datetime(2022, 1, 10, 3, 0, tzinfo=UTC), datetime(2022, 1, 10, 3, 0, tzinfo=UTC)),
+], ids=["night in Tokyo", "night in New York"])
+def test_quiet_hours_are_the_shoppers_not_the_stores(due, goes, shop, webhooks, run_jobs,
+                                                     smtp_sink):
+    """A New York store, a shopper in Japan (a country of one time zone)."""
+    with db.session() as session:
+        session.get(Store, shop.id).settings = {"timezone": "America/New_York"}
+    enable(shop.id, "abandoned_checkout", quiet_hours="21:00-08:00")
+    in_japan = Person(CHECKOUT_CUSTOMER, "John", "Smith", "john@example.com", country="JP")
+    with at(due - HOUR + MINUTE):
+        webhooks.deliver("customers/update", customer(in_japan, due - HOUR))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("checkouts/update", checkout_sample(due - HOUR))
+        run_jobs()
+
+    move_to(due, run_jobs)
+    assert len(smtp_sink.received) == (1 if goes == due else 0)
+    move_to(goes, run_jobs)
+    assert len(smtp_sink.received) == 1
+
