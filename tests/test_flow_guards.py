@@ -6,15 +6,18 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from app.db import db
 from app.demo.payloads import Person, customer
-from app.models import Store
+from app.models import Message, Store
 from app.settings import parse_quiet_hours
+from flows import engine
 from flows.localtime import next_allowed, recipient_zone
-from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at,
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, at,
                                 checkout_sample, consent_update, enable, messages, move_to,
                                 order_sample, runs, timeline)
+from tests.helpers import work
 
 NEW_YORK = ZoneInfo("America/New_York")
 UTC = timezone.utc
@@ -154,3 +157,73 @@ def test_quiet_hours_are_the_shoppers_not_the_stores(due, goes, shop, webhooks, 
     move_to(goes, run_jobs)
     assert len(smtp_sink.received) == 1
 
+
+def subscribe_and_order(webhooks, run_jobs, placed):
+    """The checkout sample's shopper subscribes and places the published order at `placed`."""
+    with at(placed + MINUTE):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("orders/create", order_sample(
+            placed, customer={"id": CHECKOUT_CUSTOMER, "email": "john@example.com"}))
+        run_jobs()
+
+
+def sent_flows() -> list[str]:
+    return sorted(m.flow for m in messages() if m.status == "sent")
+
+
+def test_mail_of_equal_priority_holds_the_next_back_until_the_cap_has_passed(
+        shop, webhooks, run_jobs, smtp_sink):
+    """The welcome goes as they subscribe; the thank-you for their order, due an hour later and
+    of the same rank, waits until 16 hours after the welcome, and goes at that very moment."""
+    enable(shop.id, "welcome", "post_purchase", double_opt_in=False)
+    subscribe_and_order(webhooks, run_jobs, SAMPLE_TIME)
+    [welcome] = messages()
+    assert (welcome.flow, welcome.status) == ("welcome", "sent")
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    assert sent_flows() == ["welcome"]
+    move_to(welcome.created_at + 16 * HOUR, run_jobs)
+
+    assert sent_flows() == ["post_purchase", "welcome"]
+    assert len(smtp_sink.received) == 2
+
+
+def test_two_sends_released_by_quiet_hours_at_once_make_one_email(shop, webhooks, run_jobs,
+                                                                  smtp_sink):
+    """Subscribed and ordered at midnight: the welcome and the thank-you both wait for 08:00.
+    Whichever step runs second finds the first one's mail still queued, and that counts."""
+    enable(shop.id, "welcome", "post_purchase", quiet_hours="21:00-08:00", double_opt_in=False)
+    subscribe_and_order(webhooks, run_jobs, SAMPLE_TIME)
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    assert messages() == []
+    eight = SAMPLE_TIME + 8 * HOUR
+
+    with at(eight):
+        assert engine.tick(eight) == 2
+        work("flows")
+        assert [m.status for m in messages()] == ["queued"]
+        run_jobs()
+    assert len(smtp_sink.received) == 1
+    move_to(eight + DAY, run_jobs)  # the cap ends at midnight, in quiet hours: the next 08:00
+
+    assert sent_flows() == ["post_purchase", "welcome"]
+    assert len(smtp_sink.received) == 2
+
+
+@pytest.mark.parametrize("status, counts", [
+    ("queued", True), ("sending", True), ("sent", True), ("unknown", True),
+    ("failed", False), ("cancelled", False),
+])
+def test_the_cap_counts_every_mail_that_may_reach_the_shopper(status, counts, shop, webhooks,
+                                                               run_jobs, smtp_sink):
+    """Mail waiting or on its way, or whose delivery is uncertain (the connection dropped
+    mid-send), may reach them; mail that failed or was cancelled never will."""
+    enable(shop.id, "welcome", "post_purchase", double_opt_in=False)
+    subscribe_and_order(webhooks, run_jobs, SAMPLE_TIME)
+    with db.session() as session:
+        session.execute(update(Message).where(Message.flow == "welcome").values(status=status))
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert [m.flow for m in messages("post_purchase")] == ([] if counts else ["post_purchase"])
