@@ -92,6 +92,21 @@ def test_an_order_placed_from_the_instant_of_abandoning_means_no_email(
     assert runs()[0].outcome == (None if emailed else "ordered")
 
 
+def test_a_guest_order_with_their_address_means_no_email(shop, webhooks, run_jobs, smtp_sink):
+    """They bought without signing in: the order names their address, not their account."""
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    with at(SAMPLE_TIME + 30 * MINUTE):
+        webhooks.deliver("orders/create", order_sample(
+            SAMPLE_TIME + 20 * MINUTE, customer=None, email="john@example.com",
+            contact_email="john@example.com"))
+        run_jobs()
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert smtp_sink.received == []
+    assert runs()[0].outcome == "ordered"
+
+
 def test_a_checkout_reported_completed_before_its_order_arrives_stops_the_reminders(
         shop, webhooks, run_jobs, smtp_sink):
     enable(shop.id, "abandoned_checkout")
