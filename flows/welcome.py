@@ -1,7 +1,6 @@
 """Welcome with double opt-in: a new subscriber confirms their address, then is welcomed."""
 from app import events
-from flows.rules import (has_email, needs_confirmation, not_confirmed, setting_on, subscribed,
-                         subscribing)
+from flows.rules import has_email, needs_confirmation, setting_on, subscribed, subscribing
 from flows.steps import (LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If, Send,
                          WaitUntil)
 
@@ -21,9 +20,10 @@ FLOW = Flow(
     steps=(
         If(needs_confirmation, Send("confirm", marketing=False)),
         WaitUntil(subscribed, days="reminder_1_days"),
-        If(not_confirmed, Send("confirm_reminder_1", marketing=False)),
+        # Only a flow that asked for a confirmation reminds of it (double opt-in may be off).
+        If(needs_confirmation, Send("confirm_reminder_1", marketing=False)),
         WaitUntil(subscribed, days="reminder_2_days"),
-        If(not_confirmed, Send("confirm_reminder_2", marketing=False)),
+        If(needs_confirmation, Send("confirm_reminder_2", marketing=False)),
         WaitUntil(subscribed, days="give_up_days", on_timeout="exit"),
         If(setting_on("discount"),
            Discount(percent="discount_percent", valid_days="discount_valid_days")),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
+from datetime import timedelta
+
+import pytest
 
 from flows import engine
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
@@ -14,12 +17,14 @@ from tests.helpers import work
 RECIPIENT = "john@example.com"  # the published checkout's customer, as checkout_sample() types it
 
 
-def abandon(shop, webhooks, run_jobs, *, subscribed=True, updated=SAMPLE_TIME, when=None):
-    """A consenting shopper abandons the published sample checkout; delivered at `when`."""
+def abandon(shop, webhooks, run_jobs, *, subscribed=True, updated=SAMPLE_TIME, when=None,
+            consent=None):
+    """A consenting shopper abandons the published sample checkout; delivered at `when`.
+    `consent` changes the consent update's fields (`state`, `level`)."""
     with at(when or updated + 5 * MINUTE):
         if subscribed:
-            webhooks.deliver("customers_email_marketing_consent/update",
-                             consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+            webhooks.deliver("customers_email_marketing_consent/update", consent_update(
+                CHECKOUT_CUSTOMER, "john@example.com", **(consent or {})))
         assert webhooks.deliver("checkouts/update", checkout_sample(updated)).status_code == 200
         run_jobs()
 
@@ -66,6 +71,56 @@ def test_an_order_a_minute_before_the_reminder_is_due_means_no_email(
     [run] = runs()
     assert (run.status, run.outcome) == ("exited", "ordered")
     assert ("exited", None, "ordered") in timeline(shop.id, "john@example.com")
+
+
+@pytest.mark.parametrize("placed, emailed", [
+    (-timedelta(seconds=1), True), (timedelta(0), False), (timedelta(seconds=1), False),
+], ids=["a second before", "at that instant", "a second after"])
+def test_an_order_placed_from_the_instant_of_abandoning_means_no_email(
+        placed, emailed, shop, webhooks, run_jobs, smtp_sink):
+    """An order of theirs not placed through this checkout (another tab, another device) counts
+    from the very instant the checkout was abandoned; one from before is an earlier purchase."""
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    with at(SAMPLE_TIME + 30 * MINUTE):
+        webhooks.deliver("orders/create", order_sample(
+            SAMPLE_TIME + placed, customer={"id": CHECKOUT_CUSTOMER, "email": "john@example.com"}))
+        run_jobs()
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert len(smtp_sink.to(RECIPIENT)) == (1 if emailed else 0)
+    assert runs()[0].outcome == (None if emailed else "ordered")
+
+
+def test_a_guest_order_with_their_address_means_no_email(shop, webhooks, run_jobs, smtp_sink):
+    """They bought without signing in: the order names their address, not their account."""
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    with at(SAMPLE_TIME + 30 * MINUTE):
+        webhooks.deliver("orders/create", order_sample(
+            SAMPLE_TIME + 20 * MINUTE, customer=None, email="john@example.com",
+            contact_email="john@example.com"))
+        run_jobs()
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert smtp_sink.received == []
+    assert runs()[0].outcome == "ordered"
+
+
+def test_a_checkout_reported_completed_before_its_order_arrives_stops_the_reminders(
+        shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    completed = SAMPLE_TIME + 20 * MINUTE
+    with at(completed + MINUTE):
+        webhooks.deliver("checkouts/update",
+                         checkout_sample(completed, completed_at=completed.isoformat()))
+        run_jobs()
+    move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)  # every reminder due; the order never came
+
+    assert smtp_sink.received == []
+    [run] = runs()
+    assert (run.status, run.outcome) == ("exited", "checkout completed")
 
 
 def test_an_order_stored_after_the_send_was_queued_still_stops_it(shop, webhooks, run_jobs,
@@ -115,6 +170,16 @@ def test_duplicate_deliveries_and_a_step_run_twice_send_one_email(shop, webhooks
 def test_no_consent_no_enrollment_and_the_timeline_says_why(shop, webhooks, run_jobs, smtp_sink):
     enable(shop.id, "abandoned_checkout")
     abandon(shop, webhooks, run_jobs, subscribed=False)
+    move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)
+
+    assert runs() == [] and smtp_sink.received == []
+    assert ("not_enrolled", None, "no marketing consent") in timeline(shop.id, "john@example.com")
+
+
+def test_consent_pending_double_opt_in_enrolls_no_one(shop, webhooks, run_jobs, smtp_sink):
+    """Shopify holds a subscriber who has not clicked its confirmation link yet as `pending`."""
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs, consent={"state": "pending", "level": "confirmed_opt_in"})
     move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)
 
     assert runs() == [] and smtp_sink.received == []

@@ -1,21 +1,28 @@
 """The guards that keep flows polite: quiet hours in the recipient's time (across a DST change),
-and the frequency cap that defers lower-priority mail."""
+and the frequency cap that defers mail of equal or lower priority."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+from sqlalchemy import update
+
 from app.db import db
-from app.models import Store
+from app.demo.payloads import Person, customer
+from app.models import Message, Store
 from app.settings import parse_quiet_hours
+from flows import engine
 from flows.localtime import next_allowed, recipient_zone
-from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at,
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, at,
                                 checkout_sample, consent_update, enable, messages, move_to,
                                 order_sample, runs, timeline)
+from tests.helpers import work
 
 NEW_YORK = ZoneInfo("America/New_York")
+UTC = timezone.utc
 # 07:00 UTC on 13 March 2022 is 03:00 in New York, one hour after clocks sprang forward.
-AFTER_SPRING_FORWARD = datetime(2022, 3, 13, 7, 0, tzinfo=timezone.utc)
+AFTER_SPRING_FORWARD = datetime(2022, 3, 13, 7, 0, tzinfo=UTC)
 
 
 def test_a_send_due_at_three_in_the_morning_waits_for_eight_across_dst():
@@ -26,6 +33,46 @@ def test_a_send_due_at_three_in_the_morning_waits_for_eight_across_dst():
     # 08:00 EDT (UTC-4), not 08:00 EST (UTC-5): the offset of the day the send goes out.
     assert allowed == datetime(2022, 3, 13, 12, 0, tzinfo=timezone.utc)
     assert next_allowed(allowed, NEW_YORK, quiet) == allowed
+
+
+def in_new_york(wall_clock: str) -> datetime:
+    return datetime.fromisoformat(wall_clock).replace(tzinfo=NEW_YORK)
+
+
+@pytest.mark.parametrize("hours, due, goes", [
+    # 21:00-08:00 spans midnight: held from 21:00 sharp until 08:00 sharp.
+    ("21:00-08:00", "2022-01-10 20:59:59", "2022-01-10 20:59:59"),
+    ("21:00-08:00", "2022-01-10 21:00", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-10 22:00", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-10 23:59:59", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-11 00:00", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-11 07:59:59", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-11 08:00", "2022-01-11 08:00"),
+    ("21:00-08:00", "2022-01-11 12:00", "2022-01-11 12:00"),
+    # A window within one day.
+    ("00:00-07:00", "2022-01-10 23:59:59", "2022-01-10 23:59:59"),
+    ("00:00-07:00", "2022-01-11 00:00", "2022-01-11 07:00"),
+    ("00:00-07:00", "2022-01-11 03:00", "2022-01-11 07:00"),
+    ("00:00-07:00", "2022-01-11 06:59:59", "2022-01-11 07:00"),
+    ("00:00-07:00", "2022-01-11 07:00", "2022-01-11 07:00"),
+    # An empty window holds nothing back.
+    ("09:00-09:00", "2022-01-11 09:00", "2022-01-11 09:00"),
+    ("09:00-09:00", "2022-01-11 22:00", "2022-01-11 22:00"),
+])
+def test_quiet_hours_hold_a_send_until_the_window_ends(hours, due, goes):
+    assert next_allowed(in_new_york(due), NEW_YORK, parse_quiet_hours(hours)) == in_new_york(goes)
+
+
+@pytest.mark.parametrize("due, goes", [
+    # 22:00 EST the night before clocks spring forward: 08:00 EDT (UTC-4).
+    (datetime(2022, 3, 13, 3, 0, tzinfo=UTC), datetime(2022, 3, 13, 12, 0, tzinfo=UTC)),
+    # 22:00 EDT the night before clocks fall back: 08:00 EST (UTC-5).
+    (datetime(2022, 11, 6, 2, 0, tzinfo=UTC), datetime(2022, 11, 6, 13, 0, tzinfo=UTC)),
+    # 01:30 EDT, the first of the two 01:30s of the night clocks fall back.
+    (datetime(2022, 11, 6, 5, 30, tzinfo=UTC), datetime(2022, 11, 6, 13, 0, tzinfo=UTC)),
+], ids=["spring forward", "fall back", "fall back, inside the repeated hour"])
+def test_a_send_held_overnight_goes_at_eight_by_the_clock_of_the_morning_it_goes(due, goes):
+    assert next_allowed(due, NEW_YORK, parse_quiet_hours("21:00-08:00")) == goes
 
 
 def test_quiet_hours_use_the_customer_country_when_it_has_one_zone():
@@ -83,3 +130,100 @@ def test_the_frequency_cap_defers_the_lower_priority_flow(shop, webhooks, run_jo
     assert reminder.created_at >= now + 16 * HOUR
     assert any(kind == "deferred" and detail.startswith("frequency cap")
                for kind, _, detail in timeline(shop.id, "john@example.com"))
+
+
+@pytest.mark.parametrize("due, goes", [
+    # 22:00 in Tokyo (08:00 in New York): the reminder waits for 08:00 in Tokyo.
+    (datetime(2022, 1, 10, 13, 0, tzinfo=UTC), datetime(2022, 1, 10, 23, 0, tzinfo=UTC)),
+    # 12:00 in Tokyo (22:00 in New York): it goes at once.
+    (datetime(2022, 1, 10, 3, 0, tzinfo=UTC), datetime(2022, 1, 10, 3, 0, tzinfo=UTC)),
+], ids=["night in Tokyo", "night in New York"])
+def test_quiet_hours_are_the_shoppers_not_the_stores(due, goes, shop, webhooks, run_jobs,
+                                                     smtp_sink):
+    """A New York store, a shopper in Japan (a country of one time zone)."""
+    with db.session() as session:
+        session.get(Store, shop.id).settings = {"timezone": "America/New_York"}
+    enable(shop.id, "abandoned_checkout", quiet_hours="21:00-08:00")
+    in_japan = Person(CHECKOUT_CUSTOMER, "John", "Smith", "john@example.com", country="JP")
+    with at(due - HOUR + MINUTE):
+        webhooks.deliver("customers/update", customer(in_japan, due - HOUR))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("checkouts/update", checkout_sample(due - HOUR))
+        run_jobs()
+
+    move_to(due, run_jobs)
+    assert len(smtp_sink.received) == (1 if goes == due else 0)
+    move_to(goes, run_jobs)
+    assert len(smtp_sink.received) == 1
+
+
+def subscribe_and_order(webhooks, run_jobs, placed):
+    """The checkout sample's shopper subscribes and places the published order at `placed`."""
+    with at(placed + MINUTE):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("orders/create", order_sample(
+            placed, customer={"id": CHECKOUT_CUSTOMER, "email": "john@example.com"}))
+        run_jobs()
+
+
+def sent_flows() -> list[str]:
+    return sorted(m.flow for m in messages() if m.status == "sent")
+
+
+def test_mail_of_equal_priority_holds_the_next_back_until_the_cap_has_passed(
+        shop, webhooks, run_jobs, smtp_sink):
+    """The welcome goes as they subscribe; the thank-you for their order, due an hour later and
+    of the same rank, waits until 16 hours after the welcome, and goes at that very moment."""
+    enable(shop.id, "welcome", "post_purchase", double_opt_in=False)
+    subscribe_and_order(webhooks, run_jobs, SAMPLE_TIME)
+    [welcome] = messages()
+    assert (welcome.flow, welcome.status) == ("welcome", "sent")
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    assert sent_flows() == ["welcome"]
+    move_to(welcome.created_at + 16 * HOUR, run_jobs)
+
+    assert sent_flows() == ["post_purchase", "welcome"]
+    assert len(smtp_sink.received) == 2
+
+
+def test_two_sends_released_by_quiet_hours_at_once_make_one_email(shop, webhooks, run_jobs,
+                                                                  smtp_sink):
+    """Subscribed and ordered at midnight: the welcome and the thank-you both wait for 08:00.
+    Whichever step runs second finds the first one's mail still queued, and that counts."""
+    enable(shop.id, "welcome", "post_purchase", quiet_hours="21:00-08:00", double_opt_in=False)
+    subscribe_and_order(webhooks, run_jobs, SAMPLE_TIME)
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    assert messages() == []
+    eight = SAMPLE_TIME + 8 * HOUR
+
+    with at(eight):
+        assert engine.tick(eight) == 2
+        work("flows")
+        assert [m.status for m in messages()] == ["queued"]
+        run_jobs()
+    assert len(smtp_sink.received) == 1
+    move_to(eight + DAY, run_jobs)  # the cap ends at midnight, in quiet hours: the next 08:00
+
+    assert sent_flows() == ["post_purchase", "welcome"]
+    assert len(smtp_sink.received) == 2
+
+
+@pytest.mark.parametrize("status, counts", [
+    ("queued", True), ("sending", True), ("sent", True), ("unknown", True),
+    ("failed", False), ("cancelled", False),
+])
+def test_the_cap_counts_every_mail_that_may_reach_the_shopper(status, counts, shop, webhooks,
+                                                               run_jobs, smtp_sink):
+    """Mail waiting or on its way, or whose delivery is uncertain (the connection dropped
+    mid-send), may reach them; mail that failed or was cancelled never will."""
+    enable(shop.id, "welcome", "post_purchase", double_opt_in=False)
+    subscribe_and_order(webhooks, run_jobs, SAMPLE_TIME)
+    with db.session() as session:
+        session.execute(update(Message).where(Message.flow == "welcome").values(status=status))
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert [m.flow for m in messages("post_purchase")] == ([] if counts else ["post_purchase"])

@@ -206,6 +206,20 @@ def test_welcome_confirms_the_address_before_welcoming(shop, webhooks, run_jobs,
     assert level == "confirmed_opt_in"
 
 
+def test_welcome_without_double_opt_in_asks_no_one_to_confirm(shop, webhooks, run_jobs,
+                                                              smtp_sink):
+    enable(shop.id, "welcome", double_opt_in=False)
+    with at(SAMPLE_TIME):
+        webhooks.deliver("customers/create", published("shopify/customers_create.json"))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(706405506930370084, "bob@biller.com"))
+        run_jobs()
+    move_to(SAMPLE_TIME + 15 * DAY, run_jobs)
+
+    assert sent_steps("welcome") == ["welcome"]
+    assert len(smtp_sink.to("bob@biller.com")) == 1
+
+
 def test_birthday_greets_on_the_day(shop, webhooks, run_jobs, smtp_sink):
     enable(shop.id, "birthday")
     place_order(webhooks, run_jobs)

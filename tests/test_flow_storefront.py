@@ -61,6 +61,22 @@ def test_carting_ends_browse_abandonment_and_starts_the_cart_reminder(
     assert "Example T-Shirt" in mail.get_body(("plain",)).get_content()
 
 
+def test_a_cart_from_the_second_of_the_view_ends_browse_abandonment(
+        client, shop, webhooks, run_jobs, smtp_sink):
+    """Events stamped to the second (storeflow.js) put a quick add in the view's own second."""
+    enable(shop.id, "browse_abandonment")
+    known_shopper(client, shop, webhooks, run_jobs)
+    with at(VIEWED_AT + 2 * MINUTE):
+        post(client, shop, [pixel("product_viewed"),
+                            pixel("product_added_to_cart", timestamp="2026-11-22T10:00:00.000Z")])
+        run_jobs()
+
+    move_to(VIEWED_AT + 3 * HOUR, run_jobs)
+
+    assert sent("browse_abandonment") == []
+    assert runs("browse_abandonment")[0].outcome == "added to cart"
+
+
 def test_a_cart_that_reaches_checkout_belongs_to_the_checkout_flow(
         client, shop, webhooks, run_jobs, smtp_sink):
     enable(shop.id, "abandoned_cart", "abandoned_checkout")
