@@ -130,10 +130,6 @@ def needs_confirmation(ctx: RunContext) -> bool:
     return ctx.settings["double_opt_in"] and not confirmed(ctx)
 
 
-def not_confirmed(ctx: RunContext) -> bool:
-    return not confirmed(ctx)
-
-
 def setting_on(name: str):
     """A condition that holds while the merchant setting `name` is on."""
     def condition(ctx: RunContext) -> bool:
