@@ -29,16 +29,18 @@ RESULT = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
 MODULE = re.compile(r"^(?P<module>.+?)\.xǁ|^(?P<plain>.+?)\.x_")
 
 
-def main() -> int:
-    """Run mutmut over the critical modules and write tests/MUTATION.md."""
-    from app import embedded
-
-    home = Path(tempfile.mkdtemp(prefix="storeflow-mutate-"))
-    env = {**os.environ,
-           "TEST_DATABASE_URL": embedded.start_postgres(home, "storeflow_mutate"),
-           "REDIS_URL": embedded.start_redis(home, persist=False)}
+def main(argv: list[str]) -> int:
+    """Run mutmut over the critical modules and write tests/MUTATION.md; with --report, only
+    write the report from the results mutmut has kept so far (a run stopped half-way, say)."""
+    env = dict(os.environ)
     mutmut = [sys.executable, "-m", "mutmut"]
-    subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=ROOT, env=env, check=True)
+    if "--report" not in argv:
+        from app import embedded
+
+        home = Path(tempfile.mkdtemp(prefix="storeflow-mutate-"))
+        env.update(TEST_DATABASE_URL=embedded.start_postgres(home, "storeflow_mutate"),
+                   REDIS_URL=embedded.start_redis(home, persist=False))
+        subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=ROOT, env=env, check=True)
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env,
                              check=True, capture_output=True, text=True).stdout
     results = [(m["name"], m["status"]) for m in map(RESULT.match, listing.splitlines()) if m]
@@ -92,4 +94,4 @@ def report(results: list[tuple[str, str]], diffs: dict[str, str], reasons: dict[
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
