@@ -39,7 +39,10 @@ def main(argv: list[str]) -> int:
 
         home = Path(tempfile.mkdtemp(prefix="storeflow-mutate-"))
         env.update(TEST_DATABASE_URL=embedded.start_postgres(home, "storeflow_mutate"),
-                   REDIS_URL=embedded.start_redis(home, persist=False))
+                   REDIS_URL=embedded.start_redis(home, persist=False),
+                   # Its own temporary folder: pytest prunes old ones under the shared default,
+                   # which would pull the data from under a `make test` running beside it.
+                   PYTEST_ADDOPTS=f"--basetemp={home / 'pytest'}")
         subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=ROOT, env=env, check=True)
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env,
                              check=True, capture_output=True, text=True).stdout
