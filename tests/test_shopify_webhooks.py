@@ -11,7 +11,7 @@ from app.db import db
 from app.ingest import ingest
 from app.jobs import broker, sweep_inbox
 from connectors.shopify.webhooks import sign
-from app.models import Checkout, Customer, Order, OrderLine, WebhookEvent
+from app.models import Checkout, CheckoutLine, Customer, Order, OrderLine, WebhookEvent
 from tests.helpers import SHOP_SECRET, published
 
 
@@ -139,6 +139,21 @@ def test_an_older_update_after_a_newer_one_keeps_the_newer_line_items(shop, webh
     with db.session() as session:
         titles = session.execute(select(OrderLine.title).order_by(OrderLine.id)).scalars().all()
     assert titles == [item["title"] for item in newer["line_items"]]
+
+
+def test_an_older_checkout_update_after_a_newer_one_keeps_the_newer_cart(shop, webhooks, run_jobs):
+    newer = published("shopify/checkouts_update.json")
+    # The shopper took one of the two lines out of the cart.
+    newer.update(updated_at="2022-01-01T10:00:00-05:00", line_items=newer["line_items"][:1])
+
+    webhooks.deliver("checkouts/update", newer)
+    run_jobs()
+    webhooks.deliver("checkouts/update", published("shopify/checkouts_update.json"))  # older
+    run_jobs()
+
+    with db.session() as session:
+        lines = session.execute(select(func.count()).select_from(CheckoutLine)).scalar_one()
+    assert lines == 1
 
 
 def test_an_update_stamped_in_the_same_second_as_the_stored_one_applies(shop, webhooks, run_jobs):
