@@ -189,3 +189,49 @@ def test_two_jobs_delivering_one_message_at_once_send_it_once(shop, webhooks, ru
 
     assert len(smtp_sink.received) == 1
     assert status(message_id).status == "sent"
+
+
+def _messages(shop, webhooks, run_jobs, count: int) -> list[int]:
+    return [checkout_message(shop, webhooks, run_jobs, run_id=None, step=None) for _ in range(count)]
+
+
+def _set(message_id: int, status_: str, updated_at) -> None:
+    with db.session() as session:
+        session.execute(update(Message).where(Message.id == message_id)
+                        .values(status=status_, updated_at=updated_at))
+
+
+def test_the_reaper_calls_unknown_only_mail_left_sending_longer_than_a_send_can_take(
+        shop, webhooks, run_jobs):
+    stuck, in_flight, waiting, sent = _messages(shop, webhooks, run_jobs, 4)
+    now = clock.now()
+    _set(stuck, "sending", now - outbox.STALE_SENDING - timedelta(seconds=1))
+    _set(in_flight, "sending", now - outbox.STALE_SENDING + timedelta(seconds=30))  # a live send
+    _set(waiting, "queued", now - outbox.STALE_SENDING - timedelta(hours=1))
+    _set(sent, "sent", now - outbox.STALE_SENDING - timedelta(hours=1))
+
+    with clock.frozen_at(now):
+        assert outbox.reap_stale_sending() == 1
+
+    assert status(stuck).status == "unknown" and status(stuck).reason == "worker stopped during send"
+    assert [status(m).status for m in (in_flight, waiting, sent)] == ["sending", "queued", "sent"]
+
+
+def test_the_sweep_queues_again_only_owed_mail_whose_job_was_lost(shop, webhooks, run_jobs):
+    from app.jobs import broker
+
+    lost, still_queued, just_queued, unknown = _messages(shop, webhooks, run_jobs, 4)
+    mail = broker.queue("mail")
+    now = clock.now()
+    outbox.enqueue_delivery(still_queued)  # its job is waiting; the others' jobs are gone
+    for message_id in (lost, still_queued):
+        _set(message_id, "queued", now - timedelta(seconds=11))
+    _set(just_queued, "queued", now)  # its after-commit enqueue may not have happened yet
+    _set(unknown, "unknown", now - timedelta(hours=1))  # never resent automatically
+
+    with clock.frozen_at(now):
+        assert outbox.sweep_outbox(older_than_seconds=10) == 1
+
+    assert f"mail-{lost}" in mail.job_ids and f"mail-{unknown}" not in mail.job_ids
+    assert f"mail-{just_queued}" not in mail.job_ids
+    assert mail.job_ids.count(f"mail-{still_queued}") == 1  # its own job was still there
