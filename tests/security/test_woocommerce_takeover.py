@@ -95,6 +95,50 @@ def test_keys_posted_for_a_leaked_reference_never_reach_the_store(http, connecte
         assert session.execute(select(func.count()).select_from(PendingInstall)).scalar_one() == 1
 
 
+def begin(http) -> tuple[str, str]:
+    """A stranger's own install of a store we do not hold yet: (reference, cookie)."""
+    started = http.get("/install/woocommerce", params={"store": STORE})
+    reference = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
+    assert http.post("/install/woocommerce/callback",
+                     json={**ATTACKER, "user_id": reference}).status_code == 200
+    return reference, started.cookies["storeflow_wc_install"]
+
+
+def test_another_browsers_cookie_does_not_complete_an_install(http, https_base):
+    reference, _ = begin(http)
+    _, other_cookie = begin(http.__class__())
+
+    back = http.get("/install/woocommerce/return", params={"success": "1", "user_id": reference},
+                    cookies={"storeflow_wc_install": other_cookie})
+
+    assert back.status_code == 403 and "another browser" in back.text
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(Store)).scalar_one() == 0
+
+
+def test_a_store_connected_meanwhile_is_not_overwritten_by_an_install_started_before(
+        http, https_base):
+    reference, cookie = begin(http)
+    with db.session() as session:  # the operator connects it from the shell meanwhile
+        woocommerce.connect(session, STORE, consumer_key="ck_real", consumer_secret="cs_real")
+
+    back = http.get("/install/woocommerce/return", params={"success": "1", "user_id": reference},
+                    cookies={"storeflow_wc_install": cookie})
+
+    assert back.status_code == 403 and "connected by someone else meanwhile" in back.text
+    assert the_store().access_token == "cs_real"
+
+
+def test_the_browser_cannot_come_back_before_woocommerce_delivered_the_keys(http, https_base):
+    started = http.get("/install/woocommerce", params={"store": STORE})
+    reference = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
+
+    back = http.get("/install/woocommerce/return", params={"success": "1", "user_id": reference},
+                    cookies={"storeflow_wc_install": started.cookies["storeflow_wc_install"]})
+
+    assert back.status_code == 403 and "has not delivered the keys" in back.text
+
+
 def test_the_merchants_own_browser_installs_a_new_store_end_to_end(http, https_base):
     """The control: a browser that starts an install, and only it, finishes it."""
     started = http.get("/install/woocommerce", params={"store": STORE})
