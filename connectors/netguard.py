@@ -37,11 +37,21 @@ class Policy:
 policy = Policy()
 
 
+# Global unicast IPv6 is 2000::/3; within it, 6to4 (2002::/16) carries an IPv4 address that may
+# be internal. NAT64, IPv4-compatible, IPv4-translated and site-local forms lie outside 2000::/3.
+GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+
+
 def is_public(address: str) -> bool:
-    """True for an address on the public internet (IPv4-mapped IPv6 judged as its IPv4)."""
+    """True for an address on the public internet (IPv4-mapped IPv6 judged as its IPv4; IPv6
+    forms that could carry an internal IPv4 address refused)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip not in GLOBAL_UNICAST_V6 or ip in SIX_TO_FOUR:
+            return False
     return ip.is_global and not ip.is_multicast
 
 

@@ -19,6 +19,10 @@ NAME = "shop.attacker.example"  # resolved by the `dns` fixture, not by any real
     "169.254.169.254", "100.64.0.1", "0.0.0.0", "255.255.255.255", "224.0.0.1", "239.1.2.3",
     "198.18.0.1", "240.0.0.1", "::1", "::", "fe80::1", "fc00::1", "fd12::1", "ff02::1",
     "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254", "fe80::1%eth0",
+    # IPv6 forms that carry an IPv4 address a gateway may route inside: NAT64, 6to4,
+    # IPv4-compatible, IPv4-translated; and the old site-local range.
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:7f00:1::1", "::7f00:1",
+    "::ffff:0:7f00:1", "fec0::1",
 ])
 def test_internal_addresses_are_not_public(address):
     assert not is_public(address)

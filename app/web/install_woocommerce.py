@@ -49,9 +49,13 @@ def woocommerce_start():
         abort(400, str(error))
     if not current_app.config["STOREFLOW"].base_url.startswith("https://"):
         abort(503, "BASE_URL must be an https:// address for WooCommerce to send keys to it")
+    try:
+        signed_in = auth.signed_in_store_id()
+    except auth.SessionTokenRefused as error:
+        abort(401, str(error))
     with db.session() as session:
         try:
-            target, browser_secret = installs.start(session, store_url, auth.signed_in_store_id())
+            target, browser_secret = installs.start(session, store_url, signed_in)
         except installs.InstallRefused as error:
             log.warning("woocommerce install refused: store already connected")
             abort(403, str(error))
