@@ -8,10 +8,11 @@ hand anybody a store:
 2. `receive_keys`: WooCommerce's server POSTs the keys, naming the install by our signed,
    single-use reference. They are kept, encrypted, on the pending install and on no store.
 3. `complete`: the browser comes back from the store (WooCommerce's return_url). Only the browser
-   that started the install (the cookie) binds the keys to the store, once, within minutes.
+   that started the install (the cookie) binds the keys to the store, once, within minutes, and
+   only keys the store itself accepts (so only its admin can have approved them).
 
-A stranger can start and finish an install of their own, but only for a URL we do not hold yet,
-and only with their own browser; a store already connected keeps its keys and secrets.
+A stranger can neither claim a URL we do not hold yet with keys of their own making, nor touch
+a store already connected: it keeps its keys and secrets.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 from app import clock, stores, woocommerce
 from app.mail.links import LinkSigner
 from app.models import PendingInstall, Store
+from connectors.woocommerce.client import WooClient, WooError
 
 INSTALL_SALT = "storeflow.wc-install"
 # Long enough to read WooCommerce's approval screen, short enough that a leaked reference is dead.
@@ -102,12 +104,25 @@ def complete(session: Session, reference: str, browser_secret: str) -> tuple[Sto
     held = stores.find_by_domain(session, woocommerce.PLATFORM, pending.domain)
     if held is not None and held.id != pending.store_id:
         raise InstallRefused(f"{pending.domain} was connected by someone else meanwhile")
+    if not _accepted_by_the_store(pending.domain, pending.consumer_key, pending.consumer_secret):
+        raise InstallRefused(f"WooCommerce at {pending.domain} does not accept the keys sent for "
+                             "this install (or could not be reached); start again")
     store, created = woocommerce.connect(session, pending.domain, consumer_key=pending.consumer_key,
                                          consumer_secret=pending.consumer_secret)
     pending.completed_at = clock.now()
     pending.store_id = store.id
     pending.consumer_key = pending.consumer_secret = None  # they live on the store now
     return store, created
+
+
+def _accepted_by_the_store(url: str, consumer_key: str, consumer_secret: str) -> bool:
+    """Whether the store itself takes the keys (its webhooks need the admin's rights): keys only
+    its admin could have approved, not ones a stranger made up to claim a URL."""
+    try:
+        WooClient(url, consumer_key, consumer_secret, retries=0).get("webhooks", {"per_page": 1})
+    except WooError:
+        return False
+    return True
 
 
 def _pending(session: Session, reference: str) -> PendingInstall:

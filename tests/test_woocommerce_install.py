@@ -16,6 +16,7 @@ from tests.helpers import published
 from tests.ui_helpers import sign_in
 
 BASE = "https://storeflow.example.org"
+KEYS = published("woocommerce/wc_auth_callback_keys.json")  # what WooCommerce posts
 
 
 @pytest.fixture
@@ -24,6 +25,14 @@ def https_base(app, monkeypatch):
     config = app.config["STOREFLOW"]
     monkeypatch.setitem(app.config, "STOREFLOW", config.replace(base_url=BASE))
     monkeypatch.setattr(installs.signer, "base_url", BASE)
+
+
+@pytest.fixture
+def shop_url(woo_stub) -> str:
+    """The store being installed: WooCommerce's REST API on loopback, which accepts the keys
+    its approval screen issues (the published ones, and a second pair for a reinstall)."""
+    woo_stub.keys |= {KEYS["consumer_key"], "ck_new"}
+    return woo_stub.url
 
 
 def start(client, store="https://shop.example.com") -> dict:
@@ -35,8 +44,7 @@ def start(client, store="https://shop.example.com") -> dict:
 
 
 def callback(client, user_id, **changes):
-    keys = published("woocommerce/wc_auth_callback_keys.json")
-    return client.post("/install/woocommerce/callback", json={**keys, "user_id": user_id, **changes})
+    return client.post("/install/woocommerce/callback", json={**KEYS, "user_id": user_id, **changes})
 
 
 def come_back(client, user_id, success="1"):
@@ -45,7 +53,7 @@ def come_back(client, user_id, success="1"):
                       query_string={"success": success, "user_id": user_id})
 
 
-def install(client, store="https://shop.example.com", **keys):
+def install(client, store, **keys):
     """The whole exchange, as a merchant's browser and WooCommerce's server perform it."""
     user_id = start(client, store)["user_id"]
     assert callback(client, user_id, **keys).status_code == 200
@@ -95,17 +103,17 @@ def test_install_needs_an_https_base_url(client):
     assert response.status_code == 503 and b"BASE_URL" in response.data
 
 
-def test_keys_reach_the_store_when_the_browser_returns_and_sync_is_queued(client, https_base):
-    params = start(client)
+def test_keys_reach_the_store_when_the_browser_returns_and_sync_is_queued(client, https_base,
+                                                                          shop_url):
+    params = start(client, shop_url)
     assert callback(client, params["user_id"]).status_code == 200
     assert stores() == []  # the keys wait on the pending install for the browser
 
     response = come_back(client, params["user_id"])
     assert response.status_code == 302
-    assert response.headers["Location"] == (
-        "https://shop.example.com/wp-admin/admin.php?page=storeflow&success=1")
+    assert response.headers["Location"] == f"{shop_url}/wp-admin/admin.php?page=storeflow&success=1"
     [store] = stores()
-    assert (store.platform, store.domain) == ("woocommerce", "https://shop.example.com")
+    assert (store.platform, store.domain) == ("woocommerce", shop_url)
     assert (store.api_key, store.access_token) == ("ck_xxxxxxxxxxxxxxxx", "cs_xxxxxxxxxxxxxxxx")
     assert store.webhook_secret and len(store.webhook_secret) >= 32
     with db.session() as session:
@@ -116,9 +124,9 @@ def test_keys_reach_the_store_when_the_browser_returns_and_sync_is_queued(client
     assert set(broker.queue("sync").job_ids) == {f"reconcile-{store.id}", f"backfill-{store.id}"}
 
 
-def test_forged_replayed_or_weak_callbacks_are_refused(client, https_base):
+def test_forged_replayed_or_weak_callbacks_are_refused(client, https_base, shop_url):
     assert callback(client, "123").status_code == 403  # the published example's user_id
-    params = start(client)
+    params = start(client, shop_url)
     tampered = params["user_id"][:-2] + ("AA" if not params["user_id"].endswith("AA") else "BB")
     assert callback(client, tampered).status_code == 403
     assert callback(client, params["user_id"], key_permissions="read").status_code == 403
@@ -133,6 +141,17 @@ def test_forged_replayed_or_weak_callbacks_are_refused(client, https_base):
     assert store.access_token == "cs_xxxxxxxxxxxxxxxx"
 
 
+def test_keys_the_store_does_not_accept_connect_nothing(client, https_base, shop_url):
+    """Keys a stranger made up to claim a store URL: the store itself refuses them (401)."""
+    params = start(client, shop_url)
+    assert callback(client, params["user_id"], consumer_key="ck_made_up").status_code == 200
+
+    refused = come_back(client, params["user_id"])
+
+    assert refused.status_code == 403 and b"does not accept the keys" in refused.data
+    assert stores() == []
+
+
 def test_a_declined_approval_connects_nothing(client, https_base):
     params = start(client)
     assert come_back(client, params["user_id"], success="0").status_code == 400
@@ -140,13 +159,13 @@ def test_a_declined_approval_connects_nothing(client, https_base):
 
 
 def test_a_signed_in_merchant_reinstalls_with_new_keys_and_keeps_the_webhook_secret(
-        client, https_base, storeflow):
-    install(client)
+        client, https_base, storeflow, shop_url):
+    install(client, shop_url)
     [first] = stores()
-    refused = client.get("/install/woocommerce", query_string={"store": "https://shop.example.com"})
+    refused = client.get("/install/woocommerce", query_string={"store": shop_url})
     assert refused.status_code == 403 and b"login-link" in refused.data  # not signed in to it
     sign_in(client, storeflow, first.id)
-    assert install(client, consumer_key="ck_new", consumer_secret="cs_new").status_code == 302
+    assert install(client, shop_url, consumer_key="ck_new", consumer_secret="cs_new").status_code == 302
     [again] = stores()
     assert again.id == first.id and again.api_key == "ck_new"
     assert again.webhook_secret == first.webhook_secret
@@ -176,15 +195,15 @@ def test_cli_refuses_a_bad_url(storeflow):
     assert stores() == []
 
 
-def test_plugin_handshake_needs_the_consumer_secret(client, https_base):
+def test_plugin_handshake_needs_the_consumer_secret(client, https_base, shop_url):
     import json
     import time
 
     from connectors.signing import sign
 
-    install(client)
+    install(client, shop_url)
     [store] = stores()
-    body = json.dumps({"store": "https://shop.example.com/", "ts": int(time.time())}).encode()
+    body = json.dumps({"store": f"{shop_url}/", "ts": int(time.time())}).encode()
 
     def handshake(data, secret):
         return client.post("/install/woocommerce/handshake", data=data,
@@ -195,7 +214,7 @@ def test_plugin_handshake_needs_the_consumer_secret(client, https_base):
     assert answer.json == {"store_id": store.id, "webhook_secret": store.webhook_secret,
                            "collect_key": store.collect_key}
     assert handshake(body, "cs_guess").status_code == 401
-    stale = json.dumps({"store": "https://shop.example.com", "ts": int(time.time()) - 3600}).encode()
+    stale = json.dumps({"store": shop_url, "ts": int(time.time()) - 3600}).encode()
     assert handshake(stale, "cs_xxxxxxxxxxxxxxxx").status_code == 401
     other = json.dumps({"store": "https://other.example.com", "ts": int(time.time())}).encode()
     assert handshake(other, "cs_xxxxxxxxxxxxxxxx").status_code == 401

@@ -2,6 +2,7 @@
 the responses WooCommerce publishes (tests/fixtures/woocommerce, see SOURCES.md)."""
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import threading
@@ -51,6 +52,8 @@ class WooStub:
     calls: list = field(default_factory=list)
     # Status codes to answer the next requests with, before answering normally.
     faults: list = field(default_factory=list)
+    # The consumer keys this store issued; any other is refused as WooCommerce does (401).
+    keys: set = field(default_factory=lambda: {"ck_test"})
     # Where to redirect every request to instead, as a hijacked or misconfigured store might.
     redirect_to: str | None = None
     server: ThreadingHTTPServer | None = None
@@ -105,6 +108,8 @@ class WooStub:
         # Basic auth over https, OAuth 1.0a in the query string over http (WC_REST_Authentication).
         if "Authorization" not in request.headers and "oauth_signature" not in call.query:
             return self._send(request, 401, {"code": "woocommerce_rest_cannot_view"})
+        if self._consumer_key(request, call) not in self.keys:
+            return self._send(request, 401, {"code": "woocommerce_rest_authentication_error"})
         if self.redirect_to:
             return self._send(request, 302, {}, {"Location": self.redirect_to})
         if self.faults:
@@ -126,6 +131,14 @@ class WooStub:
                     item.update(call.body)
                     return self._send(request, 200, item)
         return self._send(request, 404, {"code": "woocommerce_rest_invalid_id"})
+
+    @staticmethod
+    def _consumer_key(request, call: Call) -> str | None:
+        """The key a request authenticates with: Basic auth's user, or OAuth's consumer key."""
+        authorization = request.headers.get("Authorization", "")
+        if authorization.startswith("Basic "):
+            return base64.b64decode(authorization[6:]).decode().partition(":")[0]
+        return call.query.get("oauth_consumer_key")
 
     def _create(self, resource: str, body: dict) -> dict:
         template = {"webhooks": "woocommerce/webhook_create_response.json",

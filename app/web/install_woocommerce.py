@@ -12,7 +12,8 @@ Answers, and why:
 - callback: 200 keys kept for the install; 400 a body without the documented string fields;
   403 an install nobody started here, expired, or whose keys already came.
 - return: 302 on to the plugin's page once the keys are bound; 403 another browser, an expired or
-  used install, or a store connected by someone else meanwhile; 400 the merchant declined.
+  used install, keys the store's REST API does not accept, or a store connected by someone else
+  meanwhile; 400 the merchant declined.
 - POST /install/woocommerce/handshake: the companion plugin, proving it holds the store's
   consumer secret, gets the store id, webhook secret and collect key it signs events with
   (200), or 401 for anything unproven (a stale timestamp, an unknown store, a bad signature).

@@ -61,7 +61,7 @@ def test_the_worker_refuses_a_saved_name_that_resolves_to_loopback_later(app, at
     try:
         with db.session() as session:
             store, _ = woocommerce.connect(session, f"http://{REBINDING}:{stub.port}",
-                                           consumer_key="ck", consumer_secret="cs")
+                                           consumer_key="ck_test", consumer_secret="cs_test")
         with pytest.raises(WooError, match="non-public address"):
             WooClient.for_store(store, retries=0).get("orders")
         with pytest.raises(WooError, match="non-public address"):

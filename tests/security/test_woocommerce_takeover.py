@@ -41,13 +41,13 @@ def connected(https_base):
     return store
 
 
-def the_store() -> Store:
+def the_store(url: str = STORE) -> Store:
     with db.session() as session:
-        return session.execute(select(Store).where(Store.domain == STORE)).scalar_one()
+        return session.execute(select(Store).where(Store.domain == url)).scalar_one()
 
 
-def handshake(http, secret: str):
-    body = json.dumps({"store": STORE, "ts": int(time.time())}).encode()
+def handshake(http, secret: str, url: str = STORE):
+    body = json.dumps({"store": url, "ts": int(time.time())}).encode()
     return http.post("/install/woocommerce/handshake", data=body,
                      headers={"X-Storeflow-Signature": sign(secret, body)})
 
@@ -135,9 +135,28 @@ def test_the_browser_cannot_come_back_before_woocommerce_delivered_the_keys(http
     assert back.status_code == 403 and "has not delivered the keys" in back.text
 
 
-def test_the_merchants_own_browser_installs_a_new_store_end_to_end(http, https_base):
-    """The control: a browser that starts an install, and only it, finishes it."""
-    started = http.get("/install/woocommerce", params={"store": STORE})
+def test_a_url_cannot_be_claimed_with_keys_the_store_never_issued(http, https_base, woo_stub):
+    """A stranger's own browser, start to finish, for a store we do not hold yet, with keys of
+    their own making: the store refuses them, so nothing is connected and no secret handed out."""
+    started = http.get("/install/woocommerce", params={"store": woo_stub.url})
+    reference = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
+    assert http.post("/install/woocommerce/callback",
+                     json={**ATTACKER, "user_id": reference}).status_code == 200
+
+    back = http.get("/install/woocommerce/return", params={"success": "1", "user_id": reference},
+                    cookies={"storeflow_wc_install": started.cookies["storeflow_wc_install"]})
+
+    assert back.status_code == 403 and "does not accept the keys" in back.text
+    assert handshake(http, "cs_x", woo_stub.url).status_code == 401
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(Store)).scalar_one() == 0
+
+
+def test_the_merchants_own_browser_installs_a_new_store_end_to_end(http, https_base, woo_stub):
+    """The control: a browser that starts an install, and only it, finishes it, with keys the
+    store issued (its REST API is the stub on loopback)."""
+    woo_stub.keys.add(KEYS["consumer_key"])
+    started = http.get("/install/woocommerce", params={"store": woo_stub.url})
     assert started.status_code == 302
     reference = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]
     # The cookie is Secure (BASE_URL is https); this loopback server is plain http.
@@ -148,9 +167,11 @@ def test_the_merchants_own_browser_installs_a_new_store_end_to_end(http, https_b
     back = http.get("/install/woocommerce/return", params={"success": "1", "user_id": reference},
                     cookies={"storeflow_wc_install": cookie})
 
-    assert back.status_code == 302 and back.headers["Location"].startswith(f"{STORE}/wp-admin/")
-    assert the_store().access_token == KEYS["consumer_secret"]
-    assert handshake(http, KEYS["consumer_secret"]).json()["store_id"] == the_store().id
+    assert back.status_code == 302
+    assert back.headers["Location"].startswith(f"{woo_stub.url}/wp-admin/")
+    assert the_store(woo_stub.url).access_token == KEYS["consumer_secret"]
+    answer = handshake(http, KEYS["consumer_secret"], woo_stub.url)
+    assert answer.json()["store_id"] == the_store(woo_stub.url).id
 
 
 def test_a_pending_install_expires_in_minutes(http, https_base, monkeypatch):
