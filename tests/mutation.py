@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "tests" / "MUTATION.md"
 EQUIVALENTS = ROOT / "tests" / "mutation_equivalents.toml"
+# Killed, or never run (a run stopped part-way): nothing to show beyond a count.
+UNREPORTED = ("killed", "not checked")
 RESULT = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
 # mutmut names a mutant after its function: module.x_function__mutmut_N or module.xǁClassǁ...
 MODULE = re.compile(r"^(?P<module>.+?)\.xǁ|^(?P<plain>.+?)\.x_")
@@ -47,12 +49,19 @@ def main(argv: list[str]) -> int:
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env,
                              check=True, capture_output=True, text=True).stdout
     results = [(m["name"], m["status"]) for m in map(RESULT.match, listing.splitlines()) if m]
-    diffs = {name: subprocess.run([*mutmut, "show", name], cwd=ROOT, env=env, check=True,
-                                  capture_output=True, text=True).stdout
-             for name, status in results if status != "killed"}
+    diffs = {name: diff(name) for name, status in results if status not in UNREPORTED}
     REPORT.write_text(report(results, diffs, equivalents()))
     print(f"wrote {REPORT.relative_to(ROOT)}")
     return 0
+
+
+def diff(name: str) -> str:
+    """The mutant's diff, from mutmut itself (in this process: a `mutmut show` per survivor
+    would spend a second each starting Python)."""
+    from mutmut.__main__ import find_mutant, get_diff_for_mutant
+
+    os.chdir(ROOT)
+    return get_diff_for_mutant(name, path=find_mutant(name).path)
 
 
 def equivalents() -> dict[str, str]:
@@ -76,20 +85,24 @@ def report(results: list[tuple[str, str]], diffs: dict[str, str], reasons: dict[
              "Written by `make mutate` (tests/mutation.py); do not edit by hand. A survivor is",
              "either killed by a new test or explained in tests/mutation_equivalents.toml.",
              "The mutants issue 23 listed, made by hand, are in tests/MUTANTS_BY_HAND.md.", "",
-             "| module | mutants | killed | survived | shown equivalent | other |",
-             "|---|---|---|---|---|---|"]
+             "| module | mutants | killed | survived | shown equivalent | not run yet | other |",
+             "|---|---|---|---|---|---|---|"]
     for module, counts in sorted(by_module.items()):
         names = [n for n, s in results if module_of(n) == module and s == "survived"]
         explained = sum(1 for n in names if n in reasons)
-        other = sum(counts.values()) - counts["killed"] - counts["survived"]
+        other = (sum(counts.values()) - counts["killed"] - counts["survived"]
+                 - counts["not checked"])
         lines.append(f"| `{module}` | {sum(counts.values())} | {counts['killed']} | "
-                     f"{counts['survived'] - explained} | {explained} | {other} |")
+                     f"{counts['survived'] - explained} | {explained} | {counts['not checked']} | "
+                     f"{other} |")
     total = Counter(status for _, status in results)
+    run = len(results) - total["not checked"]
     killed_or_explained = total["killed"] + sum(1 for n, s in results if s == "survived" and n in reasons)
-    lines += ["", f"**{killed_or_explained} of {len(results)} mutants killed or shown equivalent "
-                  f"({100 * killed_or_explained / max(len(results), 1):.0f} %).**", ""]
+    lines += ["", f"**{killed_or_explained} of the {run} mutants run killed or shown equivalent "
+                  f"({100 * killed_or_explained / max(run, 1):.0f} %); {total['not checked']} of "
+                  f"{len(results)} not run yet.**", ""]
     for name, status in results:
-        if status == "killed":
+        if status in UNREPORTED:
             continue
         reason = reasons.get(name, "not killed yet" if status == "survived" else status)
         lines += [f"## `{name}`: {status}", "", f"{reason}", "", "```diff",
