@@ -16,6 +16,7 @@ from connectors.netguard import AddressRefused, check_host, policy
 
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 INTERNAL_SUFFIXES = (".local", ".localhost", ".internal", ".lan", ".home.arpa")
+MAX_LENGTH = 200  # host and path, as stored
 
 
 def normalize_store_url(value: str) -> str:
@@ -46,7 +47,9 @@ def normalize_store_url(value: str) -> str:
     shown = f"[{host}]" if ":" in host else host
     netloc = shown if port in (None, default_port) else f"{shown}:{port}"
     path = parts.path.rstrip("/")
-    if len(netloc) + len(path) > 200 or any(c in path for c in " \\\x00"):
+    if len(netloc) + len(path) > MAX_LENGTH:
+        raise ValueError(f"the store URL is too long ({MAX_LENGTH} characters at most)")
+    if any(c in path for c in " \\\x00"):
         raise ValueError("the store URL's path is not usable")
     return f"{scheme}://{netloc}{path}"
 
@@ -58,6 +61,6 @@ def _sane_host(host: str) -> bool:
     except ValueError:
         pass
     labels = host.split(".")
-    return (len(labels) >= 2 and len(host) <= 253 and all(LABEL.match(l) for l in labels)
+    return (len(labels) >= 2 and all(LABEL.match(l) for l in labels)
             and not labels[-1].isdigit() and not labels[-1].startswith("0x")
             and host != "localhost" and not host.endswith(INTERNAL_SUFFIXES))
