@@ -50,7 +50,9 @@ def main(argv: list[str]) -> int:
                              check=True, capture_output=True, text=True).stdout
     results = [(m["name"], m["status"]) for m in map(RESULT.match, listing.splitlines()) if m]
     diffs = {name: diff(name) for name, status in results if status not in UNREPORTED}
-    REPORT.write_text(report(results, diffs, equivalents()))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    REPORT.write_text(report(results, diffs, equivalents(), commit))
     print(f"wrote {REPORT.relative_to(ROOT)}")
     return 0
 
@@ -76,7 +78,8 @@ def module_of(name: str) -> str:
     return (match["module"] or match["plain"]) if match else name.rsplit(".", 1)[0]
 
 
-def report(results: list[tuple[str, str]], diffs: dict[str, str], reasons: dict[str, str]) -> str:
+def report(results: list[tuple[str, str]], diffs: dict[str, str], reasons: dict[str, str],
+           commit: str) -> str:
     """The Markdown report: a row per module, then every survivor with its diff and reason."""
     by_module: dict[str, Counter] = defaultdict(Counter)
     for name, status in results:
@@ -85,6 +88,7 @@ def report(results: list[tuple[str, str]], diffs: dict[str, str], reasons: dict[
              "Written by `make mutate` (tests/mutation.py); do not edit by hand. A survivor is",
              "either killed by a new test or explained in tests/mutation_equivalents.toml.",
              "The mutants issue 23 listed, made by hand, are in tests/MUTANTS_BY_HAND.md.", "",
+             f"Measured on commit `{commit}`.", "",
              "| module | mutants | killed | survived | shown equivalent | not run yet | other |",
              "|---|---|---|---|---|---|---|"]
     for module, counts in sorted(by_module.items()):
