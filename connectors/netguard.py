@@ -4,7 +4,8 @@ A store URL is checked when it is saved and again on every connection: the host 
 every address it resolves to must be public (not loopback, private, link-local, shared,
 multicast, reserved or unspecified; IPv4-mapped IPv6 is judged as the IPv4 it maps), and the
 socket is opened to the address that was checked, so a name cannot resolve to a public address
-for the check and a private one for the connection. Callers follow no redirects. `ALLOW_PRIVATE_ADDRESSES=1` lifts all of this for local development and tests,
+for the check and a private one for the connection. Callers follow no redirects.
+`ALLOW_PRIVATE_ADDRESSES=1` lifts all of this for local development and tests,
 where the store is a stub on loopback; production leaves it unset.
 """
 from __future__ import annotations

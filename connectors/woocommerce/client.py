@@ -42,7 +42,8 @@ class WooClient:
 
     def __init__(self, url: str, consumer_key: str, consumer_secret: str, *, retries: int = 4,
                  backoff: float | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.url, self.consumer_key, self.consumer_secret = url.rstrip("/"), consumer_key, consumer_secret
+        self.url = url.rstrip("/")
+        self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.session = public_session()
         self.retries = retries
         self.backoff = BACKOFF if backoff is None else backoff
