@@ -3,6 +3,7 @@ real migrations, and a helper that delivers published Shopify payloads signed li
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 
 import pytest
 from cryptography.fernet import Fernet
@@ -25,6 +26,21 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 # What `make test-fast` skips: the fault and fuzz suites, whole `storeflow dev` processes, the
 # demo's day of traffic and the screenshot tours (together most of the suite's time).
 SLOW = ("tests/faults/", "tests/test_processes.py", "tests/test_demo.py", "::test_screenshots")
+
+
+def pytest_configure(config):
+    """Under `make mutate`, point this session at a database, Redis and folder of its own."""
+    from tests.mutation import claim_slot
+
+    config.mutate_slot = ExitStack()
+    slot = config.mutate_slot.enter_context(claim_slot())
+    if slot:
+        config.option.basetemp = slot.pop("basetemp")
+        os.environ.update(slot)
+
+
+def pytest_unconfigure(config):
+    config.mutate_slot.close()
 
 
 def pytest_collection_modifyitems(items):

@@ -6,19 +6,24 @@ tests that exercise the mutated function. A mutant no test notices is a gap: eit
 written that kills it, or it is shown equivalent (it cannot change behaviour) in
 tests/mutation_equivalents.toml, whose reasons this report prints beside it.
 
-Embedded PostgreSQL and Redis are started once for the whole run (as TEST_DATABASE_URL and
-REDIS_URL), not once per mutant, and mutants run one at a time: they share that database.
-Not part of `make test` or CI: it takes tens of minutes.
+Embedded PostgreSQL and Redis are started once for the whole run, not once per mutant, with
+one database and one Redis database per mutant run side by side (SLOTS, one per core): each
+pytest session claims a free slot (see claim_slot, called from tests/conftest.py).
+Not part of `make test` or CI: it takes hours.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,23 +34,26 @@ UNREPORTED = ("killed", "not checked")
 RESULT = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
 # mutmut names a mutant after its function: module.x_function__mutmut_N or module.xǁClassǁ...
 MODULE = re.compile(r"^(?P<module>.+?)\.xǁ|^(?P<plain>.+?)\.x_")
+SLOTS = os.cpu_count() or 1
 
 
 def main(argv: list[str]) -> int:
     """Run mutmut over the critical modules and write tests/MUTATION.md; with --report, only
-    write the report from the results mutmut has kept so far (a run stopped half-way, say)."""
+    write the report from the results mutmut has kept so far (a run stopped half-way, say).
+    Mutant names or globs (`'app.upsert*'`) re-run just those, say after a new test."""
     env = dict(os.environ)
     mutmut = [sys.executable, "-m", "mutmut"]
     if "--report" not in argv:
         from app import embedded
 
         home = Path(tempfile.mkdtemp(prefix="storeflow-mutate-"))
-        env.update(TEST_DATABASE_URL=embedded.start_postgres(home, "storeflow_mutate"),
-                   REDIS_URL=embedded.start_redis(home, persist=False),
-                   # Its own temporary folder: pytest prunes old ones under the shared default,
-                   # which would pull the data from under a `make test` running beside it.
-                   PYTEST_ADDOPTS=f"--basetemp={home / 'pytest'}")
-        subprocess.run([*mutmut, "run", "--max-children", "1"], cwd=ROOT, env=env, check=True)
+        for slot in range(SLOTS):
+            embedded.start_postgres(home, f"storeflow_mutate_{slot}")
+        env.update(MUTATE_HOME=str(home), MUTATE_SLOTS=str(SLOTS),
+                   MUTATE_REDIS_URL=embedded.start_redis(home, persist=False),
+                   MUTATE_DATABASE_URL=embedded.start_postgres(home, "storeflow_mutate_0"))
+        subprocess.run([*mutmut, "run", "--max-children", str(SLOTS), *argv], cwd=ROOT,
+                       env=env, check=True)
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env,
                              check=True, capture_output=True, text=True).stdout
     results = [(m["name"], m["status"]) for m in map(RESULT.match, listing.splitlines()) if m]
@@ -55,6 +63,33 @@ def main(argv: list[str]) -> int:
     REPORT.write_text(report(results, diffs, equivalents(), commit))
     print(f"wrote {REPORT.relative_to(ROOT)}")
     return 0
+
+
+@contextmanager
+def claim_slot() -> Iterator[dict[str, str] | None]:
+    """In a pytest session under `make mutate`, hold a free slot for the session and give the
+    settings that point it at the slot's own database, Redis database and temporary folder
+    (pytest empties its basetemp at start: a shared one would pull files from under a
+    neighbour, as the default folder's pruning would from under a `make test` beside it).
+    Elsewhere, None."""
+    if "MUTATE_SLOTS" not in os.environ:
+        yield None
+        return
+    home = Path(os.environ["MUTATE_HOME"])
+    while True:
+        for slot in range(int(os.environ["MUTATE_SLOTS"])):
+            with open(home / f"slot-{slot}.lock", "w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                base = os.environ["MUTATE_DATABASE_URL"]
+                yield {"TEST_DATABASE_URL": base.replace("storeflow_mutate_0",
+                                                         f"storeflow_mutate_{slot}"),
+                       "REDIS_URL": f"{os.environ['MUTATE_REDIS_URL']}?db={slot}",
+                       "basetemp": str(home / f"pytest-{slot}")}
+                return
+        time.sleep(0.05)
 
 
 def diff(name: str) -> str:
