@@ -124,13 +124,13 @@ def _with_id_token(location: str, token: str) -> str:
 @bp.get("/login/<token>")
 def login(token: str):
     """Redeem a login link: a fresh session for its store, then the overview."""
-    store_id = auth.redeem(token)
+    login = auth.redeem(token)
     with db.session() as session:
-        store = session.get(Store, store_id) if store_id is not None else None
+        store = session.get(Store, login.store_id) if login is not None else None
     if store is None or not store.installed:
         log.info("ui sign-in refused")
         return render_template("ui/signed_out.html", refused=True), 403
-    auth.sign_in(store.id)
+    auth.sign_in(store.id, login.member)
     log.info("ui sign-in", extra={"store_id": store.id})
     return redirect(url_for("ui.overview"))
 
