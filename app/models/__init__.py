@@ -10,13 +10,14 @@ from app.models.install import PendingInstall
 from app.models.message import Message, MessageEvent, Suppression
 from app.models.order import Order, OrderLine
 from app.models.product import Product
+from app.models.staff import AuditEntry, StaffMember
 from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
 from app.models.sync import DataRequest, StoreNotice, SyncProgress
 
 __all__ = [
-    "Attribution", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "DataRequest",
+    "Attribution", "AuditEntry", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "DataRequest",
     "FlowConfig", "FlowRun", "Fulfillment", "Message", "MessageEvent", "Order", "OrderLine",
-    "PendingInstall", "Product", "ProductView", "Store", "StoreNotice", "Suppression",
+    "PendingInstall", "Product", "ProductView", "StaffMember", "Store", "StoreNotice", "Suppression",
     "SyncProgress", "TimelineEntry", "Visitor", "WebhookEvent",
 ]
