@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import click
 
-from app import bootstrap
+from app import audit, bootstrap
 
 
 def _store(session, reference: str):
@@ -94,7 +94,8 @@ def register(cli: click.Group) -> None:
         flow = _flow(name)
         bootstrap()
         with db.session() as session:
-            config.save(session, _store(session, store_ref).id, flow, enabled=enabled)
+            config.save(session, _store(session, store_ref).id, flow, actor=audit.OPERATOR,
+                        enabled=enabled)
         click.echo(f"{name} {'enabled' if enabled else 'disabled'}")
 
     @flows.command("enable")
@@ -128,7 +129,8 @@ def register(cli: click.Group) -> None:
             raise click.BadParameter(str(error)) from None
         bootstrap()
         with db.session() as session:
-            config.save(session, _store(session, store_ref).id, flow, changes=changes)
+            config.save(session, _store(session, store_ref).id, flow, actor=audit.OPERATOR,
+                        changes=changes)
         for key, value in changes.items():
             click.echo(f"{key}={value}")
 

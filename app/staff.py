@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import audit, clock
 from app.db import db
 from app.jobs import broker
 from app.mail.compose import sender
@@ -59,14 +59,19 @@ def invite(session: Session, store_id: int, email: str, role: str, invited_by: s
             session.add(member)
     except IntegrityError:
         raise StaffError(f"{address} is already on the staff") from None
+    audit.record(session, store_id, invited_by, f"staff {address}", None, {"role": role})
     return member
 
 
-def remove(session: Session, store_id: int, member_id: int) -> StaffMember | None:
+def remove(session: Session, store_id: int, member_id: int, removed_by: str) -> StaffMember | None:
     """Take someone off the store's staff; their sessions end with the row."""
-    return session.execute(delete(StaffMember).where(
+    member = session.execute(delete(StaffMember).where(
         StaffMember.store_id == store_id, StaffMember.id == member_id,
     ).returning(StaffMember)).scalar_one_or_none()
+    if member is not None:
+        audit.record(session, store_id, removed_by, f"staff {member.email}",
+                     {"role": member.role}, None)
+    return member
 
 
 def members(session: Session, store_id: int) -> list[StaffMember]:

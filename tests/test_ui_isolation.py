@@ -87,6 +87,7 @@ def pages(store_id: int) -> dict[str, list[str]]:
                          *(f"/app/preview?customer_id={i}" for i in customers)],
         "/app/settings": ["/app/settings"],
         "/app/staff": ["/app/staff"],
+        "/app/audit": ["/app/audit", "/app/audit?page=2"],
     }
 
 

@@ -90,7 +90,7 @@ def test_a_removed_members_link_and_cookie_stop_working(http, member, shop, smtp
     http.get(first)
     assert http.get("/app/").status_code == 200
     with db.session() as session:
-        staff.remove(session, shop.id, member)
+        staff.remove(session, shop.id, member, "test")
     assert http.get("/app/").status_code == 401  # the cookie they hold
     assert http.__class__().get(second).status_code == 403  # a link mailed before
 

@@ -180,5 +180,5 @@ def owned_or_404(session, model, row_id: int | None):
     return row
 
 
-from app.web.ui import (activity, devinbox, flows, overview, preview, settings,  # noqa: E402,F401
-                        team)
+from app.web.ui import (activity, audit_log, devinbox, flows, overview,  # noqa: E402,F401
+                        preview, settings, team)

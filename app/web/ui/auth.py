@@ -157,7 +157,10 @@ def _embedded_store_id(authorization: str) -> int:
 def actor() -> str:
     """Who acts in this request, as the audit log names them."""
     if session_token():
-        return "the Shopify admin"
+        from app import shopify_app
+
+        member = shopify_app.embedded_staff_member(session_token())
+        return f"Shopify staff member {member}" if member else "the Shopify admin"
     return session.get(MEMBER) or "an operator's sign-in link"
 
 

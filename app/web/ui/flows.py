@@ -112,7 +112,7 @@ def save_flow(name: str):
         return render_template("ui/flows.html", cards=listed, errors={flow.name: (bad, reason)},
                                submitted={flow.name: request.form}), 400
     with db.session() as session:
-        config.save(session, g.store.id, flow, changes=changes)
+        config.save(session, g.store.id, flow, actor=g.actor, changes=changes)
     log.info("flow settings saved", extra={"store_id": g.store.id})
     flash(f"{flow.title}: settings saved. Customers already in the flow keep their settings.")
     return redirect(url_for("ui.flows", _anchor=flow.name))
@@ -124,7 +124,7 @@ def toggle_flow(name: str):
     flow = _flow(name)
     on = request.form.get("enabled") == "true"
     with db.session() as session:
-        config.save(session, g.store.id, flow, enabled=on)
+        config.save(session, g.store.id, flow, actor=g.actor, enabled=on)
     log.info("flow %s", "enabled" if on else "disabled", extra={"store_id": g.store.id})
     if request.headers.get("Accept") == "application/json":
         return {"flow": flow.name, "enabled": on}

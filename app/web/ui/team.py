@@ -65,7 +65,7 @@ def invite():
 @bp.post("/staff/<id:member_id>/remove")
 def remove(member_id: int):
     with db.session() as session:
-        removed = staff.remove(session, g.store.id, member_id)
+        removed = staff.remove(session, g.store.id, member_id, g.actor)
         email = removed.email if removed else None
     if email is None:
         flash("That person is no longer on the staff.", "error")
