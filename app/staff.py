@@ -5,12 +5,13 @@ only. Whoever signs in without a staff row (an operator's `storeflow login-link`
 user who may manage WooCommerce, the Shopify admin) is an owner: the platform or the shell has
 vouched for them.
 
-Asking for a sign-in link answers the same whether the address belongs to anyone or not; the
-mail job (`send_sign_in_links`) looks the address up, so the request's timing says nothing
-either. Each address gets at most SIGN_IN_MAILS_PER_WINDOW mails per SIGN_IN_WINDOW.
+Asking for a sign-in link answers the same whether the address belongs to anyone or not, and
+queues the same job (`request_sign_in`). Each address gets at most SIGN_IN_MAILS_PER_WINDOW
+mails per SIGN_IN_WINDOW.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from datetime import timedelta
@@ -38,7 +39,7 @@ ROLES = {OWNER: "settings, flows, staff, reports and activity",
 SIGN_IN_LINK_LIFETIME = timedelta(minutes=15)
 SIGN_IN_WINDOW = timedelta(minutes=15)
 SIGN_IN_MAILS_PER_WINDOW = 3
-MAILED_KEY = "storeflow:staff-sign-in-mailed:{}"  # the address
+MAILED_KEY = "storeflow:staff-sign-in-mailed:{}"  # sha256 of the address
 ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -85,25 +86,36 @@ def current(session: Session, store_id: int, member_id: int) -> StaffMember | No
         StaffMember.store_id == store_id, StaffMember.id == member_id)).scalar_one_or_none()
 
 
-def queue_sign_in_links(email: str) -> None:
-    """Mail sign-in links to this address for every store it is staff of (after commit)."""
-    broker.queue("mail").enqueue(send_sign_in_links, email)
+def request_sign_in(email: str) -> None:
+    """Someone asks for sign-in links: queue one mail per store the address is staff of, within
+    the address's rate. The same job is queued for an unknown address (with nobody to mail), so
+    the request does the same work either way; the job's arguments are ids, never the address,
+    as RQ logs them."""
+    address = normalize_email(email)
+    member_ids: list[int] = []
+    if address is not None and _within_rate(address):
+        with db.session() as session:
+            member_ids = list(session.execute(
+                select(StaffMember.id).join(Store, Store.id == StaffMember.store_id)
+                .where(StaffMember.email == address, Store.uninstalled_at.is_(None))
+                .order_by(StaffMember.id)).scalars())
+    queue_sign_in_links(member_ids)
 
 
-def send_sign_in_links(email: str) -> int:
-    """The mail job: one sign-in mail per store the address is staff of, within the rate."""
+def queue_sign_in_links(member_ids: list[int]) -> None:
+    """Queue the mail job for these members (after the commit that made them)."""
+    broker.queue("mail").enqueue(send_sign_in_links, member_ids)
+
+
+def send_sign_in_links(member_ids: list[int]) -> int:
+    """The mail job: a sign-in mail to each member still on an installed store's staff."""
     from app.web.ui import auth
 
-    address = normalize_email(email)
-    if address is None:
-        return 0
     with db.session() as session:
         memberships = session.execute(
             select(StaffMember, Store).join(Store, Store.id == StaffMember.store_id)
-            .where(StaffMember.email == address, Store.uninstalled_at.is_(None))
-            .order_by(Store.id)).all()
-    if not memberships or not _within_rate(address):
-        return 0
+            .where(StaffMember.id.in_(member_ids), Store.uninstalled_at.is_(None))
+            .order_by(StaffMember.id)).all()
     for member, store in memberships:
         token = auth.login_token(store.id, lifetime=SIGN_IN_LINK_LIFETIME, member=member.email,
                                  staff_id=member.id)
@@ -113,7 +125,8 @@ def send_sign_in_links(email: str) -> int:
 
 
 def _within_rate(address: str) -> bool:
-    key = MAILED_KEY.format(address)
+    # Keyed by a digest: Redis keys are listed by operators' tools, addresses are personal data.
+    key = MAILED_KEY.format(hashlib.sha256(address.encode()).hexdigest())
     count = broker.connection.incr(key)
     if count == 1:
         broker.connection.expire(key, int(SIGN_IN_WINDOW.total_seconds()))

@@ -110,3 +110,17 @@ def test_a_viewer_changes_nothing_and_cannot_promote_themselves(http, member, sh
         assert session.get(Store, shop.id).settings.get("from_name") != "Hijacked"
         assert session.execute(select(StaffMember.email, StaffMember.role)).all() == [
             (MEMBER, staff.VIEWER)]
+
+
+def test_no_address_reaches_the_logs(http, member, smtp_sink, caplog):
+    """RQ logs each job with its arguments: the mail job gets staff ids, never an address."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    ask_for_link(http, MEMBER)
+    ask_for_link(http, "nobody@fernhill.example")
+    work("mail")
+    assert len(smtp_sink.to(MEMBER)) == 1
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records
+                       if not r.name.startswith("mail.log"))  # the SMTP sink's own log
+    assert MEMBER not in logged and "nobody@fernhill.example" not in logged
