@@ -39,6 +39,9 @@ class Config:
     base_url: str
     port: int
     home: Path
+    # False for the default home (.storeflow in the current directory), which only a Storeflow
+    # checkout should grow (app.embedded.resolve).
+    home_chosen: bool = True
     shopify_api_key: str | None = None
     shopify_api_secret: str | None = None
     # Where Shopify's endpoints live; `{shop}` is the shop's myshopify.com domain. Only tests and
@@ -165,6 +168,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         base_url=env.get("BASE_URL", f"http://localhost:{port}").rstrip("/"),
         port=port,
         home=Path(env.get("STOREFLOW_HOME", ".storeflow")).resolve(),
+        home_chosen="STOREFLOW_HOME" in env,
         shopify_api_key=env.get("SHOPIFY_API_KEY") or None,
         shopify_api_secret=env.get("SHOPIFY_API_SECRET") or None,
         shopify_api_base_url=_shopify_base_url(env.get("SHOPIFY_API_BASE_URL", "https://{shop}")),

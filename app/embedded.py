@@ -125,11 +125,23 @@ def local_secrets(home: Path) -> dict[str, str]:
     return secrets
 
 
+def _project_directory(folder: Path) -> bool:
+    """Whether `folder` is a Storeflow checkout (where `make run` keeps its .storeflow)."""
+    project = folder / "pyproject.toml"
+    return project.is_file() and 'name = "storeflow"' in project.read_text(errors="replace")
+
+
 def resolve(config: Config) -> Config:
     """Fill in embedded services and local secrets for whatever the environment left unset."""
     if not config.embedded:
         return config
     home = config.home
+    if not config.home_chosen and not home.exists() and not _project_directory(home.parent):
+        raise ConfigError(
+            f"DATABASE_URL is not set, and {home.parent} is not a Storeflow checkout: run "
+            "`storeflow` from the directory you cloned (its local database lives in .storeflow "
+            "there), set STOREFLOW_HOME to that .storeflow folder, or set DATABASE_URL and "
+            "REDIS_URL for a real one")
     home.mkdir(parents=True, exist_ok=True)
     secrets = local_secrets(home)
     return config.replace(

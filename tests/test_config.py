@@ -65,3 +65,18 @@ def test_the_jobs_page_password_is_optional_and_read_as_given():
     assert load_config(PRODUCTION).admin_password is None
     password = "correct horse battery staple"
     assert load_config({**PRODUCTION, "ADMIN_PASSWORD": password}).admin_password == password
+
+
+def test_a_command_outside_a_checkout_explains_itself_and_creates_nothing(tmp_path, monkeypatch):
+    """No DATABASE_URL and no checkout here: say where to run it, not start a second install."""
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "REDIS_URL", "STOREFLOW_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["login-link", "--store", "1"])
+    assert result.exit_code == 1
+    assert f"{tmp_path} is not a Storeflow checkout" in result.output
+    assert list(tmp_path.iterdir()) == []
