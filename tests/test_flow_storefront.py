@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from flows import rules
 from tests.collect_helpers import event, pixel, post
-from tests.flow_helpers import HOUR, MINUTE, at, consent_update, enable, messages, move_to, runs
+from tests.flow_helpers import (HOUR, MINUTE, at, consent_update, enable, messages, move_to,
+                                run_context, runs)
 from tests.helpers import published
 
 VISITOR = "ffac04fa-8ad8-48fd-8a3a-59ad06a7518a"  # the pixel samples' clientId
@@ -92,3 +94,34 @@ def test_a_cart_that_reaches_checkout_belongs_to_the_checkout_flow(
 
     assert sent("abandoned_cart") == [] and sent("abandoned_checkout") == ["email_1"]
     assert runs("abandoned_cart")[0].outcome == "in the abandoned-checkout flow"
+
+
+def test_a_cart_that_reaches_checkout_gets_no_cart_reminder_even_with_the_checkout_flow_off(
+        client, shop, webhooks, run_jobs, smtp_sink):
+    enable(shop.id, "abandoned_cart")
+    known_shopper(client, shop, webhooks, run_jobs)
+    with at(VIEWED_AT + 2 * MINUTE):
+        post(client, shop, [pixel("product_added_to_cart")])
+        run_jobs()
+    [cart_run] = runs("abandoned_cart")
+    with run_context(cart_run) as ctx:
+        # The stage rules each flow enrolls with, made afresh (as a new flow would make them).
+        assert (rules.stage_is("cart")(ctx), rules.stage_is("checkout")(ctx)) == (
+            None, "not at checkout")
+    line = {"product_id": 788032119674292922, "variant_id": 757650484644203962,
+            "title": "Example T-Shirt", "quantity": 1, "price": "19.99"}
+    with at(VIEWED_AT + 30 * MINUTE):  # storeflow.js: the same cart, now at checkout
+        post(client, shop, [event("checkout_started", VISITOR, occurred_at="2026-11-22T10:30:00Z",
+                                  cart={"currency": "USD", "lines": [line]})])
+        run_jobs()
+
+    move_to(VIEWED_AT + 3 * HOUR, run_jobs)
+
+    assert sent("abandoned_cart") == [] and smtp_sink.received == []
+    assert runs("abandoned_cart")[0].outcome == "reached checkout"
+    with run_context(cart_run) as ctx:
+        assert (rules.stage_is("cart")(ctx), rules.stage_is("checkout")(ctx)) == (
+            "not at cart", None)
+    with run_context(cart_run, subject_id=0) as erased:  # its cart was erased meanwhile
+        assert rules.stage_is("cart")(erased) == "not at cart"
+        assert rules.checkout_flow_took_over(erased) is None
