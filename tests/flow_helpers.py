@@ -12,6 +12,7 @@ from app.db import db
 from app.demo.payloads import SAMPLE_TIME, checkout_sample, consent_update, order_sample  # noqa: F401
 from app.models import FlowRun, Message, Store
 from flows import catalog, config, engine
+from flows.context import RunContext
 from flows.timeline import for_email
 
 CHECKOUT_CUSTOMER = 603851970716743426  # the customer embedded in checkouts_create.json
@@ -45,6 +46,18 @@ def move_to(instant: datetime, run_jobs) -> None:
         engine.enroll_audiences(instant)
         engine.tick(instant)
         run_jobs()
+
+
+@contextmanager
+def run_context(run: FlowRun, **changes):
+    """What a rule or condition sees of `run` now, with `changes` made to the run in memory
+    only (`settings`, a `subject_id` whose row is gone...): the rule is asked directly."""
+    with db.session() as session:
+        row = session.get(FlowRun, run.id)
+        session.expunge(row)  # never written back
+        for name, value in changes.items():
+            setattr(row, name, value)
+        yield RunContext(session, session.get(Store, row.store_id), row, clock.now())
 
 
 def runs(flow: str | None = None) -> list[FlowRun]:

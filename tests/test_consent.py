@@ -151,3 +151,31 @@ def test_customer_tags_are_a_list(shop, webhooks, run_jobs):
         customer = session.execute(select(Customer)).scalar_one()
     assert customer.tags == ["vip", "wholesale", "newsletter"]
     assert customer.birthday is None
+
+
+def test_our_confirmation_and_unsubscribe_links_are_recorded_and_told_to_the_store_once(
+        shop, webhooks, run_jobs, emitted):
+    """The history says the change came from our own link; a second click changes nothing and
+    tells no one."""
+    from datetime import datetime, timezone
+
+    from app import clock, writeback
+    from app.jobs import broker
+
+    webhooks.deliver("customers_email_marketing_consent/update",
+                     consent_update("subscribed", "2022-01-01T10:00:00Z"))
+    run_jobs()
+    customer_id = bob().id
+    for day, change in ((2, consent.confirm), (3, consent.confirm), (4, consent.withdraw),
+                        (5, consent.withdraw)):
+        with clock.frozen_at(datetime(2022, 1, day, tzinfo=timezone.utc)), db.session() as session:
+            change(session, shop.id, customer_id)
+
+    assert history() == [
+        ("subscribed", "shopify:customers_email_marketing_consent/update"),
+        ("subscribed", "storeflow:double_opt_in"), ("subscribed", "storeflow:double_opt_in"),
+        ("unsubscribed", "storeflow:unsubscribe"), ("unsubscribed", "storeflow:unsubscribe")]
+    assert consent_events(emitted) == [("consent_changed", customer_id)] * 3
+    assert [(job.func, job.args) for job in broker.queue("sync").jobs] == [
+        (writeback.consent, (shop.id, customer_id))] * 2
+    assert bob().email_consent == "unsubscribed"

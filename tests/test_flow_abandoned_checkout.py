@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from flows import engine
+from flows import engine, rules
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
-                                consent_update, enable, messages, move_to, order_sample, runs,
-                                timeline)
+                                consent_update, enable, messages, move_to, order_sample,
+                                run_context, runs, timeline)
 from tests.helpers import work
 
 RECIPIENT = "john@example.com"  # the published checkout's customer, as checkout_sample() types it
@@ -52,6 +52,17 @@ def test_three_reminders_at_one_hour_one_day_three_days(shop, webhooks, run_jobs
     assert run.status == "completed"
     kinds = [kind for kind, _, _ in timeline(shop.id, "john@example.com")]
     assert kinds[0] == "enrolled" and kinds.count("sent") == 3 and kinds[-1] == "completed"
+
+
+@pytest.mark.parametrize("discount", [True, False])
+def test_the_discount_step_follows_the_merchants_switch(discount, shop, webhooks, run_jobs):
+    """The condition is made afresh here, as a flow defining it would make it."""
+    enable(shop.id, "abandoned_checkout", discount=discount)
+    abandon(shop, webhooks, run_jobs)
+    [run] = runs()
+
+    with run_context(run) as ctx:
+        assert rules.setting_on("discount")(ctx) is discount
 
 
 def test_an_order_a_minute_before_the_reminder_is_due_means_no_email(

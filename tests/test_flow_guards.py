@@ -81,6 +81,26 @@ def test_quiet_hours_use_the_customer_country_when_it_has_one_zone():
     assert recipient_zone("CA", "America/New_York") == NEW_YORK
 
 
+@pytest.mark.parametrize("country", [None, "", "ZZ"], ids=["none", "empty", "not a country"])
+def test_quiet_hours_use_the_stores_zone_for_a_shopper_of_unknown_country(country):
+    assert recipient_zone(country, "America/New_York") == NEW_YORK
+
+
+def test_a_held_send_is_timed_in_utc_whatever_the_servers_own_zone(monkeypatch):
+    """The timeline shows when a held send goes; the server's zone must not leak into it."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        allowed = next_allowed(AFTER_SPRING_FORWARD, NEW_YORK, parse_quiet_hours("21:00-08:00"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+    assert allowed.isoformat() == "2022-03-13T12:00:00+00:00"
+
+
 def test_the_engine_defers_a_night_time_reminder_to_the_morning(shop, webhooks, run_jobs,
                                                                 smtp_sink):
     with db.session() as session:

@@ -6,13 +6,16 @@ import copy
 import re
 from datetime import date
 
+import pytest
+
 from sqlalchemy import select, update
 
 from app.db import db
 from app.demo.payloads import Person, customer
 from app.models import Customer, Suppression
+from flows import rules
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
-                                messages, move_to, order_sample, runs, timeline)
+                                messages, move_to, order_sample, run_context, runs, timeline)
 from tests.helpers import SHOP, published
 
 BUYER = 115310627314723954  # the customer embedded in orders_create.json
@@ -135,6 +138,23 @@ def test_repeat_orders_earn_points_and_the_third_makes_a_vip(shop, webhooks, run
     assert [tags for _, tags in shopify.tags_added[SHOP]] == [["loyal"], ["vip"]]
     scored = [detail for kind, _, detail in timeline(shop.id, BUYER_EMAIL) if kind == "scored"]
     assert scored == ["+10 points (now 10)", "+10 points (now 20)", "+10 points (now 30)"]
+
+
+@pytest.mark.parametrize("score, vip_score, vip", [
+    (29, 30, False), (30, 30, True), (31, 30, True), (0, 1, False),
+], ids=["a point short", "exactly at the threshold", "past it", "no points"])
+def test_vip_status_comes_at_the_merchants_threshold_and_not_a_point_before(
+        score, vip_score, vip, shop, webhooks, run_jobs, smtp_sink):
+    """The condition is made afresh here, as a flow defining it would make it."""
+    enable(shop.id, "first_repeat_purchase")
+    place_order(webhooks, run_jobs)
+    with db.session() as session:
+        session.execute(update(Customer).where(Customer.platform_id == BUYER).values(score=score))
+    [run] = runs("first_repeat_purchase")
+
+    vip_condition = rules.score_at_least("vip_score")
+    with run_context(run, settings={**run.settings, "vip_score": vip_score}) as ctx:
+        assert vip_condition(ctx) is vip
 
 
 def test_a_run_started_before_points_existed_finishes_on_its_own_steps(shop, webhooks, run_jobs,
