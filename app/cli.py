@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import click
 
@@ -90,21 +92,49 @@ def dev() -> None:
         "BASE_URL": config.base_url, "PORT": str(config.port),
         "HOST": os.environ.get("HOST", "127.0.0.1"), "WEB_CONCURRENCY": "1",
     }
+    stopping: list[bool] = []
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: stopping.append(True))
     # Each in its own session: a terminal's Ctrl-C reaches this process alone, which then stops
     # each child with one SIGTERM (a second signal mid-shutdown makes RQ abort with a traceback).
     children = [subprocess.Popen([sys.executable, "-m", "app.cli", name], env=env,
                                  start_new_session=True)
                 for name in ("web", "worker", "scheduler")]
-    click.echo(f"Storeflow is running at {config.base_url}  (Ctrl-C stops it)")
-    demo_cli.sign_in(config)
-    _supervise(children)
+    if _ready(config, children, stopping):
+        # Last, below the processes' start-up lines, where the eye lands.
+        click.echo(f"Storeflow is running at {config.base_url}  (Ctrl-C stops it)")
+        demo_cli.sign_in(config)
+    _supervise(children, stopping)
 
 
-def _supervise(children: list[subprocess.Popen]) -> None:
+def _ready(config, children: list[subprocess.Popen], stopping: list[bool],
+           timeout: float = 60) -> bool:
+    """Wait until the web answers, the worker and scheduler beat and the worker has done what
+    was queued (the demo's history); False if one exits, a signal comes or `timeout` seconds
+    pass first."""
+    from app import heartbeat
+    from app.jobs import QUEUES, broker
+
+    deadline = time.monotonic() + timeout
+    while not stopping and time.monotonic() < deadline \
+            and all(child.poll() is None for child in children):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{config.port}/healthz", timeout=1).close()
+            web = True
+        except urllib.error.HTTPError:  # it answered: 503 until the others are up
+            web = True
+        except OSError:
+            web = False
+        if web and heartbeat.worker_state(broker.connection) == "up" \
+                and heartbeat.scheduler_state(broker.connection) == "up" \
+                and not any(broker.queue(name).count for name in QUEUES):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def _supervise(children: list[subprocess.Popen], stopping: list[bool]) -> None:
     """Wait until a signal or a child's exit, then stop every child before returning."""
-    stopping = []
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda *_: stopping.append(True))
     while not stopping and all(child.poll() is None for child in children):
         time.sleep(0.2)
     for child in children:

@@ -1,6 +1,7 @@
 """Alembic, driven from code: `storeflow db upgrade` and the tests use the same entry point."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -45,6 +46,13 @@ def revisions() -> tuple[set[str], set[str]]:
     """(the database's current revisions, the code's heads): equal when migrations are done."""
     from alembic.script import ScriptDirectory
 
-    with db.engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-        return current, set(ScriptDirectory.from_config(_alembic(connection)).get_heads())
+    # A read-only look: alembic's INFO lines ("Context impl PostgresqlImpl") say nothing here.
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)
+    try:
+        with db.engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+            return current, set(ScriptDirectory.from_config(_alembic(connection)).get_heads())
+    finally:
+        alembic_log.setLevel(level)

@@ -63,3 +63,11 @@ def test_problems_are_named_with_their_fix_and_fail_the_command(storeflow, shop,
         in result.output
     assert "retry its job on the jobs page" in result.output
     assert result.output.rstrip().endswith("4 problem(s)")
+
+
+def test_a_local_install_is_told_where_mail_goes_without_alembics_chatter(storeflow, shop,
+                                                                          keep_transport):
+    result = storeflow("doctor", ok=False)
+    assert "[ok  ] mail: the dev inbox: no SMTP_URL is set, so mail is kept here, not sent" \
+        in result.output
+    assert "alembic" not in result.output and "Context impl" not in result.output

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -38,16 +39,19 @@ def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path, c
     dev = subprocess.Popen([sys.executable, "-m", "app.cli", "dev"], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(dev.stdout), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 90
-        health = None
-        while time.monotonic() < deadline:
-            try:
-                health = get_json(f"http://127.0.0.1:{port}/healthz")
-                break
-            except OSError:
-                assert dev.poll() is None, dev.stdout.read()
-                time.sleep(0.5)
+        # The sign-in link comes once everything is up, below every process's start-up lines.
+        while not any("See it in the UI" in line for line in lines):
+            assert dev.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.3)
+        started = [n for n, line in enumerate(lines) if "Listening on" in line]
+        link = next(n for n, line in enumerate(lines) if "See it in the UI" in line)
+        assert started and max(started) < link, "".join(lines)
+        health = get_json(f"http://127.0.0.1:{port}/healthz")
         assert health[0] == 200
         assert (health[1]["database"], health[1]["redis"]) == ("up", "up")
         # An embedded page's URL carries a live session token: the access log leaves it out.
@@ -57,7 +61,9 @@ def test_storeflow_dev_serves_on_embedded_services_and_stops_cleanly(tmp_path, c
             os.killpg(dev.pid, signal.SIGINT)
         else:
             dev.send_signal(signal.SIGTERM)
-        output, _ = dev.communicate(timeout=60)
+        dev.wait(timeout=60)
+        reader.join(10)
+    output = "".join(lines)
     assert f"Storeflow is running at http://localhost:{port}" in output
     # A fresh database gets the demo shop first, says where its mail went and how to see it.
     assert "Demo shop" in output and str(tmp_path / "home" / "dev-inbox") in output

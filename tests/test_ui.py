@@ -416,3 +416,11 @@ def test_pages_outside_the_admin_load_no_app_bridge(client, shop, storeflow):
     page = client.get("/app/flows")
     assert "app-bridge" not in page.get_data(as_text=True)
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+
+
+def test_the_base_url_leads_to_the_ui_and_its_sign_in(client):
+    """`storeflow dev` prints BASE_URL: it opens the UI (signed out: how to sign in)."""
+    home = client.get("/")
+    assert home.status_code == 302 and home.location.endswith("/app/")
+    page = client.get("/app/")
+    assert page.status_code == 401 and b"Email me a sign-in link" in page.data

@@ -33,10 +33,16 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"
 
 
 def init_app(app: Flask) -> None:
-    """Configure the session cookie and register the UI."""
+    """Configure the session cookie and register the UI (and `/`, which leads to it)."""
     app.config.update(auth.cookie_settings(app.config["STOREFLOW"].base_url))
     display.register(app)
     app.register_blueprint(bp)
+    app.add_url_rule("/", "home", _home)
+
+
+def _home():
+    """BASE_URL itself, as `storeflow dev` prints it: the UI (its sign-in page when signed out)."""
+    return redirect(url_for("ui.overview"))
 
 
 def frame_ancestors(store: Store | None, bounce: bool = False) -> str:
