@@ -305,3 +305,18 @@ def test_an_owner_invites_a_viewer_who_sees_reports_but_cannot_change_settings(
     assert refused.status == 403
     expect(viewer.locator("main")).to_contain_text("You are signed in as a viewer")
     viewer.context.close()
+
+
+def test_every_page_and_sign_out_are_in_reach_on_a_phone(signed_in, app_server):
+    """At 390 px the navigation wraps instead of scrolling out of sight, and Sign out stays."""
+    signed_in.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/app/", "/app/settings", "/app/dev-inbox", "/app/audit"):
+        signed_in.goto(app_server + path)
+        items = signed_in.locator("aside .nav-item")
+        assert items.count() >= 8  # the owner's pages, the dev inbox and Sign out
+        for n in range(items.count()):
+            box = items.nth(n).bounding_box()
+            assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 390, (
+                path, items.nth(n).inner_text())
+    signed_in.get_by_role("button", name="Sign out").click()
+    expect(signed_in.locator("h1")).to_have_text("You're signed out")
