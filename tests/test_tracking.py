@@ -293,3 +293,16 @@ def test_a_confirmation_link_in_mail_to_another_address_confirms_no_one(
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(ConsentChange).where(
             ConsentChange.source == "storeflow:double_opt_in")).scalar_one() == 0
+
+
+def test_an_unsubscribe_link_in_mail_sent_by_an_earlier_release_still_works(
+        shop, webhooks, run_jobs, client, smtp_sink):
+    """Links in sent mail live for years: their tokens are signed as every release has signed
+    them (SECRET_KEY, the links' own salt), so an upgrade never breaks an unsubscribe link."""
+    message_id = sent_message(shop, webhooks, run_jobs, email=CUSTOMER_EMAIL)
+    earlier = URLSafeTimedSerializer(links.signer.secret_key, salt="storeflow.mail-link")
+
+    response = client.post(f"/u/{earlier.dumps([links.UNSUBSCRIBE, shop.id, message_id])}")
+
+    assert response.status_code == 200 and "You are unsubscribed" in response.text
+    assert [s.email for s in suppressions()] == [CUSTOMER_EMAIL]
