@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -139,8 +140,8 @@ def test_each_address_is_tried_in_turn_and_an_unreachable_one_is_a_connection_er
 
     assert public_session().get(url, timeout=5, allow_redirects=False).status_code == 401
     dns.answers = [["127.0.0.2"]]
-    with pytest.raises(requests.ConnectionError,
-                       match=r"Failed to establish a new connection: \[Errno \d+\] Connection refused"):
+    refused = r"Failed to establish a new connection: \[Errno \d+\] Connection refused"
+    with pytest.raises(requests.ConnectionError, match=refused):
         public_session().get(url, timeout=5, allow_redirects=False)
 
 
@@ -183,6 +184,7 @@ def test_a_store_that_never_accepts_the_connection_times_out(dns, monkeypatch):
     waiting = socket.create_connection(listener.getsockname())  # fills the accept queue
     monkeypatch.setattr(netguard.policy, "allow_private", True)
     dns.answers = [["127.0.0.1"]]
+    started = time.monotonic()
     try:
         with pytest.raises(requests.ConnectTimeout, match=f"Connection to {NAME} timed out"):
             public_session().get(f"http://{NAME}:{listener.getsockname()[1]}/", timeout=0.5,
@@ -190,6 +192,7 @@ def test_a_store_that_never_accepts_the_connection_times_out(dns, monkeypatch):
     finally:
         waiting.close()
         listener.close()
+    assert time.monotonic() - started < 5  # not the minutes the system's own limit allows
 
 
 def test_proxy_settings_in_the_environment_are_ignored(dns, stub, monkeypatch):
