@@ -235,3 +235,15 @@ def test_the_sweep_queues_again_only_owed_mail_whose_job_was_lost(shop, webhooks
     assert f"mail-{lost}" in mail.job_ids and f"mail-{unknown}" not in mail.job_ids
     assert f"mail-{just_queued}" not in mail.job_ids
     assert mail.job_ids.count(f"mail-{still_queued}") == 1  # its own job was still there
+
+
+def test_a_registered_send_guard_cancels_mail_at_send_time_with_its_reason(
+        shop, webhooks, run_jobs, smtp_sink, monkeypatch):
+    """The flows register their exit rules this way; a reason means the mail never leaves."""
+    monkeypatch.setattr(outbox, "_guards", list(outbox._guards))
+    held, sent = (checkout_message(shop, webhooks, run_jobs, run_id=run_id) for run_id in (1, 2))
+    outbox.register_send_guard(lambda session, message: "customer ordered" if message.id == held
+                               else None)
+
+    assert (outbox.deliver(held), outbox.deliver(sent)) == ("cancelled", "sent")
+    assert status(held).reason == "customer ordered" and len(smtp_sink.received) == 1
