@@ -267,18 +267,21 @@ def test_a_link_scanner_is_followed_but_not_counted(shop, webhooks, run_jobs, cl
 
 def test_the_unsubscribe_and_confirm_pages_name_the_store_they_are_about(
         shop, webhooks, run_jobs, client, smtp_sink):
-    """The recipient is asked about one store: by its name, or its domain while it has none."""
+    """The recipient is asked and answered about one store: by its name, or its domain while it
+    has none."""
     message_id = sent_message(shop, webhooks, run_jobs, email=CUSTOMER_EMAIL)
     unsubscribe = urlsplit(links.unsubscribe_url(message(message_id))).path
     confirm = urlsplit(links.confirm_url(message(message_id))).path
 
     assert f"Unsubscribe from {SHOP}?" in client.get(unsubscribe).text
+    assert f"{SHOP} will not send you marketing emails" in client.post(unsubscribe).text
     with db.session() as session:
         session.get(Store, shop.id).name = "Fernhill Goods"
     page = client.get(confirm)
 
     assert page.status_code == 200 and f'<form method="post" action="{confirm}">' in page.text
     assert "Confirm your subscription to Fernhill Goods" in page.text
+    assert "Fernhill Goods will be in touch soon" in client.post(confirm).text
     assert "Unsubscribe from Fernhill Goods?" in client.get(unsubscribe).text
 
 
