@@ -197,3 +197,16 @@ def test_without_the_public_apps_secret_no_privacy_request_for_an_unknown_shop_i
 
     assert (response.status_code, response.json) == (401, {"error": REFUSED})
     assert inbox_rows() == 0
+
+
+def test_a_privacy_request_whose_body_names_another_shop_is_refused(installed_shop, other_store,
+                                                                    webhooks):
+    """A public app's shops share one signing secret: a body about one shop, delivered in
+    another's name, must not erase anything there."""
+    payload = published("shopify/customers_redact.json")  # about SHOP
+
+    response = deliver(webhooks, "customers/redact", payload, shop=OTHER_SHOP)
+
+    assert (response.status_code, response.json) == (
+        401, {"error": "the body was signed for another shop"})
+    assert inbox_rows() == 0
