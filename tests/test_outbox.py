@@ -203,10 +203,11 @@ def _set(message_id: int, status_: str, updated_at) -> None:
 
 def test_the_reaper_calls_unknown_only_mail_left_sending_longer_than_a_send_can_take(
         shop, webhooks, run_jobs):
-    stuck, in_flight, waiting, sent = _messages(shop, webhooks, run_jobs, 4)
+    stuck, in_flight, at_limit, waiting, sent = _messages(shop, webhooks, run_jobs, 5)
     now = clock.now()
     _set(stuck, "sending", now - outbox.STALE_SENDING - timedelta(seconds=1))
     _set(in_flight, "sending", now - outbox.STALE_SENDING + timedelta(seconds=30))  # a live send
+    _set(at_limit, "sending", now - outbox.STALE_SENDING)  # not yet longer than the limit
     _set(waiting, "queued", now - outbox.STALE_SENDING - timedelta(hours=1))
     _set(sent, "sent", now - outbox.STALE_SENDING - timedelta(hours=1))
 
@@ -214,7 +215,8 @@ def test_the_reaper_calls_unknown_only_mail_left_sending_longer_than_a_send_can_
         assert outbox.reap_stale_sending() == 1
 
     assert status(stuck).status == "unknown" and status(stuck).reason == "worker stopped during send"
-    assert [status(m).status for m in (in_flight, waiting, sent)] == ["sending", "queued", "sent"]
+    assert [status(m).status for m in (in_flight, at_limit, waiting, sent)] == [
+        "sending", "sending", "queued", "sent"]
 
 
 def test_the_sweep_queues_again_only_owed_mail_whose_job_was_lost(shop, webhooks, run_jobs):
