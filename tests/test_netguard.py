@@ -3,6 +3,9 @@ goes to an address that was checked (the SSRF guard behind WooCommerce store URL
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -32,6 +35,15 @@ def test_internal_addresses_are_not_public(address):
                                      "2001:4860:4860::8888", "::ffff:8.8.8.8"])
 def test_internet_addresses_are_public(address):
     assert is_public(address)
+
+
+@pytest.mark.parametrize("address, public", [
+    ("fe80::1%", False), ("fe80::1%%eth0", False), ("2001:4860:4860::8888%eth0", True),
+])
+def test_an_address_is_judged_without_its_zone_whatever_the_zone(address, public):
+    """The zone (`%eth0`) of a scoped IPv6 answer says which interface, not which address: it
+    is cut off before judging, so even one ipaddress would not parse never stops the check."""
+    assert is_public(address) is public
 
 
 @pytest.fixture
@@ -70,6 +82,15 @@ def test_private_answers_are_allowed_only_by_the_development_setting(dns, monkey
     assert [info[4][0] for info in public_addresses(NAME, 80)] == ["127.0.0.1"]
 
 
+def test_each_address_is_offered_once_for_a_tcp_connection(monkeypatch):
+    """Not once more per datagram and raw socket: an unreachable address is tried once."""
+    monkeypatch.setattr(netguard.policy, "allow_private", True)
+
+    answers = public_addresses("127.0.0.1", 80)
+
+    assert [(info[1], info[4][0]) for info in answers] == [(socket.SOCK_STREAM, "127.0.0.1")]
+
+
 def test_a_name_that_does_not_resolve_yet_may_be_saved_but_a_private_one_may_not(dns):
     check_host("no-such-name.invalid", 443)  # checked again when it is called
     dns.answers = [["10.1.2.3"]]
@@ -97,6 +118,13 @@ def test_the_connection_goes_to_the_address_that_was_checked(dns, stub, monkeypa
     assert stub.calls[0].headers["Host"] == f"{NAME}:{stub.port}"  # the name is still sent
 
 
+def test_plain_http_connections_are_checked_too(dns):
+    dns.answers = [["127.0.0.1"]]
+
+    with pytest.raises(AddressRefused):
+        public_session().get(f"http://{NAME}/", timeout=5, allow_redirects=False)
+
+
 def test_https_connections_are_checked_too(dns):
     dns.answers = [["127.0.0.1"]]
 
@@ -112,13 +140,59 @@ def test_each_address_is_tried_in_turn_and_an_unreachable_one_is_a_connection_er
 
     assert public_session().get(url, timeout=5, allow_redirects=False).status_code == 401
     dns.answers = [["127.0.0.2"]]
-    with pytest.raises(requests.ConnectionError, match="Failed to establish a new connection"):
+    refused = r"Failed to establish a new connection: \[Errno \d+\] Connection refused"
+    with pytest.raises(requests.ConnectionError, match=refused):
         public_session().get(url, timeout=5, allow_redirects=False)
 
 
 def test_a_name_that_does_not_resolve_is_a_clear_connection_error():
-    with pytest.raises(requests.ConnectionError, match="no-such-name.invalid"):
+    with pytest.raises(requests.ConnectionError,
+                       match=r"Failed to resolve 'no-such-name.invalid' \(\[Errno -?\d+\]"):
         public_session().get("https://no-such-name.invalid/", timeout=5, allow_redirects=False)
+
+
+def test_a_store_on_an_ipv6_address_is_reached(dns, monkeypatch):
+    """IPv6 answers carry four fields (flow and scope too); the socket is opened to the address."""
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = type("V6Server", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})(
+        ("::1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(netguard.policy, "allow_private", True)
+    dns.answers = [["::1"]]
+    try:
+        response = public_session().get(f"http://{NAME}:{server.server_address[1]}/",
+                                        timeout=5, allow_redirects=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert response.status_code == 204
+
+
+def test_a_store_that_never_accepts_the_connection_times_out(dns, monkeypatch):
+    """The caller's timeout bounds the connection too, and the error says it timed out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    waiting = socket.create_connection(listener.getsockname())  # fills the accept queue
+    monkeypatch.setattr(netguard.policy, "allow_private", True)
+    dns.answers = [["127.0.0.1"]]
+    started = time.monotonic()
+    try:
+        with pytest.raises(requests.ConnectTimeout, match=f"Connection to {NAME} timed out"):
+            public_session().get(f"http://{NAME}:{listener.getsockname()[1]}/", timeout=0.5,
+                                 allow_redirects=False)
+    finally:
+        waiting.close()
+        listener.close()
+    assert time.monotonic() - started < 5  # not the minutes the system's own limit allows
 
 
 def test_proxy_settings_in_the_environment_are_ignored(dns, stub, monkeypatch):

@@ -203,10 +203,11 @@ def _set(message_id: int, status_: str, updated_at) -> None:
 
 def test_the_reaper_calls_unknown_only_mail_left_sending_longer_than_a_send_can_take(
         shop, webhooks, run_jobs):
-    stuck, in_flight, waiting, sent = _messages(shop, webhooks, run_jobs, 4)
+    stuck, in_flight, at_limit, waiting, sent = _messages(shop, webhooks, run_jobs, 5)
     now = clock.now()
     _set(stuck, "sending", now - outbox.STALE_SENDING - timedelta(seconds=1))
     _set(in_flight, "sending", now - outbox.STALE_SENDING + timedelta(seconds=30))  # a live send
+    _set(at_limit, "sending", now - outbox.STALE_SENDING)  # not yet longer than the limit
     _set(waiting, "queued", now - outbox.STALE_SENDING - timedelta(hours=1))
     _set(sent, "sent", now - outbox.STALE_SENDING - timedelta(hours=1))
 
@@ -214,7 +215,8 @@ def test_the_reaper_calls_unknown_only_mail_left_sending_longer_than_a_send_can_
         assert outbox.reap_stale_sending() == 1
 
     assert status(stuck).status == "unknown" and status(stuck).reason == "worker stopped during send"
-    assert [status(m).status for m in (in_flight, waiting, sent)] == ["sending", "queued", "sent"]
+    assert [status(m).status for m in (in_flight, at_limit, waiting, sent)] == [
+        "sending", "sending", "queued", "sent"]
 
 
 def test_the_sweep_queues_again_only_owed_mail_whose_job_was_lost(shop, webhooks, run_jobs):
@@ -235,3 +237,15 @@ def test_the_sweep_queues_again_only_owed_mail_whose_job_was_lost(shop, webhooks
     assert f"mail-{lost}" in mail.job_ids and f"mail-{unknown}" not in mail.job_ids
     assert f"mail-{just_queued}" not in mail.job_ids
     assert mail.job_ids.count(f"mail-{still_queued}") == 1  # its own job was still there
+
+
+def test_a_registered_send_guard_cancels_mail_at_send_time_with_its_reason(
+        shop, webhooks, run_jobs, smtp_sink, monkeypatch):
+    """The flows register their exit rules this way; a reason means the mail never leaves."""
+    monkeypatch.setattr(outbox, "_guards", list(outbox._guards))
+    held, sent = (checkout_message(shop, webhooks, run_jobs, run_id=run_id) for run_id in (1, 2))
+    outbox.register_send_guard(lambda session, message: "customer ordered" if message.id == held
+                               else None)
+
+    assert (outbox.deliver(held), outbox.deliver(sent)) == ("cancelled", "sent")
+    assert status(held).reason == "customer ordered" and len(smtp_sink.received) == 1

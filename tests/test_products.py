@@ -95,3 +95,31 @@ def test_deleting_a_product_we_never_stored_does_nothing(shop, webhooks, run_job
     with db.session() as session:
         assert session.execute(select(Product)).first() is None
     assert emitted == []
+
+
+def test_deleting_a_product_changes_that_product_of_that_store_only(shop, shopify, webhooks,
+                                                                      run_jobs):
+    """Another product of the store, and the same product id in another store, stay for sale."""
+    from app import stores
+
+    other_shop = "other-shop.myshopify.com"
+    with db.session() as session:
+        other, _ = stores.connect(session, "shopify", other_shop,
+                                  access_token=shopify.issue_token(other_shop),
+                                  webhook_secret="other-secret")
+    webhooks.deliver("products/create", product())
+    webhooks.deliver("products/create", product(id=1000000000001, title="Another Shirt"))
+    webhooks.deliver("products/create", published("shopify/products_update.json", shop=other_shop),
+                     shop=other_shop, secret="other-secret")
+    run_jobs()
+
+    webhooks.deliver("products/delete", published("shopify/products_delete.json"))
+    run_jobs()
+
+    with db.session() as session:
+        rows = session.execute(select(Product.store_id, Product.platform_id, Product.status,
+                                      Product.in_stock)).all()
+    deleted = published("shopify/products_delete.json")["id"]
+    assert sorted(rows) == sorted([(shop.id, deleted, "deleted", False),
+                                   (shop.id, 1000000000001, "active", True),
+                                   (other.id, deleted, "active", True)])

@@ -12,13 +12,14 @@ from sqlalchemy import select, text
 from app import stores
 from app.db import Base, db
 from app.mail.outbox import queue_message, suppress
-from app.models import DataRequest, Message, ProductView, Store, Visitor
+from app.models import DataRequest, Message, ProductView, Store, Visitor, WebhookEvent
 from tests.flow_helpers import consent_update
 from tests.helpers import API_SECRET, SHOP, published
 
 COMPLIANCE = ("customers/redact", "shop/redact", "customers/data_request")
 REDACTED_ID, EMAIL, PHONE = 191167, "john@example.com", "555-625-1199"  # customers_redact.json
 OTHER_SHOP = "other-shop.myshopify.com"
+REFUSED = "unknown shop or invalid signature"
 
 
 def deliver(webhooks, topic, payload, shop=SHOP, **kwargs):
@@ -163,3 +164,49 @@ def test_app_uninstalled_stops_every_send_at_once(installed_shop, webhooks, run_
         message = session.get(Message, message_id)
         assert (message.status, message.reason) == ("cancelled", "store uninstalled")
     assert smtp_sink.received == []
+
+
+def inbox_rows() -> int:
+    with db.session() as session:
+        return session.query(WebhookEvent).count()
+
+
+@pytest.mark.parametrize("topic", COMPLIANCE)
+def test_a_privacy_request_for_a_shop_we_never_knew_is_answered_and_stores_nothing(
+        shopify, webhooks, topic):
+    """Signed with the app's secret it is answered 200, so Shopify stops asking; otherwise it
+    is refused like any unsigned delivery."""
+    unknown = "never-installed.myshopify.com"
+    payload = published(f"shopify/{topic.replace('/', '_')}.json", shop=unknown)
+
+    answered = deliver(webhooks, topic, payload, shop=unknown)
+    forged = webhooks.deliver(topic, payload, shop=unknown, secret="not-our-secret")
+
+    assert (answered.status_code, answered.json) == (200, {"status": "nothing held"})
+    assert (forged.status_code, forged.json) == (401, {"error": REFUSED})
+    assert inbox_rows() == 0
+
+
+def test_without_the_public_apps_secret_no_privacy_request_for_an_unknown_shop_is_accepted(
+        webhooks):
+    """A deployment of custom apps only has no app-wide secret: an empty key signs nothing."""
+    unknown = "never-installed.myshopify.com"
+    payload = published("shopify/shop_redact.json", shop=unknown)
+
+    response = webhooks.deliver("shop/redact", payload, shop=unknown, secret="")
+
+    assert (response.status_code, response.json) == (401, {"error": REFUSED})
+    assert inbox_rows() == 0
+
+
+def test_a_privacy_request_whose_body_names_another_shop_is_refused(installed_shop, other_store,
+                                                                    webhooks):
+    """A public app's shops share one signing secret: a body about one shop, delivered in
+    another's name, must not erase anything there."""
+    payload = published("shopify/customers_redact.json")  # about SHOP
+
+    response = deliver(webhooks, "customers/redact", payload, shop=OTHER_SHOP)
+
+    assert (response.status_code, response.json) == (
+        401, {"error": "the body was signed for another shop"})
+    assert inbox_rows() == 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 
 import redis
@@ -173,7 +174,7 @@ def test_an_update_stamped_in_the_same_second_as_the_stored_one_applies(shop, we
 def test_malformed_json_gets_400_and_stores_nothing(shop, webhooks):
     response = webhooks.deliver("orders/create", b'{"id": 1, "line_items": [')
     assert response.status_code == 400
-    assert "JSON" in response.json["error"]
+    assert response.json == {"error": "body is not valid JSON"}
     assert count(WebhookEvent) == 0
 
 
@@ -190,11 +191,17 @@ def test_missing_delivery_headers_get_400(shop, client):
     assert "X-Shopify-Shop-Domain" in response.json["error"]
 
 
-def test_signed_unsupported_topic_is_acknowledged_and_ignored(shop, webhooks):
+def test_signed_unsupported_topic_is_acknowledged_and_ignored(shop, webhooks, caplog):
+    caplog.set_level(logging.INFO, logger="app.web.webhooks")
+
     response = webhooks.deliver("inventory_levels/update", {"inventory_item_id": 1})
+
     assert response.status_code == 200
-    assert response.json["status"] == "ignored"
+    assert response.json == {"status": "ignored", "reason": "unsupported topic"}
     assert count(WebhookEvent) == 0
+    # The operator's log line says which store and topic, as every ingress line does.
+    [line] = [r for r in caplog.records if r.name == "app.web.webhooks"]
+    assert (line.store_id, line.topic) == (shop.id, "inventory_levels/update")
 
 
 def test_a_payload_missing_a_field_is_recorded_and_writes_nothing(shop, webhooks, run_jobs):

@@ -263,3 +263,53 @@ def test_a_link_scanner_is_followed_but_not_counted(shop, webhooks, run_jobs, cl
     assert (opened.status_code, clicked.status_code) == (200, 302)
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(MessageEvent)).scalar_one() == 0
+
+
+def test_the_unsubscribe_and_confirm_pages_name_the_store_they_are_about(
+        shop, webhooks, run_jobs, client, smtp_sink):
+    """The recipient is asked and answered about one store: by its name, or its domain while it
+    has none."""
+    message_id = sent_message(shop, webhooks, run_jobs, email=CUSTOMER_EMAIL)
+    unsubscribe = urlsplit(links.unsubscribe_url(message(message_id))).path
+    confirm = urlsplit(links.confirm_url(message(message_id))).path
+
+    assert f"Unsubscribe from {SHOP}?" in client.get(unsubscribe).text
+    assert f"{SHOP} will not send you marketing emails" in client.post(unsubscribe).text
+    with db.session() as session:
+        session.get(Store, shop.id).name = "Fernhill Goods"
+    page = client.get(confirm)
+
+    assert page.status_code == 200 and f'<form method="post" action="{confirm}">' in page.text
+    assert "Confirm your subscription to Fernhill Goods" in page.text
+    assert "Fernhill Goods will be in touch soon" in client.post(confirm).text
+    assert "Unsubscribe from Fernhill Goods?" in client.get(unsubscribe).text
+
+
+def test_a_confirmation_link_in_mail_to_another_address_confirms_no_one(
+        shop, webhooks, run_jobs, client, smtp_sink):
+    """Only the customer at the address the mail went to can confirm their subscription."""
+    message_id = sent_message(shop, webhooks, run_jobs, email="someone.else@example.com")
+
+    response = client.post(urlsplit(links.confirm_url(message(message_id))).path)
+
+    assert response.status_code == 404 and "This link is not valid" in response.text
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(ConsentChange).where(
+            ConsentChange.source == "storeflow:double_opt_in")).scalar_one() == 0
+
+
+def test_an_unsubscribe_link_in_mail_sent_by_an_earlier_release_still_works(
+        shop, webhooks, run_jobs, client, smtp_sink):
+    """Links in sent mail live for years: their tokens are signed as every release has signed
+    them (SECRET_KEY, the links' own salt), so an upgrade never breaks an unsubscribe link."""
+    message_id = sent_message(shop, webhooks, run_jobs, email=CUSTOMER_EMAIL)
+    earlier = URLSafeTimedSerializer(links.signer.secret_key, salt="storeflow.mail-link")
+    token = earlier.dumps([links.UNSUBSCRIBE, shop.id, message_id])
+    starting = links.LinkSigner()  # as a process starting now makes it
+    starting.bind(links.signer.secret_key, "http://storeflow.test")
+
+    assert starting.serializer().loads(token) == [links.UNSUBSCRIBE, shop.id, message_id]
+    response = client.post(f"/u/{token}")
+
+    assert response.status_code == 200 and "You are unsubscribed" in response.text
+    assert [s.email for s in suppressions()] == [CUSTOMER_EMAIL]
