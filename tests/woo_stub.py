@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import base64
 import copy
+import hmac
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from woocommerce.oauth import OAuth
 
 from tests.helpers import published
 
@@ -54,6 +57,8 @@ class WooStub:
     faults: list = field(default_factory=list)
     # The consumer keys this store issued; any other is refused as WooCommerce does (401).
     keys: set = field(default_factory=lambda: {"ck_test"})
+    # The secret of each key, where a test cares: a request signed with another is refused (401).
+    secrets: dict = field(default_factory=lambda: {"ck_test": "cs_test"})
     # Where to redirect every request to instead, as a hijacked or misconfigured store might.
     redirect_to: str | None = None
     server: ThreadingHTTPServer | None = None
@@ -108,7 +113,7 @@ class WooStub:
         # Basic auth over https, OAuth 1.0a in the query string over http (WC_REST_Authentication).
         if "Authorization" not in request.headers and "oauth_signature" not in call.query:
             return self._send(request, 401, {"code": "woocommerce_rest_cannot_view"})
-        if self._consumer_key(request, call) not in self.keys:
+        if self._consumer_key(request, call) not in self.keys or not self._signed(request, call):
             return self._send(request, 401, {"code": "woocommerce_rest_authentication_error"})
         if self.redirect_to:
             return self._send(request, 302, {}, {"Location": self.redirect_to})
@@ -139,6 +144,21 @@ class WooStub:
         if authorization.startswith("Basic "):
             return base64.b64decode(authorization[6:]).decode().partition(":")[0]
         return call.query.get("oauth_consumer_key")
+
+    def _signed(self, request, call: Call) -> bool:
+        """Whether the request proves the key's secret, where the test named one: Basic auth's
+        password, or the OAuth 1.0a signature WooCommerce recomputes over plain http."""
+        key = self._consumer_key(request, call)
+        if key not in self.secrets:
+            return True
+        authorization = request.headers.get("Authorization", "")
+        if authorization.startswith("Basic "):
+            return base64.b64decode(authorization[6:]).decode().partition(":")[2] == self.secrets[key]
+        params = {k: v for k, v in call.query.items() if k != "oauth_signature"}
+        url = f"{self.url}{PREFIX}{call.path}"
+        expected = OAuth(url, key, self.secrets[key], method=call.method).generate_oauth_signature(
+            params, url)
+        return hmac.compare_digest(expected, call.query.get("oauth_signature", ""))
 
     def _create(self, resource: str, body: dict) -> dict:
         template = {"webhooks": "woocommerce/webhook_create_response.json",
