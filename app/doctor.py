@@ -164,6 +164,31 @@ def sync_jobs() -> list[Finding]:
     return findings
 
 
+def flow_settings() -> list[Finding]:
+    """Each installed store's flows that are on but skipped: settings stored before a rule
+    existed, or a marketing flow without the store's postal address."""
+    from sqlalchemy import select
+
+    from app.db import db
+    from app.models import Store
+    from flows import config
+    from flows.catalog import FLOWS
+
+    findings = []
+    with db.session() as session:
+        for store in session.execute(select(Store).where(Store.uninstalled_at.is_(None))
+                                     .order_by(Store.id)).scalars():
+            for flow in FLOWS.values():
+                enabled, settings = config.effective(session, store.id, flow)
+                reason = enabled and config.skip_reason(store, flow, settings)
+                if reason:
+                    findings.append(Finding(
+                        FAIL, f"store {store.id} {store.domain}", f"{flow.name} sends nothing: "
+                        f"{reason}", "fix it in the settings UI, or with `storeflow settings "
+                        "set` / `storeflow flows set` (the refusal says what is allowed)"))
+    return findings
+
+
 def examine() -> list[Finding]:
     """Every check, in order; later checks only run when what they need is there."""
     config, findings = configuration()
@@ -172,7 +197,7 @@ def examine() -> list[Finding]:
     reachable, found = database()
     findings += found + redis_and_processes() + smtp(config)
     if reachable:
-        findings += stores() + sync_jobs()
+        findings += stores() + sync_jobs() + flow_settings()
     return findings
 
 
