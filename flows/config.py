@@ -151,3 +151,17 @@ def marketing_on(session: Session, store_id: int) -> tuple[str, ...]:
 
     return tuple(name for name, flow in FLOWS.items()
                  if flow.marketing and effective(session, store_id, flow)[0])
+
+
+def save(session: Session, store_id: int, flow: Flow, *, enabled: bool | None = None,
+         changes: dict[str, Any] | None = None) -> tuple[bool, dict[str, Any]]:
+    """Store a toggle and/or validated changes. Runs under way keep the settings they began with."""
+    current_enabled, current = effective(session, store_id, flow)
+    stored = {name: value for name, value in {**current, **(changes or {})}.items()
+              if defaults(flow).get(name) != value}
+    on = current_enabled if enabled is None else enabled
+    session.execute(insert(FlowConfig).values(
+        store_id=store_id, flow=flow.name, enabled=on, settings=stored, updated_at=clock.now(),
+    ).on_conflict_do_update(index_elements=["store_id", "flow"],
+                            set_={"enabled": on, "settings": stored, "updated_at": clock.now()}))
+    return on, {**defaults(flow), **stored}

@@ -75,7 +75,7 @@ def test_signed_out_pages_ask_for_a_link(client, shop):
 
 def test_a_post_without_the_csrf_token_is_refused(client, shop, storeflow):
     token = sign_in(client, storeflow, shop.id)
-    flow = "abandoned_checkout"
+    flow = "order_updates"  # transactional: it needs no postal address to be switched on
     assert client.post(f"/app/flows/{flow}/toggle", data={"enabled": "true"}).status_code == 400
     assert client.post(f"/app/flows/{flow}/toggle",
                        data={"enabled": "true", "csrf_token": token + "x"}).status_code == 400
