@@ -100,7 +100,10 @@ def register(cli: click.Group) -> None:
             store = _store(session, store_ref)
             refusal = enabled and config.switch_on_refusal(session, store, flow)
             if refusal:
-                raise click.ClickException(f"{name} not enabled: {refusal}")
+                fix = (f"set it first: storeflow settings set --store {store_ref} "
+                       "postal_address='...'" if refusal.startswith("no postal address")
+                       else "see `storeflow flows list` and `storeflow settings show`")
+                raise click.ClickException(f"{name} not enabled: {refusal}; {fix}")
             config.save(session, store.id, flow, enabled=enabled)
         click.echo(f"{name} {'enabled' if enabled else 'disabled'}")
 
