@@ -38,8 +38,9 @@ def _by_field(errors: dict[str, str]) -> dict[str, str]:
     return {name: error.removeprefix(f"{name}: ") for name, error in errors.items()}
 
 
-def _page(values: dict, errors: dict, status: int = 200):
-    return render_template("ui/settings.html", values=values, errors=errors,
+def _page(values: dict, errors: dict, status: int = 200, stored: bool = False):
+    """The page; `stored` says the errors are about values already saved, not just typed."""
+    return render_template("ui/settings.html", values=values, errors=errors, stored=stored,
                            zones=sorted(available_timezones()), store=g.store,
                            mail_route=transports.current.describe()), status
 
@@ -47,7 +48,8 @@ def _page(values: dict, errors: dict, status: int = 200):
 @bp.get("/settings")
 def settings():
     """The settings, with any stored value that no longer passes marked for fixing."""
-    return _page(g.store.effective_settings, _by_field(store_settings.problems(g.store.settings)))
+    return _page(g.store.effective_settings, _by_field(store_settings.problems(g.store.settings)),
+                 stored=True)
 
 
 @bp.post("/settings")
