@@ -289,10 +289,9 @@ def settings() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def settings_show(store_ref: str, as_json: bool) -> None:
     """Print every setting with its current value."""
+    from app import settings as store_settings
     from app import stores
     from app.db import db as database
-
-    from app import settings as store_settings
 
     bootstrap()
     with database.session() as session:

@@ -220,7 +220,7 @@ def problems(stored: dict[str, Any] | None) -> dict[str, str]:
     """Each stored setting its parser refuses today, with why: a row written before the rule."""
     found = {}
     for name, value in (stored or {}).items():
-        if name not in SETTINGS or (name in OPTIONAL and value == ""):
+        if name not in SETTINGS or (name in OPTIONAL and value in ("", None)):
             continue
         try:
             SETTINGS[name][1](value)
