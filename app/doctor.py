@@ -165,27 +165,34 @@ def sync_jobs() -> list[Finding]:
 
 
 def flow_settings() -> list[Finding]:
-    """Each installed store's flows that are on but skipped: settings stored before a rule
-    existed, or a marketing flow without the store's postal address."""
+    """Each installed store whose stored settings no longer pass (a row written before the
+    rules), and its flows that are on but skipped (out-of-range settings, a marketing flow
+    without the store's postal address)."""
     from sqlalchemy import select
 
+    from app import settings as store_settings
     from app.db import db
     from app.models import Store
     from flows import config
     from flows.catalog import FLOWS
 
+    fix = ("the settings UI says what is allowed, as do `storeflow settings set` and "
+           "`storeflow flows set`")
     findings = []
     with db.session() as session:
         for store in session.execute(select(Store).where(Store.uninstalled_at.is_(None))
                                      .order_by(Store.id)).scalars():
+            subject = f"store {store.id} {store.domain}"
+            bad = store_settings.problems(store.settings)
+            if bad:
+                findings.append(Finding(FAIL, subject, f"no email leaves: store settings to fix: "
+                                        f"{', '.join(bad)}", fix))
             for flow in FLOWS.values():
                 enabled, settings = config.effective(session, store.id, flow)
-                reason = enabled and config.skip_reason(store, flow, settings)
+                reason = enabled and not bad and config.skip_reason(store, flow, settings)
                 if reason:
-                    findings.append(Finding(
-                        FAIL, f"store {store.id} {store.domain}", f"{flow.name} sends nothing: "
-                        f"{reason}", "fix it in the settings UI, or with `storeflow settings "
-                        "set` / `storeflow flows set` (the refusal says what is allowed)"))
+                    findings.append(Finding(FAIL, subject, f"{flow.name} sends nothing: {reason}",
+                                            fix))
     return findings
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import time
 from email.errors import HeaderParseError
 from email.headerregistry import Address
+from functools import lru_cache
 from typing import Any, Callable
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -218,8 +219,21 @@ def updated(stored: dict[str, Any] | None, parsed: dict[str, Any]) -> dict[str, 
 
 def problems(stored: dict[str, Any] | None) -> dict[str, str]:
     """Each stored setting its parser refuses today, with why: a row written before the rule."""
+    try:
+        return dict(_known_problems(tuple(sorted((stored or {}).items()))))
+    except TypeError:  # a value JSON holds but a tuple cannot hash (a list): check it afresh
+        return _problems(stored or {})
+
+
+@lru_cache(maxsize=1024)
+def _known_problems(items: tuple) -> tuple:
+    # Every read of a store's settings asks (a page's clock, each mail header): once per value.
+    return tuple(_problems(dict(items)).items())
+
+
+def _problems(stored: dict[str, Any]) -> dict[str, str]:
     found = {}
-    for name, value in (stored or {}).items():
+    for name, value in stored.items():
         if name not in SETTINGS or (name in OPTIONAL and value in ("", None)):
             continue
         try:
@@ -243,6 +257,10 @@ def refusal(stored: dict[str, Any] | None, marketing: bool) -> str | None:
 
 
 def effective(stored: dict[str, Any] | None) -> dict[str, Any]:
-    """Every setting with its current value: stored ones over the defaults."""
-    stored = stored or {}
-    return {name: stored.get(name, default) for name, (default, _) in SETTINGS.items()}
+    """Every setting with its current value: stored ones over the defaults. A stored value its
+    parser refuses reads as the default, so nothing that reads settings (the attribution window
+    in an ingest job, the UI's clock, a mail header) fails on it; `refusal` stops the mail and
+    the pages say what to fix."""
+    stored, bad = stored or {}, problems(stored)
+    return {name: default if name in bad else stored.get(name, default)
+            for name, (default, _) in SETTINGS.items()}

@@ -359,3 +359,29 @@ def test_no_marketing_email_leaves_without_a_postal_address_but_order_updates_do
         (None, None, "cancelled"), ("order_updates", "status_note", "sent")]
     assert messages()[0].reason.startswith("no postal address")
     assert len(smtp_sink.received) == 1
+
+
+def test_a_store_with_bad_stored_values_still_ingests_orders_and_its_pages_open(
+        client, csrf, shop, webhooks, run_jobs, storeflow):
+    # Read outside the engine too: the attribution window in the ingest job, the UI's clock.
+    write_store_settings(shop.id, attribution_days=10 ** 12, timezone="Mars/Olympus",
+                         frequency_cap_hours=-5, quiet_hours="25:00-99:00")
+    with at(SAMPLE_TIME + MINUTE):
+        assert webhooks.deliver("orders/create", order_sample(SAMPLE_TIME)).status_code == 200
+        run_jobs()
+
+    no_failed_or_retried_jobs()
+    with db.session() as session:
+        assert all(e.processed_at and not e.error
+                   for e in session.execute(select(WebhookEvent)).scalars())
+    for path in ("/app/", "/app/flows", "/app/activity", "/app/settings"):
+        assert client.get(path).status_code == 200, path
+    page = html.unescape(client.get("/app/settings").get_data(as_text=True))
+    assert "No email is sent until the saved 4 settings marked below are fixed" in page
+    assert "must be between 1 and 90 days, not 1000000000000" in page
+    assert "'Mars/Olympus' is not an IANA time zone name" in page
+    assert "use HH:MM-HH:MM between 00:00 and 23:59" in page
+    doctor = storeflow("doctor", ok=False)
+    assert doctor.exit_code == 1
+    assert ("no email leaves: store settings to fix: attribution_days, frequency_cap_hours, "
+            "quiet_hours, timezone") in doctor.output

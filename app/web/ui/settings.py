@@ -48,8 +48,10 @@ def _page(values: dict, errors: dict, status: int = 200, stored: bool = False):
 @bp.get("/settings")
 def settings():
     """The settings, with any stored value that no longer passes marked for fixing."""
-    return _page(g.store.effective_settings, _by_field(store_settings.problems(g.store.settings)),
-                 stored=True)
+    problems = store_settings.problems(g.store.settings)
+    # A value to fix shows as it is stored (the store reads its default meanwhile).
+    shown = {**g.store.effective_settings, **{name: g.store.settings[name] for name in problems}}
+    return _page(shown, _by_field(problems), stored=True)
 
 
 @bp.post("/settings")
