@@ -74,7 +74,8 @@ def post_page(client, csrf, **changes):
 # --- flow numbers: each bounded, the range stated ------------------------------------------
 
 @pytest.mark.parametrize("name, typed, reason", [
-    ("email_1_delay_hours", "99999999999", "must be from 1 to 2160 hours (90 days), not 99999999999"),
+    ("email_1_delay_hours", "99999999999",
+     "must be from 1 to 2160 hours (90 days), not 99999999999"),
     ("email_1_delay_hours", "-1", "must be from 1 to 2160 hours (90 days), not -1"),
     ("email_1_delay_hours", "1e400", "is not a number; use a number from 1 to 2160 hours"),
     ("discount_percent", "nan", "is not a number; use a number from 1 to 90%"),
@@ -100,8 +101,8 @@ def test_later_emails_cannot_come_before_earlier_ones(client, csrf, shop, storef
     page = post_card(client, csrf, email_1_delay_hours="100", email_2_delay_hours="24",
                      email_3_delay_hours="2")
     assert page.status_code == 400
-    assert ("email_2_delay_hours: must be more than email_1_delay_hours (100 hours) and at most "
-            "2160 hours") in page.get_data(as_text=True).replace("Not saved: ", "email_2_delay_hours: ")
+    assert ("Not saved: must be more than email_1_delay_hours (100 hours) and at most 2160 hours"
+            in page.get_data(as_text=True))
 
     # One at a time from the CLI: checked against what is stored, not only what is typed.
     cli = storeflow("flows", "set", "--store", shop.domain, CHECKOUT, "email_3_delay_hours=2",
@@ -169,7 +170,8 @@ def test_a_bad_address_is_refused_with_its_reason_in_the_ui_and_the_cli(
 
 def test_a_header_cannot_be_smuggled_in_through_the_sender_name(client, csrf, shop, storeflow):
     page = post_page(client, csrf, from_name="Fernhill\r\nBcc: all@evil.example")
-    assert page.status_code == 400 and "one line, without line breaks" in page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "one line, without line breaks" in page.get_data(as_text=True)
     cli = storeflow("settings", "set", "--store", shop.domain,
                     "from_name=Fernhill\nBcc: all@evil.example", ok=False)
     assert cli.exit_code == 2 and "from_name: one line" in cli.output
@@ -269,7 +271,8 @@ def test_a_stored_delay_too_big_skips_the_flow_instead_of_failing_the_ingest_job
 
     flows_page = client.get("/app/flows").get_data(as_text=True)
     assert "Skipped until fixed" in flows_page
-    assert "email_1_delay_hours: must be from 1 to 2160 hours (90 days), not 99999999999" in flows_page
+    assert ("email_1_delay_hours: must be from 1 to 2160 hours (90 days), not 99999999999"
+            in flows_page)
     overview = client.get("/app/").get_data(as_text=True)
     assert "1 flow is switched on but sending nothing" in overview
     assert "settings out of range" in overview
@@ -280,7 +283,8 @@ def test_a_stored_delay_too_big_skips_the_flow_instead_of_failing_the_ingest_job
     assert storeflow("flows", "dry-run", "--store", shop.domain, CHECKOUT, ok=False).exit_code == 1
     doctor = storeflow("doctor", ok=False)
     assert doctor.exit_code == 1
-    assert "abandoned_checkout sends nothing: flow settings to fix: email_1_delay_hours" in doctor.output
+    assert ("abandoned_checkout sends nothing: flow settings to fix: email_1_delay_hours"
+            in doctor.output)
 
     # Fixed from the UI, the next checkout enrolls.
     assert post_card(client, csrf).status_code == 302

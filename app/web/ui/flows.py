@@ -45,7 +45,8 @@ class Field:
     @property
     def allowed(self) -> str | None:
         """The range a number may take ("1 to 2160 hours (90 days)")."""
-        return None if self.is_bool or self.name not in limits.RANGES else str(limits.RANGES[self.name])
+        limit = None if self.is_bool else limits.RANGES.get(self.name)
+        return str(limit) if limit else None
 
     @property
     def advanced(self) -> bool:
