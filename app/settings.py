@@ -76,7 +76,7 @@ def _whole(name: str, low: int, high: int, unit: str) -> Callable[[Any], int]:
             raise SettingError(f"{name}: {value!r} is not a whole number; "
                                f"use {low} to {high} {unit}") from None
         if not low <= number <= high:
-            raise SettingError(f"{name}: must be between {low} and {high} {unit}, not {number}")
+            raise SettingError(f"{name}: must be from {low} to {high} {unit}, not {number}")
         return number
     return parse
 

@@ -157,8 +157,11 @@ def test_every_flow_default_lies_in_its_range_and_every_number_has_one():
     ("reply_to", "help@fernhill.example\r\nBcc: all@evil.example", "one address only"),
     ("from_email", "fernhill.example", "is not an email address: it has no @"),
     ("from_email", "a..b@fernhill.example", "the part before the @ is not valid"),
+    ("frequency_cap_hours", "99999999999", "must be from 0 to 720 hours, not 99999999999"),
+    ("attribution_days", "0", "must be from 1 to 90 days, not 0"),
+    ("attribution_days", "5.5", "'5.5' is not a whole number; use 1 to 90 days"),
 ])
-def test_a_bad_address_is_refused_with_its_reason_in_the_ui_and_the_cli(
+def test_a_bad_store_setting_is_refused_with_its_reason_in_the_ui_and_the_cli(
         client, csrf, shop, storeflow, name, typed, reason):
     page = post_page(client, csrf, **{name: typed})
     assert page.status_code == 400 and reason in html.unescape(page.get_data(as_text=True))
@@ -382,7 +385,7 @@ def test_a_store_with_bad_stored_values_still_ingests_orders_and_its_pages_open(
         assert client.get(path).status_code == 200, path
     page = html.unescape(client.get("/app/settings").get_data(as_text=True))
     assert "No email is sent until the saved 4 settings marked below are fixed" in page
-    assert "must be between 1 and 90 days, not 1000000000000" in page
+    assert "must be from 1 to 90 days, not 1000000000000" in page
     assert "'Mars/Olympus' is not an IANA time zone name" in page
     assert "use HH:MM-HH:MM between 00:00 and 23:59" in page
     doctor = storeflow("doctor", ok=False)

@@ -270,7 +270,7 @@ def test_store_settings_validate_each_field_and_clear_optional_ones(client, shop
     assert saved["quiet_hours"] == "22:00-07:30" and saved["timezone"] == "Europe/Berlin"
     bad = client.post("/app/settings", data={**form, "timezone": "Mars/Olympus", "attribution_days": "400"})
     assert bad.status_code == 400
-    assert b"not an IANA time zone" in bad.data and b"between 1 and 90" in bad.data
+    assert b"not an IANA time zone" in bad.data and b"must be from 1 to 90 days, not 400" in bad.data
     client.post("/app/settings", data={**form, "from_email": "", "quiet_on": ""})
     with db.session() as session:
         saved = session.get(Store, shop.id).effective_settings
