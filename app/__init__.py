@@ -50,7 +50,7 @@ def bootstrap(config: Config | None = None) -> Config:
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
     from app.web import (admin_jobs, collect, errors, health, ids, install_shopify,
-                         install_woocommerce, tracking, ui, webhooks)
+                         install_woocommerce, tracking, ui, webhooks, wordpress_sign_in)
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -67,6 +67,7 @@ def create_app(config: Config | None = None) -> Flask:
     flask_app.register_blueprint(install_shopify.bp)
     flask_app.register_blueprint(install_woocommerce.bp)
     flask_app.register_blueprint(tracking.bp)
+    flask_app.register_blueprint(wordpress_sign_in.bp)
     collect.init_app(flask_app)
     ui.init_app(flask_app)
     admin_jobs.init_app(flask_app)

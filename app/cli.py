@@ -260,6 +260,25 @@ def login_link(store_ref: str) -> None:
     click.echo(f"{config.base_url}/app/login/{auth.login_token(store_id)}")
 
 
+@cli.command("audit")
+@click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+@click.option("--page", default=1, type=click.IntRange(1, 10_000), show_default=True,
+              help="Which page of 50 entries, newest first (1 to 10000).")
+def audit_log(store_ref: str, page: int) -> None:
+    """Who changed which setting, flow or staff member, when, from what to what."""
+    from app import audit, stores
+    from app.db import db as database
+
+    bootstrap()
+    with database.session() as session:
+        entries = audit.recent(session, _store_or_fail(stores, session, store_ref).id, page - 1)
+        for entry in entries:
+            click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S} UTC  {entry.actor}  {entry.subject}: "
+                       f"{audit.describe(entry.before)} -> {audit.describe(entry.after)}")
+    if not entries:
+        click.echo("no changes recorded" if page == 1 else "no entries on this page")
+
+
 def _store_or_fail(stores, session, reference: str):
     try:
         return stores.resolve(session, reference)

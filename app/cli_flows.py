@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import click
 
-from app import bootstrap
+from app import audit, bootstrap
 
 
 def _store(session, reference: str):
@@ -104,7 +104,7 @@ def register(cli: click.Group) -> None:
                        "postal_address='...'" if refusal.startswith("no postal address")
                        else "see `storeflow flows list` and `storeflow settings show`")
                 raise click.ClickException(f"{name} not enabled: {refusal}; {fix}")
-            config.save(session, store.id, flow, enabled=enabled)
+            config.save(session, store.id, flow, actor=audit.OPERATOR, enabled=enabled)
         click.echo(f"{name} {'enabled' if enabled else 'disabled'}")
 
     @flows.command("enable")
@@ -141,7 +141,7 @@ def register(cli: click.Group) -> None:
                 changes = config.validate(flow, submitted, current)
             except config.FlowSettingError as error:
                 raise click.BadParameter(str(error)) from None
-            config.save(session, store_id, flow, changes=changes)
+            config.save(session, store_id, flow, actor=audit.OPERATOR, changes=changes)
         for key, value in changes.items():
             click.echo(f"{key}={value}")
         for warning in config.warnings({**current, **changes}):

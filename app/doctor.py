@@ -196,6 +196,32 @@ def flow_settings() -> list[Finding]:
     return findings
 
 
+def failing_jobs() -> list[Finding]:
+    """Background jobs that failed and have not succeeded since, per store."""
+    from sqlalchemy import select
+
+    from app import job_failures
+    from app.db import db
+    from app.models import Store
+
+    with db.session() as session:
+        failures = job_failures.open_failures(session)
+        domains = dict(session.execute(select(Store.id, Store.domain)).all())
+    by_store: dict[int | None, list] = {}
+    for failure in failures:
+        by_store.setdefault(failure.store_id, []).append(failure)
+    findings = []
+    for store_id, rows in by_store.items():
+        subject = f"store {store_id} {domains.get(store_id, '')}" if store_id else "jobs"
+        for trouble in job_failures.troubles(rows):
+            findings.append(Finding(
+                FAIL, subject, f"{trouble.kind}: {trouble.jobs} job(s) failing since "
+                f"{trouble.since:%Y-%m-%d %H:%M} UTC with {trouble.error} "
+                f"({trouble.explanation.words}), {trouble.retrying} still retrying",
+                f"{trouble.explanation.fix}; failed jobs are on BASE_URL/admin/jobs"))
+    return findings
+
+
 def examine() -> list[Finding]:
     """Every check, in order; later checks only run when what they need is there."""
     config, findings = configuration()
@@ -204,7 +230,7 @@ def examine() -> list[Finding]:
     reachable, found = database()
     findings += found + redis_and_processes() + smtp(config)
     if reachable:
-        findings += stores() + sync_jobs() + flow_settings()
+        findings += stores() + sync_jobs() + failing_jobs() + flow_settings()
     return findings
 
 

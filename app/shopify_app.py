@@ -122,7 +122,18 @@ def connect_embedded(authorization: str) -> int:
 def embedded_shop(authorization: str) -> str:
     """The shop an embedded-admin request comes from (`Authorization: Bearer <session token>`);
     raises session_token.InvalidSessionToken. The settings UI scopes every query to it."""
+    return session_token.verify(_bearer(authorization), credentials.api_key,
+                                credentials.api_secret)
+
+
+def embedded_staff_member(authorization: str) -> str | None:
+    """Shopify's id of the staff member an embedded-admin request comes from, for the audit log."""
+    return session_token.staff_member(_bearer(authorization), credentials.api_key,
+                                      credentials.api_secret)
+
+
+def _bearer(authorization: str) -> str:
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise session_token.InvalidSessionToken("no session token")
-    return session_token.verify(token.strip(), credentials.api_key, credentials.api_secret)
+    return token.strip()

@@ -4,11 +4,13 @@ from __future__ import annotations
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
+from app import job_failures
 from app.jobs import QUEUES, broker
 
 
 class Worker(SimpleWorker):
-    """RQ's SimpleWorker (jobs in this process, see `storeflow worker`), whose warm shutdown
+    """RQ's SimpleWorker (jobs in this process, see `storeflow worker`) that keeps every job
+    failure where the overview and doctor show it (app.job_failures), and whose warm shutdown
     cannot be lost.
 
     An idle RQ worker answers SIGTERM by raising `StopRequested` from the signal handler,
@@ -17,6 +19,15 @@ class Worker(SimpleWorker):
     the worker works on until the platform kills it, mid-send. Recording the request first makes
     the work loop stop at its next turn even then, after the job it had taken.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Every failure is kept where the overview and `storeflow doctor` show it.
+        self.push_exc_handler(job_failures.record)
+
+    def handle_job_success(self, job, *args, **kwargs) -> None:
+        super().handle_job_success(job, *args, **kwargs)
+        job_failures.cleared(job)
 
     def request_stop(self, signum, frame) -> None:
         self._stop_requested = True

@@ -230,7 +230,7 @@ def _flows(store: Store, at: datetime, products: int) -> None:
              steps=list(steps), hours=list(hours), reach=list(reach))
         with db.session() as session:
             changes = {"holdout_percent": plan.holdout} if plan.holdout else None
-            config.save(session, store.id, flow, enabled=True, changes=changes)
+            config.save(session, store.id, flow, actor="bench", enabled=True, changes=changes)
 
 
 def seed(store: Store, volume: Volume, at: datetime) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import audit, clock
 from app import settings as store_settings
 from app.models import FlowConfig, Store
 from app.mail import merchant_text
@@ -155,10 +155,15 @@ def marketing_on(session: Session, store_id: int) -> tuple[str, ...]:
                  if flow.marketing and effective(session, store_id, flow)[0])
 
 
-def save(session: Session, store_id: int, flow: Flow, *, enabled: bool | None = None,
+def save(session: Session, store_id: int, flow: Flow, *, actor: str, enabled: bool | None = None,
          changes: dict[str, Any] | None = None) -> tuple[bool, dict[str, Any]]:
-    """Store a toggle and/or validated changes. Runs under way keep the settings they began with."""
+    """Store a toggle and/or validated changes, in the audit log under `actor`. Runs under way
+    keep the settings they began with."""
     current_enabled, current = effective(session, store_id, flow)
+    audit.record(session, store_id, actor, f"flow {flow.name}",
+                 *audit.changed({"enabled": current_enabled, **current},
+                                {"enabled": current_enabled if enabled is None else enabled,
+                                 **current, **(changes or {})}))
     stored = {name: value for name, value in {**current, **(changes or {})}.items()
               if defaults(flow).get(name) != value}
     on = current_enabled if enabled is None else enabled

@@ -40,7 +40,8 @@ def enable(store_id: int, *names: str, quiet_hours: str = "off", **settings) -> 
         for name in names:
             flow = catalog.FLOWS[name]
             known = {k: v for k, v in settings.items() if k in config.defaults(flow)}
-            config.save(session, store_id, flow, enabled=True, changes=config.validate(flow, known))
+            config.save(session, store_id, flow, actor="test", enabled=True,
+                        changes=config.validate(flow, known))
 
 
 def move_to(instant: datetime, run_jobs) -> None:

@@ -25,11 +25,15 @@ class SmtpSink:
         # Addresses whose message is taken, and then the connection dropped before the reply, as
         # a server crash or a network cut would: the sender cannot know the message arrived.
         self.hang_up: set[str] = set()
+        # Addresses answered with a temporary 451, as a greylisting or busy server would.
+        self.defer: set[str] = set()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
+        if address in self.defer:
+            return "451 4.7.1 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -227,7 +227,8 @@ def test_switching_a_flow_off_stops_its_runs(shop, webhooks, run_jobs, smtp_sink
     enable(shop.id, "abandoned_checkout")
     abandon(shop, webhooks, run_jobs)
     with db.session() as session:
-        config.save(session, shop.id, catalog.FLOWS["abandoned_checkout"], enabled=False)
+        config.save(session, shop.id, catalog.FLOWS["abandoned_checkout"], actor="test",
+                    enabled=False)
     move_to(SAMPLE_TIME + HOUR, run_jobs)
 
     assert smtp_sink.received == []

@@ -247,7 +247,7 @@ def test_editing_an_email_text_does_not_replay_the_history_again(client, shop, s
     sign_in(client, storeflow, shop.id)
     client.get("/app/flows/abandoned_checkout/dry-run")
     with db.session() as session:
-        config.save(session, shop.id, catalog.FLOWS["abandoned_checkout"],
+        config.save(session, shop.id, catalog.FLOWS["abandoned_checkout"], actor="test",
                     changes={"email_1_subject": "Still there?"})
     client.get("/app/flows/abandoned_checkout/dry-run")
     assert broker.queue("sync").count == 1

@@ -289,6 +289,7 @@ def test_screenshots_of_every_page(signed_in, app_server, shop, run_jobs, storef
         "activity": "/app/activity", "customer": f"/app/activity?email={ANA}",
         "message": f"/app/activity/messages/{test_send.id}", "settings": "/app/settings",
         "dev_inbox": "/app/dev-inbox", "dev_inbox_message": f"/app/dev-inbox/{test_send.id}",
+        "staff": "/app/staff",
     }
     signed_in.goto(app_server + pages["dry_run"])  # a worker replays the history first
     run_jobs()
@@ -296,4 +297,29 @@ def test_screenshots_of_every_page(signed_in, app_server, shop, run_jobs, storef
         _shoot(signed_in, app_server + path, name)
     signed_in.context.clear_cookies()
     _shoot(signed_in, app_server + "/app/", "signed_out")
-    assert len(list(SHOTS.glob("*.png"))) == 2 * (len(pages) + 1)
+    _shoot(signed_in, app_server + "/app/sign-in", "sign_in")
+    assert len(list(SHOTS.glob("*.png"))) == 2 * (len(pages) + 2)
+
+
+def test_an_owner_invites_a_viewer_who_sees_reports_but_cannot_change_settings(
+        signed_in, browser, app_server, smtp_sink, run_jobs):
+    import re
+
+    signed_in.goto(f"{app_server}/app/staff")
+    signed_in.fill("input[name=email]", "jo@fernhill.example")
+    signed_in.select_option("select[name=role]", "viewer")
+    signed_in.click("button:has-text('Invite')")
+    expect(signed_in.locator(".toast")).to_contain_text("jo@fernhill.example is invited")
+    run_jobs()
+    mailed = smtp_sink.to("jo@fernhill.example")[-1].get_content()
+    path = re.search(r"(/app/login/\S+)", mailed).group(1)
+
+    viewer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    viewer.goto(app_server + path)
+    assert viewer.url == f"{app_server}/app/"
+    assert viewer.locator("h1").inner_text() == "Overview"
+    assert viewer.locator("nav .nav-item span").all_inner_texts() == ["Overview", "Activity"]
+    refused = viewer.goto(f"{app_server}/app/settings")
+    assert refused.status == 403
+    expect(viewer.locator("main")).to_contain_text("You are signed in as a viewer")
+    viewer.context.close()

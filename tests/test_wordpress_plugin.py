@@ -121,3 +121,33 @@ def test_uninstall_removes_the_plugins_options(tmp_path):
         f"require {json.dumps(str(PLUGIN / 'uninstall.php'))};\n"
         "echo json_encode($deleted);\n")
     assert json.loads(run_php(harness)) == ["storeflow_settings", "site:storeflow_settings"]
+
+
+def open_storeflow(storeflow_url: str, store_id: int, secret: str) -> dict:
+    """Run the plugin's "Open Storeflow" request (its own code, php-cli) against Storeflow."""
+    given = {"url": storeflow_url, "store_id": store_id, "secret": secret, "user_id": 7,
+             "email": "owner@shop.example.com"}
+    return json.loads(run_php(Path(__file__).parent / "php/plugin_sign_in.php", json.dumps(given)))
+
+
+@needs_php
+def test_open_storeflow_signs_the_wordpress_user_in_once(woo_store, app_server, client):
+    """The WordPress admin's button: the plugin asks the running Storeflow for a link and the
+    browser it sends there is signed in to that store's settings, once."""
+    answer = open_storeflow(app_server, woo_store.id, WOO_SECRET)
+    assert answer["target"].startswith(f"{app_server}/app/login/"), answer
+    path = answer["target"].removeprefix(app_server)
+
+    opened = client.get(path)
+    assert opened.status_code == 302 and opened.location.endswith("/app/")
+    page = client.get("/app/")
+    assert page.status_code == 200
+    assert b"Signed in as owner@shop.example.com (WordPress user 7)" in page.data
+    assert client.application.test_client().get(path).status_code == 403  # the link is spent
+
+
+@needs_php
+def test_open_storeflow_with_the_wrong_secret_explains_itself(woo_store, app_server):
+    answer = open_storeflow(app_server, woo_store.id, "not the store's secret")
+    assert "target" not in answer
+    assert answer["error"].startswith("Storeflow did not open a session")

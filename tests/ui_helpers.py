@@ -56,7 +56,7 @@ def seed_history(shop, days: int = 30) -> None:
                           "postal_address": "12 Orchard Lane, Portland, OR 97201",
                           "brand_color": "#2f5d50", "timezone": "America/Los_Angeles"}
         for name in ("abandoned_checkout", "order_updates", "welcome", "post_purchase"):
-            config.save(session, shop.id, catalog.FLOWS[name], enabled=True)
+            config.save(session, shop.id, catalog.FLOWS[name], actor="test", enabled=True)
         customers = [Customer(store_id=shop.id, platform_id=9000 + i,
                               email=ANA if i == 0 else f"{names[i % 10].lower()}{i}@example.com",
                               first_name=names[i % 10], last_name="Ruiz" if i == 0 else "Smith",

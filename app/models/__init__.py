@@ -7,16 +7,18 @@ from app.models.flow import FlowConfig, FlowRun, TimelineEntry
 from app.models.fulfillment import Fulfillment
 from app.models.inbox import WebhookEvent
 from app.models.install import PendingInstall
+from app.models.job_failure import JobFailure
 from app.models.message import Message, MessageEvent, Suppression
 from app.models.order import Order, OrderLine
 from app.models.product import Product
+from app.models.staff import AuditEntry, StaffMember
 from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
 from app.models.sync import DataRequest, StoreNotice, SyncProgress
 
 __all__ = [
-    "Attribution", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "DataRequest",
-    "FlowConfig", "FlowRun", "Fulfillment", "Message", "MessageEvent", "Order", "OrderLine",
-    "PendingInstall", "Product", "ProductView", "Store", "StoreNotice", "Suppression",
+    "Attribution", "AuditEntry", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "DataRequest",
+    "FlowConfig", "FlowRun", "Fulfillment", "JobFailure", "Message", "MessageEvent", "Order", "OrderLine",
+    "PendingInstall", "Product", "ProductView", "StaffMember", "Store", "StoreNotice", "Suppression",
     "SyncProgress", "TimelineEntry", "Visitor", "WebhookEvent",
 ]

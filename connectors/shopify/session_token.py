@@ -18,6 +18,18 @@ class InvalidSessionToken(ValueError):
 def verify(token: str, api_key: str, api_secret: str) -> str:
     """The shop a session token speaks for: HS256 with our secret, `aud` our key, unexpired,
     living minutes at most, and `dest` a shop whose admin (`iss`) issued it."""
+    return _verified(token, api_key, api_secret)[0]
+
+
+def staff_member(token: str, api_key: str, api_secret: str) -> str | None:
+    """The shop's staff member the token was made for (its `sub`, Shopify's user id), once the
+    token passes `verify`; None when it names nobody."""
+    sub = _verified(token, api_key, api_secret)[1].get("sub")
+    return str(sub) if sub is not None else None
+
+
+def _verified(token: str, api_key: str, api_secret: str) -> tuple[str, dict]:
+    """(shop, claims) of a token that passes every check of `verify`."""
     try:
         claims = jwt.decode(token, api_secret, algorithms=["HS256"], audience=api_key,
                             leeway=LEEWAY,
@@ -40,4 +52,4 @@ def verify(token: str, api_key: str, api_secret: str) -> str:
     # PyJWT has checked that both are numbers.
     if claims["exp"] - min(claims["nbf"], claims["iat"]) > MAX_LIFETIME:
         raise InvalidSessionToken("the session token lives too long")
-    return shop
+    return shop, claims

@@ -10,8 +10,9 @@ import logging
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flask import (Blueprint, Flask, abort, current_app, g, redirect, render_template, request,
-                   url_for)
+                   session, url_for)
 
+from app import staff
 from app.db import db
 from app.models import Store
 from app.stores import get_owned
@@ -20,7 +21,9 @@ from app.web.ui import auth, display
 log = logging.getLogger(__name__)
 bp = Blueprint("ui", __name__, url_prefix="/app")
 # Pages that can be seen signed out.
-PUBLIC = {"ui.login"}
+PUBLIC = {"ui.login", "ui.sign_in_form", "ui.sign_in_request"}
+# What a viewer (app.staff.VIEWER) may open: reports and activity; everything else is a 403.
+VIEWER_PAGES = {"ui.overview", "ui.activity", "ui.message", "ui.logout"}
 # Answers hold the store's customers and revenue: never cached, never leaked in a Referer.
 # Shopify's App Bridge, which every page embedded in the admin must load from Shopify's CDN.
 # The CSP names the file, not the CDN, where any merchant can host a script.
@@ -78,12 +81,24 @@ def _identify():
         abort(401, str(refused))
     g.embedded = auth.session_token() is not None
     if store_id is not None:
-        with db.session() as session:
-            g.store = session.get(Store, store_id)
+        with db.session() as db_session:
+            g.store = db_session.get(Store, store_id)
     if g.store is None or not g.store.installed:
         auth.sign_out()
         return render_template("ui/signed_out.html"), 401
+    g.role, g.actor = staff.OWNER, auth.actor()
+    staff_id = None if g.embedded else session.get(auth.STAFF_ID)
+    if staff_id is not None:
+        with db.session() as db_session:
+            member = staff.current(db_session, g.store.id, staff_id)
+            g.role = member.role if member else None
+        if g.role is None:  # removed from the staff: every session of theirs ends here
+            auth.sign_out()
+            return render_template("ui/signed_out.html", removed=True), 401
     auth.check_csrf()
+    if g.role != staff.OWNER and request.endpoint not in VIEWER_PAGES:
+        abort(403, f"You are signed in as a {g.role}: you can see reports and activity. "
+                   "Ask the store's owner to change this.")
     return None
 
 
@@ -124,13 +139,16 @@ def _with_id_token(location: str, token: str) -> str:
 @bp.get("/login/<token>")
 def login(token: str):
     """Redeem a login link: a fresh session for its store, then the overview."""
-    store_id = auth.redeem(token)
-    with db.session() as session:
-        store = session.get(Store, store_id) if store_id is not None else None
+    login = auth.redeem(token)
+    with db.session() as db_session:
+        store = db_session.get(Store, login.store_id) if login is not None else None
+        if store is not None and login.staff_id is not None \
+                and staff.current(db_session, store.id, login.staff_id) is None:
+            store = None  # a link mailed before its member was removed
     if store is None or not store.installed:
         log.info("ui sign-in refused")
         return render_template("ui/signed_out.html", refused=True), 403
-    auth.sign_in(store.id)
+    auth.sign_in(login)
     log.info("ui sign-in", extra={"store_id": store.id})
     return redirect(url_for("ui.overview"))
 
@@ -147,6 +165,7 @@ def csrf_token() -> str:
 
 
 @bp.errorhandler(400)
+@bp.errorhandler(403)
 @bp.errorhandler(404)
 def _error(error):
     return render_template("ui/error.html", error=error), error.code
@@ -161,4 +180,5 @@ def owned_or_404(session, model, row_id: int | None):
     return row
 
 
-from app.web.ui import activity, devinbox, flows, overview, preview, settings  # noqa: E402,F401
+from app.web.ui import (activity, audit_log, devinbox, flows, overview,  # noqa: E402,F401
+                        preview, settings, team)

@@ -2,6 +2,8 @@
 
 A merchant signs in with a link from `storeflow login-link`: signed with SECRET_KEY (its own
 salt), naming one store, valid for 15 minutes and accepted once (its nonce is spent in Redis).
+From the WordPress admin, the companion plugin asks for a link server to server
+(app/web/wordpress_sign_in.py): the same kind of link, naming the WordPress user, for a minute.
 The session is Flask's signed cookie, so no table is needed; it names a random session id that
 must also be live in Redis, so signing out (which deletes it) ends the session at once, even for
 a copy of the cookie. Every form carries the session's CSRF token, compared in constant time.
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, request, session
@@ -32,6 +36,8 @@ CSRF_FIELD, CSRF_HEADER = "csrf_token", "X-CSRF-Token"
 ID_TOKEN = "id_token"  # Shopify's name for the session token in an embedded app's URL
 SPENT_KEY = "storeflow:ui-login-spent:{}"
 SESSION_ID = "sid"
+MEMBER = "member"  # who signed in, when the link named them
+STAFF_ID = "staff_id"  # their app.staff row, checked on every request
 LIVE_KEY = "storeflow:ui-session:{}:{}"  # store id, session id
 
 signer = Signer(LOGIN_SALT)
@@ -41,31 +47,52 @@ class SessionTokenRefused(Exception):
     """The request's Shopify session token is forged, for another app, or expired."""
 
 
-def login_token(store_id: int) -> str:
-    """A signed, single-use sign-in token for one store."""
-    return signer.serializer().dumps({"s": store_id, "n": secrets.token_urlsafe(16)})
+@dataclass(frozen=True)
+class Login:
+    """Who a redeemed link signs in: a store, the person it was made for if one was named
+    (`"owner@example.com (WordPress user 7)"`; None for an operator's `storeflow login-link`),
+    and their app.staff row when they are staff (whose role then applies)."""
+    store_id: int
+    member: str | None = None
+    staff_id: int | None = None
 
 
-def redeem(token: str) -> int | None:
-    """The store a token signs in to, spending it; None if forged, expired or already used."""
+def login_token(store_id: int, *, lifetime: timedelta = LOGIN_MAX_AGE,
+                member: str | None = None, staff_id: int | None = None) -> str:
+    """A signed, single-use sign-in token for one store, valid for `lifetime` (at most
+    LOGIN_MAX_AGE)."""
+    return signer.serializer().dumps({"s": store_id, "n": secrets.token_urlsafe(16),
+                                      "t": int(min(lifetime, LOGIN_MAX_AGE).total_seconds()),
+                                      "m": member, "k": staff_id})
+
+
+def redeem(token: str) -> Login | None:
+    """Whom a token signs in, spending it; None if forged, expired or already used."""
     try:
-        data = signer.serializer().loads(token, max_age=int(LOGIN_MAX_AGE.total_seconds()))
+        data, issued = signer.serializer().loads(
+            token, max_age=int(LOGIN_MAX_AGE.total_seconds()), return_timestamp=True)
     except BadSignature:  # SignatureExpired is a BadSignature too
         return None
     if not isinstance(data, dict) or not isinstance(data.get("s"), int) \
-            or not isinstance(data.get("n"), str):
+            or not isinstance(data.get("n"), str) or not isinstance(data.get("t"), int) \
+            or not isinstance(data.get("m"), (str, type(None))) \
+            or not isinstance(data.get("k"), (int, type(None))):
+        return None
+    if time.time() - issued.timestamp() > data["t"]:
         return None
     # Kept a little longer than the token lives, so a replay can never find the nonce gone.
     spent = broker.connection.set(SPENT_KEY.format(data["n"]), 1, nx=True,
                                   ex=int(LOGIN_MAX_AGE.total_seconds()) + 60)
-    return data["s"] if spent else None
+    return Login(data["s"], data["m"], data["k"]) if spent else None
 
 
-def sign_in(store_id: int) -> None:
+def sign_in(login: Login) -> None:
     """Start a fresh session (never one an attacker could have planted) for one store."""
     session.clear()
     session.permanent = True
-    session["store_id"] = store_id
+    session["store_id"] = login.store_id
+    session[MEMBER] = login.member
+    session[STAFF_ID] = login.staff_id
     session[SESSION_ID] = secrets.token_urlsafe(32)
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     broker.connection.set(_live_key(), 1, ex=SESSION_LIFETIME)
@@ -127,9 +154,25 @@ def _embedded_store_id(authorization: str) -> int:
         abort(503, "Shopify did not grant access to this shop; reload the app in the admin")
 
 
+def actor() -> str:
+    """Who acts in this request, as the audit log names them."""
+    if session_token():
+        from app import shopify_app
+
+        member = shopify_app.embedded_staff_member(session_token())
+        return f"Shopify staff member {member}" if member else "the Shopify admin"
+    return session.get(MEMBER) or "an operator's sign-in link"
+
+
 def csrf_token() -> str:
     """The session's CSRF token, for forms and the JS that posts them."""
     return session.get(CSRF_FIELD, "")
+
+
+def ensure_csrf_token() -> None:
+    """Give a signed-out browser a CSRF token for the one form it can post (asking for a
+    sign-in link); signing in replaces it."""
+    session.setdefault(CSRF_FIELD, secrets.token_urlsafe(32))
 
 
 def check_csrf() -> None:

@@ -124,7 +124,7 @@ def save_flow(name: str):
         return render_template("ui/flows.html", cards=listed, errors={flow.name: (bad, reason)},
                                submitted={flow.name: request.form}), 400
     with db.session() as session:
-        config.save(session, g.store.id, flow, changes=changes)
+        config.save(session, g.store.id, flow, actor=g.actor, changes=changes)
     log.info("flow settings saved", extra={"store_id": g.store.id})
     flash(f"{flow.title}: settings saved. Customers already in the flow keep their settings.")
     for warning in config.warnings({**current, **changes}):
@@ -141,7 +141,7 @@ def toggle_flow(name: str):
     with db.session() as session:
         refusal = on and config.switch_on_refusal(session, g.store, flow)
         if not refusal:
-            config.save(session, g.store.id, flow, enabled=on)
+            config.save(session, g.store.id, flow, actor=g.actor, enabled=on)
     if refusal:
         why = f"{flow.title} stays off: {SKIP_REASONS.get(refusal.partition(':')[0], refusal)}"
         if request.headers.get("Accept") == "application/json":

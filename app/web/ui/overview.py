@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask import g, render_template
 from sqlalchemy import text
 
-from app import clock, report, sync_health
+from app import clock, job_failures, report, sync_health
 from app.db import db
 from app.web.ui import bp
 from flows import config
@@ -29,6 +29,7 @@ def overview():
         stats = report.flow_stats(session, g.store, since)
         days = report.daily(session, g.store, since, now)
         health = sync_health.read(session, g.store.id, now)
+        troubles = job_failures.troubles(job_failures.open_failures(session, g.store.id))
         effective = {name: config.effective(session, g.store.id, flow)
                      for name, flow in FLOWS.items()}
     enabled = {name: on for name, (on, _) in effective.items()}
@@ -48,4 +49,5 @@ def overview():
     incremental = [s.incremental for s in stats.values() if s.incremental is not None]
     return render_template("ui/overview.html", rows=rows, totals=totals, revenue=revenue,
                            incremental=sum(incremental) if incremental else None, days=days,
-                           health=health, min_group=report.MIN_GROUP_SIZE, skipped=skipped)
+                           health=health, troubles=troubles, min_group=report.MIN_GROUP_SIZE,
+                           skipped=skipped)

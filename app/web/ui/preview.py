@@ -103,7 +103,7 @@ def save_texts():
     except config.FlowSettingError:
         return _show(step, drafts)
     with db.session() as session:
-        config.save(session, g.store.id, step.flow, changes=changes)
+        config.save(session, g.store.id, step.flow, actor=g.actor, changes=changes)
     log.info("email texts saved", extra={"store_id": g.store.id})
     flash(f"“{step.label}” saved: emails sent from now on use your text.")
     return redirect(url_for("ui.preview", step=step.template,

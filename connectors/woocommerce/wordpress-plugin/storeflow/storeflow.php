@@ -20,6 +20,7 @@ define( 'STOREFLOW_OPTION', 'storeflow_settings' );
 require_once __DIR__ . '/includes/payload.php';
 require_once __DIR__ . '/includes/sender.php';
 require_once __DIR__ . '/includes/settings.php';
+require_once __DIR__ . '/includes/sign_in.php';
 require_once __DIR__ . '/includes/cart.php';
 require_once __DIR__ . '/includes/checkout.php';
 
@@ -55,6 +56,7 @@ add_action(
 			return;
 		}
 		storeflow_settings_hooks();
+		storeflow_sign_in_hooks();
 		if ( storeflow_connected() ) {
 			storeflow_cart_hooks();
 			storeflow_checkout_hooks();

@@ -137,3 +137,31 @@ function storeflow_read_restore_token( $secret, $token ) {
 function storeflow_handshake_body( $store_url, $timestamp ) {
 	return storeflow_json( array( 'store' => (string) $store_url, 'ts' => (int) $timestamp ) );
 }
+
+/**
+ * The body asking Storeflow for a sign-in link for a WordPress user; it is signed with the
+ * store's signing secret. The nonce makes each request usable once.
+ */
+function storeflow_sign_in_body( $store_id, $user_id, $email, $timestamp, $nonce ) {
+	return storeflow_json(
+		array(
+			'store_id' => (int) $store_id,
+			'user_id'  => (int) $user_id,
+			'email'    => (string) $email,
+			'ts'       => (int) $timestamp,
+			'nonce'    => (string) $nonce,
+		)
+	);
+}
+
+/**
+ * Where "Open Storeflow" sends the browser: Storeflow's address and the link path it answered,
+ * or null for any path that is not a sign-in link (the browser only ever goes to Storeflow).
+ */
+function storeflow_sign_in_target( $storeflow_url, $answer ) {
+	$path = is_array( $answer ) ? ( $answer['path'] ?? '' ) : '';
+	if ( ! is_string( $path ) || ! preg_match( '#^/app/login/[A-Za-z0-9._-]+$#', $path ) ) {
+		return null;
+	}
+	return rtrim( $storeflow_url, '/' ) . $path;
+}

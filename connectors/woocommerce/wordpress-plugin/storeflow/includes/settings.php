@@ -109,6 +109,15 @@ function storeflow_settings_page() {
 				<?php /* translators: %d: the store's id in Storeflow */ ?>
 				<?php echo esc_html( sprintf( __( 'Connected as Storeflow store %d.', 'storeflow' ), $settings['store_id'] ) ); ?>
 			<?php endif; ?>
+		</p>
+		<?php if ( storeflow_connected() ) : ?>
+			<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>">
+				<input type="hidden" name="action" value="storeflow_open">
+				<?php wp_nonce_field( 'storeflow_open' ); ?>
+				<?php submit_button( __( 'Open Storeflow', 'storeflow' ), 'primary', 'submit', false ); ?>
+			</form>
+		<?php endif; ?>
+		<p>
 			<?php if ( $connect ) : ?>
 				<a class="button button-primary" href="<?php echo esc_url( $connect ); ?>"><?php esc_html_e( 'Connect to Storeflow', 'storeflow' ); ?></a>
 			<?php else : ?>

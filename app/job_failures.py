@@ -1,0 +1,141 @@
+"""Failing background jobs, where a merchant and an operator can see them.
+
+The worker (app.worker) calls `record` for every failure of a job, whether RQ will retry it or
+not, and `cleared` when a job that failed before succeeds. The overview shows a store's open
+failures in red, with the first error in words and what to do; `storeflow doctor` lists every
+store's and exits non-zero. Only the error's class is kept: its message can carry personal data.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from rq.job import Job
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app import clock
+from app.db import db
+from app.models import FlowRun, JobFailure, Message, WebhookEvent
+
+log = logging.getLogger(__name__)
+
+FAILED_BEFORE = "failed_before"  # job.meta flag: only such a job's success touches the table
+# Jobs whose first argument is a row's id, by the row that names the store.
+ROW_OF_FIRST_ARGUMENT = {"app.ingest.ingest": WebhookEvent, "app.mail.outbox.deliver": Message,
+                         "flows.engine.advance": FlowRun}
+# What a job does, in the merchant's words (by its function's module and name).
+KINDS = {"app.ingest.ingest": "Processing store events", "app.mail.outbox.deliver": "Sending email",
+         "flows.engine.advance": "Flow steps", "app.staff.send_sign_in_links": "Staff sign-in email",
+         "flows.dryrun.summarize": "Dry runs", "app.writeback": "Writing back to the store"}
+SYNC = "Syncing with the store"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    words: str
+    fix: str
+
+
+# The first error in words, and what to do, by the exception's class name.
+EXPLANATIONS = {
+    "OverflowError": Explanation("a number too large to work with",
+                                 "check the delays and other numbers on the Flows page"),
+    "HeaderParseError": Explanation("an address the mail can't carry",
+                                    "check the from and reply-to addresses in Settings"),
+    "TransientFailure": Explanation("the mail server did not take the message for now",
+                                    "it is retried; if it lasts, check the SMTP provider"),
+    "PermanentFailure": Explanation("the mail server refused the message",
+                                    "check the sender address and the SMTP provider's account"),
+    "OperationalError": Explanation("the database did not answer",
+                                    "it is retried; your operator can run `storeflow doctor`"),
+    "Unauthorized": Explanation("the store refused Storeflow's access",
+                                "reconnect the store (reinstall the app or Connect again)"),
+    "WooError": Explanation("the store's API answered with an error",
+                            "check that the store is online and the plugin is active"),
+}
+UNEXPECTED = Explanation("an unexpected error",
+                         "your operator can find it in the worker's log; it is retried")
+
+
+def explain(error: str) -> Explanation:
+    return EXPLANATIONS.get(error, UNEXPECTED)
+
+
+def kind(job_name: str) -> str:
+    module = job_name.rpartition(".")[0]
+    return KINDS.get(job_name) or KINDS.get(module) or SYNC
+
+
+def record(job: Job, exc_type, exc_value, traceback) -> bool:
+    """RQ exception handler: keep the failure, then let RQ go on (retry or fail the job)."""
+    try:
+        retrying = bool(job.retries_left)
+        statement = insert(JobFailure).values(
+            job_id=job.id, store_id=_store_of(job), job=job.func_name, error=exc_type.__name__,
+            attempts=1, retrying=retrying, first_failed_at=clock.now(),
+            last_failed_at=clock.now())
+        with db.session() as session:
+            session.execute(statement.on_conflict_do_update(
+                index_elements=["job_id"],
+                set_={"attempts": JobFailure.attempts + 1, "retrying": retrying,
+                      "error": exc_type.__name__, "last_failed_at": clock.now()}))
+        job.meta[FAILED_BEFORE] = True
+        job.save_meta()
+    except Exception:  # noqa: BLE001 - never let bookkeeping hide the job's own failure
+        log.exception("could not record a job failure", extra={"job_id": job.id})
+    return True
+
+
+def cleared(job: Job) -> None:
+    """A job succeeded: forget its failures, if it had any."""
+    if job.meta.get(FAILED_BEFORE):
+        with db.session() as session:
+            session.execute(delete(JobFailure).where(JobFailure.job_id == job.id))
+
+
+def open_failures(session: Session, store_id: int | None = None) -> list[JobFailure]:
+    """Open failures, the oldest first: one store's, or every store's (store_id None)."""
+    query = select(JobFailure).order_by(JobFailure.first_failed_at, JobFailure.id)
+    if store_id is not None:
+        query = query.where(JobFailure.store_id == store_id)
+    return list(session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """Open failures of one kind of job with one error, as the overview and doctor say them."""
+    kind: str
+    error: str
+    explanation: Explanation
+    jobs: int
+    retrying: int  # of those, still retrying on their own
+    since: datetime
+
+
+def troubles(failures: list[JobFailure]) -> list[Trouble]:
+    """Failures grouped by what failed and why, the oldest first."""
+    groups: dict[tuple[str, str], list[JobFailure]] = {}
+    for failure in failures:
+        groups.setdefault((kind(failure.job), failure.error), []).append(failure)
+    return [Trouble(what, error, explain(error), len(rows), sum(r.retrying for r in rows),
+                    min(r.first_failed_at for r in rows))
+            for (what, error), rows in groups.items()]
+
+
+def _store_of(job: Job) -> int | None:
+    """The store a job works for: from the row its first argument names, or its `store_id`."""
+    model = ROW_OF_FIRST_ARGUMENT.get(job.func_name)
+    if model is not None and job.args:
+        with db.session() as session:
+            return session.execute(select(model.store_id).where(model.id == job.args[0])
+                                   ).scalar_one_or_none()
+    try:
+        bound = inspect.signature(job.func).bind_partial(*job.args, **job.kwargs)
+    except (TypeError, ValueError):
+        return None
+    store_id = bound.arguments.get("store_id")
+    return store_id if isinstance(store_id, int) else None

@@ -1,0 +1,30 @@
+"""Background jobs that failed and have not succeeded since: what the overview and doctor show."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app import clock
+from app.db import Base
+
+
+class JobFailure(Base):
+    """One RQ job's failures (app.job_failures): kept while it retries or waits for an operator,
+    deleted when it succeeds. Holds the error's class, never its message (which can carry
+    personal data)."""
+
+    __tablename__ = "job_failures"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # None for jobs of no one store (the periodic sweeps).
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"),
+                                                 index=True)
+    job: Mapped[str] = mapped_column(String(100))  # its function, module.name
+    error: Mapped[str] = mapped_column(String(100))  # the exception's class name
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    retrying: Mapped[bool] = mapped_column(Boolean)
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
