@@ -18,6 +18,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.identity import signer
     from app.jobs import broker
     from app.mail import links
+    from app.mail import sendable  # noqa: F401  (its send guard, in every process that sends)
     from app.mail.rate import send_rate
     from app.mail.transport import transports
     from app.web.ui import auth as ui_auth

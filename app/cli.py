@@ -338,36 +338,44 @@ def settings() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def settings_show(store_ref: str, as_json: bool) -> None:
     """Print every setting with its current value."""
+    from app import settings as store_settings
     from app import stores
     from app.db import db as database
 
     bootstrap()
     with database.session() as session:
-        values = _store_or_fail(stores, session, store_ref).effective_settings
+        found = _store_or_fail(stores, session, store_ref)
+        values, problems = found.effective_settings, store_settings.problems(found.settings)
     if as_json:
         click.echo(json.dumps(values, indent=2))
     else:
         for name, value in values.items():
             click.echo(f"{name}={value}")
+    for problem in problems.values():
+        click.echo(f"to fix (no email leaves until then): {problem}", err=True)
 
 
 @settings.command("set")
 @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
 @click.argument("assignments", nargs=-1, required=True)
 def settings_set(store_ref: str, assignments: tuple[str, ...]) -> None:
-    """Change settings: `storeflow settings set --store S quiet_hours=22:00-07:00`."""
+    """Change settings: `storeflow settings set --store S quiet_hours=22:00-07:00`; an optional
+    one given empty (`reply_to=`) is cleared."""
     from app import settings as store_settings
     from app import stores
     from app.db import db as database
+    from flows import config
 
-    try:
-        changes = store_settings.validate(_assignments(assignments))
-    except store_settings.SettingError as error:
-        raise click.BadParameter(str(error)) from None
+    submitted = _assignments(assignments)
     bootstrap()
     with database.session() as session:
         found = _store_or_fail(stores, session, store_ref)
-        found.settings = {**found.settings, **changes}
+        try:
+            changes = store_settings.validate(
+                submitted, marketing_on=config.marketing_on(session, found.id))
+        except store_settings.SettingError as error:
+            raise click.BadParameter(str(error)) from None
+        found.settings = store_settings.updated(found.settings, changes)
     for name, value in changes.items():
         click.echo(f"{name}={value}")
 

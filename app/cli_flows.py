@@ -78,7 +78,8 @@ def register(cli: click.Group) -> None:
                 enabled, settings = config.effective(session, store_id, flow)
                 listed.append({"name": flow.name, "title": flow.title, "enabled": enabled,
                                "consent": flow.consent, "description": flow.description,
-                               "settings": settings})
+                               "settings": settings,
+                               "problems": list(config.problems(flow, settings).values())})
         if as_json:
             click.echo(json.dumps(listed, indent=2))
             return
@@ -86,6 +87,8 @@ def register(cli: click.Group) -> None:
             state = "on " if item["enabled"] else "off"
             settings = " ".join(f"{k}={v}" for k, v in item["settings"].items())
             click.echo(f"{state} {item['name']:<22} {item['consent']:<13} {settings}")
+            for problem in item["problems"]:
+                click.echo(f"    to fix (the flow is skipped until then): {problem}")
 
     def _toggle(store_ref: str, name: str, enabled: bool) -> None:
         from app.db import db
@@ -94,8 +97,14 @@ def register(cli: click.Group) -> None:
         flow = _flow(name)
         bootstrap()
         with db.session() as session:
-            config.save(session, _store(session, store_ref).id, flow, actor=audit.OPERATOR,
-                        enabled=enabled)
+            store = _store(session, store_ref)
+            refusal = enabled and config.switch_on_refusal(session, store, flow)
+            if refusal:
+                fix = (f"set it first: storeflow settings set --store {store_ref} "
+                       "postal_address='...'" if refusal.startswith("no postal address")
+                       else "see `storeflow flows list` and `storeflow settings show`")
+                raise click.ClickException(f"{name} not enabled: {refusal}; {fix}")
+            config.save(session, store.id, flow, actor=audit.OPERATOR, enabled=enabled)
         click.echo(f"{name} {'enabled' if enabled else 'disabled'}")
 
     @flows.command("enable")
@@ -123,16 +132,20 @@ def register(cli: click.Group) -> None:
         from flows import config
 
         flow = _flow(name)
-        try:
-            changes = config.validate(flow, _assignments(assignments))
-        except config.FlowSettingError as error:
-            raise click.BadParameter(str(error)) from None
+        submitted = _assignments(assignments)
         bootstrap()
         with db.session() as session:
-            config.save(session, _store(session, store_ref).id, flow, actor=audit.OPERATOR,
-                        changes=changes)
+            store_id = _store(session, store_ref).id
+            current = config.effective(session, store_id, flow)[1]
+            try:
+                changes = config.validate(flow, submitted, current)
+            except config.FlowSettingError as error:
+                raise click.BadParameter(str(error)) from None
+            config.save(session, store_id, flow, actor=audit.OPERATOR, changes=changes)
         for key, value in changes.items():
             click.echo(f"{key}={value}")
+        for warning in config.warnings({**current, **changes}):
+            click.echo(f"warning: {warning}", err=True)
 
     @flows.command("dry-run")
     @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
@@ -152,6 +165,10 @@ def register(cli: click.Group) -> None:
         with db.session() as session:
             store = _store(session, store_ref)
             settings = config.effective(session, store.id, flow)[1]
+            problems = config.problems(flow, settings)
+            if problems:
+                raise click.ClickException(f"{flow.name} cannot run on its settings: "
+                                           + "; ".join(problems.values()))
             report = dryrun.dry_run(session, store, flow, settings, until or clock.now(),
                                     timedelta(days=days))
         click.echo(f"{flow.name}: would have emailed {len(report.emailed)} customer(s) "

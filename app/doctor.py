@@ -164,6 +164,38 @@ def sync_jobs() -> list[Finding]:
     return findings
 
 
+def flow_settings() -> list[Finding]:
+    """Each installed store whose stored settings no longer pass (a row written before the
+    rules), and its flows that are on but skipped (out-of-range settings, a marketing flow
+    without the store's postal address)."""
+    from sqlalchemy import select
+
+    from app import settings as store_settings
+    from app.db import db
+    from app.models import Store
+    from flows import config
+    from flows.catalog import FLOWS
+
+    fix = ("the settings UI says what is allowed, as do `storeflow settings set` and "
+           "`storeflow flows set`")
+    findings = []
+    with db.session() as session:
+        for store in session.execute(select(Store).where(Store.uninstalled_at.is_(None))
+                                     .order_by(Store.id)).scalars():
+            subject = f"store {store.id} {store.domain}"
+            bad = store_settings.problems(store.settings)
+            if bad:
+                findings.append(Finding(FAIL, subject, f"no email leaves: store settings to fix: "
+                                        f"{', '.join(bad)}", fix))
+            for flow in FLOWS.values():
+                enabled, settings = config.effective(session, store.id, flow)
+                reason = enabled and not bad and config.skip_reason(store, flow, settings)
+                if reason:
+                    findings.append(Finding(FAIL, subject, f"{flow.name} sends nothing: {reason}",
+                                            fix))
+    return findings
+
+
 def failing_jobs() -> list[Finding]:
     """Background jobs that failed and have not succeeded since, per store."""
     from sqlalchemy import select
@@ -198,7 +230,7 @@ def examine() -> list[Finding]:
     reachable, found = database()
     findings += found + redis_and_processes() + smtp(config)
     if reachable:
-        findings += stores() + sync_jobs() + failing_jobs()
+        findings += stores() + sync_jobs() + failing_jobs() + flow_settings()
     return findings
 
 

@@ -2,16 +2,28 @@
 
 Stored as JSON on the store (only what differs from the defaults), so adding a setting needs a
 line here and no migration. Flow-specific settings live with their flows.
+
+Each value has one parser, used for what the UI and the CLI submit and, through `problems`, for
+what is already stored (a row written before a rule existed): a bad stored value stops the
+store's mail in one place (`refusal`) instead of failing deep inside a job.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import time
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from functools import lru_cache
 from typing import Any, Callable
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import normalize_email
+# What a logo may be: an image every mail client shows (not SVG, which most of them block).
+RASTER_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+# A domain name as mail servers accept it: labels of letters, digits and inner hyphens.
+_DOMAIN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.[a-z]{2,63}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SettingError(ValueError):
@@ -30,8 +42,9 @@ class QuietHours:
 def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingError(f"timezone: {value!r} is not an IANA time zone name") from None
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise SettingError(f"timezone: {value!r} is not an IANA time zone name "
+                           "(such as Europe/Berlin or America/New_York)") from None
     return value
 
 
@@ -46,74 +59,208 @@ def parse_quiet_hours(value: str) -> QuietHours | None:
     """`21:00-08:00` -> QuietHours; `off` -> None."""
     if value == "off":
         return None
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", value)
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})", str(value))
     try:
         h1, m1, h2, m2 = (int(g) for g in match.groups())  # type: ignore[union-attr]
         return QuietHours(time(h1, m1), time(h2, m2))
     except (AttributeError, ValueError):
-        raise SettingError("quiet_hours: use HH:MM-HH:MM (e.g. 21:00-08:00) or off") from None
+        raise SettingError("quiet_hours: use HH:MM-HH:MM between 00:00 and 23:59 "
+                           "(e.g. 21:00-08:00), or off") from None
 
 
-def _whole(name: str, low: int, high: int) -> Callable[[Any], int]:
+def _whole(name: str, low: int, high: int, unit: str) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         try:
-            number = int(value)
+            number = int(str(value).strip())
         except (TypeError, ValueError):
-            raise SettingError(f"{name}: {value!r} is not a whole number") from None
+            raise SettingError(f"{name}: {value!r} is not a whole number; "
+                               f"use {low} to {high} {unit}") from None
         if not low <= number <= high:
-            raise SettingError(f"{name}: must be between {low} and {high}")
+            raise SettingError(f"{name}: must be from {low} to {high} {unit}, not {number}")
         return number
     return parse
 
 
-def _email(value: str) -> str:
-    address = normalize_email(value)
-    if address is None:
-        raise SettingError(f"from_email: {value!r} is not an email address")
-    return address
+def address_problem(value: str) -> str | None:
+    """Why `value` is not one plain address a mail header can carry, or None if it is."""
+    if len(value) > 254:
+        return "at most 254 characters"
+    if _CONTROL.search(value) or re.search(r"[\s,;<>]", value):
+        return "one address only, without spaces, commas or line breaks"
+    local, at, domain = value.rpartition("@")
+    if not at:
+        return "it has no @"
+    if not local:
+        return "nothing before the @"
+    if not domain:
+        return "nothing after the @"
+    if not _DOMAIN.fullmatch(domain):
+        return f"{domain!r} is not a domain name such as yourstore.com"
+    try:
+        # The parser the mail job's headers use: what passes here cannot fail there.
+        parsed = Address(addr_spec=value)
+    except (HeaderParseError, ValueError, IndexError):
+        return "the part before the @ is not valid"
+    if parsed.addr_spec != value:
+        return "the part before the @ is not valid"
+    return None
 
 
-def _text(limit: int) -> Callable[[Any], str]:
+def _address(name: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
-        value = str(value).strip()
+        address = str(value).replace("\x00", "").strip().lower()
+        problem = address_problem(address)
+        if problem:
+            raise SettingError(f"{name}: {value!r} is not an email address: {problem}")
+        return address
+    return parse
+
+
+def _text(name: str, limit: int, lines: bool = False) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        value = str(value).replace("\r\n", "\n").strip()
         if len(value) > limit:
-            raise SettingError(f"at most {limit} characters")
+            raise SettingError(f"{name}: at most {limit} characters, not {len(value)}")
+        if _CONTROL.search(value.replace("\n", "") if lines else value):
+            raise SettingError(f"{name}: no control characters" if lines
+                               else f"{name}: one line, without line breaks or control characters")
         return value
     return parse
 
 
 def _colour(value: str) -> str:
-    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", str(value)):
         raise SettingError("brand_color: use a hex colour such as #1a73e8")
-    return value.lower()
+    return str(value).lower()
 
 
-# name -> (default, parser). The parser validates text from the CLI or the UI.
+def _logo_url(value: Any) -> str:
+    url = str(value).strip()
+    example = "such as https://cdn.yourstore.com/logo.png"
+    if len(url) > 2048:
+        raise SettingError(f"logo_url: at most 2048 characters, not {len(url)}")
+    if _CONTROL.search(url) or re.search(r"[\s\"'<>\\]", url):
+        raise SettingError("logo_url: no spaces, quotes or angle brackets in a link")
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "http":
+        raise SettingError(f"logo_url: use https://, not http:// (mail clients block or flag "
+                           f"plain-http images), {example}")
+    if parts.scheme.lower() != "https":
+        kind = f"a {parts.scheme}: link" if parts.scheme else "a link without https://"
+        raise SettingError(f"logo_url: use an https:// link {example}, not {kind}")
+    try:
+        parts.port
+    except ValueError:
+        raise SettingError("logo_url: the port is not a number from 1 to 65535") from None
+    if not parts.hostname or parts.username is not None or not _DOMAIN.fullmatch(parts.hostname):
+        raise SettingError(f"logo_url: name the image's host, {example}")
+    if not parts.path.lower().endswith(RASTER_IMAGES):
+        raise SettingError("logo_url: link to a PNG, JPEG, GIF or WebP image (the path ends in "
+                           ".png, .jpg, .gif or .webp); SVG and pages are not shown by most "
+                           "mail clients")
+    return url
+
+
+# name -> (default, parser). The parser validates text from the CLI or the UI, and stored values.
 SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "timezone": ("UTC", _timezone),
     "quiet_hours": ("21:00-08:00", _quiet_hours),
-    "frequency_cap_hours": (16, _whole("frequency_cap_hours", 0, 24 * 30)),
-    "attribution_days": (5, _whole("attribution_days", 1, 90)),
-    "from_email": ("", _email),
-    "from_name": ("", _text(100)),
-    "reply_to": ("", _email),
-    "postal_address": ("", _text(300)),
+    "frequency_cap_hours": (16, _whole("frequency_cap_hours", 0, 24 * 30, "hours")),
+    "attribution_days": (5, _whole("attribution_days", 1, 90, "days")),
+    "from_email": ("", _address("from_email")),
+    "from_name": ("", _text("from_name", 100)),
+    "reply_to": ("", _address("reply_to")),
+    "postal_address": ("", _text("postal_address", 300, lines=True)),
     "brand_color": ("#1f2937", _colour),
-    "logo_url": ("", _text(2048)),
+    "logo_url": ("", _logo_url),
 }
+# The ones that may be left empty (an empty value clears them back to "not set").
+OPTIONAL = frozenset(name for name, (default, _) in SETTINGS.items() if default == "")
+POSTAL_ADDRESS_NEEDED = ("postal_address: marketing flows are switched on ({flows}) and marketing "
+                         "email must carry your postal address; switch them off first")
 
 
-def validate(changes: dict[str, Any]) -> dict[str, Any]:
-    """Parse every `name=value`; raise SettingError naming the first bad one."""
-    parsed = {}
+def check(changes: dict[str, Any], *, marketing_on: tuple[str, ...] = ()
+          ) -> tuple[dict[str, Any], dict[str, str]]:
+    """(parsed values, errors by name) for submitted `name=value`s; an optional setting given
+    as "" is cleared. `marketing_on` names the store's marketing flows switched on: while there
+    are any, the postal address cannot be cleared."""
+    parsed, errors = {}, {}
     for name, value in changes.items():
         if name not in SETTINGS:
-            raise SettingError(f"unknown setting {name!r}; known: {', '.join(SETTINGS)}")
-        parsed[name] = SETTINGS[name][1](value)
+            errors[name] = f"unknown setting {name!r}; known: {', '.join(SETTINGS)}"
+            continue
+        if name in OPTIONAL and str(value).strip() == "":
+            parsed[name] = ""
+            continue
+        try:
+            parsed[name] = SETTINGS[name][1](value)
+        except SettingError as error:
+            errors[name] = str(error)
+    if parsed.get("postal_address", None) == "" and marketing_on:
+        errors["postal_address"] = POSTAL_ADDRESS_NEEDED.format(flows=", ".join(marketing_on))
+    return parsed, errors
+
+
+def validate(changes: dict[str, Any], *, marketing_on: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Parse every `name=value`; raise SettingError naming every bad one (one per line)."""
+    parsed, errors = check(changes, marketing_on=marketing_on)
+    if errors:
+        raise SettingError("\n".join(errors.values()))
     return parsed
 
 
+def updated(stored: dict[str, Any] | None, parsed: dict[str, Any]) -> dict[str, Any]:
+    """The stored settings after `parsed` changes: what equals its default is not kept."""
+    merged = {**(stored or {}), **parsed}
+    return {name: value for name, value in merged.items()
+            if name not in SETTINGS or SETTINGS[name][0] != value}
+
+
+def problems(stored: dict[str, Any] | None) -> dict[str, str]:
+    """Each stored setting its parser refuses today, with why: a row written before the rule."""
+    try:
+        return dict(_known_problems(tuple(sorted((stored or {}).items()))))
+    except TypeError:  # a value JSON holds but a tuple cannot hash (a list): check it afresh
+        return _problems(stored or {})
+
+
+@lru_cache(maxsize=1024)
+def _known_problems(items: tuple) -> tuple:
+    # Every read of a store's settings asks (a page's clock, each mail header): once per value.
+    return tuple(_problems(dict(items)).items())
+
+
+def _problems(stored: dict[str, Any]) -> dict[str, str]:
+    found = {}
+    for name, value in stored.items():
+        if name not in SETTINGS or (name in OPTIONAL and value in ("", None)):
+            continue
+        try:
+            SETTINGS[name][1](value)
+        except SettingError as error:
+            found[name] = str(error)
+    return found
+
+
+def refusal(stored: dict[str, Any] | None, marketing: bool) -> str | None:
+    """Why no email (or, with `marketing`, no marketing email) may go out with these stored
+    settings, naming the settings to fix but never their values (an address is personal data);
+    None when mail may go."""
+    bad = problems(stored)
+    if bad:
+        return f"store settings to fix: {', '.join(bad)}"
+    if marketing and not effective(stored)["postal_address"]:
+        return ("no postal address: marketing email must carry the store's postal address "
+                "(the postal_address setting)")
+    return None
+
+
 def effective(stored: dict[str, Any] | None) -> dict[str, Any]:
-    """Every setting with its current value: stored ones over the defaults."""
-    stored = stored or {}
-    return {name: stored.get(name, default) for name, (default, _) in SETTINGS.items()}
+    """Every setting with its current value: stored ones over the defaults. A stored value its
+    parser refuses reads as the default, so nothing that reads settings (the attribution window
+    in an ingest job, the UI's clock, a mail header) fails on it; `refusal` stops the mail and
+    the pages say what to fix."""
+    stored, bad = stored or {}, problems(stored)
+    return {name: default if name in bad else stored.get(name, default)
+            for name, (default, _) in SETTINGS.items()}

@@ -8,8 +8,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import audit, clock
-from app.models import FlowConfig
+from app import settings as store_settings
+from app.models import FlowConfig, Store
 from app.mail import merchant_text
+from flows import limits
 from flows.steps import Flow, Send
 
 # Every marketing flow can hold out a share of its enrollees as a control group.
@@ -70,11 +72,9 @@ def _parse(name: str, default: Any, value: Any, part: str | None = None) -> Any:
         raise FlowSettingError(f"{name}: use true or false")
     if isinstance(default, (int, float)):
         try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise FlowSettingError(f"{name}: {value!r} is not a number") from None
-        if number < 0 or (name.endswith("_percent") and number > 100):
-            raise FlowSettingError(f"{name}: out of range")
+            number = limits.number(name, value)
+        except limits.LimitError as error:
+            raise FlowSettingError(str(error)) from None
         return int(number) if isinstance(default, int) and number.is_integer() else number
     text = str(value).replace("\r\n", "\n").strip()  # a form's textarea sends CRLF
     limit = MERCHANT_TEXTS.get(part, 300)
@@ -88,15 +88,71 @@ def _parse(name: str, default: Any, value: Any, part: str | None = None) -> Any:
     return text
 
 
-def validate(flow: Flow, changes: dict[str, Any]) -> dict[str, Any]:
-    """Parse `name=value` changes against the flow's defaults; raise naming the first bad one."""
+def validate(flow: Flow, changes: dict[str, Any],
+             current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Parse `name=value` changes against the flow's defaults, then check them together with
+    the `current` settings (the defaults if none given); raise naming the first bad one."""
     known, texts = defaults(flow), text_settings(flow)
     parsed = {}
     for name, value in changes.items():
         if name not in known:
             raise FlowSettingError(f"{flow.name} has no setting {name!r}; known: {', '.join(known)}")
         parsed[name] = _parse(name, known[name], value, texts.get(name))
+    try:
+        limits.check_order(flow, {**known, **(current or {}), **parsed})
+    except limits.LimitError as error:
+        raise FlowSettingError(str(error)) from None
     return parsed
+
+
+def problems(flow: Flow, settings: dict[str, Any]) -> dict[str, str]:
+    """Each setting held (a flow's, or a run's) that could not be saved today, with why: a row
+    written before a rule existed. The same parsers as `validate`, so one rule, one place.
+    The merchant's texts are left out: rendering one costs milliseconds on every check of
+    every run, and one that fails at send time already gives way to the template's own."""
+    known, texts = defaults(flow), text_settings(flow)
+    found = {}
+    for name, value in settings.items():
+        if name in known and name not in texts:
+            try:
+                _parse(name, known[name], value)
+            except FlowSettingError as error:
+                found[name] = str(error)
+    if not found:
+        try:
+            limits.check_order(flow, settings)
+        except limits.LimitError as error:
+            found[str(error).partition(":")[0]] = str(error)
+    return found
+
+
+def warnings(settings: dict[str, Any]) -> list[str]:
+    """What a merchant may save but probably did not mean (a control group of most customers)."""
+    return limits.warnings(settings)
+
+
+def skip_reason(store: Store, flow: Flow, settings: dict[str, Any]) -> str | None:
+    """Why the engine must leave this flow alone for this store, in words without personal
+    data: a setting it holds could not be saved today, or the store's own settings stop its
+    mail (a marketing flow needs the postal address). None when it may run."""
+    bad = problems(flow, settings)
+    if bad:
+        return f"flow settings to fix: {', '.join(bad)}"
+    return store_settings.refusal(store.settings, flow.marketing)
+
+
+def switch_on_refusal(session: Session, store: Store, flow: Flow) -> str | None:
+    """Why this flow may not be switched on for this store: the reasons the engine would skip
+    it for (one rule for the switch and the engine). None when it may."""
+    return skip_reason(store, flow, effective(session, store.id, flow)[1])
+
+
+def marketing_on(session: Session, store_id: int) -> tuple[str, ...]:
+    """The store's marketing flows that are switched on."""
+    from flows.catalog import FLOWS
+
+    return tuple(name for name, flow in FLOWS.items()
+                 if flow.marketing and effective(session, store_id, flow)[0])
 
 
 def save(session: Session, store_id: int, flow: Flow, *, actor: str, enabled: bool | None = None,

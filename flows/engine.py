@@ -139,6 +139,21 @@ def _held_out(flow: Flow, settings: dict, customer_id: int) -> bool:
     return int.from_bytes(digest[:4], "big") % 100 < share
 
 
+def runnable_settings(session: Session, store: Store, flow: Flow) -> dict | None:
+    """The flow's settings for this store if it is on and can run on them; None if not. A
+    flow that cannot (a value stored before a rule existed, a marketing flow without the
+    store's postal address) is skipped here, said once per trigger in the log, and shown to
+    the merchant on the flows page; it never reaches a step that would fail on it."""
+    enabled, settings = config.effective(session, store.id, flow)
+    if not enabled:
+        return None
+    reason = config.skip_reason(store, flow, settings)
+    if reason:
+        log.warning("flow %s skipped: %s", flow.name, reason, extra={"store_id": store.id})
+        return None
+    return settings
+
+
 def _entry_refusal(ctx: RunContext, flow: Flow, settings: dict) -> str | None:
     run = ctx.run
     if flow.stale_after_hours and run.triggered_at < ctx.now - timedelta(
@@ -165,8 +180,8 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
     """Start a run for (flow, customer, subject) unless one exists or an entry rule refuses.
     Delays count from `anchor_at` (default: when the trigger happened)."""
     anchor_at = anchor_at or triggered_at
-    enabled, settings = config.effective(session, store.id, flow)
-    if not enabled:
+    settings = runnable_settings(session, store, flow)
+    if settings is None:
         return None
     exists = session.execute(select(FlowRun.id).where(
         FlowRun.store_id == store.id, FlowRun.flow == flow.name, FlowRun.customer_id == customer_id,
@@ -207,8 +222,8 @@ def enroll_audiences(at: datetime | None = None) -> int:
             for flow in catalog.FLOWS.values():
                 if not isinstance(flow.trigger, AudienceTrigger):
                     continue
-                enabled, settings = config.effective(session, store.id, flow)
-                if not enabled:
+                settings = runnable_settings(session, store, flow)
+                if settings is None:
                     continue
                 for found in flow.trigger.query(session, store, settings, at):
                     run = enroll(session, store, flow, found.customer_id, found.subject,

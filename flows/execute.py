@@ -24,12 +24,16 @@ WAITING, NEXT = "waiting", "next"
 
 
 def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
-    """Why the run must stop now (uninstall, flow switched off, the flow's own exit rules)."""
+    """Why the run must stop now (uninstall, flow switched off, settings it cannot run on, the
+    flow's own exit rules)."""
     if not ctx.store.installed:
         return "store uninstalled"
     if not config.effective(ctx.session, ctx.store.id, flow)[0]:
         return "flow switched off"
-    return own_exit_reason(ctx, flow)
+    # The run's own settings (kept from when it began) and the store's, checked before any
+    # step uses them: a value stored before a rule existed stops the run here, said in words,
+    # instead of failing its job (an OverflowError in a wait, a bad header in the mail job).
+    return config.skip_reason(ctx.store, flow, ctx.settings) or own_exit_reason(ctx, flow)
 
 
 def own_exit_reason(ctx: RunContext, flow: Flow) -> str | None:

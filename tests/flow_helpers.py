@@ -28,11 +28,16 @@ def at(instant: datetime):
         yield instant
 
 
+POSTAL_ADDRESS = "12 Orchard Lane, Portland, OR 97201"
+
+
 def enable(store_id: int, *names: str, quiet_hours: str = "off", **settings) -> None:
-    """Switch flows on with these settings; quiet hours are off unless a test is about them."""
+    """Switch flows on with these settings; quiet hours are off unless a test is about them.
+    The store has the postal address marketing flows need."""
     with db.session() as session:
         store = session.get(Store, store_id)
-        store.settings = {**store.settings, "quiet_hours": quiet_hours}
+        store.settings = {"postal_address": POSTAL_ADDRESS, **store.settings,
+                          "quiet_hours": quiet_hours}
         for name in names:
             flow = catalog.FLOWS[name]
             known = {k: v for k, v in settings.items() if k in config.defaults(flow)}

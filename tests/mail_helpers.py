@@ -5,13 +5,26 @@ from sqlalchemy import select
 
 from app.db import db
 from app.mail import outbox
-from app.models import Checkout, Message
+from app.models import Checkout, Message, Store
 from tests.helpers import published
+
+
+POSTAL_ADDRESS = "12 Orchard Lane, Portland, OR 97201"
+
+
+def with_postal_address(store_id: int) -> None:
+    """Give the store the postal address marketing email needs (app.settings.refusal)."""
+    with db.session() as session:
+        store = session.get(Store, store_id)
+        store.settings = {"postal_address": POSTAL_ADDRESS, **store.settings}
 
 
 def checkout_message(shop, webhooks, run_jobs, *, marketing=True, email="example@email.com",
                      run_id=1, step="email_1", context=None, customer_id=None) -> int:
-    """Queue the first abandoned-checkout email about the published checkout; its row id."""
+    """Queue the first abandoned-checkout email about the published checkout; its row id. A
+    marketing one is from a store with its postal address set."""
+    if marketing:
+        with_postal_address(shop.id)
     with db.session() as session:
         checkout = session.execute(select(Checkout)).scalar_one_or_none()
     if checkout is None:

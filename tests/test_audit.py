@@ -7,6 +7,7 @@ from sqlalchemy import select
 from app import staff
 from app.db import db
 from app.models import AuditEntry
+from tests.mail_helpers import with_postal_address
 from tests.ui_helpers import session_token, sign_in
 
 
@@ -17,6 +18,7 @@ def entries() -> list[tuple[str, str, object, object]]:
 
 
 def test_ui_and_shell_changes_name_who_made_them(client, storeflow, shop):
+    with_postal_address(shop.id)  # a marketing flow needs it to be switched on
     csrf = sign_in(client, storeflow, shop.id)
     client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "true", "csrf_token": csrf})
     storeflow("flows", "set", "--store", str(shop.id), "abandoned_checkout", "email_1_delay_hours=3")
@@ -49,6 +51,7 @@ def test_shopify_admin_changes_name_the_staff_member(client, shop, shopify):
     from tests.helpers import API_SECRET
 
     bearer = {"Authorization": f"Bearer {session_token(API_SECRET)}"}  # sub: Shopify user 42
+    with_postal_address(shop.id)  # a marketing flow needs it to be switched on
     client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "true"}, headers=bearer)
     assert entries()[0][0] == "Shopify staff member 42"
 

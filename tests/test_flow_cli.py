@@ -14,6 +14,7 @@ def test_flows_list_enable_set_and_disable(storeflow, shop):
         "post_purchase", "first_repeat_purchase", "win_back", "welcome", "birthday"]
     assert not any(flow["enabled"] for flow in listed)
 
+    storeflow("settings", "set", "--store", shop.domain, "postal_address=12 Orchard Lane")
     storeflow("flows", "enable", "--store", shop.domain, "abandoned_checkout")
     storeflow("flows", "set", "--store", shop.domain, "abandoned_checkout",
               "discount_percent=15", "holdout_percent=10", "email_1_delay_hours=2")
@@ -38,7 +39,8 @@ def test_a_bad_flow_or_setting_is_a_clear_error(storeflow, shop):
 def test_tick_at_sync_sends_what_is_due_then_and_the_timeline_explains_it(
         storeflow, shop, webhooks, run_jobs, smtp_sink, monkeypatch):
     monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{smtp_sink.port}")
-    storeflow("settings", "set", "--store", shop.domain, "quiet_hours=off")
+    storeflow("settings", "set", "--store", shop.domain, "quiet_hours=off",
+              "postal_address=12 Orchard Lane, Portland")
     storeflow("flows", "enable", "--store", shop.domain, "abandoned_checkout")
     with at(SAMPLE_TIME + MINUTE):
         webhooks.deliver("customers_email_marketing_consent/update",

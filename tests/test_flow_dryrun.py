@@ -129,7 +129,9 @@ def test_the_flows_page_offers_the_dry_run_and_it_shows_reach_and_reasons(
     assert re.search(r"bought before the email was due</td><td class=\"num\">2<", html)
     assert messages() == []
 
-    # Its button switches the flow on, and the card no longer offers the dry run.
+    # Its button switches the flow on (the store has the postal address marketing mail needs),
+    # and the card no longer offers the dry run.
+    storeflow("settings", "set", "--store", shop.domain, "postal_address=12 Orchard Lane")
     client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "true", "csrf_token": csrf})
     with db.session() as session:
         assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0]

@@ -75,7 +75,7 @@ def test_signed_out_pages_ask_for_a_link(client, shop):
 
 def test_a_post_without_the_csrf_token_is_refused(client, shop, storeflow):
     token = sign_in(client, storeflow, shop.id)
-    flow = "abandoned_checkout"
+    flow = "order_updates"  # transactional: it needs no postal address to be switched on
     assert client.post(f"/app/flows/{flow}/toggle", data={"enabled": "true"}).status_code == 400
     assert client.post(f"/app/flows/{flow}/toggle",
                        data={"enabled": "true", "csrf_token": token + "x"}).status_code == 400
@@ -254,7 +254,7 @@ def test_flow_settings_save_and_a_bad_value_says_why(client, shop, storeflow):
         _, settings = config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])
     assert (settings["email_1_delay_hours"], settings["discount"], settings["holdout_percent"]) == (3, False, 10)
     bad = client.post("/app/flows/abandoned_checkout", data={**form, "discount_percent": "150"})
-    assert bad.status_code == 400 and b"out of range" in bad.data
+    assert bad.status_code == 400 and b"must be from 1 to 90%, not 150" in bad.data
 
 
 def test_store_settings_validate_each_field_and_clear_optional_ones(client, shop, storeflow):
@@ -270,7 +270,7 @@ def test_store_settings_validate_each_field_and_clear_optional_ones(client, shop
     assert saved["quiet_hours"] == "22:00-07:30" and saved["timezone"] == "Europe/Berlin"
     bad = client.post("/app/settings", data={**form, "timezone": "Mars/Olympus", "attribution_days": "400"})
     assert bad.status_code == 400
-    assert b"not an IANA time zone" in bad.data and b"between 1 and 90" in bad.data
+    assert b"not an IANA time zone" in bad.data and b"must be from 1 to 90 days, not 400" in bad.data
     client.post("/app/settings", data={**form, "from_email": "", "quiet_on": ""})
     with db.session() as session:
         saved = session.get(Store, shop.id).effective_settings
@@ -354,14 +354,14 @@ def test_the_embedded_app_signs_in_with_a_session_token_and_needs_no_cookie(clie
 
     assert client.get("/app/", headers=bearer).status_code == 200
     # A fetch from App Bridge carries the token: it needs no CSRF token, and acts for that shop.
-    toggled = client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "true"},
+    toggled = client.post("/app/flows/order_updates/toggle", data={"enabled": "true"},
                           headers=bearer)
     assert toggled.status_code in (200, 302)
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0] is True
+        assert config.effective(session, shop.id, catalog.FLOWS["order_updates"])[0] is True
     forged = {"Authorization": f"Bearer {session_token('not-the-app-secret')}"}
     assert client.get("/app/", headers=forged).status_code == 401
-    assert client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "false"},
+    assert client.post("/app/flows/order_updates/toggle", data={"enabled": "false"},
                        headers=forged).status_code == 401
 
 
@@ -381,15 +381,15 @@ def test_embedded_pages_sign_in_by_the_id_token_in_their_url_and_load_app_bridge
     assert "X-Frame-Options" not in page.headers
     # A form posted with the page's token needs no cookie or CSRF token, and its redirect
     # carries the token on, so the page it lands on is signed in too.
-    saved = client.post("/app/flows/abandoned_checkout/toggle",
+    saved = client.post("/app/flows/order_updates/toggle",
                         data={"id_token": token, "enabled": "true"})
     assert saved.status_code == 302 and f"id_token={token}" in saved.location
     assert client.get(saved.location).status_code == 200
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0] is True
+        assert config.effective(session, shop.id, catalog.FLOWS["order_updates"])[0] is True
     forged = session_token("not-the-app-secret")
     assert client.get(f"/app/flows?id_token={forged}").status_code == 401
-    assert client.post("/app/flows/abandoned_checkout/toggle",
+    assert client.post("/app/flows/order_updates/toggle",
                        data={"id_token": forged, "enabled": "false"}).status_code == 401
 
 

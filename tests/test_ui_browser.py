@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from app import stores
 from app.db import db
-from app.models import Message
+from app.models import Message, Store
 from flows import catalog, config
+from tests.mail_helpers import with_postal_address
 from tests.ui_helpers import ANA, login_path, seed_history
 
 SHOTS = Path(__file__).parent / "screenshots" / "ui"
@@ -27,7 +28,9 @@ def expect(locator):
 
 @pytest.fixture
 def signed_in(browser, app_server, shop, storeflow):
-    """A browser tab signed in to the shop through a login link."""
+    """A browser tab signed in to the shop through a login link; the shop has the postal
+    address that marketing flows need before they can be switched on."""
+    with_postal_address(shop.id)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     tab = context.new_page()
     response = tab.goto(app_server + login_path(storeflow, shop.id))
@@ -53,6 +56,20 @@ def test_toggle_a_flow_and_it_stays_on_after_reload(signed_in, app_server, shop)
     assert signed_in.locator("#browse_abandonment .switch").get_attribute("aria-checked") == "true"
     with db.session() as session:
         assert config.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is True
+
+
+def test_a_marketing_flow_stays_off_without_a_postal_address_and_the_page_says_why(
+        signed_in, app_server, shop):
+    with db.session() as session:
+        session.get(Store, shop.id).settings = {}
+    signed_in.goto(f"{app_server}/app/flows")
+    card = signed_in.locator("#browse_abandonment")
+    expect(card.locator("[data-flow-problems]")).to_contain_text("Add it in Settings")
+    card.locator(".switch").click()
+    expect(signed_in.locator(".toast-error")).to_contain_text("must carry your postal address")
+    assert signed_in.locator("#browse_abandonment .switch").get_attribute("aria-checked") == "false"
+    with db.session() as session:
+        assert config.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is False
 
 
 def test_change_a_delay_and_the_cli_sees_it(signed_in, app_server, shop, storeflow):
@@ -202,6 +219,7 @@ def test_embedded_in_the_admin_every_page_and_form_signs_in_with_a_session_token
     from tests.ui_helpers import session_token
 
     token = session_token(API_SECRET, lifetime=240)  # a slow browser's minutes; five at most
+    with_postal_address(shop.id)  # so that its marketing flows can be switched on
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.route(APP_BRIDGE_URL, lambda route: route.fulfill(
         content_type="text/javascript", body=APP_BRIDGE_STAND_IN % json.dumps(token)))

@@ -73,6 +73,7 @@ def test_backfill_stores_everything_and_fires_no_flow(woo_store, woo_stub, monke
         products=[stub_data.product(794), stub_data.product(795, stock_status="outofstock")],
         orders=[stub_data.order(n, recent, status="completed") for n in range(1, 4)],
     )
+    storeflow("settings", "set", "--store", str(woo_store.id), "postal_address=1 Main St")
     storeflow("flows", "enable", "--store", str(woo_store.id), "post_purchase")
     published_events = []
     monkeypatch.setattr(events, "publish", lambda session, batch: published_events.extend(batch))

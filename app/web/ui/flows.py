@@ -7,9 +7,10 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
+from app import settings as store_settings
 from app.db import db
 from app.web.ui import bp
-from flows import config, dryrun
+from flows import config, dryrun, limits
 from flows.catalog import FLOWS
 from flows.steps import Flow
 
@@ -42,6 +43,12 @@ class Field:
         return isinstance(self.default, bool)
 
     @property
+    def allowed(self) -> str | None:
+        """The range a number may take ("1 to 2160 hours (90 days)")."""
+        limit = None if self.is_bool else limits.RANGES.get(self.name)
+        return str(limit) if limit else None
+
+    @property
     def advanced(self) -> bool:
         return self.name in ADVANCED
 
@@ -62,12 +69,15 @@ def field(name: str, value: Any, default: Any) -> Field:
     return Field(name, label, unit, value, default)
 
 
-def cards(session, store_id: int) -> list[dict]:
-    """Every flow with its state and fields, in catalogue order."""
+def cards(session, store) -> list[dict]:
+    """Every flow with its state and fields, in catalogue order, and what keeps it from
+    running: its own settings to fix (`problems`), or the store's (`blocked`)."""
     listed = []
     for flow in FLOWS.values():
-        enabled, settings = config.effective(session, store_id, flow)
+        enabled, settings = config.effective(session, store.id, flow)
         listed.append({"flow": flow, "enabled": enabled,
+                       "problems": config.problems(flow, settings),
+                       "blocked": store_settings.refusal(store.settings, flow.marketing),
                        "fields": [field(n, settings[n], default)
                                   for n, default in _card_settings(flow).items()]})
     return listed
@@ -95,7 +105,7 @@ def _submitted(flow: Flow) -> dict[str, str]:
 @bp.get("/flows")
 def flows():
     with db.session() as session:
-        listed = cards(session, g.store.id)
+        listed = cards(session, g.store)
     return render_template("ui/flows.html", cards=listed, errors={})
 
 
@@ -103,11 +113,13 @@ def flows():
 def save_flow(name: str):
     """Save a flow's settings; a bad value re-shows the form with the reason beside it."""
     flow = _flow(name)
+    with db.session() as session:
+        current = config.effective(session, g.store.id, flow)[1]
     try:
-        changes = config.validate(flow, _submitted(flow))
+        changes = config.validate(flow, _submitted(flow), current)
     except config.FlowSettingError as error:
         with db.session() as session:
-            listed = cards(session, g.store.id)
+            listed = cards(session, g.store)
         bad, _, reason = str(error).partition(": ")
         return render_template("ui/flows.html", cards=listed, errors={flow.name: (bad, reason)},
                                submitted={flow.name: request.form}), 400
@@ -115,21 +127,42 @@ def save_flow(name: str):
         config.save(session, g.store.id, flow, actor=g.actor, changes=changes)
     log.info("flow settings saved", extra={"store_id": g.store.id})
     flash(f"{flow.title}: settings saved. Customers already in the flow keep their settings.")
+    for warning in config.warnings({**current, **changes}):
+        flash(f"{flow.title}: {warning.partition(': ')[2]}", "warning")
     return redirect(url_for("ui.flows", _anchor=flow.name))
 
 
 @bp.post("/flows/<name>/toggle")
 def toggle_flow(name: str):
-    """Switch a flow on or off (runs under way stop before their next step)."""
+    """Switch a flow on or off (runs under way stop before their next step); a flow the engine
+    would skip (settings to fix, a marketing flow without the postal address) stays off."""
     flow = _flow(name)
     on = request.form.get("enabled") == "true"
     with db.session() as session:
-        config.save(session, g.store.id, flow, actor=g.actor, enabled=on)
+        refusal = on and config.switch_on_refusal(session, g.store, flow)
+        if not refusal:
+            config.save(session, g.store.id, flow, actor=g.actor, enabled=on)
+    if refusal:
+        why = f"{flow.title} stays off: {SKIP_REASONS.get(refusal.partition(':')[0], refusal)}"
+        if request.headers.get("Accept") == "application/json":
+            return {"flow": flow.name, "enabled": False, "error": why}, 400
+        flash(why, "error")
+        return redirect(url_for("ui.flows", _anchor=flow.name))
     log.info("flow %s", "enabled" if on else "disabled", extra={"store_id": g.store.id})
     if request.headers.get("Accept") == "application/json":
         return {"flow": flow.name, "enabled": on}
     flash(f"{flow.title} is {'on' if on else 'off'}.")
     return redirect(url_for("ui.flows", _anchor=flow.name))
+
+
+# Why a flow cannot run (flows.config.skip_reason), in a merchant's words.
+SKIP_REASONS = {
+    "no postal address": "marketing emails must carry your postal address, as anti-spam laws "
+                         "require. Add it under Settings, Brand, first.",
+    "flow settings to fix": "some of its settings are out of range; fix the ones marked below.",
+    "store settings to fix": "some store settings are not valid; fix the ones marked under "
+                             "Settings.",
+}
 
 
 # What a stop reason means to a merchant; unlisted reasons are shown as the engine wrote them.
@@ -168,6 +201,9 @@ def retry_dry_run(name: str):
 def _dry_run(flow: Flow, retry: bool):
     with db.session() as session:
         enabled, settings = config.effective(session, g.store.id, flow)
+    if config.problems(flow, settings):  # a replay on them would fail like the flow would
+        flash(f"{flow.title}: {SKIP_REASONS['flow settings to fix']}", "error")
+        return redirect(url_for("ui.flows", _anchor=flow.name))
     found = dryrun.summary_or_start(g.store.id, flow, settings, retry=retry)
     if isinstance(found, dryrun.Pending):
         return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=None,

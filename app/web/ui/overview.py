@@ -30,8 +30,13 @@ def overview():
         days = report.daily(session, g.store, since, now)
         health = sync_health.read(session, g.store.id, now)
         troubles = job_failures.troubles(job_failures.open_failures(session, g.store.id))
-        enabled = {name: config.effective(session, g.store.id, flow)[0]
-                   for name, flow in FLOWS.items()}
+        effective = {name: config.effective(session, g.store.id, flow)
+                     for name, flow in FLOWS.items()}
+    enabled = {name: on for name, (on, _) in effective.items()}
+    # Flows switched on that the engine skips, and why (settings to fix, no postal address).
+    skipped = [(FLOWS[name], config.skip_reason(g.store, FLOWS[name], settings))
+               for name, (on, settings) in effective.items() if on]
+    skipped = [(flow, reason) for flow, reason in skipped if reason]
     rows = [(flow, stats.get(name, report.FlowStats(name)), enabled[name])
             for name, flow in FLOWS.items()]
     # Flows that are on or did something first; the rest stay listed, quietly.
@@ -44,4 +49,5 @@ def overview():
     incremental = [s.incremental for s in stats.values() if s.incremental is not None]
     return render_template("ui/overview.html", rows=rows, totals=totals, revenue=revenue,
                            incremental=sum(incremental) if incremental else None, days=days,
-                           health=health, troubles=troubles, min_group=report.MIN_GROUP_SIZE)
+                           health=health, troubles=troubles, min_group=report.MIN_GROUP_SIZE,
+                           skipped=skipped)

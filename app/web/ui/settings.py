@@ -11,6 +11,7 @@ from app.db import db
 from app.mail.transport import transports
 from app.models import Store
 from app.web.ui import bp
+from flows import config
 
 log = logging.getLogger(__name__)
 FIELDS = ("from_name", "from_email", "reply_to", "logo_url", "brand_color", "postal_address",
@@ -25,41 +26,45 @@ def _submitted() -> dict[str, str]:
     return values
 
 
-def parse(values: dict[str, str]) -> tuple[dict, set[str], dict[str, str]]:
-    """(changes, names reset to their default, errors by name), checking every field."""
-    changes, reset, errors = {}, set(), {}
-    for name, value in values.items():
-        if value == "" and store_settings.SETTINGS[name][0] == "":
-            reset.add(name)  # an optional field left empty goes back to its default
-            continue
-        try:
-            changes.update(store_settings.validate({name: value}))
-        except store_settings.SettingError as error:
-            errors[name] = str(error).removeprefix(f"{name}: ")
-    return changes, reset, errors
+def parse(values: dict[str, str], marketing_on: tuple[str, ...] = ()
+          ) -> tuple[dict, dict[str, str]]:
+    """(changes, errors by name), checking every field; an optional field left empty clears."""
+    changes, errors = store_settings.check(values, marketing_on=marketing_on)
+    return changes, _by_field(errors)
 
 
-def _page(values: dict, errors: dict, status: int = 200):
-    return render_template("ui/settings.html", values=values, errors=errors,
+def _by_field(errors: dict[str, str]) -> dict[str, str]:
+    """Errors as shown beside their field, without the field's name in front."""
+    return {name: error.removeprefix(f"{name}: ") for name, error in errors.items()}
+
+
+def _page(values: dict, errors: dict, status: int = 200, stored: bool = False):
+    """The page; `stored` says the errors are about values already saved, not just typed."""
+    return render_template("ui/settings.html", values=values, errors=errors, stored=stored,
                            zones=sorted(available_timezones()), store=g.store,
                            mail_route=transports.current.describe()), status
 
 
 @bp.get("/settings")
 def settings():
-    return _page(g.store.effective_settings, {})
+    """The settings, with any stored value that no longer passes marked for fixing."""
+    problems = store_settings.problems(g.store.settings)
+    # A value to fix shows as it is stored (the store reads its default meanwhile).
+    shown = {**g.store.effective_settings, **{name: g.store.settings[name] for name in problems}}
+    return _page(shown, _by_field(problems), stored=True)
 
 
 @bp.post("/settings")
 def save_settings():
     """Save every valid field at once, or none and say what to fix."""
     values = _submitted()
-    changes, reset, errors = parse(values)
+    with db.session() as session:
+        changes, errors = parse(values, config.marketing_on(session, g.store.id))
     if errors:
         return _page({**g.store.effective_settings, **values}, errors, 400)
     with db.session() as session:
         store = session.get(Store, g.store.id)
-        store.settings = {k: v for k, v in {**store.settings, **changes}.items() if k not in reset}
+        store.settings = store_settings.updated(store.settings, changes)
     log.info("store settings saved", extra={"store_id": g.store.id})
     flash("Settings saved.")
     return redirect(url_for("ui.settings"))
