@@ -382,3 +382,67 @@ def test_malformed_payloads_are_refused_not_crashed_on():
         postmark.reports({"RecordType": "Bounce", "Type": "HardBounce"})
     with pytest.raises(Malformed):
         mailgun.reports({"event-data": {"event": "failed"}, "signature": {"token": "t"}})
+
+
+# --- The overview -----------------------------------------------------------------------------
+
+@pytest.fixture
+def recorded_send(shop):
+    """A sent abandoned-checkout email, as a row (no SMTP: `storeflow` rebinds the transport)."""
+    from app import clock
+    from app.models import Message
+
+    with db.session() as session:
+        row = Message(store_id=shop.id, email=EMAIL, flow="abandoned_checkout", step="email_1",
+                      template="abandoned_checkout/email_1", context={}, marketing=True,
+                      status="sent", message_id="<sent-1@storeflow.test>", sent_at=clock.now(),
+                      created_at=clock.now(), updated_at=clock.now())
+        session.add(row)
+        session.flush()
+        return row.id, row.message_id
+
+
+def test_overview_shows_rates_per_flow_and_warns_above_gmails_complaint_line(
+        client, providers, recorded_send, shop, storeflow):
+    from datetime import timedelta as days
+
+    from app import clock, report
+    from app.models import Store
+    from tests.ui_helpers import sign_in
+
+    # One abandoned-checkout email sent and reported as spam: 100 % > 0.3 %.
+    complaint = mailgun_payload("mailgun_complained.json", recorded_send[1])
+    assert post(client, "mailgun", complaint).status_code == 200
+    with db.session() as session:
+        stats = report.flow_stats(session, session.get(Store, shop.id), clock.now() - days(days=30))
+    entry = stats["abandoned_checkout"]
+    assert (entry.sent, entry.complained, entry.bounced) == (1, 1, 0)
+    assert entry.over_complaint_line
+
+    sign_in(client, storeflow, shop.id)
+    page = client.get("/app/").get_data(as_text=True)
+
+    assert "Spam complaints above Gmail's 0.3 % line" in page
+    assert "1 of 1 sent, 100.0 %" in page and "100.0%" in page
+
+
+def test_an_unsubscribe_counts_against_the_flow_that_last_mailed_the_address(message, shop):
+    from datetime import timedelta as days
+
+    from app import clock, report
+    from app.models import Store
+
+    outbox.suppress(shop.id, EMAIL, "unsubscribed")
+    with db.session() as session:
+        stats = report.flow_stats(session, session.get(Store, shop.id), clock.now() - days(days=30))
+
+    assert stats["abandoned_checkout"].unsubscribed == 1
+    assert not stats["abandoned_checkout"].over_complaint_line
+
+
+def test_below_the_line_there_is_no_warning():
+    from app.report import FlowStats
+
+    assert not FlowStats("f", sent=1000, complained=3).over_complaint_line  # exactly 0.3 %
+    assert FlowStats("f", sent=1000, complained=4).over_complaint_line
+    assert not FlowStats("f").over_complaint_line
