@@ -446,3 +446,18 @@ def test_below_the_line_there_is_no_warning():
     assert not FlowStats("f", sent=1000, complained=3).over_complaint_line  # exactly 0.3 %
     assert FlowStats("f", sent=1000, complained=4).over_complaint_line
     assert not FlowStats("f").over_complaint_line
+
+
+def test_provider_settings_are_checked_when_read():
+    from app.config import ConfigError, load_config
+
+    good = load_config({"SES_SNS_TOPIC_ARNS": f"{TOPIC}, arn:aws:sns:eu-west-1:123456789012:other",
+                        "POSTMARK_WEBHOOK_PASSWORD": POSTMARK_PASSWORD,
+                        "SENDGRID_WEBHOOK_PUBLIC_KEY": fixture("sendgrid_signed_sample.json")["public_key"],
+                        "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY})
+    assert good.ses_topic_arns == (TOPIC, "arn:aws:sns:eu-west-1:123456789012:other")
+    for name, value in (("SES_SNS_TOPIC_ARNS", "storeflow-topic"),
+                        ("POSTMARK_WEBHOOK_PASSWORD", "short"),
+                        ("SENDGRID_WEBHOOK_PUBLIC_KEY", "not a key")):
+        with pytest.raises(ConfigError, match=name):
+            load_config({name: value})
