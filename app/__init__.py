@@ -50,7 +50,8 @@ def bootstrap(config: Config | None = None) -> Config:
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
     from app.web import (admin_jobs, collect, errors, health, ids, install_shopify,
-                         install_woocommerce, tracking, ui, webhooks, wordpress_sign_in)
+                         install_woocommerce, mail_webhooks, tracking, ui, webhooks,
+                         wordpress_sign_in)
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -64,6 +65,7 @@ def create_app(config: Config | None = None) -> Flask:
     ids.register(flask_app)
     flask_app.register_blueprint(health.bp)
     flask_app.register_blueprint(webhooks.bp)
+    flask_app.register_blueprint(mail_webhooks.bp)
     flask_app.register_blueprint(install_shopify.bp)
     flask_app.register_blueprint(install_woocommerce.bp)
     flask_app.register_blueprint(tracking.bp)

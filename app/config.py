@@ -7,6 +7,7 @@ PostgreSQL and Redis under `STOREFLOW_HOME`, generating its own secrets there. W
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
@@ -64,6 +65,15 @@ class Config:
     # Outbound calls (WooCommerce store URLs) to loopback/private addresses, plain http and any
     # port: for a store or stub on this machine in development and tests only, never production.
     allow_private_addresses: bool = False
+    # Bounce and complaint webhooks of the mail provider (app/mail/feedback); each endpoint
+    # exists only once its secret is set. SES: the SNS topics we accept notifications from.
+    ses_topic_arns: tuple[str, ...] = ()
+    # Postmark: the HTTP Basic password (user `postmark`) written into its webhook URL.
+    postmark_webhook_password: str | None = None
+    # SendGrid: the Signed Event Webhook's verification key (base64 DER, as SendGrid shows it).
+    sendgrid_webhook_public_key: str | None = None
+    # Mailgun: the HTTP webhook signing key.
+    mailgun_webhook_signing_key: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -133,6 +143,32 @@ def _admin_password(value: str) -> str:
     return value
 
 
+def _topic_arns(value: str) -> tuple[str, ...]:
+    arns = tuple(arn.strip() for arn in value.split(",") if arn.strip())
+    if any(not re.fullmatch(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}", arn)
+           for arn in arns):
+        raise ConfigError("SES_SNS_TOPIC_ARNS must be SNS topic ARNs (arn:aws:sns:REGION:ACCOUNT:NAME), "
+                          "separated by commas")
+    return arns
+
+
+def _webhook_password(value: str) -> str:
+    if len(value) < MIN_ADMIN_PASSWORD_LENGTH:
+        raise ConfigError(f"POSTMARK_WEBHOOK_PASSWORD must be at least {MIN_ADMIN_PASSWORD_LENGTH} characters")
+    return value
+
+
+def _sendgrid_key(value: str) -> str:
+    from app.mail.feedback.sendgrid import public_key
+
+    try:
+        public_key(value)
+    except ValueError:
+        raise ConfigError("SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key SendGrid shows "
+                          "(a base64 P-256 public key)") from None
+    return value
+
+
 def _flag(name: str, value: str) -> bool:
     if value.lower() not in ("0", "1", "true", "false", "yes", "no", ""):
         raise ConfigError(f"{name} must be 1 or 0")
@@ -184,4 +220,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         trusted_proxy_hops=_hops(env.get("TRUSTED_PROXY_HOPS", "0")),
         allow_private_addresses=_flag("ALLOW_PRIVATE_ADDRESSES",
                                       env.get("ALLOW_PRIVATE_ADDRESSES", "")),
+        ses_topic_arns=_topic_arns(env.get("SES_SNS_TOPIC_ARNS", "")),
+        postmark_webhook_password=(_webhook_password(env["POSTMARK_WEBHOOK_PASSWORD"])
+                                   if env.get("POSTMARK_WEBHOOK_PASSWORD") else None),
+        sendgrid_webhook_public_key=(_sendgrid_key(env["SENDGRID_WEBHOOK_PUBLIC_KEY"])
+                                     if env.get("SENDGRID_WEBHOOK_PUBLIC_KEY") else None),
+        mailgun_webhook_signing_key=env.get("MAILGUN_WEBHOOK_SIGNING_KEY") or None,
     )

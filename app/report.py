@@ -1,5 +1,5 @@
-"""The overview's numbers: what each flow sent and earned over a period, day by day, and what the
-holdout says it added."""
+"""The overview's numbers: what each flow sent and earned over a period, day by day, what the
+holdout says it added, and how often its mail bounced, was reported as spam or unsubscribed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,14 +7,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from app.attribution import revenue_by_flow
-from app.models import Attribution, FlowRun, Message, Order, Store
+from app.models import Attribution, FlowRun, Message, MessageEvent, Order, Store, Suppression
 
 # Below this many runs in either group, a difference in revenue is noise, not a result.
 MIN_GROUP_SIZE = 20
+# Gmail's sender guidelines: keep spam complaints under 0.1 % and never reach 0.3 %.
+COMPLAINT_LINE = Decimal("0.003")
 
 
 @dataclass
@@ -28,6 +30,16 @@ class FlowStats:
     revenue: dict[str, Decimal] = field(default_factory=dict)
     # Revenue the flow added over its holdout, in the store's currency; None when not computable.
     incremental: Decimal | None = None
+    # Of the messages sent: hard bounces and spam complaints the mail provider reported, and
+    # unsubscribes credited to the flow whose marketing email last reached the address.
+    bounced: int = 0
+    complained: int = 0
+    unsubscribed: int = 0
+
+    @property
+    def over_complaint_line(self) -> bool:
+        """More complaints than Gmail's 0.3 % of what was sent."""
+        return bool(self.sent) and Decimal(self.complained) / self.sent > COMPLAINT_LINE
 
 
 def flow_stats(session: Session, store: Store, since: datetime) -> dict[str, FlowStats]:
@@ -47,7 +59,40 @@ def flow_stats(session: Session, store: Store, since: datetime) -> dict[str, Flo
         entry.revenue[earned.currency] = earned.revenue
     for flow, entry in stats.items():
         entry.incremental = incremental_revenue(session, store, flow, since)
+    _add_feedback(session, store, since, stats)
     return stats
+
+
+def _add_feedback(session: Session, store: Store, since: datetime,
+                  stats: dict[str, FlowStats]) -> None:
+    """Bounces and complaints of the messages sent since `since`, and unsubscribes since then."""
+    kinds = {"hard_bounce": "bounced", "complaint": "complained"}
+    rows = session.execute(
+        select(Message.flow, MessageEvent.kind, func.count(func.distinct(Message.id)))
+        .join(MessageEvent, (MessageEvent.message_id == Message.id)
+              & (MessageEvent.store_id == Message.store_id))
+        .where(Message.store_id == store.id, Message.flow.is_not(None), Message.status == "sent",
+               Message.sent_at >= since, MessageEvent.kind.in_(kinds))
+        .group_by(Message.flow, MessageEvent.kind)).all()
+    for flow, kind, count in rows:
+        setattr(stats.setdefault(flow, FlowStats(flow)), kinds[kind], count)
+    for flow, count in _unsubscribes(session, store, since):
+        stats.setdefault(flow, FlowStats(flow)).unsubscribed = count
+
+
+def _unsubscribes(session: Session, store: Store, since: datetime) -> list[tuple[str, int]]:
+    """Unsubscribes since `since`, each credited to the flow of the last marketing email sent to
+    the address before it (the unsubscribe link does not record which message it came from)."""
+    last = (select(Message.flow)
+            .where(Message.store_id == Suppression.store_id, Message.email == Suppression.email,
+                   Message.marketing.is_(True), Message.status == "sent",
+                   Message.sent_at <= Suppression.created_at)
+            .order_by(Message.sent_at.desc()).limit(1).lateral("last"))
+    return session.execute(
+        select(last.c.flow, func.count()).select_from(Suppression).join(last, true())
+        .where(Suppression.store_id == store.id, Suppression.reason == "unsubscribed",
+               Suppression.created_at >= since, last.c.flow.is_not(None))
+        .group_by(last.c.flow)).all()
 
 
 def incremental_revenue(session: Session, store: Store, flow: str,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, consent, orders, stores
 from app.mail import catalog, links, samples, tracking
+from app.mail.feedback import postmark
 from app.mail.render import render
 from app.mail.transport import transports
 from app.models import Checkout, Customer, Message, Order, Store
@@ -91,6 +92,9 @@ def build(session: Session, store: Store, message: Message) -> EmailMessage:
     mime["Subject"] = rendered.subject
     mime["Date"] = format_datetime(clock.now())  # the app's clock, which `tick --at` and the demo move
     mime["Message-ID"] = message.message_id
+    # Postmark replaces the Message-ID over SMTP and echoes metadata instead (and strips
+    # X-PM-* headers); elsewhere it repeats what Message-ID already says.
+    mime[f"X-PM-Metadata-{postmark.METADATA_KEY}"] = message.message_id
     reply_to = store.effective_settings["reply_to"]
     if reply_to:
         mime["Reply-To"] = reply_to

@@ -53,7 +53,8 @@ class Message(StoreOwned, Timestamps, Base):
 
 
 class MessageEvent(StoreOwned, Base):
-    """An open (the pixel loaded) or a click (a tracked link followed) of one message."""
+    """What happened to one message: an open (the pixel loaded), a click (a tracked link
+    followed), or a hard bounce, soft bounce or complaint its mail provider reported."""
 
     __tablename__ = "message_events"
     __table_args__ = (
@@ -62,8 +63,11 @@ class MessageEvent(StoreOwned, Base):
     )
 
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # open | click
+    kind: Mapped[str] = mapped_column(String(16))  # open | click | hard_bounce | soft_bounce | complaint
     url: Mapped[str | None] = mapped_column(Text)
+    # The provider's id of a bounce or complaint report ("ses:<feedbackId>"): a webhook
+    # delivered twice finds it. None for opens and clicks.
+    source_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

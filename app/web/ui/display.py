@@ -29,6 +29,11 @@ def percent(part: int, whole: int) -> str:
     return f"{part * 100 / whole:.0f}%" if whole else "–"
 
 
+def rate(part: int, whole: int) -> str:
+    """A small rate (bounces, complaints) to a tenth of a percent, where 0.3 % matters."""
+    return f"{part * 100 / whole:.1f}%" if whole else "–"
+
+
 def local(moment: datetime | str | None, pattern: str = "%b %-d, %H:%M") -> str:
     """A time (or an ISO 8601 string, as timelines carry them) in the signed-in store's zone."""
     if moment is None:
@@ -96,6 +101,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(local_times)
     app.add_template_filter(ago)
     app.add_template_global(percent)
+    app.add_template_global(rate)
     app.add_template_global(nice_ceiling)
     app.add_template_global(path, "chart_path")
     app.add_template_global(bars, "chart_bars")

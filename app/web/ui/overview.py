@@ -44,10 +44,14 @@ def overview():
     totals = report.FlowStats("all", sent=sum(s.sent for s in stats.values()),
                               opened=sum(s.opened for s in stats.values()),
                               clicked=sum(s.clicked for s in stats.values()),
-                              orders=sum(s.orders for s in stats.values()))
+                              orders=sum(s.orders for s in stats.values()),
+                              bounced=sum(s.bounced for s in stats.values()),
+                              complained=sum(s.complained for s in stats.values()),
+                              unsubscribed=sum(s.unsubscribed for s in stats.values()))
     revenue = sum((s.revenue.get(g.store.currency, Decimal(0)) for s in stats.values()), Decimal(0))
     incremental = [s.incremental for s in stats.values() if s.incremental is not None]
+    complaining = [(flow, s) for flow, s, _ in rows if s.over_complaint_line]
     return render_template("ui/overview.html", rows=rows, totals=totals, revenue=revenue,
                            incremental=sum(incremental) if incremental else None, days=days,
                            health=health, troubles=troubles, min_group=report.MIN_GROUP_SIZE,
-                           skipped=skipped)
+                           skipped=skipped, complaining=complaining)
