@@ -361,8 +361,8 @@ def settings_show(store_ref: str, as_json: bool) -> None:
 def settings_set(store_ref: str, assignments: tuple[str, ...]) -> None:
     """Change settings: `storeflow settings set --store S quiet_hours=22:00-07:00`; an optional
     one given empty (`reply_to=`) is cleared."""
+    from app import audit, store_config, stores
     from app import settings as store_settings
-    from app import stores
     from app.db import db as database
     from flows import config
 
@@ -375,7 +375,7 @@ def settings_set(store_ref: str, assignments: tuple[str, ...]) -> None:
                 submitted, marketing_on=config.marketing_on(session, found.id))
         except store_settings.SettingError as error:
             raise click.BadParameter(str(error)) from None
-        found.settings = store_settings.updated(found.settings, changes)
+        store_config.save(session, found, changes, audit.OPERATOR)
     for name, value in changes.items():
         click.echo(f"{name}={value}")
 

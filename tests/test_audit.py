@@ -78,3 +78,22 @@ def test_the_log_is_for_owners(app, client, shop):
 def test_audit_for_an_unknown_store_says_so(storeflow, shop):
     result = storeflow("audit", "--store", "nope.example", ok=False)
     assert result.exit_code != 0 and "nope.example" in result.output
+
+
+def test_settings_changes_are_logged_from_the_ui_and_the_shell(client, storeflow, shop):
+    from tests.test_settings_validation import PAGE
+
+    csrf = sign_in(client, storeflow, shop.id)
+    saved = client.post("/app/settings", data={"csrf_token": csrf, **PAGE,
+                                                "frequency_cap_hours": "24"})
+    assert saved.status_code == 302
+    storeflow("settings", "set", "--store", str(shop.id), "reply_to=help@fernhill.example")
+    storeflow("settings", "set", "--store", str(shop.id), "reply_to=")
+
+    ui, shell_set, shell_cleared = entries()
+    assert ui[:2] == ("an operator's sign-in link", "settings")
+    assert (ui[2]["frequency_cap_hours"], ui[3]["frequency_cap_hours"]) == (16, 24)
+    assert ui[3]["postal_address"] == PAGE["postal_address"]
+    assert shell_set == ("operator (storeflow command)", "settings", {"reply_to": ""},
+                         {"reply_to": "help@fernhill.example"})
+    assert shell_cleared[2:] == ({"reply_to": "help@fernhill.example"}, {"reply_to": ""})

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from flask import flash, g, redirect, render_template, request, url_for
 
 from app import settings as store_settings
+from app import store_config
 from app.db import db
 from app.mail.transport import transports
 from app.models import Store
@@ -63,8 +64,7 @@ def save_settings():
     if errors:
         return _page({**g.store.effective_settings, **values}, errors, 400)
     with db.session() as session:
-        store = session.get(Store, g.store.id)
-        store.settings = store_settings.updated(store.settings, changes)
+        store_config.save(session, session.get(Store, g.store.id), changes, g.actor)
     log.info("store settings saved", extra={"store_id": g.store.id})
     flash("Settings saved.")
     return redirect(url_for("ui.settings"))
