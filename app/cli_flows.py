@@ -77,7 +77,7 @@ def register(cli: click.Group) -> None:
             for flow in FLOWS.values():
                 enabled, settings = config.effective(session, store_id, flow)
                 listed.append({"name": flow.name, "title": flow.title, "enabled": enabled,
-                               "consent": flow.consent, "description": flow.description,
+                               "consent": flow.consent, "description": flow.describe(settings),
                                "settings": settings,
                                "problems": list(config.problems(flow, settings).values())})
         if as_json:

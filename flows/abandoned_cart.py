@@ -7,8 +7,8 @@ from flows.steps import CART, MARKETING, EventTrigger, Flow, Send, Wait
 FLOW = Flow(
     name="abandoned_cart",
     title="Abandoned cart",
-    description="One reminder two hours after a known shopper left items in their cart without "
-                "starting checkout. Gives way to the checkout flow.",
+    description="One reminder {delay_hours:hours} after a known shopper left items in their "
+                "cart without starting checkout. Gives way to the checkout flow.",
     trigger=EventTrigger((events.CHECKOUT_UPDATED,)),
     consent=MARKETING,
     priority=CART,

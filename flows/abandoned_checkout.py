@@ -7,8 +7,9 @@ from flows.steps import CHECKOUT, MARKETING, Discount, EventTrigger, Flow, If, S
 FLOW = Flow(
     name="abandoned_checkout",
     title="Abandoned checkout",
-    description="Reminds shoppers who reached checkout but did not buy: after an hour, a day "
-                "and three days, the last with a discount code.",
+    description="Reminds shoppers who reached checkout but did not buy: after "
+                "{email_1_delay_hours:hours}, {email_2_delay_hours:hours} and "
+                "{email_3_delay_hours:hours}, the last with a discount code when one is on.",
     trigger=EventTrigger((events.CHECKOUT_UPDATED,)),
     consent=MARKETING,
     priority=CHECKOUT,

@@ -7,8 +7,9 @@ from flows.steps import BROWSE, MARKETING, EventTrigger, Flow, Send, Wait
 FLOW = Flow(
     name="browse_abandonment",
     title="Browse abandonment",
-    description="Two hours after a known shopper viewed products without carting or buying, one "
-                "email with what they looked at (in stock only). At most once a week.",
+    description="{delay_hours:hours} after a known shopper viewed products without carting or "
+                "buying, one email with what they looked at (in stock only). At most once every "
+                "{reentry_days:days}.",
     trigger=EventTrigger((events.PRODUCT_VIEWED,)),
     consent=MARKETING,
     priority=BROWSE,

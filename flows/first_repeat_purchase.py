@@ -15,8 +15,9 @@ SECOND_ORDER_OFFER = If(first_order,
 FLOW = Flow(
     name="first_repeat_purchase",
     title="First and repeat purchase",
-    description="A few days after someone's first order, a code for their second; customers "
-                "who order again are tagged loyal, and VIP once their repeat orders add up.",
+    description="{offer_delay_days:days} after someone's first order, a code for their second; "
+                "customers who order again are tagged loyal, and VIP once their repeat orders add "
+                "up to {vip_score} points.",
     trigger=EventTrigger((events.ORDER_PLACED,)),
     consent=MARKETING,
     priority=PROMOTIONAL,

@@ -7,9 +7,9 @@ from flows.steps import TRANSACTIONAL, EventTrigger, Flow, If, Send, WaitUntil
 FLOW = Flow(
     name="order_updates",
     title="Order updates",
-    description="Tells buyers where their order is: a note if it has not shipped after a day, "
-                "the shipping notice with tracking, and delivery. The order confirmation is off: "
-                "your store platform already sends one.",
+    description="Tells buyers where their order is: a note if it has not shipped after "
+                "{status_note_hours:hours}, the shipping notice with tracking, and delivery. An "
+                "order confirmation only if you switch it on: your store platform sends one.",
     trigger=EventTrigger((events.ORDER_PLACED,)),
     consent=TRANSACTIONAL,
     priority=0,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable, Union
 
+from flows.describe import describe
+
 if TYPE_CHECKING:
     from flows.context import RunContext
 
@@ -193,3 +195,7 @@ class Flow:
     @property
     def marketing(self) -> bool:
         return self.consent == MARKETING
+
+    def describe(self, settings: dict) -> str:
+        """The description with the numbers of these settings (flows.describe)."""
+        return describe(self.description, settings)

@@ -7,8 +7,9 @@ from flows.steps import (LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If,
 FLOW = Flow(
     name="welcome",
     title="Welcome",
-    description="A new subscriber gets a confirmation email (reminded after 2 and 7 days if "
-                "unconfirmed); once confirmed, a welcome with an optional discount.",
+    description="A new subscriber gets a confirmation email (reminded after "
+                "{reminder_1_days:days} and {reminder_2_days:days} if unconfirmed); once confirmed, "
+                "a welcome with an optional discount.",
     trigger=EventTrigger((events.CONSENT_CHANGED,)),
     consent=MARKETING,
     priority=LIFECYCLE,

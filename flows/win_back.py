@@ -7,9 +7,9 @@ from flows.steps import MARKETING, PROMOTIONAL, AudienceTrigger, Flow, Send, Sun
 FLOW = Flow(
     name="win_back",
     title="Win-back",
-    description="When a customer has not ordered for 90 days (or 180, or 365): a reminder, "
-                "another 15 days later, a last notice 15 days after that, then no more "
-                "marketing until they buy or opt in again.",
+    description="When a customer has not ordered for {lapse_days:days}: a reminder, another "
+                "{second_reminder_days:days} later, a last notice {last_notice_days:days} after "
+                "that, then no more marketing until they buy or opt in again.",
     trigger=AudienceTrigger(lapsed_customers),
     consent=MARKETING,
     priority=PROMOTIONAL,

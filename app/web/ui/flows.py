@@ -75,7 +75,7 @@ def cards(session, store) -> list[dict]:
     listed = []
     for flow in FLOWS.values():
         enabled, settings = config.effective(session, store.id, flow)
-        listed.append({"flow": flow, "enabled": enabled,
+        listed.append({"flow": flow, "enabled": enabled, "description": flow.describe(settings),
                        "problems": config.problems(flow, settings),
                        "blocked": store_settings.refusal(store.settings, flow.marketing),
                        "fields": [field(n, settings[n], default)
