@@ -7,6 +7,7 @@ into Reports; `recording.record` does the rest, the same for all of them.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 HARD_BOUNCE, SOFT_BOUNCE, COMPLAINT = "hard_bounce", "soft_bounce", "complaint"
@@ -32,6 +33,17 @@ class Report:
     message_id: str | None
     recipients: tuple[str, ...]
     kind: str
+
+
+def json_object(body: bytes) -> dict:
+    """The body as a JSON object, or Malformed saying why not."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise Malformed("body is not JSON") from None
+    if not isinstance(value, dict):
+        raise Malformed("body is not a JSON object")
+    return value
 
 
 def message_id_header(value: object) -> str | None:

@@ -9,11 +9,11 @@ app/mail/compose.py), which Postmark echoes in the webhook's Metadata.
 from __future__ import annotations
 
 import hmac
-import json
 
 from werkzeug.datastructures import Authorization
 
-from app.mail.feedback import COMPLAINT, HARD_BOUNCE, SOFT_BOUNCE, Malformed, Refused, Report
+from app.mail.feedback import (COMPLAINT, HARD_BOUNCE, SOFT_BOUNCE, Malformed, Refused, Report,
+                                json_object)
 
 NAME = "postmark"
 USER = "postmark"
@@ -37,13 +37,7 @@ def authenticate(password: str, headers, body: bytes) -> dict:
     password_ok = hmac.compare_digest((sent.password or "").encode(), password.encode())
     if not (user_ok and password_ok):
         raise Refused("wrong Basic credentials")
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise Malformed("body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise Malformed("body is not a JSON object")
-    return payload
+    return json_object(body)
 
 
 def control(payload: dict) -> None:

@@ -7,11 +7,11 @@ identity's notifications are set to include the original headers (README: Amazon
 """
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from app.mail.feedback import COMPLAINT, HARD_BOUNCE, SOFT_BOUNCE, Malformed, Refused, Report, sns
+from app.mail.feedback import (COMPLAINT, HARD_BOUNCE, SOFT_BOUNCE, Malformed, Refused, Report,
+                                json_object, sns)
 
 log = logging.getLogger(__name__)
 NAME = "ses"
@@ -23,7 +23,7 @@ def secret(config) -> tuple[str, ...]:
 
 def authenticate(topics: tuple[str, ...], headers, body: bytes) -> dict:
     """The SNS envelope, once it is from one of our topics and signed by SNS."""
-    envelope = _object(body)
+    envelope = json_object(body)
     if envelope.get("TopicArn") not in topics:
         raise Refused("the SNS topic is not one of SES_SNS_TOPIC_ARNS")
     sns.verify(envelope)
@@ -43,7 +43,7 @@ def control(envelope: dict) -> str | None:
 
 def reports(envelope: dict) -> list[Report]:
     """A Bounce or Complaint notification as one Report; anything else (Delivery) as none."""
-    notification = _object(envelope["Message"].encode())
+    notification = json_object(envelope["Message"].encode())
     kind = notification.get("notificationType") or notification.get("eventType")
     try:
         header = _field(notification, "mail").get("commonHeaders", {}).get("messageId")
@@ -71,12 +71,3 @@ def _field(notification: dict, name: str) -> dict[str, Any]:
         raise Malformed(f"the SES notification has no {name!r} object")
     return value
 
-
-def _object(body: bytes) -> dict:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        raise Malformed("body is not JSON") from None
-    if not isinstance(value, dict):
-        raise Malformed("body is not a JSON object")
-    return value
