@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from app.cli import cli
 from app.db import db
@@ -99,3 +99,41 @@ def test_a_worker_can_serve_only_the_queues_it_is_given(storeflow):
     assert mail.get_status(refresh=True) == "queued"
     unknown = storeflow("worker", "--queue", "nope", ok=False)
     assert unknown.exit_code == 2 and "no queue nope" in unknown.output
+
+
+def test_customer_export_holds_everything_kept_about_them(storeflow, shop):
+    """A data-access request gets all of it: consent history, visits and views, messages with
+    their opens and clicks, flow runs and their timeline, suppression; nobody else's."""
+    from app import clock
+    from app.db import db
+    from app.models import (ConsentChange, Customer, Message, MessageEvent, ProductView,
+                            Suppression, Visitor)
+    from tests.ui_helpers import ANA, seed_history
+
+    seed_history(shop)
+    with db.session() as session:
+        ana = session.execute(select(Customer).where(Customer.email == ANA)).scalar_one()
+        mailed = session.execute(select(Message.id).where(Message.email == ANA)).scalars().first()
+        session.add_all([
+            MessageEvent(store_id=shop.id, message_id=mailed, kind="click",
+                         url="https://storeflow-test.myshopify.com/", occurred_at=clock.now()),
+            ConsentChange(store_id=shop.id, customer_id=ana.id, state="subscribed",
+                          source="storefront:checkout"),
+            Visitor(store_id=shop.id, visitor_id="v-ana", customer_id=ana.id),
+            ProductView(store_id=shop.id, visitor_id="v-ana", product_id=632910392,
+                        title="IPod Nano - 8GB", viewed_at=clock.now()),
+            ProductView(store_id=shop.id, visitor_id="v-someone-else", product_id=1,
+                        viewed_at=clock.now()),
+            Suppression(store_id=shop.id, email=ANA, reason="unsubscribed", created_at=clock.now())])
+
+    exported = json.loads(storeflow("customer", "export", "--store", str(shop.id),
+                                    "--email", ANA).output)
+    assert [c["source"] for c in exported["consent_history"]] == ["storefront:checkout"]
+    assert [v["visitor_id"] for v in exported["storefront_visitors"]] == ["v-ana"]
+    assert [v["title"] for v in exported["product_views"]] == ["IPod Nano - 8GB"]
+    assert exported["messages"] and {m["email"] for m in exported["messages"]} == {ANA}
+    clicked = next(m for m in exported["messages"] if m["id"] == mailed)
+    assert [e["kind"] for e in clicked["events"]] == ["click"]
+    assert exported["flow_runs"] and exported["timeline"]
+    assert [s["reason"] for s in exported["suppressions"]] == ["unsubscribed"]
+    assert "smith" not in json.dumps(exported).lower()  # the other customers
