@@ -2,10 +2,15 @@
 holdout says it added, and how often its mail bounced, was reported as spam or unsubscribed."""
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from statistics import fmean
 from zoneinfo import ZoneInfo
+
+from scipy import stats as scipy_stats
 
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
@@ -15,6 +20,8 @@ from app.models import Attribution, FlowRun, Message, MessageEvent, Order, Store
 
 # Below this many runs in either group, a difference in revenue is noise, not a result.
 MIN_GROUP_SIZE = 20
+# A lift counts once a Welch t-test says chance alone would show it less than 5 % of the time.
+CONFIDENCE = 0.95
 # Gmail's sender guidelines: keep spam complaints under 0.1 % and never reach 0.3 %.
 COMPLAINT_LINE = Decimal("0.003")
 
@@ -29,7 +36,7 @@ class FlowStats:
     # Attributed revenue per currency.
     revenue: dict[str, Decimal] = field(default_factory=dict)
     # Revenue the flow added over its holdout, in the store's currency; None when not computable.
-    incremental: Decimal | None = None
+    incremental: "Lift | None" = None
     # Of the messages sent: hard bounces and spam complaints the mail provider reported, and
     # unsubscribes credited to the flow whose marketing email last reached the address.
     bounced: int = 0
@@ -95,10 +102,21 @@ def _unsubscribes(session: Session, store: Store, since: datetime) -> list[tuple
         .group_by(last.c.flow)).all()
 
 
+@dataclass(frozen=True)
+class Lift:
+    """Revenue a flow added over its holdout, with its CONFIDENCE interval (Welch's t-test on
+    revenue per run, from SciPy); `significant` once the interval excludes no lift at all."""
+    amount: Decimal
+    low: Decimal
+    high: Decimal
+    significant: bool
+
+
 def incremental_revenue(session: Session, store: Store, flow: str,
-                        since: datetime) -> Decimal | None:
+                        since: datetime) -> Lift | None:
     """(revenue per emailed run - revenue per held-out run) x emailed runs, counting each run's
-    customer's orders within the attribution window; None with too few runs in either group."""
+    customer's orders within the attribution window, with its uncertainty; None with too few
+    runs in either group."""
     runs = (select(FlowRun.id, FlowRun.holdout, FlowRun.customer_id, FlowRun.triggered_at)
             .where(FlowRun.store_id == store.id, FlowRun.flow == flow, FlowRun.started_at >= since)
             .cte("runs"))
@@ -107,14 +125,33 @@ def incremental_revenue(session: Session, store: Store, flow: str,
     # Counted before any order is read: most flows have no control group to compare with.
     if any(sizes.get(h, 0) < MIN_GROUP_SIZE for h in (True, False)):
         return None
-    earned = _revenue_per_group(session, store, runs)
-    emailed, held = sizes[False], sizes[True]
-    return ((earned[False] / emailed - earned[True] / held) * emailed).quantize(Decimal("0.01"))
+    per_run = _revenue_per_run(session, store, runs)
+    return lift([float(v) for v in per_run[False]], [float(v) for v in per_run[True]])
 
 
-def _revenue_per_group(session: Session, store: Store, runs) -> dict[bool, Decimal]:
-    """Emailed and held-out: the sum of each run's customer's orders within the attribution
-    window after its trigger."""
+def lift(emailed: list[float], held: list[float]) -> Lift:
+    """The lift over `len(emailed)` runs from each group's revenue per run."""
+    runs = len(emailed)
+    with warnings.catch_warnings():
+        # Identical values in a group (every held-out run spent nothing) make SciPy warn of
+        # precision loss; the interval it then gives, or NaN, is handled below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        test = scipy_stats.ttest_ind(emailed, held, equal_var=False)
+        interval = test.confidence_interval(CONFIDENCE)
+    difference = fmean(emailed) - fmean(held)
+    low, high = interval.low, interval.high
+    if math.isnan(low) or math.isnan(high):  # no spread in either group: the difference is exact
+        low = high = difference
+    significant = bool(low > 0 or high < 0) if not math.isnan(test.pvalue) else difference != 0
+
+    def money(per_run: float) -> Decimal:
+        return Decimal(str(per_run * runs)).quantize(Decimal("0.01"))
+    return Lift(money(difference), money(low), money(high), significant)
+
+
+def _revenue_per_run(session: Session, store: Store, runs) -> dict[bool, list[Decimal]]:
+    """Emailed and held-out: each run's customer's orders within the attribution window after
+    its trigger, summed per run (0 for a run without one)."""
     window = timedelta(days=store.effective_settings["attribution_days"])
     # Every such order lies between the earliest trigger and the latest one plus the window;
     # saying so lets the (store_id, placed_at) index fetch them instead of every order.
@@ -127,8 +164,11 @@ def _revenue_per_group(session: Session, store: Store, runs) -> dict[bool, Decim
                   Order.currency == store.currency, Order.cancelled_at.is_(None))
     rows = session.execute(
         select(runs.c.holdout, func.coalesce(func.sum(Order.total_price), 0))
-        .select_from(runs).outerjoin(Order, joined).group_by(runs.c.holdout)).all()
-    return {holdout: Decimal(revenue) for holdout, revenue in rows}
+        .select_from(runs).outerjoin(Order, joined).group_by(runs.c.id, runs.c.holdout)).all()
+    grouped: dict[bool, list[Decimal]] = {True: [], False: []}
+    for holdout, revenue in rows:
+        grouped[holdout].append(Decimal(revenue))
+    return grouped
 
 
 @dataclass(frozen=True)

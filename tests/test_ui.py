@@ -186,7 +186,33 @@ def test_incremental_revenue_is_emailed_minus_held_out_per_run(shop):
                                   placed_at=now - timedelta(days=2), source_updated_at=now))
         store = session.get(Store, shop.id)
         result = report.incremental_revenue(session, store, "win_back", now - timedelta(days=30))
-    assert str(result) == "150.00"  # (10 - 2.5) per run x 20 emailed runs
+    assert str(result.amount) == "150.00"  # (10 - 2.5) per run x 20 emailed runs
+    # Welch's t-test: emailed runs all spent 10, held-out ones 10 or 0 (mean 2.5, sd 4.44).
+    assert result.significant and 0 < result.low < result.amount < result.high
+
+
+def test_a_lift_chance_could_explain_says_not_enough_data_yet():
+    """The reported case: the true lift was zero and the overview showed $57. Noise in two
+    groups of twenty is not a result."""
+    emailed = [57.0 if n % 10 == 0 else 0.0 for n in range(20)]  # two orders among twenty
+    held = [57.0 if n == 0 else 0.0 for n in range(20)]  # one
+    lift = report.lift(emailed, held)
+    assert str(lift.amount) == "57.00" and not lift.significant
+    assert lift.low < 0 < lift.high
+
+
+def test_the_overview_says_not_enough_data_yet_until_the_lift_is_real(client, storeflow, shop):
+    """The seeded month: $60 more per the averages, anywhere from -$647 to +$767 in truth."""
+    seed_history(shop)
+    with db.session() as session:
+        since = clock.now() - timedelta(days=30)
+        lift = report.flow_stats(session, session.get(Store, shop.id), since)[
+            "abandoned_checkout"].incremental
+    assert lift.significant is False and lift.low < 0 < lift.high
+    sign_in(client, storeflow, shop.id)
+    page = client.get("/app/").get_data(as_text=True)
+    assert "not enough data yet" in page and "cannot tell the lift from chance yet" in page
+    assert "more than the control group" not in page
 
 
 def test_sync_health_warns_when_events_stop(shop):

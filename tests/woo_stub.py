@@ -155,7 +155,7 @@ class WooStub:
         if authorization.startswith("Basic "):
             return base64.b64decode(authorization[6:]).decode().partition(":")[2] == self.secrets[key]
         params = {k: v for k, v in call.query.items() if k != "oauth_signature"}
-        url = f"{self.url}{PREFIX}{call.path}"
+        url = f"http://{request.headers['Host']}{PREFIX}{call.path}"  # as the client named us
         expected = OAuth(url, key, self.secrets[key], method=call.method).generate_oauth_signature(
             params, url)
         return hmac.compare_digest(expected, call.query.get("oauth_signature", ""))

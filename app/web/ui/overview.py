@@ -49,9 +49,12 @@ def overview():
                               complained=sum(s.complained for s in stats.values()),
                               unsubscribed=sum(s.unsubscribed for s in stats.values()))
     revenue = sum((s.revenue.get(g.store.currency, Decimal(0)) for s in stats.values()), Decimal(0))
-    incremental = [s.incremental for s in stats.values() if s.incremental is not None]
+    # Only lifts the control group can tell from chance add up to a figure worth showing.
+    lifts = [s.incremental for s in stats.values() if s.incremental is not None]
+    proven = [lift.amount for lift in lifts if lift.significant]
     complaining = [(flow, s) for flow, s, _ in rows if s.over_complaint_line]
     return render_template("ui/overview.html", rows=rows, totals=totals, revenue=revenue,
-                           incremental=sum(incremental) if incremental else None, days=days,
+                           incremental=sum(proven) if proven else None,
+                           measuring=bool(lifts), days=days,
                            health=health, troubles=troubles, min_group=report.MIN_GROUP_SIZE,
                            skipped=skipped, complaining=complaining)
