@@ -26,7 +26,7 @@ from flows import catalog, config
 from flows.context import RunContext
 from flows.execute import advance_run, end, exit_reason
 from flows.steps import AudienceTrigger, EventTrigger, Flow, WaitUntil
-from flows.timeline import record
+from flows.timeline import record, subject_label
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
         return None
     run = session.execute(select(FlowRun).where(FlowRun.id == run_id).with_for_update()).scalar_one()
     record(session, run, "held_out" if run.holdout else "enrolled", now,
-           detail=f"{subject} {subject_id}")
+           detail=subject_label(session, store.id, subject, subject_id))
     return run
 
 

@@ -140,7 +140,7 @@ def _send(ctx: RunContext, flow: Flow, step: Send) -> str:
     ctx.run.data = {key: value for key, value in ctx.run.data.items() if key != "due_since"}
     if message_id is not None:
         ctx.queued.append(message_id)
-        record(ctx.session, ctx.run, "sent", ctx.now, name, f"message {message_id} queued")
+        record(ctx.session, ctx.run, "sent", ctx.now, name, "queued for sending")
     return NEXT
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock
-from app.models import Customer, FlowRun, Store, TimelineEntry
+from app.models import (Checkout, Customer, FlowRun, Order, ProductView, Store,
+                        TimelineEntry)
 from connectors.base import normalize_email
 from flows import catalog
 from flows.context import RunContext
@@ -25,6 +26,25 @@ def record(session: Session, run: FlowRun, kind: str, at, step: str | None = Non
     """Write one decision about `run` (its id may still be unassigned for not_enrolled)."""
     session.add(TimelineEntry(store_id=run.store_id, customer_id=run.customer_id, run_id=run.id,
                               flow=run.flow, step=step, kind=kind, detail=detail, at=at))
+
+
+def subject_label(session: Session, store_id: int, subject: str, subject_id: int) -> str:
+    """What a run is about, in the merchant's words: `order #1005`, `cart of 54.00 USD`,
+    `viewed IPod Nano - 8GB`; never our row ids."""
+    if subject == "order":
+        name = session.execute(select(Order.name).where(
+            Order.store_id == store_id, Order.id == subject_id)).scalar_one_or_none()
+        return f"order {name}" if name else "an order"
+    if subject == "checkout":
+        cart = session.execute(select(Checkout).where(
+            Checkout.store_id == store_id, Checkout.id == subject_id)).scalar_one_or_none()
+        return (f"{'cart' if cart.stage == 'cart' else 'checkout'} of {cart.total_price:,.2f} "
+                f"{cart.currency}") if cart else "a checkout"
+    if subject == "product_view":
+        title = session.execute(select(ProductView.title).where(
+            ProductView.store_id == store_id, ProductView.id == subject_id)).scalar_one_or_none()
+        return f"viewed {title}" if title else "a product view"
+    return {"fulfillment": "a shipment", "customer": ""}.get(subject, subject)
 
 
 def for_email(session: Session, store_id: int, email: str) -> list[dict[str, Any]]:

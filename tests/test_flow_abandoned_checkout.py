@@ -314,3 +314,19 @@ def test_the_live_tick_hands_steps_due_before_the_next_tick_to_the_scheduler(
     # At its due time, to the second: not up to a tick interval late.
     assert registry.get_scheduled_time(f"flow-run-{run.id}") == run.due_at
     assert broker.queue("flows").count == 0
+
+
+def test_the_timeline_speaks_of_the_checkout_and_the_email_not_of_row_ids(shop, webhooks,
+                                                                         run_jobs):
+    """What a merchant reads on the customer's page: the checkout's amount, not `checkout 4`;
+    an email queued, not `message 25 queued`."""
+    from tests.helpers import published
+
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    entries = timeline(shop.id, "john@example.com")
+    checkout = published("shopify/checkouts_create.json")
+    assert entries[0] == ("enrolled", None,
+                          f"checkout of {checkout['total_price']} {checkout['currency']}")
+    assert ("sent", "email_1", "queued for sending") in entries
