@@ -387,6 +387,8 @@ def test_the_cap_counts_only_this_stores_marketing_mail_to_this_shopper(mail, co
 @pytest.mark.parametrize("other, holds_back", [
     (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + HOUR), True),
     (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + CAP - MINUTE), True),
+    # Were the thank-you sent now, its cap would end exactly as the reminder falls due.
+    (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + CAP), False),
     (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + 3 * DAY), False),
     (dict(flow="abandoned_checkout", due_at=None), False),
     (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + HOUR, holdout=True), False),
@@ -394,7 +396,7 @@ def test_the_cap_counts_only_this_stores_marketing_mail_to_this_shopper(mail, co
     (dict(flow="win_back", due_at=SAMPLE_TIME + HOUR), False),
     (dict(flow="order_updates", due_at=SAMPLE_TIME + HOUR), False),
 ], ids=["checkout reminder in an hour", "checkout reminder just within the cap",
-        "checkout reminder in three days",
+        "checkout reminder exactly one cap away", "checkout reminder in three days",
         "checkout flow waiting for an event", "checkout reminder held out (control group)",
         "welcome (same rank)", "win-back (lower rank)", "shipping update (transactional)"])
 def test_a_send_waits_only_for_higher_ranked_mail_due_to_this_shopper_within_the_cap(
