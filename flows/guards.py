@@ -60,7 +60,9 @@ def higher_priority_due(ctx: RunContext, priority_of) -> Deferral | None:
     others = ctx.session.execute(select(FlowRun.flow, FlowRun.due_at).where(
         FlowRun.store_id == ctx.store.id, FlowRun.customer_id == ctx.run.customer_id,
         FlowRun.status == "active", FlowRun.holdout.is_(False), FlowRun.id != ctx.run.id,
-        FlowRun.due_at <= ctx.now + cap,
+        # Strictly: mail sent now no longer holds back one due a whole cap later (the cap
+        # counts only mail newer than `now - cap`).
+        FlowRun.due_at < ctx.now + cap,
     )).all()
     ahead = [row.due_at for row in others if priority_of(row.flow) > mine]
     return Deferral(max(ahead) + cap, "a higher-priority flow goes first") if ahead else None

@@ -2,21 +2,23 @@
 and the frequency cap that defers mail of equal or lower priority."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
 
+from app import stores
 from app.db import db
 from app.demo.payloads import Person, customer
-from app.models import Message, Store
+from app.models import Customer, FlowRun, Message, Store
 from app.settings import parse_quiet_hours
-from flows import engine
+from flows import catalog, engine, guards
 from flows.localtime import next_allowed, recipient_zone
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, at,
                                 checkout_sample, consent_update, enable, messages, move_to,
-                                order_sample, runs, timeline)
+                                order_sample, run_context, runs, timeline)
 from tests.helpers import work
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -203,6 +205,9 @@ def test_mail_of_equal_priority_holds_the_next_back_until_the_cap_has_passed(
 
     move_to(SAMPLE_TIME + HOUR, run_jobs)
     assert sent_flows() == ["welcome"]
+    assert ("deferred", "thank_you",
+            f"frequency cap until {(welcome.created_at + 16 * HOUR).isoformat()}"
+            ) in timeline(shop.id, "john@example.com")
     move_to(welcome.created_at + 16 * HOUR, run_jobs)
 
     assert sent_flows() == ["post_purchase", "welcome"]
@@ -247,3 +252,170 @@ def test_the_cap_counts_every_mail_that_may_reach_the_shopper(status, counts, sh
     move_to(SAMPLE_TIME + HOUR, run_jobs)
 
     assert [m.flow for m in messages("post_purchase")] == ([] if counts else ["post_purchase"])
+
+
+def test_a_higher_priority_email_due_within_the_cap_goes_first(shop, webhooks, run_jobs,
+                                                               smtp_sink):
+    """A lapsed customer's win-back reminder is due now; the reminder for the checkout they
+    abandoned is due in two hours. Sending the win-back now would push the checkout reminder back
+    by the cap, so the win-back waits: the checkout reminder goes at its time and the win-back
+    exactly one cap (16 h) after it."""
+    enable(shop.id, "abandoned_checkout", "win_back", email_1_delay_hours=3,
+           email_2_delay_hours=1000, email_3_delay_hours=2000)
+    now = SAMPLE_TIME
+    with at(now + MINUTE):
+        webhooks.deliver("orders/create", order_sample(now - 90 * DAY, customer={
+            "id": CHECKOUT_CUSTOMER, "email": "john@example.com"}))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
+        webhooks.deliver("checkouts/update", checkout_sample(now - HOUR))  # reminder at now + 2 h
+        run_jobs()
+    checkout_reminder_due = now + 2 * HOUR
+    win_back_goes = checkout_reminder_due + 16 * HOUR
+
+    move_to(now + 2 * MINUTE, run_jobs)  # win-back enrolls, its reminder due at once
+    assert messages() == []
+    assert ("deferred", "reminder",
+            f"a higher-priority flow goes first until {win_back_goes.isoformat()}"
+            ) in timeline(shop.id, "john@example.com")
+    move_to(checkout_reminder_due, run_jobs)
+    assert sent_flows() == ["abandoned_checkout"]
+    move_to(win_back_goes - MINUTE, run_jobs)
+    assert sent_flows() == ["abandoned_checkout"]
+    move_to(win_back_goes, run_jobs)
+
+    assert sent_flows() == ["abandoned_checkout", "win_back"]
+    assert len(smtp_sink.received) == 2
+
+
+# --- the guards asked directly, about rows made for the question --------------------------
+
+CAP = 16 * HOUR  # the default frequency cap
+JOHN = "john@example.com"
+
+
+def a_store(domain: str) -> int:
+    with db.session() as session:
+        store, _ = stores.connect(session, "shopify", domain, access_token="shpat_test",
+                                  webhook_secret=None)
+        return store.id
+
+
+def a_shopper(store_id: int, email: str) -> int:
+    with db.session() as session:
+        row = Customer(store_id=store_id, email=email, tags=[])
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def a_run(store_id: int, customer_id: int, flow: str, due_at: datetime | None,
+          **columns) -> FlowRun:
+    with db.session() as session:
+        run = FlowRun(store_id=store_id, flow=flow, version=catalog.FLOWS[flow].version,
+                      customer_id=customer_id, subject="customer", subject_id=customer_id,
+                      triggered_at=SAMPLE_TIME - DAY, anchor_at=SAMPLE_TIME - DAY,
+                      due_at=due_at, settings={}, data={}, **columns)
+        session.add(run)
+        return run
+
+
+def a_message(store_id: int, customer_id: int | None, email: str, flow: str,
+              created_at: datetime, marketing: bool = True) -> None:
+    with db.session() as session:
+        session.add(Message(store_id=store_id, customer_id=customer_id, email=email, flow=flow,
+                            template=f"{flow}/email", marketing=marketing, status="sent",
+                            message_id=f"<{uuid.uuid4()}@storeflow.test>",
+                            created_at=created_at, updated_at=created_at))
+
+
+def guard_says(guard, run: FlowRun) -> guards.Deferral | None:
+    """What `guard` answers for `run`'s send at SAMPLE_TIME."""
+    with at(SAMPLE_TIME), run_context(run) as ctx:
+        return guard(ctx, catalog.priority_of)
+
+
+@pytest.fixture
+def johns_thank_you(app):
+    """John's thank-you for his order (post-purchase, of lifecycle rank), due now."""
+    store_id = a_store("guards-test.myshopify.com")
+    return a_run(store_id, a_shopper(store_id, JOHN), "post_purchase", SAMPLE_TIME)
+
+
+LAST_HOUR = SAMPLE_TIME - HOUR
+
+
+@pytest.mark.parametrize("store, to, address, flow, sent_at, marketing, counts", [
+    ("this", "john", JOHN, "welcome", LAST_HOUR, True, True),
+    ("this", "john", "john.work@example.com", "welcome", LAST_HOUR, True, True),
+    ("this", "guest", JOHN, "welcome", LAST_HOUR, True, True),
+    ("other", "john", JOHN, "welcome", LAST_HOUR, True, False),
+    ("this", "john", JOHN, "welcome", LAST_HOUR, False, False),
+    ("this", "jane", "jane@example.com", "welcome", LAST_HOUR, True, False),
+    ("this", "john", JOHN, "win_back", LAST_HOUR, True, False),
+    ("this", "john", JOHN, "welcome", SAMPLE_TIME - CAP, True, False),
+], ids=["this store's marketing email to him", "to him at another address he typed",
+        "to his address before he had an account", "another store's email to the same address",
+        "his double opt-in confirmation (not marketing)", "another shopper's email",
+        "a win-back email (of lower rank)", "an email sent exactly one cap ago"])
+def test_the_cap_counts_only_this_stores_marketing_mail_to_this_shopper(
+        store, to, address, flow, sent_at, marketing, counts, johns_thank_you):
+    """The frequency cap is about one inbox and one brand: mail from another store, to another
+    shopper, or that is not marketing leaves the thank-you free to go; his own marketing mail
+    counts whether it names his account or only his address, and the thank-you then goes
+    exactly one cap after it."""
+    run = johns_thank_you
+    store_id = run.store_id if store == "this" else a_store("elsewhere.myshopify.com")
+    if to == "john":  # in another store, he has an account of that store's
+        customer_id = run.customer_id if store == "this" else a_shopper(store_id, JOHN)
+    else:
+        customer_id = None if to == "guest" else a_shopper(store_id, address)
+    a_message(store_id, customer_id, address, flow, sent_at, marketing=marketing)
+
+    expected = guards.Deferral(sent_at + CAP, "frequency cap") if counts else None
+    assert guard_says(guards.frequency_cap, run) == expected
+
+
+@pytest.mark.parametrize("other, holds_back", [
+    (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + HOUR), True),
+    (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + CAP - MINUTE), True),
+    # Were the thank-you sent now, its cap would end exactly as the reminder falls due.
+    (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + CAP), False),
+    (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + 3 * DAY), False),
+    (dict(flow="abandoned_checkout", due_at=None), False),
+    (dict(flow="abandoned_checkout", due_at=SAMPLE_TIME + HOUR, holdout=True), False),
+    (dict(flow="welcome", due_at=SAMPLE_TIME + HOUR), False),
+    (dict(flow="win_back", due_at=SAMPLE_TIME + HOUR), False),
+    (dict(flow="order_updates", due_at=SAMPLE_TIME + HOUR), False),
+], ids=["checkout reminder in an hour", "checkout reminder just within the cap",
+        "checkout reminder exactly one cap away", "checkout reminder in three days",
+        "checkout flow waiting for an event", "checkout reminder held out (control group)",
+        "welcome (same rank)", "win-back (lower rank)", "shipping update (transactional)"])
+def test_a_send_waits_only_for_higher_ranked_mail_due_to_this_shopper_within_the_cap(
+        other, holds_back, johns_thank_you):
+    """The thank-you yields to a checkout reminder that would otherwise fall inside its cap
+    window, until one cap after that reminder; never to mail of its own rank or below (the cap
+    decides those, first come first served), nor to a run that will never email him."""
+    run = johns_thank_you
+    a_run(run.store_id, run.customer_id, **other)
+
+    expected = (guards.Deferral(other["due_at"] + CAP, "a higher-priority flow goes first")
+                if holds_back else None)
+    assert guard_says(guards.higher_priority_due, run) == expected
+
+
+def test_a_send_never_waits_for_another_shoppers_mail(johns_thank_you):
+    run = johns_thank_you
+    jane = a_shopper(run.store_id, "jane@example.com")
+    a_run(run.store_id, jane, "abandoned_checkout", SAMPLE_TIME + HOUR)
+
+    assert guard_says(guards.higher_priority_due, run) is None
+
+
+def test_a_send_waits_for_the_last_of_several_higher_ranked_emails(johns_thank_you):
+    run = johns_thank_you
+    a_run(run.store_id, run.customer_id, "abandoned_checkout", SAMPLE_TIME + 2 * HOUR)
+    a_run(run.store_id, run.customer_id, "abandoned_cart", SAMPLE_TIME + HOUR)
+
+    assert guard_says(guards.higher_priority_due, run) == guards.Deferral(
+        SAMPLE_TIME + 2 * HOUR + CAP, "a higher-priority flow goes first")
