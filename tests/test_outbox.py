@@ -399,3 +399,23 @@ def test_the_sweep_leaves_mail_queued_less_than_ten_seconds_ago_to_its_own_job(
     with clock.frozen_at(now):
         assert outbox.sweep_outbox() == 1
     assert broker.queue("mail").job_ids == [f"mail-{lost}"]
+
+
+def test_a_sweep_queues_at_most_five_thousand_messages_oldest_first(shop, webhooks, run_jobs):
+    """After a long outage the owed mail goes in batches, in the order it was written."""
+    from sqlalchemy import text
+
+    from app.jobs import broker
+
+    with db.session() as session:
+        # Written newest id first, so the table's physical order is not the ids' order.
+        session.execute(text(
+            "INSERT INTO messages (id, store_id, email, template, context, marketing, status,"
+            " message_id, created_at, updated_at)"
+            " SELECT 10001 - g, :store, 'a@example.com', 'abandoned_checkout/email_1', '{}',"
+            " true, 'queued', '<' || g || '@storeflow.test>', now(), now() - interval '1 hour'"
+            " FROM generate_series(1, 5001) AS g"), {"store": shop.id})
+
+    assert outbox.sweep_outbox() == 5000
+    assert "mail-5000" in broker.queue("mail").job_ids  # the oldest (lowest id) went
+    assert f"mail-{10000}" not in broker.queue("mail").job_ids  # the newest waits
