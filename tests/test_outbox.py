@@ -1,16 +1,18 @@
 """The outbox sends each message once, checks suppression at send time, and sorts failures."""
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import select, update
 
-from app import clock
+from app import clock, stores
 from app.db import db
 from app.mail import outbox
-from app.mail.transport import SMTPTransport, transports
-from app.models import Message, Suppression
+from app.mail.transport import SMTPTransport, TransientFailure, transports
+from app.models import Checkout, Message, Suppression
 from tests.helpers import published, wait_for, waiting_for_a_lock
 from tests.mail_helpers import checkout_message, status
 
@@ -249,3 +251,171 @@ def test_a_registered_send_guard_cancels_mail_at_send_time_with_its_reason(
 
     assert (outbox.deliver(held), outbox.deliver(sent)) == ("cancelled", "sent")
     assert status(held).reason == "customer ordered" and len(smtp_sink.received) == 1
+
+
+def test_a_message_is_queued_with_everything_its_send_and_the_activity_log_need(
+        shop, webhooks, run_jobs):
+    message_id = checkout_message(shop, webhooks, run_jobs, run_id=7, step="email_2",
+                                  customer_id=None, context={"code": "SAVE10"})
+    stored = status(message_id)
+    assert (stored.store_id, stored.email, stored.template, stored.marketing, stored.flow,
+            stored.run_id, stored.step, stored.status, stored.context["code"]) == (
+        shop.id, "example@email.com", "abandoned_checkout/email_1", True, "abandoned_checkout",
+        7, "email_2", "queued", "SAVE10")
+    with db.session() as session:
+        customer_id = session.execute(select(Checkout.customer_id)).scalar_one()
+    assert customer_id is not None and stored.customer_id == customer_id
+
+
+def test_a_sent_message_records_its_subject_and_when_it_left_and_no_other_message_changes(
+        shop, webhooks, run_jobs, smtp_sink):
+    sent, waiting = (checkout_message(shop, webhooks, run_jobs, run_id=run_id)
+                     for run_id in (1, 2))
+    at = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+
+    assert outbox.deliver(sent, at.isoformat()) == "sent"
+
+    [mail] = smtp_sink.received
+    assert (status(sent).status, status(sent).reason, status(sent).subject,
+            status(sent).sent_at) == ("sent", None, mail["Subject"], at)
+    assert (status(waiting).status, status(waiting).sent_at) == ("queued", None)
+
+
+def test_delivering_a_message_that_no_longer_exists_sends_nothing(shop, smtp_sink):
+    """Its store was erased (a shop redaction) after the job was queued."""
+    assert outbox.deliver(999999) == "missing"
+    assert smtp_sink.received == []
+
+
+def test_a_bounced_address_gets_no_transactional_mail_either(shop, webhooks, run_jobs, smtp_sink):
+    message_id = checkout_message(shop, webhooks, run_jobs, marketing=False)
+    outbox.suppress(shop.id, "example@email.com", "hard_bounce")
+
+    assert outbox.deliver(message_id) == "cancelled"
+    assert (status(message_id).status, status(message_id).reason) == (
+        "cancelled", "suppressed: hard_bounce")
+    assert smtp_sink.received == []
+
+
+def test_a_suppression_stops_only_its_own_address_in_its_own_store(
+        shop, webhooks, run_jobs, smtp_sink):
+    with db.session() as session:
+        other, _ = stores.connect(session, "shopify", "other-shop.myshopify.com",
+                                  access_token="shpat_other", webhook_secret=None)
+        other_id = other.id
+    outbox.suppress(other_id, "example@email.com", "hard_bounce")
+    outbox.suppress(shop.id, "someone.else@example.com", "hard_bounce")
+    message_id = checkout_message(shop, webhooks, run_jobs)
+
+    assert outbox.deliver(message_id) == "sent"
+
+
+def test_a_refused_address_fails_with_the_servers_answer(shop, webhooks, run_jobs, smtp_sink):
+    smtp_sink.refuse.add("example@email.com")
+    message_id = checkout_message(shop, webhooks, run_jobs)
+
+    assert outbox.deliver(message_id) == "failed"
+    assert status(message_id).status == "failed"
+    assert "550" in status(message_id).reason
+
+
+def test_a_connection_lost_during_the_send_says_so(shop, webhooks, run_jobs, smtp_sink):
+    smtp_sink.hang_up.add("example@email.com")
+    message_id = checkout_message(shop, webhooks, run_jobs)
+
+    assert outbox.deliver(message_id) == "unknown"
+    assert status(message_id).reason.startswith("connection lost during send: ")
+
+
+def test_a_server_deferring_leaves_the_message_queued_and_fails_the_job_for_a_retry(
+        shop, webhooks, run_jobs, smtp_sink):
+    smtp_sink.defer.add("example@email.com")
+    message_id = checkout_message(shop, webhooks, run_jobs)
+
+    with pytest.raises(TransientFailure):
+        outbox.deliver(message_id)
+    assert status(message_id).status == "queued"
+    assert status(message_id).reason.startswith("transient: ") and "451" in status(message_id).reason
+
+
+def test_the_mail_job_carries_the_set_clock_and_the_retry_policy(shop, webhooks, run_jobs):
+    """`storeflow tick --at` sends as of its instant; a failing send is tried four more times."""
+    from app.jobs import broker
+
+    message_id = checkout_message(shop, webhooks, run_jobs)
+    at = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    with clock.frozen_at(at):
+        outbox.enqueue_delivery(message_id)
+    outbox.enqueue_delivery(message_id)  # the clock running free: no instant
+
+    job = broker.queue("mail").fetch_job(f"mail-{message_id}")
+    assert job.args == (message_id, None)
+    assert (job.retries_left, job.retry_intervals) == (4, [30, 120, 600, 1800])
+    with clock.frozen_at(at):
+        outbox.enqueue_delivery(message_id)
+    job = broker.queue("mail").fetch_job(f"mail-{message_id}")
+    assert job.args == (message_id, at.isoformat())
+
+
+def test_a_message_over_the_rate_waits_under_the_set_clock_with_the_retry_policy(
+        shop, webhooks, run_jobs, smtp_sink, config):
+    from rq.job import Job
+
+    from app.jobs import broker
+    from app.mail.rate import send_rate
+
+    at = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+    send_rate.configure("1/minute", config.redis_url)
+    try:
+        first, second = _messages(shop, webhooks, run_jobs, 2)
+        assert [outbox.deliver(m, at.isoformat()) for m in (first, second)] == ["sent", "deferred"]
+    finally:
+        send_rate.configure(None, config.redis_url)
+
+    later = Job.fetch(f"mail-{second}-later", connection=broker.connection)
+    assert later.args == (second, at.isoformat())
+    assert (later.retries_left, later.retry_intervals) == (4, [30, 120, 600, 1800])
+
+
+def test_delivery_logs_name_the_message_and_its_store(shop, webhooks, run_jobs, smtp_sink, caplog):
+    message_id = checkout_message(shop, webhooks, run_jobs)
+    with caplog.at_level(logging.INFO, logger="app.mail.outbox"):
+        outbox.deliver(message_id)
+
+    [sent] = [r for r in caplog.records if r.getMessage() == "message sent"]
+    assert (sent.message_id, sent.store_id) == (message_id, shop.id)
+
+
+def test_the_sweep_leaves_mail_queued_less_than_ten_seconds_ago_to_its_own_job(
+        shop, webhooks, run_jobs):
+    """Its after-commit enqueue may still be on the way; older than that, it is owed."""
+    from app.jobs import broker
+
+    lost, at_limit = _messages(shop, webhooks, run_jobs, 2)
+    now = clock.now()
+    _set(lost, "queued", now - timedelta(seconds=10, milliseconds=500))
+    _set(at_limit, "queued", now - timedelta(seconds=10))
+
+    with clock.frozen_at(now):
+        assert outbox.sweep_outbox() == 1
+    assert broker.queue("mail").job_ids == [f"mail-{lost}"]
+
+
+def test_a_sweep_queues_at_most_five_thousand_messages_oldest_first(shop, webhooks, run_jobs):
+    """After a long outage the owed mail goes in batches, in the order it was written."""
+    from sqlalchemy import text
+
+    from app.jobs import broker
+
+    with db.session() as session:
+        # Written newest id first, so the table's physical order is not the ids' order.
+        session.execute(text(
+            "INSERT INTO messages (id, store_id, email, template, context, marketing, status,"
+            " message_id, created_at, updated_at)"
+            " SELECT 10001 - g, :store, 'a@example.com', 'abandoned_checkout/email_1', '{}',"
+            " true, 'queued', '<' || g || '@storeflow.test>', now(), now() - interval '1 hour'"
+            " FROM generate_series(1, 5001) AS g"), {"store": shop.id})
+
+    assert outbox.sweep_outbox() == 5000
+    assert "mail-5000" in broker.queue("mail").job_ids  # the oldest (lowest id) went
+    assert f"mail-{10000}" not in broker.queue("mail").job_ids  # the newest waits

@@ -301,3 +301,20 @@ def test_a_customer_birth_date_metafield_is_kept_and_silence_does_not_clear_it(s
     with db.session() as session:
         stored = session.execute(select(Customer).where(Customer.platform_id == bob.id)).scalar_one()
     assert stored.birthday == date(1988, 3, 9) and stored.first_name == "Bob"
+
+
+def test_the_inbox_keeps_one_row_per_delivery_id_and_store(shop):
+    """A redelivery is recognised by its id within its store; another store's delivery of the
+    same id is its own."""
+    from app import inbox, stores
+
+    with db.session() as session:
+        other, _ = stores.connect(session, "shopify", "other-shop.myshopify.com",
+                                  access_token="t", webhook_secret=None)
+        first = inbox.accept(session, shop.id, "shopify", "orders/paid", "d-1", b"{}")
+        again = inbox.accept(session, shop.id, "shopify", "orders/paid", "d-1", b"{}")
+        theirs = inbox.accept(session, other.id, "shopify", "orders/paid", "d-1", b"{}")
+        assert first is not None and again is None and theirs not in (None, first)
+        row = session.get(WebhookEvent, first)
+        assert (row.store_id, row.platform, row.topic, row.delivery_key, row.body, row.attempts,
+                row.processed_at) == (shop.id, "shopify", "orders/paid", "d-1", b"{}", 0, None)

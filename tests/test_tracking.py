@@ -313,3 +313,46 @@ def test_an_unsubscribe_link_in_mail_sent_by_an_earlier_release_still_works(
 
     assert response.status_code == 200 and "You are unsubscribed" in response.text
     assert [s.email for s in suppressions()] == [CUSTOMER_EMAIL]
+
+
+def signed(data) -> str:
+    return links.signer.serializer().dumps(data)
+
+
+@pytest.mark.parametrize("data, kind", [
+    ({"k": "u", "s": 1, "m": 2}, links.UNSUBSCRIBE),  # not a list
+    (["u", 1], links.UNSUBSCRIBE),  # too short
+    (["c", 1, 2, "https://shop.example/", "more"], links.CLICK),  # too long
+    (["u", 1, 2], links.OPEN),  # another kind
+    (["u", True, 2], links.UNSUBSCRIBE),  # a boolean is not an id
+    (["u", 1, "2"], links.UNSUBSCRIBE),  # nor is a string
+    (["c", 1, 2], links.CLICK),  # a click without its target
+    (["u", 1, 2, "https://shop.example/"], links.UNSUBSCRIBE),  # a target on another kind
+], ids=["dict", "short", "long", "kind", "bool", "string", "click-no-url", "url-on-unsubscribe"])
+def test_a_token_signed_with_our_key_but_not_of_our_making_reads_as_nothing(app, data, kind):
+    assert links.read_token(signed(data), kind) is None
+
+
+def test_a_token_names_its_store_message_and_target_and_nothing_more(app):
+    """Links in sent mail outlive releases: the payload stays [kind, store, message(, url)]."""
+    click = links.make_token(links.CLICK, 3, 4, "https://shop.example/p")
+    unsubscribe = links.make_token(links.UNSUBSCRIBE, 3, 4)
+    assert links.read_token(click, links.CLICK) == links.Link(3, 4, "https://shop.example/p")
+    assert links.read_token(unsubscribe, links.UNSUBSCRIBE) == links.Link(3, 4, None)
+    assert links.signer.serializer().loads(unsubscribe) == [links.UNSUBSCRIBE, 3, 4]
+
+
+def test_a_link_older_than_its_lifetime_reads_as_nothing(app, monkeypatch):
+    from itsdangerous.timed import TimestampSigner
+
+    made_at = int(datetime.now(timezone.utc).timestamp() - links.LINK_MAX_AGE.total_seconds())
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: made_at - 60)
+    old = links.make_token(links.UNSUBSCRIBE, 3, 4)
+    monkeypatch.undo()
+    assert links.read_token(old, links.UNSUBSCRIBE) is None
+
+
+def test_links_are_made_under_base_url_whatever_its_trailing_slash():
+    signer = links.LinkSigner()
+    signer.bind("secret", "https://mail.example/STOREFLOWX/")
+    assert signer.base_url == "https://mail.example/STOREFLOWX"
