@@ -1,6 +1,6 @@
 """The Preview page through Flask's test client: which email it opens on, which of the store's
-customers it shows the email as (or why the sample instead), and test sends, capped per store
-per hour."""
+customers it shows the email as (or why the sample instead), what the text editor holds and why
+it refuses a draft, and test sends, capped per store per hour."""
 from __future__ import annotations
 
 import html
