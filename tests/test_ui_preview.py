@@ -156,7 +156,7 @@ def test_test_sends_stop_at_thirty_an_hour_for_each_store(client, shop, rival, s
     token = sign_in(client, storeflow, shop.id)
 
     send_test(client, token)
-    assert 3590 < broker.connection.ttl(TEST_SEND_KEY.format(shop.id)) <= 3600
+    assert 3000 < broker.connection.ttl(TEST_SEND_KEY.format(shop.id)) <= 3600  # an hour
     for _ in range(29):
         send_test(client, token)
     refused = send_test(client, token, follow=True)
