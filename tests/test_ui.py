@@ -318,6 +318,22 @@ def test_settings_show_the_connection_and_where_mail_goes_without_credentials(cl
     assert "s3cret-pw" not in page and "postmaster" not in page
 
 
+def test_with_smtp_set_up_there_is_no_dev_inbox(client, shop, storeflow, monkeypatch):
+    """Where mail goes out through an SMTP server, the dev inbox is neither in the menu nor
+    served: it says why instead."""
+    from app.mail.transport import SMTPTransport, transports
+
+    sign_in(client, storeflow, shop.id)
+    assert 'href="/app/dev-inbox"' in client.get("/app/").text
+    monkeypatch.setattr(transports, "current", SMTPTransport("smtp://mail.example.com:2525"))
+
+    assert 'href="/app/dev-inbox"' not in client.get("/app/").text
+    for path in ("/app/dev-inbox", "/app/dev-inbox/1"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Mail goes out through SMTP here, so there is no dev inbox." in response.text
+
+
 def test_preview_as_a_customer_uses_their_data_or_says_what_is_sampled(client, shop, storeflow):
     with db.session() as session:
         session.add(Customer(store_id=shop.id, email="noemail-test@example.com", first_name="Zoe", tags=[]))

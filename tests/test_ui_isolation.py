@@ -11,23 +11,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app import staff, stores
+from app import staff
 from app.db import db
 from app.mail.transport import transports
 from app.models import Customer, Message, Order, Store, StoreNotice, TimelineEntry
 from flows.catalog import FLOWS
-from tests.ui_helpers import ANA, seed_history, sign_in
+from tests.ui_helpers import ANA, connect_rival, seed_history, sign_in
 
-OTHER = "rival-store.myshopify.com"
 TRACES = ("Rival Supply Co", "rival-store", "Otherstore", "RIVAL-ONLY")
 
 
 @pytest.fixture
 def two_stores(app, shop):
     """`shop` (signed in to below) and a rival with the same customers, orders and mail."""
-    with db.session() as session:
-        rival, _ = stores.connect(session, "shopify", OTHER, access_token="shpat_rival",
-                                  webhook_secret="shpss_rival")
+    rival = connect_rival()
     seed_history(rival)
     later = timedelta(hours=1)
     with db.session() as session:

@@ -8,13 +8,14 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
-from app import clock
+from app import clock, stores
 from app.db import db
 from app.models import (Attribution, Customer, FlowRun, Message, Order, Store, StoreNotice,
                         SyncProgress, TimelineEntry, WebhookEvent)
 from flows import catalog, config
 
 ANA = "ana@example.com"
+RIVAL = "rival-store.myshopify.com"
 
 
 def login_path(storeflow, store_id: int) -> str:
@@ -28,6 +29,25 @@ def sign_in(client, storeflow, store_id: int) -> str:
     client.get(login_path(storeflow, store_id))
     with client.session_transaction() as session:
         return session["csrf_token"]
+
+
+def connect_rival() -> Store:
+    """A second Shopify store on the same Storeflow, to show that pages never mix stores."""
+    with db.session() as session:
+        store, _ = stores.connect(session, "shopify", RIVAL, access_token="shpat_rival",
+                                  webhook_secret="shpss_rival")
+    return store
+
+
+def add_customer(store_id: int, email: str | None, platform_id: int | None,
+                 first_name: str) -> int:
+    """A customer of the store; its id."""
+    with db.session() as session:
+        row = Customer(store_id=store_id, email=email, platform_id=platform_id,
+                       first_name=first_name, tags=[])
+        session.add(row)
+        session.flush()
+        return row.id
 
 
 def _message(store_id, customer, flow, step, sent_at, rng, n) -> Message:

@@ -1,0 +1,196 @@
+"""The Activity page through Flask's test client: which of the store's emails it lists and in
+what order, and, for a searched address, that customer's emails, orders, timeline and the emails
+coming up, never another customer's or another store's."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from app import clock
+from app.db import db
+from app.models import Customer, FlowRun, Message, Order, TimelineEntry
+from flows.catalog import FLOWS
+from tests.ui_helpers import ANA, add_customer, connect_rival, sign_in
+
+NOW = clock.now().replace(microsecond=0)
+BEN = "ben@example.com"
+
+
+@pytest.fixture
+def rival(app):
+    return connect_rival()
+
+
+def mail(store_id: int, email: str, at, status: str = "sent", subject: str = "Hello") -> int:
+    """An email of the store's outbox to `email`, created at `at`; its id."""
+    with db.session() as session:
+        row = Message(store_id=store_id, email=email, flow="post_purchase", step="thank_you",
+                      template="post_purchase/thank_you", context={}, marketing=True,
+                      status=status, subject=subject, created_at=at,
+                      message_id=f"<{store_id}-{email}-{at.timestamp()}-{status}@storeflow.test>")
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def order(store_id: int, customer_id: int, name: str, at) -> None:
+    with db.session() as session:
+        session.add(Order(store_id=store_id, platform_id=abs(hash((store_id, name))) % 10**9,
+                          customer_id=customer_id, name=name, currency="USD",
+                          total_price=Decimal("20.00"), discount_codes=[], placed_at=at,
+                          source_updated_at=at))
+
+
+def listed(page: str) -> list[int]:
+    """The ids of the emails a page lists, top to bottom."""
+    return [int(i) for i in re.findall(r'href="/app/activity/messages/(\d+)"', page)]
+
+
+def section(page: str, heading: str) -> str:
+    """The text of the card whose heading is `heading`, one space between words."""
+    start = page.index(f"<h2>{heading}")
+    card = page[start:page.index("</section>", start)]
+    return " ".join(re.sub(r"<[^>]+>", " ", card).split())
+
+
+# --- recent emails -------------------------------------------------------------------------
+
+def test_recent_emails_are_this_stores_newest_fifty_newest_first(client, shop, rival,
+                                                                storeflow):
+    """The merchant sees their own latest emails at the top, even when rows were written out
+    of order (an import, a retry), and the page stays one screen of 50."""
+    # Written newest first, so that ids run against time; the rival's mail is newer still.
+    mine = [mail(shop.id, f"c{i}@example.com", NOW - timedelta(minutes=i)) for i in range(52)]
+    mail(rival.id, ANA, NOW + timedelta(hours=1))
+    sign_in(client, storeflow, shop.id)
+
+    assert listed(client.get("/app/activity").text) == mine[:50]
+
+
+def test_emails_queued_in_the_same_moment_list_the_later_queued_first(client, shop,
+                                                                       storeflow):
+    """Emails queued in one moment keep a stable order, the last one queued on top, however
+    they were sent afterwards."""
+    same = [mail(shop.id, f"c{i}@example.com", NOW, status="queued") for i in range(4)]
+    with db.session() as session:
+        session.get(Message, same[0]).status = "sent"
+    sign_in(client, storeflow, shop.id)
+
+    assert listed(client.get("/app/activity").text) == same[::-1]
+
+
+def test_the_status_filter_lists_only_emails_with_that_status(client, shop, storeflow):
+    """Filtering by status (say, failed) shows just those emails; no filter, or one the page
+    does not offer, shows them all."""
+    ids = {status: mail(shop.id, ANA, NOW - timedelta(minutes=n), status=status)
+           for n, status in enumerate(("sent", "queued", "cancelled", "failed"))}
+    sign_in(client, storeflow, shop.id)
+
+    for status, message_id in ids.items():
+        assert listed(client.get(f"/app/activity?status={status}").text) == [message_id]
+    everything = list(ids.values())
+    assert listed(client.get("/app/activity").text) == everything
+    assert listed(client.get("/app/activity?status=bogus").text) == everything
+
+
+# --- one customer --------------------------------------------------------------------------
+
+def test_a_searched_address_shows_that_customers_emails_and_orders_only(client, shop, rival,
+                                                                        storeflow):
+    """Searching Ben (typed in any case) shows Ben's emails and orders, newest first, and
+    nothing of Ana or of the other store's Ben."""
+    ana, ben = add_customer(shop.id, ANA, 1, "Ana"), add_customer(shop.id, BEN, 2, "Ben")
+    their_ben = add_customer(rival.id, BEN, 2, "Ben")
+    # Written oldest first for one, newest first for the other: the page orders by time.
+    bens = [mail(shop.id, BEN, NOW - timedelta(days=d)) for d in (3, 1, 2)]
+    mail(shop.id, ANA, NOW)
+    mail(rival.id, BEN, NOW + timedelta(hours=1))
+    for name, days in (("#1001", 9), ("#1003", 2), ("#1002", 5)):
+        order(shop.id, ben, name, NOW - timedelta(days=days))
+    order(shop.id, ana, "#1004", NOW)
+    order(rival.id, their_ben, "#1005", NOW)
+    order(rival.id, ben, "#1006", NOW)  # naming this store's Ben, as a faulty import could
+    sign_in(client, storeflow, shop.id)
+
+    page = client.get("/app/activity?email=+Ben@Example.COM+").text
+
+    assert "<h2>Ben</h2>" in page and "Ana" not in page
+    assert listed(page) == [bens[1], bens[2], bens[0]]
+    assert section(page, "Orders") == "Orders #1003 {} #1002 {} #1001 {}".format(
+        *(f"{(NOW - timedelta(days=d)):%b %-d, %Y} $20.00" for d in (2, 5, 9)))
+
+
+def test_a_customers_page_lists_their_fifty_newest_emails_and_ten_newest_orders(
+        client, shop, storeflow):
+    """A long-standing customer's page stays short: 50 emails, 10 orders and a "10+"."""
+    ana = add_customer(shop.id, ANA, 1, "Ana")
+    emails = [mail(shop.id, ANA, NOW - timedelta(hours=h)) for h in range(51)]
+    for n in range(11):
+        order(shop.id, ana, f"#{1000 + n}", NOW - timedelta(days=n))
+    sign_in(client, storeflow, shop.id)
+
+    page = client.get(f"/app/activity?email={ANA}").text
+
+    assert listed(page) == emails[:50]
+    assert "<dt>Orders</dt><dd>10+</dd>" in page and "<dt>Emails</dt><dd>50</dd>" in page
+    assert "#1009" in page and "#1010" not in page
+
+
+def test_an_address_shared_by_customers_shows_the_oldest_platform_customer(client, shop,
+                                                                            storeflow):
+    """A shopper known first by the address typed at the shop front, and as two Shopify
+    customers (one changed its address to hers): the page shows the oldest Shopify one."""
+    add_customer(shop.id, ANA, None, "Typed")
+    older = add_customer(shop.id, "ana.old@example.com", 11, "Older")
+    add_customer(shop.id, ANA, 12, "Newer")
+    with db.session() as session:
+        session.get(Customer, older).email = ANA
+    sign_in(client, storeflow, shop.id)
+
+    page = client.get(f"/app/activity?email={ANA}").text
+
+    assert "<h2>Older</h2>" in page and "Typed" not in page and "Newer" not in page
+
+
+def test_a_customers_timeline_shows_their_decisions_newest_first(client, shop, rival,
+                                                                  storeflow):
+    """Why Ana got (or did not get) each email, latest decision on top; Ben's and the other
+    store's decisions stay out of it."""
+    ana, ben = add_customer(shop.id, ANA, 1, "Ana"), add_customer(shop.id, BEN, 2, "Ben")
+    their_ana = add_customer(rival.id, ANA, 1, "Ana")
+    with db.session() as session:
+        for customer_id, store_id, detail, hours in (
+                (ana, shop.id, "checkout 700", 3), (ana, shop.id, "quiet hours", 2),
+                (ana, shop.id, "message queued", 1), (ben, shop.id, "Ben's decision", 0),
+                (their_ana, rival.id, "the rival's decision", 0)):
+            session.add(TimelineEntry(store_id=store_id, customer_id=customer_id, run_id=None,
+                                      flow="abandoned_checkout", step=None, kind="enrolled",
+                                      detail=detail, at=NOW - timedelta(hours=hours)))
+    sign_in(client, storeflow, shop.id)
+
+    page = client.get(f"/app/activity?email={ANA}").text
+
+    details = re.findall(r'<div class="tl-detail">(.*?)</div>', page)
+    assert details == ["message queued", "quiet hours", "checkout 700"]
+
+
+def test_a_customers_page_shows_the_emails_coming_up_for_them(client, shop, storeflow):
+    """A run under way for Ana shows its next email and when it is due."""
+    ana = add_customer(shop.id, ANA, 1, "Ana")
+    flow = FLOWS["post_purchase"]
+    due = NOW + timedelta(hours=1)
+    with db.session() as session:
+        session.add(FlowRun(store_id=shop.id, flow=flow.name, version=flow.version,
+                            customer_id=ana, subject="order", subject_id=1, status="active",
+                            step=0, triggered_at=NOW, anchor_at=NOW, due_at=due, settings={},
+                            data={}))
+    sign_in(client, storeflow, shop.id)
+
+    page = client.get(f"/app/activity?email={ANA}").text
+
+    assert section(page, "Coming up").startswith("Coming up flows under way for Ana Post-purchase"
+                                                 " Thank you")
+    assert f'<time datetime="{due.isoformat()}">' in page
