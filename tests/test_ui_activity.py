@@ -13,7 +13,7 @@ from app import clock
 from app.db import db
 from app.models import Customer, FlowRun, Message, Order, TimelineEntry
 from flows.catalog import FLOWS
-from tests.ui_helpers import ANA, add_customer, connect_rival, sign_in
+from tests.ui_helpers import ANA, add_customer, connect_rival, customers_sharing, sign_in
 
 NOW = clock.now().replace(microsecond=0)
 BEN = "ben@example.com"
@@ -143,11 +143,7 @@ def test_an_address_shared_by_customers_shows_the_oldest_platform_customer(clien
                                                                             storeflow):
     """A shopper known first by the address typed at the shop front, and as two Shopify
     customers (one changed its address to hers): the page shows the oldest Shopify one."""
-    add_customer(shop.id, ANA, None, "Typed")
-    older = add_customer(shop.id, "ana.old@example.com", 11, "Older")
-    add_customer(shop.id, ANA, 12, "Newer")
-    with db.session() as session:
-        session.get(Customer, older).email = ANA
+    older = customers_sharing(shop.id, ANA)
     sign_in(client, storeflow, shop.id)
 
     page = client.get(f"/app/activity?email={ANA}").text

@@ -13,7 +13,7 @@ from app.db import db
 from app.jobs import broker
 from app.models import Customer, Message
 from app.web.ui.preview import TEST_SEND_KEY
-from tests.ui_helpers import add_customer, connect_rival, sign_in
+from tests.ui_helpers import add_customer, connect_rival, customers_sharing, sign_in
 
 ZOE = "zoe@example.com"
 SAMPLE = "ana@example.com"  # the sample customer's address
@@ -103,11 +103,7 @@ def test_preview_as_a_shared_address_shows_the_oldest_platform_customer(client, 
                                                                         storeflow):
     """An address typed at the shop front and held by two Shopify customers (one changed its
     address to it) previews as the oldest Shopify customer, as Activity shows them."""
-    add_customer(shop.id, ZOE, None, "Typed")
-    older = add_customer(shop.id, "zoe.old@example.com", 11, "Older")
-    add_customer(shop.id, ZOE, 12, "Newer")
-    with db.session() as session:
-        session.get(Customer, older).email = ZOE
+    older = customers_sharing(shop.id, ZOE)
     sign_in(client, storeflow, shop.id)
 
     page = client.get(f"/app/preview?step=welcome/welcome&email={ZOE}").text

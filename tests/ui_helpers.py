@@ -50,6 +50,18 @@ def add_customer(store_id: int, email: str | None, platform_id: int | None,
         return row.id
 
 
+def customers_sharing(store_id: int, address: str) -> int:
+    """Three customers with one address: typed at the shop front ("Typed"), a Shopify customer
+    ("Newer"), and an older Shopify customer who changed their address to it ("Older"); the
+    older one's id, whom the pages show for that address."""
+    add_customer(store_id, address, None, "Typed")
+    older = add_customer(store_id, f"old.{address}", 11, "Older")
+    add_customer(store_id, address, 12, "Newer")
+    with db.session() as session:
+        session.get(Customer, older).email = address
+    return older
+
+
 def _message(store_id, customer, flow, step, sent_at, rng, n) -> Message:
     opened = rng.random() < 0.55
     clicked = opened and rng.random() < 0.3
