@@ -11,7 +11,7 @@ import pytest
 
 from app import clock
 from app.db import db
-from app.models import Customer, FlowRun, Message, Order, TimelineEntry
+from app.models import FlowRun, Message, Order, TimelineEntry
 from flows.catalog import FLOWS
 from tests.ui_helpers import ANA, add_customer, connect_rival, customers_sharing, sign_in
 

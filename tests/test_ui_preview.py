@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.db import db
 from app.jobs import broker
-from app.models import Customer, Message
+from app.models import Message
 from app.web.ui.preview import TEST_SEND_KEY
 from tests.ui_helpers import add_customer, connect_rival, customers_sharing, sign_in
 
