@@ -272,7 +272,10 @@ def customer_export(store_ref: str, email: str) -> None:
     bootstrap()
     with database.session() as session:
         found = _store_or_fail(stores, session, store_ref)
-        data = export_customer(session, found.id, email)
+        try:
+            data = export_customer(session, found.id, email)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--email") from None
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 

@@ -34,6 +34,8 @@ def _row(row, *exclude: str) -> dict[str, Any]:
 def export_customer(session: Session, store_id: int, email: str) -> dict[str, Any]:
     """Everything held for `email` in `store_id` (see the module's docstring)."""
     address = normalize_email(email)
+    if address is None:  # else `email == None` would match every row without an address
+        raise ValueError(f"{email!r} is not an email address")
     customers = session.execute(
         select(Customer).where(Customer.store_id == store_id, Customer.email == address)
     ).scalars().all()

@@ -1,7 +1,10 @@
 """Failing background jobs, where a merchant and an operator can see them.
 
 The worker (app.worker) calls `record` for every failure of a job, whether RQ will retry it or
-not, and `cleared` when a job that failed before succeeds. The overview shows a store's open
+not, and `cleared` after every success: a failure is kept per piece of work (the job's function
+and first argument), so the work succeeding under any job id (a retry, mail deferred over the
+rate, an ingest queued again) clears it. Which work is failing is also a Redis set, so a
+success costs one SREM, not a query. The overview shows a store's open
 failures in red, with the first error in words and what to do; `storeflow doctor` lists every
 store's and exits non-zero. Only the error's class is kept: its message can carry personal data.
 """
@@ -19,11 +22,12 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.db import db
+from app.jobs import broker
 from app.models import FlowRun, JobFailure, Message, WebhookEvent
 
 log = logging.getLogger(__name__)
 
-FAILED_BEFORE = "failed_before"  # job.meta flag: only such a job's success touches the table
+FAILING = "storeflow:failing-work"  # the keys of the rows below, for a cheap check on success
 # Jobs whose first argument is a row's id, by the row that names the store.
 ROW_OF_FIRST_ARGUMENT = {"app.ingest.ingest": WebhookEvent, "app.mail.outbox.deliver": Message,
                          "flows.engine.advance": FlowRun}
@@ -70,31 +74,42 @@ def kind(job_name: str) -> str:
     return KINDS.get(job_name) or KINDS.get(module) or SYNC
 
 
+def work_key(job: Job) -> str:
+    """What a job does, whatever its id: `app.mail.outbox.deliver:25`."""
+    first = job.args[0] if job.args else ""
+    return f"{job.func_name}:{first}"[:200]
+
+
 def record(job: Job, exc_type, exc_value, traceback) -> bool:
     """RQ exception handler: keep the failure, then let RQ go on (retry or fail the job)."""
     try:
         retrying = bool(job.retries_left)
+        key = work_key(job)
         statement = insert(JobFailure).values(
-            job_id=job.id, store_id=_store_of(job), job=job.func_name, error=exc_type.__name__,
+            job_key=key, store_id=_store_of(job), job=job.func_name, error=exc_type.__name__,
             attempts=1, retrying=retrying, first_failed_at=clock.now(),
             last_failed_at=clock.now())
         with db.session() as session:
             session.execute(statement.on_conflict_do_update(
-                index_elements=["job_id"],
+                index_elements=["job_key"],
                 set_={"attempts": JobFailure.attempts + 1, "retrying": retrying,
                       "error": exc_type.__name__, "last_failed_at": clock.now()}))
-        job.meta[FAILED_BEFORE] = True
-        job.save_meta()
+        broker.connection.sadd(FAILING, key)
     except Exception:  # noqa: BLE001 - never let bookkeeping hide the job's own failure
         log.exception("could not record a job failure", extra={"job_id": job.id})
     return True
 
 
 def cleared(job: Job) -> None:
-    """A job succeeded: forget its failures, if it had any."""
-    if job.meta.get(FAILED_BEFORE):
-        with db.session() as session:
-            session.execute(delete(JobFailure).where(JobFailure.job_id == job.id))
+    """A job succeeded: forget the failures of its work, if it had any. Never raises: RQ would
+    take an error here for the job's own and run it again."""
+    try:
+        key = work_key(job)
+        if broker.connection.srem(FAILING, key):
+            with db.session() as session:
+                session.execute(delete(JobFailure).where(JobFailure.job_key == key))
+    except Exception:  # noqa: BLE001
+        log.exception("could not clear a job's failures", extra={"job_id": job.id})
 
 
 def open_failures(session: Session, store_id: int | None = None) -> list[JobFailure]:

@@ -137,3 +137,10 @@ def test_customer_export_holds_everything_kept_about_them(storeflow, shop):
     assert exported["flow_runs"] and exported["timeline"]
     assert [s["reason"] for s in exported["suppressions"]] == ["unsubscribed"]
     assert "smith" not in json.dumps(exported).lower()  # the other customers
+
+
+def test_customer_export_of_something_not_an_address_exports_nothing(storeflow, shop):
+    """`--email nobody` is refused: it must not match every row that has no address."""
+    result = storeflow("customer", "export", "--store", str(shop.id), "--email", "nobody",
+                       ok=False)
+    assert result.exit_code == 2 and "'nobody' is not an email address" in result.output

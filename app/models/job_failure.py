@@ -18,7 +18,9 @@ class JobFailure(Base):
     __tablename__ = "job_failures"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    job_id: Mapped[str] = mapped_column(String(200), unique=True)
+    # The work, not the RQ job: its function and first argument (`app.mail.outbox.deliver:25`), so
+    # a retry under another job id (mail over the rate, an ingest queued again) clears it too.
+    job_key: Mapped[str] = mapped_column(String(200), unique=True)
     # None for jobs of no one store (the periodic sweeps).
     store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"),
                                                  index=True)

@@ -16,7 +16,7 @@ def upgrade() -> None:
     op.create_table(
         'job_failures',
         sa.Column('id', sa.BigInteger(), primary_key=True),
-        sa.Column('job_id', sa.String(200), nullable=False, unique=True),
+        sa.Column('job_key', sa.String(200), nullable=False, unique=True),
         sa.Column('store_id', sa.Integer(), sa.ForeignKey('stores.id', ondelete='CASCADE'),
                   nullable=True, index=True),
         sa.Column('job', sa.String(100), nullable=False),

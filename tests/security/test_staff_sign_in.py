@@ -66,6 +66,11 @@ def test_one_address_cannot_flood_the_form(http, member):
 def test_the_form_needs_its_csrf_token(http, member, smtp_sink):
     http.get("/app/sign-in")
     assert http.post("/app/sign-in", data={"email": MEMBER}).status_code == 400
+    # A Shopify session token exempts a request from CSRF only once verified; this page
+    # verifies none, so a made-up one (a cross-site form's) exempts nothing.
+    assert http.post("/app/sign-in", data={"email": MEMBER, "id_token": "x"}).status_code == 400
+    assert http.post("/app/sign-in", data={"email": MEMBER},
+                     headers={"Authorization": "Bearer x"}).status_code == 400
     work("mail")
     assert smtp_sink.to(MEMBER) == []
 

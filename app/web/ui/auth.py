@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import abort, request, session
+from flask import abort, g, request, session
 from itsdangerous import BadSignature
 
 from app.identity import Signer
@@ -159,7 +159,10 @@ def actor() -> str:
     if session_token():
         from app import shopify_app
 
-        member = shopify_app.embedded_staff_member(session_token())
+        try:
+            member = shopify_app.embedded_staff_member(session_token())
+        except shopify_app.session_token.InvalidSessionToken:  # expired since _identify
+            member = None
         return f"Shopify staff member {member}" if member else "the Shopify admin"
     return session.get(MEMBER) or "an operator's sign-in link"
 
@@ -176,8 +179,10 @@ def ensure_csrf_token() -> None:
 
 
 def check_csrf() -> None:
-    """Refuse (400) an unsafe request whose form or header lacks the session's CSRF token."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or session_token():
+    """Refuse (400) an unsafe request whose form or header lacks the session's CSRF token.
+    A request whose Shopify session token was verified (g.embedded) needs none; one that merely
+    carries a token, on a page that verifies none (the sign-in form), does."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or g.get("embedded"):
         return
     sent = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     expected = csrf_token()
