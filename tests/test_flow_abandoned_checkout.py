@@ -7,7 +7,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
+from app.db import db
+from app.models import Checkout
 from flows import engine, rules
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
                                 consent_update, enable, messages, move_to, order_sample,
@@ -330,3 +333,18 @@ def test_the_timeline_speaks_of_the_checkout_and_the_email_not_of_row_ids(shop, 
     assert entries[0] == ("enrolled", None,
                           f"checkout of {checkout['total_price']} {checkout['currency']}")
     assert ("sent", "email_1", "queued for sending") in entries
+
+
+def test_a_checkout_run_ends_on_completion_or_removal_of_its_checkout(shop, webhooks, run_jobs):
+    """The exit reasons the timeline shows: 'checkout completed', 'checkout removed'."""
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    [run] = runs()
+    with run_context(run) as ctx:
+        assert rules.checkout_completed(ctx) is None
+    with db.session() as session:
+        session.execute(update(Checkout).values(completed_at=SAMPLE_TIME + MINUTE))
+    with run_context(run) as ctx:
+        assert rules.checkout_completed(ctx) == "checkout completed"
+    with run_context(run, subject_id=0) as gone:
+        assert rules.checkout_completed(gone) == "checkout removed"

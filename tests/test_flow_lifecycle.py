@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from app.db import db
 from app.demo.payloads import Person, customer
-from app.models import Customer, Suppression
+from app.models import Customer, Order, Suppression
 from flows import rules
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
                                 messages, move_to, order_sample, run_context, runs, timeline)
@@ -279,3 +279,33 @@ def test_a_buyer_who_never_consents_gets_no_thank_you(shop, webhooks, run_jobs, 
 
     assert sent_steps("post_purchase") == []
     assert runs("post_purchase")[0].outcome == "no marketing consent"
+
+
+def test_an_order_update_run_ends_on_the_orders_cancellation_or_removal(shop, webhooks,
+                                                                        run_jobs):
+    """The exit reasons the timeline shows, asked of the rule made afresh: none while the
+    order stands, 'order cancelled' once it is, 'order removed' when its row is gone."""
+    enable(shop.id, "order_updates")
+    place_order(webhooks, run_jobs)
+    [run] = runs("order_updates")
+    with run_context(run) as ctx:
+        assert rules.order_cancelled(ctx) is None
+    with db.session() as session:
+        session.execute(update(Order).values(cancelled_at=SAMPLE_TIME + HOUR))
+    with run_context(run) as ctx:
+        assert rules.order_cancelled(ctx) == "order cancelled"
+    with run_context(run, subject_id=0) as gone:
+        assert rules.order_cancelled(gone) == "order removed"
+
+
+def test_only_a_new_subscriber_enters_the_welcome_flow(shop, webhooks, run_jobs):
+    """The welcome's entry rule: subscribed or pending, else 'not a new subscriber'."""
+    enable(shop.id, "order_updates")
+    place_order(webhooks, run_jobs, subscribed=False)
+    [run] = runs("order_updates")
+    with run_context(run) as ctx:
+        assert rules.subscribing(ctx) == "not a new subscriber"
+    webhooks.deliver("customers_email_marketing_consent/update", consent_update(BUYER, BUYER_EMAIL))
+    run_jobs()
+    with run_context(run) as ctx:
+        assert rules.subscribing(ctx) is None

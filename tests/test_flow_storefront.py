@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from app.db import db
+from app.models import Customer, FlowRun
 from flows import rules
 from tests.collect_helpers import event, pixel, post
 from tests.flow_helpers import (HOUR, MINUTE, at, consent_update, enable, messages, move_to,
@@ -213,3 +215,34 @@ def test_an_order_after_browsing_ends_browse_abandonment(client, shop, webhooks,
 
     assert sent("browse_abandonment") == [] and smtp_sink.received == []
     assert runs("browse_abandonment")[0].outcome == "ordered"
+
+
+def test_the_cart_flow_yields_only_to_this_shoppers_checkout_run_under_way(
+        client, shop, webhooks, run_jobs):
+    """Another shopper's checkout run, or this shopper's ended one, holds no cart back."""
+    enable(shop.id, "abandoned_cart")
+    known_shopper(client, shop, webhooks, run_jobs)
+    with at(VIEWED_AT + 2 * MINUTE):
+        post(client, shop, [pixel("product_added_to_cart")])
+        run_jobs()
+    [cart_run] = runs("abandoned_cart")
+
+    def checkout_run(customer_id: int, status: str, checkout: int) -> None:
+        with db.session() as session:
+            session.add(FlowRun(store_id=shop.id, flow="abandoned_checkout", version=1,
+                                customer_id=customer_id, subject="checkout", subject_id=checkout,
+                                status=status, triggered_at=VIEWED_AT, anchor_at=VIEWED_AT,
+                                settings={}, data={}, started_at=VIEWED_AT))
+
+    with db.session() as session:
+        other = Customer(store_id=shop.id, email="someone@example.com", tags=[])
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    checkout_run(other_id, "active", 1)
+    checkout_run(cart_run.customer_id, "completed", 2)
+    with run_context(cart_run) as ctx:
+        assert rules.not_in_checkout_flow(ctx) is None
+    checkout_run(cart_run.customer_id, "active", 3)
+    with run_context(cart_run) as ctx:
+        assert rules.not_in_checkout_flow(ctx) == "in the abandoned-checkout flow"
