@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,7 @@ def main(argv: list[str]) -> int:
         env.update(MUTATE_HOME=str(home), MUTATE_SLOTS=str(SLOTS),
                    MUTATE_REDIS_URL=embedded.start_redis(home, persist=False),
                    MUTATE_DATABASE_URL=embedded.start_postgres(home, "storeflow_mutate_0"))
+        refresh_unmutated()
         subprocess.run([*mutmut, "run", "--max-children", str(SLOTS), *argv], cwd=ROOT,
                        env=env, check=True)
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=ROOT, env=env,
@@ -63,6 +65,24 @@ def main(argv: list[str]) -> int:
     REPORT.write_text(report(results, diffs, equivalents(), commit))
     print(f"wrote {REPORT.relative_to(ROOT)}")
     return 0
+
+
+def refresh_unmutated() -> None:
+    """Bring mutmut's copy of the code up to date for the files it does not mutate: it copies
+    them once, so after a change elsewhere (a module the critical ones call) its tests would
+    run against the old version. The mutated modules it regenerates itself when they change."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    mutated = {ROOT / path for path in config["only_mutate"]}
+    copy = ROOT / "mutants"
+    if not copy.exists():
+        return
+    for folder in config["source_paths"]:
+        for source in (ROOT / folder).rglob("*"):
+            target = copy / source.relative_to(ROOT)
+            if source.is_file() and source not in mutated and "__pycache__" not in source.parts \
+                    and (not target.exists() or target.read_bytes() != source.read_bytes()):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
 
 
 @contextmanager
