@@ -158,7 +158,7 @@ def report(results: list[tuple[str, str]], diffs: dict[str, str], reasons: dict[
     run = len(results) - total["not checked"]
     killed_or_explained = total["killed"] + sum(1 for n, s in results if s == "survived" and n in reasons)
     lines += ["", f"**{killed_or_explained} of the {run} mutants run killed or shown equivalent "
-                  f"({100 * killed_or_explained / max(run, 1):.0f} %); {total['not checked']} of "
+                  f"({100 * killed_or_explained / max(run, 1):.1f} %); {total['not checked']} of "
                   f"{len(results)} not run yet.**", ""]
     for name, status in results:
         if status in UNREPORTED:
