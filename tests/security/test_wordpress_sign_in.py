@@ -49,13 +49,16 @@ def test_a_replayed_request_is_refused(http, woo_store):
     assert again.status_code == 401 and "path" not in again.json()
 
 
-@pytest.mark.parametrize("skew", [-61, 61, -3600])
+# Half a window clear of its edge either way: a request may take seconds to arrive on a
+# loaded machine, and must not drift across the edge in the meantime.
+@pytest.mark.parametrize("skew", [-90, 90, -3600])
 def test_a_stale_or_future_request_is_refused(http, woo_store, skew):
     assert ask(http, woo_store.id, ts=time.time() + skew).status_code == 401
 
 
-def test_a_request_within_the_clock_window_is_accepted(http, woo_store):
-    assert ask(http, woo_store.id, ts=time.time() - 50).status_code == 200
+@pytest.mark.parametrize("skew", [-30, 30])
+def test_a_request_within_the_clock_window_is_accepted(http, woo_store, skew):
+    assert ask(http, woo_store.id, ts=time.time() + skew).status_code == 200
 
 
 def test_a_forged_or_borrowed_signature_is_refused(http, woo_store, shop):
