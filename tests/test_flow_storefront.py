@@ -28,6 +28,17 @@ def known_shopper(client, shop, webhooks, run_jobs):
         run_jobs()
 
 
+def cart_left(client, shop, webhooks, run_jobs):
+    """Bob adds the T-shirt to his cart with only the cart flow on; its run."""
+    enable(shop.id, "abandoned_cart")
+    known_shopper(client, shop, webhooks, run_jobs)
+    with at(VIEWED_AT + 2 * MINUTE):
+        post(client, shop, [pixel("product_added_to_cart")])
+        run_jobs()
+    [cart_run] = runs("abandoned_cart")
+    return cart_run
+
+
 TSHIRT = 788032119674292922  # products_update.json
 
 
@@ -123,12 +134,7 @@ def test_a_cart_that_reaches_checkout_belongs_to_the_checkout_flow(
 
 def test_a_cart_that_reaches_checkout_gets_no_cart_reminder_even_with_the_checkout_flow_off(
         client, shop, webhooks, run_jobs, smtp_sink):
-    enable(shop.id, "abandoned_cart")
-    known_shopper(client, shop, webhooks, run_jobs)
-    with at(VIEWED_AT + 2 * MINUTE):
-        post(client, shop, [pixel("product_added_to_cart")])
-        run_jobs()
-    [cart_run] = runs("abandoned_cart")
+    cart_run = cart_left(client, shop, webhooks, run_jobs)
     with run_context(cart_run) as ctx:
         # The stage rules each flow enrolls with, made afresh (as a new flow would make them).
         assert (rules.stage_is("cart")(ctx), rules.stage_is("checkout")(ctx)) == (
@@ -220,12 +226,7 @@ def test_an_order_after_browsing_ends_browse_abandonment(client, shop, webhooks,
 def test_the_cart_flow_yields_only_to_this_shoppers_checkout_run_under_way(
         client, shop, webhooks, run_jobs):
     """Another shopper's checkout run, or this shopper's ended one, holds no cart back."""
-    enable(shop.id, "abandoned_cart")
-    known_shopper(client, shop, webhooks, run_jobs)
-    with at(VIEWED_AT + 2 * MINUTE):
-        post(client, shop, [pixel("product_added_to_cart")])
-        run_jobs()
-    [cart_run] = runs("abandoned_cart")
+    cart_run = cart_left(client, shop, webhooks, run_jobs)
 
     def checkout_run(customer_id: int, status: str, checkout: int) -> None:
         with db.session() as session:
