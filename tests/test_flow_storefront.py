@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from app import clock
 from app.db import db
-from app.models import Customer, FlowRun
-from flows import rules
+from app.models import Customer, FlowRun, Store
+from flows import catalog, config, rules
+from flows.dryrun import dry_run
 from tests.collect_helpers import event, pixel, post
 from tests.flow_helpers import (HOUR, MINUTE, at, consent_update, enable, messages, move_to,
                                 order_sample, run_context, runs)
@@ -247,3 +249,29 @@ def test_the_cart_flow_yields_only_to_this_shoppers_checkout_run_under_way(
     checkout_run(cart_run.customer_id, "active", 3)
     with run_context(cart_run) as ctx:
         assert rules.not_in_checkout_flow(ctx) == "in the abandoned-checkout flow"
+
+
+def test_the_dry_run_counts_a_browse_email_sent_before_the_shopper_later_carted(
+        client, shop, webhooks, run_jobs):
+    """The replay judges each run as of its send: a cart five hours after the view came after
+    the two-hour email, and does not take it back; a cart one hour after the view stops it."""
+    known_shopper(client, shop, webhooks, run_jobs)  # the flow stays off, as before deciding
+    line = {"product_id": TSHIRT, "title": "Example T-Shirt", "quantity": 1, "price": "19.99"}
+    with at(VIEWED_AT + 5 * HOUR):
+        post(client, shop, [viewed(TSHIRT, 1), cart("later", 5 * 60, [line])])
+        run_jobs()
+
+    assert _predicted_browse_emails(shop.id, VIEWED_AT + 10 * HOUR) == (1, {})
+
+    with at(VIEWED_AT + 5 * HOUR):
+        post(client, shop, [cart("sooner", 60, [line])])
+        run_jobs()
+    assert _predicted_browse_emails(shop.id, VIEWED_AT + 10 * HOUR) == (0, {"added to cart": 1})
+
+
+def _predicted_browse_emails(store_id: int, until: datetime) -> tuple[int, dict]:
+    with clock.frozen_at(until), db.session() as session:
+        flow = catalog.FLOWS["browse_abandonment"]
+        report = dry_run(session, session.get(Store, store_id), flow,
+                         config.effective(session, store_id, flow)[1], until)
+    return report.emails, dict(report.stopped)

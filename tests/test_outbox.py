@@ -241,6 +241,37 @@ def test_the_sweep_queues_again_only_owed_mail_whose_job_was_lost(shop, webhooks
     assert mail.job_ids.count(f"mail-{still_queued}") == 1  # its own job was still there
 
 
+def _started_job(message_id: int, heartbeat_age: timedelta) -> None:
+    """The mail job of a worker killed mid-job: taken off its queue, marked started, and beating
+    no more since `heartbeat_age` ago."""
+    from rq.job import JobStatus
+
+    from app.jobs import broker
+
+    job = broker.queue("mail").fetch_job(f"mail-{message_id}")
+    broker.queue("mail").remove(job)
+    job.set_status(JobStatus.STARTED)
+    job.heartbeat(datetime.now(timezone.utc) - heartbeat_age, ttl=600)
+
+
+def test_the_sweep_takes_over_mail_whose_worker_stopped_beating_after_the_grace_it_is_given(
+        shop, webhooks, run_jobs):
+    """A started job is the worker's until its heartbeat is older than the grace: the scheduler
+    waits five minutes, a recovery after kill -9 may choose to wait none."""
+    from app.jobs import broker
+
+    stopped, beating = _messages(shop, webhooks, run_jobs, 2)
+    for message_id in (stopped, beating):
+        outbox.enqueue_delivery(message_id)
+        _set(message_id, "queued", clock.now() - timedelta(minutes=1))
+    _started_job(stopped, heartbeat_age=timedelta(minutes=2))
+    _started_job(beating, heartbeat_age=timedelta(seconds=5))
+
+    assert outbox.sweep_outbox() == 0  # two minutes is within the default five
+    assert outbox.sweep_outbox(started_grace=timedelta(minutes=1)) == 1
+    assert broker.queue("mail").job_ids == [f"mail-{stopped}"]
+
+
 def test_a_registered_send_guard_cancels_mail_at_send_time_with_its_reason(
         shop, webhooks, run_jobs, smtp_sink, monkeypatch):
     """The flows register their exit rules this way; a reason means the mail never leaves."""
