@@ -1,12 +1,23 @@
-"""RQ queues and the job entry points. Jobs take ids, never ORM objects, and stay thin."""
+"""RQ queues, the one job policy, and the inbox's jobs. Jobs take ids, never ORM objects, and
+stay thin.
+
+Every job declares its policy once, where it is defined: `@jobs.job("mail", retry=...,
+id="mail-{0}")`. Callers only say what to run (`jobs.enqueue(deliver, message_id)`); the queue,
+retries, timeout, TTLs and the job's id come from the declaration.
+"""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
 
 import redis
+import rq.job
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
+from rq.utils import import_attribute
 from sqlalchemy import delete, select, update
 
 from app import clock
@@ -26,6 +37,102 @@ INBOX_RETENTION = timedelta(days=30)
 WAITING = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How one job runs. `id` formats the job's arguments into its id (`"mail-{0}"`): an id that
+    says what the job is about lets a sweep ask whether it is still waiting."""
+
+    queue: str
+    retry: Retry | None = None
+    timeout: timedelta | None = None  # RQ's default (3 minutes) when None
+    id: str | None = None
+    result_ttl: timedelta | None = None  # RQ's default (500 s) when None
+    failure_ttl: timedelta = timedelta(days=7)
+
+    def options(self, args: tuple, job_id: str | None) -> dict[str, Any]:
+        """The keyword arguments RQ's enqueue methods take for a job with these arguments."""
+        options: dict[str, Any] = {"retry": self.retry,
+                                   "failure_ttl": int(self.failure_ttl.total_seconds())}
+        if job_id or self.id:
+            options["job_id"] = job_id or self.id.format(*args)
+        if self.timeout is not None:
+            options["job_timeout"] = int(self.timeout.total_seconds())
+        if self.result_ttl is not None:
+            options["result_ttl"] = int(self.result_ttl.total_seconds())
+        return options
+
+
+POLICIES: dict[str, Policy] = {}
+
+
+def job(queue: str, **policy: Any) -> Callable[[F], F]:
+    """Declare a function an RQ job on `queue`, with the rest of its Policy."""
+    if queue not in QUEUES:
+        raise ValueError(f"no queue {queue!r}; queues are {', '.join(QUEUES)}")
+
+    def declare(func: F) -> F:
+        POLICIES[path(func)] = Policy(queue, **policy)
+        return func
+    return declare
+
+
+def path(func: Callable) -> str:
+    """The dotted path RQ stores for a job function."""
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def policy(func: Callable) -> Policy:
+    try:
+        return POLICIES[path(func)]
+    except KeyError:
+        raise LookupError(f"{path(func)} is not a declared job (@jobs.job)") from None
+
+
+def enqueue(func: Callable, *args: Any, at: datetime | None = None,
+            delay: timedelta | None = None, job_id: str | None = None) -> Job:
+    """Queue `func(*args)` by its declared policy: now, at a moment, or after a delay.
+    `job_id` replaces the declared id (a follow-up of a job that is still running)."""
+    declared = policy(func)
+    queue = broker.queue(declared.queue)
+    options = declared.options(args, job_id)
+    if at is not None:
+        return queue.enqueue_at(at, func, *args, **options)
+    if delay is not None:
+        return queue.enqueue_in(delay, func, *args, **options)
+    return queue.enqueue(func, *args, **options)
+
+
+def enqueue_many(func: Callable, argument_lists: Iterable[tuple]) -> list[Job]:
+    """Queue one job per argument tuple in one round trip to Redis."""
+    declared = policy(func)
+    prepared = []
+    for args in argument_lists:
+        options = declared.options(args, None)
+        if "job_timeout" in options:  # prepare_data names it differently from enqueue
+            options["timeout"] = options.pop("job_timeout")
+        prepared.append(Queue.prepare_data(func, args, **options))
+    return broker.queue(declared.queue).enqueue_many(prepared) if prepared else []
+
+
+# Job paths a release moved, old -> new, so that jobs queued before an upgrade still run after
+# it. Each entry is kept for one release.
+MOVED_JOBS: dict[str, str] = {}
+
+
+class MovableJob(rq.job.Job):
+    """An RQ job that finds its function under the new path when a release moved it."""
+
+    @property
+    def func(self) -> Callable | None:
+        name = self.func_name
+        if name in MOVED_JOBS and self.instance is None:
+            return import_attribute(MOVED_JOBS[name])
+        return super().func
+
+
 class Broker:
     """The process's Redis connection, bound once by `app.bootstrap`."""
 
@@ -38,7 +145,7 @@ class Broker:
     def queue(self, name: str) -> Queue:
         if self.connection is None:
             raise RuntimeError("redis is not configured; call app.bootstrap first")
-        return Queue(name, connection=self.connection)
+        return Queue(name, connection=self.connection, job_class=MovableJob)
 
 
 broker = Broker()

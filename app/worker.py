@@ -5,7 +5,7 @@ from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
 from app import job_failures
-from app.jobs import QUEUES, broker
+from app.jobs import QUEUES, MovableJob, broker
 
 
 class Worker(SimpleWorker):
@@ -21,6 +21,7 @@ class Worker(SimpleWorker):
     """
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("job_class", MovableJob)  # jobs queued under a path since moved run
         super().__init__(*args, **kwargs)
         # Every failure is kept where the overview and `storeflow doctor` show it.
         self.push_exc_handler(job_failures.record)
