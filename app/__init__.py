@@ -11,21 +11,18 @@ from app.config import Config, load_config
 
 def bootstrap(config: Config | None = None) -> Config:
     """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
-    from app import attribution  # noqa: F401  (its ORDER_PLACED listener, in every process)
-    from app import embedded, errors_sentry, installs, shopify_app
+    from app import embedded, errors_sentry, installs, shopify_app, wiring
     from app.crypto import keyring
     from app.db import db
     from app.identity import signer
     from app.jobs import broker
     from app.mail import links
-    from app.mail import sendable  # noqa: F401  (its send guard, in every process that sends)
     from app.mail.rate import send_rate
     from app.mail.transport import transports
     from app.web.ui import auth as ui_auth
     import connectors
     from connectors.netguard import policy as outbound
     from connectors.shopify.admin import endpoint as shopify_endpoint
-    from flows import engine
 
     config = embedded.resolve(config or load_config())
     errors_sentry.init()
@@ -39,7 +36,7 @@ def bootstrap(config: Config | None = None) -> Config:
     installs.signer.bind(config.secret_key, config.base_url)
     ui_auth.signer.configure(config.secret_key)
     outbound.configure(config.allow_private_addresses)
-    engine.listen()
+    wiring.wire()  # the flows' port, event listeners and send guards: one visible list
     shopify_endpoint.configure(config.shopify_api_base_url)
     shopify_app.configure(config.shopify_api_key, config.shopify_api_secret, config.shopify_scopes,
                           config.base_url)

@@ -67,9 +67,9 @@ def attribute(session: Session, order: Order) -> str | None:
     return method
 
 
-@events.listen(events.ORDER_PLACED)
 def on_order_placed(session: Session, event: events.DomainEvent) -> None:
-    """Attribute a newly placed order, in the transaction that stored it."""
+    """Attribute a newly placed order, in the transaction that stored it (an ORDER_PLACED
+    listener, registered by app.wiring)."""
     order = stores.get_owned(session, Order, event.store_id, event.subject_id)
     if order is not None:
         attribute(session, order)

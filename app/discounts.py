@@ -1,10 +1,7 @@
 """Discount codes for flows: unique, single-use, for one recipient, made by the store's platform."""
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
-
-from sqlalchemy.orm import Session
 
 import connectors
 from app import clock
@@ -12,11 +9,11 @@ from app.models import Customer, Store
 from connectors.base import Refused
 
 
-def create_code(session: Session, store: Store, customer: Customer, *, percent: float,
+def create_code(store: Store, customer: Customer, *, code: str, percent: float,
                 valid_for: timedelta) -> tuple[str | None, str | None]:
-    """Ask the store's platform for a code: (code, None), or (None, why not) when it cannot or
-    will not make one. A transient failure (the API is down) raises, so the step is retried."""
-    code = f"SF-{secrets.token_hex(4).upper()}"
+    """Ask the store's platform to make `code`: (code, None), or (None, why not) when it cannot
+    or will not make one. A transient failure (the API is down) raises, so the step is retried.
+    Called with no transaction open (flows.engine.advance)."""
     try:
         connectors.get(store.platform).create_discount(
             store, code=code, percent=percent, email=customer.email,

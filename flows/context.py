@@ -1,8 +1,10 @@
 """What a step, condition or rule sees of a run: the store, the customer, the subject, the time.
 
 Rows are read on first use, in the engine's transaction, so every check sees the database as it
-is at that moment. A dry run (flows/dryrun.py) sets a `horizon`: rules then ignore the orders,
-checkouts and changes stamped after it, seeing the store's history as it stood then.
+is at that moment. What a step sends out of the engine goes through the context's `port`
+(flows.port). A dry run (flows.dryrun) replays history with its own recording port and sets a
+`horizon`: rules then ignore the orders, checkouts and changes stamped after it, seeing the
+store's history as it stood then.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import stores
 from app.models import Checkout, Customer, FlowRun, Order, ProductView, Store
+from flows.port import Port, bound
 
 SUBJECT_MODELS = {"checkout": Checkout, "order": Order, "product_view": ProductView,
                   "customer": Customer}
@@ -32,6 +35,14 @@ class RunContext:
     # Live runs have none: what is stored has happened. Never bound live checks by `now`: an
     # order stamped a second ahead of our clock must still stop a reminder.
     horizon: datetime | None = None
+    port: Port = field(default_factory=bound)
+
+    @property
+    def replay(self) -> bool:
+        """A dry run's replay of history: the flow counts as switched on, and what only the
+        present knows (quiet hours, the frequency cap, other flows due, the store's settings)
+        is not simulated."""
+        return self.horizon is not None
 
     @property
     def settings(self) -> dict[str, Any]:

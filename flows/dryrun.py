@@ -1,11 +1,21 @@
 """What a flow would have sent over a store's recent history, before the merchant switches it on:
 "would have emailed 132 customers; 41 of them later bought anyway".
 
-The dry run replays the flow's trigger over the stored history (the checkouts, orders, product
-views and consent changes of the window, or the audience query day by day), applies its entry
-rules at the moment of each trigger, and walks its steps in simulated time. Each send is checked
-against the flow's exit rules as of that moment: the context's horizon hides the orders,
-completions and cancellations that came later. Nothing is written and nothing is sent.
+The dry run is the live engine on a simulated clock with a recording port. It replays the flow's
+trigger over the stored history (the checkouts, orders, product views and consent changes of the
+window, or the audience query day by day) and, for each trigger, runs the engine's own entry
+rules and step walk (flows.execute) as of that moment, waking the run when the engine would have:
+at its due time, or when a WaitUntil's condition came true in the history. A step type is written
+once, for both.
+
+Three things keep the replay apart from the store:
+- its context's `horizon` hides the orders, completions and cancellations that came later, so
+  each check sees the history as it stood at that moment;
+- its port (`Recorder`) counts the emails instead of writing them to the outbox, answers code
+  requests itself, and writes nothing back to the store or to Redis;
+- each run is replayed in a savepoint that is rolled back (its run is never inserted), so a tag,
+  a score, a timeline entry or a sunset it records is gone, and its row locks with it, before
+  the next run.
 
 What it cannot know, it takes from today: consent, suppression and addresses are as they are
 now; quiet hours, frequency caps and other flows are not simulated, and later activity does not
@@ -26,14 +36,14 @@ from sqlalchemy.orm import Session
 
 from app import clock, consent, events
 from app.db import db
-from app.jobs import broker
 from app.models import Checkout, ConsentChange, FlowRun, Order, ProductView, Store
-from flows import catalog, config
+from flows import catalog, config, port
 from flows.audiences import Found
 from flows.context import RunContext
-from flows.execute import own_exit_reason
-from flows.rules import customer_orders, marketing_consent
-from flows.steps import AudienceTrigger, Flow, Send, Wait, WaitUntil
+from flows.execute import (advance_run, ask_for_code, code_request, entry_refusal, held_out,
+                           keep_answer)
+from flows.rules import customer_orders
+from flows.steps import AudienceTrigger, Flow, WaitUntil
 
 WINDOW = timedelta(days=30)
 
@@ -137,76 +147,104 @@ def _history(session: Session, store: Store, flow: Flow, settings: dict, since: 
 
 # --- the replay ------------------------------------------------------------------------------
 
+class Recorder:
+    """The dry run's port: what the engine would have sent out, counted and kept here."""
+
+    def __init__(self) -> None:
+        self.emails = 0
+        self.port = port.Port(queue_message=self.queue_message, cancel_messages=_nothing,
+                              deliver=_no_job, create_code=self.create_code,
+                              tag_customer=_nothing, queue=_no_job)
+
+    def queue_message(self, _session: Session, **_message) -> int:
+        self.emails += 1
+        return self.emails  # an id for the timeline, never a row's
+
+    @staticmethod
+    def create_code(_store, _customer, *, code: str, **_terms) -> tuple[str, None]:
+        return code, None  # the platform is not asked: the email would have carried a code
+
+
+def _nothing(*_args) -> None:
+    """Nothing written back, nothing cancelled: the replay queued nothing real."""
+
+
+def _no_job(*_args) -> None:
+    raise RuntimeError("a dry run queues no job")
+
+
 def dry_run(session: Session, store: Store, flow: Flow, settings: dict,
             until: datetime, window: timedelta = WINDOW) -> DryRun:
     """Replay `window` of the store's history up to `until` through `flow` with `settings`."""
     report = DryRun(flow, until - window, until)
+    recorder = Recorder()
     last_entry: dict[int, datetime] = {}
     for found in _history(session, store, flow, settings, report.since, until):
         report.triggers += 1
         run = FlowRun(store_id=store.id, flow=flow.name, version=flow.version,
                       customer_id=found.customer_id, subject=found.subject,
                       subject_id=found.subject_id, triggered_at=found.triggered_at,
-                      anchor_at=found.anchor_at, settings=settings, data={}, step=0)
+                      anchor_at=found.anchor_at, settings=settings, data={}, step=0,
+                      status="active", holdout=held_out(flow, settings, found.customer_id))
         # One context per run, moved through time: its customer and subject are read once.
-        ctx = RunContext(session, store, run, found.triggered_at, horizon=found.triggered_at)
-        refusal = _entry_refusal(ctx, flow, settings, last_entry.get(found.customer_id))
+        ctx = RunContext(session, store, run, found.triggered_at, horizon=found.triggered_at,
+                         port=recorder.port)
+        refusal = entry_refusal(ctx, flow, last_entry.get(found.customer_id))
         if refusal:
             report.stopped[refusal] += 1
             continue
         report.enrolled += 1
         last_entry[found.customer_id] = found.triggered_at
-        _walk(ctx, flow, report)
+        savepoint = session.begin_nested()
+        try:
+            _play(ctx, flow, report, recorder)
+        finally:
+            savepoint.rollback()
+    report.emails = recorder.emails
     return report
 
 
-def _entry_refusal(ctx: RunContext, flow: Flow, settings: dict,
-                   entered_before: datetime | None) -> str | None:
-    if flow.reentry_days and entered_before and ctx.now - entered_before < timedelta(
-            days=settings[flow.reentry_days]):
-        return "already in this flow recently"
-    return next(filter(None, (rule(ctx) for rule in flow.entry)), None)
+def _at(ctx: RunContext, when: datetime) -> RunContext:
+    ctx.now = ctx.horizon = when
+    return ctx
 
 
-def _walk(ctx: RunContext, flow: Flow, report: DryRun) -> None:
-    """Step through one run in simulated time, counting the emails it would have sent."""
+def _play(ctx: RunContext, flow: Flow, report: DryRun, recorder: Recorder) -> None:
+    """Advance one run with the engine's walk at each moment it would have woken, up to the
+    end of the window, counting the emails it would have sent."""
     run = ctx.run
     moment, first_email = run.triggered_at, None
-
-    def at(when: datetime) -> RunContext:
-        ctx.now = ctx.horizon = when
-        return ctx
-
-    for planned in flow.planned:
-        step = planned.step
-        if isinstance(step, Wait):
-            moment = max(moment, step.until(run.anchor_at, run.settings))
-        elif isinstance(step, WaitUntil):
-            deadline = step.deadline(run.anchor_at, run.settings)
-            came = _came_true(at, step.condition, moment, min(deadline or report.until,
-                                                                  report.until))
-            if came is not None:
-                moment = run.anchor_at = came  # as the engine does when the condition comes true
-            elif deadline is None or deadline > report.until or step.on_timeout == "exit":
-                break  # still waiting at the end of the window, or given up
-            else:
-                moment = max(moment, deadline)
-        if moment > report.until:
-            break  # still in the future
-        at(moment)
-        if planned.condition is not None and not planned.condition(ctx):
-            continue
-        if isinstance(step, Send):
-            reason = _send_refusal(ctx, flow, step)
-            if reason:
-                report.stopped[reason] += 1
-                break
-            report.emails += 1
-            first_email = first_email or moment
+    while moment is not None and moment <= report.until:
+        emails = recorder.emails
+        advance_run(_at(ctx, moment))
+        first_email = first_email or (moment if recorder.emails > emails else None)
+        request = code_request(run)
+        if request is not None:  # asked at once, as the step job asks the platform
+            keep_answer(run, request["code"], ask_for_code(ctx.port, ctx.store, ctx.customer,
+                                                           request))
+        elif run.status == "active":
+            moment = _woken(ctx, flow, moment, report.until)
+        else:
+            break
+    if run.status == "exited":
+        report.stopped[run.outcome] += 1
     if first_email is not None:
         report.emailed.add(run.customer_id)
-        if _ordered_after(at(report.until), first_email):
+        if _ordered_after(_at(ctx, report.until), first_email):
             report.bought_anyway.add(run.customer_id)
+
+
+def _woken(ctx: RunContext, flow: Flow, moment: datetime, until: datetime) -> datetime | None:
+    """When the engine would next have moved the waiting run: when the condition it waits for
+    came true (the event that would have woken it), else its due time (None: never)."""
+    run = ctx.run
+    step = flow.planned[run.step].step
+    if isinstance(step, WaitUntil):
+        came = _came_true(lambda when: _at(ctx, when), step.condition, moment,
+                          min(run.due_at or until, until))
+        if came is not None:
+            return came
+    return run.due_at
 
 
 def _came_true(at: Callable[[datetime], RunContext], condition, start: datetime,
@@ -214,8 +252,6 @@ def _came_true(at: Callable[[datetime], RunContext], condition, start: datetime,
     """When `condition` came true between `start` and `end`, to the minute; None if it had not
     by `end`. Conditions read stamped history through the horizon, so once true they stay true:
     halving the interval finds the moment (a shipment's, a delivery's)."""
-    if condition(at(start)):
-        return start
     if end <= start or not condition(at(end)):
         return None
     while end - start > timedelta(minutes=1):
@@ -225,12 +261,6 @@ def _came_true(at: Callable[[datetime], RunContext], condition, start: datetime,
         else:
             start = middle
     return end
-
-
-def _send_refusal(ctx: RunContext, flow: Flow, step: Send) -> str | None:
-    marketing = flow.marketing if step.marketing is None else step.marketing
-    refusal = marketing_consent(ctx) if marketing else None
-    return refusal or own_exit_reason(ctx, flow)
 
 
 def _ordered_after(ctx: RunContext, moment: datetime) -> bool:
@@ -268,16 +298,17 @@ def summary_or_start(store_id: int, flow: Flow, settings: dict, *,
     """The summary of this flow's dry run with these settings, or Pending while a worker makes
     it. A replay that failed stays failed (shown as such) until `retry` queues it again."""
     job_id = _job_id(store_id, flow, settings)
-    cached = broker.connection.get(f"storeflow:{job_id}")
+    queue = port.bound().queue("sync")  # its connection keeps the summaries too
+    cached = queue.connection.get(f"storeflow:{job_id}")
     if cached is not None:
         return json.loads(cached)
-    job = Job.fetch(job_id, connection=broker.connection) if Job.exists(
-        job_id, connection=broker.connection) else None
+    job = Job.fetch(job_id, connection=queue.connection) if Job.exists(
+        job_id, connection=queue.connection) else None
     failed = job is not None and job.get_status() in (JobStatus.FAILED, JobStatus.STOPPED)
     if job is None or (failed and retry):
         if job is not None:
             job.delete()  # the failed replay, out of the failed jobs' list
-        broker.queue("sync").enqueue(summarize, store_id, flow.name, settings, job_id=job_id,
+        queue.enqueue(summarize, store_id, flow.name, settings, job_id=job_id,
                                      job_timeout=int(JOB_TIMEOUT.total_seconds()),
                                      result_ttl=0, failure_ttl=3600)
         return Pending(failed=False)
@@ -289,5 +320,6 @@ def summarize(store_id: int, flow_name: str, settings: dict) -> None:
     flow = catalog.FLOWS[flow_name]
     with db.session() as session:
         report = dry_run(session, session.get(Store, store_id), flow, settings, clock.now())
-    broker.connection.set(f"storeflow:{_job_id(store_id, flow, settings)}", json.dumps(report.summary()),
-                          ex=int(SUMMARY_TTL.total_seconds()))
+    port.bound().queue("sync").connection.set(
+        f"storeflow:{_job_id(store_id, flow, settings)}", json.dumps(report.summary()),
+        ex=int(SUMMARY_TTL.total_seconds()))

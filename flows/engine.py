@@ -4,27 +4,29 @@ and re-checks them whenever something happens to their customer. The only writer
 Time lives in the database (`flow_runs.due_at`); Redis only carries the step jobs. The tick finds
 what is due with FOR UPDATE SKIP LOCKED, so two ticks never queue the same run, and a flushed
 Redis loses nothing: the next tick finds the same rows.
+
+Jobs, messages, codes and tags leave through the port app binds at start-up (flows.port); no
+platform is called while a run's row is locked (see `advance`).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import datetime, timedelta
 
 from rq import Queue, Retry
 from rq.job import Job
-from sqlalchemy import event as orm_event, select
+from sqlalchemy import event as orm_event, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import clock, events, identity
 from app.db import db
-from app.jobs import broker
-from app.mail import outbox
-from app.models import Checkout, FlowRun, Fulfillment, Message, Order, ProductView, Store
-from flows import catalog, config
+from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
+                        Store)
+from flows import catalog, config, port
 from flows.context import RunContext
-from flows.execute import advance_run, end, exit_reason
+from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
+                           exit_reason, held_out, keep_answer)
 from flows.steps import AudienceTrigger, EventTrigger, Flow, WaitUntil
 from flows.timeline import record, subject_label
 
@@ -124,20 +126,15 @@ def _deliver_after_commit(session: Session, message_ids: list[int]) -> None:
     if not message_ids:
         return
 
+    deliver = port.bound().deliver
+
     def enqueue(_session) -> None:
         for message_id in message_ids:
-            outbox.enqueue_delivery(message_id)
+            deliver(message_id)
     orm_event.listen(session, "after_commit", enqueue, once=True)
 
 
 # --- enrollment ----------------------------------------------------------------------------
-
-def _held_out(flow: Flow, settings: dict, customer_id: int) -> bool:
-    """Deterministic by customer and flow, so a customer stays in or out of the control group."""
-    share = settings.get("holdout_percent", 0)
-    digest = hashlib.sha256(f"{flow.name}:{customer_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < share
-
 
 def runnable_settings(session: Session, store: Store, flow: Flow) -> dict | None:
     """The flow's settings for this store if it is on and can run on them; None if not. A
@@ -154,24 +151,10 @@ def runnable_settings(session: Session, store: Store, flow: Flow) -> dict | None
     return settings
 
 
-def _entry_refusal(ctx: RunContext, flow: Flow, settings: dict) -> str | None:
-    run = ctx.run
-    if flow.stale_after_hours and run.triggered_at < ctx.now - timedelta(
-            hours=settings[flow.stale_after_hours]):
-        return "stale: the activity is too old to matter"
-    if flow.reentry_days:
-        recent = ctx.session.execute(select(FlowRun.id).where(
-            FlowRun.store_id == run.store_id, FlowRun.flow == flow.name,
-            FlowRun.customer_id == run.customer_id,
-            FlowRun.started_at > ctx.now - timedelta(days=settings[flow.reentry_days]),
-        ).limit(1)).first()
-        if recent:
-            return "already in this flow recently"
-    for rule in flow.entry:
-        reason = rule(ctx)
-        if reason:
-            return reason
-    return None
+def _last_entered(session: Session, store: Store, flow: Flow, customer_id: int) -> datetime | None:
+    return session.execute(select(func.max(FlowRun.started_at)).where(
+        FlowRun.store_id == store.id, FlowRun.flow == flow.name,
+        FlowRun.customer_id == customer_id)).scalar()
 
 
 def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject: str,
@@ -191,8 +174,9 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
     candidate = FlowRun(store_id=store.id, flow=flow.name, version=flow.version,
                         customer_id=customer_id, subject=subject, subject_id=subject_id,
                         triggered_at=triggered_at, anchor_at=anchor_at, settings=settings,
-                        data={}, holdout=_held_out(flow, settings, customer_id))
-    refusal = _entry_refusal(RunContext(session, store, candidate, now), flow, settings)
+                        data={}, holdout=held_out(flow, settings, customer_id))
+    last_entered = _last_entered(session, store, flow, customer_id) if flow.reentry_days else None
+    refusal = entry_refusal(RunContext(session, store, candidate, now), flow, last_entered)
     if refusal:
         record(session, candidate, "not_enrolled", now, detail=refusal)
         return None
@@ -244,14 +228,14 @@ def tick(at: datetime | None = None, limit: int = TICK_BATCH,
     instant: they run as of the moment they run.
     """
     at = at or clock.now()
-    queue = broker.queue("flows")
+    queue = port.bound().queue("flows")
     with db.session() as session:
         due = session.execute(
             select(FlowRun.id, FlowRun.due_at)
             .where(FlowRun.status == "active", FlowRun.due_at <= at + lookahead)
             .order_by(FlowRun.due_at).limit(limit).with_for_update(skip_locked=True)
         ).all()
-        waiting = _jobs_waiting([f"flow-run-{row.id}" for row in due])
+        waiting = _jobs_waiting(queue, [f"flow-run-{row.id}" for row in due])
         fresh = [row for row in due if f"flow-run-{row.id}" not in waiting]
         now_due = [Queue.prepare_data(advance, (row.id, at.isoformat()), **_step_job(row.id))
                    for row in fresh if row.due_at <= at]
@@ -284,38 +268,64 @@ def _step_job(run_id: int) -> dict:
             "retry": STEP_RETRY}
 
 
-def _jobs_waiting(job_ids: list[str]) -> set[str]:
+def _jobs_waiting(queue: Queue, job_ids: list[str]) -> set[str]:
     """Which of these step jobs Redis still holds for their run: on the queue, or in one of
     HELD_JOB_STATUSES. A job's key alone does not say so: a worker stopped between taking a job
     off the queue and starting it leaves a "queued" job that no queue holds and nobody will run."""
-    pipe = broker.connection.pipeline(transaction=False)
+    pipe = queue.connection.pipeline(transaction=False)
     for job_id in job_ids:
         pipe.hget(Job.key_for(job_id), "status")
     statuses = dict(zip(job_ids, pipe.execute()))
-    on_queue = (set(broker.queue("flows").get_job_ids())
+    on_queue = (set(queue.get_job_ids())
                 if b"queued" in statuses.values() else set())
     return {job_id for job_id, status in statuses.items()
             if status in HELD_JOB_STATUSES or (status == b"queued" and job_id in on_queue)}
 
 
 def advance(run_id: int, at: str | None = None) -> str:
-    """The step job: run what is due of one run, as of `at` (default now)."""
+    """The step job: run what is due of one run, as of `at` (default now). A Discount step
+    stops the walk with a code request; the platform is asked here, with the run unlocked and
+    no transaction open, and the walk goes on with its answer."""
     instant = datetime.fromisoformat(at) if at else clock.now()
-    with clock.frozen_at(instant), db.session() as session:
+    with clock.frozen_at(instant):
+        status, request = _advance_locked(run_id, instant)
+        while request is not None:
+            refused = _ask_for_code(run_id, request)
+            status, request = _advance_locked(run_id, instant, (request["code"], refused))
+        return status
+
+
+def _advance_locked(run_id: int, instant: datetime,
+                    answer: tuple[str, str | None] | None = None) -> tuple[str, dict | None]:
+    """Walk the run under its row lock, with the platform's answer to its code request if
+    there is one: (the run's status, the code request it now waits on)."""
+    with db.session() as session:
         run = session.execute(
             select(FlowRun).where(FlowRun.id == run_id).with_for_update()).scalar_one_or_none()
         if run is None or run.status != "active" or run.due_at is None or run.due_at > instant:
-            return run.status if run else "missing"
+            return (run.status if run else "missing"), None
+        if answer is not None:
+            keep_answer(run, *answer)
         _advance_in(session, session.get(Store, run.store_id), run, instant)
-        return run.status
+        return run.status, code_request(run) if run.status == "active" else None
+
+
+def _ask_for_code(run_id: int, request: dict) -> str | None:
+    """The platform's answer to a run's code request (None: made); the request's code was
+    stored before, so a retried job asks for the same code and the platform makes it once."""
+    with db.session() as session:
+        run = session.get(FlowRun, run_id)
+        store = session.get(Store, run.store_id)
+        customer = session.get(Customer, run.customer_id)
+    return ask_for_code(port.bound(), store, customer, request)
 
 
 # --- the last check before a message leaves -------------------------------------------------
 
-@outbox.register_send_guard
 def run_still_wanted(session: Session, message: Message) -> str | None:
-    """Re-check the run's exit rules when its message is about to be sent, under the message's
-    lock: an order stored before this point cancels the send."""
+    """The outbox's send guard (registered by app.wiring): re-check the run's exit rules when
+    its message is about to be sent, under the message's lock: an order stored before this
+    point cancels the send."""
     if message.run_id is None:
         return None
     # Read, not locked: the run's own next step or event records the exit; locking it here
@@ -331,7 +341,7 @@ def run_still_wanted(session: Session, message: Message) -> str | None:
 
 
 def listen() -> None:
-    """Subscribe the engine to every event a flow reacts to (called by app.bootstrap)."""
+    """Subscribe the engine to every event a flow reacts to (called by app.wiring)."""
     names = {name for flow in catalog.FLOWS.values()
              for name in (*getattr(flow.trigger, "events", ()), *flow.activity)}
     # Anything that can end a run or wake a WaitUntil re-checks the customer's runs.

@@ -1,26 +1,59 @@
-"""Walking a run through its steps until it must wait, is deferred, or ends.
+"""Walking a run through its steps until it must wait, is deferred, or ends; and the rules that
+let a run start or make it stop.
 
 `advance_run` is the one place a run moves; it is called with the run's row locked, by the
-step job and by events about the run's customer. Every stop and every decision is written to
-the timeline.
+step job and by events about the run's customer, and by the dry run (flows.dryrun) on a replayed
+run of its own. Every stop and every decision is written to the timeline. What leaves the engine
+(messages, codes, tags) goes through the context's port (flows.port).
+
+A Discount step never calls the platform itself: the walk stops at it with a code request in the
+run's data, chosen under the lock so that a retried job asks for the same code; the engine asks
+the platform outside the lock and keeps the answer for the step (see flows.engine.advance).
 """
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from app import writeback
-from app.mail import outbox
-from app.models import Customer, Message, Suppression
+from app.models import Customer, FlowRun, Store, Suppression
 from flows import catalog, config, guards
 from flows.context import RunContext
+from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
 from flows.steps import Discount, Flow, Score, Send, Sunset, Tag, Wait, WaitUntil, step_name
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
+# The run's data key of a Discount step's code request (never copied into an email's context).
+CODE_REQUEST = "code_request"
+
+
+def held_out(flow: Flow, settings: dict, customer_id: int) -> bool:
+    """Deterministic by customer and flow, so a customer stays in or out of the control group."""
+    share = settings.get("holdout_percent", 0)
+    digest = hashlib.sha256(f"{flow.name}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 100 < share
+
+
+def entry_refusal(ctx: RunContext, flow: Flow, last_entered: datetime | None) -> str | None:
+    """Why the run may not start: its trigger is too old, the customer entered this flow too
+    recently (`last_entered`: when they last did), or one of the flow's entry rules."""
+    settings = ctx.settings
+    if flow.stale_after_hours and ctx.run.triggered_at < ctx.now - timedelta(
+            hours=settings[flow.stale_after_hours]):
+        return "stale: the activity is too old to matter"
+    if flow.reentry_days and last_entered and last_entered > ctx.now - timedelta(
+            days=settings[flow.reentry_days]):
+        return "already in this flow recently"
+    for rule in flow.entry:
+        reason = rule(ctx)
+        if reason:
+            return reason
+    return None
 
 
 def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
@@ -28,6 +61,8 @@ def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
     flow's own exit rules)."""
     if not ctx.store.installed:
         return "store uninstalled"
+    if ctx.replay:  # the flow as if switched on, on settings its caller checked (a dry run)
+        return own_exit_reason(ctx, flow)
     if not config.effective(ctx.session, ctx.store.id, flow)[0]:
         return "flow switched off"
     # The run's own settings (kept from when it began) and the store's, checked before any
@@ -56,9 +91,7 @@ def end(ctx: RunContext, status: str, outcome: str | None) -> None:
     run.status, run.outcome, run.due_at, run.ended_at = status, outcome, None, ctx.now
     record(ctx.session, run, status, ctx.now, detail=outcome or "")
     if status == "exited":
-        ctx.session.execute(update(Message).where(
-            Message.store_id == run.store_id, Message.run_id == run.id, Message.status == "queued",
-        ).values(status="cancelled", reason=f"flow exited: {outcome}", updated_at=ctx.now))
+        ctx.port.cancel_messages(ctx.session, run.store_id, run.id, f"flow exited: {outcome}")
 
 
 def advance_run(ctx: RunContext) -> None:
@@ -127,12 +160,12 @@ def _send(ctx: RunContext, flow: Flow, step: Send) -> str:
         if refusal:
             end(ctx, "exited", refusal)
             return NEXT
-        deferrals = [d for d in (guards.quiet_hours(ctx),
-                                 guards.frequency_cap(ctx, catalog.priority_of),
-                                 guards.higher_priority_due(ctx, catalog.priority_of)) if d]
+        deferrals = [] if ctx.replay else [
+            d for d in (guards.quiet_hours(ctx), guards.frequency_cap(ctx, catalog.priority_of),
+                        guards.higher_priority_due(ctx, catalog.priority_of)) if d]
         if deferrals:
             return _defer(ctx, flow, name, max(deferrals, key=lambda d: d.until))
-    message_id = outbox.queue_message(
+    message_id = ctx.port.queue_message(
         ctx.session, store_id=ctx.store.id, email=ctx.recipient,
         template=f"{flow.name}/{step.template}", marketing=marketing,
         context=_message_context(ctx, step), customer_id=ctx.customer.id, flow=flow.name,
@@ -163,7 +196,8 @@ def _message_context(ctx: RunContext, step: Send) -> dict:
     """What the email renders from at send time: references, never copies of the data, and
     the merchant's subject line and message for this step if they wrote them."""
     run = ctx.run
-    context: dict = {key: value for key, value in run.data.items() if key != "due_since"}
+    context: dict = {key: value for key, value in run.data.items()
+                     if key not in ("due_since", CODE_REQUEST)}
     context.update(config.merchant_texts(run.settings, step))
     if run.subject in ("checkout", "order"):
         context[f"{run.subject}_id"] = run.subject_id
@@ -173,18 +207,47 @@ def _message_context(ctx: RunContext, step: Send) -> dict:
 
 
 def _discount(ctx: RunContext, step: Discount) -> str:
-    from app import discounts
-
     if ctx.run.holdout:
         return NEXT
-    code, why_not = discounts.create_code(ctx.session, ctx.store, ctx.customer,
-                                          percent=ctx.settings[step.percent],
-                                          valid_for=timedelta(days=ctx.settings[step.valid_days]))
-    if code is None:
-        record(ctx.session, ctx.run, "skipped", ctx.now, "discount", why_not)
+    request = ctx.run.data.get(CODE_REQUEST)
+    if request is None:
+        request = {"code": f"SF-{secrets.token_hex(4).upper()}",
+                   "percent": ctx.settings[step.percent],
+                   "valid_days": ctx.settings[step.valid_days]}
+        ctx.run.data = {**ctx.run.data, CODE_REQUEST: request}
+    if "refused" not in request:  # the platform has not answered yet: asked after this step
+        ctx.run.due_at = ctx.now
+        return WAITING
+    data = {key: value for key, value in ctx.run.data.items() if key != CODE_REQUEST}
+    if request["refused"] is None:
+        data["discount_code"] = request["code"]
     else:
-        ctx.run.data = {**ctx.run.data, "discount_code": code}
+        record(ctx.session, ctx.run, "skipped", ctx.now, "discount", request["refused"])
+    ctx.run.data = data
     return NEXT
+
+
+def code_request(run: FlowRun) -> dict | None:
+    """The code a Discount step of this run waits for the platform to make, if any."""
+    request = run.data.get(CODE_REQUEST)
+    return request if request is not None and "refused" not in request else None
+
+
+def ask_for_code(port: Port, store: Store, customer: Customer, request: dict) -> str | None:
+    """Ask the store's platform for the requested code: None once made, else why not. Call it
+    with no row of the run locked (the platform may take seconds to answer)."""
+    _, why_not = port.create_code(store, customer, code=request["code"],
+                                  percent=request["percent"],
+                                  valid_for=timedelta(days=request["valid_days"]))
+    return why_not
+
+
+def keep_answer(run: FlowRun, code: str, refused: str | None) -> None:
+    """Keep the platform's answer for the Discount step still waiting for `code` (an answer
+    to an earlier request, or after the run moved on, is dropped)."""
+    request = run.data.get(CODE_REQUEST)
+    if request is not None and request["code"] == code:
+        run.data = {**run.data, CODE_REQUEST: {**request, "refused": refused}}
 
 
 def _tag(ctx: RunContext, step: Tag) -> str:
@@ -192,7 +255,7 @@ def _tag(ctx: RunContext, step: Tag) -> str:
     if step.tag not in tags:
         ctx.customer.tags = [*tags, step.tag]
         record(ctx.session, ctx.run, "tagged", ctx.now, "tag", step.tag)
-        writeback.after_commit(ctx.session, writeback.tag, ctx.store.id, ctx.customer.id, step.tag)
+        ctx.port.tag_customer(ctx.session, ctx.store.id, ctx.customer.id, step.tag)
     return NEXT
 
 

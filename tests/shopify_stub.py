@@ -152,6 +152,12 @@ class ShopifyStub:
             self.calls.append((shop, "discountCodeBasicCreate"))
             if "write_discounts" in self.missing_scopes[shop]:
                 return fixture("access_denied.json")
+            code = variables["basicCodeDiscount"]["code"]
+            if any(made["code"] == code for made in self.discounts[shop]):
+                return {"data": {"discountCodeBasicCreate": {
+                    "codeDiscountNode": None,
+                    "userErrors": [{"field": ["basicCodeDiscount", "code"], "code": "TAKEN",
+                                    "message": "Code must be unique. Please try a different code."}]}}}
             self.discounts[shop].append(variables["basicCodeDiscount"])
             return fixture("discount_code_basic_create.json")
         if "customerEmailMarketingConsentUpdate" in query:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from sqlalchemy import func, select
+
 from app import clock, stores
 from app.db import db
-from app.jobs import broker
+from app.jobs import QUEUES, broker
 from app.demo import payloads
 from app.demo.payloads import Item, Person
-from app.models import Store
-from flows import catalog, config
+from app.models import Customer, FlowRun, Message, Store, Suppression, TimelineEntry
+from flows import catalog, config, execute
 from flows.dryrun import dry_run
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
                                 messages, move_to)
@@ -53,9 +55,21 @@ def play_history(webhooks, run_jobs, completing: bool = False) -> None:
         move_to(SAMPLE_TIME + offset, run_jobs)
 
 
-def predict(store_id: int, until):
+def subscriber_orders_twice(webhooks, run_jobs, apart) -> None:
+    """A subscriber's first order at the sample time, and a second `apart` later."""
+    with at(SAMPLE_TIME):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(NEVER_BUYS.id, NEVER_BUYS.email))
+    for order_id, placed in ((9904, SAMPLE_TIME), (9905, SAMPLE_TIME + apart)):
+        with at(placed):
+            webhooks.deliver("orders/create", payloads.order(order_id, order_id, NEVER_BUYS,
+                                                             [(MUG, 1)], placed))
+            run_jobs()
+
+
+def predict(store_id: int, until, flow_name: str = "abandoned_checkout"):
     with db.session() as session:
-        flow = catalog.FLOWS["abandoned_checkout"]
+        flow = catalog.FLOWS[flow_name]
         settings = config.effective(session, store_id, flow)[1]
         return dry_run(session, session.get(Store, store_id), flow, settings, until)
 
@@ -201,14 +215,7 @@ def test_waiting_for_a_shipment_is_replayed_to_the_moment_it_shipped(shop, webho
 
 def test_a_lapse_is_replayed_as_of_its_day_even_if_the_customer_came_back_later(
         shop, webhooks, run_jobs):
-    with at(SAMPLE_TIME):
-        webhooks.deliver("customers_email_marketing_consent/update",
-                         consent_update(NEVER_BUYS.id, NEVER_BUYS.email))
-    for order_id, placed in ((9904, SAMPLE_TIME), (9905, SAMPLE_TIME + 100 * DAY)):
-        with at(placed):
-            webhooks.deliver("orders/create", payloads.order(order_id, order_id, NEVER_BUYS,
-                                                             [(MUG, 1)], placed))
-            run_jobs()
+    subscriber_orders_twice(webhooks, run_jobs, 100 * DAY)
 
     with db.session() as session:
         flow = catalog.FLOWS["win_back"]
@@ -251,3 +258,45 @@ def test_editing_an_email_text_does_not_replay_the_history_again(client, shop, s
                     changes={"email_1_subject": "Still there?"})
     client.get("/app/flows/abandoned_checkout/dry-run")
     assert broker.queue("sync").count == 1
+
+
+def test_the_dry_run_walks_the_steps_of_the_live_engine(shop, webhooks, run_jobs, smtp_sink,
+                                                       monkeypatch):
+    """One step walk for both: a Send changed in flows.execute (here, one that skips the
+    second reminder) changes what the flow sends and what the dry run predicts alike."""
+    send = execute._send
+
+    def second_reminder_skipped(ctx, flow, step):
+        return execute.NEXT if step.template == "email_2" else send(ctx, flow, step)
+
+    monkeypatch.setattr(execute, "_send", second_reminder_skipped)
+    enable(shop.id, "abandoned_checkout")
+    play_history(webhooks, run_jobs)
+    sent = messages("abandoned_checkout")
+
+    report = predict(shop.id, SAMPLE_TIME + 10 * DAY)
+
+    assert "email_2" not in {m.step for m in sent}
+    assert report.emails == len(sent) == 3
+
+
+def test_a_dry_run_with_codes_tags_and_points_leaves_the_store_as_it_was(shop, shopify,
+                                                                         webhooks, run_jobs):
+    """First and repeat purchase, off: a first order earns a code, the second a tag and points.
+    The replay counts the code's email; no code is asked of the store, and nothing it walked
+    through is kept (runs, messages, timeline, tags, points) or queued."""
+    subscriber_orders_twice(webhooks, run_jobs, 10 * DAY)
+
+    def the_store() -> tuple:
+        with db.session() as session:
+            counted = tuple(session.execute(select(func.count()).select_from(model)).scalar()
+                            for model in (FlowRun, Message, TimelineEntry, Suppression))
+            customer = session.execute(select(Customer.tags, Customer.score)).one()
+        return counted, tuple(customer), [broker.queue(name).count for name in QUEUES]
+
+    before = the_store()
+    report = predict(shop.id, SAMPLE_TIME + 20 * DAY, "first_repeat_purchase")
+
+    assert (report.enrolled, report.emails, len(report.bought_anyway)) == (2, 1, 1)
+    assert the_store() == before
+    assert "discountCodeBasicCreate" not in {call for _, call in shopify.calls}

@@ -207,7 +207,7 @@ def test_discount_code_is_a_single_use_coupon_for_the_recipient(woo_store, woo_s
         customer = Customer(store_id=woo_store.id, email="jane@example.com")
         session.add(customer)
         session.flush()
-        code, _ = discounts.create_code(session, woo_store, customer, percent=15,
+        code, _ = discounts.create_code(woo_store, customer, code="SF-0A1B2C3D", percent=15,
                                         valid_for=timedelta(days=7))
 
     [call] = woo_stub.requests("POST", "coupons")

@@ -1,8 +1,9 @@
 """The outbox: a Message row is written under a unique (run, step) key before anything leaves,
 and delivery hands each row to the transport at most once.
 
-Suppression and every registered send guard (the flow engine registers its exit rules) are
-checked at send time, under the row's lock, not when the message was queued.
+Suppression and every registered send guard (app.wiring registers the store's settings check
+and the flow engine's exit rules) are checked at send time, under the row's lock, not when the
+message was queued.
 """
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ DELIVERY_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
 STALE_SENDING = timedelta(minutes=10)
 
 
-def register_send_guard(guard: SendGuard) -> SendGuard:
-    """Add a check run before every send; it returns a reason to cancel, or None."""
-    _guards.append(guard)
-    return guard
+def register_send_guard(guard: SendGuard) -> None:
+    """Add a check run before every send (once); it returns a reason to cancel, or None."""
+    if guard not in _guards:
+        _guards.append(guard)
 
 
 def queue_message(session: Session, *, store_id: int, email: str, template: str,
@@ -51,6 +52,13 @@ def queue_message(session: Session, *, store_id: int, email: str, template: str,
         created_at=clock.now(), updated_at=clock.now(),
     ).on_conflict_do_nothing(index_elements=["run_id", "step"]).returning(Message.id)
     return session.execute(statement).scalar_one_or_none()
+
+
+def cancel_run_messages(session: Session, store_id: int, run_id: int, reason: str) -> None:
+    """Cancel what a flow run queued that has not left yet (the run exited)."""
+    session.execute(update(Message).where(
+        Message.store_id == store_id, Message.run_id == run_id, Message.status == "queued",
+    ).values(status="cancelled", reason=reason, updated_at=clock.now()))
 
 
 def enqueue_delivery(message_id: int) -> None:

@@ -1,16 +1,14 @@
 """The store's side of the last check before a message leaves: settings a mail header or the
-law needs. Registered as an outbox send guard, so a test send or any message outside a flow
-is held to the same rule as the flow engine (flows.config.skip_reason)."""
+law needs. An outbox send guard (registered by app.wiring), so a test send or any message
+outside a flow is held to the same rule as the flow engine (flows.config.skip_reason)."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from app import settings as store_settings
-from app.mail import outbox
 from app.models import Message, Store
 
 
-@outbox.register_send_guard
 def store_settings_allow(session: Session, message: Message) -> str | None:
     """Cancel, with the reason in words, a message the store's stored settings cannot carry (a
     reply-to saved before addresses were checked) or a marketing one without a postal address."""

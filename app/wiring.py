@@ -1,0 +1,37 @@
+"""What connects the rooms, done once at start-up and listed here: the port through which the
+flows reach app, the listeners of each domain event, and the checks before every send.
+
+Nothing is registered by importing a module: a process has exactly what `wire()` lists.
+"""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from app import attribution, discounts, events, writeback
+from app.jobs import broker
+from app.mail import outbox, sendable
+from flows import engine, port
+
+# Run before every send, in this order, after the suppression list (app.mail.outbox).
+SEND_GUARDS = (sendable.store_settings_allow, engine.run_still_wanted)
+
+
+def _tag_customer(session: Session, store_id: int, customer_id: int, tag: str) -> None:
+    writeback.after_commit(session, writeback.tag, store_id, customer_id, tag)
+
+
+def flows_port() -> port.Port:
+    """app's services, as the flows reach them."""
+    return port.Port(queue_message=outbox.queue_message,
+                     cancel_messages=outbox.cancel_run_messages,
+                     deliver=outbox.enqueue_delivery, create_code=discounts.create_code,
+                     tag_customer=_tag_customer, queue=broker.queue)
+
+
+def wire() -> None:
+    """Bind the flows' port, subscribe the listeners and register the send guards (idempotent)."""
+    port.bind(flows_port())
+    events.listen(events.ORDER_PLACED)(attribution.on_order_placed)
+    engine.listen()
+    for guard in SEND_GUARDS:
+        outbox.register_send_guard(guard)

@@ -1,0 +1,45 @@
+"""Start-up wiring: a process has the flows' port, the listeners and the send guards that
+app.wiring lists, whatever else it happened to import."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from app import events, wiring
+from app.mail import outbox
+
+# What `storeflow worker` (the Procfile's worker) imports before it takes a job: the CLI, the
+# worker, and bootstrap; nothing of the flows by hand.
+WORKER = """
+import json
+from app.cli import cli
+from app.worker import worker
+from app import bootstrap, events
+from app.mail import outbox
+from flows import port
+
+bootstrap()
+name = lambda f: f"{f.__module__}.{f.__name__}"
+print(json.dumps({"guards": [name(g) for g in outbox._guards],
+                  "order_placed": [name(f) for f in events._listeners[events.ORDER_PLACED]],
+                  "port": type(port.bound()).__name__}))
+"""
+
+
+def test_a_fresh_worker_process_has_every_send_guard_and_listener(cli_env):
+    done = subprocess.run([sys.executable, "-c", WORKER], env={**os.environ, **cli_env},
+                          capture_output=True, text=True, timeout=120, check=True)
+    wired = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert wired["guards"] == ["app.mail.sendable.store_settings_allow",
+                               "flows.engine.run_still_wanted"]
+    assert wired["order_placed"] == ["app.attribution.on_order_placed", "flows.engine.on_event"]
+    assert wired["port"] == "Port"
+
+
+def test_wiring_twice_registers_nothing_twice(app):
+    guards, listeners = list(outbox._guards), list(events._listeners[events.ORDER_PLACED])
+    wiring.wire()
+    assert outbox._guards == guards and events._listeners[events.ORDER_PLACED] == listeners
