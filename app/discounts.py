@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 import connectors
 from app import clock
+from app.sync import access
 from app.models import Customer, Store
 from connectors.base import Refused
 
@@ -19,7 +20,7 @@ def create_code(session: Session, store: Store, customer: Customer, *, percent: 
     code = f"SF-{secrets.token_hex(4).upper()}"
     try:
         connectors.get(store.platform).create_discount(
-            store, code=code, percent=percent, email=customer.email,
+            access.fresh(store.id), code=code, percent=percent, email=customer.email,
             starts_at=clock.now(), expires_at=clock.now() + valid_for,
             customer_platform_id=customer.platform_id)
     except NotImplementedError:
