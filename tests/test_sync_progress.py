@@ -8,8 +8,8 @@ from sqlalchemy import select
 from app import clock
 from app.db import db
 from app.models import SyncProgress
-from app.sync.progress import BACKFILL
 from app.sync import progress as sync_progress
+from app.sync.progress import BACKFILL
 
 STORE_RESOURCES = ["customers", "orders"]
 

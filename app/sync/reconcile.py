@@ -18,7 +18,7 @@ from app.models import Store, SyncProgress
 from app.sync import access, progress
 from app.sync.jobs import API_RETRY, QUEUE, ingest, later
 from app.sync.progress import ALL, RECONCILE
-from app.sync.setup import webhook_url
+from app.sync.setup import subscribe
 from connectors.sync import Change, StoreAccess, TryLater
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def reconcile(store_id: int) -> dict:
         store = access.fresh(store_id)
         connector = connectors.get(store.platform)
         try:
-            repairs = connector.subscribe(store, webhook_url(connector, store_id))
+            repairs = subscribe(store)
             changes = list(connector.changes_since(store, (since or started - FIRST_LOOKBACK)
                                                    - OVERLAP))
         except TryLater as wait:

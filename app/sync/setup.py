@@ -16,7 +16,7 @@ from app.sync import access, backfill, progress
 from app.sync.jobs import API_RETRY, QUEUE, later
 from app.sync.progress import RECONCILE
 from connectors.base import Connector
-from connectors.sync import TryLater
+from connectors.sync import StoreAccess, TryLater
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 def webhook_url(connector: Connector, store_id: int) -> str:
     """Where the store's webhooks deliver to this Storeflow."""
     return connector.webhook_url(links.base_url, store_id)
+
+
+def subscribe(store: StoreAccess) -> list[str]:
+    """The store's webhooks created or repaired; what had to be done."""
+    connector = connectors.get(store.platform)
+    return connector.subscribe(store, webhook_url(connector, store.store_id))
 
 
 def queue_setup(store_id: int) -> bool:
@@ -44,10 +50,8 @@ def setup(store_id: int) -> None:
     from here: what came before is the backfill's."""
     started = clock.now()
     with progress.failures_recorded(store_id, RECONCILE):
-        store = access.fresh(store_id)
-        connector = connectors.get(store.platform)
         try:
-            created = connector.subscribe(store, webhook_url(connector, store_id))
+            created = subscribe(access.fresh(store_id))
         except TryLater as wait:
             later(setup, wait.retry_after, store_id)
             return

@@ -4,14 +4,14 @@ written back to customers."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from connectors.base import Connector, Delivery, Record, Refused, dispatch
 from connectors.shopify import (credentials, customers, discounts, normalize as _normalize,
                                 records, sync)
 from connectors.shopify.admin import AdminError, UserErrors
 from connectors.shopify.webhooks import names_shop, read_delivery, verify
-from connectors.sync import Change, Grant, Page, StoreAccess
+from connectors.sync import StoreAccess
 
 PLATFORM = "shopify"
 # Webhook topics, and the Admin API nodes that backfill pages and reconciled changes carry.
@@ -45,21 +45,11 @@ class ShopifyConnector(Connector):
         are the merchant's to set up."""
         return store.refresh_token is not None
 
-    def needs_refresh(self, store: StoreAccess, now: datetime) -> bool:
-        return sync.needs_refresh(store, now)
-
-    def refresh(self, store: StoreAccess, now: datetime) -> Grant:
-        return sync.refresh(store, now)
-
-    def subscribe(self, store: StoreAccess, webhook_url: str) -> list[str]:
-        return sync.subscribe(store, webhook_url)
-
-    def backfill_pages(self, store: StoreAccess, resource: str, cursor: str | None,
-                       now: datetime) -> Iterator[Page]:
-        return sync.backfill_pages(store, resource, cursor, now)
-
-    def changes_since(self, store: StoreAccess, since: datetime) -> Iterator[Change]:
-        return sync.changes_since(store, since)
+    needs_refresh = staticmethod(sync.needs_refresh)
+    refresh = staticmethod(sync.refresh)
+    subscribe = staticmethod(sync.subscribe)
+    backfill_pages = staticmethod(sync.backfill_pages)
+    changes_since = staticmethod(sync.changes_since)
 
     def create_discount(self, store: StoreAccess, *, code: str, percent: float,
                         email: str | None, expires_at: datetime, starts_at: datetime,

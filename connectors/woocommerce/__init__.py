@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from connectors import signing
 from connectors.base import Connector, Delivery, Record
-from connectors.sync import Change, Page, StoreAccess
+from connectors.sync import StoreAccess
 from connectors.woocommerce import normalize as _normalize, sync
 from connectors.woocommerce.client import WooClient
 from connectors.woocommerce.coupons import coupon_request
@@ -46,15 +46,9 @@ class WooCommerceConnector(Connector):
     def keeps_in_sync(self, store: StoreAccess) -> bool:
         return True
 
-    def subscribe(self, store: StoreAccess, webhook_url: str) -> list[str]:
-        return sync.subscribe(store, webhook_url)
-
-    def backfill_pages(self, store: StoreAccess, resource: str, cursor: str | None,
-                       now: datetime) -> Iterator[Page]:
-        return sync.backfill_pages(store, resource, cursor, now)
-
-    def changes_since(self, store: StoreAccess, since: datetime) -> Iterator[Change]:
-        return sync.changes_since(store, since)
+    subscribe = staticmethod(sync.subscribe)
+    backfill_pages = staticmethod(sync.backfill_pages)
+    changes_since = staticmethod(sync.changes_since)
 
     def create_discount(self, store: StoreAccess, *, code: str, percent: float,
                         email: str | None, expires_at: datetime, starts_at: datetime,

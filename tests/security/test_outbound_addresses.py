@@ -64,9 +64,9 @@ def test_the_worker_refuses_a_saved_name_that_resolves_to_loopback_later(app, at
             store, _ = stores.connect_with_keys(session, "woocommerce",
                                                 f"http://{REBINDING}:{stub.port}",
                                                 consumer_key="ck_test", consumer_secret="cs_test")
+            progress.queue(session, store.id, "backfill", ["orders"])
         with pytest.raises(WooError, match="non-public address"):
             WooClient.for_store(store, retries=0).get("orders")
-            progress.queue(session, store.id, "backfill", ["orders"])
         with pytest.raises(WooError, match="non-public address"):
             backfill(store.id, "orders")  # recorded for the merchant to see, then failed
         assert stub.calls == []
