@@ -11,7 +11,7 @@ from app.config import Config, load_config
 
 def bootstrap(config: Config | None = None) -> Config:
     """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
-    from app import embedded, errors_sentry, installs, shopify_app, wiring
+    from app import embedded, errors_sentry, installs, wiring
     from app.crypto import keyring
     from app.db import db
     from app.identity import signer
@@ -20,8 +20,8 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.mail.rate import send_rate
     from app.mail.transport import transports
     from app.web.ui import auth as ui_auth
-    import connectors
     from connectors.netguard import policy as outbound
+    from connectors.shopify import credentials as shopify_app
     from connectors.shopify.admin import endpoint as shopify_endpoint
 
     config = embedded.resolve(config or load_config())
@@ -40,7 +40,6 @@ def bootstrap(config: Config | None = None) -> Config:
     shopify_endpoint.configure(config.shopify_api_base_url)
     shopify_app.configure(config.shopify_api_key, config.shopify_api_secret, config.shopify_scopes,
                           config.base_url)
-    connectors.get("shopify").client_for = lambda store: shopify_app.admin_client(store.id)
     return config
 
 

@@ -232,8 +232,10 @@ def store_add_shopify(domain: str, token: str, webhook_secret: str) -> None:
               help="Secret for webhooks and the plugin's signature (generated when not given).")
 def store_add_woocommerce(url: str, key: str, secret: str, webhook_secret: str | None) -> None:
     """Connect a WooCommerce store with REST API keys made in WooCommerce > Settings > Advanced."""
-    from app import woocommerce
+    from app import stores
     from app.db import db as database
+    from app.sync.setup import queue_setup
+    from connectors.woocommerce import PLATFORM
     from connectors.woocommerce.site import normalize_store_url
 
     try:
@@ -242,11 +244,11 @@ def store_add_woocommerce(url: str, key: str, secret: str, webhook_secret: str |
         raise click.BadParameter(str(error), param_hint="URL") from None
     bootstrap()
     with database.session() as session:
-        connected, created = woocommerce.connect(session, url, consumer_key=key,
-                                                 consumer_secret=secret,
-                                                 webhook_secret=webhook_secret)
+        connected, created = stores.connect_with_keys(session, PLATFORM, url, consumer_key=key,
+                                                      consumer_secret=secret,
+                                                      webhook_secret=webhook_secret)
         store_id, signing_secret = connected.id, connected.webhook_secret
-    if not woocommerce.queue_setup(store_id):
+    if not queue_setup(store_id):
         click.echo("webhooks and backfill not queued (Redis is down); the scheduler retries")
     click.echo(f"{'connected' if created else 'reconnected'} {url}")
     if not webhook_secret:

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import connectors
 from app import clock
+from app.sync import access
 from app.models import Customer, Store
 from connectors.base import Refused
 
@@ -16,7 +17,7 @@ def create_code(store: Store, customer: Customer, *, code: str, percent: float,
     Called with no transaction open (flows.engine.advance)."""
     try:
         connectors.get(store.platform).create_discount(
-            store, code=code, percent=percent, email=customer.email,
+            access.fresh(store.id), code=code, percent=percent, email=customer.email,
             starts_at=clock.now(), expires_at=clock.now() + valid_for,
             customer_platform_id=customer.platform_id)
     except NotImplementedError:

@@ -142,7 +142,7 @@ def sync_jobs() -> list[Finding]:
 
     from app.db import db
     from app.models import Store, SyncProgress
-    from app.sync_progress import BACKFILL
+    from app.sync.progress import BACKFILL
 
     with db.session() as session:
         rows = session.execute(

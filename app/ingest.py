@@ -1,4 +1,6 @@
-"""The ingest job: inbox row -> connector.normalize -> upsert -> domain events."""
+"""The ingest job: inbox row -> connector.normalize -> upsert -> domain events, published here
+and nowhere else. A row of history (a backfill page) is stored without publishing: history must
+never start a flow."""
 from __future__ import annotations
 
 import json
@@ -8,18 +10,20 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import connectors
-from app import clock, compliance, consent, events, identity, orders, products, upsert
+from app import clock, compliance, consent, events, identity, inbox, orders, products, upsert
 from app.db import db
 from app.models import WebhookEvent
-from app.storefront import (PLATFORM as STOREFRONT, SERVER, normalize as storefront,
-                            store as storefront_store)
+from app.storefront import store as storefront_store
 from connectors.base import (
     CHECKOUT, CheckoutRecord, ConsentRecord, CustomerRecord, CustomerRedaction, DataRequest,
     FulfillmentRecord, OrderDeletion, OrderRecord, PayloadError, ProductDeletion, ProductRecord,
     Record, ShopRedaction, Uninstalled,
 )
+from connectors.storefront import StorefrontRecord
 
 log = logging.getLogger(__name__)
+# The source consent found in history is recorded under.
+BACKFILL = "backfill"
 
 
 def ingest(event_id: int) -> list[events.DomainEvent]:
@@ -37,15 +41,20 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
         if event is None or event.processed_at is not None:
             return []
         context = {"store_id": event.store_id, "event_id": event.id, "topic": event.topic}
+        history = inbox.history_of(event.topic)
         try:
-            records = _normalize(event)
+            records = _normalize(event) if history is None else _history(event, history, context)
         except PayloadError as error:
             event.error = str(error)
             event.processed_at = clock.now()
             log.warning("ingest rejected payload: %s", error, extra=context)
             return []
-        emitted = store_records(session, event.store_id, records, event.platform, event.topic)
-        events.publish(session, emitted)
+        emitted = store_records(session, event.store_id, records, event.platform,
+                                event.topic if history is None else BACKFILL)
+        if history is None:
+            events.publish(session, emitted)
+        else:
+            emitted = []  # stored, and news to nobody
         if any(isinstance(record, ShopRedaction) for record in records) and not _exists(session, event):
             session.expunge(event)  # the store's purge took this inbox row with it
             log.info("ingested a shop redaction", extra=context)
@@ -59,10 +68,23 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
 
 
 def _normalize(event: WebhookEvent) -> list[Record]:
-    payload = json.loads(event.body)
-    if event.platform in (STOREFRONT, SERVER):
-        return [storefront.parse(payload, signed=event.platform == SERVER)[1]]
-    return connectors.get(event.platform).normalize(event.topic, payload)
+    return connectors.get(event.platform).normalize(event.topic, json.loads(event.body))
+
+
+def _history(event: WebhookEvent, topic: str, context: dict) -> list[Record]:
+    """A backfill page's records; a malformed object is skipped, not the page."""
+    page = json.loads(event.body)
+    if not isinstance(page, list):
+        raise PayloadError("a history page is not a list")
+    connector, records, skipped = connectors.get(event.platform), [], 0
+    for item in page:
+        try:
+            records += connector.normalize(topic, item)
+        except PayloadError:
+            skipped += 1
+    if skipped:
+        log.warning("history page: %d malformed object(s) skipped", skipped, extra=context)
+    return records
 
 
 def _exists(session: Session, event: WebhookEvent) -> bool:
@@ -81,15 +103,14 @@ def _count_attempt(event_id: int) -> None:
 
 def store_records(session: Session, store_id: int, records: list[Record], platform: str,
                   topic: str) -> list[events.DomainEvent]:
-    """Upsert records in order; the domain events they mean, for the caller to publish or not
-    (a backfill never does)."""
+    """Upsert records in order; the domain events they mean."""
     return [e for record in records for e in store_record(session, store_id, record, platform, topic)]
 
 
 def store_record(session: Session, store_id: int, record: Record, platform: str,
                  topic: str) -> list[events.DomainEvent]:
     """Upsert one record and name what happened; a stale record changes nothing and says so."""
-    if isinstance(record, storefront.StorefrontRecord):
+    if isinstance(record, StorefrontRecord):
         return storefront_store.store(session, store_id, record)
     if isinstance(record, OrderRecord):
         return orders.store_order(session, store_id, record)

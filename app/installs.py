@@ -20,22 +20,19 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from itsdangerous import BadSignature
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app import clock, stores, woocommerce
+from app import clock, stores
 from app.mail.links import LinkSigner
 from app.models import PendingInstall, Store
-from connectors.woocommerce.client import WooClient, WooError
+from connectors.woocommerce import PLATFORM, keys
 
 INSTALL_SALT = "storeflow.wc-install"
 # Long enough to read WooCommerce's approval screen, short enough that a leaked reference is dead.
 INSTALL_MAX_AGE = timedelta(minutes=10)
-APP_NAME = "Storeflow"
-SCOPE = "read_write"
 
 signer = LinkSigner(INSTALL_SALT)
 
@@ -54,7 +51,7 @@ def start(session: Session, store_url: str, signed_in_store_id: int | None) -> t
     """Record a pending install of a validated store URL for this browser: (the authorize URL to
     send it to, the secret to set in its cookie). Refused for a store we already hold unless the
     browser is signed in to that store."""
-    existing = stores.find_by_domain(session, woocommerce.PLATFORM, store_url)
+    existing = stores.find_by_domain(session, PLATFORM, store_url)
     if existing is not None and existing.id != signed_in_store_id:
         raise InstallRefused(
             f"{store_url} is already connected to Storeflow. To reconnect it, sign in to "
@@ -66,19 +63,14 @@ def start(session: Session, store_url: str, signed_in_store_id: int | None) -> t
         PendingInstall.completed_at.is_(None),
         PendingInstall.created_at < clock.now() - INSTALL_MAX_AGE))
     browser_secret = secrets.token_urlsafe(32)
-    pending = PendingInstall(platform=woocommerce.PLATFORM, domain=store_url,
+    pending = PendingInstall(platform=PLATFORM, domain=store_url,
                              browser_digest=browser_digest(browser_secret),
                              store_id=existing.id if existing else None)
     session.add(pending)
     session.flush()
-    query = urlencode({
-        "app_name": APP_NAME, "scope": SCOPE,
-        "user_id": signer.serializer().dumps([pending.id, pending.nonce]),
-        # Back through us (the browser proves it started this), then on to the plugin.
-        "return_url": f"{signer.base_url}/install/woocommerce/return",
-        "callback_url": f"{signer.base_url}/install/woocommerce/callback",
-    })
-    return f"{store_url}/wc-auth/v1/authorize?{query}", browser_secret
+    # The browser comes back through us (proving it started this), then on to the plugin.
+    reference = signer.serializer().dumps([pending.id, pending.nonce])
+    return keys.authorize_url(store_url, reference, signer.base_url), browser_secret
 
 
 def receive_keys(session: Session, reference: str, *, consumer_key: str, consumer_secret: str,
@@ -87,8 +79,8 @@ def receive_keys(session: Session, reference: str, *, consumer_key: str, consume
     pending = _pending(session, reference)
     if pending.consumer_secret is not None:
         raise InstallRefused("keys were already delivered for this install")
-    if permissions != SCOPE:
-        raise InstallRefused(f"the keys must have {SCOPE} permissions")
+    if permissions != keys.SCOPE:
+        raise InstallRefused(f"the keys must have {keys.SCOPE} permissions")
     pending.consumer_key, pending.consumer_secret = consumer_key, consumer_secret
 
 
@@ -101,28 +93,20 @@ def complete(session: Session, reference: str, browser_secret: str) -> tuple[Sto
         raise InstallRefused("this install was started in another browser; start it again here")
     if pending.consumer_secret is None:
         raise InstallRefused("WooCommerce has not delivered the keys for this install")
-    held = stores.find_by_domain(session, woocommerce.PLATFORM, pending.domain)
+    held = stores.find_by_domain(session, PLATFORM, pending.domain)
     if held is not None and held.id != pending.store_id:
         raise InstallRefused(f"{pending.domain} was connected by someone else meanwhile")
-    if not _accepted_by_the_store(pending.domain, pending.consumer_key, pending.consumer_secret):
+    if not keys.accepted_by_the_store(pending.domain, pending.consumer_key,
+                                      pending.consumer_secret):
         raise InstallRefused(f"WooCommerce at {pending.domain} does not accept the keys sent for "
                              "this install (or could not be reached); start again")
-    store, created = woocommerce.connect(session, pending.domain, consumer_key=pending.consumer_key,
-                                         consumer_secret=pending.consumer_secret)
+    store, created = stores.connect_with_keys(session, PLATFORM, pending.domain,
+                                              consumer_key=pending.consumer_key,
+                                              consumer_secret=pending.consumer_secret)
     pending.completed_at = clock.now()
     pending.store_id = store.id
     pending.consumer_key = pending.consumer_secret = None  # they live on the store now
     return store, created
-
-
-def _accepted_by_the_store(url: str, consumer_key: str, consumer_secret: str) -> bool:
-    """Whether the store itself takes the keys (its webhooks need the admin's rights): keys only
-    its admin could have approved, not ones a stranger made up to claim a URL."""
-    try:
-        WooClient(url, consumer_key, consumer_secret, retries=0).get("webhooks", {"per_page": 1})
-    except WooError:
-        return False
-    return True
 
 
 def _pending(session: Session, reference: str) -> PendingInstall:

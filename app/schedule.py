@@ -6,8 +6,7 @@ from rq.cron import CronScheduler
 from app.heartbeat import SCHEDULER_NAME
 from app.jobs import broker, prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending, sweep_outbox
-from app.reconcile import reconcile_woocommerce
-from app.shopify_sync import reconcile_stores
+from app.sync.reconcile import TICK as RECONCILE_TICK, reconcile_stores
 from flows.engine import TICK_INTERVAL, enroll_audiences, live_tick
 
 TICK_SECONDS = int(TICK_INTERVAL.total_seconds())
@@ -20,10 +19,9 @@ PERIODIC = [
     (sweep_outbox, TICK_SECONDS),  # with the tick: lost mail jobs, like lost steps, wait one interval
     (reap_stale_sending, 300),
     (prune_inbox, 24 * 3600),
-    # Heals what missed webhooks left out, and re-creates lost subscriptions (Shopify).
-    (reconcile_stores, 3600),
-    # WooCommerce disables failing webhooks silently; 15 minutes bounds what a store misses.
-    (reconcile_woocommerce, 900),
+    # Heals what missed webhooks left out and repairs lost or disabled webhooks, for each store
+    # as often as its connector asks.
+    (reconcile_stores, int(RECONCILE_TICK.total_seconds())),
 ]
 
 

@@ -2,6 +2,7 @@
 `get_owned`, so a request for one store can never read another's data."""
 from __future__ import annotations
 
+import secrets
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -41,6 +42,13 @@ def find_by_domain(session: Session, platform: str, domain: str) -> Store | None
     ).scalar_one_or_none()
 
 
+def installed(session: Session, platform: str, store_id: int) -> Store | None:
+    """An installed store of `platform` by id; None once it is gone or uninstalled."""
+    store = session.execute(select(Store).where(
+        Store.id == store_id, Store.platform == platform)).scalar_one_or_none()
+    return store if store is not None and store.installed else None
+
+
 def resolve(session: Session, reference: str) -> Store:
     """A store by its id, or by its domain (Shopify) / URL (WooCommerce), as the CLI takes it."""
     reference = reference.strip()
@@ -77,3 +85,14 @@ def connect(session: Session, platform: str, domain: str, *, access_token: str,
     store.uninstalled_at = None
     session.flush()
     return store, created
+
+
+def connect_with_keys(session: Session, platform: str, url: str, *, consumer_key: str,
+                      consumer_secret: str, webhook_secret: str | None = None) -> tuple[Store, bool]:
+    """Connect a store by API keys, its webhooks signed with a secret of our making. A reconnect
+    keeps that secret unless a new one is given: the store's plugin signs with it."""
+    existing = find_by_domain(session, platform, url)
+    secret = webhook_secret or (existing.webhook_secret if existing else None) \
+        or secrets.token_urlsafe(32)
+    return connect(session, platform, url, access_token=consumer_secret, api_key=consumer_key,
+                   webhook_secret=secret)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app import notices
 from app.models import StoreNotice, SyncProgress, WebhookEvent
-from app.sync_progress import BACKFILL, RECONCILE
+from app.sync.progress import BACKFILL, RECONCILE
 
 # A store with traffic sends something every day; a longer silence means broken webhooks.
 SILENCE = timedelta(hours=24)

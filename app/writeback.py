@@ -22,7 +22,9 @@ import connectors
 from app import notices
 from app.db import db
 from app.models import Customer, Store
+from app.sync import access
 from connectors.base import Connector, Refused
+from connectors.sync import StoreAccess
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def after_commit(session: Session, job: Callable, *args) -> None:
 
 def consent(store_id: int, customer_id: int) -> None:
     """Tell the platform the customer's email-marketing consent as we hold it."""
-    def write(connector: Connector, store: Store, customer: Customer) -> bool:
+    def write(connector: Connector, store: StoreAccess, customer: Customer) -> bool:
         if customer.email_consent_updated_at is None:
             return False  # nothing of ours to tell
         return connector.write_consent(
@@ -59,7 +61,7 @@ def consent(store_id: int, customer_id: int) -> None:
 
 def tag(store_id: int, customer_id: int, name: str) -> None:
     """Add the tag to the customer at the platform."""
-    def write(connector: Connector, store: Store, customer: Customer) -> bool:
+    def write(connector: Connector, store: StoreAccess, customer: Customer) -> bool:
         connector.add_customer_tags(store, customer_platform_id=customer.platform_id,
                                     tags=[name])
         return True
@@ -67,7 +69,7 @@ def tag(store_id: int, customer_id: int, name: str) -> None:
 
 
 def _write_back(store_id: int, customer_id: int, what: str,
-                write: Callable[[Connector, Store, Customer], bool]) -> None:
+                write: Callable[[Connector, StoreAccess, Customer], bool]) -> None:
     with db.session() as session:
         customer = session.execute(select(Customer).where(
             Customer.store_id == store_id, Customer.id == customer_id)).scalar_one_or_none()
@@ -78,7 +80,7 @@ def _write_back(store_id: int, customer_id: int, what: str,
         return  # webhooks only (the demo store), or a guest the platform has no record of
     # No transaction stays open across the platform's answer (retries, throttling waits).
     try:
-        written = write(connectors.get(store.platform), store, customer)
+        written = write(connectors.get(store.platform), access.fresh(store_id), customer)
     except NotImplementedError:
         log.info("%s kept here only: %s has nowhere to write it", what, store.platform,
                  extra={"store_id": store_id})

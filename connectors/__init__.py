@@ -20,7 +20,10 @@ def get(platform: str) -> Connector | None:
 
 def _load() -> None:
     from connectors.shopify import ShopifyConnector
+    from connectors.storefront import StorefrontConnector
     from connectors.woocommerce import WooCommerceConnector
 
     register(ShopifyConnector())
     register(WooCommerceConnector())
+    register(StorefrontConnector(signed=False))
+    register(StorefrontConnector(signed=True))

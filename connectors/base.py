@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, Union
+from typing import Any, Iterator, Mapping, Union
+
+from connectors.sync import Change, Grant, Page, StoreAccess
 
 
 class PayloadError(ValueError):
@@ -200,12 +202,27 @@ Record = Union[CustomerRecord, OrderRecord, OrderDeletion, CheckoutRecord, Conse
 
 
 class Connector(ABC):
-    """One platform: how its webhooks are read and verified, and what its payloads mean."""
+    """One platform: how its webhooks are read and verified, what its payloads mean, how a store
+    is subscribed, backfilled and reconciled, and what is written back to it.
+
+    Methods that call a store take its `StoreAccess` (fresh credentials) and the values they
+    need (the time, our webhook address): a connector never reads the database or the clock."""
 
     platform: str
+    # Topics accepted from webhooks. `normalize` also reads the topics of its own pages/changes.
     topics: frozenset[str]
     # Privacy topics the platform sends app-wide, also for shops we no longer (or never) hold.
     compliance_topics: frozenset[str] = frozenset()
+    # What a backfill imports, resource by resource; empty when the platform offers none.
+    backfill_resources: tuple[str, ...] = ()
+    # How often reconciliation asks the store what changed.
+    reconcile_every: timedelta = timedelta(hours=1)
+
+    @property
+    def app_secret(self) -> str | None:
+        """The secret the platform signs app-wide deliveries with (a public app's webhooks and
+        privacy requests); None when every store signs with its own."""
+        return None
 
     @abstractmethod
     def read_delivery(self, headers: Mapping[str, str]) -> Delivery:
@@ -227,23 +244,60 @@ class Connector(ABC):
     def normalize(self, topic: str, payload: Any) -> list[Record]:
         """Turn one payload into records; raise PayloadError when it is malformed."""
 
-    def create_discount(self, store: Any, *, code: str, percent: float, email: str | None,
+    def create_discount(self, store: StoreAccess, *, code: str, percent: float, email: str | None,
                         expires_at: datetime, starts_at: datetime,
                         customer_platform_id: int | None = None) -> None:
         """Create a single-use percentage code for one recipient in the store."""
         raise NotImplementedError(f"{self.platform} cannot create discount codes yet")
 
-    def write_consent(self, store: Any, *, customer_platform_id: int, state: str,
+    def write_consent(self, store: StoreAccess, *, customer_platform_id: int, state: str,
                       opt_in_level: str | None, updated_at: datetime) -> bool:
         """Record a customer's email-marketing consent (one of CONSENT_STATES) at the store, so
         the merchant's other tools see what the customer told us; False when the platform
         keeps that state to itself."""
         raise NotImplementedError(f"{self.platform} keeps no email-marketing consent we can write")
 
-    def add_customer_tags(self, store: Any, *, customer_platform_id: int,
+    def add_customer_tags(self, store: StoreAccess, *, customer_platform_id: int,
                           tags: list[str]) -> None:
         """Add tags to the customer at the store (adding, never replacing theirs)."""
         raise NotImplementedError(f"{self.platform} has no customer tags we can write")
+
+    # --- install, credentials and sync ----------------------------------------------------
+
+    def webhook_url(self, base_url: str, store_id: int) -> str:
+        """Where the platform delivers a store's webhooks."""
+        return f"{base_url}/webhooks/{self.platform}"
+
+    def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """An unsigned request the platform sends to test a new webhook: answered 200, stored
+        nowhere."""
+        return False
+
+    def keeps_in_sync(self, store: StoreAccess) -> bool:
+        """Whether Storeflow subscribes, backfills and reconciles this store through its API."""
+        return False
+
+    def needs_refresh(self, store: StoreAccess, now: datetime) -> bool:
+        """Whether the store's access token is about to lapse."""
+        return False
+
+    def refresh(self, store: StoreAccess, now: datetime) -> Grant:
+        """New credentials for a store whose token is about to lapse."""
+        raise NotImplementedError(f"{self.platform} tokens do not expire")
+
+    def subscribe(self, store: StoreAccess, webhook_url: str) -> list[str]:
+        """Create (or re-activate) every webhook we read, delivering to `webhook_url`; what had
+        to be done, one line per webhook (empty when all were in place)."""
+        raise NotImplementedError(f"{self.platform} has no webhooks we can create")
+
+    def backfill_pages(self, store: StoreAccess, resource: str, cursor: str | None,
+                       now: datetime) -> Iterator[Page]:
+        """The store's history of one resource, page by page, carrying on after `cursor`."""
+        raise NotImplementedError(f"{self.platform} offers no backfill")
+
+    def changes_since(self, store: StoreAccess, since: datetime) -> Iterator[Change]:
+        """What changed at the store since `since`, as deliveries for the inbox."""
+        raise NotImplementedError(f"{self.platform} cannot say what changed")
 
 
 # --- parsing helpers shared by connectors -------------------------------------------------

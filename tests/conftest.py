@@ -125,11 +125,12 @@ def woo_stub(monkeypatch):
 def woo_store(app, woo_stub):
     """A WooCommerce store connected with REST keys, pointing at the stub (plain http on
     loopback: the URL check that refuses that belongs to the entry points, not the model)."""
-    from app import woocommerce
+    from app import stores
 
     with db.session() as session:
-        store, _ = woocommerce.connect(session, woo_stub.url, consumer_key="ck_test",
-                                       consumer_secret="cs_test", webhook_secret=WOO_SECRET)
+        store, _ = stores.connect_with_keys(session, "woocommerce", woo_stub.url,
+                                            consumer_key="ck_test", consumer_secret="cs_test",
+                                            webhook_secret=WOO_SECRET)
     return store
 
 
@@ -210,7 +211,7 @@ def smtp_sink(app):
 @pytest.fixture
 def shopify(app):
     """A stub of Shopify on loopback, and this process configured as the public app it serves."""
-    from app import shopify_app
+    from connectors.shopify import credentials as shopify_app
     from connectors.shopify.admin import endpoint
     from tests.helpers import API_KEY, API_SECRET
     from tests.shopify_stub import ShopifyStub

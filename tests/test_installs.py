@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from app import clock, installs, woocommerce
+from app import clock, installs, stores
 from app.db import db
 from app.models import PendingInstall
 from tests.helpers import published
@@ -52,8 +52,8 @@ def test_the_browser_gets_a_32_byte_secret(store_url):
 
 def test_each_refusal_tells_the_merchant_what_to_do(store_url):
     with db.session() as session:
-        held, _ = woocommerce.connect(session, store_url, consumer_key="ck_test",
-                                      consumer_secret="cs_test")
+        held, _ = stores.connect_with_keys(session, "woocommerce", store_url,
+                                           consumer_key="ck_test", consumer_secret="cs_test")
     assert refusal(installs.start, store_url, None) == (
         f"{store_url} is already connected to Storeflow. To reconnect it, sign in to Storeflow "
         "for this store first (a link from `storeflow login-link`), then click Connect again; "

@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from app import clock, shopify_app
+from app import clock
 from app.db import db
 from app.models import Store
+from app.sync import access
+from connectors.shopify import sync
 from connectors.shopify.admin import AdminClient, Throttled, Unauthorized, Unavailable
 from tests.helpers import SHOP
 
@@ -74,7 +76,7 @@ def test_an_expiring_token_is_refreshed_before_it_lapses_and_the_rotation_is_kep
         store.refresh_token = refresh
         store.access_token_expires_at = clock.now() + timedelta(minutes=2)
 
-    answer = shopify_app.admin_client(installed_shop.id).execute(QUERY)
+    answer = sync.client(access.fresh(installed_shop.id)).execute(QUERY)
 
     assert answer["products"]["nodes"]
     with db.session() as session:

@@ -43,7 +43,7 @@ def test_forged_expired_or_foreign_tokens_are_refused(bad, reason):
 
 
 def test_the_bearer_helper_reads_the_header(shopify):
-    from app.shopify_app import embedded_shop
+    from connectors.shopify.credentials import embedded_shop
 
     assert embedded_shop(f"Bearer {token()}") == SHOP
     with pytest.raises(InvalidSessionToken):
@@ -53,22 +53,22 @@ def test_the_bearer_helper_reads_the_header(shopify):
 def test_opening_the_embedded_app_without_a_token_installs_by_token_exchange(shopify):
     from sqlalchemy import select
 
-    from app import shopify_app
     from app.db import db
     from app.models import Store
+    from app.web.install_shopify import connect_embedded
 
-    store_id = shopify_app.connect_embedded(f"Bearer {token()}")
+    store_id = connect_embedded(f"Bearer {token()}")
 
     with db.session() as session:
         store = session.execute(select(Store)).scalar_one()
         assert (store.id, store.domain, store.installed) == (store_id, SHOP, True)
         assert store.access_token in shopify.tokens and store.refresh_token
     # Opening it again uses the token we now hold: no second exchange, no second store.
-    assert shopify_app.connect_embedded(f"Bearer {token()}") == store_id
+    assert connect_embedded(f"Bearer {token()}") == store_id
 
 
 def test_a_forged_session_token_installs_nothing(shopify):
-    from app import shopify_app
+    from app.web.install_shopify import connect_embedded
 
     with pytest.raises(InvalidSessionToken):
-        shopify_app.connect_embedded(f"Bearer {token(secret='not-the-app-secret')}")
+        connect_embedded(f"Bearer {token(secret='not-the-app-secret')}")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app import clock, sync_progress
+from app import clock
 from app.db import db
 from app.models import SyncProgress
-from app.sync_progress import BACKFILL
+from app.sync import progress as sync_progress
+from app.sync.progress import BACKFILL
 
 STORE_RESOURCES = ["customers", "orders"]
 

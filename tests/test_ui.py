@@ -10,9 +10,10 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from app import clock, notices, report, stores, sync_health, sync_progress
+from app import clock, notices, report, stores, sync_health
 from app.db import db
 from app.models import Customer, FlowRun, Message, Order, Store, WebhookEvent
+from app.sync import progress as sync_progress
 from app.web.ui import auth
 from connectors.shopify.admin import Unauthorized
 from connectors.woocommerce.client import WooError

@@ -121,7 +121,7 @@ def test_keys_reach_the_store_when_the_browser_returns_and_sync_is_queued(client
         pending = session.execute(select(PendingInstall)).scalar_one()
     assert "ck_" not in raw.api_key and "cs_" not in raw.access_token
     assert pending.store_id == store.id and pending.completed_at is not None
-    assert set(broker.queue("sync").job_ids) == {f"reconcile-{store.id}", f"backfill-{store.id}"}
+    assert broker.queue("sync").job_ids == [f"setup-{store.id}"]
 
 
 def test_forged_replayed_or_weak_callbacks_are_refused(client, https_base, shop_url):

@@ -7,9 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app import backfill, clock, discounts, events, reconcile, sync_progress
+from app import clock, discounts, events
 from app.db import db
 from app.models import Customer, FlowRun, Order, Product, StoreNotice, SyncProgress, WebhookEvent
+from app.sync import backfill, progress as sync_progress, reconcile
 from connectors.woocommerce.client import WooClient, WooError
 from connectors.woocommerce.webhooks import TOPICS
 from tests import woo_stub as stub_data
@@ -66,7 +67,8 @@ def test_client_gives_up_on_an_unreachable_store(woo_stub):
 
 # --- backfill ------------------------------------------------------------------------------
 
-def test_backfill_stores_everything_and_fires_no_flow(woo_store, woo_stub, monkeypatch, storeflow):
+def test_backfill_stores_everything_and_fires_no_flow(woo_store, woo_stub, monkeypatch, storeflow,
+                                                     run_jobs):
     recent = (clock.now() - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S")
     woo_stub.collections.update(
         customers=[stub_data.customer(n, f"c{n}@example.com") for n in range(1, 121)],
@@ -78,31 +80,32 @@ def test_backfill_stores_everything_and_fires_no_flow(woo_store, woo_stub, monke
     published_events = []
     monkeypatch.setattr(events, "publish", lambda session, batch: published_events.extend(batch))
 
-    progress = backfill.backfill(woo_store.id)
+    backfill.start(woo_store.id)
+    run_jobs()
 
-    assert progress == {"customers": 120, "products": 2, "orders": 3}
     assert (count(Customer), count(Product), count(Order)) == (120, 2, 3)
     assert published_events == [] and count(FlowRun) == 0
     assert progress_of(woo_store.id, "backfill") == {
-        resource: ("done", imported) for resource, imported in progress.items()}
+        "customers": ("done", 120), "products": ("done", 2), "orders": ("done", 3)}
     # Only recent orders are asked for, in GMT.
     query = woo_stub.requests("GET", "orders")[0].query
     assert query["dates_are_gmt"] == "true" and query["after"] < recent
 
 
 def test_backfill_runs_as_a_queued_job_and_records_a_failure(woo_store, woo_stub, run_jobs):
-    from app import woocommerce
+    from app.sync.setup import queue_setup
 
     woo_stub.collections["products"] = [stub_data.product(794)]
-    woocommerce.queue_setup(woo_store.id)
+    queue_setup(woo_store.id)
     run_jobs()
     assert progress_of(woo_store.id, "backfill") == {
         "customers": ("done", 0), "products": ("done", 1), "orders": ("done", 0)}
     assert count(Product) == 1
 
+    backfill.start(woo_store.id)
     woo_stub.faults = [401]
     with pytest.raises(WooError):
-        backfill.backfill(woo_store.id)
+        backfill.backfill(woo_store.id, "customers")
     # The first resource failed, naming the error; the run started over, so none is done.
     with db.session() as session:
         rows = session.execute(select(SyncProgress).where(
@@ -115,13 +118,14 @@ def test_backfill_runs_as_a_queued_job_and_records_a_failure(woo_store, woo_stub
 # --- reconciliation ------------------------------------------------------------------------
 
 def test_reconcile_creates_our_webhooks_with_our_secret(woo_store, woo_stub):
-    from app import woocommerce
+    import connectors
+    from app.sync.setup import webhook_url
 
     reconcile.reconcile(woo_store.id)
 
     created = woo_stub.requests("POST", "webhooks")
     assert sorted(call.body["topic"] for call in created) == sorted(TOPICS)
-    url = woocommerce.webhook_url(woo_store.id)
+    url = webhook_url(connectors.get("woocommerce"), woo_store.id)
     assert {(c.body["delivery_url"], c.body["secret"], c.body["status"]) for c in created} == {
         (url, woo_store.webhook_secret, "active")}
     # A second run finds them all active and changes nothing.
@@ -193,8 +197,8 @@ def test_a_failed_reconcile_says_why_and_keeps_its_watermark(woo_store, woo_stub
 def test_periodic_reconcile_queues_one_job_per_woocommerce_store(woo_store, shop, run_jobs):
     from app.schedule import PERIODIC
 
-    assert reconcile.reconcile_woocommerce in [job for job, _ in PERIODIC]
-    assert reconcile.reconcile_woocommerce() == 1
+    assert reconcile.reconcile_stores in [job for job, _ in PERIODIC]
+    assert reconcile.reconcile_stores() == 1
     run_jobs()
     with db.session() as session:
         assert sync_progress.watermark(session, woo_store.id) is not None

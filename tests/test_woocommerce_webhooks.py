@@ -68,7 +68,7 @@ def test_creation_ping_gets_exactly_200_and_is_not_stored(woo_store, client):
 
 
 def test_forged_deliveries_get_401_and_store_nothing(woo_store, woo_webhooks, app):
-    from app import woocommerce
+    from app import stores
 
     payload = published("woocommerce/order.json")
     body = json.dumps(payload).encode()
@@ -80,8 +80,9 @@ def test_forged_deliveries_get_401_and_store_nothing(woo_store, woo_webhooks, ap
                                 signature=sign(WOO_SECRET, body)).status_code == 401
     # Another store's secret does not open this store's URL, nor does an unknown store id.
     with db.session() as session:
-        other, _ = woocommerce.connect(session, "https://other.example.com", consumer_key="ck",
-                                       consumer_secret="cs", webhook_secret="other-secret")
+        other, _ = stores.connect_with_keys(session, "woocommerce", "https://other.example.com",
+                                            consumer_key="ck", consumer_secret="cs",
+                                            webhook_secret="other-secret")
     assert woo_webhooks.deliver(woo_store.id, "order.created", payload,
                                 secret="other-secret").status_code == 401
     assert woo_webhooks.deliver(other.id + 1, "order.created", payload).status_code == 401

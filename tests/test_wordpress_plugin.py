@@ -98,13 +98,14 @@ def test_restore_links_only_open_with_the_stores_secret():
 
 @needs_php
 def test_php_handshake_is_accepted_by_storeflow(app, client, monkeypatch):
-    from app import woocommerce
+    from app import stores
 
     monkeypatch.setitem(app.config, "STOREFLOW", app.config["STOREFLOW"].replace(
         base_url="https://storeflow.example.org"))
     with db.session() as session:
-        store, _ = woocommerce.connect(session, "https://shop.example.com", consumer_key="ck",
-                                       consumer_secret="cs_xxxxxxxxxxxxxxxx")
+        store, _ = stores.connect_with_keys(session, "woocommerce", "https://shop.example.com",
+                                            consumer_key="ck",
+                                            consumer_secret="cs_xxxxxxxxxxxxxxxx")
     built = build()
     answer = client.post("/install/woocommerce/handshake", data=built["handshake"].encode(),
                          headers={"X-Storeflow-Signature": built["handshake_signature"]})

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from app import clock, consent, events, identity, upsert
 from app.models import Checkout, CheckoutLine, Product, ProductView, Store
-from app.storefront.normalize import StorefrontRecord
 from connectors.base import CheckoutRecord, LineRecord
+from connectors.storefront import StorefrontRecord
 
 
 def _customer_id(session: Session, store_id: int, record: StorefrontRecord) -> int | None:

@@ -31,8 +31,9 @@ from app.config import limits_storage_uri
 from app.db import db
 from app.jobs import enqueue_ingest
 from app.models import Store
-from app.storefront import PLATFORM, SERVER, auth
-from app.storefront.normalize import parse, server_only_field
+from app.storefront import auth
+from connectors.storefront import PLATFORM, SERVER
+from connectors.storefront.normalize import parse, server_only_field
 from connectors.base import PayloadError
 
 log = logging.getLogger(__name__)

@@ -6,6 +6,9 @@ Answers, and why:
 - 401 a link whose hmac is wrong or older than a day: not signed by Shopify for us.
 - 403 a callback whose state is unknown, used, for another shop or from another browser.
 - 503 the app has no SHOPIFY_API_KEY / SHOPIFY_API_SECRET.
+
+An embedded-admin request for a shop we hold no token for installs it by token exchange
+(`connect_embedded`, called by the settings UI's sign-in).
 """
 from __future__ import annotations
 
@@ -15,12 +18,14 @@ import secrets
 
 from flask import Blueprint, abort, redirect, request, session
 
-from app import clock, shopify_app, stores
+from app import clock, stores
 from app.db import db
 from app.jobs import broker
-from app.shopify_sync import setup_store
-from connectors.shopify import oauth
+from app.sync.access import keep_grant
+from app.sync.setup import queue_setup
+from connectors.shopify import PLATFORM, oauth
 from connectors.shopify.admin import endpoint
+from connectors.shopify.credentials import credentials, embedded_shop
 from connectors.shopify.shop import normalize_shop_domain
 
 log = logging.getLogger(__name__)
@@ -35,7 +40,6 @@ def _state_key(state: str) -> str:
 
 def _verified_shop() -> str:
     """The link's shop, once the domain is valid and Shopify's signature checks out."""
-    credentials = shopify_app.credentials
     if not credentials.configured:
         abort(503, "this Storeflow is not set up as a public Shopify app")
     try:
@@ -56,7 +60,6 @@ def shopify_install():
     # Redis makes the state single-use; the signed cookie ties it to this browser.
     broker.connection.set(_state_key(state), shop, ex=STATE_TTL)
     session["shopify_state"] = state
-    credentials = shopify_app.credentials
     return redirect(oauth.authorize_url(shop, credentials.api_key, credentials.scopes,
                                         f"{credentials.base_url}/install/shopify/callback", state))
 
@@ -65,7 +68,7 @@ def _missing_scopes(granted: str) -> set[str]:
     # A write scope includes its read scope.
     have = {scope.strip() for scope in granted.split(",") if scope.strip()}
     have |= {"read_" + scope[len("write_"):] for scope in have if scope.startswith("write_")}
-    return {s.strip() for s in shopify_app.credentials.scopes.split(",") if s.strip()} - have
+    return {s.strip() for s in credentials.scopes.split(",") if s.strip()} - have
 
 
 @bp.get("/shopify/callback")
@@ -78,7 +81,6 @@ def shopify_callback():
     if not state or not hmac.compare_digest(expected.encode(), state.encode()) \
             or owner is None or owner.decode() != shop:
         abort(403, "unknown, used or foreign install state; start the install again")
-    credentials = shopify_app.credentials
     try:
         grant = oauth.exchange_code(shop, request.args.get("code", ""), credentials.api_key,
                                     credentials.api_secret, clock.now())
@@ -87,11 +89,34 @@ def shopify_callback():
     if _missing_scopes(grant.scope):
         abort(403, "the app was not granted the access it needs; install it again")
     with db.session() as db_session:
-        store, created = stores.connect(db_session, "shopify", shop,
-                                        access_token=grant.access_token, webhook_secret=None)
-        shopify_app.store_grant(store, grant)
-        store_id = store.id
+        store_id, created = _connect(db_session, shop, grant)
     log.info("shopify store %s", "installed" if created else "reinstalled",
              extra={"store_id": store_id})
-    broker.queue("periodic").enqueue(setup_store, store_id, job_id=f"shopify-setup-{store_id}")
+    queue_setup(store_id)
     return redirect(f"{endpoint.shop_url(shop)}/admin/apps/{credentials.api_key}")
+
+
+def connect_embedded(authorization: str) -> int:
+    """The store an embedded-admin request comes from, installed through token exchange when we
+    hold no token for it yet (subscriptions and backfill then follow in a job). Raises
+    session_token.InvalidSessionToken, or oauth.GrantError when Shopify refuses the exchange."""
+    shop = embedded_shop(authorization)
+    with db.session() as db_session:
+        store = stores.find_by_domain(db_session, PLATFORM, shop)
+        if store is not None and store.installed and store.access_token:
+            return store.id
+    token = authorization.partition(" ")[2].strip()
+    grant = oauth.exchange_session_token(shop, token, credentials.api_key, credentials.api_secret,
+                                         clock.now())
+    with db.session() as db_session:
+        store_id, _ = _connect(db_session, shop, grant)
+    queue_setup(store_id)
+    return store_id
+
+
+def _connect(db_session, shop: str, grant: oauth.Grant) -> tuple[int, bool]:
+    """A public-app store with its token grant: (store id, created)."""
+    store, created = stores.connect(db_session, PLATFORM, shop, access_token=grant.access_token,
+                                    webhook_secret=None)
+    keep_grant(store, grant)
+    return store.id, created

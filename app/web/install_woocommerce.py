@@ -26,10 +26,12 @@ import time
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, request
 
-from app import installs, stores, woocommerce
+from app import installs, stores
 from app.db import db
+from app.sync.setup import queue_setup
 from app.web.ui import auth
 from connectors import signing
+from connectors.woocommerce import PLATFORM
 from connectors.woocommerce.site import normalize_store_url
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def woocommerce_return():
             log.warning("woocommerce install return refused")
             abort(403, str(error))
         store_id, store_url = store.id, store.domain
-    woocommerce.queue_setup(store_id)
+    queue_setup(store_id)
     log.info("woocommerce store %s", "connected" if created else "reconnected",
              extra={"store_id": store_id})
     # The plugin's page handshakes on success=1 (it signs with the keys it just made).
@@ -129,7 +131,7 @@ def woocommerce_handshake():
     except ValueError as error:
         abort(400, str(error))
     with db.session() as session:
-        store = stores.find_by_domain(session, woocommerce.PLATFORM, store_url)
+        store = stores.find_by_domain(session, PLATFORM, store_url)
         signature = request.headers.get("X-Storeflow-Signature", "")
         # The plugin signs with the consumer secret WooCommerce gave us; a replay is only
         # good for a few minutes and returns the same answer to the same store.

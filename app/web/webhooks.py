@@ -1,19 +1,21 @@
-"""POST /webhooks/<platform> (Shopify) and /webhooks/woocommerce/<store_id>: verify, store in the
-inbox, enqueue, answer.
+"""POST /webhooks/<platform> (a platform that names the shop in its headers) and
+/webhooks/<platform>/<store_id> (one whose address names the store): verify, store in the inbox,
+enqueue, answer. What each platform sends is its connector's to read.
 
 Answers, and why:
 - 401 bad or missing signature, or a shop we do not know: nothing stored.
 - 401 a body that names another shop than its headers (a public app's shops share one signing
   secret): nothing stored.
-- 404 a WooCommerce address whose store id no store can have (app.web.ids).
+- 404 a platform we do not know, or take no webhooks from; a store id no store can have
+  (app.web.ids).
 - 200 a correctly signed privacy (compliance) request for a shop we hold nothing about.
 - 400 missing delivery headers or a body that is not JSON: a clear reason.
 - 413 a body over MAX_BODY_BYTES (Flask refuses it before we read it).
 - 200 a signed delivery for a topic we do not handle: ignored, because any error would only
   make the platform retry in vain for hours.
 - 200 a duplicate: already stored, nothing else happens.
-- 200 WooCommerce's unsigned creation ping (`webhook_id=N`): nothing stored; anything but 200
-  and WooCommerce refuses to save the webhook.
+- 200 a platform's unsigned test of a new webhook (its connector's `is_ping`): nothing stored;
+  anything but 200 and the platform may refuse to save the webhook.
 - 503 the database is down: the platform retries; we never answer 200 for an unstored event.
 If Redis is down the event is already safe in the inbox: 200, and the sweeper queues it later.
 """
@@ -29,12 +31,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import connectors
-from app import inbox, shopify_app
+from app import inbox
 from app.db import db
 from app.jobs import enqueue_ingest
 from app.models import Store
 from connectors.base import Connector, Delivery, DeliveryError, PayloadError
-from connectors.woocommerce.webhooks import is_ping
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
@@ -43,21 +44,20 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 Signer = Callable[[Session], tuple[int | None, str | None]]
 
 
-def _signer(session, platform: str, shop: str) -> tuple[int | None, str | None]:
-    """The store's id and the secret its webhooks are signed with (a custom app signs with its
-    own secret, a public app with the app-wide API secret). Only the secret is decrypted."""
-    row = session.execute(
-        select(Store.id, Store.webhook_secret).where(Store.platform == platform, Store.domain == shop)
-    ).first()
+def _signer(session, connector: Connector, shop: str) -> tuple[int | None, str | None]:
+    """The store's id and the secret its webhooks are signed with: its own (a custom app's),
+    else the app-wide one (a public app's). Only the secret is decrypted."""
+    row = session.execute(select(Store.id, Store.webhook_secret).where(
+        Store.platform == connector.platform, Store.domain == shop)).first()
     if row is None:
         return None, None
-    return row.id, row.webhook_secret or shopify_app.credentials.api_secret
+    return row.id, row.webhook_secret or connector.app_secret
 
 
 def _nothing_held(connector, delivery, body: bytes):
     """A privacy request for a shop we hold nothing about (never installed, or already purged):
     signed with the app's secret, it is answered 200 so the platform stops asking."""
-    secret = shopify_app.credentials.api_secret
+    secret = connector.app_secret
     if not secret or not connector.verify(secret, body, delivery.signature):
         log.warning("webhook refused: unknown shop or bad signature", extra={"topic": delivery.topic})
         abort(401, "unknown shop or invalid signature")
@@ -80,19 +80,26 @@ def _read_delivery(connector: Connector) -> Delivery:
         abort(400, str(error))
 
 
+def _connector(platform: str) -> Connector:
+    connector = connectors.get(platform)
+    if connector is None or not connector.topics:
+        abort(404, "unknown platform")
+    return connector
+
+
 @bp.post("/<platform>")
 def receive(platform: str):
-    connector = connectors.get(platform) or abort(404, "unknown platform")
+    connector = _connector(platform)
     body = request.get_data(cache=False)
     delivery = _read_delivery(connector)
-    return _ingress(connector, delivery, body, lambda s: _signer(s, platform, delivery.shop))
+    return _ingress(connector, delivery, body, lambda s: _signer(s, connector, delivery.shop))
 
 
-@bp.post("/woocommerce/<store_id:store_id>")
-def receive_woocommerce(store_id: int):
-    connector = connectors.get("woocommerce")
+@bp.post("/<platform>/<store_id:store_id>")
+def receive_for_store(platform: str, store_id: int):
+    connector = _connector(platform)
     body = request.get_data(cache=False)
-    if is_ping(request.headers, body):
+    if connector.is_ping(request.headers, body):
         return "", 200
     delivery = _read_delivery(connector)
     return _ingress(connector, delivery, body,

@@ -19,12 +19,13 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, jsonify, request
 
-from app import woocommerce
+from app import stores
 from app.db import db
 from app.jobs import broker
 from app.web.ids import BIGINT_MAX, INTEGER_MAX
 from app.web.ui import auth
 from connectors import signing
+from connectors.woocommerce import PLATFORM
 
 log = logging.getLogger(__name__)
 bp = Blueprint("wordpress_sign_in", __name__)
@@ -43,7 +44,7 @@ def wordpress_sign_in():
     body = request.get_data(cache=True)
     fields = _parsed(request.get_json(force=True, silent=True))
     with db.session() as session:
-        store = woocommerce.installed_store(session, fields["store_id"])
+        store = stores.installed(session, PLATFORM, fields["store_id"])
         secret = store.webhook_secret if store is not None else None
     signature = request.headers.get("X-Storeflow-Signature", "")
     if secret is None or not signing.verify(secret, body, signature):

@@ -1,20 +1,32 @@
-"""Shopify: webhook headers and signatures, what its payloads mean, discount codes, and the
-consent and tags written back to customers."""
+"""Shopify: webhook headers and signatures, what its payloads mean, the Admin API sync (token
+refresh, subscriptions, backfill, reconciliation), discount codes, and the consent and tags
+written back to customers."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from connectors.base import Connector, Delivery, Refused, Record
-from connectors.shopify import customers, discounts, normalize as _normalize
-from connectors.shopify.admin import AdminClient, AdminError, UserErrors
+from connectors.base import Connector, Delivery, Record, Refused, dispatch
+from connectors.shopify import (credentials, customers, discounts, normalize as _normalize,
+                                records, sync)
+from connectors.shopify.admin import AdminError, UserErrors
 from connectors.shopify.webhooks import names_shop, read_delivery, verify
+from connectors.sync import StoreAccess
+
+PLATFORM = "shopify"
+# Webhook topics, and the Admin API nodes that backfill pages and reconciled changes carry.
+NORMALIZERS = {**_normalize.HANDLED, **records.TOPICS}
 
 
 class ShopifyConnector(Connector):
-    platform = "shopify"
+    platform = PLATFORM
     topics = frozenset(_normalize.HANDLED)
     compliance_topics = frozenset(_normalize.COMPLIANCE)
+    backfill_resources = ("customers", "products", "orders", "checkouts")
+
+    @property
+    def app_secret(self) -> str | None:
+        return credentials.credentials.api_secret
 
     def read_delivery(self, headers: Mapping[str, str]) -> Delivery:
         return read_delivery(headers)
@@ -26,40 +38,46 @@ class ShopifyConnector(Connector):
         return names_shop(payload, delivery.shop)
 
     def normalize(self, topic: str, payload: Any) -> list[Record]:
-        return _normalize.normalize(topic, payload)
+        return dispatch(NORMALIZERS, topic, payload)
 
-    def __init__(self) -> None:
-        # store -> Admin API client with a fresh token; bound by app.bootstrap, because tokens
-        # live in the application's database, which connectors know nothing about.
-        self.client_for: Callable[[Any], AdminClient] | None = None
+    def keeps_in_sync(self, store: StoreAccess) -> bool:
+        """Public-app stores (they hold a refresh token); a custom app's webhooks and history
+        are the merchant's to set up."""
+        return store.refresh_token is not None
 
-    def create_discount(self, store: Any, *, code: str, percent: float, email: str | None,
-                        expires_at: datetime, starts_at: datetime,
+    needs_refresh = staticmethod(sync.needs_refresh)
+    refresh = staticmethod(sync.refresh)
+    subscribe = staticmethod(sync.subscribe)
+    backfill_pages = staticmethod(sync.backfill_pages)
+    changes_since = staticmethod(sync.changes_since)
+
+    def create_discount(self, store: StoreAccess, *, code: str, percent: float,
+                        email: str | None, expires_at: datetime, starts_at: datetime,
                         customer_platform_id: int | None = None) -> None:
         """discountCodeBasicCreate: single use, this customer only when we know their id."""
         try:
-            discounts.create(self.client_for(store), code, percent, customer_platform_id,
+            discounts.create(sync.client(store), code, percent, customer_platform_id,
                              starts_at, expires_at)
         except AdminError as error:  # userErrors or a missing scope: asking again won't help
             raise _refused(error) from error
 
-    def write_consent(self, store: Any, *, customer_platform_id: int, state: str,
+    def write_consent(self, store: StoreAccess, *, customer_platform_id: int, state: str,
                       opt_in_level: str | None, updated_at: datetime) -> bool:
         """customerEmailMarketingConsentUpdate; refused without the write_customers scope."""
         if state not in customers.WRITABLE_STATES:
             return False  # redacted, invalid, not subscribed: Shopify's own, and newer than ours
         try:
-            customers.update_consent(self.client_for(store), customer_platform_id, state,
+            customers.update_consent(sync.client(store), customer_platform_id, state,
                                      opt_in_level, updated_at)
         except AdminError as error:
             raise _refused(error) from error
         return True
 
-    def add_customer_tags(self, store: Any, *, customer_platform_id: int,
+    def add_customer_tags(self, store: StoreAccess, *, customer_platform_id: int,
                           tags: list[str]) -> None:
         """tagsAdd; refused without the write_customers scope."""
         try:
-            customers.add_tags(self.client_for(store), customer_platform_id, tags)
+            customers.add_tags(sync.client(store), customer_platform_id, tags)
         except AdminError as error:
             raise _refused(error) from error
 

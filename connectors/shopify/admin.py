@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterator
 
 import requests
 
+from connectors.sync import TryLater
+
 API_VERSION = "2026-07"
 MAX_INLINE_WAIT = 2.0  # seconds a job may wait in place for the bucket to refill
 TRANSIENT_ATTEMPTS = 3  # tries for a network error or a 5xx before giving up to the job's retry
@@ -37,12 +39,8 @@ class Unavailable(RuntimeError):
     """Shopify did not answer usably after every quick retry (network error, 5xx)."""
 
 
-class Throttled(RuntimeError):
+class Throttled(TryLater):
     """The store's request budget is spent; try again after `retry_after` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"throttled; retry after {retry_after:.1f}s")
-        self.retry_after = retry_after
 
 
 class Endpoint:

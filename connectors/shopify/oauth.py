@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping
 from urllib.parse import quote, urlencode
@@ -12,6 +11,7 @@ from urllib.parse import quote, urlencode
 import requests
 
 from connectors.shopify.admin import TIMEOUT, endpoint
+from connectors.sync import Grant
 
 # Shopify signs install and callback links with a timestamp; older links are replays.
 MAX_LINK_AGE = timedelta(days=1)
@@ -51,15 +51,6 @@ def authorize_url(shop: str, api_key: str, scopes: str, redirect_uri: str, state
     query = urlencode({"client_id": api_key, "scope": scopes, "redirect_uri": redirect_uri,
                        "state": state}, quote_via=quote)
     return f"{endpoint.shop_url(shop)}/admin/oauth/authorize?{query}"
-
-
-@dataclass(frozen=True)
-class Grant:
-    access_token: str
-    scope: str
-    expires_at: datetime | None  # None: a non-expiring token
-    refresh_token: str | None
-    refresh_token_expires_at: datetime | None
 
 
 def _grant(shop: str, form: dict, now: datetime) -> Grant:

@@ -183,3 +183,12 @@ def customer_records(node: dict) -> list[Record]:
 MAPPERS: dict[str, Callable[[dict], list[Record]]] = {
     "customers": customer_records, "products": product, "orders": order, "checkouts": checkout,
 }
+
+
+def topic(resource: str) -> str:
+    """The inbox topic of a resource's nodes (backfill pages, reconciled changes)."""
+    return f"admin/{resource}"
+
+
+# Topics no webhook carries: nodes read from the Admin API.
+TOPICS = {topic(resource): mapper for resource, mapper in MAPPERS.items()}

@@ -1,20 +1,27 @@
-"""WooCommerce: webhook deliveries and signatures, what its payloads mean, and coupons."""
+"""WooCommerce: webhook deliveries and signatures, what its payloads mean, the REST API sync
+(webhooks, backfill, reconciliation), and coupons."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from connectors import signing
 from connectors.base import Connector, Delivery, Record
-from connectors.woocommerce import normalize as _normalize
+from connectors.sync import StoreAccess
+from connectors.woocommerce import normalize as _normalize, sync
 from connectors.woocommerce.client import WooClient
 from connectors.woocommerce.coupons import coupon_request
-from connectors.woocommerce.webhooks import dedupe_key, read_delivery
+from connectors.woocommerce.webhooks import dedupe_key, is_ping, read_delivery
+
+PLATFORM = "woocommerce"
 
 
 class WooCommerceConnector(Connector):
-    platform = "woocommerce"
+    platform = PLATFORM
     topics = frozenset(_normalize.NORMALIZERS)
+    backfill_resources = tuple(sync.TOPICS)
+    # WooCommerce disables failing webhooks silently; 15 minutes bounds what a store misses.
+    reconcile_every = timedelta(minutes=15)
 
     def read_delivery(self, headers: Mapping[str, str]) -> Delivery:
         return read_delivery(headers)
@@ -29,8 +36,22 @@ class WooCommerceConnector(Connector):
     def normalize(self, topic: str, payload: Any) -> list[Record]:
         return _normalize.normalize(topic, payload)
 
-    def create_discount(self, store: Any, *, code: str, percent: float, email: str | None,
-                        expires_at: datetime, starts_at: datetime,
+    def webhook_url(self, base_url: str, store_id: int) -> str:
+        """The store's id names it, the signature proves it."""
+        return f"{base_url}/webhooks/{PLATFORM}/{store_id}"
+
+    def is_ping(self, headers: Mapping[str, str], body: bytes) -> bool:
+        return is_ping(headers, body)
+
+    def keeps_in_sync(self, store: StoreAccess) -> bool:
+        return True
+
+    subscribe = staticmethod(sync.subscribe)
+    backfill_pages = staticmethod(sync.backfill_pages)
+    changes_since = staticmethod(sync.changes_since)
+
+    def create_discount(self, store: StoreAccess, *, code: str, percent: float,
+                        email: str | None, expires_at: datetime, starts_at: datetime,
                         customer_platform_id: int | None = None) -> None:
         """A single-use percent coupon restricted to the recipient's email (it starts at once)."""
         WooClient.for_store(store).post("coupons", coupon_request(code, percent, email, expires_at))

@@ -112,15 +112,21 @@ class WooClient:
 
     def pages(self, endpoint: str, params: dict | None = None) -> Iterator[list]:
         """Every page of a collection, one list at a time, until X-WP-TotalPages."""
-        page = 1
+        return (items for items, _ in self.numbered_pages(endpoint, params))
+
+    def numbered_pages(self, endpoint: str, params: dict | None = None,
+                       start: int = 1) -> Iterator[tuple[list, int | None]]:
+        """Each page from page `start` on, as (items, number of the next page or None)."""
+        page = start
         while True:
             response = self.request("GET", endpoint,
                                     params={"per_page": PER_PAGE, **(params or {}), "page": page})
             items = response.json()
             if not isinstance(items, list):
                 raise WooError(f"GET {endpoint}: not a list")
-            yield items
             total = response.headers.get("X-WP-TotalPages", "1")
-            if not items or not total.isdigit() or page >= int(total):
+            last = not items or not total.isdigit() or page >= int(total)
+            yield items, None if last else page + 1
+            if last:
                 return
             page += 1

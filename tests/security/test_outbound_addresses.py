@@ -8,8 +8,9 @@ import socket
 import pytest
 from sqlalchemy import func, select
 
-from app import woocommerce
-from app.backfill import backfill
+from app import stores
+from app.sync import progress
+from app.sync.backfill import backfill
 from app.db import db
 from app.models import Store
 from connectors.netguard import policy
@@ -60,12 +61,14 @@ def test_the_worker_refuses_a_saved_name_that_resolves_to_loopback_later(app, at
     stub = WooStub().start()
     try:
         with db.session() as session:
-            store, _ = woocommerce.connect(session, f"http://{REBINDING}:{stub.port}",
-                                           consumer_key="ck_test", consumer_secret="cs_test")
+            store, _ = stores.connect_with_keys(session, "woocommerce",
+                                                f"http://{REBINDING}:{stub.port}",
+                                                consumer_key="ck_test", consumer_secret="cs_test")
+            progress.queue(session, store.id, "backfill", ["orders"])
         with pytest.raises(WooError, match="non-public address"):
             WooClient.for_store(store, retries=0).get("orders")
         with pytest.raises(WooError, match="non-public address"):
-            backfill(store.id)  # recorded for the merchant to see, then failed
+            backfill(store.id, "orders")  # recorded for the merchant to see, then failed
         assert stub.calls == []
         policy.allow_private = True  # the control: allowed, the same call reaches the stub
         try:

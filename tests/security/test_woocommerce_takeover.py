@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from app import installs, woocommerce
+from app import installs, stores
 from app.db import db
 from app.models import PendingInstall, Store
 from connectors.signing import sign
@@ -36,8 +36,8 @@ def https_base(app, cli_env, monkeypatch):
 def connected(https_base):
     """The merchant's store, connected with its real keys."""
     with db.session() as session:
-        store, _ = woocommerce.connect(session, STORE, consumer_key="ck_real",
-                                       consumer_secret="cs_real")
+        store, _ = stores.connect_with_keys(session, "woocommerce", STORE, consumer_key="ck_real",
+                                            consumer_secret="cs_real")
     return store
 
 
@@ -116,7 +116,8 @@ def test_a_store_connected_meanwhile_is_not_overwritten_by_an_install_started_be
         http, https_base):
     reference, cookie = begin(http)
     with db.session() as session:  # the operator connects it from the shell meanwhile
-        woocommerce.connect(session, STORE, consumer_key="ck_real", consumer_secret="cs_real")
+        stores.connect_with_keys(session, "woocommerce", STORE, consumer_key="ck_real",
+                                 consumer_secret="cs_real")
 
     back = http.get("/install/woocommerce/return", params={"success": "1", "user_id": reference},
                     cookies={"storeflow_wc_install": cookie})

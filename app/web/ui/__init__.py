@@ -17,6 +17,7 @@ from app.db import db
 from app.models import Store
 from app.stores import get_owned
 from app.web.ui import auth, display
+from connectors.shopify.credentials import credentials
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ui", __name__, url_prefix="/app")
@@ -127,8 +128,6 @@ def _app_bridge() -> dict:
     """What a page embedded in the Shopify admin needs to load App Bridge; None elsewhere."""
     if not g.get("embedded"):
         return {"app_bridge": None}
-    from app.shopify_app import credentials
-
     return {"app_bridge": {"src": APP_BRIDGE_URL, "api_key": credentials.api_key}}
 
 

@@ -28,6 +28,10 @@ from itsdangerous import BadSignature
 
 from app.identity import Signer
 from app.jobs import broker
+from app.web.install_shopify import connect_embedded
+from connectors.shopify.credentials import embedded_staff_member
+from connectors.shopify.oauth import GrantError
+from connectors.shopify.session_token import InvalidSessionToken
 
 LOGIN_SALT = "storeflow.ui-login"
 LOGIN_MAX_AGE = timedelta(minutes=15)
@@ -142,12 +146,8 @@ def signed_in_store_id() -> int | None:
 
 
 def _embedded_store_id(authorization: str) -> int:
-    from app import shopify_app
-    from connectors.shopify.oauth import GrantError
-    from connectors.shopify.session_token import InvalidSessionToken
-
     try:
-        return shopify_app.connect_embedded(authorization)
+        return connect_embedded(authorization)
     except InvalidSessionToken as error:
         raise SessionTokenRefused(str(error)) from None
     except GrantError:
@@ -157,11 +157,9 @@ def _embedded_store_id(authorization: str) -> int:
 def actor() -> str:
     """Who acts in this request, as the audit log names them."""
     if session_token():
-        from app import shopify_app
-
         try:
-            member = shopify_app.embedded_staff_member(session_token())
-        except shopify_app.session_token.InvalidSessionToken:  # expired since _identify
+            member = embedded_staff_member(session_token())
+        except InvalidSessionToken:  # expired since _identify
             member = None
         return f"Shopify staff member {member}" if member else "the Shopify admin"
     return session.get(MEMBER) or "an operator's sign-in link"
