@@ -179,7 +179,7 @@ def inbox_retry(store_ref: str | None) -> None:
     """Queue again the deliveries whose processing failed every automatic retry."""
     from app import stores
     from app.db import db as database
-    from app.jobs import retry_exhausted
+    from app.inbox_sweep import retry_exhausted
 
     bootstrap()
     store_id = None

@@ -43,23 +43,26 @@ def subscribing(customer: Customer) -> bool:
     return customer.email_consent in (SUBSCRIBED, PENDING)
 
 
-def confirm(session: Session, store_id: int, customer_id: int) -> None:
-    """The subscriber clicked our double opt-in link: record it, tell the flows and the store."""
+def confirm(session: Session, store_id: int, customer_id: int,
+            occurred_at: datetime) -> list[events.DomainEvent]:
+    """The subscriber clicked our double opt-in link: record it and tell the store; the events
+    for the flows, which the caller (ingest) publishes."""
     emitted = record(session, store_id, customer_id, SUBSCRIBED, opt_in_level=CONFIRMED,
-                     source="storeflow:double_opt_in", occurred_at=clock.now())
-    events.publish(session, emitted)
+                     source="storeflow:double_opt_in", occurred_at=occurred_at)
     if emitted:
         writeback.after_commit(session, writeback.consent, store_id, customer_id)
+    return emitted
 
 
-def withdraw(session: Session, store_id: int, customer_id: int) -> None:
-    """The customer unsubscribed through one of our links: record it, tell the flows and the
-    store."""
+def withdraw(session: Session, store_id: int, customer_id: int,
+             occurred_at: datetime) -> list[events.DomainEvent]:
+    """The customer unsubscribed through one of our links: record it and tell the store; the
+    events for the flows, which the caller (ingest) publishes."""
     emitted = record(session, store_id, customer_id, UNSUBSCRIBED, source="storeflow:unsubscribe",
-                     occurred_at=clock.now())
-    events.publish(session, emitted)
+                     occurred_at=occurred_at)
     if emitted:
         writeback.after_commit(session, writeback.consent, store_id, customer_id)
+    return emitted
 
 
 def record(session: Session, store_id: int, customer_id: int, state: str, *, source: str,

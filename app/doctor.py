@@ -11,7 +11,7 @@ OK, WARN, FAIL = "ok", "warn", "FAIL"
 # A store that has sent no webhook for this long is worth a look (a quiet shop, or lost
 # subscriptions); it is a warning, not a failure, because quiet shops exist.
 QUIET_AFTER = timedelta(days=3)
-# Processed deliveries are pruned after this long (app.jobs.prune_inbox), so an empty inbox
+# Processed deliveries are pruned after this long (app.inbox_sweep.prune_inbox), so an empty inbox
 # means "none lately", not "never", for a store connected before then.
 INBOX_KEPT = timedelta(days=30)
 

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import connectors
-from app import clock, compliance, consent, events, identity, inbox, orders, products, upsert
+from app import (clock, compliance, consent, events, identity, inbox, link_actions, orders, products,
+                 upsert)
 from app.db import db
 from app.models import WebhookEvent
 from app.storefront import store as storefront_store
@@ -67,7 +68,9 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
     return emitted
 
 
-def _normalize(event: WebhookEvent) -> list[Record]:
+def _normalize(event: WebhookEvent) -> list[Record | link_actions.LinkAction]:
+    if event.platform == link_actions.PLATFORM:  # a link in one of our own emails
+        return link_actions.normalize(event.topic, json.loads(event.body))
     return connectors.get(event.platform).normalize(event.topic, json.loads(event.body))
 
 
@@ -122,6 +125,8 @@ def store_record(session: Session, store_id: int, record: Record, platform: str,
         return products.store(session, store_id, record)
     if isinstance(record, ConsentRecord):
         return _consent(session, store_id, record, platform, topic)
+    if isinstance(record, link_actions.LinkAction):
+        return link_actions.apply(session, store_id, record)
     if isinstance(record, (Uninstalled, CustomerRedaction, ShopRedaction, DataRequest)):
         return _comply(session, store_id, record)
     now = clock.now()

@@ -20,22 +20,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, jobs
 from app.db import db
-from app.jobs import broker
-from app.models import FlowRun, JobFailure, Message, WebhookEvent
+from app.models import JobFailure
 
 log = logging.getLogger(__name__)
 
 FAILING = "storeflow:failing-work"  # the keys of the rows below, for a cheap check on success
-# Jobs whose first argument is a row's id, by the row that names the store.
-ROW_OF_FIRST_ARGUMENT = {"app.ingest.ingest": WebhookEvent, "app.mail.outbox.deliver": Message,
-                         "flows.engine.advance": FlowRun}
-# What a job does, in the merchant's words (by its function's module and name).
-KINDS = {"app.ingest.ingest": "Processing store events", "app.mail.outbox.deliver": "Sending email",
-         "flows.engine.advance": "Flow steps", "app.staff.send_sign_in_links": "Staff sign-in email",
-         "flows.dryrun.summarize": "Dry runs", "app.writeback": "Writing back to the store"}
-SYNC = "Syncing with the store"
+UNDECLARED = "Background work"  # a job app.job_policies does not list (an old release's)
 
 
 @dataclass(frozen=True)
@@ -70,8 +62,9 @@ def explain(error: str) -> Explanation:
 
 
 def kind(job_name: str) -> str:
-    module = job_name.rpartition(".")[0]
-    return KINDS.get(job_name) or KINDS.get(module) or SYNC
+    """What a job does, in the merchant's words (its policy's title)."""
+    policy = jobs.policy_of(job_name)
+    return policy.title if policy else UNDECLARED
 
 
 def work_key(job: Job) -> str:
@@ -94,7 +87,7 @@ def record(job: Job, exc_type, exc_value, traceback) -> bool:
                 index_elements=["job_key"],
                 set_={"attempts": JobFailure.attempts + 1, "retrying": retrying,
                       "error": exc_type.__name__, "last_failed_at": clock.now()}))
-        broker.connection.sadd(FAILING, key)
+        jobs.broker.connection.sadd(FAILING, key)
     except Exception:  # noqa: BLE001 - never let bookkeeping hide the job's own failure
         log.exception("could not record a job failure", extra={"job_id": job.id})
     return True
@@ -105,7 +98,7 @@ def cleared(job: Job) -> None:
     take an error here for the job's own and run it again."""
     try:
         key = work_key(job)
-        if broker.connection.srem(FAILING, key):
+        if jobs.broker.connection.srem(FAILING, key):
             with db.session() as session:
                 session.execute(delete(JobFailure).where(JobFailure.job_key == key))
     except Exception:  # noqa: BLE001
@@ -143,7 +136,8 @@ def troubles(failures: list[JobFailure]) -> list[Trouble]:
 
 def _store_of(job: Job) -> int | None:
     """The store a job works for: from the row its first argument names, or its `store_id`."""
-    model = ROW_OF_FIRST_ARGUMENT.get(job.func_name)
+    policy = jobs.policy_of(job.func_name)
+    model = policy.about if policy else None
     if model is not None and job.args:
         with db.session() as session:
             return session.execute(select(model.store_id).where(model.id == job.args[0])

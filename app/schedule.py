@@ -4,14 +4,15 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from app.heartbeat import SCHEDULER_NAME
-from app.jobs import broker, prune_inbox, sweep_inbox
+from app import jobs
+from app.inbox_sweep import prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending, sweep_outbox
 from app.sync.reconcile import TICK as RECONCILE_TICK, reconcile_stores
 from flows.engine import TICK_INTERVAL, enroll_audiences, live_tick
 
 TICK_SECONDS = int(TICK_INTERVAL.total_seconds())
 
-# (job, seconds between runs). Each is safe to run twice.
+# (job, seconds between runs); their queue and the rest of their policy: app.job_policies.
 PERIODIC = [
     (live_tick, TICK_SECONDS),
     (enroll_audiences, 3600),
@@ -26,7 +27,9 @@ PERIODIC = [
 
 
 def cron_scheduler() -> CronScheduler:
-    scheduler = CronScheduler(connection=broker.connection, name=SCHEDULER_NAME)
+    scheduler = CronScheduler(connection=jobs.broker.connection, name=SCHEDULER_NAME)
     for job, seconds in PERIODIC:
-        scheduler.register(job, "periodic", interval=seconds, name=job.__name__)
+        policy = jobs.policy(job)
+        scheduler.register(job, policy.queue, interval=seconds, name=job.__name__,
+                           failure_ttl=int(policy.failure_ttl.total_seconds()))
     return scheduler

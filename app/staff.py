@@ -22,9 +22,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app import audit, clock
+from app import audit, clock, jobs
 from app.db import db
-from app.jobs import broker
 from app.mail.compose import sender
 from app.mail.links import signer as links
 from app.mail.transport import transports
@@ -104,7 +103,7 @@ def request_sign_in(email: str) -> None:
 
 def queue_sign_in_links(member_ids: list[int]) -> None:
     """Queue the mail job for these members (after the commit that made them)."""
-    broker.queue("mail").enqueue(send_sign_in_links, member_ids)
+    jobs.enqueue(send_sign_in_links, member_ids)
 
 
 def send_sign_in_links(member_ids: list[int]) -> int:
@@ -128,7 +127,7 @@ def _within_rate(address: str) -> bool:
     # Keyed by a digest: Redis keys are listed by operators' tools, addresses are personal data.
     key = MAILED_KEY.format(hashlib.sha256(address.encode()).hexdigest())
     # The count and its expiry in one step: a count left without one would bar the address.
-    pipe = broker.connection.pipeline()
+    pipe = jobs.broker.connection.pipeline()
     pipe.set(key, 0, nx=True, ex=int(SIGN_IN_WINDOW.total_seconds()))
     pipe.incr(key)
     return pipe.execute()[1] <= SIGN_IN_MAILS_PER_WINDOW

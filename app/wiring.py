@@ -1,5 +1,6 @@
-"""What connects the rooms, done once at start-up and listed here: the port through which the
-flows reach app, the listeners of each domain event, and the checks before every send.
+"""What connects the rooms, done once at start-up and listed here: the table of job policies, the
+port through which the flows reach app, the listeners of each domain event, and the checks
+before every send.
 
 Nothing is registered by importing a module: a process has exactly what `wire()` lists.
 """
@@ -7,8 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app import attribution, discounts, events, writeback
-from app.jobs import broker
+from app import attribution, discounts, events, job_policies, jobs, writeback
 from app.mail import outbox, sendable
 from flows import engine, port
 
@@ -25,11 +25,13 @@ def flows_port() -> port.Port:
     return port.Port(queue_message=outbox.queue_message,
                      cancel_messages=outbox.cancel_run_messages,
                      deliver=outbox.enqueue_delivery, create_code=discounts.create_code,
-                     tag_customer=_tag_customer, queue=broker.queue)
+                     tag_customer=_tag_customer, enqueue=jobs.enqueue,
+                     enqueue_many=jobs.enqueue_many, queue=jobs.broker.queue)
 
 
 def wire() -> None:
     """Bind the flows' port, subscribe the listeners and register the send guards (idempotent)."""
+    jobs.declare(job_policies.POLICIES, job_policies.MOVED)
     port.bind(flows_port())
     events.listen(events.ORDER_PLACED)(attribution.on_order_placed)
     engine.listen()

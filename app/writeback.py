@@ -13,13 +13,12 @@ import logging
 from datetime import timedelta
 from typing import Callable
 
-from rq import Retry
 from sqlalchemy import event as orm_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import connectors
-from app import notices
+from app import jobs, notices
 from app.db import db
 from app.models import Customer, Store
 from app.sync import access
@@ -28,19 +27,17 @@ from connectors.sync import StoreAccess
 
 log = logging.getLogger(__name__)
 
-# Throttling and outages raise and are retried; a refusal (a missing scope) is not.
-RETRY = Retry(max=5, interval=[30, 120, 600, 1800, 3600])
+# Throttling and outages raise and are retried (app.job_policies); a refusal (a missing scope)
+# is not.
 REFUSED = "writeback_refused"
 
 
 def after_commit(session: Session, job: Callable, *args) -> None:
     """Queue `job(*args)` once the change is committed (the job reads it). Should Redis be down
     then, the change stays ours alone: logged, and never allowed to fail what was committed."""
-    from app.jobs import broker  # app.jobs imports ingest, which imports consent: not at the top
-
     def enqueue(_session) -> None:
         try:
-            broker.queue("sync").enqueue(job, *args, retry=RETRY)
+            jobs.enqueue(job, *args)
         except Exception:  # noqa: BLE001 - the commit stands; only the courtesy is lost
             log.exception("write-back not queued: %s", job.__name__,
                           extra={"store_id": args[0]})

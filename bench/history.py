@@ -15,7 +15,7 @@ from bench import audience
 from flows import catalog, config
 
 DAYS = 365
-WEBHOOK_DAYS = 30  # app/jobs.py INBOX_RETENTION
+WEBHOOK_DAYS = 30  # app/inbox_sweep.py INBOX_RETENTION
 # A live store's rows arrive in time order, so a month of them fills a month's worth of pages;
 # written from generate_series they would be scattered over the whole table instead.
 TIME_ORDER = {"orders": "placed_at", "checkouts": "source_updated_at", "flow_runs": "triggered_at",

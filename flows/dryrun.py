@@ -154,7 +154,8 @@ class Recorder:
         self.emails = 0
         self.port = port.Port(queue_message=self.queue_message, cancel_messages=_nothing,
                               deliver=_no_job, create_code=self.create_code,
-                              tag_customer=_nothing, queue=_no_job)
+                              tag_customer=_nothing, enqueue=_no_job, enqueue_many=_no_job,
+                              queue=_no_job)
 
     def queue_message(self, _session: Session, **_message) -> int:
         self.emails += 1
@@ -277,7 +278,6 @@ def _ordered_after(ctx: RunContext, moment: datetime) -> bool:
 # waits on the "sync" queue, the last a worker serves, behind everything a customer waits for.
 
 SUMMARY_TTL = timedelta(hours=1)
-JOB_TIMEOUT = timedelta(minutes=20)
 
 
 @dataclass(frozen=True)
@@ -308,9 +308,7 @@ def summary_or_start(store_id: int, flow: Flow, settings: dict, *,
     if job is None or (failed and retry):
         if job is not None:
             job.delete()  # the failed replay, out of the failed jobs' list
-        queue.enqueue(summarize, store_id, flow.name, settings, job_id=job_id,
-                                     job_timeout=int(JOB_TIMEOUT.total_seconds()),
-                                     result_ttl=0, failure_ttl=3600)
+        port.bound().enqueue(summarize, store_id, flow.name, settings, job_id=job_id)
         return Pending(failed=False)
     return Pending(failed=failed)
 

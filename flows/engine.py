@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from rq import Queue, Retry
+from rq import Queue
 from rq.job import Job
 from sqlalchemy import event as orm_event, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -32,7 +32,6 @@ from flows.timeline import record, subject_label
 
 log = logging.getLogger(__name__)
 
-STEP_RETRY = Retry(max=3, interval=[10, 60, 300])
 # How often the scheduler ticks: the longest a step waits when Redis lost its job.
 TICK_INTERVAL = timedelta(seconds=30)
 TICK_BATCH = 5000
@@ -228,7 +227,8 @@ def tick(at: datetime | None = None, limit: int = TICK_BATCH,
     instant: they run as of the moment they run.
     """
     at = at or clock.now()
-    queue = port.bound().queue("flows")
+    flows = port.bound()
+    queue = flows.queue("flows")
     with db.session() as session:
         due = session.execute(
             select(FlowRun.id, FlowRun.due_at)
@@ -237,14 +237,11 @@ def tick(at: datetime | None = None, limit: int = TICK_BATCH,
         ).all()
         waiting = _jobs_waiting(queue, [f"flow-run-{row.id}" for row in due])
         fresh = [row for row in due if f"flow-run-{row.id}" not in waiting]
-        now_due = [Queue.prepare_data(advance, (row.id, at.isoformat()), **_step_job(row.id))
-                   for row in fresh if row.due_at <= at]
-        if now_due:
-            queue.enqueue_many(now_due)
+        now_due = [(row.id, at.isoformat()) for row in fresh if row.due_at <= at]
+        flows.enqueue_many(advance, now_due)
         for row in fresh:
             if row.due_at > at:
-                queue.enqueue_at(_whole_second_after(row.due_at), advance, row.id,
-                                 **_step_job(row.id))
+                flows.enqueue(advance, row.id, at=_whole_second_after(row.due_at))
     if fresh:
         log.info("tick queued %d due run(s), scheduled %d", len(now_due), len(fresh) - len(now_due))
     return len(fresh)
@@ -260,12 +257,6 @@ def _whole_second_after(moment: datetime) -> datetime:
     start a moment before it is due, find nothing to do, and wait for the next tick."""
     whole = moment.replace(microsecond=0)
     return whole if whole == moment else whole + timedelta(seconds=1)
-
-
-def _step_job(run_id: int) -> dict:
-    # One job id per run: a run is never queued twice; its key disappears when the step is done.
-    return {"job_id": f"flow-run-{run_id}", "result_ttl": 0, "failure_ttl": 3600,
-            "retry": STEP_RETRY}
 
 
 def _jobs_waiting(queue: Queue, job_ids: list[str]) -> set[str]:

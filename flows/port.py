@@ -2,7 +2,7 @@
 
 The engine decides; everything that leaves it goes through a `Port`: a message to write to the
 outbox and deliver, queued messages to cancel, a discount code the store's platform makes, a tag
-written back to the store, a job to enqueue. app binds its services once at start-up
+written back to the store, a job to enqueue (its queue, retries and id declared by app). app binds its services once at start-up
 (app.wiring); a dry run hands the engine a recording port instead (flows.dryrun), so nothing it
 replays is written to the outbox, sent, or asked of a platform.
 
@@ -30,7 +30,11 @@ class Port:
     create_code: Callable[..., "tuple[str | None, str | None]"]
     # Write a tag back to the store once the session commits: (session, store_id, customer_id, tag).
     tag_customer: Callable[[Session, int, int, str], None]
-    # The RQ queue of this name (step jobs, dry runs); its `connection` is the Redis they use.
+    # Queue a job by its declared policy (app.job_policies): (func, *args, at=, job_id=).
+    enqueue: Callable[..., object]
+    # Queue one job per argument tuple in one round trip: (func, [args, ...]).
+    enqueue_many: Callable[..., object]
+    # The RQ queue of this name, to read what waits on it; its `connection` is Storeflow's Redis.
     queue: Callable[[str], Queue]
 
 

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app.db import db
 from app.ingest import ingest
-from app.jobs import broker, sweep_inbox
+from app.inbox_sweep import sweep_inbox
+from app.jobs import broker
 from connectors.shopify.webhooks import sign
 from app.models import Checkout, CheckoutLine, Customer, Order, OrderLine, WebhookEvent
 from tests.helpers import SHOP_SECRET, published
@@ -266,7 +267,7 @@ def test_exhausted_rows_wait_for_the_operator_and_old_processed_rows_are_pruned(
     from sqlalchemy import update
 
     from app import clock
-    from app.jobs import MAX_INGEST_ATTEMPTS, prune_inbox, retry_exhausted
+    from app.inbox_sweep import MAX_INGEST_ATTEMPTS, prune_inbox, retry_exhausted
 
     monkeypatch.setattr(broker, "connection",
                         redis.Redis(unix_socket_path="/nonexistent/redis.sock"))

@@ -131,7 +131,7 @@ def test_post_unsubscribes_without_cookies_and_again_idempotently(shop, webhooks
     [suppression] = suppressions()
     assert (suppression.store_id, suppression.email, suppression.reason) == (
         shop.id, CUSTOMER_EMAIL, "unsubscribed")
-    # The customer's recorded consent says so too, with where it came from.
+    run_jobs()  # the ingest of the stored unsubscribe: the customer's consent follows
     with db.session() as session:
         customer = session.get(Customer, message(message_id).customer_id)
         sources = session.execute(select(ConsentChange.source).where(

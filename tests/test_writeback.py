@@ -11,7 +11,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from app import consent, writeback
+from app import clock, consent, writeback
 from app.db import db
 from app.jobs import broker
 from app.mail import links
@@ -54,7 +54,7 @@ def test_a_confirmed_double_opt_in_is_written_as_confirmed(shop, webhooks, run_j
                                                            shopify):
     customer = customer_of(sent_message(shop, webhooks, run_jobs, email=OWN))
     with db.session() as session:
-        consent.confirm(session, shop.id, customer.id)
+        consent.confirm(session, shop.id, customer.id, clock.now())
     run_jobs()
 
     [written] = shopify.consent_updates[SHOP]
@@ -88,7 +88,7 @@ def test_without_write_customers_the_unsubscribe_holds_and_the_merchant_is_told_
         session.add(other)
     unsubscribe(client, message_id)
     with db.session() as session:  # another customer unsubscribes the same day
-        consent.withdraw(session, shop.id, other.id)
+        consent.withdraw(session, shop.id, other.id, clock.now())
     run_jobs()
 
     assert shopify.calls.count((SHOP, "customerEmailMarketingConsentUpdate")) == 2
@@ -126,7 +126,7 @@ def test_a_rolled_back_unsubscribe_writes_nothing_back(shop, webhooks, run_jobs,
                                                         shopify):
     customer = customer_of(sent_message(shop, webhooks, run_jobs, email=OWN))
     with pytest.raises(RuntimeError), db.session() as session:
-        consent.withdraw(session, shop.id, customer.id)
+        consent.withdraw(session, shop.id, customer.id, clock.now())
         raise RuntimeError("the request failed after recording it")
     assert broker.queue("sync").count == 0
     run_jobs()
@@ -139,7 +139,8 @@ def test_a_state_shopify_sets_itself_is_never_sent(shop, webhooks, run_jobs, cli
                                                      shopify):
     message_id = sent_message(shop, webhooks, run_jobs, email=OWN)
     unsubscribe(client, message_id)
-    with db.session() as session:  # before the job runs, Shopify redacts the customer
+    run_jobs("ingest")  # the unsubscribe is recorded and its write-back queued
+    with db.session() as session:  # before that job runs, Shopify redacts the customer
         session.get(Customer, status(message_id).customer_id).email_consent = "redacted"
     run_jobs()
 
@@ -170,7 +171,7 @@ def test_a_woocommerce_unsubscribe_stays_here_and_the_job_ends_cleanly(woo_store
                             email_consent="subscribed")
         session.add(customer)
     with db.session() as session:
-        consent.withdraw(session, woo_store.id, customer.id)
+        consent.withdraw(session, woo_store.id, customer.id, clock.now())
     run_jobs()
 
     sync = broker.queue("sync")

@@ -12,14 +12,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Callable
 
-from rq import Retry
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app import clock
+from app import clock, jobs
 from app.db import db
-from app.jobs import broker, job_pending
 from app.mail import compose
 from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
@@ -29,7 +27,6 @@ log = logging.getLogger(__name__)
 
 SendGuard = Callable[[Session, Message], "str | None"]
 _guards: list[SendGuard] = []
-DELIVERY_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
 # A row still `sending` after this long belongs to a worker that died mid-send.
 STALE_SENDING = timedelta(minutes=10)
 
@@ -64,8 +61,7 @@ def cancel_run_messages(session: Session, store_id: int, run_id: int, reason: st
 def enqueue_delivery(message_id: int) -> None:
     """Queue the mail job; a set clock (`storeflow tick --at`) travels with it."""
     instant = clock.frozen()
-    broker.queue("mail").enqueue(deliver, message_id, instant.isoformat() if instant else None,
-                                 job_id=f"mail-{message_id}", retry=DELIVERY_RETRY)
+    jobs.enqueue(deliver, message_id, instant.isoformat() if instant else None)
 
 
 def _suppressed(session: Session, message: Message) -> str | None:
@@ -108,9 +104,8 @@ def _deliver(message_id: int) -> str:
         # Over the transport's rate: try again once the window has passed (under another job
         # id: this one is still running). The row stays queued, so nothing is lost or doubled.
         instant = clock.frozen()
-        broker.queue("mail").enqueue_in(
-            timedelta(seconds=wait), deliver, message_id, instant.isoformat() if instant else None,
-            job_id=f"mail-{message_id}-later", retry=DELIVERY_RETRY)
+        jobs.follow_up(deliver, timedelta(seconds=wait), message_id,
+                       instant.isoformat() if instant else None)
         return "deferred"
     with db.session() as session:
         message = session.execute(
@@ -148,11 +143,17 @@ def _deliver(message_id: int) -> str:
 
 
 def suppress(store_id: int, email: str, reason: str) -> None:
-    """Stop mail to an address in one store (idempotent; the first reason is kept)."""
+    """Stop mail to an address in one store, in a transaction of its own."""
     with db.session() as session:
-        session.execute(insert(Suppression).values(
-            store_id=store_id, email=email, reason=reason, created_at=clock.now(),
-        ).on_conflict_do_nothing(index_elements=["store_id", "email"]))
+        add_suppression(session, store_id, email, reason)
+
+
+def add_suppression(session: Session, store_id: int, email: str, reason: str) -> None:
+    """Stop mail to an address in one store, in the caller's transaction (idempotent; the first
+    reason is kept)."""
+    session.execute(insert(Suppression).values(
+        store_id=store_id, email=email, reason=reason, created_at=clock.now(),
+    ).on_conflict_do_nothing(index_elements=["store_id", "email"]))
 
 
 def reap_stale_sending() -> int:
@@ -182,7 +183,7 @@ def sweep_outbox(older_than_seconds: int = 10,
             select(Message.id).where(Message.status == "queued", Message.updated_at < cutoff)
             .order_by(Message.id).limit(5000)
         ).scalars().all()
-    swept = [message_id for message_id in ids if not job_pending(f"mail-{message_id}", started_grace)]
+    swept = [message_id for message_id in ids if not jobs.job_pending(f"mail-{message_id}", started_grace)]
     for message_id in swept:
         enqueue_delivery(message_id)
     if swept:

@@ -11,18 +11,15 @@ from __future__ import annotations
 import logging
 
 import connectors
-from app import clock, inbox
+from app import clock, inbox, jobs
 from app.db import db
-from app.jobs import broker
 from app.models import Store
 from app.sync import access, progress
-from app.sync.jobs import API_RETRY, QUEUE, ingest, later
+from app.sync.jobs import later, queue_ingest
 from app.sync.progress import BACKFILL
 from connectors.sync import Page, StoreAccess, TryLater
 
 log = logging.getLogger(__name__)
-# A big store's resource takes a while; RQ's default three minutes would cut it off.
-TIMEOUT = 3600
 
 
 def start(store_id: int) -> None:
@@ -32,9 +29,7 @@ def start(store_id: int) -> None:
         resources = connectors.get(platform).backfill_resources
         progress.queue(session, store_id, BACKFILL, resources)
     for resource in resources:
-        broker.queue(QUEUE).enqueue(backfill, store_id, resource, retry=API_RETRY,
-                                    job_id=f"backfill-{store_id}-{resource}",
-                                    job_timeout=TIMEOUT)
+        jobs.enqueue(backfill, store_id, resource)
 
 
 def backfill(store_id: int, resource: str) -> int:
@@ -70,5 +65,5 @@ def _save_page(store: StoreAccess, resource: str, cursor: str | None, page: Page
             return False
         event_id = inbox.accept_history(session, store.store_id, store.platform, page.topic,
                                         page.items) if page.items else None
-    ingest([event_id] if event_id is not None else [], store.store_id)
+    queue_ingest([event_id] if event_id is not None else [], store.store_id)
     return True

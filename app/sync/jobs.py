@@ -7,27 +7,23 @@ from datetime import timedelta
 from typing import Callable
 
 from redis.exceptions import RedisError
-from rq import Retry
 
-from app.jobs import broker, enqueue_ingest
+from app import jobs
+from app.ingest import ingest
 
 log = logging.getLogger(__name__)
-
-QUEUE = "sync"
-API_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
 
 
 def later(job: Callable, seconds: float, *args) -> None:
     """Queue `job(*args)` again after the wait the platform advised."""
-    broker.queue(QUEUE).enqueue_in(timedelta(seconds=max(1.0, seconds)), job, *args,
-                                   retry=API_RETRY)
+    jobs.follow_up(job, timedelta(seconds=max(1.0, seconds)), *args)
 
 
-def ingest(event_ids: list[int], store_id: int) -> None:
+def queue_ingest(event_ids: list[int], store_id: int) -> None:
     """Queue the ingest of new inbox rows; with Redis down they wait for the sweeper."""
     try:
         for event_id in event_ids:
-            enqueue_ingest(event_id)
+            jobs.enqueue(ingest, event_id)
     except RedisError:
         log.warning("sync stored deliveries; the sweeper will queue them",
                     extra={"store_id": store_id})

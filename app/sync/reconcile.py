@@ -11,12 +11,11 @@ from datetime import timedelta
 from sqlalchemy import select
 
 import connectors
-from app import clock, inbox, notices
+from app import clock, inbox, jobs, notices
 from app.db import db
-from app.jobs import broker
 from app.models import Store, SyncProgress
 from app.sync import access, progress
-from app.sync.jobs import API_RETRY, QUEUE, ingest, later
+from app.sync.jobs import later, queue_ingest
 from app.sync.progress import ALL, RECONCILE
 from app.sync.setup import subscribe
 from connectors.sync import Change, StoreAccess, TryLater
@@ -43,8 +42,7 @@ def reconcile_stores() -> int:
         due = [store.id for store in installed
                if _due(store, watermarks.get(store.id), now)]
     for store_id in due:
-        broker.queue(QUEUE).enqueue(reconcile, store_id, job_id=f"reconcile-{store_id}",
-                                    retry=API_RETRY)
+        jobs.enqueue(reconcile, store_id)
     return len(due)
 
 
@@ -95,5 +93,5 @@ def _deliver(store: StoreAccess, resources: tuple[str, ...], changes: list[Chang
             if event_id is not None:
                 fresh.append(event_id)
                 counts[change.resource] = counts.get(change.resource, 0) + 1
-    ingest(fresh, store.store_id)
+    queue_ingest(fresh, store.store_id)
     return counts

@@ -8,12 +8,11 @@ import logging
 from redis.exceptions import RedisError
 
 import connectors
-from app import clock
+from app import clock, jobs
 from app.db import db
-from app.jobs import broker
 from app.mail.links import signer as links
 from app.sync import access, backfill, progress
-from app.sync.jobs import API_RETRY, QUEUE, later
+from app.sync.jobs import later
 from app.sync.progress import RECONCILE
 from connectors.base import Connector
 from connectors.sync import StoreAccess, TryLater
@@ -36,8 +35,7 @@ def queue_setup(store_id: int) -> bool:
     """Queue the setup of a newly connected store (after commit). False when Redis is down:
     the periodic reconciliation creates the webhooks later."""
     try:
-        broker.queue(QUEUE).enqueue(setup, store_id, job_id=f"setup-{store_id}",
-                                    retry=API_RETRY)
+        jobs.enqueue(setup, store_id)
     except RedisError as error:
         log.warning("store connected, sync not queued (%s)", type(error).__name__,
                     extra={"store_id": store_id})

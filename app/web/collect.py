@@ -26,10 +26,10 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
 
-from app import inbox
+from app import inbox, jobs
 from app.config import limits_storage_uri
 from app.db import db
-from app.jobs import enqueue_ingest
+from app.ingest import ingest
 from app.models import Store
 from app.storefront import auth
 from connectors.storefront import PLATFORM, SERVER
@@ -164,7 +164,7 @@ def collect():
     accepted = [event_id for event_id in ids if event_id is not None]
     try:
         for event_id in accepted:
-            enqueue_ingest(event_id)
+            jobs.enqueue(ingest, event_id)
     except RedisError as error:
         log.warning("collect stored, queue unavailable (%s); the sweeper will queue it",
                     type(error).__name__, extra={"store_id": store_id})

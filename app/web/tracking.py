@@ -16,10 +16,12 @@ import logging
 from typing import Callable
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
-from app import consent, stores
+from app import jobs, link_actions, stores
 from app.db import db
+from app.ingest import ingest
 from app.mail import compose, links, outbox, tracking
 from app.models import Message, Store
 from app.storefront.auth import is_bot
@@ -58,34 +60,35 @@ def _show(token: str, kind: str, page: str):
 
 
 def _act(token: str, kind: str, page: str, action: Callable[[Session, Message], bool]):
-    """POST of an action link: do it (idempotently) and say so."""
+    """POST of an action link: verify, store (idempotently), queue its ingest, answer."""
     with db.session() as session:
         found = _find(session, token, kind)
         if found is None or not action(session, found[1]):
             return _page("invalid", status=404, page=page)
         message = found[1]
+        event_id = link_actions.accept(session, message, ACTIONS[kind])
         store = session.get(Store, message.store_id)
+    try:
+        jobs.enqueue(ingest, event_id)
+    except RedisError:  # stored: the inbox sweep queues it
+        log.warning("%s stored, not queued", page, extra={"store_id": message.store_id})
     log.info("%s by link", page, extra={"store_id": message.store_id, "message_id": message.id})
     return _page("done", store.name or store.domain, page=page)
 
 
 def _unsubscribe(session: Session, message: Message) -> bool:
-    """Stop marketing mail to the address the message went to, in its store, at once; a
-    customer's consent is withdrawn only when that address is their own."""
-    customer = compose.addressee(session, message)
-    if customer is not None:
-        consent.withdraw(session, message.store_id, customer.id)
-    outbox.suppress(message.store_id, message.email, "unsubscribed")
+    """Stop marketing mail to the address the message went to, in its store, at once (the
+    customer's consent follows in ingest, and only if the address is their own)."""
+    outbox.add_suppression(session, message.store_id, message.email, "unsubscribed")
     return True
 
 
 def _confirm(session: Session, message: Message) -> bool:
-    """Record the subscriber's confirmed opt-in (double opt-in), sent to their own address."""
-    customer = compose.addressee(session, message)
-    if customer is None:
-        return False
-    consent.confirm(session, message.store_id, customer.id)
-    return True
+    """A double opt-in confirms only a subscription mailed to the subscriber's own address."""
+    return compose.addressee(session, message) is not None
+
+
+ACTIONS = {links.UNSUBSCRIBE: link_actions.UNSUBSCRIBE, links.CONFIRM: link_actions.CONFIRM}
 
 
 @bp.get("/u/<token>")

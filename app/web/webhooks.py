@@ -31,9 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import connectors
-from app import inbox
+from app import inbox, jobs
 from app.db import db
-from app.jobs import enqueue_ingest
+from app.ingest import ingest
 from app.models import Store
 from connectors.base import Connector, Delivery, DeliveryError, PayloadError
 
@@ -135,7 +135,7 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
         log.info("webhook duplicate", extra=context)
         return jsonify(status="duplicate"), 200
     try:
-        enqueue_ingest(event_id)
+        jobs.enqueue(ingest, event_id)
     except RedisError as error:
         log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
                     type(error).__name__, extra={**context, "event_id": event_id})
