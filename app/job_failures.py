@@ -28,11 +28,12 @@ from app.models import FlowRun, JobFailure, Message, WebhookEvent
 log = logging.getLogger(__name__)
 
 FAILING = "storeflow:failing-work"  # the keys of the rows below, for a cheap check on success
+DELIVER = "app.mail.outbox.deliver"  # the mail job: its failures are a message's last error
 # Jobs whose first argument is a row's id, by the row that names the store.
-ROW_OF_FIRST_ARGUMENT = {"app.ingest.ingest": WebhookEvent, "app.mail.outbox.deliver": Message,
+ROW_OF_FIRST_ARGUMENT = {"app.ingest.ingest": WebhookEvent, DELIVER: Message,
                          "flows.engine.advance": FlowRun}
 # What a job does, in the merchant's words (by its function's module and name).
-KINDS = {"app.ingest.ingest": "Processing store events", "app.mail.outbox.deliver": "Sending email",
+KINDS = {"app.ingest.ingest": "Processing store events", DELIVER: "Sending email",
          "flows.engine.advance": "Flow steps", "app.staff.send_sign_in_links": "Staff sign-in email",
          "flows.dryrun.summarize": "Dry runs", "app.writeback": "Writing back to the store"}
 SYNC = "Syncing with the store"
@@ -118,6 +119,26 @@ def open_failures(session: Session, store_id: int | None = None) -> list[JobFail
     if store_id is not None:
         query = query.where(JobFailure.store_id == store_id)
     return list(session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class LastError:
+    """Why a message still queued has not left: its mail job's open failure, in words."""
+    explanation: Explanation
+    attempts: int
+    retrying: bool  # False: RQ gave up; an operator must look
+    at: datetime
+
+
+def of_messages(session: Session, store_id: int, message_ids: list[int]) -> dict[int, LastError]:
+    """The last error of each of these messages whose mail job is failing, by message id."""
+    keys = {f"{DELIVER}:{message_id}": message_id for message_id in message_ids}
+    if not keys:
+        return {}
+    rows = session.execute(select(JobFailure).where(
+        JobFailure.store_id == store_id, JobFailure.job_key.in_(keys))).scalars()
+    return {keys[row.job_key]: LastError(explain(row.error), row.attempts, row.retrying,
+                                         row.last_failed_at) for row in rows}
 
 
 @dataclass(frozen=True)
