@@ -39,12 +39,14 @@ SUPPRESSIONS = {
     "sunset": "marketing paused after a long time without opening any",
     "redacted": "their data was erased on request",
 }
+# What a run stopped waiting for (a WaitUntil's condition) did not happen in time.
+NEVER = {"shipped": "the order did not ship in time",
+         "delivered": "the order was not delivered in time",
+         "subscribed": "never confirmed their subscription"}
 # Reasons with a variable part, by what comes before the colon.
 PREFIXES = {
     "suppressed": lambda rest: SUPPRESSIONS.get(rest, f"no more email to the address ({rest})"),
-    "gave up waiting": lambda rest: {
-        "shipped": "the order did not ship in time", "delivered": "the order was not delivered "
-        "in time", "subscribed": "never confirmed their subscription"}.get(rest, rest),
+    "gave up waiting": lambda rest: NEVER.get(rest, rest),
     "flow settings to fix": lambda rest: f"the flow's settings need fixing ({rest})",
     "store settings to fix": lambda rest: f"the store's settings need fixing ({rest})",
     "stale": lambda rest: rest.replace("_", " "),  # "quiet hours held email_2 past its relevance"

@@ -346,3 +346,15 @@ def test_consent_changes_and_an_unsubscribe_are_on_the_customers_timeline(
         ("stopped", "unsubscribed: no more marketing email to this address"),
         ("consent", "unsubscribed from marketing email, with the unsubscribe link in an email"),
         ("consent", "subscribed to marketing email, as Shopify reported")]
+
+
+def test_why_an_email_was_cancelled_reads_in_words_in_the_list_and_on_its_page(client, shop,
+                                                                               storeflow):
+    cancelled = mail(shop.id, ANA, NOW, status="cancelled")
+    with db.session() as session:
+        session.get(Message, cancelled).reason = "flow exited: ordered"
+    sign_in(client, storeflow, shop.id)
+
+    said = "the flow stopped: bought before the email was due"
+    assert f'<div class="hint truncate">{said}</div>' in client.get("/app/activity").text
+    assert f"<dt>Why</dt><dd>{said}</dd>" in client.get(f"/app/activity/messages/{cancelled}").text
