@@ -20,6 +20,16 @@ PENDING = "pending"
 UNSUBSCRIBED = "unsubscribed"
 CONFIRMED = "confirmed_opt_in"
 WITHDRAWN = frozenset({"unsubscribed", "redacted", "invalid"})
+# A change of consent as the customer's timeline says it: the state, then where it came from.
+STATE_WORDS = {SUBSCRIBED: "subscribed to marketing email",
+               PENDING: "signed up, waiting for them to confirm",
+               UNSUBSCRIBED: "unsubscribed from marketing email",
+               "not_subscribed": "not subscribed to marketing email",
+               "redacted": "their data was erased", "invalid": "the address was found invalid"}
+SOURCE_WORDS = {"storeflow:unsubscribe": "with the unsubscribe link in an email",
+                "storeflow:double_opt_in": "with the confirmation link in our email",
+                "checkout": "ticked the box at {platform} checkout"}
+PLATFORMS = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
 
 
 def own_address(customer: Customer | None, email: str | None) -> bool:
@@ -41,6 +51,18 @@ def confirmed(customer: Customer) -> bool:
 def subscribing(customer: Customer) -> bool:
     """Subscribed, or waiting to confirm: someone the welcome flow should greet."""
     return customer.email_consent in (SUBSCRIBED, PENDING)
+
+
+def in_words(change: ConsentChange) -> str:
+    """One change of consent as a merchant reads it: "subscribed to marketing email (double
+    opt-in), as Shopify reported"."""
+    state = STATE_WORDS.get(change.state, change.state.replace("_", " "))
+    if change.state == SUBSCRIBED and change.opt_in_level == CONFIRMED:
+        state += ", confirmed (double opt-in)"
+    platform, _, topic = change.source.partition(":")
+    name = PLATFORMS.get(platform, platform)
+    how = SOURCE_WORDS.get(change.source) or SOURCE_WORDS.get(topic, "as {platform} reported")
+    return f"{state}, {how.format(platform=name)}"
 
 
 def confirm(session: Session, store_id: int, customer_id: int,

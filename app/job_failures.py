@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app import clock, jobs
 from app.db import db
+from app.mail import outbox
 from app.models import JobFailure
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,27 @@ def open_failures(session: Session, store_id: int | None = None) -> list[JobFail
     if store_id is not None:
         query = query.where(JobFailure.store_id == store_id)
     return list(session.execute(query).scalars())
+
+
+@dataclass(frozen=True)
+class LastError:
+    """Why a message still queued has not left: its mail job's open failure, in words."""
+    explanation: Explanation
+    attempts: int
+    retrying: bool  # False: RQ gave up; an operator must look
+    at: datetime
+
+
+def of_messages(session: Session, store_id: int, message_ids: list[int]) -> dict[int, LastError]:
+    """The last error of each of these messages whose mail job is failing, by message id."""
+    deliver = jobs.path(outbox.deliver)
+    keys = {f"{deliver}:{message_id}": message_id for message_id in message_ids}
+    if not keys:
+        return {}
+    rows = session.execute(select(JobFailure).where(
+        JobFailure.store_id == store_id, JobFailure.job_key.in_(keys))).scalars()
+    return {keys[row.job_key]: LastError(explain(row.error), row.attempts, row.retrying,
+                                         row.last_failed_at) for row in rows}
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,19 @@
 their runs under way will do next."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import clock
-from app.models import (Checkout, Customer, FlowRun, Order, ProductView, Store,
-                        TimelineEntry)
+from app import clock, consent
+from app.models import (Checkout, ConsentChange, Customer, FlowRun, Order, ProductView, Store,
+                        Suppression, TimelineEntry)
 from connectors.base import normalize_email
 from flows import catalog
 from flows.context import RunContext
+from flows.reasons import SUPPRESSIONS, in_words
 from flows.steps import Send
 
 # enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, scored, exited,
@@ -47,16 +49,45 @@ def subject_label(session: Session, store_id: int, subject: str, subject_id: int
     return {"fulfillment": "a shipment", "customer": ""}.get(subject, subject)
 
 
+def _customer_ids(store_id: int, address: str | None):
+    return select(Customer.id).where(Customer.store_id == store_id, Customer.email == address)
+
+
 def for_email(session: Session, store_id: int, email: str) -> list[dict[str, Any]]:
-    """Every decision about the customer(s) with this address in one store, oldest first."""
-    address = normalize_email(email)
-    customer_ids = select(Customer.id).where(Customer.store_id == store_id,
-                                             Customer.email == address)
+    """Every decision about the customer(s) with this address in one store, oldest first, with
+    the reasons as stored (what the CLI prints and tests key on)."""
     rows = session.execute(select(TimelineEntry).where(
-        TimelineEntry.store_id == store_id, TimelineEntry.customer_id.in_(customer_ids),
+        TimelineEntry.store_id == store_id,
+        TimelineEntry.customer_id.in_(_customer_ids(store_id, normalize_email(email))),
     ).order_by(TimelineEntry.at, TimelineEntry.id)).scalars().all()
     return [{"at": row.at.isoformat(), "flow": row.flow, "run_id": row.run_id, "step": row.step,
              "kind": row.kind, "detail": row.detail} for row in rows]
+
+
+def _entry(at: datetime, kind: str, detail: str) -> dict[str, Any]:
+    """A line of the story that is no flow's decision."""
+    return {"at": at.isoformat(), "flow": None, "run_id": None, "step": None, "kind": kind,
+            "detail": detail}
+
+
+def story(session: Session, store_id: int, email: str) -> list[dict[str, Any]]:
+    """The customer's page: the flows' decisions with their reasons in words, each change of
+    their consent and any stop on mail to the address, oldest first."""
+    address = normalize_email(email)
+    decisions = [{**entry, "detail": in_words(entry["detail"])}
+                 for entry in for_email(session, store_id, email)]
+    changes = session.execute(select(ConsentChange).where(
+        ConsentChange.store_id == store_id,
+        ConsentChange.customer_id.in_(_customer_ids(store_id, address)),
+    ).order_by(ConsentChange.id)).scalars()
+    stops = session.execute(select(Suppression).where(
+        Suppression.store_id == store_id, Suppression.email == address)).scalars()
+    told = [*(_entry(change.occurred_at or change.recorded_at, "consent", consent.in_words(change))
+              for change in changes),
+            *(_entry(stop.created_at, "stopped", SUPPRESSIONS.get(stop.reason, stop.reason))
+              for stop in stops)]
+    # A stable sort: decisions made in one moment keep the order they were made in.
+    return sorted([*decisions, *told], key=lambda entry: datetime.fromisoformat(entry["at"]))
 
 
 def upcoming(session: Session, store_id: int, customer_id: int) -> list[dict[str, Any]]:

@@ -106,3 +106,30 @@ def test_another_stores_failures_stay_off_the_overview(client, shop, webhooks, w
     assert "job failing" not in client.get("/app/").get_data(as_text=True)
     with db.session() as session:
         assert session.execute(select(JobFailure.store_id)).scalar_one() == shop.id
+
+
+def test_a_message_waiting_on_retries_shows_its_last_error_in_activity_and_on_its_page(
+        client, shop, webhooks, smtp_sink):
+    """The email stays Queued while the server defers it: Activity and the email's page say
+    why in words, with what to do, and nothing of the server's reply or the address; once it
+    goes, the error goes too."""
+    smtp_sink.defer.add("ana@example.com")
+    message_id = queue_mail(shop, webhooks)
+    work("mail")
+
+    sign_in(client, shop.id)
+    listing = client.get("/app/activity").get_data(as_text=True)
+    assert ("<div class=\"hint truncate hint-error\" data-last-error>Retrying: the mail server "
+            "did not take the message for now</div>") in listing
+    page = client.get(f"/app/activity/messages/{message_id}").get_data(as_text=True)
+    said = page.split("<div data-last-error>")[1].split("</div>")[0]
+    assert "Retrying: the mail server did not take the message for now (1 try, the last" in said
+    assert "What to do: it is retried; if it lasts, check the SMTP provider." in said
+    assert "ana@" not in said and "TransientFailure" not in said
+
+    smtp_sink.defer.clear()
+    broker.queue("mail").enqueue(outbox.deliver, message_id, None, job_id=f"mail-{message_id}-later")
+    work("mail")
+    assert "data-last-error" not in client.get("/app/activity").get_data(as_text=True)
+    assert "data-last-error" not in client.get(
+        f"/app/activity/messages/{message_id}").get_data(as_text=True)

@@ -3,20 +3,27 @@ what order, and, for a searched address, that customer's emails, orders, timelin
 coming up, never another customer's or another store's."""
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 
 from app import clock
 from app.db import db
-from app.models import FlowRun, Message, Order, TimelineEntry
+from app.models import Customer, FlowRun, Message, Order, TimelineEntry
+from app.demo.payloads import consent_update
+from app.mail import links
+from app.web.ui import auth
 from flows.catalog import FLOWS
+from tests.mail_helpers import sent_message
 from tests.ui_helpers import ANA, add_customer, connect_rival, customers_sharing, sign_in
 
 NOW = clock.now().replace(microsecond=0)
 BEN = "ben@example.com"
+JOHN, JOHN_ID = "john@example.com", 115310627314723954  # the customer of Shopify's samples
 
 
 @pytest.fixture
@@ -190,3 +197,164 @@ def test_a_customers_page_shows_the_emails_coming_up_for_them(client, shop, stor
     assert section(page, "Coming up").startswith("Coming up flows under way for Ana Post-purchase"
                                                  " Thank you")
     assert f'<time datetime="{due.isoformat()}">' in page
+
+
+# --- pages beyond the newest 50 ------------------------------------------------------------
+
+def pager(page: str) -> dict[str, str]:
+    """The page's Newer / Older links, by their words."""
+    return {words.strip("←→ "): href.replace("&amp;", "&") for href, words in re.findall(
+        r'<a class="btn btn-ghost" rel="(?:prev|next)" href="([^"]+)">([^<]+)</a>', page)}
+
+
+def test_older_and_newer_links_walk_every_email_of_the_store_a_page_at_a_time(
+        client, shop, rival, storeflow):
+    """120 emails are three pages of the store's own mail, newest first; Older and Newer walk
+    them without skipping or repeating one, emails queued in one moment included."""
+    mine = [mail(shop.id, f"c{i}@example.com", NOW - timedelta(minutes=i // 3)) for i in range(120)]
+    # Three to a moment: the later queued of each three on top.
+    newest_first = [mine[moment * 3 + k] for moment in range(40) for k in (2, 1, 0)]
+    mail(rival.id, ANA, NOW + timedelta(hours=1))
+    mail(rival.id, ANA, NOW - timedelta(days=1))
+    sign_in(client, storeflow, shop.id)
+
+    first = client.get("/app/activity").text
+    assert listed(first) == newest_first[:50] and set(pager(first)) == {"Older"}
+    second = client.get(pager(first)["Older"]).text
+    assert listed(second) == newest_first[50:100] and set(pager(second)) == {"Newer", "Older"}
+    third = client.get(pager(second)["Older"]).text
+    assert listed(third) == newest_first[100:] and set(pager(third)) == {"Newer"}
+    back = client.get(pager(third)["Newer"]).text
+    assert listed(back) == newest_first[50:100]
+    assert listed(client.get(pager(back)["Newer"]).text) == newest_first[:50]
+
+
+def test_paging_keeps_the_status_filter_and_ignores_another_stores_email_as_a_cursor(
+        client, shop, rival, storeflow):
+    """Older pages of failed emails list failed emails only; a cursor naming the other store's
+    email shows this store's newest page, nothing of the other store's."""
+    failed = [mail(shop.id, ANA, NOW - timedelta(minutes=2 * i), status="failed") for i in range(55)]
+    for i in range(10):
+        mail(shop.id, ANA, NOW - timedelta(minutes=2 * i + 1))
+    theirs = mail(rival.id, ANA, NOW - timedelta(days=2))
+    sign_in(client, storeflow, shop.id)
+
+    first = client.get("/app/activity?status=failed").text
+    assert "status=failed" in pager(first)["Older"]
+    assert listed(client.get(pager(first)["Older"]).text) == failed[50:]
+    for cursor in (f"older_than={theirs}", f"newer_than={theirs}", "older_than=99999999999999999999",
+                   "older_than=x"):
+        page = client.get(f"/app/activity?status=failed&{cursor}").text
+        assert listed(page) == failed[:50], cursor
+
+
+# --- finding a customer --------------------------------------------------------------------
+
+def matches(page: str) -> list[str]:
+    """The addresses of the customers a search lists."""
+    listing = page.split('class="plain-list card-pad matches"')[1].split("</ul>")[0]
+    return re.findall(r'<a href="/app/activity\?email=([^"]+)">', listing)
+
+
+def test_a_customer_is_found_by_part_of_their_address_or_name_in_any_case(client, shop, rival,
+                                                                          storeflow):
+    """"BEN", "okaf", "ben oka" and "@example.org" find the store's customers whose address or
+    name holds them; the other store's customers never show."""
+    for n, (email, first, last) in enumerate((
+            ("ben@example.com", "Ben", "Okafor"), ("bened@example.org", "Benedict", None),
+            (ANA, "Ana", "Ruiz"), ("x@example.net", None, None))):
+        with db.session() as session:
+            session.add(Customer(store_id=shop.id, email=email, platform_id=n + 1,
+                                 first_name=first, last_name=last, tags=[]))
+    add_customer(rival.id, "ben.rival@example.com", 1, "Ben")
+    sign_in(client, storeflow, shop.id)
+
+    def search(text: str) -> list[str]:
+        page = client.get("/app/activity", query_string={"email": text}).text
+        return matches(page) if "matches" in page else []
+
+    assert search("BEN") == ["ben@example.com", "bened@example.org"]
+    assert search("okaf") == search("ben oka") == ["ben@example.com"]
+    assert search("@example.org") == ["bened@example.org"]
+    assert "Customers matching" in client.get("/app/activity?email=ben").text
+    # An exact address opens the customer, as a link from an email does.
+    assert "<h2>Ben Okafor</h2>" in client.get("/app/activity?email=BEN@example.com").text
+
+
+def test_percent_and_underscore_typed_in_a_search_are_plain_characters(client, shop, storeflow):
+    """`_` finds only a name with an underscore, `%` nobody: they are not LIKE's wildcards."""
+    add_customer(shop.id, "jo@example.com", 1, "Jo_Ann")
+    add_customer(shop.id, ANA, 2, "Ana")
+    sign_in(client, storeflow, shop.id)
+
+    assert matches(client.get("/app/activity?email=_").text) == ["jo@example.com"]
+    page = client.get("/app/activity?email=%25").text
+    assert "No customer with an address or name like <strong>%</strong>" in page
+
+
+# --- the timeline in the merchant's words ---------------------------------------------------
+
+def told(page: str) -> list[tuple[str, str]]:
+    """The customer's timeline, newest first: (kind, what it says)."""
+    return [(kind, html.unescape(" ".join(re.sub(r"<[^>]+>", " ", detail).split())))
+            for kind, detail in
+            re.findall(r'<li class="tl tl-(\w+)">.*?<div class="tl-detail">(.*?)</div>', page, re.S)]
+
+
+def test_stored_reasons_read_as_sentences_on_the_timeline(client, shop, storeflow):
+    """The short reasons the engine stores (and tests and reports count by) are shown in the
+    merchant's words; one no table knows is shown as it is."""
+    ana = add_customer(shop.id, ANA, 1, "Ana")
+    with db.session() as session:
+        for hours, (flow, kind, detail) in enumerate((
+                ("abandoned_cart", "not_enrolled", "not at cart"),
+                ("abandoned_cart", "not_enrolled", "in the abandoned-checkout flow"),
+                ("abandoned_checkout", "exited", "stale: quiet hours held email_2 past its relevance"),
+                ("abandoned_checkout", "exited", "suppressed: hard_bounce"),
+                ("order_updates", "exited", "gave up waiting: delivered"),
+                ("welcome", "exited", "a reason no table knows"))):
+            session.add(TimelineEntry(store_id=shop.id, customer_id=ana, run_id=None, flow=flow,
+                                      step=None, kind=kind, detail=detail,
+                                      at=NOW - timedelta(hours=10 - hours)))
+    sign_in(client, storeflow, shop.id)
+
+    assert told(client.get(f"/app/activity?email={ANA}").text)[::-1] == [
+        ("not_enrolled", "reached checkout (the checkout flow's turn)"),
+        ("not_enrolled", "already in the abandoned-checkout flow"),
+        ("exited", "quiet hours held email 2 past its relevance"),
+        ("exited", "the address bounced: no more email to it"),
+        ("exited", "the order was not delivered in time"),
+        ("exited", "a reason no table knows")]
+
+
+def test_consent_changes_and_an_unsubscribe_are_on_the_customers_timeline(
+        client, shop, storeflow, webhooks, run_jobs, smtp_sink):
+    """John subscribed at Shopify, got an email and unsubscribed with its link: his page says
+    each, in words."""
+    webhooks.deliver("customers_email_marketing_consent/update", consent_update(JOHN_ID, JOHN))
+    message_id = sent_message(shop, webhooks, run_jobs, email=JOHN)
+    with db.session() as session:
+        unsubscribe = urlsplit(links.unsubscribe_url(session.get(Message, message_id))).path
+    assert client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    # Signed in without `storeflow login-link`, which would move this process's mail to the
+    # dev inbox under the test's SMTP server.
+    client.get(f"/app/login/{auth.login_token(shop.id)}")
+
+    lines = told(client.get(f"/app/activity?email={JOHN}").text)
+
+    assert lines[:3] == [
+        ("stopped", "unsubscribed: no more marketing email to this address"),
+        ("consent", "unsubscribed from marketing email, with the unsubscribe link in an email"),
+        ("consent", "subscribed to marketing email, as Shopify reported")]
+
+
+def test_why_an_email_was_cancelled_reads_in_words_in_the_list_and_on_its_page(client, shop,
+                                                                               storeflow):
+    cancelled = mail(shop.id, ANA, NOW, status="cancelled")
+    with db.session() as session:
+        session.get(Message, cancelled).reason = "flow exited: ordered"
+    sign_in(client, storeflow, shop.id)
+
+    said = "the flow stopped: bought before the email was due"
+    assert f'<div class="hint truncate">{said}</div>' in client.get("/app/activity").text
+    assert f"<dt>Why</dt><dd>{said}</dd>" in client.get(f"/app/activity/messages/{cancelled}").text

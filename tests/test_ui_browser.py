@@ -167,7 +167,8 @@ def test_search_a_customer_and_read_their_timeline(signed_in, app_server, shop):
     timeline = signed_in.locator(".timeline")
     timeline.wait_for()
     text = timeline.inner_text()
-    assert "quiet hours until 08:00" in text and "Exited" in text and "ordered" in text
+    assert ("quiet hours until 08:00" in text and "Exited" in text
+            and "bought before the email was due" in text)
     assert signed_in.locator(".customer h2").inner_text() == "Ana Ruiz"
 
 
@@ -338,3 +339,23 @@ def test_every_page_and_sign_out_are_in_reach_on_a_phone(signed_in, app_server):
                 path, items.nth(n).inner_text())
     signed_in.get_by_role("button", name="Sign out").click()
     expect(signed_in.locator("h1")).to_have_text("You're signed out")
+
+
+def test_find_a_customer_by_part_of_their_name_and_page_through_older_emails(
+        signed_in, app_server, shop):
+    """"ruiz" lists Ana Ruiz, whose page opens from the list; Older and Newer page through the
+    store's emails and come back to the same ones."""
+    seed_history(shop)
+    signed_in.goto(f"{app_server}/app/activity")
+    newest = signed_in.locator("table a[href*='/activity/messages/']").all_inner_texts()
+    signed_in.click("text=Older →")
+    expect(signed_in.locator("text=← Newer")).to_be_visible()
+    assert signed_in.locator("table a[href*='/activity/messages/']").count() > 0
+    signed_in.click("text=← Newer")
+    expect(signed_in.locator("text=← Newer")).to_have_count(0)
+    assert signed_in.locator("table a[href*='/activity/messages/']").all_inner_texts() == newest
+
+    signed_in.fill("input[name=email]", "ruiz")
+    signed_in.press("input[name=email]", "Enter")
+    signed_in.click(".matches a:has-text('Ana Ruiz')")
+    expect(signed_in.locator(".customer h2")).to_have_text("Ana Ruiz")

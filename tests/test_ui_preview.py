@@ -13,6 +13,7 @@ from app.db import db
 from app.jobs import broker
 from app.models import Message
 from app.web.ui.preview import TEST_SEND_KEY
+from tests.flow_helpers import enable
 from tests.ui_helpers import add_customer, connect_rival, customers_sharing, sign_in
 
 ZOE = "zoe@example.com"
@@ -194,3 +195,74 @@ def test_the_editor_shows_the_saved_texts_or_the_draft_it_refused(client, shop, 
     assert editor(client.get("/app/preview?step=abandoned_checkout/email_1").text) == ("", "")
     refused = client.get("/app/preview", query_string={"step": step, "message": "Hi {{ x"})
     assert editor(refused.text) == ("Saved subject", "Hi {{ x")
+
+
+# --- the discount code and the placeholders an email really has ----------------------------
+
+def placeholders(page: str) -> list[str]:
+    """The placeholders the editor says this email's texts may use."""
+    return re.findall(r"<code data-placeholder>\{\{ (\w+) \}\}</code>", page)
+
+
+def carried(page: str) -> list[str]:
+    """The stand-in discount codes the previewed email shows (HTML and text parts)."""
+    return re.findall(r"PREVIEW-[\w.]+", html.unescape(page))
+
+
+def test_an_email_before_the_code_is_made_shows_no_code_even_if_its_text_asks_for_one(
+        client, shop, storeflow):
+    """Abandoned checkout makes its code just before email 3: email 1 shows none, though the
+    merchant's message names {{ discount_code }}, and does not offer it as a placeholder."""
+    sign_in(client, storeflow, shop.id)
+
+    page = client.get("/app/preview", query_string={
+        "step": "abandoned_checkout/email_1", "message": "Here: {{ discount_code }}."}).text
+
+    assert carried(page) == [] and "Here: ." in page
+    assert placeholders(page) == ["first_name", "store_name"]
+    assert "may use <code data-placeholder>{{ first_name }}</code> and <code" in page
+
+
+def test_the_email_with_the_code_shows_it_at_the_configured_percent_while_discounts_are_on(
+        client, shop, storeflow):
+    """Email 3 carries a code at the store's 25 %, and lists {{ discount_code }}; with the
+    discount switched off it carries none and lists it no more."""
+    enable(shop.id, "abandoned_checkout", discount_percent=25)
+    sign_in(client, storeflow, shop.id)
+
+    page = client.get("/app/preview?step=abandoned_checkout/email_3").text
+    assert set(carried(page)) == {"PREVIEW-25OFF"}
+    assert placeholders(page) == ["first_name", "store_name", "discount_code"]
+    answer = client.get("/app/preview?step=abandoned_checkout/email_3",
+                        headers={"Accept": "application/json"}).json
+    assert "PREVIEW-25OFF" in answer["html"] and "PREVIEW-25OFF" in answer["text"]
+
+    enable(shop.id, "abandoned_checkout", discount=False)
+    page = client.get("/app/preview?step=abandoned_checkout/email_3").text
+    assert carried(page) == [] and "discount_code" not in placeholders(page)
+
+
+def test_a_welcome_confirmation_before_the_code_shows_none_when_the_welcome_has_one(
+        client, shop, storeflow):
+    enable(shop.id, "welcome", discount=True, discount_percent=20)
+    sign_in(client, storeflow, shop.id)
+
+    assert carried(client.get("/app/preview?step=welcome/confirm").text) == []
+    assert set(carried(client.get("/app/preview?step=welcome/welcome").text)) == {"PREVIEW-20OFF"}
+
+
+@pytest.mark.parametrize("step, code", [
+    ("welcome/welcome", None), ("first_repeat_purchase/second_order_offer", "PREVIEW-15OFF"),
+    ("post_purchase/thank_you", None), ("post_purchase/review_request", "PREVIEW-10OFF"),
+    ("win_back/reminder", None), ("birthday/greeting", "PREVIEW-15OFF")])
+def test_each_flows_emails_carry_a_code_only_after_the_flows_discount_step(
+        client, shop, storeflow, step, code):
+    """With each flow's default settings: the welcome's discount is off; the second-order offer
+    (its code under the same "first order" condition) carries 15 %; post-purchase's code comes
+    with the review request, not the thank-you; win-back makes no code at all."""
+    sign_in(client, storeflow, shop.id)
+
+    page = client.get(f"/app/preview?step={step}").text
+
+    assert set(carried(page)) == ({code} if code else set())
+    assert ("discount_code" in placeholders(page)) == (code is not None)

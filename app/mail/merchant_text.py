@@ -53,10 +53,14 @@ def _allowed(source: str) -> None:
 
 
 def values(context: dict[str, Any]) -> dict[str, str]:
-    """The plain values a merchant's text may use, from a message's render context."""
+    """The plain values a merchant's text may use, from a message's render context: a discount
+    code only in an email that carries one (the preview lists these names)."""
     customer = context.get("customer")
-    return {"first_name": (customer.first_name if customer is not None else None) or "",
-            "store_name": context["store"]["name"], "discount_code": context.get("discount_code") or ""}
+    found = {"first_name": (customer.first_name if customer is not None else None) or "",
+             "store_name": context["store"]["name"]}
+    if context.get("discount_code"):
+        found["discount_code"] = context["discount_code"]
+    return found
 
 
 def paragraphs(source: str, variables: dict[str, str]) -> list[str]:

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.mail import compose, samples
+from app.mail import compose, merchant_text, samples
 from app.mail.render import Rendered, render
 from app.models import Checkout, Customer, Message, Order, ProductView, Store
 from flows import config
 from flows.catalog import FLOWS
-from flows.steps import Flow, Send
+from flows.steps import Discount, Flow, Send
 
 # What each flow's emails are about; the others only need the customer.
 SUBJECTS = {"abandoned_checkout": "checkout", "abandoned_cart": "checkout",
@@ -69,9 +69,19 @@ def _references(session: Session, store_id: int, customer: Customer, subject: st
     return {"product_ids": list(viewed)} if viewed else {}
 
 
-def _discount_on(settings: dict) -> bool:
-    return bool(settings.get("discount", settings.get("review_discount",
-                                                      "discount_percent" in settings)))
+def discount_percent(step: PreviewStep, settings: dict) -> float | None:
+    """The percent off of the code this email carries under these settings; None if it carries
+    none. A run's code comes from a Discount step before the email and goes with every later
+    email; an `If` on a setting gives one only while the setting is on (an `If` on the customer,
+    such as a first order, holds for the email it comes with)."""
+    percent = None
+    for planned in step.flow.planned:
+        if planned.step is step.step:
+            return percent
+        setting = getattr(planned.condition, "setting", None)
+        if isinstance(planned.step, Discount) and (setting is None or settings[setting]):
+            percent = settings[planned.step.percent]
+    return percent
 
 
 @dataclass(frozen=True)
@@ -79,13 +89,15 @@ class Preview:
     rendered: Rendered
     context: dict  # the Message context a test send of this preview carries
     sampled: str | None  # what had to be made up for a real customer ("cart", "order"...)
+    placeholders: tuple[str, ...]  # what the merchant's texts may use in this email
 
 
 def message_context(session: Session, store_id: int, step: PreviewStep,
                     customer: Customer | None, settings: dict) -> tuple[dict, str | None]:
     """References to the customer's own rows, `sample` where there are none (or no customer),
     and the merchant's texts for the step."""
-    context: dict = {"discount_code": samples.DISCOUNT_CODE} if _discount_on(settings) else {}
+    percent = discount_percent(step, settings)
+    context: dict = {} if percent is None else {"discount_code": samples.discount_code(percent)}
     context.update(config.merchant_texts(settings, step.step))
     subject = SUBJECTS.get(step.flow.name)
     if customer is None:
@@ -106,5 +118,6 @@ def build(session: Session, store: Store, step: PreviewStep, customer: Customer 
     message = Message(store_id=store.id, email=customer.email if customer else "ana@example.com",
                       customer_id=customer.id if customer else None, template=step.template,
                       context=context, marketing=step.marketing, flow=step.flow.name)
-    rendered = render(step.template, compose.context_for(session, store, message))
-    return Preview(rendered, context, sampled)
+    render_context = compose.context_for(session, store, message)
+    return Preview(render(step.template, render_context), context, sampled,
+                   tuple(merchant_text.values(render_context)))

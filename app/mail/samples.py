@@ -9,7 +9,11 @@ from typing import Any
 
 from app import clock
 
-DISCOUNT_CODE = "PREVIEW-10OFF"
+
+
+def discount_code(percent: float) -> str:
+    """The stand-in for a code a preview cannot ask the store for: `PREVIEW-15OFF`."""
+    return f"PREVIEW-{percent:g}OFF"
 
 
 def _lines() -> list[Sample]:

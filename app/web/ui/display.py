@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, g
 
 from app import clock
+from flows.reasons import in_words
 
 SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 ZERO_DECIMALS = {"JPY", "KRW"}
@@ -100,6 +101,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(local)
     app.add_template_filter(local_times)
     app.add_template_filter(ago)
+    app.add_template_filter(in_words)
     app.add_template_global(percent)
     app.add_template_global(rate)
     app.add_template_global(nice_ceiling)

@@ -12,6 +12,7 @@ from app.db import db
 from app.web.ui import bp
 from flows import config, dryrun, limits
 from flows.catalog import FLOWS
+from flows.reasons import in_words
 from flows.steps import Flow
 
 log = logging.getLogger(__name__)
@@ -165,24 +166,6 @@ SKIP_REASONS = {
 }
 
 
-# What a stop reason means to a merchant; unlisted reasons are shown as the engine wrote them.
-STOP_REASONS = {
-    "ordered": "bought before the email was due",
-    "checkout completed": "completed the checkout",
-    "added to cart": "carted or bought before the email was due",
-    "no marketing consent": "had not agreed to marketing email",
-    "no email address": "left no email address",
-    "already in this flow recently": "had just been through this flow",
-    "empty cart": "had an empty cart",
-    "not at checkout": "never reached checkout",
-    "reached checkout": "went on to checkout (the checkout flow's turn)",
-    "not at cart": "reached checkout (the checkout flow's turn)",
-    "viewed products out of stock": "only looked at products now out of stock",
-    "order cancelled": "cancelled the order",
-    "not a new subscriber": "had already left the list",
-}
-
-
 @bp.get("/flows/<name>/dry-run")
 def dry_run(name: str):
     """What the flow, with the store's current settings, would have sent over the last 30 days:
@@ -208,6 +191,6 @@ def _dry_run(flow: Flow, retry: bool):
     if isinstance(found, dryrun.Pending):
         return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=None,
                                failed=found.failed), 202
-    stops = [(STOP_REASONS.get(reason, reason), count) for reason, count in found["stopped"]]
+    stops = [(in_words(reason), count) for reason, count in found["stopped"]]
     return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=found,
                            stops=stops)
