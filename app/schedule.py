@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
+from app.audiences.metrics import recompute_all
 from app.heartbeat import SCHEDULER_NAME
 from app.jobs import broker, prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending, sweep_outbox
@@ -20,6 +21,7 @@ PERIODIC = [
     (sweep_outbox, TICK_SECONDS),  # with the tick: lost mail jobs, like lost steps, wait one interval
     (reap_stale_sending, 300),
     (prune_inbox, 24 * 3600),
+    (recompute_all, 24 * 3600),  # customer metrics: backfill, store medians, 30-day window
     # Heals what missed webhooks left out, and re-creates lost subscriptions (Shopify).
     (reconcile_stores, 3600),
     # WooCommerce disables failing webhooks silently; 15 minutes bounds what a store misses.

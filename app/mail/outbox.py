@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audiences import metrics
 from app.db import db
 from app.jobs import broker, job_pending
 from app.mail import compose
@@ -135,6 +136,7 @@ def _deliver(message_id: int) -> str:
         log.warning("message delivery unknown", extra=context)
         return "unknown"
     _set_status(message_id, "sent", sent_at=clock.now())
+    metrics.message_sent(message_id)
     log.info("message sent", extra=context)
     return "sent"
 
