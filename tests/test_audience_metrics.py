@@ -2,6 +2,7 @@
 WooCommerce payloads through real webhooks, and rebuilt by `storeflow customers recompute`."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -12,8 +13,8 @@ from app import clock
 from app.audiences import metrics
 from app.db import db
 from app.mail import links
-from app.models import Customer, CustomerMetrics, Message, StoreMetrics
-from tests.helpers import published
+from app.models import Customer, CustomerMetrics, Message, Order, StoreMetrics
+from tests.helpers import published, wait_for, waiting_for_a_lock
 from tests.mail_helpers import sent_message
 
 SUNGLASSES = 788032119674292922  # the published order's product
@@ -136,3 +137,37 @@ def test_the_daily_pass_fills_rows_a_store_never_had(shop, webhooks, run_jobs):
 def test_recompute_of_an_unknown_store_says_so(app, storeflow):
     result = storeflow("customers", "recompute", "--store", "no-such.myshopify.com", ok=False)
     assert result.exit_code != 0 and "no-such.myshopify.com" in result.output
+
+
+def test_two_orders_stored_at_once_both_count(shop):
+    with db.session() as session:
+        customer = Customer(store_id=shop.id, platform_id=1, email="ann@example.com", tags=[])
+        session.add(customer)
+        session.flush()
+        customer_id = customer.id
+    placed = iter([AT, AT + timedelta(days=3)])
+
+    def store_order(session, platform_id: int) -> None:
+        at = next(placed)
+        order = Order(store_id=shop.id, platform_id=platform_id, customer_id=customer_id,
+                      email="ann@example.com", currency="USD", total_price=Decimal("10"),
+                      financial_status="paid", placed_at=at, source_updated_at=at)
+        session.add(order)
+        session.flush()
+        metrics.order_stored(session, shop.id, order.id)
+
+    with db.session() as session:
+        store_order(session, 1)
+        # The second delivery's upkeep starts while the first is uncommitted: it must wait for
+        # it and count both, not overwrite the row with a count that misses the first order.
+        second = threading.Thread(target=lambda: _in_session(store_order, 2))
+        second.start()
+        wait_for(lambda: waiting_for_a_lock() > 0)
+    second.join(timeout=10)
+
+    assert row("ann@example.com").orders_count == 2
+
+
+def _in_session(work, *args) -> None:
+    with db.session() as session:
+        work(session, *args)

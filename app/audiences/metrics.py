@@ -126,14 +126,18 @@ def recompute_store(session: Session, store_id: int) -> int:
 
 def _owners(session: Session, store_id: int, customer_id: int | None,
             email: str | None) -> list[int]:
-    """The customers an order or a message belongs to: its linked row and its address's."""
+    """The customers an order or a message belongs to (its linked row and its address's),
+    locked: a concurrent upkeep for them waits for this transaction to commit, so its statement
+    starts from a snapshot with this order or message in it, instead of overwriting the row
+    with a count that misses it. Locked in id order, as every upkeep takes them."""
     match = [Customer.id == customer_id] if customer_id is not None else []
     if email:
         match.append(Customer.email == email)
     if not match:
         return []
     return list(session.execute(select(Customer.id).where(
-        Customer.store_id == store_id, or_(*match))).scalars())
+        Customer.store_id == store_id, or_(*match)).order_by(Customer.id).with_for_update()
+    ).scalars())
 
 
 def order_stored(session: Session, store_id: int, order_id: int) -> None:
