@@ -17,11 +17,11 @@ TICK_SECONDS = int(TICK_INTERVAL.total_seconds())
 PERIODIC = [
     (live_tick, TICK_SECONDS),
     (enroll_audiences, 3600),
+    (recompute_all, 24 * 3600),  # customer metrics: backfill, store medians, 30-day window
     (sweep_inbox, 60),
     (sweep_outbox, TICK_SECONDS),  # with the tick: lost mail jobs, like lost steps, wait one interval
     (reap_stale_sending, 300),
     (prune_inbox, 24 * 3600),
-    (recompute_all, 24 * 3600),  # customer metrics: backfill, store medians, 30-day window
     # Heals what missed webhooks left out, and re-creates lost subscriptions (Shopify).
     (reconcile_stores, 3600),
     # WooCommerce disables failing webhooks silently; 15 minutes bounds what a store misses.
