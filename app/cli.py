@@ -13,6 +13,7 @@ import urllib.request
 import click
 
 from app import bootstrap, cli_flows, doctor, logs
+from app.audiences import cli as audiences_cli
 from app.demo import cli as demo_cli
 from app.config import ConfigError
 
@@ -416,6 +417,7 @@ def main() -> None:
     cli(prog_name="storeflow")
 
 
+audiences_cli.register(cli)
 cli_flows.register(cli)
 demo_cli.register(cli)
 doctor.register(cli)

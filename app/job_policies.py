@@ -11,6 +11,7 @@ from datetime import timedelta
 from rq import Retry
 
 from app import inbox_sweep, staff, writeback
+from app.audiences import metrics
 from app.ingest import ingest
 from app.jobs import Policy
 from app.mail import outbox
@@ -53,6 +54,7 @@ POLICIES = {
     outbox.sweep_outbox: Policy("periodic", UPKEEP),
     outbox.reap_stale_sending: Policy("periodic", UPKEEP),
     reconcile.reconcile_stores: Policy("periodic", SYNC),
+    metrics.recompute_all: Policy("periodic", "Customer metrics", timeout=timedelta(hours=1)),
 }
 
 # Paths of jobs queued by the release before this one, moved since (kept for one release).

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import clock, events, upsert
+from app.audiences import metrics
 from app.models import Fulfillment, Order
 from connectors.base import FulfillmentRecord, OrderRecord
 
@@ -28,6 +29,7 @@ def store_order(session: Session, store_id: int, record: OrderRecord) -> list[ev
     result = upsert.order(session, store_id, record)
     if not result.changed:
         return []
+    metrics.order_stored(session, store_id, result.id)
     names = [events.ORDER_PLACED] if result.created else []
     before = result.before
     if record.financial_status == PAID and before.get("financial_status") != PAID:
@@ -55,7 +57,10 @@ def store_order_deletion(session: Session, store_id: int,
         Order.store_id == store_id, Order.platform_id == platform_id,
         Order.cancelled_at.is_(None),
     ).values(cancelled_at=now, source_updated_at=now).returning(Order.id)).scalar()
-    return [] if order_id is None else [_event(events.ORDER_CANCELLED, store_id, "order", order_id)]
+    if order_id is None:
+        return []
+    metrics.order_stored(session, store_id, order_id)
+    return [_event(events.ORDER_CANCELLED, store_id, "order", order_id)]
 
 
 def store_fulfillment(session: Session, store_id: int,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
+from app.audiences.metrics import recompute_all
 from app.heartbeat import SCHEDULER_NAME
 from app import jobs
 from app.inbox_sweep import prune_inbox, sweep_inbox
@@ -16,6 +17,7 @@ TICK_SECONDS = int(TICK_INTERVAL.total_seconds())
 PERIODIC = [
     (live_tick, TICK_SECONDS),
     (enroll_audiences, 3600),
+    (recompute_all, 24 * 3600),  # customer metrics: backfill, store medians, 30-day window
     (sweep_inbox, 60),
     (sweep_outbox, TICK_SECONDS),  # with the tick: lost mail jobs, like lost steps, wait one interval
     (reap_stale_sending, 300),

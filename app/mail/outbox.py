@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app import clock, jobs
+from app.audiences import metrics
 from app.db import db
 from app.mail import compose
 from app.mail.rate import send_rate
@@ -138,6 +139,7 @@ def _deliver(message_id: int) -> str:
         log.warning("message delivery unknown", extra=context)
         return "unknown"
     _set_status(message_id, "sent", sent_at=clock.now())
+    metrics.message_sent(message_id)
     log.info("message sent", extra=context)
     return "sent"
 

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.audiences import metrics
 from app.mail import links
 from app.models import Message, MessageEvent, Store
 from app.stores import own_hosts
@@ -72,3 +73,4 @@ def record(session: Session, message: Message, kind: str, url: str | None = None
     session.execute(update(Message).where(
         Message.store_id == message.store_id, Message.id == message.id, column.is_(None),
     ).values({column: now}))
+    metrics.message_recorded(session, message)

@@ -3,6 +3,7 @@ from app.models.attribution import Attribution
 from app.models.checkout import Checkout, CheckoutLine
 from app.models.consent import ConsentChange
 from app.models.customer import Customer
+from app.models.customer_metrics import CustomerMetrics, StoreMetrics
 from app.models.flow import FlowConfig, FlowRun, TimelineEntry
 from app.models.fulfillment import Fulfillment
 from app.models.inbox import WebhookEvent
@@ -17,8 +18,9 @@ from app.models.storefront import ProductView, Visitor
 from app.models.sync import DataRequest, StoreNotice, SyncProgress
 
 __all__ = [
-    "Attribution", "AuditEntry", "Checkout", "CheckoutLine", "ConsentChange", "Customer", "DataRequest",
-    "FlowConfig", "FlowRun", "Fulfillment", "JobFailure", "Message", "MessageEvent", "Order", "OrderLine",
-    "PendingInstall", "Product", "ProductView", "StaffMember", "Store", "StoreNotice", "Suppression",
-    "SyncProgress", "TimelineEntry", "Visitor", "WebhookEvent",
+    "Attribution", "AuditEntry", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
+    "CustomerMetrics", "DataRequest", "FlowConfig", "FlowRun", "Fulfillment", "JobFailure",
+    "Message", "MessageEvent", "Order", "OrderLine", "PendingInstall", "Product", "ProductView",
+    "StaffMember", "Store", "StoreMetrics", "StoreNotice", "Suppression", "SyncProgress",
+    "TimelineEntry", "Visitor", "WebhookEvent",
 ]

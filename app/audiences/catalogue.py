@@ -1,0 +1,143 @@
+"""The variables a condition may name, their types, and their values for one customer (and, in
+flows, one order or checkout). docs/conditions.md documents them; app.audiences.sql holds the
+same variables as columns, and the property test proves the two agree.
+
+Dates reach the evaluator as fixed-width UTC ISO 8601 strings (`2026-11-24T15:00:00.000000Z`),
+so comparing strings compares instants; money reaches it as a float, as SQL compares it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app import consent
+from app.models import Checkout, Customer, CustomerMetrics, Order
+
+NUMBER, TEXT, BOOLEAN, DATETIME = "number", "text", "boolean", "datetime"
+TEXT_LIST, NUMBER_LIST = "list of text", "list of numbers"
+ELEMENT = {TEXT_LIST: TEXT, NUMBER_LIST: NUMBER}
+CUSTOMER, FLOW = "customer", "flow"  # where a rule is used: segments, or a flow with its subject
+ENGAGEMENT_WINDOW = timedelta(days=30)
+ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    type: str
+    doc: str
+    nullable: bool = False  # may be missing (null): compares false with anything but null
+
+    @property
+    def scope(self) -> str:
+        return CUSTOMER if self.name.startswith("customer.") else FLOW
+
+
+VARIABLES = {v.name: v for v in (
+    Variable("customer.email", TEXT, "email address, lower case", nullable=True),
+    Variable("customer.first_name", TEXT, "first name", nullable=True),
+    Variable("customer.last_name", TEXT, "last name", nullable=True),
+    Variable("customer.tags", TEXT_LIST, "the store's tags on the customer"),
+    Variable("customer.orders_count", NUMBER, "orders that count (not cancelled or refunded)"),
+    Variable("customer.total_spent", NUMBER, "their total, store currency"),
+    Variable("customer.average_order_value", NUMBER, "total spent / orders", nullable=True),
+    Variable("customer.first_order_at", DATETIME, "first counted order", nullable=True),
+    Variable("customer.last_order_at", DATETIME, "last counted order", nullable=True),
+    Variable("customer.days_since_last_order", NUMBER, "whole days from the last order to now",
+             nullable=True),
+    Variable("customer.products_bought", NUMBER_LIST, "platform product ids of their orders"),
+    Variable("customer.product_titles", TEXT_LIST, "line titles of their orders"),
+    Variable("customer.country", TEXT, "ISO 3166 country code, e.g. US", nullable=True),
+    Variable("customer.accepts_marketing", BOOLEAN, "subscribed to email marketing"),
+    Variable("customer.score", NUMBER, "points the flows' Score steps gave"),
+    Variable("customer.last_opened_at", DATETIME, "last email opened", nullable=True),
+    Variable("customer.last_clicked_at", DATETIME, "last email link clicked", nullable=True),
+    Variable("customer.emails_30d", NUMBER, "emails sent to them in the last 30 days"),
+    Variable("customer.predicted_next_order_at", DATETIME,
+             "last order + their median interval (store median for one-time buyers)",
+             nullable=True),
+    Variable("order.total", NUMBER, "the order's total"),
+    Variable("order.products", NUMBER_LIST, "platform product ids of its lines"),
+    Variable("order.product_titles", TEXT_LIST, "its lines' titles"),
+    Variable("order.discount_codes", TEXT_LIST, "discount codes used"),
+    Variable("order.is_first", BOOLEAN, "the customer's first order"),
+    Variable("checkout.total", NUMBER, "the cart's total"),
+    Variable("checkout.products", NUMBER_LIST, "platform product ids in the cart"),
+    Variable("checkout.product_titles", TEXT_LIST, "its lines' titles"),
+)}
+
+
+def iso(instant: datetime | None) -> str | None:
+    """The canonical form dates are compared in (fixed width, UTC, microseconds)."""
+    return None if instant is None else instant.astimezone(timezone.utc).strftime(ISO)
+
+
+def _money(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def days_between(earlier: datetime | None, now: datetime) -> int | None:
+    """Whole days from `earlier` to `now`, rounded down (negative when `earlier` is later)."""
+    return None if earlier is None else (now - earlier) // timedelta(days=1)
+
+
+def customer_facts(customer: Customer, metrics: CustomerMetrics | None, now: datetime) -> dict:
+    """The `customer.*` values of one customer as of `now` (no metrics row: nothing bought)."""
+    since = now - ENGAGEMENT_WINDOW
+    sends = metrics.recent_sends if metrics else []
+    last_order_at = metrics.last_order_at if metrics else None
+    return {
+        "email": customer.email, "first_name": customer.first_name,
+        "last_name": customer.last_name, "tags": list(customer.tags or []),
+        "orders_count": metrics.orders_count if metrics else 0,
+        "total_spent": float(metrics.total_spent) if metrics else 0.0,
+        "average_order_value": _money(metrics.average_order_value) if metrics else None,
+        "first_order_at": iso(metrics.first_order_at) if metrics else None,
+        "last_order_at": iso(last_order_at),
+        "days_since_last_order": days_between(last_order_at, now),
+        "products_bought": list(metrics.product_ids) if metrics else [],
+        "product_titles": list(metrics.product_titles) if metrics else [],
+        "country": customer.country_code,
+        "accepts_marketing": consent.allows_marketing(customer),
+        "score": customer.score or 0,
+        "last_opened_at": iso(metrics.last_opened_at) if metrics else None,
+        "last_clicked_at": iso(metrics.last_clicked_at) if metrics else None,
+        "emails_30d": sum(1 for sent in sends if since < sent <= now),
+        "predicted_next_order_at": iso(metrics.predicted_next_order_at) if metrics else None,
+    }
+
+
+def order_facts(order: Order, is_first: bool) -> dict:
+    """The `order.*` values of a flow's order."""
+    return {"total": float(order.total_price),
+            "products": [line.product_id for line in order.lines if line.product_id is not None],
+            "product_titles": [line.title for line in order.lines],
+            "discount_codes": list(order.discount_codes or []), "is_first": is_first}
+
+
+def checkout_facts(checkout: Checkout) -> dict:
+    """The `checkout.*` values of a flow's cart or checkout."""
+    return {"total": float(checkout.total_price),
+            "products": [line.product_id for line in checkout.lines
+                         if line.product_id is not None],
+            "product_titles": [line.title for line in checkout.lines]}
+
+
+def facts(session: Session, customer: Customer, now: datetime, *, order: Order | None = None,
+          checkout: Checkout | None = None) -> dict:
+    """Everything a rule may read about one customer (and a flow's order or checkout)."""
+    found = {"customer": customer_facts(
+        customer, session.get(CustomerMetrics, customer.id), now)}
+    if order is not None:
+        earlier = session.execute(select(Order.id).where(
+            Order.store_id == order.store_id, Order.id != order.id,
+            Order.placed_at < order.placed_at,
+            or_(Order.customer_id == customer.id, Order.email == customer.email),
+        ).limit(1)).first()
+        found["order"] = order_facts(order, is_first=earlier is None)
+    if checkout is not None:
+        found["checkout"] = checkout_facts(checkout)
+    return found

@@ -1,0 +1,33 @@
+"""`storeflow customers recompute --store S`: rebuild a store's customer metrics (a repair, or
+the backfill right after an upgrade). Names are an interface."""
+from __future__ import annotations
+
+import click
+
+from app import bootstrap
+
+
+def register(cli: click.Group) -> None:
+    """Add the `customers` commands to the `storeflow` group."""
+    cli.add_command(customers)
+
+
+@click.group()
+def customers() -> None:
+    """Customer metrics."""
+
+
+@customers.command("recompute")
+@click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+def recompute(store_ref: str) -> None:
+    """Recompute every customer's metrics of one store from its orders and mail."""
+    from app.audiences import metrics
+    from app.cli import _store_or_fail
+    from app import stores
+    from app.db import db
+
+    bootstrap()
+    with db.session() as session:
+        store = _store_or_fail(stores, session, store_ref)
+        rows = metrics.recompute_store(session, store.id)
+    click.echo(f"recomputed the metrics of {rows} customer(s)")
