@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
+from app import jobs
 from app.audiences.metrics import recompute_all
 from app.heartbeat import SCHEDULER_NAME
-from app import jobs
 from app.inbox_sweep import prune_inbox, sweep_inbox
 from app.mail.outbox import reap_stale_sending, sweep_outbox
 from app.sync.reconcile import TICK as RECONCILE_TICK, reconcile_stores
@@ -31,7 +31,8 @@ PERIODIC = [
 def cron_scheduler() -> CronScheduler:
     scheduler = CronScheduler(connection=jobs.broker.connection, name=SCHEDULER_NAME)
     for job, seconds in PERIODIC:
-        policy = jobs.policy(job)
-        scheduler.register(job, policy.queue, interval=seconds, name=job.__name__,
-                           failure_ttl=int(policy.failure_ttl.total_seconds()))
+        options = jobs.policy(job).options(())
+        scheduler.register(job, jobs.policy(job).queue, interval=seconds, name=job.__name__,
+                           job_timeout=options.get("job_timeout"),
+                           failure_ttl=options["failure_ttl"])
     return scheduler
