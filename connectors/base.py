@@ -1,6 +1,6 @@
 """The Connector interface and the platform-neutral records every connector returns.
 
-A connector turns one platform's deliveries into these records; `app.ingest` stores them. Nothing
+A connector turns one platform's deliveries into these records; `app.ingest.pipeline` stores them. Nothing
 here knows about flows, and nothing in flows knows which platform a record came from.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, func, or_, select
 
-from app import consent, orders
+from app.ingest import consent, orders
 from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
 from flows.context import RunContext
 

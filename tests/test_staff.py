@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app import staff
-from app.db import db
+from app.core import staff
+from app.core.db import db
 from app.models import StaffMember
 from tests.ui_helpers import sign_in
 

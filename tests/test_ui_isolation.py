@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app import staff
-from app.db import db
+from app.core import staff
+from app.core.db import db
 from app.mail.transport import transports
 from app.models import Customer, Message, Order, Store, StoreNotice, TimelineEntry
 from flows.catalog import FLOWS

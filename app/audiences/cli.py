@@ -23,8 +23,8 @@ def recompute(store_ref: str) -> None:
     """Recompute every customer's metrics of one store from its orders and mail."""
     from app.audiences import metrics
     from app.cli import _store_or_fail
-    from app import stores
-    from app.db import db
+    from app.core import stores
+    from app.core.db import db
 
     bootstrap()
     with db.session() as session:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.mail import compose, merchant_text, samples
 from app.mail.render import Rendered, render
 from app.models import Checkout, Customer, Message, Order, ProductView, Store
-from flows import config
+from flows import choices
 from flows.catalog import FLOWS
 from flows.steps import Discount, Flow, Send
 
@@ -98,7 +98,7 @@ def message_context(session: Session, store_id: int, step: PreviewStep,
     and the merchant's texts for the step."""
     percent = discount_percent(step, settings)
     context: dict = {} if percent is None else {"discount_code": samples.discount_code(percent)}
-    context.update(config.merchant_texts(settings, step.step))
+    context.update(choices.merchant_texts(settings, step.step))
     subject = SUBJECTS.get(step.flow.name)
     if customer is None:
         return {**context, "sample": True}, None

@@ -1,4 +1,4 @@
-"""Installing from the store's side (see app/installs.py for why it takes three steps):
+"""Installing from the store's side (see app/sync/installs.py for why it takes three steps):
 GET /install/woocommerce sends the merchant's browser to approve our keys, WooCommerce's server
 POSTs them to /install/woocommerce/callback, and the browser's return to
 /install/woocommerce/return binds them to the store.
@@ -21,13 +21,13 @@ Answers, and why:
 from __future__ import annotations
 
 import logging
-
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, request
 
-from app import installs, stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
+from app.sync import installs
 from app.sync.setup import queue_setup
 from app.web.ui import auth
 from connectors import signing

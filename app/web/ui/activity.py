@@ -10,8 +10,8 @@ from sqlalchemy import func, or_, select, true, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
-from app import job_failures
-from app.db import db
+from app.core.db import db
+from app.jobs import failures as job_failures
 from app.mail import compose
 from app.mail.render import render
 from app.models import Customer, Message, MessageEvent, Order
