@@ -6,11 +6,16 @@ PostgreSQL and Redis under `STOREFLOW_HOME`, generating its own secrets there. W
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 # Settings a production process refuses to start without.
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL")
@@ -159,10 +164,8 @@ def _webhook_password(value: str) -> str:
 
 
 def _sendgrid_key(value: str) -> str:
-    from app.mail.feedback.sendgrid import public_key
-
     try:
-        public_key(value)
+        ec_public_key(value)
     except ValueError:
         raise ConfigError("SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key SendGrid shows "
                           "(a base64 P-256 public key)") from None
@@ -227,3 +230,17 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
                                      if env.get("SENDGRID_WEBHOOK_PUBLIC_KEY") else None),
         mailgun_webhook_signing_key=env.get("MAILGUN_WEBHOOK_SIGNING_KEY") or None,
     )
+
+
+def ec_public_key(value: str) -> ec.EllipticCurvePublicKey:
+    """The verification key, given as SendGrid shows it (base64 DER) or as PEM."""
+    try:
+        if "BEGIN PUBLIC KEY" in value:
+            key = serialization.load_pem_public_key(value.encode())
+        else:
+            key = serialization.load_der_public_key(base64.b64decode(value, validate=True))
+    except (ValueError, binascii.Error, TypeError):
+        raise ValueError("not a public key") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("not an elliptic-curve key")
+    return key

@@ -11,13 +11,13 @@ from datetime import timedelta
 from rq import Retry
 
 from app.audiences import metrics
-from app.core import staff
 from app.ingest import sweep
 from app.ingest.pipeline import ingest
 from app.jobs import Policy
 from app.mail import outbox
 from app.models import FlowRun, Message, WebhookEvent
 from app.sync import backfill, reconcile, setup, writeback
+from app.web.ui import staff
 from flows import dryrun, engine
 
 # Platform APIs: throttling and outages pass within the hour; a refusal is not retried.
@@ -68,7 +68,7 @@ MOVED = {
     "app.shopify_sync.reconcile_stores": "app.sync.reconcile.reconcile_stores",
     "app.reconcile.reconcile_woocommerce": "app.sync.reconcile.reconcile_stores",
     "app.ingest.ingest": "app.ingest.pipeline.ingest",
-    "app.staff.send_sign_in_links": "app.core.staff.send_sign_in_links",
+    "app.staff.send_sign_in_links": "app.web.ui.staff.send_sign_in_links",
     "app.writeback.consent": "app.sync.writeback.consent",
     "app.writeback.tag": "app.sync.writeback.tag",
 }

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.jobs import broker
-from app.mail import outbox, preview as previews
+from app.mail import outbox
 from app.models import Customer
 from app.web import ids
-from app.web.ui import bp, owned_or_404, shows_email
+from app.web.ui import bp, owned_or_404, previews, shows_email
 from connectors.base import normalize_email
 from flows import choices
 

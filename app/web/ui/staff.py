@@ -29,6 +29,7 @@ from app.mail.compose import sender
 from app.mail.links import signer as links
 from app.mail.transport import transports
 from app.models import StaffMember, Store
+from app.web.ui import auth
 from connectors.base import normalize_email
 
 log = logging.getLogger(__name__)
@@ -109,8 +110,6 @@ def queue_sign_in_links(member_ids: list[int]) -> None:
 
 def send_sign_in_links(member_ids: list[int]) -> int:
     """The mail job: a sign-in mail to each member still on an installed store's staff."""
-    from app.web.ui import auth
-
     with db.session() as session:
         memberships = session.execute(
             select(StaffMember, Store).join(Store, Store.id == StaffMember.store_id)
