@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 
+import app.models  # noqa: F401  (every table on Base.metadata, for the comparison below)
 from app.core.db import Base, db
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -35,8 +36,6 @@ def revision(message: str) -> None:
 
 def pending_differences() -> list:
     """What the models have that the migrated database does not (empty when they agree)."""
-    import app.models  # noqa: F401
-
     with db.engine.connect() as connection:
         return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
                                 Base.metadata)
