@@ -12,7 +12,7 @@ from app.core import clock
 from app.ingest import consent
 from app.models import (Checkout, ConsentChange, Customer, FlowRun, Order, ProductView, Store,
                         Suppression, TimelineEntry)
-from connectors.base import normalize_email
+from connectors.values import normalize_email
 from flows import catalog
 from flows.context import RunContext
 from flows.reasons import SUPPRESSIONS, in_words

@@ -14,7 +14,7 @@ import click
 
 from app import bootstrap
 from app.audiences import cli as audiences_cli
-from app.cli import doctor, flows as cli_flows
+from app.cli import doctor, flows as cli_flows, options
 from app.core import logs
 from app.core.config import ConfigError
 from app.demo import cli as demo_cli
@@ -179,7 +179,6 @@ def inbox() -> None:
 @click.option("--store", "store_ref", help="Only this store (id or domain).")
 def inbox_retry(store_ref: str | None) -> None:
     """Queue again the deliveries whose processing failed every automatic retry."""
-    from app.core import stores
     from app.core.db import db as database
     from app.ingest.sweep import retry_exhausted
 
@@ -187,7 +186,7 @@ def inbox_retry(store_ref: str | None) -> None:
     store_id = None
     if store_ref:
         with database.session() as session:
-            store_id = _store_or_fail(stores, session, store_ref).id
+            store_id = options.store_or_fail(session, store_ref).id
     click.echo(f"queued {retry_exhausted(store_id)} delivery(ies) again")
 
 
@@ -269,13 +268,12 @@ def customer() -> None:
 @click.option("--email", required=True)
 def customer_export(store_ref: str, email: str) -> None:
     """Print everything held about a customer as JSON (also the GDPR data-request export)."""
-    from app.core import stores
     from app.core.db import db as database
     from app.reports.export import export_customer
 
     bootstrap()
     with database.session() as session:
-        found = _store_or_fail(stores, session, store_ref)
+        found = options.store_or_fail(session, store_ref)
         try:
             data = export_customer(session, found.id, email)
         except ValueError as error:
@@ -287,13 +285,12 @@ def customer_export(store_ref: str, email: str) -> None:
 @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
 def login_link(store_ref: str) -> None:
     """Print a sign-in link to the settings UI for one store (valid 15 minutes, once)."""
-    from app.core import stores
     from app.core.db import db as database
     from app.web.ui import auth
 
     config = bootstrap()
     with database.session() as session:
-        store_id = _store_or_fail(stores, session, store_ref).id
+        store_id = options.store_or_fail(session, store_ref).id
     click.echo(f"{config.base_url}/app/login/{auth.login_token(store_id)}")
 
 
@@ -303,12 +300,12 @@ def login_link(store_ref: str) -> None:
               help="Which page of 50 entries, newest first (1 to 10000).")
 def audit_log(store_ref: str, page: int) -> None:
     """Who changed which setting, flow or staff member, when, from what to what."""
-    from app.core import audit, stores
+    from app.core import audit
     from app.core.db import db as database
 
     bootstrap()
     with database.session() as session:
-        entries = audit.recent(session, _store_or_fail(stores, session, store_ref).id, page - 1)
+        entries = audit.recent(session, options.store_or_fail(session, store_ref).id, page - 1)
         for entry in entries:
             click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S} UTC  {entry.actor}  {entry.subject}: "
                        f"{audit.describe(entry.before)} -> {audit.describe(entry.after)}")
@@ -316,24 +313,7 @@ def audit_log(store_ref: str, page: int) -> None:
         click.echo("no changes recorded" if page == 1 else "no entries on this page")
 
 
-def _store_or_fail(stores, session, reference: str):
-    try:
-        return stores.resolve(session, reference)
-    except stores.StoreNotFound as error:
-        raise click.ClickException(str(error)) from None
-
-
 # --- settings ------------------------------------------------------------------------------
-
-def _assignments(pairs: tuple[str, ...]) -> dict[str, str]:
-    changes = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE")
-        changes[name.strip()] = value.strip()
-    return changes
-
 
 @cli.group()
 def settings() -> None:
@@ -345,12 +325,12 @@ def settings() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def settings_show(store_ref: str, as_json: bool) -> None:
     """Print every setting with its current value."""
-    from app.core import settings as store_settings, stores
+    from app.core import settings as store_settings
     from app.core.db import db as database
 
     bootstrap()
     with database.session() as session:
-        found = _store_or_fail(stores, session, store_ref)
+        found = options.store_or_fail(session, store_ref)
         values, problems = found.effective_settings, store_settings.problems(found.settings)
     if as_json:
         click.echo(json.dumps(values, indent=2))
@@ -367,14 +347,14 @@ def settings_show(store_ref: str, as_json: bool) -> None:
 def settings_set(store_ref: str, assignments: tuple[str, ...]) -> None:
     """Change settings: `storeflow settings set --store S quiet_hours=22:00-07:00`; an optional
     one given empty (`reply_to=`) is cleared."""
-    from app.core import audit, settings as store_settings, store_config, stores
+    from app.core import audit, settings as store_settings, store_config
     from app.core.db import db as database
     from flows import choices
 
-    submitted = _assignments(assignments)
+    submitted = options.assignments(assignments)
     bootstrap()
     with database.session() as session:
-        found = _store_or_fail(stores, session, store_ref)
+        found = options.store_or_fail(session, store_ref)
         try:
             changes = store_settings.validate(
                 submitted, marketing_on=choices.marketing_on(session, found.id))

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import click
 
 from app import bootstrap
+from app.cli import options
 from app.core import audit
 
 
@@ -128,12 +129,11 @@ def register(cli: click.Group) -> None:
     @click.argument("assignments", nargs=-1, required=True)
     def flows_set(store_ref: str, name: str, assignments: tuple[str, ...]) -> None:
         """Change a flow's settings: `storeflow flows set --store S abandoned_checkout discount_percent=15`."""
-        from app.cli import _assignments
         from app.core.db import db
         from flows import choices
 
         flow = _flow(name)
-        submitted = _assignments(assignments)
+        submitted = options.assignments(assignments)
         bootstrap()
         with db.session() as session:
             store_id = _store(session, store_ref).id

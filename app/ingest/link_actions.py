@@ -17,7 +17,8 @@ from app.core import clock, events, stores
 from app.ingest import consent, inbox
 from app.mail import compose
 from app.models import Message
-from connectors.base import PayloadError, parse_id, parse_time
+from connectors.base import PayloadError
+from connectors.values import parse_id, parse_time
 
 # The inbox's platform for events of our own making (no store platform has this name).
 PLATFORM = "storeflow"

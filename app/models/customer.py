@@ -23,7 +23,7 @@ class Customer(StoreOwned, Timestamps, Base):
 
     # None until the platform tells us the customer (see app.ingest.identity).
     platform_id: Mapped[int | None] = mapped_column(BigInteger)
-    # Normalised once on the way in (connectors.base.normalize_email).
+    # Normalised once on the way in (connectors.values.normalize_email).
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     first_name: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str | None] = mapped_column(String(255))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import (Checkout, ConsentChange, Customer, FlowRun, Message, MessageEvent, Order,
                         ProductView, Suppression, TimelineEntry, Visitor)
-from connectors.base import normalize_email
+from connectors.values import normalize_email
 
 
 def _plain(value: Any) -> Any:

@@ -17,7 +17,7 @@ from app.mail.render import render
 from app.models import Customer, Message, MessageEvent, Order
 from app.web import ids
 from app.web.ui import bp, owned_or_404, shows_email
-from connectors.base import normalize_email
+from connectors.values import normalize_email
 from flows.catalog import FLOWS
 from flows.timeline import story, upcoming
 

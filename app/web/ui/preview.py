@@ -14,7 +14,7 @@ from app.mail import outbox
 from app.models import Customer
 from app.web import ids
 from app.web.ui import bp, owned_or_404, previews, shows_email
-from connectors.base import normalize_email
+from connectors.values import normalize_email
 from flows import choices
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from app.mail.links import signer as links
 from app.mail.transport import transports
 from app.models import StaffMember, Store
 from app.web.ui import auth
-from connectors.base import normalize_email
+from connectors.values import normalize_email
 
 log = logging.getLogger(__name__)
 
