@@ -20,7 +20,7 @@ def bootstrap(config: Config | None = None) -> Config:
     from app.mail import links
     from app.mail.rate import send_rate
     from app.mail.transport import transports
-    from app.sync import installs
+    from app.web import key_exchange
     from app.web.ui import auth as ui_auth
     from connectors.netguard import policy as outbound
     from connectors.shopify import credentials as shopify_app
@@ -35,7 +35,7 @@ def bootstrap(config: Config | None = None) -> Config:
     send_rate.configure(config.smtp_rate_limit, config.redis_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
-    installs.signer.bind(config.secret_key, config.base_url)
+    key_exchange.signer.bind(config.secret_key, config.base_url)
     ui_auth.signer.configure(config.secret_key)
     outbound.configure(config.allow_private_addresses)
     wiring.wire()  # the flows' port, event listeners and send guards: one visible list

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from app.core import stores
 from app.core.db import db
 from app.models import PendingInstall, Store
-from app.sync import installs
+from app.web import key_exchange as installs
 from connectors.signing import sign
 from tests.helpers import published
 
