@@ -6,19 +6,21 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import Config, load_config
+from app.core.config import Config, load_config
 
 
 def bootstrap(config: Config | None = None) -> Config:
     """Bind this process to its database, Redis and keys (embedded ones when none are set)."""
-    from app import embedded, errors_sentry, installs, wiring
-    from app.crypto import keyring
-    from app.db import db
-    from app.identity import signer
+    from app import wiring
+    from app.core import embedded, errors_sentry
+    from app.core.crypto import keyring
+    from app.core.db import db
+    from app.ingest.identity import signer
     from app.jobs import broker
     from app.mail import links
     from app.mail.rate import send_rate
     from app.mail.transport import transports
+    from app.web import key_exchange
     from app.web.ui import auth as ui_auth
     from connectors.netguard import policy as outbound
     from connectors.shopify import credentials as shopify_app
@@ -33,7 +35,7 @@ def bootstrap(config: Config | None = None) -> Config:
     send_rate.configure(config.smtp_rate_limit, config.redis_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
-    installs.signer.bind(config.secret_key, config.base_url)
+    key_exchange.signer.bind(config.secret_key, config.base_url)
     ui_auth.signer.configure(config.secret_key)
     outbound.configure(config.allow_private_addresses)
     wiring.wire()  # the flows' port, event listeners and send guards: one visible list
@@ -45,9 +47,8 @@ def bootstrap(config: Config | None = None) -> Config:
 
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
-    from app.web import (admin_jobs, collect, errors, health, ids, install_shopify,
-                         install_woocommerce, mail_webhooks, tracking, ui, webhooks,
-                         wordpress_sign_in)
+    from app.web import (admin_jobs, collect, email_links, errors, health, ids, install_shopify,
+                         install_woocommerce, mail_webhooks, ui, webhooks, wordpress_sign_in)
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -64,7 +65,7 @@ def create_app(config: Config | None = None) -> Flask:
     flask_app.register_blueprint(mail_webhooks.bp)
     flask_app.register_blueprint(install_shopify.bp)
     flask_app.register_blueprint(install_woocommerce.bp)
-    flask_app.register_blueprint(tracking.bp)
+    flask_app.register_blueprint(email_links.bp)
     flask_app.register_blueprint(wordpress_sign_in.bp)
     collect.init_app(flask_app)
     ui.init_app(flask_app)

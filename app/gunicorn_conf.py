@@ -3,7 +3,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from app.logs import redact_path
+from app.core.logs import redact_path
 
 
 class AccessLogger(Logger):

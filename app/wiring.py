@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app import attribution, discounts, events, job_policies, jobs, writeback
+from app import jobs
+from app.core import events
+from app.jobs import policies as job_policies
 from app.mail import outbox, sendable
+from app.reports import attribution
+from app.sync import discounts, writeback
 from flows import engine, port
 
 # Run before every send, in this order, after the suppression list (app.mail.outbox).

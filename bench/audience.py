@@ -15,10 +15,10 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from bench.harness import load_note, record, services
-from flows import catalog, config
+from flows import catalog, choices
 from flows.audiences import lapsed_customers
 
 DAYS = 730  # orders spread over two years
@@ -87,7 +87,7 @@ def main() -> None:
     started = time.perf_counter()
     seed(store.id, args.customers, args.orders, at)
     seeded = time.perf_counter() - started
-    settings = config.defaults(catalog.FLOWS["win_back"])
+    settings = choices.defaults(catalog.FLOWS["win_back"])
     lapse, window = (timedelta(days=settings[k]) for k in ("lapse_days", "entry_window_days"))
 
     def current():

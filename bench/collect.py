@@ -23,10 +23,11 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app import create_app, embedded, migrate, stores
-from app.config import Config, normalize_database_url
-from app.db import db
-from app.demo.samples import SAMPLES
+from app import create_app
+from app.core import embedded, migrate, stores
+from app.core.config import Config, normalize_database_url
+from app.core.db import db
+from app.demo.published import SAMPLES
 from connectors.shopify.webhooks import sign
 
 SHOP = "bench.myshopify.com"

@@ -16,10 +16,10 @@ from datetime import timedelta
 from rq import Queue
 from sqlalchemy import text
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.jobs import broker
-from app.schedule import TICK_SECONDS
+from app.jobs.schedule import TICK_SECONDS
 from bench.harness import load_note, production_env, record, services
 from flows import engine
 from tests.faults.workers import start_worker

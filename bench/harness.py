@@ -27,9 +27,10 @@ def services():
 
     from cryptography.fernet import Fernet
 
-    from app import bootstrap, migrate, stores
-    from app.config import Config
-    from app.db import db
+    from app import bootstrap
+    from app.core import migrate, stores
+    from app.core.config import Config
+    from app.core.db import db
 
     home = Path(tempfile.mkdtemp(prefix="storeflow-bench-"))
     # Registered first, so it runs last: after the embedded services have stopped. The audience

@@ -9,13 +9,13 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from app.db import db
+from app.core.db import db
 from app.models import Store
 from bench import audience
-from flows import catalog, config
+from flows import catalog, choices
 
 DAYS = 365
-WEBHOOK_DAYS = 30  # app/inbox_sweep.py INBOX_RETENTION
+WEBHOOK_DAYS = 30  # app/ingest/sweep.py INBOX_RETENTION
 # A live store's rows arrive in time order, so a month of them fills a month's worth of pages;
 # written from generate_series they would be scattered over the whole table instead.
 TIME_ORDER = {"orders": "placed_at", "checkouts": "source_updated_at", "flow_runs": "triggered_at",
@@ -230,7 +230,7 @@ def _flows(store: Store, at: datetime, products: int) -> None:
              steps=list(steps), hours=list(hours), reach=list(reach))
         with db.session() as session:
             changes = {"holdout_percent": plan.holdout} if plan.holdout else None
-            config.save(session, store.id, flow, actor="bench", enabled=True, changes=changes)
+            choices.save(session, store.id, flow, actor="bench", enabled=True, changes=changes)
 
 
 def seed(store: Store, volume: Volume, at: datetime) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from app.demo.samples import SAMPLES
+from app.demo.published import SAMPLES
 from bench.harness import SECRET, SHOP, Gunicorn, load, production_env, record, services
 from connectors.shopify.webhooks import sign
 from tests.smtp import free_port

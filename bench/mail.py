@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.models import Message, WebhookEvent
 from bench.harness import (SECRET, SHOP, Gunicorn, load, load_note, peak_rss_mb, production_env,
                            record, services)

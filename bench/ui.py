@@ -15,13 +15,14 @@ from collections import defaultdict
 
 from sqlalchemy import text
 
-from app import clock, create_app, stores
-from app.db import db
+from app import create_app
+from app.core import clock, stores
+from app.core.db import db
 from app.models import Store
 from app.web.ui import auth
 from bench import audience, history
 from bench.harness import load_note, record, services
-from flows import config, dryrun
+from flows import choices, dryrun
 from flows.catalog import FLOWS
 
 TARGET_MS = 200
@@ -158,7 +159,7 @@ def dry_runs(big: Store) -> list[str]:
     rows = ["| flow | triggers replayed | would have emailed | seconds |", "|---|---|---|---|"]
     for flow in FLOWS.values():
         with db.session() as session:
-            settings = config.effective(session, big.id, flow)[1]
+            settings = choices.effective(session, big.id, flow)[1]
             started = time.perf_counter()
             report = dryrun.dry_run(session, session.get(Store, big.id), flow, settings, clock.now())
             elapsed = time.perf_counter() - started

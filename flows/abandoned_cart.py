@@ -1,5 +1,5 @@
 """Abandoned cart: a known shopper put items in their cart and never reached checkout."""
-from app import events
+from app.core import events
 from flows.rules import (checkout_flow_took_over, has_email, has_lines, marketing_consent,
                          not_in_checkout_flow, ordered_since_trigger, stage_is)
 from flows.steps import CART, MARKETING, EventTrigger, Flow, Send, Wait

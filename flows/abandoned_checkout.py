@@ -1,5 +1,5 @@
 """Abandoned checkout: the shopper gave their email at checkout and left without buying."""
-from app import events
+from app.core import events
 from flows.rules import (checkout_completed, has_email, has_lines, marketing_consent,
                          ordered_since_trigger, setting_on, stage_is)
 from flows.steps import CHECKOUT, MARKETING, Discount, EventTrigger, Flow, If, Send, Wait

@@ -1,5 +1,5 @@
 """Browse abandonment: a known shopper looked at products and neither carted nor bought."""
-from app import events
+from app.core import events
 from flows.rules import (carted_or_ordered_since_trigger, has_email, marketing_consent,
                          nothing_in_stock)
 from flows.steps import BROWSE, MARKETING, EventTrigger, Flow, Send, Wait

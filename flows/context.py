@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
 
-from app import stores
+from app.core import stores
 from app.models import Checkout, Customer, FlowRun, Order, ProductView, Store
 from flows.port import Port, bound
 

@@ -34,10 +34,11 @@ from rq.job import Job, JobStatus
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from app import clock, consent, events
-from app.db import db
+from app.core import clock, events
+from app.core.db import db
+from app.ingest import consent
 from app.models import Checkout, ConsentChange, FlowRun, Order, ProductView, Store
-from flows import catalog, config, port
+from flows import catalog, choices, port
 from flows.audiences import Found
 from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, entry_refusal, held_out,
@@ -288,7 +289,7 @@ class Pending:
 def _job_id(store_id: int, flow: Flow, settings: dict) -> str:
     """One job per store, flow and the settings that change what is sent (not email texts)."""
     timing = {name: value for name, value in settings.items()
-              if not config.is_text_setting(flow, name)}
+              if not choices.is_text_setting(flow, name)}
     digest = hashlib.sha256(json.dumps(timing, sort_keys=True, default=str).encode()).hexdigest()
     return f"dry-run-{store_id}-{flow.name}-{digest[:16]}"
 

@@ -19,11 +19,11 @@ from sqlalchemy import event as orm_event, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app import clock, events, identity
-from app.db import db
-from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
-                        Store)
-from flows import catalog, config, port
+from app.core import clock, events
+from app.core.db import db
+from app.ingest import identity
+from app.models import Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView, Store
+from flows import catalog, choices, port
 from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
@@ -140,10 +140,10 @@ def runnable_settings(session: Session, store: Store, flow: Flow) -> dict | None
     flow that cannot (a value stored before a rule existed, a marketing flow without the
     store's postal address) is skipped here, said once per trigger in the log, and shown to
     the merchant on the flows page; it never reaches a step that would fail on it."""
-    enabled, settings = config.effective(session, store.id, flow)
+    enabled, settings = choices.effective(session, store.id, flow)
     if not enabled:
         return None
-    reason = config.skip_reason(store, flow, settings)
+    reason = choices.skip_reason(store, flow, settings)
     if reason:
         log.warning("flow %s skipped: %s", flow.name, reason, extra={"store_id": store.id})
         return None

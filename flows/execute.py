@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.models import Customer, FlowRun, Store, Suppression
-from flows import catalog, config, guards
+from flows import catalog, choices, guards
 from flows.context import RunContext
 from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
@@ -63,12 +63,12 @@ def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
         return "store uninstalled"
     if ctx.replay:  # the flow as if switched on, on settings its caller checked (a dry run)
         return own_exit_reason(ctx, flow)
-    if not config.effective(ctx.session, ctx.store.id, flow)[0]:
+    if not choices.effective(ctx.session, ctx.store.id, flow)[0]:
         return "flow switched off"
     # The run's own settings (kept from when it began) and the store's, checked before any
     # step uses them: a value stored before a rule existed stops the run here, said in words,
     # instead of failing its job (an OverflowError in a wait, a bad header in the mail job).
-    return config.skip_reason(ctx.store, flow, ctx.settings) or own_exit_reason(ctx, flow)
+    return choices.skip_reason(ctx.store, flow, ctx.settings) or own_exit_reason(ctx, flow)
 
 
 def own_exit_reason(ctx: RunContext, flow: Flow) -> str | None:
@@ -198,7 +198,7 @@ def _message_context(ctx: RunContext, step: Send) -> dict:
     run = ctx.run
     context: dict = {key: value for key, value in run.data.items()
                      if key not in ("due_since", CODE_REQUEST)}
-    context.update(config.merchant_texts(run.settings, step))
+    context.update(choices.merchant_texts(run.settings, step))
     if run.subject in ("checkout", "order"):
         context[f"{run.subject}_id"] = run.subject_id
     if run.subject == "product_view":

@@ -2,7 +2,7 @@
 points that make a customer a VIP."""
 from dataclasses import replace
 
-from app import events
+from app.core import events
 from flows.rules import first_order, has_email, ordered_since_trigger, repeat_order, score_at_least
 from flows.steps import (MARKETING, PROMOTIONAL, Discount, EventTrigger, Flow, If, Score, Send,
                          Tag, Wait)

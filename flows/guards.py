@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from app.core.settings import parse_quiet_hours
 from app.models import FlowRun, Message
-from app.settings import parse_quiet_hours
 from flows import localtime
 from flows.context import RunContext
 

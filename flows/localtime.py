@@ -6,7 +6,7 @@ from functools import lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from app.settings import QuietHours
+from app.core.settings import QuietHours
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """Order updates (transactional): a note when an order has not shipped after a day, the
 shipping notice with its tracking link, and the delivery notice."""
-from app import events
+from app.core import events
 from flows.rules import delivered, not_shipped, order_cancelled, setting_on, shipped
 from flows.steps import TRANSACTIONAL, EventTrigger, Flow, If, Send, WaitUntil
 

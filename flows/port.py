@@ -30,7 +30,7 @@ class Port:
     create_code: Callable[..., "tuple[str | None, str | None]"]
     # Write a tag back to the store once the session commits: (session, store_id, customer_id, tag).
     tag_customer: Callable[[Session, int, int, str], None]
-    # Queue a job by its declared policy (app.job_policies): (func, *args, at=, job_id=).
+    # Queue a job by its declared policy (app.jobs.policies): (func, *args, at=, job_id=).
     enqueue: Callable[..., object]
     # Queue one job per argument tuple in one round trip: (func, [args, ...]).
     enqueue_many: Callable[..., object]

@@ -1,7 +1,8 @@
 """Post-purchase: thanks with cross-sells, tips once it arrives, then a review request."""
-from app import events
+from app.core import events
 from flows.rules import delivered, has_email, order_cancelled, setting_on
-from flows.steps import LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If, Send, Wait, WaitUntil
+from flows.steps import (LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If, Send, Wait,
+                         WaitUntil)
 
 FLOW = Flow(
     name="post_purchase",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, func, or_, select
 
-from app import consent, orders
+from app.ingest import consent, orders
 from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
 from flows.context import RunContext
 
@@ -135,7 +135,7 @@ def setting_on(name: str):
     def condition(ctx: RunContext) -> bool:
         return bool(ctx.settings[name])
     condition.__name__ = name
-    condition.setting = name  # what a preview asks of the settings alone (app.mail.preview)
+    condition.setting = name  # what a preview asks of the settings alone (app.web.ui.previews)
     return condition
 
 

@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import clock, consent
+from app.core import clock
+from app.ingest import consent
 from app.models import (Checkout, ConsentChange, Customer, FlowRun, Order, ProductView, Store,
                         Suppression, TimelineEntry)
-from connectors.base import normalize_email
+from connectors.values import normalize_email
 from flows import catalog
 from flows.context import RunContext
 from flows.reasons import SUPPRESSIONS, in_words

@@ -1,8 +1,7 @@
 """Welcome with double opt-in: a new subscriber confirms their address, then is welcomed."""
-from app import events
+from app.core import events
 from flows.rules import has_email, needs_confirmation, setting_on, subscribed, subscribing
-from flows.steps import (LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If, Send,
-                         WaitUntil)
+from flows.steps import LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If, Send, WaitUntil
 
 FLOW = Flow(
     name="welcome",

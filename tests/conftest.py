@@ -10,9 +10,10 @@ from cryptography.fernet import Fernet
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
-from app import create_app, embedded, migrate
-from app.config import Config, normalize_database_url
-from app.db import db
+from app import create_app
+from app.core import embedded, migrate
+from app.core.config import Config, normalize_database_url
+from app.core.db import db
 from tests.browser import ARGS, CHROMIUM, Serving
 from tests.helpers import SHOP, SHOP_SECRET, WOO_SECRET, Webhooks, WooWebhooks, wipe, work
 
@@ -92,7 +93,7 @@ def client(app):
 @pytest.fixture
 def shop(shopify):
     """A Shopify store connected through a custom app, its Admin API the stub."""
-    from app import stores
+    from app.core import stores
 
     with db.session() as session:
         store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),
@@ -125,7 +126,7 @@ def woo_stub(monkeypatch):
 def woo_store(app, woo_stub):
     """A WooCommerce store connected with REST keys, pointing at the stub (plain http on
     loopback: the URL check that refuses that belongs to the entry points, not the model)."""
-    from app import stores
+    from app.core import stores
 
     with db.session() as session:
         store, _ = stores.connect_with_keys(session, "woocommerce", woo_stub.url,
@@ -148,7 +149,7 @@ def run_jobs(app):
 @pytest.fixture
 def emitted(app, monkeypatch) -> list:
     """Every domain event ingest publishes during the test, in order."""
-    from app import events
+    from app.core import events
 
     seen: list = []
     publish = events.publish
@@ -232,7 +233,7 @@ def shopify(app):
 @pytest.fixture
 def installed_shop(shopify):
     """A store installed as a public app, holding a token the stub accepts."""
-    from app import stores
+    from app.core import stores
 
     with db.session() as session:
         store, _ = stores.connect(session, "shopify", SHOP, access_token=shopify.issue_token(SHOP),

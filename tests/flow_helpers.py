@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from app import clock
-from app.db import db
-from app.demo.payloads import SAMPLE_TIME, checkout_sample, consent_update, order_sample  # noqa: F401
+from app.core import clock
+from app.core.db import db
+from app.demo.payloads import (SAMPLE_TIME, checkout_sample, consent_update,  # noqa: F401
+                               order_sample)
 from app.models import FlowRun, Message, Store
-from flows import catalog, config, engine
+from flows import catalog, choices, engine
 from flows.context import RunContext
 from flows.timeline import for_email
 
@@ -40,9 +41,9 @@ def enable(store_id: int, *names: str, quiet_hours: str = "off", **settings) -> 
                           "quiet_hours": quiet_hours}
         for name in names:
             flow = catalog.FLOWS[name]
-            known = {k: v for k, v in settings.items() if k in config.defaults(flow)}
-            config.save(session, store_id, flow, actor="test", enabled=True,
-                        changes=config.validate(flow, known))
+            known = {k: v for k, v in settings.items() if k in choices.defaults(flow)}
+            choices.save(session, store_id, flow, actor="test", enabled=True,
+                        changes=choices.validate(flow, known))
 
 
 def move_to(instant: datetime, run_jobs) -> None:

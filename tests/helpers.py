@@ -6,7 +6,7 @@ import time
 import uuid
 from pathlib import Path
 
-from app.demo import samples
+from app.demo import published as demo_samples
 from connectors.signing import sign
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -25,8 +25,8 @@ SHOP_PLACEHOLDER = "{shop}.myshopify.com"
 def published(name: str, shop: str = SHOP) -> dict:
     """A payload Shopify or WooCommerce publishes (see fixtures/SOURCES.md), its placeholder
     shop filled in with `shop`; the samples the demo uses ship with the package."""
-    if samples.exists(name):
-        return samples.published(name)
+    if demo_samples.exists(name):
+        return demo_samples.published(name)
     return json.loads((FIXTURES / name).read_text().replace(SHOP_PLACEHOLDER, shop))
 
 
@@ -79,7 +79,7 @@ def progress_of(store_id: int, job: str) -> dict[str, tuple[str, int]]:
     """(status, count) per resource of one of a store's sync jobs, as `sync_progress` holds it."""
     from sqlalchemy import select
 
-    from app.db import db
+    from app.core.db import db
     from app.models import SyncProgress
 
     with db.session() as session:
@@ -92,7 +92,7 @@ def wipe() -> None:
     """Empty every table and the test Redis: the state every test starts from."""
     from sqlalchemy import text
 
-    from app.db import Base, db
+    from app.core.db import Base, db
     from app.jobs import broker
 
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
@@ -104,7 +104,7 @@ def wipe() -> None:
 def work(*queues: str, max_jobs: int | None = None, logging_level: str = "INFO") -> None:
     """Run queued jobs (every queue by default) in this process until none are left."""
     from app.jobs import QUEUES, broker
-    from app.worker import Worker
+    from app.jobs.worker import Worker
 
     class BurstWorker(Worker):
         # No listener for remote commands (`rq suspend`...): a burst in a test needs none, and
@@ -121,7 +121,7 @@ def waiting_for_a_lock() -> int:
     """How many database sessions are waiting for a lock another one holds."""
     from sqlalchemy import text
 
-    from app.db import db
+    from app.core.db import db
 
     with db.engine.connect() as connection:
         return connection.execute(text(

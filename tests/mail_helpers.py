@@ -3,17 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.mail import outbox
 from app.models import Checkout, Message, Store
 from tests.helpers import published
-
 
 POSTAL_ADDRESS = "12 Orchard Lane, Portland, OR 97201"
 
 
 def with_postal_address(store_id: int) -> None:
-    """Give the store the postal address marketing email needs (app.settings.refusal)."""
+    """Give the store the postal address marketing email needs (app.core.settings.refusal)."""
     with db.session() as session:
         store = session.get(Store, store_id)
         store.settings = {"postal_address": POSTAL_ADDRESS, **store.settings}

@@ -41,11 +41,11 @@ SLOTS = os.cpu_count() or 1
 def main(argv: list[str]) -> int:
     """Run mutmut over the critical modules and write tests/MUTATION.md; with --report, only
     write the report from the results mutmut has kept so far (a run stopped half-way, say).
-    Mutant names or globs (`'app.upsert*'`) re-run just those, say after a new test."""
+    Mutant names or globs (`'app.ingest.upsert*'`) re-run just those, say after a new test."""
     env = dict(os.environ)
     mutmut = [sys.executable, "-m", "mutmut"]
     if "--report" not in argv:
-        from app import embedded
+        from app.core import embedded
 
         home = Path(tempfile.mkdtemp(prefix="storeflow-mutate-"))
         for slot in range(SLOTS):

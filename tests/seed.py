@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
-from app.db import db
-from flows import catalog, config
+from app.core.db import db
+from flows import catalog, choices
 
 HOUR = timedelta(hours=1)
 
@@ -54,7 +54,7 @@ def due_checkout_runs(store_id: int, domain: str, count: int, due_at: datetime, 
     subscribed customer (platform ids from `first`). The flow must be enabled for the store."""
     flow = catalog.FLOWS["abandoned_checkout"]
     with db.session() as session:
-        enabled, settings = config.effective(session, store_id, flow)
+        enabled, settings = choices.effective(session, store_id, flow)
         assert enabled, "enable abandoned_checkout first: a disabled flow's runs exit at once"
         session.execute(_SEED, {
             "store": store_id, "domain": domain, "count": count, "first": first,

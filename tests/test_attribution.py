@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from app import clock, events, identity, stores
-from app.attribution import Earned, revenue_by_flow
-from app.db import db
+from app.core import clock, events, stores
+from app.core.db import db
+from app.ingest import identity
 from app.mail import links, outbox
 from app.models import Attribution, Order, Store
+from app.reports.attribution import Earned, revenue_by_flow
 from tests.helpers import SHOP, published
 from tests.mail_helpers import sent_message, status
 

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
 
-from app import clock
 from app.audiences import metrics
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.mail import links
 from app.models import Customer, CustomerMetrics, Message, Order, StoreMetrics
 from tests.helpers import published, wait_for, waiting_for_a_lock

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app import staff
-from app.db import db
+from app.core.db import db
 from app.models import AuditEntry
+from app.web.ui import staff
 from tests.mail_helpers import with_postal_address
 from tests.ui_helpers import session_token, sign_in
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from app.cli import cli
-from app.db import db
+from app.core.db import db
 from tests.helpers import SHOP, published
 
 
@@ -90,8 +90,8 @@ def test_a_production_process_names_the_missing_variable(monkeypatch):
 def test_a_worker_can_serve_only_the_queues_it_is_given(storeflow):
     from app.jobs import broker
 
-    slow = broker.queue("sync").enqueue("app.clock.now")
-    mail = broker.queue("mail").enqueue("app.clock.now")
+    slow = broker.queue("sync").enqueue("app.core.clock.now")
+    mail = broker.queue("mail").enqueue("app.core.clock.now")
 
     storeflow("worker", "--burst", "--queue", "sync")
 
@@ -104,8 +104,8 @@ def test_a_worker_can_serve_only_the_queues_it_is_given(storeflow):
 def test_customer_export_holds_everything_kept_about_them(storeflow, shop):
     """A data-access request gets all of it: consent history, visits and views, messages with
     their opens and clicks, flow runs and their timeline, suppression; nobody else's."""
-    from app import clock
-    from app.db import db
+    from app.core import clock
+    from app.core.db import db
     from app.models import (ConsentChange, Customer, Message, MessageEvent, ProductView,
                             Suppression, Visitor)
     from tests.ui_helpers import ANA, seed_history

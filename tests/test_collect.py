@@ -5,9 +5,9 @@ import json
 
 from sqlalchemy import func, select
 
-from app.db import db
-from app.identity import make_customer_token, merge, verify_customer_token
-from app.ingest import ingest
+from app.core.db import db
+from app.ingest.identity import make_customer_token, merge, verify_customer_token
+from app.ingest.pipeline import ingest
 from app.models import Checkout, Customer, ProductView, Visitor, WebhookEvent
 from connectors.shopify.webhooks import sign
 from tests.collect_helpers import ORIGIN, event, pixel, post, post_signed

@@ -9,11 +9,10 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import delete, select
 
-from app import clock, stores
 from app.audiences import conditions, metrics, sql
-from app.audiences.catalogue import (BOOLEAN, DATETIME, ELEMENT, NUMBER, TEXT, VARIABLES,
-                                     facts, iso)
-from app.db import db
+from app.audiences.catalogue import BOOLEAN, DATETIME, ELEMENT, NUMBER, TEXT, VARIABLES, facts, iso
+from app.core import clock, stores
+from app.core.db import db
 from app.models import Customer, Message, MessageEvent, Order, OrderLine, Store
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)

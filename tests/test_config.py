@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, load_config
+from app.core.config import ConfigError, load_config
 
 PRODUCTION = {
     "DATABASE_URL": "postgres://user:pw@db.internal:5432/shop",

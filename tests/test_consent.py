@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app import consent
-from app.db import db
+from app.core.db import db
+from app.ingest import consent
 from app.models import ConsentChange, Customer
 from tests.helpers import published
 
@@ -159,8 +159,9 @@ def test_our_confirmation_and_unsubscribe_links_are_recorded_and_told_to_the_sto
     tells no one."""
     from datetime import datetime, timezone
 
-    from app import clock, writeback
+    from app.core import clock
     from app.jobs import broker
+    from app.sync import writeback
 
     webhooks.deliver("customers_email_marketing_consent/update",
                      consent_update("subscribed", "2022-01-01T10:00:00Z"))

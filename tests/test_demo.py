@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.demo import shop
 from app.models import Attribution, Customer, FlowRun, Message, Order, Store
 from flows.catalog import FLOWS

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rq import Worker, cron_scheduler_registry
 
-from app.heartbeat import SCHEDULER_NAME
 from app.jobs import broker
+from app.jobs.heartbeat import SCHEDULER_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.models import Store, SyncProgress
 from tests.helpers import published
 from tests.smtp import free_port

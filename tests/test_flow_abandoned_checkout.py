@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from app.db import db
+from app.core.db import db
 from app.models import Checkout
 from flows import engine, rules
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
@@ -235,13 +235,13 @@ def test_editing_a_flow_keeps_runs_under_way_on_their_settings(shop, webhooks, r
 
 
 def test_switching_a_flow_off_stops_its_runs(shop, webhooks, run_jobs, smtp_sink):
-    from flows import catalog, config
-    from app.db import db
+    from app.core.db import db
+    from flows import catalog, choices
 
     enable(shop.id, "abandoned_checkout")
     abandon(shop, webhooks, run_jobs)
     with db.session() as session:
-        config.save(session, shop.id, catalog.FLOWS["abandoned_checkout"], actor="test",
+        choices.save(session, shop.id, catalog.FLOWS["abandoned_checkout"], actor="test",
                     enabled=False)
     move_to(SAMPLE_TIME + HOUR, run_jobs)
 
@@ -265,7 +265,7 @@ def test_a_held_out_customer_gets_nothing_but_is_counted(shop, webhooks, run_job
 
 def test_a_merchant_subject_and_message_are_used_and_cannot_reach_the_application(
         shop, webhooks, run_jobs, smtp_sink):
-    from flows import catalog, config
+    from flows import catalog, choices
 
     with_subject = {"email_1_subject": "{{ first_name or 'Hi' }}, your {{ store_name }} cart",
                     "email_1_message": "We set your cart aside at {{ store_name }} <3\n\n"
@@ -292,8 +292,8 @@ def test_a_merchant_subject_and_message_are_used_and_cannot_reach_the_applicatio
     for text in refused:
         for setting in ("email_2_subject", "email_2_message"):
             try:
-                config.validate(catalog.FLOWS["abandoned_checkout"], {setting: text})
-            except config.FlowSettingError as error:
+                choices.validate(catalog.FLOWS["abandoned_checkout"], {setting: text})
+            except choices.FlowSettingError as error:
                 assert str(error).startswith(f"{setting}: ")
             else:
                 raise AssertionError(f"{text!r} was accepted as {setting}")
@@ -303,7 +303,7 @@ def test_the_live_tick_hands_steps_due_before_the_next_tick_to_the_scheduler(
         shop, webhooks, run_jobs):
     from rq.registry import ScheduledJobRegistry
 
-    from app import clock
+    from app.core import clock
     from app.jobs import broker
 
     enable(shop.id, "abandoned_checkout")

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from flows import config
+from flows import choices
 from flows.catalog import FLOWS
 from flows.describe import duration
 
@@ -15,7 +15,7 @@ from flows.describe import duration
 def test_every_number_in_a_description_comes_from_a_setting(name):
     flow = FLOWS[name]
     assert not re.search(r"\d", re.sub(r"\{[^}]*\}", "", flow.description)), flow.description
-    described = flow.describe(config.defaults(flow))
+    described = flow.describe(choices.defaults(flow))
     assert "{" not in described and described[0].isupper()
 
 

@@ -7,13 +7,13 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app import clock, stores
-from app.db import db
-from app.jobs import QUEUES, broker
+from app.core import clock, stores
+from app.core.db import db
 from app.demo import payloads
 from app.demo.payloads import Item, Person
+from app.jobs import QUEUES, broker
 from app.models import Customer, FlowRun, Message, Store, Suppression, TimelineEntry
-from flows import catalog, config, execute
+from flows import catalog, choices, execute
 from flows.dryrun import dry_run
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, at, consent_update, enable,
                                 messages, move_to)
@@ -70,7 +70,7 @@ def subscriber_orders_twice(webhooks, run_jobs, apart) -> None:
 def predict(store_id: int, until, flow_name: str = "abandoned_checkout"):
     with db.session() as session:
         flow = catalog.FLOWS[flow_name]
-        settings = config.effective(session, store_id, flow)[1]
+        settings = choices.effective(session, store_id, flow)[1]
         return dry_run(session, session.get(Store, store_id), flow, settings, until)
 
 
@@ -148,7 +148,7 @@ def test_the_flows_page_offers_the_dry_run_and_it_shows_reach_and_reasons(
     storeflow("settings", "set", "--store", shop.domain, "postal_address=12 Orchard Lane")
     client.post("/app/flows/abandoned_checkout/toggle", data={"enabled": "true", "csrf_token": csrf})
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0]
+        assert choices.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[0]
     assert "/app/flows/abandoned_checkout/dry-run" not in client.get("/app/flows").get_data(as_text=True)
 
 
@@ -203,13 +203,13 @@ def test_waiting_for_a_shipment_is_replayed_to_the_moment_it_shipped(shop, webho
     with db.session() as session:
         flow = catalog.FLOWS["order_updates"]
         report = dry_run(session, session.get(Store, shop.id), flow,
-                         config.effective(session, shop.id, flow)[1], SAMPLE_TIME + 10 * DAY)
+                         choices.effective(session, shop.id, flow)[1], SAMPLE_TIME + 10 * DAY)
 
     assert (report.emails, len(report.emailed)) == (len(sent), 1)
     # Replayed up to a day and a half, the shipment had not happened: only the note.
     with db.session() as session:
         early = dry_run(session, session.get(Store, shop.id), flow,
-                        config.effective(session, shop.id, flow)[1], SAMPLE_TIME + 36 * HOUR)
+                        choices.effective(session, shop.id, flow)[1], SAMPLE_TIME + 36 * HOUR)
     assert early.emails == 1
 
 
@@ -220,7 +220,7 @@ def test_a_lapse_is_replayed_as_of_its_day_even_if_the_customer_came_back_later(
     with db.session() as session:
         flow = catalog.FLOWS["win_back"]
         report = dry_run(session, session.get(Store, shop.id), flow,
-                         config.effective(session, shop.id, flow)[1], SAMPLE_TIME + 110 * DAY)
+                         choices.effective(session, shop.id, flow)[1], SAMPLE_TIME + 110 * DAY)
 
     # Lapsed on day 90 (the reminder), back on day 100: emailed, and bought anyway.
     assert (len(report.emailed), len(report.bought_anyway)) == (1, 1)
@@ -254,7 +254,7 @@ def test_editing_an_email_text_does_not_replay_the_history_again(client, shop, s
     sign_in(client, storeflow, shop.id)
     client.get("/app/flows/abandoned_checkout/dry-run")
     with db.session() as session:
-        config.save(session, shop.id, catalog.FLOWS["abandoned_checkout"], actor="test",
+        choices.save(session, shop.id, catalog.FLOWS["abandoned_checkout"], actor="test",
                     changes={"email_1_subject": "Still there?"})
     client.get("/app/flows/abandoned_checkout/dry-run")
     assert broker.queue("sync").count == 1

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from app import stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
+from app.core.settings import parse_quiet_hours
 from app.demo.payloads import Person, customer
 from app.models import Customer, FlowRun, Message, Store
-from app.settings import parse_quiet_hours
 from flows import catalog, engine, guards
 from flows.localtime import next_allowed, recipient_zone
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, at,

@@ -7,10 +7,9 @@ import re
 from datetime import date
 
 import pytest
-
 from sqlalchemy import select, update
 
-from app.db import db
+from app.core.db import db
 from app.demo.payloads import Person, customer
 from app.models import Customer, Order, Suppression
 from flows import rules

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.models import Customer, FlowRun, Store
-from flows import catalog, config, rules
+from flows import catalog, choices, rules
 from flows.dryrun import dry_run
 from tests.collect_helpers import event, pixel, post
 from tests.flow_helpers import (HOUR, MINUTE, at, consent_update, enable, messages, move_to,
@@ -273,5 +273,5 @@ def _predicted_browse_emails(store_id: int, until: datetime) -> tuple[int, dict]
     with clock.frozen_at(until), db.session() as session:
         flow = catalog.FLOWS["browse_abandonment"]
         report = dry_run(session, session.get(Store, store_id), flow,
-                         config.effective(session, store_id, flow)[1], until)
+                         choices.effective(session, store_id, flow)[1], until)
     return report.emails, dict(report.stopped)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.models import Fulfillment, Order
 from tests.helpers import published
 

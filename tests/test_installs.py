@@ -1,4 +1,4 @@
-"""app.installs step by step, at its edges: what each refusal tells the merchant, the ten
+"""app.web.key_exchange step by step, at its edges: what each refusal tells the merchant, the ten
 minutes an install lives (to the second), references we signed that name no open install, and
 keys that must not linger once bound. WooCommerce's REST API is the stub on loopback."""
 from __future__ import annotations
@@ -9,9 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from app import clock, installs, stores
-from app.db import db
+from app.core import clock, stores
+from app.core.db import db
 from app.models import PendingInstall
+from app.web import key_exchange as installs
 from tests.helpers import published
 
 KEYS = published("woocommerce/wc_auth_callback_keys.json")  # what WooCommerce posts

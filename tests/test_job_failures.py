@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app import events
-from app.db import db
+from app.core import events
+from app.core.db import db
 from app.jobs import broker
 from app.mail import outbox
 from app.models import JobFailure, Message

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
-from app.db import db
+from app.core.db import db
 from app.mail import outbox
 from app.mail.feedback import Malformed, Refused, message_id_header, sendgrid
 from app.mail.feedback.sns import Sns, sns
@@ -389,7 +389,7 @@ def test_malformed_payloads_are_refused_not_crashed_on():
 @pytest.fixture
 def recorded_send(shop):
     """A sent abandoned-checkout email, as a row (no SMTP: `storeflow` rebinds the transport)."""
-    from app import clock
+    from app.core import clock
     from app.models import Message
 
     with db.session() as session:
@@ -406,8 +406,9 @@ def test_overview_shows_rates_per_flow_and_warns_above_gmails_complaint_line(
         client, providers, recorded_send, shop, storeflow):
     from datetime import timedelta as days
 
-    from app import clock, report
+    from app.core import clock
     from app.models import Store
+    from app.reports import report
     from tests.ui_helpers import sign_in
 
     # One abandoned-checkout email sent and reported as spam: 100 % > 0.3 %.
@@ -429,8 +430,9 @@ def test_overview_shows_rates_per_flow_and_warns_above_gmails_complaint_line(
 def test_an_unsubscribe_counts_against_the_flow_that_last_mailed_the_address(message, shop):
     from datetime import timedelta as days
 
-    from app import clock, report
+    from app.core import clock
     from app.models import Store
+    from app.reports import report
 
     outbox.suppress(shop.id, EMAIL, "unsubscribed")
     with db.session() as session:
@@ -441,7 +443,7 @@ def test_an_unsubscribe_counts_against_the_flow_that_last_mailed_the_address(mes
 
 
 def test_below_the_line_there_is_no_warning():
-    from app.report import FlowStats
+    from app.reports.report import FlowStats
 
     assert not FlowStats("f", sent=1000, complained=3).over_complaint_line  # exactly 0.3 %
     assert FlowStats("f", sent=1000, complained=4).over_complaint_line
@@ -449,7 +451,7 @@ def test_below_the_line_there_is_no_warning():
 
 
 def test_provider_settings_are_checked_when_read():
-    from app.config import ConfigError, load_config
+    from app.core.config import ConfigError, load_config
 
     good = load_config({"SES_SNS_TOPIC_ARNS": f"{TOPIC}, arn:aws:sns:eu-west-1:123456789012:other",
                         "POSTMARK_WEBHOOK_PASSWORD": POSTMARK_PASSWORD,

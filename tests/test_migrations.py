@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from app import migrate
+from app.core import migrate
 
 SCHEMA = "migration_check"
 SYNC_PROGRESS = "0015"

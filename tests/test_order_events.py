@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.models import Order
 from tests.helpers import published
 

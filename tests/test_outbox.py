@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from app import clock, stores
-from app.db import db
+from app.core import clock, stores
+from app.core.db import db
 from app.mail import outbox
 from app.mail.transport import SMTPTransport, TransientFailure, transports
 from app.models import Checkout, Message, Suppression

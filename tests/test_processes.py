@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.db import db
+from app.core.db import db
 from app.models import Order, WebhookEvent
 from tests.helpers import published
 from tests.smtp import free_port

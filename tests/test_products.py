@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.models import Product
 from tests.helpers import published
 
@@ -100,7 +100,7 @@ def test_deleting_a_product_we_never_stored_does_nothing(shop, webhooks, run_job
 def test_deleting_a_product_changes_that_product_of_that_store_only(shop, shopify, webhooks,
                                                                       run_jobs):
     """Another product of the store, and the same product id in another store, stay for sale."""
-    from app import stores
+    from app.core import stores
 
     other_shop = "other-shop.myshopify.com"
     with db.session() as session:

@@ -10,13 +10,12 @@ import pytest
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.jobs import broker
 from app.models import FlowConfig, FlowRun, Message, Store, WebhookEvent
-from flows import catalog, config, limits
-from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at,
-                                checkout_sample, consent_update, enable, messages, move_to,
-                                order_sample, runs)
+from flows import catalog, choices, limits
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
+                                consent_update, enable, messages, move_to, order_sample, runs)
 from tests.ui_helpers import sign_in
 
 CHECKOUT = "abandoned_checkout"
@@ -140,8 +139,8 @@ def test_a_control_group_of_half_or_more_is_saved_with_a_warning(client, csrf, s
 
 def test_every_flow_default_lies_in_its_range_and_every_number_has_one():
     for flow in catalog.FLOWS.values():
-        defaults = config.defaults(flow)
-        assert config.problems(flow, defaults) == {}, flow.name
+        defaults = choices.defaults(flow)
+        assert choices.problems(flow, defaults) == {}, flow.name
         numbers = [n for n, v in defaults.items() if isinstance(v, (int, float))
                    and not isinstance(v, bool)]
         assert set(numbers) <= set(limits.RANGES), flow.name

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.models import Store
 from app.sync import access
 from connectors.shopify import sync

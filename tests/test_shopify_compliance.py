@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select, text
 
-from app import stores
-from app.db import Base, db
+from app.core import stores
+from app.core.db import Base, db
 from app.mail.outbox import queue_message, suppress
 from app.models import DataRequest, Message, ProductView, Store, Visitor, WebhookEvent
 from tests.flow_helpers import consent_update

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from app.db import db
+from app.core.db import db
 from app.models import FlowRun
 from connectors.shopify import ShopifyConnector
 from flows import engine

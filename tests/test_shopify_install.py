@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import func, select, text
 
-from app.db import db
+from app.core.db import db
 from app.jobs import broker
 from app.models import Store
 from connectors.shopify import subscriptions
@@ -111,7 +111,7 @@ def test_the_app_toml_asks_for_the_scopes_and_compliance_topics_we_use():
     import tomllib
     from pathlib import Path
 
-    from app.config import DEFAULT_SHOPIFY_SCOPES
+    from app.core.config import DEFAULT_SHOPIFY_SCOPES
     from connectors.shopify.normalize import COMPLIANCE
 
     toml = tomllib.loads((Path(subscriptions.__file__).parent / "shopify.app.toml").read_text())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.models import ProductView
 from tests.collect_helpers import pixel
 

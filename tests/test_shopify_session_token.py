@@ -53,7 +53,7 @@ def test_the_bearer_helper_reads_the_header(shopify):
 def test_opening_the_embedded_app_without_a_token_installs_by_token_exchange(shopify):
     from sqlalchemy import select
 
-    from app.db import db
+    from app.core.db import db
     from app.models import Store
     from app.web.install_shopify import connect_embedded
 

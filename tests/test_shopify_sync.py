@@ -6,8 +6,8 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import func, select
 
-from app import events
-from app.db import db
+from app.core import events
+from app.core.db import db
 from app.jobs import broker
 from app.models import Checkout, Customer, Order, Product, Store, StoreNotice, SyncProgress
 from app.sync import progress as sync_progress
@@ -52,7 +52,7 @@ def test_a_throttled_store_requeues_its_job_and_other_stores_carry_on(installed_
                                                                        run_jobs):
     other = "other-shop.myshopify.com"
     with db.session() as session:
-        from app import stores
+        from app.core import stores
         other_store, _ = stores.connect(session, "shopify", other,
                                         access_token=shopify.issue_token(other), webhook_secret=None)
     shopify.throttle[SHOP] = 1000

@@ -8,12 +8,12 @@ from decimal import Decimal
 import redis
 from sqlalchemy import func, select
 
-from app.db import db
-from app.ingest import ingest
-from app.inbox_sweep import sweep_inbox
+from app.core.db import db
+from app.ingest.pipeline import ingest
+from app.ingest.sweep import sweep_inbox
 from app.jobs import broker
-from connectors.shopify.webhooks import sign
 from app.models import Checkout, CheckoutLine, Customer, Order, OrderLine, WebhookEvent
+from connectors.shopify.webhooks import sign
 from tests.helpers import SHOP_SECRET, published
 
 
@@ -266,8 +266,8 @@ def test_exhausted_rows_wait_for_the_operator_and_old_processed_rows_are_pruned(
 
     from sqlalchemy import update
 
-    from app import clock
-    from app.inbox_sweep import MAX_INGEST_ATTEMPTS, prune_inbox, retry_exhausted
+    from app.core import clock
+    from app.ingest.sweep import MAX_INGEST_ATTEMPTS, prune_inbox, retry_exhausted
 
     monkeypatch.setattr(broker, "connection",
                         redis.Redis(unix_socket_path="/nonexistent/redis.sock"))
@@ -307,7 +307,8 @@ def test_a_customer_birth_date_metafield_is_kept_and_silence_does_not_clear_it(s
 def test_the_inbox_keeps_one_row_per_delivery_id_and_store(shop):
     """A redelivery is recognised by its id within its store; another store's delivery of the
     same id is its own."""
-    from app import inbox, stores
+    from app.core import stores
+    from app.ingest import inbox
 
     with db.session() as session:
         other, _ = stores.connect(session, "shopify", "other-shop.myshopify.com",

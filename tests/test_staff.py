@@ -7,9 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app import staff
-from app.db import db
+from app.core.db import db
 from app.models import StaffMember
+from app.web.ui import staff
 from tests.ui_helpers import sign_in
 
 VIEWER = "jo@fernhill.example"

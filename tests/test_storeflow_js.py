@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import func, select
 
-from app import stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
 from app.models import Customer, ProductView, WebhookEvent
 from tests.browser import Serving
 

@@ -1,11 +1,11 @@
-"""Finding stores and their rows (app/stores.py): by domain, id or URL as the CLI takes them,
+"""Finding stores and their rows (app/core/stores.py): by domain, id or URL as the CLI takes them,
 and never another store's row."""
 from __future__ import annotations
 
 import pytest
 
-from app import clock, stores
-from app.db import db
+from app.core import clock, stores
+from app.core.db import db
 from app.models import Product, Store
 
 

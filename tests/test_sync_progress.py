@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.models import SyncProgress
 from app.sync import progress as sync_progress
 from app.sync.progress import BACKFILL

@@ -10,8 +10,8 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.mail import links, outbox, tracking
 from app.models import ConsentChange, Customer, Message, MessageEvent, Store, Suppression
 from tests.helpers import SHOP

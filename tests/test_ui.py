@@ -10,14 +10,15 @@ import pytest
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
-from app import clock, notices, report, stores, sync_health
-from app.db import db
+from app.core import clock, notices, stores
+from app.core.db import db
 from app.models import Customer, FlowRun, Message, Order, Store, WebhookEvent
-from app.sync import progress as sync_progress
+from app.reports import report
+from app.sync import health as sync_health, progress as sync_progress
 from app.web.ui import auth
 from connectors.shopify.admin import Unauthorized
 from connectors.woocommerce.client import WooError
-from flows import catalog, config
+from flows import catalog, choices
 from tests.ui_helpers import ANA, login_path, seed_history, session_token, sign_in
 
 
@@ -81,11 +82,11 @@ def test_a_post_without_the_csrf_token_is_refused(client, shop, storeflow):
     assert client.post(f"/app/flows/{flow}/toggle",
                        data={"enabled": "true", "csrf_token": token + "x"}).status_code == 400
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS[flow])[0] is False
+        assert choices.effective(session, shop.id, catalog.FLOWS[flow])[0] is False
     assert client.post(f"/app/flows/{flow}/toggle",
                        data={"enabled": "true", "csrf_token": token}).status_code == 302
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS[flow])[0] is True
+        assert choices.effective(session, shop.id, catalog.FLOWS[flow])[0] is True
 
 
 def test_csp_lets_only_the_shops_admin_frame_the_ui(client, shop, storeflow):
@@ -278,7 +279,7 @@ def test_flow_settings_save_and_a_bad_value_says_why(client, shop, storeflow):
             "holdout_percent": "10"}  # "discount" unticked: off
     assert client.post("/app/flows/abandoned_checkout", data=form).status_code == 302
     with db.session() as session:
-        _, settings = config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])
+        _, settings = choices.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])
     assert (settings["email_1_delay_hours"], settings["discount"], settings["holdout_percent"]) == (3, False, 10)
     bad = client.post("/app/flows/abandoned_checkout", data={**form, "discount_percent": "150"})
     assert bad.status_code == 400 and b"must be from 1 to 90%, not 150" in bad.data
@@ -361,7 +362,7 @@ def test_the_email_editor_previews_drafts_saves_texts_and_refuses_unsafe_ones(cl
     assert "Still thinking it over?&lt;/p&gt;" in page
     assert f'class="subject">{shop.domain} kept it for you<' in page
     with db.session() as session:
-        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == ""  # not saved
+        assert choices.effective(session, shop.id, flow)[1]["email_2_message"] == ""  # not saved
 
     live = client.get("/app/preview", query_string={k: v for k, v in draft.items() if k != "csrf_token"},
                       headers={"Accept": "application/json"}).get_json()
@@ -370,21 +371,21 @@ def test_the_email_editor_previews_drafts_saves_texts_and_refuses_unsafe_ones(cl
 
     assert client.post("/app/preview/texts", data={**draft, "action": "save"}).status_code == 302
     with db.session() as session:
-        saved = config.effective(session, shop.id, flow)[1]
+        saved = choices.effective(session, shop.id, flow)[1]
     assert (saved["email_2_subject"], saved["email_2_message"]) == (draft["subject"], draft["message"])
     # Saving the flow's card (which has no text fields) keeps the texts.
     card = {"csrf_token": token, **{k: str(v).lower() if isinstance(v, bool) else v
-                                    for k, v in saved.items() if not config.is_text_setting(flow, k)}}
+                                    for k, v in saved.items() if not choices.is_text_setting(flow, k)}}
     assert client.post("/app/flows/abandoned_checkout", data=card).status_code == 302
     with db.session() as session:
-        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]
+        assert choices.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]
 
     unsafe = client.post("/app/preview/texts", data={
         **draft, "action": "save", "message": "{{ ''.__class__.__mro__ }}"})
     assert unsafe.status_code == 400 and b"Not used:" in unsafe.data
     assert "Still thinking it over?&lt;/p&gt;" in unsafe.get_data(as_text=True)  # the saved text
     with db.session() as session:
-        assert config.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]
+        assert choices.effective(session, shop.id, flow)[1]["email_2_message"] == draft["message"]
 
 
 # --- inside the Shopify admin --------------------------------------------------------------
@@ -401,7 +402,7 @@ def test_the_embedded_app_signs_in_with_a_session_token_and_needs_no_cookie(clie
                           headers=bearer)
     assert toggled.status_code in (200, 302)
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS["order_updates"])[0] is True
+        assert choices.effective(session, shop.id, catalog.FLOWS["order_updates"])[0] is True
     forged = {"Authorization": f"Bearer {session_token('not-the-app-secret')}"}
     assert client.get("/app/", headers=forged).status_code == 401
     assert client.post("/app/flows/order_updates/toggle", data={"enabled": "false"},
@@ -429,7 +430,7 @@ def test_embedded_pages_sign_in_by_the_id_token_in_their_url_and_load_app_bridge
     assert saved.status_code == 302 and f"id_token={token}" in saved.location
     assert client.get(saved.location).status_code == 200
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS["order_updates"])[0] is True
+        assert choices.effective(session, shop.id, catalog.FLOWS["order_updates"])[0] is True
     forged = session_token("not-the-app-secret")
     assert client.get(f"/app/flows?id_token={forged}").status_code == 401
     assert client.post("/app/flows/order_updates/toggle",

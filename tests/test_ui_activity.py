@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app import clock
-from app.db import db
-from app.models import Customer, FlowRun, Message, Order, TimelineEntry
+from app.core import clock
+from app.core.db import db
 from app.demo.payloads import consent_update
 from app.mail import links
+from app.models import Customer, FlowRun, Message, Order, TimelineEntry
 from app.web.ui import auth
 from flows.catalog import FLOWS
 from tests.mail_helpers import sent_message

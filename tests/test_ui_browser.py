@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app import stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
 from app.models import Message, Store
-from flows import catalog, config
+from flows import catalog, choices
 from tests.mail_helpers import with_postal_address
 from tests.ui_helpers import ANA, login_path, seed_history
 
@@ -55,7 +55,7 @@ def test_toggle_a_flow_and_it_stays_on_after_reload(signed_in, app_server, shop)
     signed_in.reload()
     assert signed_in.locator("#browse_abandonment .switch").get_attribute("aria-checked") == "true"
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is True
+        assert choices.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is True
 
 
 def test_a_marketing_flow_stays_off_without_a_postal_address_and_the_page_says_why(
@@ -69,7 +69,7 @@ def test_a_marketing_flow_stays_off_without_a_postal_address_and_the_page_says_w
     expect(signed_in.locator(".toast-error")).to_contain_text("must carry your postal address")
     assert signed_in.locator("#browse_abandonment .switch").get_attribute("aria-checked") == "false"
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is False
+        assert choices.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is False
 
 
 def test_change_a_delay_and_the_cli_sees_it(signed_in, app_server, shop, storeflow):
@@ -154,7 +154,7 @@ def test_the_editor_previews_while_typing_and_saves_the_texts(signed_in, app_ser
     signed_in.click("button:has-text('Save texts')")
     assert "saved" in signed_in.locator(".toast").inner_text()
     with db.session() as session:
-        saved = config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[1]
+        saved = choices.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[1]
     assert saved["email_1_message"] == "Your basket misses you.\n\nSee you soon."
     assert saved["email_1_subject"] == "{{ store_name }} saved your basket"
 
@@ -248,8 +248,8 @@ def test_embedded_in_the_admin_every_page_and_form_signs_in_with_a_session_token
     tab.wait_for_url("**/app/flows?id_token=*#abandoned_checkout")
     assert tab.locator("h1").inner_text() == "Flows"
     with db.session() as session:
-        assert config.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is True
-        assert config.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[1][
+        assert choices.effective(session, shop.id, catalog.FLOWS["browse_abandonment"])[0] is True
+        assert choices.effective(session, shop.id, catalog.FLOWS["abandoned_checkout"])[1][
             "email_1_delay_hours"] == 3
     # Opened again once its token expired (a reload, the back button): it bounces through App
     # Bridge for a fresh one and shows the page.

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from app import staff
-from app.db import db
+from app.core.db import db
 from app.mail.transport import transports
 from app.models import Customer, Message, Order, Store, StoreNotice, TimelineEntry
+from app.web.ui import staff
 from flows.catalog import FLOWS
 from tests.ui_helpers import ANA, connect_rival, seed_history, sign_in
 

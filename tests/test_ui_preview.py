@@ -9,7 +9,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.jobs import broker
 from app.models import Message
 from app.web.ui.preview import TEST_SEND_KEY

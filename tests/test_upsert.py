@@ -1,4 +1,4 @@
-"""Deliveries of one record processed at the same moment take turns on its row (app/upsert.py),
+"""Deliveries of one record processed at the same moment take turns on its row (app/ingest/upsert.py),
 so each compares itself with what the one before it wrote."""
 from __future__ import annotations
 
@@ -11,15 +11,14 @@ from decimal import Decimal
 import sqlalchemy
 from sqlalchemy import func, select
 
-from app import stores, upsert
-from app.db import db
-from app.ingest import ingest
-from app.models import (
-    Checkout, CheckoutLine, Customer, Fulfillment, Order, OrderLine, Product, WebhookEvent,
-)
-from connectors.base import (
-    CheckoutRecord, CustomerRecord, FulfillmentRecord, LineRecord, OrderRecord, ProductRecord,
-)
+from app.core import stores
+from app.core.db import db
+from app.ingest import upsert
+from app.ingest.pipeline import ingest
+from app.models import (Checkout, CheckoutLine, Customer, Fulfillment, Order, OrderLine, Product,
+                        WebhookEvent)
+from connectors.base import (CheckoutRecord, CustomerRecord, FulfillmentRecord, LineRecord,
+                             OrderRecord, ProductRecord)
 from tests.helpers import SHOP, SHOP_SECRET, published, wait_for, waiting_for_a_lock
 
 

@@ -7,7 +7,8 @@ import os
 import subprocess
 import sys
 
-from app import events, wiring
+from app import wiring
+from app.core import events
 from app.mail import outbox
 
 # What `storeflow worker` (the Procfile's worker) imports before it takes a job: the CLI, the
@@ -15,8 +16,9 @@ from app.mail import outbox
 WORKER = """
 import json
 from app.cli import cli
-from app.worker import worker
-from app import bootstrap, events
+from app.jobs.worker import worker
+from app import bootstrap
+from app.core import events
 from app.mail import outbox
 from flows import port
 
@@ -35,7 +37,7 @@ def test_a_fresh_worker_process_has_every_send_guard_and_listener(cli_env):
 
     assert wired["guards"] == ["app.mail.sendable.store_settings_allow",
                                "flows.engine.run_still_wanted"]
-    assert wired["order_placed"] == ["app.attribution.on_order_placed", "flows.engine.on_event"]
+    assert wired["order_placed"] == ["app.reports.attribution.on_order_placed", "flows.engine.on_event"]
     assert wired["port"] == "Port"
 
 

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select, text
 
-from app import installs
-from app.db import db
+from app.core.db import db
 from app.jobs import broker
 from app.models import PendingInstall, Store
+from app.web import key_exchange as installs
 from connectors.woocommerce.site import normalize_store_url
 from tests.helpers import published
 from tests.ui_helpers import sign_in

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app import clock, discounts, events
-from app.db import db
+from app.core import clock, events
+from app.core.db import db
 from app.models import Customer, FlowRun, Order, Product, StoreNotice, SyncProgress, WebhookEvent
-from app.sync import backfill, progress as sync_progress, reconcile
+from app.sync import backfill, discounts, progress as sync_progress, reconcile
 from connectors.woocommerce.client import WooClient, WooError
 from connectors.woocommerce.webhooks import TOPICS
 from tests import woo_stub as stub_data
@@ -195,7 +195,7 @@ def test_a_failed_reconcile_says_why_and_keeps_its_watermark(woo_store, woo_stub
 
 
 def test_periodic_reconcile_queues_one_job_per_woocommerce_store(woo_store, shop, run_jobs):
-    from app.schedule import PERIODIC
+    from app.jobs.schedule import PERIODIC
 
     assert reconcile.reconcile_stores in [job for job, _ in PERIODIC]
     assert reconcile.reconcile_stores() == 1

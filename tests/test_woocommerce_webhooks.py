@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app import events
-from app.db import db
+from app.core import events
+from app.core.db import db
 from app.models import Customer, Order, OrderLine, Product, WebhookEvent
 from connectors.signing import sign
 from tests.helpers import SHOP_SECRET, WOO_SECRET, published
@@ -68,7 +68,7 @@ def test_creation_ping_gets_exactly_200_and_is_not_stored(woo_store, client):
 
 
 def test_forged_deliveries_get_401_and_store_nothing(woo_store, woo_webhooks, app):
-    from app import stores
+    from app.core import stores
 
     payload = published("woocommerce/order.json")
     body = json.dumps(payload).encode()

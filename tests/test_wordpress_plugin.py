@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.models import Checkout, ConsentChange, Customer
 from connectors.signing import verify
 from tests.helpers import WOO_SECRET
@@ -98,7 +98,7 @@ def test_restore_links_only_open_with_the_stores_secret():
 
 @needs_php
 def test_php_handshake_is_accepted_by_storeflow(app, client, monkeypatch):
-    from app import stores
+    from app.core import stores
 
     monkeypatch.setitem(app.config, "STOREFLOW", app.config["STOREFLOW"].replace(
         base_url="https://storeflow.example.org"))

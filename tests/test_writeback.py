@@ -11,11 +11,13 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from app import clock, consent, writeback
-from app.db import db
+from app.core import clock
+from app.core.db import db
+from app.ingest import consent
 from app.jobs import broker
 from app.mail import links
 from app.models import Customer, Store, StoreNotice, Suppression
+from app.sync import writeback
 from tests.helpers import SHOP
 from tests.mail_helpers import sent_message, status
 

@@ -8,11 +8,11 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
-from app import clock, stores
-from app.db import db
+from app.core import clock, stores
+from app.core.db import db
 from app.models import (Attribution, Customer, FlowRun, Message, Order, Store, StoreNotice,
                         SyncProgress, TimelineEntry, WebhookEvent)
-from flows import catalog, config
+from flows import catalog, choices
 
 ANA = "ana@example.com"
 RIVAL = "rival-store.myshopify.com"
@@ -88,7 +88,7 @@ def seed_history(shop, days: int = 30) -> None:
                           "postal_address": "12 Orchard Lane, Portland, OR 97201",
                           "brand_color": "#2f5d50", "timezone": "America/Los_Angeles"}
         for name in ("abandoned_checkout", "order_updates", "welcome", "post_purchase"):
-            config.save(session, shop.id, catalog.FLOWS[name], actor="test", enabled=True)
+            choices.save(session, shop.id, catalog.FLOWS[name], actor="test", enabled=True)
         customers = [Customer(store_id=shop.id, platform_id=9000 + i,
                               email=ANA if i == 0 else f"{names[i % 10].lower()}{i}@example.com",
                               first_name=names[i % 10], last_name="Ruiz" if i == 0 else "Smith",

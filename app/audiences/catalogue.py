@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from app import consent
+from app.ingest import consent
 from app.models import Checkout, Customer, CustomerMetrics, Order
 
 NUMBER, TEXT, BOOLEAN, DATETIME = "number", "text", "boolean", "datetime"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from app import bootstrap
+from app.cli import options
 
 
 def register(cli: click.Group) -> None:
@@ -22,12 +23,10 @@ def customers() -> None:
 def recompute(store_ref: str) -> None:
     """Recompute every customer's metrics of one store from its orders and mail."""
     from app.audiences import metrics
-    from app.cli import _store_or_fail
-    from app import stores
-    from app.db import db
+    from app.core.db import db
 
     bootstrap()
     with db.session() as session:
-        store = _store_or_fail(stores, session, store_ref)
+        store = options.store_or_fail(session, store_ref)
         rows = metrics.recompute_store(session, store.id)
     click.echo(f"recomputed the metrics of {rows} customer(s)")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
-from app import clock
 from app.audiences.catalogue import ENGAGEMENT_WINDOW
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.models import Customer, Message, Order, Store
 
 NOT_BOUGHT = ("refunded", "voided")

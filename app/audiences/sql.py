@@ -10,15 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import (Boolean, DateTime, Float, String, and_, cast, false, func, literal,
-                        not_, null, or_, select, true, type_coerce)
+from sqlalchemy import (Boolean, DateTime, Float, String, and_, cast, false, func, literal, not_,
+                        null, or_, select, true, type_coerce)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from app import clock, consent
 from app.audiences.catalogue import (BOOLEAN, DATETIME, ELEMENT, ENGAGEMENT_WINDOW, NUMBER, TEXT,
                                      VARIABLES)
+from app.core import clock
+from app.ingest import consent
 from app.models import Customer, CustomerMetrics
 
 M = CustomerMetrics

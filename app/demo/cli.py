@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import click
 
-from app.config import Config
+from app.core.config import Config
 
 
 @contextmanager
@@ -40,7 +40,7 @@ def sign_in(config: Config) -> None:
     """Print a sign-in link to the demo shop's UI, when the demo shop is there."""
     from sqlalchemy import select
 
-    from app.db import db
+    from app.core.db import db
     from app.demo import shop
     from app.models import Store
     from app.web.ui import auth
@@ -55,7 +55,7 @@ def sign_in(config: Config) -> None:
 def seed_if_empty(config: Config) -> None:
     """On a database with no stores, play the demo once (STOREFLOW_DEMO=0 skips it)."""
     from app import create_app
-    from app.db import db
+    from app.core.db import db
     from app.demo import run, shop
 
     if os.environ.get("STOREFLOW_DEMO", "1") == "0":
@@ -78,7 +78,8 @@ def register(cli: click.Group) -> None:
                        "instead of over HTTP to a running `storeflow dev`.")
     def demo(fast: bool) -> None:
         """Open a demo Shopify shop with every flow on and play a day of its traffic."""
-        from app import bootstrap, create_app, migrate
+        from app import bootstrap, create_app
+        from app.core import migrate
         from app.demo import run
 
         config = bootstrap()

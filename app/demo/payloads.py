@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from app.demo.samples import published
+from app.demo.published import published
 
 # Shopify's published checkout and order samples were last updated at this instant.
 SAMPLE_TIME = datetime(2022, 1, 1, 0, 0, tzinfo=timezone.utc)

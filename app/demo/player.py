@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.demo.story import Beat, Reads, Storefront, Webhook
 from app.jobs import broker
 from app.mail.transport import DevInbox
@@ -75,7 +75,7 @@ class InProcess:
         return clock.frozen_at(instant)
 
     def settle(self) -> None:
-        from app.worker import worker
+        from app.jobs.worker import worker
 
         # RQ sets its own logger's level; follow the process's, which the CLI may have raised.
         level = logging.getLevelName(logging.getLogger().getEffectiveLevel())

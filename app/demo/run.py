@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from app import clock
-from app.config import Config
-from app.db import db
+from app.core import clock
+from app.core.config import Config
+from app.core.db import db
 from app.demo import shop, story
 from app.demo.player import HttpSender, InProcess, Player, RunningWorkers, WsgiSender
 from app.mail.transport import DevInbox, transports

@@ -7,10 +7,10 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import stores
+from app.core import stores
 from app.demo.payloads import Item, Person
 from app.models import Store
-from flows import catalog, config
+from flows import catalog, choices
 
 DOMAIN = "juniper-and-oak-demo.myshopify.com"
 NAME = "Juniper & Oak (demo)"
@@ -75,4 +75,4 @@ def open_shop(session: Session) -> Store:
 def switch_on_flows(session: Session, store_id: int) -> None:
     """Every prebuilt flow on, with its defaults."""
     for flow in catalog.FLOWS.values():
-        config.save(session, store_id, flow, actor="the demo", enabled=True)
+        choices.save(session, store_id, flow, actor="the demo", enabled=True)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime
+from email.utils import format_datetime, formataddr
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import clock, consent, orders, stores
-from app.mail import catalog, links, samples, tracking
+from app.core import clock, stores
+from app.ingest import consent, orders
+from app.mail import links, product_picks, samples, tracking
 from app.mail.feedback import postmark
 from app.mail.render import render
 from app.mail.transport import transports
@@ -53,9 +54,9 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
     if context.get("order") is not None:
         context["shipment"] = orders.latest_shipment(session, store.id, context["order"].id)
     if "product_ids" in message.context:
-        context["products"] = catalog.products(session, store.id, message.context["product_ids"])
+        context["products"] = product_picks.products(session, store.id, message.context["product_ids"])
     if customer is not None:
-        context["recommendations"] = catalog.recommendations(session, store.id, customer)
+        context["recommendations"] = product_picks.recommendations(session, store.id, customer)
     if message.context.get("sample"):
         # A preview or test send: made-up data stands in for whatever the store has none of.
         for key, value in samples.objects(store.currency, stores.home_url(store)).items():

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from itsdangerous import BadSignature
 
-from app.identity import Signer
+from app.ingest.identity import Signer
 from app.models import Message
 
 LINK_SALT = "storeflow.mail-link"

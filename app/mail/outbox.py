@@ -16,9 +16,10 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app import clock, jobs
+from app import jobs
 from app.audiences import metrics
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.mail import compose
 from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports

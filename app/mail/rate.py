@@ -8,7 +8,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from app.config import limits_storage_uri
+from app.core.config import limits_storage_uri
 
 
 class SendRate:

@@ -7,8 +7,7 @@ from decimal import Decimal
 from types import SimpleNamespace as Sample
 from typing import Any
 
-from app import clock
-
+from app.core import clock
 
 
 def discount_code(percent: float) -> str:

@@ -1,11 +1,11 @@
 """The store's side of the last check before a message leaves: settings a mail header or the
 law needs. An outbox send guard (registered by app.wiring), so a test send or any message
-outside a flow is held to the same rule as the flow engine (flows.config.skip_reason)."""
+outside a flow is held to the same rule as the flow engine (flows.choices.skip_reason)."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app import settings as store_settings
+from app.core import settings as store_settings
 from app.models import Message, Store
 
 

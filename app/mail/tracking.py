@@ -12,11 +12,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app import clock
 from app.audiences import metrics
+from app.core import clock
+from app.core.stores import own_hosts
 from app.mail import links
 from app.models import Message, MessageEvent, Store
-from app.stores import own_hosts
 
 OPEN, CLICK = "open", "click"
 # The HTML is our own rendered template, so an href is always a quoted attribute of an <a> tag.

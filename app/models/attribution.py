@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.db import Base
 from app.models.base import StoreOwned
 from app.models.order import Money
 

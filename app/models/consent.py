@@ -6,13 +6,13 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
-from app.db import Base
+from app.core import clock
+from app.core.db import Base
 from app.models.base import StoreOwned
 
 
 class ConsentChange(StoreOwned, Base):
-    """One change of a customer's stored consent, appended by app.consent and never edited."""
+    """One change of a customer's stored consent, appended by app.ingest.consent and never edited."""
 
     __tablename__ = "consent_changes"
 

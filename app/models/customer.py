@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Index, Integer, String, Uniqu
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
 
 
@@ -21,9 +21,9 @@ class Customer(StoreOwned, Timestamps, Base):
               postgresql_where=text("platform_id IS NULL")),
     )
 
-    # None until the platform tells us the customer (see app.identity).
+    # None until the platform tells us the customer (see app.ingest.identity).
     platform_id: Mapped[int | None] = mapped_column(BigInteger)
-    # Normalised once on the way in (connectors.base.normalize_email).
+    # Normalised once on the way in (connectors.values.normalize_email).
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     first_name: Mapped[str | None] = mapped_column(String(255))
     last_name: Mapped[str | None] = mapped_column(String(255))
@@ -34,7 +34,7 @@ class Customer(StoreOwned, Timestamps, Base):
     score: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     # No platform sends it yet; the birthday flow reads it.
     birthday: Mapped[date | None] = mapped_column(Date)
-    # Email-marketing consent, written only by app.consent (which keeps its history).
+    # Email-marketing consent, written only by app.ingest.consent (which keeps its history).
     # The platform's state (connectors.base.CONSENT_STATES); NULL: we were never told.
     email_consent: Mapped[str | None] = mapped_column(String(32))
     email_consent_opt_in_level: Mapped[str | None] = mapped_column(String(32))

@@ -1,7 +1,7 @@
 """What a customer's orders and mail add up to, one row per customer, kept by app.audiences.metrics.
 
 A table of its own rather than columns on `customers`: the customer row is the platform's record
-(written by app.upsert under its stale-update rule), these rows are ours, derived and rebuilt
+(written by app.ingest.upsert under its stale-update rule), these rows are ours, derived and rebuilt
 whole by one statement; a missing row means "nothing yet" (no orders, no mail).
 """
 from __future__ import annotations
@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, Interval, String,
-                        text)
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, Interval, String, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.db import Base
 from app.models.order import Money
 
 

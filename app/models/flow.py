@@ -9,8 +9,8 @@ from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Intege
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
-from app.db import Base
+from app.core import clock
+from app.core.db import Base
 from app.models.base import StoreOwned
 
 

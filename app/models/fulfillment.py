@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
 
 
@@ -19,7 +19,7 @@ class Fulfillment(StoreOwned, Timestamps, Base):
     )
 
     platform_id: Mapped[int] = mapped_column(BigInteger)
-    # NULL until the order is stored; linked then (app.orders).
+    # NULL until the order is stored; linked then (app.ingest.orders).
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )

@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
-from app.crypto import EncryptedText
-from app.db import Base
+from app.core import clock
+from app.core.crypto import EncryptedText
+from app.core.db import Base
 
 
 class PendingInstall(Base):

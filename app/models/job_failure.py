@@ -6,12 +6,12 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
-from app.db import Base
+from app.core import clock
+from app.core.db import Base
 
 
 class JobFailure(Base):
-    """One RQ job's failures (app.job_failures): kept while it retries or waits for an operator,
+    """One RQ job's failures (app.jobs.failures): kept while it retries or waits for an operator,
     deleted when it succeeds. Holds the error's class, never its message (which can carry
     personal data)."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
 
 # queued -> sending -> sent | failed | unknown; queued -> cancelled (a guard said no at send time)

@@ -9,7 +9,7 @@ from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, Numeri
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base
+from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
 
 Money = Numeric(18, 4)

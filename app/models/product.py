@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Boolean, DateTime, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
 from app.models.order import Money
 

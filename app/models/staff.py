@@ -7,14 +7,14 @@ from sqlalchemy import DateTime, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
-from app.db import Base
+from app.core import clock
+from app.core.db import Base
 from app.models.base import StoreOwned
 
 
 class StaffMember(StoreOwned, Base):
     """Someone the store's owner invited: signs in with a link mailed to `email`, and may do
-    what `role` allows (app.staff.ROLES). Deleting the row ends their sessions."""
+    what `role` allows (app.web.ui.staff.ROLES). Deleting the row ends their sessions."""
 
     __tablename__ = "staff_members"
     __table_args__ = (UniqueConstraint("store_id", "email"),)

@@ -8,10 +8,9 @@ from sqlalchemy import DateTime, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import settings as store_settings
-
-from app.crypto import EncryptedText
-from app.db import Base
+from app.core import settings as store_settings
+from app.core.crypto import EncryptedText
+from app.core.db import Base
 from app.models.base import Timestamps
 
 
@@ -37,7 +36,7 @@ class Store(Timestamps, Base):
     collect_key: Mapped[str] = mapped_column(
         String(64), unique=True, default=lambda: secrets.token_urlsafe(18)
     )
-    # Merchant settings that differ from the defaults (see app.settings).
+    # Merchant settings that differ from the defaults (see app.core.settings).
     settings: Mapped[dict] = mapped_column(JSONB, default=dict)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app import clock
-from app.db import Base
+from app.core import clock
+from app.core.db import Base
 from app.models.base import StoreOwned
 
 

@@ -11,8 +11,8 @@ import logging
 from sqlalchemy import select
 
 import connectors
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.models import Store
 from connectors.sync import Grant, StoreAccess
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 
 import connectors
-from app import clock, inbox, jobs
-from app.db import db
+from app import jobs
+from app.core import clock
+from app.core.db import db
+from app.ingest import inbox
 from app.models import Store
 from app.sync import access, progress
 from app.sync.jobs import later, queue_ingest

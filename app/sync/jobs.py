@@ -9,7 +9,7 @@ from typing import Callable
 from redis.exceptions import RedisError
 
 from app import jobs
-from app.ingest import ingest
+from app.ingest.pipeline import ingest
 
 log = logging.getLogger(__name__)
 

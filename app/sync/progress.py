@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.models import SyncProgress
 
 BACKFILL, RECONCILE = "backfill", "reconcile"

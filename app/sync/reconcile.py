@@ -11,8 +11,10 @@ from datetime import timedelta
 from sqlalchemy import select
 
 import connectors
-from app import clock, inbox, jobs, notices
-from app.db import db
+from app import jobs
+from app.core import clock, notices
+from app.core.db import db
+from app.ingest import inbox
 from app.models import Store, SyncProgress
 from app.sync import access, progress
 from app.sync.jobs import later, queue_ingest

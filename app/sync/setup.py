@@ -8,8 +8,9 @@ import logging
 from redis.exceptions import RedisError
 
 import connectors
-from app import clock, jobs
-from app.db import db
+from app import jobs
+from app.core import clock
+from app.core.db import db
 from app.mail.links import signer as links
 from app.sync import access, backfill, progress
 from app.sync.jobs import later

@@ -26,15 +26,16 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
 
-from app import inbox, jobs
-from app.config import limits_storage_uri
-from app.db import db
-from app.ingest import ingest
+from app import jobs
+from app.core.config import limits_storage_uri
+from app.core.db import db
+from app.ingest import inbox
+from app.ingest.pipeline import ingest
+from app.ingest.storefront import auth
 from app.models import Store
-from app.storefront import auth
+from connectors.base import PayloadError
 from connectors.storefront import PLATFORM, SERVER
 from connectors.storefront.normalize import parse, server_only_field
-from connectors.base import PayloadError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("collect", __name__)

@@ -6,9 +6,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import heartbeat
-from app.db import db
-from app.jobs import broker
+from app.core.db import db
+from app.jobs import broker, heartbeat
 
 bp = Blueprint("health", __name__)
 

@@ -18,8 +18,8 @@ import secrets
 
 from flask import Blueprint, abort, redirect, request, session
 
-from app import clock, stores
-from app.db import db
+from app.core import clock, stores
+from app.core.db import db
 from app.jobs import broker
 from app.sync.access import keep_grant
 from app.sync.setup import queue_setup

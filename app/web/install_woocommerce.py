@@ -1,4 +1,4 @@
-"""Installing from the store's side (see app/installs.py for why it takes three steps):
+"""Installing from the store's side (see app/web/key_exchange.py for why it takes three steps):
 GET /install/woocommerce sends the merchant's browser to approve our keys, WooCommerce's server
 POSTs them to /install/woocommerce/callback, and the browser's return to
 /install/woocommerce/return binds them to the store.
@@ -21,14 +21,14 @@ Answers, and why:
 from __future__ import annotations
 
 import logging
-
 import time
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, request
 
-from app import installs, stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
 from app.sync.setup import queue_setup
+from app.web import key_exchange
 from app.web.ui import auth
 from connectors import signing
 from connectors.woocommerce import PLATFORM
@@ -58,15 +58,15 @@ def woocommerce_start():
         abort(401, str(error))
     with db.session() as session:
         try:
-            target, browser_secret = installs.start(session, store_url, signed_in)
-        except installs.InstallRefused as error:
+            target, browser_secret = key_exchange.start(session, store_url, signed_in)
+        except key_exchange.InstallRefused as error:
             log.warning("woocommerce install refused: store already connected")
             abort(403, str(error))
     response = redirect(target, 302)
     # Lax: the browser sends it back on WooCommerce's top-level redirect to our return URL.
     response.set_cookie(BROWSER_COOKIE, browser_secret, path=COOKIE_PATH, httponly=True,
                         secure=True, samesite="Lax",
-                        max_age=int(installs.INSTALL_MAX_AGE.total_seconds()))
+                        max_age=int(key_exchange.INSTALL_MAX_AGE.total_seconds()))
     return response
 
 
@@ -84,10 +84,10 @@ def woocommerce_callback():
         abort(400, f"field {missing[0]!r} must be a non-empty string")
     with db.session() as session:
         try:
-            installs.receive_keys(
+            key_exchange.receive_keys(
                 session, fields["user_id"], consumer_key=fields["consumer_key"],
                 consumer_secret=fields["consumer_secret"], permissions=fields["key_permissions"])
-        except installs.InstallRefused as error:
+        except key_exchange.InstallRefused as error:
             log.warning("woocommerce callback refused")
             abort(403, str(error))
     return jsonify(status="received"), 200
@@ -100,9 +100,9 @@ def woocommerce_return():
         abort(400, "The keys were not approved in WooCommerce, so the store is not connected.")
     with db.session() as session:
         try:
-            store, created = installs.complete(session, request.args.get("user_id", ""),
+            store, created = key_exchange.complete(session, request.args.get("user_id", ""),
                                                request.cookies.get(BROWSER_COOKIE, ""))
-        except installs.InstallRefused as error:
+        except key_exchange.InstallRefused as error:
             log.warning("woocommerce install return refused")
             abort(403, str(error))
         store_id, store_url = store.id, store.domain

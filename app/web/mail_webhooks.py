@@ -21,7 +21,7 @@ import logging
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from app.db import db
+from app.core.db import db
 from app.mail.feedback import Malformed, Refused, recording
 from app.mail.feedback.providers import PROVIDERS
 

@@ -31,9 +31,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import connectors
-from app import inbox, jobs
-from app.db import db
-from app.ingest import ingest
+from app import jobs
+from app.core.db import db
+from app.ingest import inbox
+from app.ingest.pipeline import ingest
 from app.models import Store
 from connectors.base import Connector, Delivery, DeliveryError, PayloadError
 

@@ -19,8 +19,8 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, jsonify, request
 
-from app import stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
 from app.jobs import broker
 from app.web.ids import BIGINT_MAX, INTEGER_MAX
 from app.web.ui import auth

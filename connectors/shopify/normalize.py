@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from connectors.base import (
-    CHECKOUT, CONSENT_STATES, CheckoutRecord, ConsentRecord, CustomerRecord, CustomerRedaction,
-    DataRequest, FulfillmentRecord, LineRecord, OrderRecord, PayloadError, ProductDeletion,
-    ProductRecord, Record, ShopRedaction, Uninstalled, dispatch,
-    normalize_email, optional_id, parse_date, parse_id, parse_money, parse_time, require,
-    require_text, text,
-)
+from connectors.base import (CHECKOUT, CONSENT_STATES, CheckoutRecord, ConsentRecord,
+                             CustomerRecord, CustomerRedaction, DataRequest, FulfillmentRecord,
+                             LineRecord, OrderRecord, PayloadError, ProductDeletion, ProductRecord,
+                             Record, ShopRedaction, Uninstalled, dispatch)
+from connectors.values import (normalize_email, optional_id, parse_date, parse_id, parse_money,
+                               parse_time, require, require_text, text)
 
 
 def customer(payload: Any) -> CustomerRecord:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from connectors.base import (
-    CheckoutRecord, ConsentRecord, CustomerRecord, LineRecord, OrderRecord, ProductRecord, Record,
-    normalize_email, parse_id, parse_money, parse_time, require, text,
-)
+from connectors.base import (CheckoutRecord, ConsentRecord, CustomerRecord, LineRecord,
+                             OrderRecord, ProductRecord, Record)
+from connectors.values import normalize_email, parse_id, parse_money, parse_time, require, text
 
 PAGE = 50
 

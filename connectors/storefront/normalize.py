@@ -13,10 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.base import (
-    CheckoutRecord, LineRecord, PayloadError, normalize_email, parse_id, parse_money, parse_time,
-    text,
-)
+from connectors.base import CheckoutRecord, LineRecord, PayloadError
+from connectors.values import normalize_email, parse_id, parse_money, parse_time, text
 
 TYPES = frozenset({"product_viewed", "product_added_to_cart", "cart_updated", "checkout_started",
                    "checkout_contact_info_submitted", "identify"})

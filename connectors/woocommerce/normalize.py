@@ -10,11 +10,10 @@ import html
 from datetime import datetime
 from typing import Any, Callable
 
-from connectors.base import (
-    CustomerRecord, LineRecord, OrderDeletion, OrderRecord, PayloadError, ProductDeletion,
-    ProductRecord, Record, dispatch, normalize_email, optional_id, parse_id, parse_money, parse_time,
-    require, require_text, text,
-)
+from connectors.base import (CustomerRecord, LineRecord, OrderDeletion, OrderRecord, PayloadError,
+                             ProductDeletion, ProductRecord, Record, dispatch)
+from connectors.values import (normalize_email, optional_id, parse_id, parse_money, parse_time,
+                               require, require_text, text)
 
 # WooCommerce order statuses -> the financial status our orders keep (Shopify's words).
 FINANCIAL = {"pending": "pending", "on-hold": "pending", "processing": "paid",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from connectors.base import Delivery, DeliveryError, PayloadError, parse_id, require
+from connectors.base import Delivery, DeliveryError, PayloadError
+from connectors.values import parse_id, require
 
 # What we subscribe to. A store's webhooks are created with these topics, nothing else.
 TOPICS = ("order.created", "order.updated", "order.deleted", "order.restored",

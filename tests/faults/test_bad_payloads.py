@@ -6,17 +6,14 @@ import copy
 import json
 import re
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, select
 
-from app import inbox
-from app.db import db
-from app.ingest import ingest
-from app.models import (
-    Checkout, CheckoutLine, ConsentChange, Customer, Fulfillment, Order, OrderLine, Product,
-    WebhookEvent,
-)
+from app.core.db import db
+from app.ingest import inbox
+from app.ingest.pipeline import ingest
+from app.models import (Checkout, CheckoutLine, ConsentChange, Customer, Fulfillment, Order,
+                        OrderLine, Product, WebhookEvent)
 from tests.helpers import published
 
 

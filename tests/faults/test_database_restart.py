@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app import embedded, migrate, stores
-from app.config import normalize_database_url
-from app.db import db
+from app.core import embedded, migrate, stores
+from app.core.config import normalize_database_url
+from app.core.db import db
 from app.models import Order, WebhookEvent
 from tests.helpers import SHOP, SHOP_SECRET, published
 

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
-from app import stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
 from app.models import Checkout, Customer, FlowRun, Message, Order
-from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, MINUTE, SAMPLE_TIME, at,
-                                checkout_sample, consent_update, enable, move_to, order_sample)
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, MINUTE, SAMPLE_TIME, at, checkout_sample,
+                                consent_update, enable, move_to, order_sample)
 from tests.helpers import SHOP, SHOP_SECRET, published, wipe
 
 ORDERINGS = 100

@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
-from app.db import db
+from app.core.db import db
 from app.models import ConsentChange, MessageEvent, Suppression, WebhookEvent
 
 SPEC = Path(__file__).resolve().parents[2] / "app" / "web" / "openapi.yaml"

@@ -7,8 +7,8 @@ from collections import Counter
 from datetime import timedelta
 
 from app.jobs import broker
+from app.jobs.schedule import TICK_SECONDS
 from app.mail import outbox
-from app.schedule import TICK_SECONDS
 from flows import engine
 from tests.flow_helpers import SAMPLE_TIME, at, enable, messages, runs
 from tests.helpers import work

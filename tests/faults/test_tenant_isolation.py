@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from app import stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
 from app.mail import links
 from app.models import Message, Suppression, WebhookEvent
 from tests.collect_helpers import pixel, post

@@ -19,12 +19,12 @@ from rq.exceptions import StopRequested
 from rq.registry import StartedJobRegistry
 from sqlalchemy import select
 
-from app import clock
-from app.db import db
+from app.core import clock
+from app.core.db import db
 from app.jobs import broker
+from app.jobs.worker import Worker
 from app.mail import outbox
 from app.models import Checkout, Message
-from app.worker import Worker
 from flows import engine
 from tests.faults.workers import ROOT
 from tests.flow_helpers import SAMPLE_TIME, enable, messages, runs

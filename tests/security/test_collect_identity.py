@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.models import Checkout, ConsentChange, Customer, Visitor
 from connectors.signing import sign
 from tests.collect_helpers import ORIGIN, event, pixel

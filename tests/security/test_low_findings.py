@@ -14,8 +14,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from app import stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
 from app.models import WebhookEvent
 from tests.helpers import API_SECRET, SHOP, Webhooks, published
 from tests.smtp import free_port

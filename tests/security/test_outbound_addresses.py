@@ -8,11 +8,11 @@ import socket
 import pytest
 from sqlalchemy import func, select
 
-from app import stores
+from app.core import stores
+from app.core.db import db
+from app.models import Store
 from app.sync import progress
 from app.sync.backfill import backfill
-from app.db import db
-from app.models import Store
 from connectors.netguard import policy
 from connectors.woocommerce.client import WooClient, WooError
 from tests.woo_stub import WooStub

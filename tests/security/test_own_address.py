@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.mail import outbox
 from app.models import Customer, Suppression
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, at,

@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from app import staff
-from app.db import db
+from app.core.db import db
 from app.models import StaffMember, Store
+from app.web.ui import staff
 from tests.helpers import work
 
 MEMBER = "jo@fernhill.example"

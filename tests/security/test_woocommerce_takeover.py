@@ -11,9 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
-from app import installs, stores
-from app.db import db
+from app.core import stores
+from app.core.db import db
 from app.models import PendingInstall, Store
+from app.web import key_exchange as installs
 from connectors.signing import sign
 from tests.helpers import published
 
@@ -176,7 +177,7 @@ def test_the_merchants_own_browser_installs_a_new_store_end_to_end(http, https_b
 
 
 def test_a_pending_install_expires_in_minutes(http, https_base, monkeypatch):
-    from app import clock
+    from app.core import clock
 
     started = http.get("/install/woocommerce", params={"store": STORE})
     reference = parse_qs(urlsplit(started.headers["Location"]).query)["user_id"][0]

@@ -69,8 +69,8 @@ def test_a_forged_or_borrowed_signature_is_refused(http, woo_store, shop):
 
 
 def test_an_uninstalled_store_gets_no_link(http, woo_store):
-    from app import compliance
-    from app.db import db
+    from app.core.db import db
+    from app.ingest import compliance
 
     with db.session() as session:
         compliance.uninstall(session, woo_store.id)

@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app import clock
+from app.core import clock
 from app.mail import outbox
 from app.mail.feedback import SUPPRESSES, Report, message_id_header
 from app.models import Message, MessageEvent
-from connectors.base import normalize_email
+from connectors.values import normalize_email
 
 log = logging.getLogger(__name__)
 

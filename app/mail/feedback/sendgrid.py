@@ -14,9 +14,10 @@ import json
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from app.core.config import ec_public_key
 from app.mail.feedback import COMPLAINT, HARD_BOUNCE, SOFT_BOUNCE, Malformed, Refused, Report
 
 NAME = "sendgrid"
@@ -27,20 +28,6 @@ DROPPED = {"Bounced Address": HARD_BOUNCE, "Spam Reporting Address": COMPLAINT}
 
 
 @lru_cache(maxsize=4)
-def public_key(value: str) -> ec.EllipticCurvePublicKey:
-    """The verification key, given as SendGrid shows it (base64 DER) or as PEM."""
-    try:
-        if "BEGIN PUBLIC KEY" in value:
-            key = serialization.load_pem_public_key(value.encode())
-        else:
-            key = serialization.load_der_public_key(base64.b64decode(value, validate=True))
-    except (ValueError, binascii.Error, TypeError):
-        raise ValueError("not a public key") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise ValueError("not an elliptic-curve key")
-    return key
-
-
 def secret(config) -> str | None:
     return config.sendgrid_webhook_public_key
 
@@ -51,7 +38,7 @@ def authenticate(key: str, headers, body: bytes) -> list:
     if not signature or not timestamp:
         raise Refused("missing signature headers")
     try:
-        public_key(key).verify(base64.b64decode(signature, validate=True),
+        ec_public_key(key).verify(base64.b64decode(signature, validate=True),
                                timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, binascii.Error, ValueError):
         raise Refused("bad signature") from None

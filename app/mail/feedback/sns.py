@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from app import clock
+from app.core import clock
 from app.mail.feedback import Malformed, Refused
 from connectors.netguard import public_session
 

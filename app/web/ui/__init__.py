@@ -12,18 +12,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from flask import (Blueprint, Flask, abort, current_app, g, redirect, render_template, request,
                    session, url_for)
 
-from app import staff
-from app.db import db
+from app.core.db import db
+from app.core.stores import get_owned
 from app.models import Store
-from app.stores import get_owned
-from app.web.ui import auth, display
+from app.web.ui import auth, display, staff
 from connectors.shopify.credentials import credentials
 
 log = logging.getLogger(__name__)
 bp = Blueprint("ui", __name__, url_prefix="/app")
 # Pages that can be seen signed out.
 PUBLIC = {"ui.login", "ui.sign_in_form", "ui.sign_in_request"}
-# What a viewer (app.staff.VIEWER) may open: reports and activity; everything else is a 403.
+# What a viewer (app.web.ui.staff.VIEWER) may open: reports and activity; everything else is a 403.
 VIEWER_PAGES = {"ui.overview", "ui.activity", "ui.message", "ui.logout"}
 # Answers hold the store's customers and revenue: never cached, never leaked in a Referer.
 # Shopify's App Bridge, which every page embedded in the admin must load from Shopify's CDN.
@@ -185,5 +184,5 @@ def owned_or_404(session, model, row_id: int | None):
     return row
 
 
-from app.web.ui import (activity, audit_log, devinbox, flows, overview,  # noqa: E402,F401
-                        preview, settings, team)
+from app.web.ui import (activity, audit_log, devinbox, flows, overview, preview,  # noqa: E402,F401
+                        settings, team)

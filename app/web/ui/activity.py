@@ -10,14 +10,14 @@ from sqlalchemy import func, or_, select, true, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
-from app import job_failures
-from app.db import db
+from app.core.db import db
+from app.jobs import failures as job_failures
 from app.mail import compose
 from app.mail.render import render
 from app.models import Customer, Message, MessageEvent, Order
 from app.web import ids
 from app.web.ui import bp, owned_or_404, shows_email
-from connectors.base import normalize_email
+from connectors.values import normalize_email
 from flows.catalog import FLOWS
 from flows.timeline import story, upcoming
 

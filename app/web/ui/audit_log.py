@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import g, render_template, request
 
-from app import audit
-from app.db import db
+from app.core import audit
+from app.core.db import db
 from app.web.ui import bp
 
 

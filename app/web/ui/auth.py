@@ -26,7 +26,7 @@ from datetime import timedelta
 from flask import abort, g, request, session
 from itsdangerous import BadSignature
 
-from app.identity import Signer
+from app.ingest.identity import Signer
 from app.jobs import broker
 from app.web.install_shopify import connect_embedded
 from connectors.shopify.credentials import embedded_staff_member
@@ -41,7 +41,7 @@ ID_TOKEN = "id_token"  # Shopify's name for the session token in an embedded app
 SPENT_KEY = "storeflow:ui-login-spent:{}"
 SESSION_ID = "sid"
 MEMBER = "member"  # who signed in, when the link named them
-STAFF_ID = "staff_id"  # their app.staff row, checked on every request
+STAFF_ID = "staff_id"  # their app.web.ui.staff row, checked on every request
 LIVE_KEY = "storeflow:ui-session:{}:{}"  # store id, session id
 
 signer = Signer(LOGIN_SALT)
@@ -55,7 +55,7 @@ class SessionTokenRefused(Exception):
 class Login:
     """Who a redeemed link signs in: a store, the person it was made for if one was named
     (`"owner@example.com (WordPress user 7)"`; None for an operator's `storeflow login-link`),
-    and their app.staff row when they are staff (whose role then applies)."""
+    and their app.web.ui.staff row when they are staff (whose role then applies)."""
     store_id: int
     member: str | None = None
     staff_id: int | None = None

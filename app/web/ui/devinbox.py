@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import abort, g, render_template
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.mail import tracking
 from app.mail.transport import DevInbox, transports
 from app.models import Message

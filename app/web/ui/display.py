@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, g
 
-from app import clock
+from app.core import clock
 from flows.reasons import in_words
 
 SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from app import settings as store_settings
-from app.db import db
+from app.core import settings as store_settings
+from app.core.db import db
 from app.web.ui import bp
-from flows import config, dryrun, limits
+from flows import choices, dryrun, limits
 from flows.catalog import FLOWS
 from flows.reasons import in_words
 from flows.steps import Flow
@@ -75,9 +75,9 @@ def cards(session, store) -> list[dict]:
     running: its own settings to fix (`problems`), or the store's (`blocked`)."""
     listed = []
     for flow in FLOWS.values():
-        enabled, settings = config.effective(session, store.id, flow)
+        enabled, settings = choices.effective(session, store.id, flow)
         listed.append({"flow": flow, "enabled": enabled, "description": flow.describe(settings),
-                       "problems": config.problems(flow, settings),
+                       "problems": choices.problems(flow, settings),
                        "blocked": store_settings.refusal(store.settings, flow.marketing),
                        "fields": [field(n, settings[n], default)
                                   for n, default in _card_settings(flow).items()]})
@@ -93,8 +93,8 @@ def _flow(name: str) -> Flow:
 def _card_settings(flow: Flow) -> dict[str, Any]:
     """The settings a flow's card edits, with their defaults; each email's own texts are
     edited beside its preview (ui/preview.py)."""
-    return {name: default for name, default in config.defaults(flow).items()
-            if not config.is_text_setting(flow, name)}
+    return {name: default for name, default in choices.defaults(flow).items()
+            if not choices.is_text_setting(flow, name)}
 
 
 def _submitted(flow: Flow) -> dict[str, str]:
@@ -115,20 +115,20 @@ def save_flow(name: str):
     """Save a flow's settings; a bad value re-shows the form with the reason beside it."""
     flow = _flow(name)
     with db.session() as session:
-        current = config.effective(session, g.store.id, flow)[1]
+        current = choices.effective(session, g.store.id, flow)[1]
     try:
-        changes = config.validate(flow, _submitted(flow), current)
-    except config.FlowSettingError as error:
+        changes = choices.validate(flow, _submitted(flow), current)
+    except choices.FlowSettingError as error:
         with db.session() as session:
             listed = cards(session, g.store)
         bad, _, reason = str(error).partition(": ")
         return render_template("ui/flows.html", cards=listed, errors={flow.name: (bad, reason)},
                                submitted={flow.name: request.form}), 400
     with db.session() as session:
-        config.save(session, g.store.id, flow, actor=g.actor, changes=changes)
+        choices.save(session, g.store.id, flow, actor=g.actor, changes=changes)
     log.info("flow settings saved", extra={"store_id": g.store.id})
     flash(f"{flow.title}: settings saved. Customers already in the flow keep their settings.")
-    for warning in config.warnings({**current, **changes}):
+    for warning in choices.warnings({**current, **changes}):
         flash(f"{flow.title}: {warning.partition(': ')[2]}", "warning")
     return redirect(url_for("ui.flows", _anchor=flow.name))
 
@@ -140,9 +140,9 @@ def toggle_flow(name: str):
     flow = _flow(name)
     on = request.form.get("enabled") == "true"
     with db.session() as session:
-        refusal = on and config.switch_on_refusal(session, g.store, flow)
+        refusal = on and choices.switch_on_refusal(session, g.store, flow)
         if not refusal:
-            config.save(session, g.store.id, flow, actor=g.actor, enabled=on)
+            choices.save(session, g.store.id, flow, actor=g.actor, enabled=on)
     if refusal:
         why = f"{flow.title} stays off: {SKIP_REASONS.get(refusal.partition(':')[0], refusal)}"
         if request.headers.get("Accept") == "application/json":
@@ -156,7 +156,7 @@ def toggle_flow(name: str):
     return redirect(url_for("ui.flows", _anchor=flow.name))
 
 
-# Why a flow cannot run (flows.config.skip_reason), in a merchant's words.
+# Why a flow cannot run (flows.choices.skip_reason), in a merchant's words.
 SKIP_REASONS = {
     "no postal address": "marketing emails must carry your postal address, as anti-spam laws "
                          "require. Add it under Settings, Brand, first.",
@@ -183,8 +183,8 @@ def retry_dry_run(name: str):
 
 def _dry_run(flow: Flow, retry: bool):
     with db.session() as session:
-        enabled, settings = config.effective(session, g.store.id, flow)
-    if config.problems(flow, settings):  # a replay on them would fail like the flow would
+        enabled, settings = choices.effective(session, g.store.id, flow)
+    if choices.problems(flow, settings):  # a replay on them would fail like the flow would
         flash(f"{flow.title}: {SKIP_REASONS['flow settings to fix']}", "error")
         return redirect(url_for("ui.flows", _anchor=flow.name))
     found = dryrun.summary_or_start(g.store.id, flow, settings, retry=retry)

@@ -7,10 +7,13 @@ from decimal import Decimal
 from flask import g, render_template
 from sqlalchemy import text
 
-from app import clock, job_failures, report, sync_health
-from app.db import db
+from app.core import clock
+from app.core.db import db
+from app.jobs import failures as job_failures
+from app.reports import report
+from app.sync import health as sync_health
 from app.web.ui import bp
-from flows import config
+from flows import choices
 from flows.catalog import FLOWS
 
 PERIOD = timedelta(days=30)
@@ -30,11 +33,11 @@ def overview():
         days = report.daily(session, g.store, since, now)
         health = sync_health.read(session, g.store.id, now)
         troubles = job_failures.troubles(job_failures.open_failures(session, g.store.id))
-        effective = {name: config.effective(session, g.store.id, flow)
+        effective = {name: choices.effective(session, g.store.id, flow)
                      for name, flow in FLOWS.items()}
     enabled = {name: on for name, (on, _) in effective.items()}
     # Flows switched on that the engine skips, and why (settings to fix, no postal address).
-    skipped = [(FLOWS[name], config.skip_reason(g.store, FLOWS[name], settings))
+    skipped = [(FLOWS[name], choices.skip_reason(g.store, FLOWS[name], settings))
                for name, (on, settings) in effective.items() if on]
     skipped = [(flow, reason) for flow, reason in skipped if reason]
     rows = [(flow, stats.get(name, report.FlowStats(name)), enabled[name])

@@ -8,15 +8,14 @@ from datetime import timedelta
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from app.db import db
+from app.core.db import db
 from app.jobs import broker
 from app.mail import outbox
-from app.mail import preview as previews
 from app.models import Customer
 from app.web import ids
-from app.web.ui import bp, owned_or_404, shows_email
-from connectors.base import normalize_email
-from flows import config
+from app.web.ui import bp, owned_or_404, previews, shows_email
+from connectors.values import normalize_email
+from flows import choices
 
 log = logging.getLogger(__name__)
 # Test sends go to any address the merchant types: cap them so the UI is no spam cannon.
@@ -53,8 +52,8 @@ def _customer(session) -> tuple[Customer | None, str | None]:
 
 def _drafts(step: previews.PreviewStep) -> dict[str, str]:
     """The subject and message typed in the editor (not saved yet), as the flow's settings."""
-    return {config.text_setting(step.step, part): request.values[part]
-            for part in config.MERCHANT_TEXTS if part in request.values}
+    return {choices.text_setting(step.step, part): request.values[part]
+            for part in choices.MERCHANT_TEXTS if part in request.values}
 
 
 def _show(step: previews.PreviewStep, drafts: dict[str, str]):
@@ -62,15 +61,15 @@ def _show(step: previews.PreviewStep, drafts: dict[str, str]):
     used is named, and the template's own text shows instead."""
     with db.session() as session:
         customer, notice = _customer(session)
-        saved = config.effective(session, g.store.id, step.flow)[1]
+        saved = choices.effective(session, g.store.id, step.flow)[1]
         try:
-            shown, error = {**saved, **config.validate(step.flow, drafts)}, None
-        except config.FlowSettingError as refused:
+            shown, error = {**saved, **choices.validate(step.flow, drafts)}, None
+        except choices.FlowSettingError as refused:
             shown, error = saved, str(refused).partition(": ")[2]
         built = previews.build(session, g.store, step, customer, shown)
     texts = {}  # the editor keeps what was typed, even a text that was refused
-    for part in config.MERCHANT_TEXTS:
-        name = config.text_setting(step.step, part)
+    for part in choices.MERCHANT_TEXTS:
+        name = choices.text_setting(step.step, part)
         texts[part] = drafts.get(name, shown[name])
     status = 400 if error else 200
     if request.headers.get("Accept") == "application/json":  # the editor's live preview
@@ -99,11 +98,11 @@ def save_texts():
     if request.form.get("action") == "preview":
         return _show(step, drafts)
     try:
-        changes = config.validate(step.flow, drafts)
-    except config.FlowSettingError:
+        changes = choices.validate(step.flow, drafts)
+    except choices.FlowSettingError:
         return _show(step, drafts)
     with db.session() as session:
-        config.save(session, g.store.id, step.flow, actor=g.actor, changes=changes)
+        choices.save(session, g.store.id, step.flow, actor=g.actor, changes=changes)
     log.info("email texts saved", extra={"store_id": g.store.id})
     flash(f"“{step.label}” saved: emails sent from now on use your text.")
     return redirect(url_for("ui.preview", step=step.template,
@@ -132,7 +131,7 @@ def send_test():
         return redirect(back)
     with db.session() as session:
         customer, _ = _customer(session)
-        settings = config.effective(session, g.store.id, step.flow)[1]
+        settings = choices.effective(session, g.store.id, step.flow)[1]
         context, _ = previews.message_context(session, g.store.id, step, customer, settings)
         message_id = outbox.queue_message(
             session, store_id=g.store.id, email=address, template=step.template,

@@ -1,4 +1,4 @@
-"""Store settings: sender, brand, sending rules; each field validated by app.settings."""
+"""Store settings: sender, brand, sending rules; each field validated by app.core.settings."""
 from __future__ import annotations
 
 import logging
@@ -6,13 +6,12 @@ from zoneinfo import available_timezones
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app import settings as store_settings
-from app import store_config
-from app.db import db
+from app.core import settings as store_settings, store_config
+from app.core.db import db
 from app.mail.transport import transports
 from app.models import Store
 from app.web.ui import bp
-from flows import config
+from flows import choices
 
 log = logging.getLogger(__name__)
 FIELDS = ("from_name", "from_email", "reply_to", "logo_url", "brand_color", "postal_address",
@@ -60,7 +59,7 @@ def save_settings():
     """Save every valid field at once, or none and say what to fix."""
     values = _submitted()
     with db.session() as session:
-        changes, errors = parse(values, config.marketing_on(session, g.store.id))
+        changes, errors = parse(values, choices.marketing_on(session, g.store.id))
     if errors:
         return _page({**g.store.effective_settings, **values}, errors, 400)
     with db.session() as session:

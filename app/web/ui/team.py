@@ -1,8 +1,8 @@
 """Staff: the owner's team page (invite, remove), and signing in by email (/app/sign-in).
 
-The sign-in request answers the same for every address and does the same work (app.staff
+The sign-in request answers the same for every address and does the same work (app.web.ui.staff
 queues one mail job either way), so it tells nobody who is staff where. It is limited per IP
-here, and per address by app.staff.
+here, and per address by app.web.ui.staff.
 """
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import logging
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app import staff
-from app.db import db
+from app.core.db import db
 from app.web.collect import limiter
-from app.web.ui import auth, bp
+from app.web.ui import auth, bp, staff
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,26 @@
+"""What several `storeflow` commands read alike from their command line: the store a command is
+about (`--store`, an id or a domain) and KEY=VALUE settings."""
+from __future__ import annotations
+
+import click
+
+
+def store_or_fail(session, reference: str):
+    """The store a `--store` value names, or a clear error and exit code 1."""
+    from app.core import stores  # lazily, like every command: `storeflow --help` stays fast
+
+    try:
+        return stores.resolve(session, reference)
+    except stores.StoreNotFound as error:
+        raise click.ClickException(str(error)) from None
+
+
+def assignments(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`name=value` pairs as given (values are validated where they are saved)."""
+    changes = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE")
+        changes[name.strip()] = value.strip()
+    return changes

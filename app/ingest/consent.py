@@ -1,0 +1,126 @@
+"""Email-marketing consent: what each customer agreed to and since when, with the history that
+justifies every marketing send.
+
+Rules: news older than what we hold never overwrites it; undated news only fills a gap (we knew
+nothing); a box ticked on a checkout never undoes an unsubscribe (a checkout updated later still
+carries the box ticked before it; only the platform's own consent record can resubscribe).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core import clock, events
+from app.models import ConsentChange, Customer
+from app.sync import writeback
+
+SUBSCRIBED = "subscribed"
+PENDING = "pending"
+UNSUBSCRIBED = "unsubscribed"
+CONFIRMED = "confirmed_opt_in"
+WITHDRAWN = frozenset({"unsubscribed", "redacted", "invalid"})
+# A change of consent as the customer's timeline says it: the state, then where it came from.
+STATE_WORDS = {SUBSCRIBED: "subscribed to marketing email",
+               PENDING: "signed up, waiting for them to confirm",
+               UNSUBSCRIBED: "unsubscribed from marketing email",
+               "not_subscribed": "not subscribed to marketing email",
+               "redacted": "their data was erased", "invalid": "the address was found invalid"}
+SOURCE_WORDS = {"storeflow:unsubscribe": "with the unsubscribe link in an email",
+                "storeflow:double_opt_in": "with the confirmation link in our email",
+                "checkout": "ticked the box at {platform} checkout"}
+PLATFORMS = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
+
+
+def own_address(customer: Customer | None, email: str | None) -> bool:
+    """Whether `email` is the customer's own address: their consent, name and history go with
+    mail to it and to no other (a checkout or a storefront event can carry any address)."""
+    return customer is not None and email is not None and customer.email == email
+
+
+def allows_marketing(customer: Customer) -> bool:
+    """True only for a subscribed customer: unknown, pending or withdrawn consent is a no."""
+    return customer.email_consent == SUBSCRIBED
+
+
+def confirmed(customer: Customer) -> bool:
+    """Subscribed with a confirmed (double) opt-in, here or at the platform."""
+    return allows_marketing(customer) and customer.email_consent_opt_in_level == CONFIRMED
+
+
+def subscribing(customer: Customer) -> bool:
+    """Subscribed, or waiting to confirm: someone the welcome flow should greet."""
+    return customer.email_consent in (SUBSCRIBED, PENDING)
+
+
+def in_words(change: ConsentChange) -> str:
+    """One change of consent as a merchant reads it: "subscribed to marketing email (double
+    opt-in), as Shopify reported"."""
+    state = STATE_WORDS.get(change.state, change.state.replace("_", " "))
+    if change.state == SUBSCRIBED and change.opt_in_level == CONFIRMED:
+        state += ", confirmed (double opt-in)"
+    platform, _, topic = change.source.partition(":")
+    name = PLATFORMS.get(platform, platform)
+    how = SOURCE_WORDS.get(change.source) or SOURCE_WORDS.get(topic, "as {platform} reported")
+    return f"{state}, {how.format(platform=name)}"
+
+
+def confirm(session: Session, store_id: int, customer_id: int,
+            occurred_at: datetime) -> list[events.DomainEvent]:
+    """The subscriber clicked our double opt-in link: record it and tell the store; the events
+    for the flows, which the caller (ingest) publishes."""
+    emitted = record(session, store_id, customer_id, SUBSCRIBED, opt_in_level=CONFIRMED,
+                     source="storeflow:double_opt_in", occurred_at=occurred_at)
+    if emitted:
+        writeback.after_commit(session, writeback.consent, store_id, customer_id)
+    return emitted
+
+
+def withdraw(session: Session, store_id: int, customer_id: int,
+             occurred_at: datetime) -> list[events.DomainEvent]:
+    """The customer unsubscribed through one of our links: record it and tell the store; the
+    events for the flows, which the caller (ingest) publishes."""
+    emitted = record(session, store_id, customer_id, UNSUBSCRIBED, source="storeflow:unsubscribe",
+                     occurred_at=occurred_at)
+    if emitted:
+        writeback.after_commit(session, writeback.consent, store_id, customer_id)
+    return emitted
+
+
+def record(session: Session, store_id: int, customer_id: int, state: str, *, source: str,
+           opt_in_level: str | None = None, occurred_at: datetime | None = None,
+           undoes_withdrawal: bool = True) -> list[events.DomainEvent]:
+    """Apply one report of a customer's consent unless what we hold is newer, and keep it in
+    the history; CONSENT_CHANGED when the state or its opt-in level changed."""
+    customer = session.execute(
+        select(Customer).where(Customer.store_id == store_id, Customer.id == customer_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+    held = (customer.email_consent, customer.email_consent_opt_in_level,
+            customer.email_consent_updated_at)
+    if held == (state, opt_in_level, occurred_at) or not _is_news(customer, occurred_at):
+        return []
+    if customer.email_consent in WITHDRAWN and not undoes_withdrawal:
+        return []
+    previous = held[:2]
+    customer.email_consent = state
+    customer.email_consent_opt_in_level = opt_in_level
+    customer.email_consent_updated_at = occurred_at
+    session.add(ConsentChange(store_id=store_id, customer_id=customer.id, state=state,
+                              opt_in_level=opt_in_level, source=source, occurred_at=occurred_at))
+    session.flush()
+    # A confirmed opt-in is news too: the welcome flow waits for it.
+    if (state, opt_in_level) == previous:
+        return []
+    return [events.DomainEvent(events.CONSENT_CHANGED, store_id, "customer", customer.id,
+                               clock.now())]
+
+
+def _is_news(customer: Customer, occurred_at: datetime | None) -> bool:
+    if customer.email_consent is None:
+        return True
+    if occurred_at is None:
+        return False
+    held_at = customer.email_consent_updated_at
+    return held_at is None or occurred_at >= held_at

@@ -1,0 +1,168 @@
+"""Who a shop-front visitor is.
+
+Signed customer tokens (carried by links in our emails) and identity stitching: an anonymous
+visitor's views and carts join a customer once the visitor is identified (a platform customer
+id, an email typed at checkout, a signed token). Rules:
+- a visitor is tied to one customer at a time; all its earlier anonymous activity joins it;
+- a customer known only by email (no platform id yet) is adopted by the platform customer with
+  that email when the platform (a webhook, the store's signed server event) tells us about it,
+  so it keeps one history. That is the only merge;
+- a visitor re-identified as someone else (a corrected email, a login) is simply tied to them:
+  anyone's browser can type anyone's address, so a visitor's say-so never merges, moves or
+  deletes a customer's records. Two platform customers are never merged either.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.core import clock
+from app.models import Checkout, ConsentChange, Customer, Order, ProductView, Visitor
+
+TOKEN_SALT = "storeflow.customer-token"
+TOKEN_MAX_AGE = timedelta(days=90)
+WITHOUT_PLATFORM = text("platform_id IS NULL")
+
+
+class Signer:
+    """The process's SECRET_KEY for one kind of token (its salt), bound once by `app.bootstrap`."""
+
+    def __init__(self, salt: str) -> None:
+        self.salt = salt
+        self.secret_key: str | None = None
+
+    def configure(self, secret_key: str | None) -> None:
+        self.secret_key = secret_key
+
+    def serializer(self) -> URLSafeTimedSerializer:
+        if not self.secret_key:
+            raise RuntimeError("SECRET_KEY is not configured; call app.bootstrap first")
+        return URLSafeTimedSerializer(self.secret_key, salt=self.salt)
+
+
+signer = Signer(TOKEN_SALT)
+
+
+def make_customer_token(store_id: int, customer_id: int) -> str:
+    """A signed token naming one customer of one store, for links in our emails."""
+    return signer.serializer().dumps({"s": store_id, "c": customer_id})
+
+
+def verify_customer_token(token: str, store_id: int,
+                          max_age: timedelta = TOKEN_MAX_AGE) -> int | None:
+    """The customer id a token names, or None if forged, expired or for another store."""
+    try:
+        data = signer.serializer().loads(token, max_age=int(max_age.total_seconds()))
+    except BadSignature:  # SignatureExpired is a BadSignature too
+        return None
+    if not isinstance(data, dict) or data.get("s") != store_id or not isinstance(data.get("c"), int):
+        return None
+    return data["c"]
+
+
+def _email_only(session: Session, store_id: int, email: str) -> Customer | None:
+    return session.execute(select(Customer).where(
+        Customer.store_id == store_id, Customer.email == email, Customer.platform_id.is_(None)
+    )).scalar_one_or_none()
+
+
+def adopt(session: Session, store_id: int, platform_id: int, email: str | None) -> None:
+    """Give an email-only customer its platform id, unless the platform customer already exists."""
+    if email is None:
+        return
+    exists = session.execute(select(Customer.id).where(
+        Customer.store_id == store_id, Customer.platform_id == platform_id)).first()
+    orphan = None if exists else _email_only(session, store_id, email)
+    if orphan is not None:
+        orphan.platform_id = platform_id
+        session.flush()
+
+
+def _by_platform_id(session: Session, store_id: int, platform_id: int, email: str | None) -> int:
+    adopt(session, store_id, platform_id, email)
+    session.execute(insert(Customer).values(
+        store_id=store_id, platform_id=platform_id, email=email,
+        created_at=clock.now(), updated_at=clock.now(),
+    ).on_conflict_do_nothing(index_elements=["store_id", "platform_id"]))
+    customer_id = session.execute(select(Customer.id).where(
+        Customer.store_id == store_id, Customer.platform_id == platform_id)).scalar_one()
+    orphan = _email_only(session, store_id, email) if email else None
+    if orphan is not None:
+        merge(session, store_id, orphan.id, customer_id)
+    return customer_id
+
+
+def _by_email(session: Session, store_id: int, email: str) -> int:
+    # A platform customer with this email wins over an email-only one.
+    found = session.execute(select(Customer.id).where(
+        Customer.store_id == store_id, Customer.email == email,
+    ).order_by(Customer.platform_id.is_(None), Customer.id).limit(1)).scalar_one_or_none()
+    if found is not None:
+        return found
+    session.execute(insert(Customer).values(
+        store_id=store_id, email=email, created_at=clock.now(), updated_at=clock.now(),
+    ).on_conflict_do_nothing(index_elements=["store_id", "email"], index_where=WITHOUT_PLATFORM))
+    return _email_only(session, store_id, email).id
+
+
+def resolve(session: Session, store_id: int, *, email: str | None = None,
+            platform_id: int | None = None, token_customer_id: int | None = None) -> int | None:
+    """The customer these identifiers name (an email alone creates one), or None."""
+    if token_customer_id is not None:
+        owned = session.execute(select(Customer.id).where(
+            Customer.store_id == store_id, Customer.id == token_customer_id)).scalar_one_or_none()
+        if owned is not None:
+            return owned
+    if platform_id is not None:
+        return _by_platform_id(session, store_id, platform_id, email)
+    if email is not None:
+        return _by_email(session, store_id, email)
+    return None
+
+
+def seen(session: Session, store_id: int, visitor_id: str, at: datetime) -> Visitor:
+    """The visitor row, created on first sight."""
+    session.execute(insert(Visitor).values(
+        store_id=store_id, visitor_id=visitor_id, first_seen_at=at, last_seen_at=at,
+    ).on_conflict_do_update(index_elements=["store_id", "visitor_id"],
+                            set_={"last_seen_at": at},
+                            where=Visitor.last_seen_at < at))
+    return session.execute(select(Visitor).where(
+        Visitor.store_id == store_id, Visitor.visitor_id == visitor_id)).scalar_one()
+
+
+def link(session: Session, visitor: Visitor, customer_id: int) -> None:
+    """Tie a visitor to a customer; its anonymous views and carts join that customer."""
+    visitor.customer_id = customer_id
+    for model in (ProductView, Checkout):
+        session.execute(update(model).where(
+            model.store_id == visitor.store_id, model.visitor_id == visitor.visitor_id,
+            model.customer_id.is_(None),
+        ).values(customer_id=customer_id))
+    session.flush()
+
+
+def merge(session: Session, store_id: int, source_id: int, target_id: int) -> None:
+    """Move everything of customer `source_id` to `target_id`, then delete the source."""
+    if source_id == target_id:
+        return
+    # Consent history moves too: it is what justifies mail already sent.
+    for model in (ProductView, Checkout, Order, Visitor, ConsentChange):
+        session.execute(update(model).where(
+            model.store_id == store_id, model.customer_id == source_id,
+        ).values(customer_id=target_id))
+    # So do the points and tags the flows gave the guest.
+    source = session.execute(select(Customer.score, Customer.tags).where(
+        Customer.store_id == store_id, Customer.id == source_id)).one_or_none()
+    if source is not None:
+        target = session.execute(select(Customer).where(
+            Customer.store_id == store_id, Customer.id == target_id).with_for_update()).scalar_one()
+        target.score = Customer.score + (source.score or 0)
+        tags = list(target.tags or [])
+        target.tags = tags + [tag for tag in source.tags or [] if tag not in tags]
+    session.execute(delete(Customer).where(Customer.store_id == store_id, Customer.id == source_id))
+    session.flush()
