@@ -100,6 +100,9 @@ class ProductRecord:
     updated_at: datetime
     in_stock: bool
     handle: str | None = None
+    # The product's own page: a full URL, or a path on the store's home (Shopify's
+    # /products/<handle>, whose host the payload does not name).
+    url: str | None = None
     image_url: str | None = None
     price: Decimal | None = None  # the lowest variant price: what "from ..." shows
     status: str | None = None
@@ -395,3 +398,11 @@ def text(value: Any, limit: int = 512) -> str | None:
     """A string field, trimmed to its column's size; anything else becomes None."""
     # PostgreSQL cannot store NUL in text or jsonb; it means nothing in a name or a code.
     return value.replace("\x00", "")[:limit] if isinstance(value, str) else None
+
+
+def web_url(value: Any, limit: int = 2048) -> str | None:
+    """An http(s) link as a field gives it; anything else (another scheme, spaces, longer
+    than the column) becomes None."""
+    if not isinstance(value, str) or len(value) > limit or any(c.isspace() for c in value):
+        return None
+    return value if value.lower().startswith(("https://", "http://")) else None
