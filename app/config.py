@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
+from app.mail.dkim_signing import DkimKey, DkimKeyError, load as load_dkim_key
+
 # Settings a production process refuses to start without.
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL")
 
@@ -74,6 +76,8 @@ class Config:
     sendgrid_webhook_public_key: str | None = None
     # Mailgun: the HTTP webhook signing key.
     mailgun_webhook_signing_key: str | None = None
+    # Signs outgoing mail with DKIM when set (DKIM_PRIVATE_KEY, DKIM_SELECTOR, DKIM_DOMAIN).
+    dkim_key: DkimKey | None = None
 
     @property
     def embedded(self) -> bool:
@@ -169,6 +173,20 @@ def _sendgrid_key(value: str) -> str:
     return value
 
 
+def _dkim_key(env: Mapping[str, str]) -> DkimKey | None:
+    names = ("DKIM_PRIVATE_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN")
+    missing = [name for name in names if not env.get(name)]
+    if len(missing) == len(names):
+        return None
+    if missing:
+        raise ConfigError(f"{missing[0]} is not set: DKIM signing needs DKIM_PRIVATE_KEY, "
+                          "DKIM_SELECTOR and DKIM_DOMAIN together")
+    try:
+        return load_dkim_key(*(env[name].strip() for name in names))
+    except DkimKeyError as error:
+        raise ConfigError(str(error)) from None
+
+
 def _flag(name: str, value: str) -> bool:
     if value.lower() not in ("0", "1", "true", "false", "yes", "no", ""):
         raise ConfigError(f"{name} must be 1 or 0")
@@ -226,4 +244,5 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         sendgrid_webhook_public_key=(_sendgrid_key(env["SENDGRID_WEBHOOK_PUBLIC_KEY"])
                                      if env.get("SENDGRID_WEBHOOK_PUBLIC_KEY") else None),
         mailgun_webhook_signing_key=env.get("MAILGUN_WEBHOOK_SIGNING_KEY") or None,
+        dkim_key=_dkim_key(env),
     )

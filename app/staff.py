@@ -119,7 +119,7 @@ def send_sign_in_links(member_ids: list[int]) -> int:
     for member, store in memberships:
         token = auth.login_token(store.id, lifetime=SIGN_IN_LINK_LIFETIME, member=member.email,
                                  staff_id=member.id)
-        transports.current.send(_sign_in_mail(store, member, f"/app/login/{token}"))
+        transports.send(_sign_in_mail(store, member, f"/app/login/{token}"))
         log.info("staff sign-in link mailed", extra={"store_id": store.id})
     return len(memberships)
 
