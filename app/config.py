@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
-from app.mail.dkim_signing import DkimKey, DkimKeyError, load as load_dkim_key
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 # Settings a production process refuses to start without.
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL")
@@ -27,10 +28,22 @@ DEFAULT_SHOPIFY_SCOPES = ("read_customers,write_customers,read_orders,read_check
                           "read_products,read_fulfillments,write_discounts")
 # The jobs page takes unlimited guesses over the internet: only a long password stands.
 MIN_ADMIN_PASSWORD_LENGTH = 16
+# The smallest DKIM key receivers accept (RFC 8301); 2048 bits is the norm.
+MIN_DKIM_KEY_BITS = 1024
+_DNS_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    """What app.mail.dkim_signing signs with: an RSA private key (PEM), selector and domain."""
+
+    private_key: bytes
+    selector: str
+    domain: str
 
 
 @dataclass(frozen=True)
@@ -181,10 +194,34 @@ def _dkim_key(env: Mapping[str, str]) -> DkimKey | None:
     if missing:
         raise ConfigError(f"{missing[0]} is not set: DKIM signing needs DKIM_PRIVATE_KEY, "
                           "DKIM_SELECTOR and DKIM_DOMAIN together")
+    selector, domain = env["DKIM_SELECTOR"].strip(), env["DKIM_DOMAIN"].strip().lower()
+    if not _DNS_NAME.fullmatch(selector):
+        raise ConfigError("DKIM_SELECTOR must be a DNS label such as storeflow or s1")
+    if not _DNS_NAME.fullmatch(domain) or "." not in domain:
+        raise ConfigError("DKIM_DOMAIN must be the domain of your From address, such as "
+                          "shop.example.com")
+    return DkimKey(_dkim_pem(env["DKIM_PRIVATE_KEY"].strip()), selector, domain)
+
+
+def _dkim_pem(value: str) -> bytes:
+    """The key as PEM, given inline or as a file path, checked to be an RSA key dkimpy can use."""
+    if "-----BEGIN" in value:
+        pem = value.encode()
+    else:
+        try:
+            pem = Path(value).expanduser().read_bytes()
+        except OSError as error:
+            raise ConfigError("DKIM_PRIVATE_KEY is neither a PEM key (-----BEGIN ... PRIVATE "
+                              f"KEY-----) nor a readable file: {error.strerror}") from None
     try:
-        return load_dkim_key(*(env[name].strip() for name in names))
-    except DkimKeyError as error:
-        raise ConfigError(str(error)) from None
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as error:
+        raise ConfigError("DKIM_PRIVATE_KEY is not a PEM private key without a password "
+                          f"({error})") from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < MIN_DKIM_KEY_BITS:
+        raise ConfigError(f"DKIM_PRIVATE_KEY must be an RSA key of at least {MIN_DKIM_KEY_BITS} "
+                          "bits (2048 recommended)")
+    return pem
 
 
 def _flag(name: str, value: str) -> bool:

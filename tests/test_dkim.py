@@ -11,9 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from app import staff
-from app.config import ConfigError, load_config
+from app.config import ConfigError, DkimKey, load_config
 from app.db import db
-from app.mail import dkim_signing
 from app.mail.transport import transports
 from tests.mail_helpers import sent_message
 
@@ -33,7 +32,7 @@ def rsa_key():
 @pytest.fixture
 def signing(rsa_key, monkeypatch):
     """Storeflow signing with the key; the DNS answer for its selector, as dkimpy asks it."""
-    monkeypatch.setattr(transports, "dkim_key", dkim_signing.load(pem(rsa_key), SELECTOR, DOMAIN))
+    monkeypatch.setattr(transports, "dkim_key", DkimKey(pem(rsa_key).encode(), SELECTOR, DOMAIN))
     public = rsa_key.public_key().public_bytes(serialization.Encoding.DER,
                                                serialization.PublicFormat.SubjectPublicKeyInfo)
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
@@ -72,7 +71,7 @@ def test_the_key_may_be_given_as_a_file(rsa_key, tmp_path):
     path.write_text(pem(rsa_key))
     config = load_config({"DKIM_PRIVATE_KEY": str(path), "DKIM_SELECTOR": SELECTOR,
                           "DKIM_DOMAIN": DOMAIN})
-    assert config.dkim_key == dkim_signing.load(pem(rsa_key), SELECTOR, DOMAIN)
+    assert config.dkim_key == DkimKey(pem(rsa_key).encode(), SELECTOR, DOMAIN)
 
 
 @pytest.mark.parametrize("settings, error", [

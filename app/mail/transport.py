@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from app.config import DkimKey
 from app.mail import dkim_signing
 
 
@@ -140,10 +141,10 @@ class Transports:
     def __init__(self) -> None:
         self.current: Transport | None = None
         self.message_id_domain = "storeflow.invalid"
-        self.dkim_key: dkim_signing.DkimKey | None = None
+        self.dkim_key: DkimKey | None = None
 
     def configure(self, smtp_url: str | None, home: Path, base_url: str,
-                  dkim_key: dkim_signing.DkimKey | None = None) -> None:
+                  dkim_key: DkimKey | None = None) -> None:
         self.current = SMTPTransport(smtp_url) if smtp_url else DevInbox(home / "dev-inbox")
         # Message-IDs and the fallback sender use the app's own host name.
         self.message_id_domain = urlsplit(base_url).hostname or "storeflow.invalid"
