@@ -31,7 +31,7 @@ def bootstrap(config: Config | None = None) -> Config:
     keyring.configure(config.encryption_keys)
     db.configure(config.database_url)
     broker.configure(config.redis_url)
-    transports.configure(config.smtp_url, config.home, config.base_url)
+    transports.configure(config.smtp_url, config.home, config.base_url, config.dkim_key)
     send_rate.configure(config.smtp_rate_limit, config.redis_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)

@@ -101,6 +101,9 @@ class ProductRecord:
     updated_at: datetime
     in_stock: bool
     handle: str | None = None
+    # The product's own page: a full URL, or a path on the store's home (Shopify's
+    # /products/<handle>, whose host the payload does not name).
+    url: str | None = None
     image_url: str | None = None
     price: Decimal | None = None  # the lowest variant price: what "from ..." shows
     status: str | None = None

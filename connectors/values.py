@@ -90,3 +90,11 @@ def text(value: Any, limit: int = 512) -> str | None:
     """A string field, trimmed to its column's size; anything else becomes None."""
     # PostgreSQL cannot store NUL in text or jsonb; it means nothing in a name or a code.
     return value.replace("\x00", "")[:limit] if isinstance(value, str) else None
+
+
+def web_url(value: Any, limit: int = 2048) -> str | None:
+    """An http(s) link as a field gives it; anything else (another scheme, spaces, longer
+    than the column) becomes None."""
+    if not isinstance(value, str) or len(value) > limit or any(c.isspace() for c in value):
+        return None
+    return value if value.lower().startswith(("https://", "http://")) else None

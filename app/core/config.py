@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Mapping
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 # Settings a production process refuses to start without.
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "ENCRYPTION_KEY", "REDIS_URL", "BASE_URL")
@@ -30,10 +31,22 @@ DEFAULT_SHOPIFY_SCOPES = ("read_customers,write_customers,read_orders,read_check
                           "read_products,read_fulfillments,write_discounts")
 # The jobs page takes unlimited guesses over the internet: only a long password stands.
 MIN_ADMIN_PASSWORD_LENGTH = 16
+# The smallest DKIM key receivers accept (RFC 8301); 2048 bits is the norm.
+MIN_DKIM_KEY_BITS = 1024
+_DNS_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*")
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    """What app.mail.dkim_signing signs with: an RSA private key (PEM), selector and domain."""
+
+    private_key: bytes
+    selector: str
+    domain: str
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,8 @@ class Config:
     sendgrid_webhook_public_key: str | None = None
     # Mailgun: the HTTP webhook signing key.
     mailgun_webhook_signing_key: str | None = None
+    # Signs outgoing mail with DKIM when set (DKIM_PRIVATE_KEY, DKIM_SELECTOR, DKIM_DOMAIN).
+    dkim_key: DkimKey | None = None
 
     @property
     def embedded(self) -> bool:
@@ -172,6 +187,44 @@ def _sendgrid_key(value: str) -> str:
     return value
 
 
+def _dkim_key(env: Mapping[str, str]) -> DkimKey | None:
+    names = ("DKIM_PRIVATE_KEY", "DKIM_SELECTOR", "DKIM_DOMAIN")
+    missing = [name for name in names if not env.get(name)]
+    if len(missing) == len(names):
+        return None
+    if missing:
+        raise ConfigError(f"{missing[0]} is not set: DKIM signing needs DKIM_PRIVATE_KEY, "
+                          "DKIM_SELECTOR and DKIM_DOMAIN together")
+    selector, domain = env["DKIM_SELECTOR"].strip(), env["DKIM_DOMAIN"].strip().lower()
+    if not _DNS_NAME.fullmatch(selector):
+        raise ConfigError("DKIM_SELECTOR must be a DNS label such as storeflow or s1")
+    if not _DNS_NAME.fullmatch(domain) or "." not in domain:
+        raise ConfigError("DKIM_DOMAIN must be the domain of your From address, such as "
+                          "shop.example.com")
+    return DkimKey(_dkim_pem(env["DKIM_PRIVATE_KEY"].strip()), selector, domain)
+
+
+def _dkim_pem(value: str) -> bytes:
+    """The key as PEM, given inline or as a file path, checked to be an RSA key dkimpy can use."""
+    if "-----BEGIN" in value:
+        pem = value.encode()
+    else:
+        try:
+            pem = Path(value).expanduser().read_bytes()
+        except OSError as error:
+            raise ConfigError("DKIM_PRIVATE_KEY is neither a PEM key (-----BEGIN ... PRIVATE "
+                              f"KEY-----) nor a readable file: {error.strerror}") from None
+    try:
+        key = load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as error:
+        raise ConfigError("DKIM_PRIVATE_KEY is not a PEM private key without a password "
+                          f"({error})") from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < MIN_DKIM_KEY_BITS:
+        raise ConfigError(f"DKIM_PRIVATE_KEY must be an RSA key of at least {MIN_DKIM_KEY_BITS} "
+                          "bits (2048 recommended)")
+    return pem
+
+
 def _flag(name: str, value: str) -> bool:
     if value.lower() not in ("0", "1", "true", "false", "yes", "no", ""):
         raise ConfigError(f"{name} must be 1 or 0")
@@ -229,6 +282,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         sendgrid_webhook_public_key=(_sendgrid_key(env["SENDGRID_WEBHOOK_PUBLIC_KEY"])
                                      if env.get("SENDGRID_WEBHOOK_PUBLIC_KEY") else None),
         mailgun_webhook_signing_key=env.get("MAILGUN_WEBHOOK_SIGNING_KEY") or None,
+        dkim_key=_dkim_key(env),
     )
 
 

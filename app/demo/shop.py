@@ -23,7 +23,8 @@ SETTINGS = {
     "postal_address": "12 Orchard Lane, Hudson, NY 12534, USA",
 }
 
-# (id, handle, title, price); the pictures are static/demo/<handle>.svg.
+# (id, handle, title, price); the pictures are static/demo/<handle>.png (PNG: Gmail and Outlook
+# do not show SVG).
 CATALOGUE = (
     (9100000000001, "stoneware-mug", "Stoneware Mug", "18.00"),
     (9100000000002, "linen-tea-towel", "Linen Tea Towel", "14.00"),
@@ -36,7 +37,7 @@ CATALOGUE = (
 
 def catalogue(base_url: str) -> dict[str, Item]:
     """Every product by handle, its picture served by this Storeflow."""
-    return {handle: Item(id, handle, title, Decimal(price), f"{base_url}/static/demo/{handle}.svg")
+    return {handle: Item(id, handle, title, Decimal(price), f"{base_url}/static/demo/{handle}.png")
             for id, handle, title, price in CATALOGUE}
 
 

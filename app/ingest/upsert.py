@@ -138,7 +138,8 @@ def fulfillment(session: Session, store_id: int, record: FulfillmentRecord,
 
 def product(session: Session, store_id: int, record: ProductRecord) -> Upserted:
     values = {
-        "title": record.title, "handle": record.handle, "image_url": record.image_url,
+        "title": record.title, "handle": record.handle, "url": record.url,
+        "image_url": record.image_url,
         "price": record.price, "in_stock": record.in_stock, "status": record.status,
         "source_updated_at": record.updated_at,
     }

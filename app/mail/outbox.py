@@ -125,7 +125,7 @@ def _deliver(message_id: int) -> str:
         mime = compose.build(session, store, message)
         message.status, message.subject = "sending", mime["Subject"]
     try:
-        transports.current.send(mime)
+        transports.send(mime)
     except TransientFailure as error:
         _set_status(message_id, "queued", f"transient: {error}")
         raise  # RQ retries it later

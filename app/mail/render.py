@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import logging
+import re
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -15,6 +16,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from app.mail import merchant_text
 
 log = logging.getLogger(__name__)
+# Optional blocks leave blank lines behind; the text part keeps one between paragraphs.
+BLANK_RUNS = re.compile(r"\n(?:[ \t]*\n){2,}")
 TEMPLATES = Path(__file__).resolve().parents[2] / "flows" / "templates"
 
 
@@ -51,7 +54,7 @@ def render(template: str, context: dict[str, Any]) -> Rendered:
     html = env.get_template(f"{template}/body.html").render(context)
     text = env.get_template(f"{template}/body.txt").render(context)
     return Rendered(subject=" ".join(subject.split()), html=_inliner().inline(html),
-                    text=text.strip() + "\n")
+                    text=BLANK_RUNS.sub("\n\n", text).strip() + "\n")
 
 
 def _merchant(context: dict[str, Any], part: str, render_text=merchant_text.render) -> Any:

@@ -15,10 +15,13 @@ def discount_code(percent: float) -> str:
     return f"PREVIEW-{percent:g}OFF"
 
 
-def _lines() -> list[Sample]:
+def _lines(shop_url: str) -> list[Sample]:
+    def page(slug: str) -> Sample:
+        return Sample(url=f"{shop_url}/products/{slug}", image_url=None)
     return [Sample(title="Linen Throw Blanket", variant_title="Sage / Large", quantity=1,
-                   price=Decimal("89.00")),
-            Sample(title="Stoneware Mug", variant_title=None, quantity=2, price=Decimal("24.00"))]
+                   price=Decimal("89.00"), product=page("linen-throw-blanket")),
+            Sample(title="Stoneware Mug", variant_title=None, quantity=2, price=Decimal("24.00"),
+                   product=page("stoneware-mug"))]
 
 
 def _products(shop_url: str) -> list[Sample]:
@@ -31,7 +34,7 @@ def _products(shop_url: str) -> list[Sample]:
 
 def objects(currency: str, shop_url: str) -> dict[str, Any]:
     """Everything a step template may read about a customer and what they did."""
-    lines = _lines()
+    lines = _lines(shop_url)
     total = sum((line.price * line.quantity for line in lines), Decimal(0))
     return {
         "customer": Sample(first_name="Ana", last_name="Ruiz", email="ana@example.com"),

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from app.core.config import DkimKey
+from app.mail import dkim_signing
+
 
 class PermanentFailure(Exception):
     def __init__(self, code: int, recipient_refused: bool):
@@ -133,16 +136,24 @@ class DevInbox:
 
 
 class Transports:
-    """The process's transport, bound once by `app.bootstrap`."""
+    """The process's transport and DKIM key, bound once by `app.bootstrap`."""
 
     def __init__(self) -> None:
         self.current: Transport | None = None
         self.message_id_domain = "storeflow.invalid"
+        self.dkim_key: DkimKey | None = None
 
-    def configure(self, smtp_url: str | None, home: Path, base_url: str) -> None:
+    def configure(self, smtp_url: str | None, home: Path, base_url: str,
+                  dkim_key: DkimKey | None = None) -> None:
         self.current = SMTPTransport(smtp_url) if smtp_url else DevInbox(home / "dev-inbox")
         # Message-IDs and the fallback sender use the app's own host name.
         self.message_id_domain = urlsplit(base_url).hostname or "storeflow.invalid"
+        self.dkim_key = dkim_key
+
+    def send(self, message: EmailMessage) -> None:
+        """Hand a finished message to the transport, DKIM-signed when a key is set (nothing may
+        change it after this: the signature covers its headers and body)."""
+        self.current.send(dkim_signing.sign(message, self.dkim_key) if self.dkim_key else message)
 
 
 transports = Transports()

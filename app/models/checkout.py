@@ -55,3 +55,9 @@ class CheckoutLine(StoreOwned, Base):
     price: Mapped[Decimal] = mapped_column(Money)
 
     checkout: Mapped[Checkout] = relationship(back_populates="lines")
+    # The catalogue row of the line's product (its page and picture), read in the same query as
+    # the lines: an email shows them for every line.
+    product: Mapped["Product | None"] = relationship(
+        primaryjoin="and_(foreign(CheckoutLine.store_id) == Product.store_id, "
+                    "foreign(CheckoutLine.product_id) == Product.platform_id)",
+        viewonly=True, uselist=False, lazy="joined")

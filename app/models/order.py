@@ -62,3 +62,9 @@ class OrderLine(StoreOwned, Base):
     price: Mapped[Decimal] = mapped_column(Money)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+    # The catalogue row of the line's product (its page and picture), read in the same query as
+    # the lines: an email shows them for every line.
+    product: Mapped["Product | None"] = relationship(
+        primaryjoin="and_(foreign(OrderLine.store_id) == Product.store_id, "
+                    "foreign(OrderLine.product_id) == Product.platform_id)",
+        viewonly=True, uselist=False, lazy="joined")

@@ -6,6 +6,7 @@ topic, and a paid order's state is in `financial_status`, not in the topic's nam
 from __future__ import annotations
 
 from typing import Any, Callable
+from urllib.parse import quote
 
 from connectors.base import (CHECKOUT, CONSENT_STATES, CheckoutRecord, ConsentRecord,
                              CustomerRecord, CustomerRedaction, DataRequest, FulfillmentRecord,
@@ -230,12 +231,14 @@ def product(payload: Any) -> ProductRecord:
     require(payload, "variants")  # without them a product would read as out of stock
     variants = _list(payload, "variants")
     prices = [parse_money(require(variant, "price"), "variants.price") for variant in variants]
+    handle = text(payload.get("handle"), 255)
     return ProductRecord(
         platform_id=parse_id(require(payload, "id"), "id"),
         title=require_text(payload, "title"),
         updated_at=parse_time(require(payload, "updated_at"), "updated_at"),
         in_stock=any(_available(variant) for variant in variants),
-        handle=text(payload.get("handle"), 255),
+        handle=handle,
+        url=f"/products/{quote(handle)}" if handle else None,
         image_url=_image_url(payload),
         price=min(prices, default=None),
         status=text(payload.get("status"), 32),

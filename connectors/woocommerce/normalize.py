@@ -13,7 +13,7 @@ from typing import Any, Callable
 from connectors.base import (CustomerRecord, LineRecord, OrderDeletion, OrderRecord, PayloadError,
                              ProductDeletion, ProductRecord, Record, dispatch)
 from connectors.values import (normalize_email, optional_id, parse_id, parse_money, parse_time,
-                               require, require_text, text)
+                               require, require_text, text, web_url)
 
 # WooCommerce order statuses -> the financial status our orders keep (Shopify's words).
 FINANCIAL = {"pending": "pending", "on-hold": "pending", "processing": "paid",
@@ -142,6 +142,7 @@ def product(payload: dict) -> ProductRecord:
         updated_at=_modified(payload),
         in_stock=text(payload.get("stock_status")) in IN_STOCK,
         handle=text(payload.get("slug"), 255) or None,
+        url=web_url(payload.get("permalink")),
         image_url=text(image.get("src"), 2048),
         price=parse_money(price, "price") if price not in (None, "") else None,
         status=text(payload.get("status"), 32),

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.core import audit, clock
 from app.core.db import db
+from app.mail import mime
 from app.mail.compose import sender
 from app.mail.links import signer as links
 from app.mail.transport import transports
@@ -118,7 +119,7 @@ def send_sign_in_links(member_ids: list[int]) -> int:
     for member, store in memberships:
         token = auth.login_token(store.id, lifetime=SIGN_IN_LINK_LIFETIME, member=member.email,
                                  staff_id=member.id)
-        transports.current.send(_sign_in_mail(store, member, f"/app/login/{token}"))
+        transports.send(_sign_in_mail(store, member, f"/app/login/{token}"))
         log.info("staff sign-in link mailed", extra={"store_id": store.id})
     return len(memberships)
 
@@ -135,16 +136,13 @@ def _within_rate(address: str) -> bool:
 
 def _sign_in_mail(store: Store, member: StaffMember, path: str) -> EmailMessage:
     minutes = int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
-    mail = EmailMessage()
-    mail["From"] = sender(store)
-    mail["To"] = member.email
-    mail["Subject"] = f"Sign in to Storeflow for {store.name or store.domain}"
-    mail["Date"] = format_datetime(clock.now())
-    mail["Message-ID"] = make_msgid(domain=transports.message_id_domain)
-    mail.set_content(
+    return mime.assemble(
+        [("From", sender(store)), ("To", member.email),
+         ("Subject", f"Sign in to Storeflow for {store.name or store.domain}"),
+         ("Date", format_datetime(clock.now())),
+         ("Message-ID", make_msgid(domain=transports.message_id_domain))],
         f"Hello,\n\nyou are on the staff of {store.name or store.domain} in Storeflow "
         f"({member.role}: {ROLES[member.role]}).\n\nSign in here (the link works once, for "
-        f"{minutes} minutes):\n\n{links.base_url}{path}\n\nFor another link later, go to "
-        f"{links.base_url}/app/sign-in.\nIf you did not ask for this, ignore it: nothing "
+        f"{minutes} minutes):\n\n{links.base_url}{path}\n\nFor another link later, go to:\n"
+        f"{links.base_url}/app/sign-in\n\nIf you did not ask for this, ignore it: nothing "
         f"happens without the link.\n")
-    return mail

@@ -1,0 +1,25 @@
+"""DKIM signing (RFC 6376) with dkimpy: the last step before a message leaves, once every header
+is final, for self-hosters whose own mail server does not sign. The key is read and checked with
+the other settings (app.config: DKIM_PRIVATE_KEY, DKIM_SELECTOR, DKIM_DOMAIN); its public half is
+published at `<selector>._domainkey.<domain>` (docs/deliverability.md).
+"""
+from __future__ import annotations
+
+from email import message_from_bytes
+from email.message import EmailMessage
+
+import dkim
+
+from app.core.config import DkimKey
+
+# Relaxed for both: a relay that re-folds a header or trims trailing spaces does not break it.
+CANONICALIZE = (b"relaxed", b"relaxed")
+
+
+def sign(message: EmailMessage, key: DkimKey) -> EmailMessage:
+    """The message with a DKIM-Signature over its bytes as they will be sent. It is parsed back
+    from those bytes, so sending writes them out again unchanged."""
+    data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    signature = dkim.sign(data, key.selector.encode(), key.domain.encode(), key.private_key,
+                          canonicalize=CANONICALIZE)
+    return message_from_bytes(signature + data, policy=message.policy)
