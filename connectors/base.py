@@ -213,6 +213,8 @@ class Connector(ABC):
     need (the time, our webhook address): a connector never reads the database or the clock."""
 
     platform: str
+    # The platform's name as a merchant reads it ("Shopify").
+    title: str
     # Topics accepted from webhooks. `normalize` also reads the topics of its own pages/changes.
     topics: frozenset[str]
     # Privacy topics the platform sends app-wide, also for shops we no longer (or never) hold.
@@ -227,6 +229,10 @@ class Connector(ABC):
         """The secret the platform signs app-wide deliveries with (a public app's webhooks and
         privacy requests); None when every store signs with its own."""
         return None
+
+    def admin_origins(self, domain: str) -> tuple[str, ...]:
+        """Origins that may frame the settings UI for one of its stores (an embedded admin)."""
+        return ()
 
     @abstractmethod
     def read_delivery(self, headers: Mapping[str, str]) -> Delivery:

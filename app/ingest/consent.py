@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import connectors
 from app.core import clock, events
 from app.models import ConsentChange, Customer
 from app.sync import writeback
@@ -30,7 +31,6 @@ STATE_WORDS = {SUBSCRIBED: "subscribed to marketing email",
 SOURCE_WORDS = {"storeflow:unsubscribe": "with the unsubscribe link in an email",
                 "storeflow:double_opt_in": "with the confirmation link in our email",
                 "checkout": "ticked the box at {platform} checkout"}
-PLATFORMS = {"shopify": "Shopify", "woocommerce": "WooCommerce"}
 
 
 def own_address(customer: Customer | None, email: str | None) -> bool:
@@ -61,7 +61,8 @@ def in_words(change: ConsentChange) -> str:
     if change.state == SUBSCRIBED and change.opt_in_level == CONFIRMED:
         state += ", confirmed (double opt-in)"
     platform, _, topic = change.source.partition(":")
-    name = PLATFORMS.get(platform, platform)
+    connector = connectors.get(platform)
+    name = connector.title if connector else platform
     how = SOURCE_WORDS.get(change.source) or SOURCE_WORDS.get(topic, "as {platform} reported")
     return f"{state}, {how.format(platform=name)}"
 

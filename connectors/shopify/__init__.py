@@ -20,6 +20,7 @@ NORMALIZERS = {**_normalize.HANDLED, **records.TOPICS}
 
 class ShopifyConnector(Connector):
     platform = PLATFORM
+    title = "Shopify"
     topics = frozenset(_normalize.HANDLED)
     compliance_topics = frozenset(_normalize.COMPLIANCE)
     backfill_resources = ("customers", "products", "orders", "checkouts")
@@ -27,6 +28,10 @@ class ShopifyConnector(Connector):
     @property
     def app_secret(self) -> str | None:
         return credentials.credentials.api_secret
+
+    def admin_origins(self, domain: str) -> tuple[str, ...]:
+        """The store's own admin and Shopify's unified admin, where the app is embedded."""
+        return (f"https://{domain}", "https://admin.shopify.com")
 
     def read_delivery(self, headers: Mapping[str, str]) -> Delivery:
         return read_delivery(headers)

@@ -16,6 +16,7 @@ __all__ = ["PLATFORM", "SERVER", "StorefrontConnector", "StorefrontRecord"]
 
 
 class StorefrontConnector(Connector):
+    title = "the storefront"
     topics = frozenset()  # events come to /collect, never as webhooks
 
     def __init__(self, signed: bool) -> None:

@@ -18,6 +18,7 @@ PLATFORM = "woocommerce"
 
 class WooCommerceConnector(Connector):
     platform = PLATFORM
+    title = "WooCommerce"
     topics = frozenset(_normalize.NORMALIZERS)
     backfill_resources = tuple(sync.TOPICS)
     # WooCommerce disables failing webhooks silently; 15 minutes bounds what a store misses.

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from flask import (Blueprint, Flask, abort, current_app, g, redirect, render_template, request,
                    session, url_for)
 
+import connectors
 from app.core.db import db
 from app.core.stores import get_owned
 from app.models import Store
@@ -48,8 +49,9 @@ def _home():
 def frame_ancestors(store: Store | None, bounce: bool = False) -> str:
     """Who may frame the UI: a Shopify store's own admin, nobody otherwise; the bounce page
     (which shows nothing of any store) any Shopify admin, as its shop is not known yet."""
-    if store is not None and store.platform == "shopify":
-        return f"https://{store.domain} https://admin.shopify.com"
+    origins = connectors.get(store.platform).admin_origins(store.domain) if store else ()
+    if origins:
+        return " ".join(origins)
     return "https://admin.shopify.com https://*.myshopify.com" if bounce else "'none'"
 
 
