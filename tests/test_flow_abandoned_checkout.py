@@ -7,10 +7,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from app.core import stores
 from app.core.db import db
-from app.models import Checkout
+from app.models import Checkout, TimelineEntry
 from flows import engine, rules
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
                                 consent_update, enable, messages, move_to, order_sample,
@@ -21,14 +22,16 @@ RECIPIENT = "john@example.com"  # the published checkout's customer, as checkout
 
 
 def abandon(shop, webhooks, run_jobs, *, subscribed=True, updated=SAMPLE_TIME, when=None,
-            consent=None):
+            consent=None, **checkout):
     """A consenting shopper abandons the published sample checkout; delivered at `when`.
-    `consent` changes the consent update's fields (`state`, `level`)."""
+    `consent` changes the consent update's fields (`state`, `level`), `checkout` the
+    checkout's."""
     with at(when or updated + 5 * MINUTE):
         if subscribed:
             webhooks.deliver("customers_email_marketing_consent/update", consent_update(
                 CHECKOUT_CUSTOMER, "john@example.com", **(consent or {})))
-        assert webhooks.deliver("checkouts/update", checkout_sample(updated)).status_code == 200
+        assert webhooks.deliver("checkouts/update",
+                                checkout_sample(updated, **checkout)).status_code == 200
         run_jobs()
 
 
@@ -121,6 +124,33 @@ def test_a_guest_order_with_their_address_means_no_email(shop, webhooks, run_job
     assert runs()[0].outcome == "ordered"
 
 
+OTHER_SHOP, OTHER_SECRET = "other-shop.myshopify.com", "other-shop-webhook-secret"
+
+
+@pytest.mark.parametrize("order", [
+    {},  # the sample order is John's, with his address, under his account in that store
+    {"checkout_token": "123123123", "customer": None, "email": "ana@example.com",
+     "contact_email": "ana@example.com"},
+], ids=["by the same shopper", "with this checkout's token"])
+def test_an_order_in_another_store_does_not_stop_this_stores_reminder(
+        order, shop, shopify, webhooks, run_jobs, smtp_sink):
+    """What John buys elsewhere is no purchase from this store; and a checkout token names a
+    checkout in its own store only."""
+    with db.session() as session:
+        stores.connect(session, "shopify", OTHER_SHOP, access_token=shopify.issue_token(OTHER_SHOP),
+                       webhook_secret=OTHER_SECRET)
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs)
+    with at(SAMPLE_TIME + 30 * MINUTE):
+        webhooks.deliver("orders/create", order_sample(SAMPLE_TIME + 20 * MINUTE, **order),
+                         shop=OTHER_SHOP, secret=OTHER_SECRET)
+        run_jobs()
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+
+    assert len(smtp_sink.to(RECIPIENT)) == 1
+    assert runs()[0].outcome is None
+
+
 def test_a_checkout_reported_completed_before_its_order_arrives_stops_the_reminders(
         shop, webhooks, run_jobs, smtp_sink):
     enable(shop.id, "abandoned_checkout")
@@ -152,7 +182,7 @@ def test_an_order_stored_after_the_send_was_queued_still_stops_it(shop, webhooks
 
     assert smtp_sink.received == []
     [message] = messages()
-    assert message.status == "cancelled"
+    assert (message.status, message.reason) == ("cancelled", "ordered")
 
 
 def test_duplicate_deliveries_and_a_step_run_twice_send_one_email(shop, webhooks, run_jobs,
@@ -198,6 +228,31 @@ def test_consent_pending_double_opt_in_enrolls_no_one(shop, webhooks, run_jobs, 
 
     assert runs() == [] and smtp_sink.received == []
     assert ("not_enrolled", None, "no marketing consent") in timeline(shop.id, "john@example.com")
+
+
+def test_a_checkout_with_no_email_address_enrolls_no_one_and_says_why(shop, webhooks, run_jobs,
+                                                                     smtp_sink):
+    """A shopper signed in with a phone number only, who typed no address at checkout."""
+    enable(shop.id, "abandoned_checkout")
+    phone_only = dict(checkout_sample()["customer"], email=None)
+    abandon(shop, webhooks, run_jobs, subscribed=False, email=None, customer=phone_only)
+    move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)
+
+    assert runs() == [] and smtp_sink.received == []
+    with db.session() as session:
+        decisions = session.execute(select(TimelineEntry.kind, TimelineEntry.detail)).all()
+    assert decisions == [("not_enrolled", "no email address")]
+
+
+def test_an_empty_checkout_starts_no_reminder_and_the_timeline_says_why(shop, webhooks, run_jobs,
+                                                                       smtp_sink):
+    """The shopper emptied the checkout before leaving: there is nothing to remind them of."""
+    enable(shop.id, "abandoned_checkout")
+    abandon(shop, webhooks, run_jobs, line_items=[])
+    move_to(SAMPLE_TIME + 100 * HOUR, run_jobs)
+
+    assert runs() == [] and smtp_sink.received == []
+    assert ("not_enrolled", None, "empty cart") in timeline(shop.id, RECIPIENT)
 
 
 def test_an_unsubscribe_one_second_before_the_send_stops_it(shop, webhooks, run_jobs, smtp_sink):

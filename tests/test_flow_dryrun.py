@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from app.core import clock, stores
@@ -26,10 +27,12 @@ BUYS_LATER = Person(8803, "Cy", "North", "cy@example.com")
 NO_CONSENT = Person(8804, "Di", "Oak", "di@example.com")
 
 
-def play_history(webhooks, run_jobs, completing: bool = False) -> None:
+def play_history(webhooks, run_jobs, completing: bool = False,
+                 through_checkout: bool = False) -> None:
     """Four shoppers abandon a checkout at the same moment; one buys within the hour, one two
     days later, one never; one never agreed to marketing. Then ten days pass. `completing`: the
-    platform also reports the buyers' checkouts completed when they order."""
+    platform also reports the buyers' checkouts completed when they order; `through_checkout`:
+    their orders name the checkout they completed."""
     for n, person in enumerate((NEVER_BUYS, BUYS_AT_ONCE, BUYS_LATER, NO_CONSENT)):
         with at(SAMPLE_TIME + MINUTE):
             if person is not NO_CONSENT:
@@ -44,7 +47,8 @@ def play_history(webhooks, run_jobs, completing: bool = False) -> None:
             order_id, person, n = orders[offset]
             with at(SAMPLE_TIME + offset):
                 webhooks.deliver("orders/create", payloads.order(
-                    order_id, order_id, person, [(MUG, 1)], SAMPLE_TIME + offset))
+                    order_id, order_id, person, [(MUG, 1)], SAMPLE_TIME + offset,
+                    checkout_token=f"tok-{n}" if through_checkout else None))
                 if completing:
                     done = payloads.checkout(f"tok-{n}", person, [(MUG, 1)], SAMPLE_TIME + offset,
                                              "https://shop.example/recover")
@@ -90,10 +94,14 @@ def test_the_dry_run_predicts_what_the_flow_then_sends(shop, webhooks, run_jobs,
     assert report.stopped == {"ordered": 2, "no marketing consent": 1}
 
 
+@pytest.mark.parametrize("reported", [{"completing": True}, {"through_checkout": True}],
+                         ids=["by the checkout", "by the order"])
 def test_checkouts_completed_by_an_order_replay_from_when_they_were_abandoned(
-        shop, webhooks, run_jobs, smtp_sink):
+        reported, shop, webhooks, run_jobs, smtp_sink):
+    """Each reminder is judged as of its own moment: the order two days later stopped neither
+    the first nor the second."""
     enable(shop.id, "abandoned_checkout")
-    play_history(webhooks, run_jobs, completing=True)
+    play_history(webhooks, run_jobs, **reported)
     sent = messages("abandoned_checkout")
 
     report = predict(shop.id, SAMPLE_TIME + 10 * DAY)

@@ -450,3 +450,32 @@ def test_a_sweep_queues_at_most_five_thousand_messages_oldest_first(shop, webhoo
     assert outbox.sweep_outbox() == 5000
     assert "mail-5000" in broker.queue("mail").job_ids  # the oldest (lowest id) went
     assert f"mail-{10000}" not in broker.queue("mail").job_ids  # the newest waits
+
+
+class WorkerKilled(BaseException):
+    """The worker process dies while the message is on the wire: nothing after the send runs."""
+
+
+class DyingTransport:
+    def send(self, message) -> None:
+        raise WorkerKilled
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_message_whose_worker_dies_mid_send_is_reaped_as_unknown_and_never_resent(
+        shop, webhooks, run_jobs, smtp_sink, monkeypatch):
+    """The row says `sending` before anything leaves, so the reaper can find it: the server may
+    have the message, so it is called unknown, not sent again."""
+    message_id = checkout_message(shop, webhooks, run_jobs)
+    monkeypatch.setattr(transports, "current", DyingTransport())
+    with pytest.raises(WorkerKilled):
+        outbox.deliver(message_id)
+    monkeypatch.undo()
+
+    with clock.frozen_at(clock.now() + outbox.STALE_SENDING + timedelta(seconds=1)):
+        assert outbox.reap_stale_sending() == 1
+    assert (status(message_id).status, status(message_id).reason) == (
+        "unknown", "worker stopped during send")
+    assert outbox.deliver(message_id) == "unknown" and smtp_sink.received == []
