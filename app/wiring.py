@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app import attribution, discounts, events, job_policies, jobs, writeback
+from app.audiences import membership
 from app.mail import outbox, sendable
 from flows import engine, port
 
@@ -35,5 +36,6 @@ def wire() -> None:
     port.bind(flows_port())
     events.listen(events.ORDER_PLACED)(attribution.on_order_placed)
     engine.listen()
+    events.listen(*membership.CHANGES)(membership.on_event)
     for guard in SEND_GUARDS:
         outbox.register_send_guard(guard)
