@@ -186,4 +186,4 @@ def owned_or_404(session, model, row_id: int | None):
 
 
 from app.web.ui import (activity, audit_log, devinbox, flows, overview,  # noqa: E402,F401
-                        preview, settings, team)
+                        preview, segments, settings, team)
