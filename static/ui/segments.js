@@ -153,7 +153,7 @@
     }).then(function (answer) {
       if (mine !== asked) { return; }
       countOut.className = answer.error ? "hint-error" : "";
-      countOut.textContent = answer.error ? answer.error : answer.count + " customer" + (answer.count === 1 ? "" : "s") + " match now";
+      countOut.textContent = answer.error ? answer.error : answer.count + (answer.count === 1 ? " customer matches now" : " customers match now");
     }).catch(function () { if (mine === asked) { countOut.textContent = "Could not count just now."; } });
   }
 
