@@ -122,3 +122,8 @@ def test_an_order_from_before_the_sunset_arriving_late_leaves_it(shop, webhooks,
                                                        id=820982911946154509))
         run_jobs()
     assert sunsets() == ["sunset"]
+
+
+def test_a_sunset_pauses_marketing_only():
+    assert not Suppression(reason="sunset").blocks_transactional
+    assert Suppression(reason="hard_bounce").blocks_transactional
