@@ -39,6 +39,13 @@ def _store_session(store_ref: str):
         raise click.ClickException(str(error)) from None
 
 
+def _saved(session, verb: str, segment) -> None:
+    from app.audiences import segments as service
+
+    count = service.count(session, segment.store_id, segment.rule)
+    click.echo(f"{verb} segment {segment.name!r}: {count} customer(s)")
+
+
 @segments.command("create")
 @STORE
 @click.argument("name")
@@ -48,9 +55,7 @@ def create(store_ref: str, name: str, rule_text: str) -> None:
     from app.audiences import segments as service
 
     with _store_session(store_ref) as (session, store):
-        segment = service.create(session, store.id, name, rule_text, ACTOR)
-        click.echo(f"created segment {segment.name!r}: "
-                   f"{service.count(session, store.id, segment.rule)} customer(s)")
+        _saved(session, "created", service.create(session, store.id, name, rule_text, ACTOR))
 
 
 @segments.command("update")
@@ -62,9 +67,8 @@ def update(store_ref: str, name: str, rule_text: str) -> None:
     from app.audiences import segments as service
 
     with _store_session(store_ref) as (session, store):
-        segment = service.update(session, service.named(session, store.id, name), rule_text, ACTOR)
-        click.echo(f"updated segment {segment.name!r}: "
-                   f"{service.count(session, store.id, segment.rule)} customer(s)")
+        segment = service.named(session, store.id, name)
+        _saved(session, "updated", service.update(session, segment, rule_text, ACTOR))
 
 
 @segments.command("delete")
