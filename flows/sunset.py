@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import clock, consent, events
+from app.audiences import metrics
 from app.models import Customer, Order, Suppression, TimelineEntry
 from flows import win_back
 
@@ -22,12 +23,9 @@ def on_event(session: Session, event: events.DomainEvent) -> None:
     if event.name == events.ORDER_PLACED:
         order = session.execute(select(Order).where(
             Order.store_id == event.store_id, Order.id == event.subject_id)).scalar_one()
-        match = [Customer.id == order.customer_id] if order.customer_id else []
-        customers = session.execute(select(Customer).where(
-            Customer.store_id == event.store_id,
-            or_(*match, Customer.email == order.email)).order_by(Customer.id)).scalars().all()
-        for customer in customers:
-            lift(session, customer, order.placed_at, ORDERED)
+        for customer_id in metrics.owners(session, event.store_id, order.customer_id,
+                                          order.email):
+            lift(session, session.get(Customer, customer_id), order.placed_at, ORDERED)
     elif event.name == events.CONSENT_CHANGED:
         customer = session.get(Customer, event.subject_id)
         if customer is not None and consent.allows_marketing(customer):

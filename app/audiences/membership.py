@@ -29,7 +29,7 @@ from app import clock, events
 from app.audiences import conditions, metrics, sql
 from app.audiences.catalogue import facts
 from app.db import db
-from app.models import Customer, Order, Segment, SegmentMember, Store
+from app.models import Customer, CustomerMetrics, Order, Segment, SegmentMember, Store
 
 log = logging.getLogger(__name__)
 # Ingest's events after which a customer's segments may differ.
@@ -68,8 +68,14 @@ def recheck(session: Session, store_id: int, customer_ids: list[int],
         return []
     held = set(session.execute(select(SegmentMember.segment_id, SegmentMember.customer_id).where(
         SegmentMember.store_id == store_id, SegmentMember.customer_id.in_(customer_ids))).all())
+    # As the statements of this transaction left them (upserts and the metrics upkeep write
+    # with SQL, behind any copy the session already holds).
+    fresh = {"populate_existing": True}
+    session.execute(select(CustomerMetrics).where(
+        CustomerMetrics.customer_id.in_(customer_ids)).execution_options(**fresh)).all()
     customers = session.execute(select(Customer).where(
-        Customer.store_id == store_id, Customer.id.in_(customer_ids))).scalars()
+        Customer.store_id == store_id, Customer.id.in_(customer_ids)).execution_options(**fresh)
+    ).scalars().all()
     entered, left = [], []
     for customer in customers:
         known = facts(session, customer, now)
