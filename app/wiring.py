@@ -9,12 +9,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from app import jobs
+from app.audiences import membership
 from app.core import events
 from app.jobs import policies as job_policies
 from app.mail import outbox, sendable
 from app.reports import attribution
 from app.sync import discounts, writeback
-from flows import engine, port
+from flows import engine, port, sunset
 
 # Run before every send, in this order, after the suppression list (app.mail.outbox).
 SEND_GUARDS = (sendable.store_settings_allow, engine.run_still_wanted)
@@ -38,6 +39,9 @@ def wire() -> None:
     jobs.declare(job_policies.POLICIES, job_policies.MOVED)
     port.bind(flows_port())
     events.listen(events.ORDER_PLACED)(attribution.on_order_placed)
+    # Before the engine: a returning customer's flows see their sunset already lifted.
+    events.listen(*sunset.EVENTS)(sunset.on_event)
     engine.listen()
+    events.listen(*membership.CHANGES)(membership.on_event)
     for guard in SEND_GUARDS:
         outbox.register_send_guard(guard)

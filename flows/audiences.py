@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Customer, Order, Store
 from flows.localtime import recipient_zone
+from flows.steps import rungs
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,10 @@ class Found:
 
 def lapsed_customers(session: Session, store: Store, settings: dict,
                      at: datetime) -> Iterator[Found]:
-    """Customers whose last order is `lapse_days` old (give or take the entry window): the
-    subject is that last order, so each lapse starts one run and a new order resets it."""
-    lapse = timedelta(days=settings["lapse_days"])
+    """Customers whose last order is the first of `lapse_days` old (give or take the entry
+    window): the subject is that last order, so each lapse starts one run (which climbs the
+    rest of the ladder) and a new order resets it."""
+    lapse = timedelta(days=rungs(settings["lapse_days"])[0])
     window = timedelta(days=settings["entry_window_days"])
     # Orders up to `at` only: live that is every order; a dry run asks as of past days.
     last = (select(Order.customer_id, func.max(Order.placed_at).label("placed_at"))

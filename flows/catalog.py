@@ -14,7 +14,7 @@ FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
 # Definitions replaced by a newer version, kept while runs started on them finish:
 # {(name, version): Flow}. A run always walks the steps of the version it started with.
 RETIRED: dict[tuple[str, int], Flow] = {(flow.name, flow.version): flow for flow in (
-    first_repeat_purchase.VERSION_1,
+    first_repeat_purchase.VERSION_1, win_back.VERSION_1,
 )}
 
 

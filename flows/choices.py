@@ -69,6 +69,11 @@ def _parse(name: str, default: Any, value: Any, part: str | None = None) -> Any:
         if str(value).lower() in ("0", "false", "no", "off"):
             return False
         raise FlowSettingError(f"{name}: use true or false")
+    if isinstance(default, list):
+        try:
+            return [int(v) if v.is_integer() else v for v in limits.ladder(name, value)]
+        except limits.LimitError as error:
+            raise FlowSettingError(str(error)) from None
     if isinstance(default, (int, float)):
         try:
             number = limits.number(name, value)

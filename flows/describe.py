@@ -22,6 +22,10 @@ class _Formatter(string.Formatter):
     def format_field(self, value: Any, format_spec: str) -> str:
         if format_spec == "hours":
             return duration(int(value), "hour")
+        if format_spec == "days" and isinstance(value, list):  # a ladder: 90, 180 and 365 days
+            counts = [str(NUMBERS.get(int(v), int(v))) for v in value]
+            return duration(int(value[0]), "day") if len(counts) == 1 else \
+                f"{', '.join(counts[:-1])} and {counts[-1]} days"
         if format_spec == "days":
             return duration(int(value), "day")
         if format_spec == "percent":

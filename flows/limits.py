@@ -63,7 +63,7 @@ RANGES: dict[str, Range] = {
     "reminder_1_days": Range(1, 60, DAYS),
     "reminder_2_days": Range(1, 60, DAYS),
     "give_up_days": Range(1, 90, DAYS),
-    "lapse_days": Range(14, 730, DAYS),
+    "lapse_days": Range(14, 730, DAYS),  # each rung of the win-back ladder (LADDERS)
     "second_reminder_days": Range(1, 365, DAYS),
     "last_notice_days": Range(1, 365, DAYS),
     "sunset_days": Range(1, 730, DAYS),
@@ -79,6 +79,27 @@ RANGES: dict[str, Range] = {
     "repeat_order_points": Range(0, 1000, POINTS, whole=True),
     "vip_score": Range(1, 100000, POINTS, whole=True),
 }
+
+
+# Settings that hold a rising list of values, each in its range: at most this many.
+LADDERS = {"lapse_days": 3}
+
+
+def ladder(name: str, value: Any) -> list[float]:
+    """A ladder setting's rungs ("90, 180, 365", a list, or one number as older settings hold
+    it), each in its range and each above the one before; LimitError stating the rule if not."""
+    most = LADDERS[name]
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        items = [value]
+    else:
+        items = [item.strip() for item in str(value).strip("[] ").split(",") if item.strip()]
+    rungs = [number(name, item) for item in items]
+    if not 1 <= len(rungs) <= most or any(b <= a for a, b in zip(rungs, rungs[1:])):
+        raise LimitError(f"{name}: 1 to {most} values from {RANGES[name]}, each larger than the "
+                         f"one before (e.g. 90, 180, 365), not {_typed(value)}")
+    return rungs
 
 
 def number(name: str, value: Any) -> float:

@@ -30,6 +30,8 @@ WORDS = {
     "flow switched off": "the flow was switched off",
     "no postal address": "marketing emails need your postal address (Settings, Brand)",
     "held out (control group)": "held out as the control group: not emailed, counted",
+    "sunset lifted: ordered": "ordered again: marketing email resumes",
+    "sunset lifted: opted in": "opted in again: marketing email resumes",
 }
 # Why an address gets no more mail (Suppression.reason), also said on the customer's timeline.
 SUPPRESSIONS = {

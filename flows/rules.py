@@ -8,6 +8,7 @@ from sqlalchemy import exists, func, or_, select
 from app.ingest import consent, orders
 from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
 from flows.context import RunContext
+from flows.steps import rungs
 
 
 def customer_orders(ctx: RunContext):
@@ -136,6 +137,15 @@ def setting_on(name: str):
         return bool(ctx.settings[name])
     condition.__name__ = name
     condition.setting = name  # what a preview asks of the settings alone (app.web.ui.previews)
+    return condition
+
+
+def ladder_reaches(name: str, stage: int):
+    """A condition that holds when the ladder setting `name` has a rung `stage` (0 is the
+    first): a win-back of two lapses has no third email."""
+    def condition(ctx: RunContext) -> bool:
+        return len(rungs(ctx.settings[name])) > stage
+    condition.__name__ = f"{name}_has_{stage + 1}"
     return condition
 
 

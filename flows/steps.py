@@ -33,15 +33,30 @@ def _delay(settings: dict, hours: str | None, days: str | None) -> timedelta:
     return timedelta(0)
 
 
+def rungs(value) -> list[float]:
+    """A ladder setting's values (days), whether held as a list or, as before ladders, one
+    number; flows.limits checked them when they were saved."""
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
+
+
 @dataclass(frozen=True)
 class Wait:
-    """Wait until `hours` or `days` (a setting's name) after the anchor."""
+    """Wait until `hours` or `days` (a setting's name) after the anchor. On a ladder (a setting
+    holding rising days, the first of which is the anchor) the wait counts from rung `stage`
+    (0 is the first), or from the last rung when `stage` is None or beyond the ladder."""
 
     hours: str | None = None
     days: str | None = None
+    ladder: str | None = None
+    stage: int | None = None
 
     def until(self, anchor: datetime, settings: dict) -> datetime:
-        return anchor + _delay(settings, self.hours, self.days)
+        moment = anchor + _delay(settings, self.hours, self.days)
+        if self.ladder is None:
+            return moment
+        held = rungs(settings[self.ladder])
+        rung = held[-1] if self.stage is None else held[min(self.stage, len(held) - 1)]
+        return moment + timedelta(days=rung - held[0])
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from flows.reasons import SUPPRESSIONS, in_words
 from flows.steps import Send
 
 # enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, scored, exited,
-# completed
+# completed; resumed (a sunset lifted, flows.sunset)
 KINDS = ("enrolled", "not_enrolled", "held_out", "sent", "deferred", "skipped", "tagged",
-         "scored", "exited", "completed")
+         "scored", "exited", "completed", "resumed")
 
 
 def record(session: Session, run: FlowRun, kind: str, at, step: str | None = None,

@@ -176,7 +176,9 @@ def test_a_run_started_before_points_existed_finishes_on_its_own_steps(shop, web
 
 
 def test_win_back_writes_three_times_then_sunsets(shop, webhooks, run_jobs, smtp_sink):
-    enable(shop.id, "win_back")
+    # A ladder of one lapse: what win-back did before ladders (tests/test_flow_win_back.py
+    # walks the default ladder of 3, 6 and 12 months).
+    enable(shop.id, "win_back", lapse_days="90")
     place_order(webhooks, run_jobs)
     for days in (89, 90, 105, 120, 165):
         move_to(SAMPLE_TIME + days * DAY + MINUTE, run_jobs)

@@ -11,9 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app.audiences import segments
 from app.core.db import db
 from app.mail.transport import transports
-from app.models import Customer, Message, Order, Store, StoreNotice, TimelineEntry
+from app.models import Customer, Message, Order, Segment, Store, StoreNotice, TimelineEntry
 from app.web.ui import staff
 from flows.catalog import FLOWS
 from tests.ui_helpers import ANA, connect_rival, seed_history, sign_in
@@ -47,6 +48,9 @@ def two_stores(app, shop):
         staff.invite(session, rival.id, "ops@rival-store.example", staff.VIEWER, "RIVAL-ONLY")
         staff.invite(session, shop.id, "jo@fernhill.example", staff.VIEWER, "the owner")
     seed_history(shop)
+    with db.session() as session:
+        for store_id, name in ((rival.id, "RIVAL-ONLY everyone"), (shop.id, "Everyone")):
+            segments.create(session, store_id, name, "true", "the owner")
     return shop, rival
 
 
@@ -71,6 +75,7 @@ def ids(model, store_id: int, limit: int = 3) -> list[int]:
 def pages(store_id: int) -> dict[str, list[str]]:
     """Every GET page of the UI (by route) and the addresses that show it for this store."""
     messages, customers = ids(Message, store_id), ids(Customer, store_id)
+    segment_ids = ids(Segment, store_id)
     return {
         "/app/": ["/app/"],
         "/app/activity": ["/app/activity", "/app/activity?status=sent",
@@ -85,6 +90,13 @@ def pages(store_id: int) -> dict[str, list[str]]:
         "/app/settings": ["/app/settings"],
         "/app/staff": ["/app/staff"],
         "/app/audit": ["/app/audit", "/app/audit?page=2"],
+        "/app/segments": ["/app/segments"],
+        "/app/segments/new": ["/app/segments/new", "/app/segments/new?from=vip"],
+        "/app/segments/<id:segment_id>": [
+            *(f"/app/segments/{i}?sort={s}" for i in segment_ids for s in ("spend", "last_order"))],
+        "/app/segments/<id:segment_id>/edit": [f"/app/segments/{i}/edit" for i in segment_ids],
+        "/app/segments/<id:segment_id>/members.csv": [
+            f"/app/segments/{i}/members.csv" for i in segment_ids],
     }
 
 
@@ -106,7 +118,9 @@ def test_no_page_shows_anything_of_the_other_store(client, storeflow, two_stores
             assert response.status_code in (200, 202), url  # 202: a dry run not run yet
             body = response.get_data(as_text=True)
             assert not [t for t in TRACES if t in body], url
-            assert "Fernhill Goods" in body or route.startswith("/app/dev-inbox/"), url
+            # An email kept in the dev inbox, or a CSV of customers, is not a page of the store.
+            assert ("Fernhill Goods" in body or route.startswith("/app/dev-inbox/")
+                    or route.endswith(".csv")), url
     for accept_json in (f"/app/preview?email={ANA}", "/app/preview"):
         answer = client.get(accept_json, headers={"Accept": "application/json"})
         assert answer.status_code == 200 and not [t for t in TRACES if t in answer.text]
@@ -122,3 +136,6 @@ def test_the_other_stores_rows_are_not_found_by_id(client, storeflow, two_stores
         assert client.get(f"/app/dev-inbox/{message_id}").status_code == 404
     for customer_id in ids(Customer, rival.id):
         assert client.get(f"/app/preview?customer_id={customer_id}").status_code == 404
+    for segment_id in ids(Segment, rival.id):
+        for path in ("", "/edit", "/members.csv"):
+            assert client.get(f"/app/segments/{segment_id}{path}").status_code == 404

@@ -37,7 +37,10 @@ def test_a_fresh_worker_process_has_every_send_guard_and_listener(cli_env):
 
     assert wired["guards"] == ["app.mail.sendable.store_settings_allow",
                                "flows.engine.run_still_wanted"]
-    assert wired["order_placed"] == ["app.reports.attribution.on_order_placed", "flows.engine.on_event"]
+    # A returning customer's sunset is lifted before the engine sees the order; segments last.
+    assert wired["order_placed"] == ["app.reports.attribution.on_order_placed",
+                                     "flows.sunset.on_event", "flows.engine.on_event",
+                                     "app.audiences.membership.on_event"]
     assert wired["port"] == "Port"
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.ingest import consent
-from app.models import Checkout, Customer, CustomerMetrics, Order
+from app.models import Checkout, Customer, CustomerMetrics, Order, StoreMetrics
 
 NUMBER, TEXT, BOOLEAN, DATETIME = "number", "text", "boolean", "datetime"
 TEXT_LIST, NUMBER_LIST = "list of text", "list of numbers"
@@ -55,10 +56,18 @@ VARIABLES = {v.name: v for v in (
     Variable("customer.score", NUMBER, "points the flows' Score steps gave"),
     Variable("customer.last_opened_at", DATETIME, "last email opened", nullable=True),
     Variable("customer.last_clicked_at", DATETIME, "last email link clicked", nullable=True),
+    Variable("customer.days_since_last_open", NUMBER, "whole days from the last open to now",
+             nullable=True),
+    Variable("customer.days_since_last_click", NUMBER, "whole days from the last click to now",
+             nullable=True),
     Variable("customer.emails_30d", NUMBER, "emails sent to them in the last 30 days"),
     Variable("customer.predicted_next_order_at", DATETIME,
              "last order + their median interval (store median for one-time buyers)",
              nullable=True),
+    Variable("customer.days_to_predicted_order", NUMBER,
+             "whole days from now to the predicted next order (negative: overdue)", nullable=True),
+    Variable("customer.top_spender", BOOLEAN,
+             "among the store's top 5 % of buyers by total spent (the bar is set daily)"),
     Variable("order.total", NUMBER, "the order's total"),
     Variable("order.products", NUMBER_LIST, "platform product ids of its lines"),
     Variable("order.product_titles", TEXT_LIST, "its lines' titles"),
@@ -84,11 +93,17 @@ def days_between(earlier: datetime | None, now: datetime) -> int | None:
     return None if earlier is None else (now - earlier) // timedelta(days=1)
 
 
-def customer_facts(customer: Customer, metrics: CustomerMetrics | None, now: datetime) -> dict:
-    """The `customer.*` values of one customer as of `now` (no metrics row: nothing bought)."""
+def customer_facts(customer: Customer, metrics: CustomerMetrics | None, now: datetime,
+                   top_spend: Decimal | None = None) -> dict:
+    """The `customer.*` values of one customer as of `now` (no metrics row: nothing bought);
+    `top_spend` is the store's bar for its top 5 % of buyers (None: not set yet)."""
     since = now - ENGAGEMENT_WINDOW
     sends = metrics.recent_sends if metrics else []
     last_order_at = metrics.last_order_at if metrics else None
+    opened_at = metrics.last_opened_at if metrics else None
+    clicked_at = metrics.last_clicked_at if metrics else None
+    predicted_at = metrics.predicted_next_order_at if metrics else None
+    spent = metrics.total_spent if metrics else Decimal(0)
     return {
         "email": customer.email, "first_name": customer.first_name,
         "last_name": customer.last_name, "tags": list(customer.tags or []),
@@ -103,10 +118,13 @@ def customer_facts(customer: Customer, metrics: CustomerMetrics | None, now: dat
         "country": customer.country_code,
         "accepts_marketing": consent.allows_marketing(customer),
         "score": customer.score or 0,
-        "last_opened_at": iso(metrics.last_opened_at) if metrics else None,
-        "last_clicked_at": iso(metrics.last_clicked_at) if metrics else None,
+        "last_opened_at": iso(opened_at), "last_clicked_at": iso(clicked_at),
+        "days_since_last_open": days_between(opened_at, now),
+        "days_since_last_click": days_between(clicked_at, now),
         "emails_30d": sum(1 for sent in sends if since < sent <= now),
-        "predicted_next_order_at": iso(metrics.predicted_next_order_at) if metrics else None,
+        "predicted_next_order_at": iso(predicted_at),
+        "days_to_predicted_order": days_between(now, predicted_at) if predicted_at else None,
+        "top_spender": top_spend is not None and spent > 0 and spent >= top_spend,
     }
 
 
@@ -129,8 +147,10 @@ def checkout_facts(checkout: Checkout) -> dict:
 def facts(session: Session, customer: Customer, now: datetime, *, order: Order | None = None,
           checkout: Checkout | None = None) -> dict:
     """Everything a rule may read about one customer (and a flow's order or checkout)."""
+    store_metrics = session.get(StoreMetrics, customer.store_id)
     found = {"customer": customer_facts(
-        customer, session.get(CustomerMetrics, customer.id), now)}
+        customer, session.get(CustomerMetrics, customer.id), now,
+        store_metrics.top_spend if store_metrics else None)}
     if order is not None:
         earlier = session.execute(select(Order.id).where(
             Order.store_id == order.store_id, Order.id != order.id,

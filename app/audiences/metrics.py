@@ -105,6 +105,14 @@ ON CONFLICT (store_id) DO UPDATE SET
     median_order_interval = excluded.median_order_interval, computed_at = excluded.computed_at
 """)
 
+# The spend from which a buyer is in the store's top 5 % (read after its rows were rebuilt).
+TOP_SPEND = text("""
+UPDATE store_metrics SET top_spend = (
+    SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY total_spent) FROM customer_metrics
+    WHERE store_id = :store_id AND total_spent > 0)
+WHERE store_id = :store_id
+""")
+
 
 def _params(store_id: int, **extra) -> dict:
     now = clock.now()
@@ -119,12 +127,15 @@ def recompute(session: Session, store_id: int, customer_ids: list[int]) -> None:
 
 
 def recompute_store(session: Session, store_id: int) -> int:
-    """Refresh the store's median order interval, then rebuild every customer's row; how many."""
+    """Refresh the store's median order interval, rebuild every customer's row, then set the
+    store's top-5 % spend from them; how many rows."""
     session.execute(STORE_MEDIAN, _params(store_id))
-    return session.execute(FOR_STORE, _params(store_id)).rowcount
+    rows = session.execute(FOR_STORE, _params(store_id)).rowcount
+    session.execute(TOP_SPEND, {"store_id": store_id})
+    return rows
 
 
-def _owners(session: Session, store_id: int, customer_id: int | None,
+def owners(session: Session, store_id: int, customer_id: int | None,
             email: str | None) -> list[int]:
     """The customers an order or a message belongs to (its linked row and its address's),
     locked: a concurrent upkeep for them waits for this transaction to commit, so its statement
@@ -144,14 +155,14 @@ def order_stored(session: Session, store_id: int, order_id: int) -> None:
     """Upkeep after an order was stored, changed, cancelled or deleted."""
     row = session.execute(select(Order.customer_id, Order.email).where(
         Order.store_id == store_id, Order.id == order_id)).one()
-    recompute(session, store_id, _owners(session, store_id, row.customer_id, row.email))
+    recompute(session, store_id, owners(session, store_id, row.customer_id, row.email))
 
 
 def message_recorded(session: Session, message: Message) -> None:
     """Upkeep after a message was sent, opened or clicked."""
     session.flush()  # the open or click just added is part of what the statement reads
     recompute(session, message.store_id,
-              _owners(session, message.store_id, message.customer_id, message.email))
+              owners(session, message.store_id, message.customer_id, message.email))
 
 
 def message_sent(message_id: int) -> None:

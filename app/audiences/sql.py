@@ -20,7 +20,7 @@ from app.audiences.catalogue import (BOOLEAN, DATETIME, ELEMENT, ENGAGEMENT_WIND
                                      VARIABLES)
 from app.core import clock
 from app.ingest import consent
-from app.models import Customer, CustomerMetrics
+from app.models import Customer, CustomerMetrics, StoreMetrics
 
 M = CustomerMetrics
 DAY_SECONDS = 86400
@@ -30,9 +30,16 @@ def _money(column) -> ColumnElement:
     return cast(column, Float)
 
 
-def _days_since(now: datetime) -> ColumnElement:
-    elapsed = func.extract("epoch", _at(now) - M.last_order_at)
-    return func.floor(elapsed / DAY_SECONDS)
+def _days(earlier, later) -> ColumnElement:
+    """Whole days from `earlier` to `later`, rounded down (as catalogue.days_between)."""
+    return func.floor(func.extract("epoch", later - earlier) / DAY_SECONDS)
+
+
+def _top_spender() -> ColumnElement:
+    bar = select(StoreMetrics.top_spend).where(
+        StoreMetrics.store_id == Customer.store_id).scalar_subquery()
+    spent = func.coalesce(M.total_spent, 0)
+    return _two_valued(and_(spent > 0, spent >= bar))
 
 
 def _emails_30d(now: datetime) -> ColumnElement:
@@ -57,7 +64,7 @@ COLUMNS: dict[str, Callable[[datetime], ColumnElement]] = {
     "customer.average_order_value": lambda now: _money(M.average_order_value),
     "customer.first_order_at": lambda now: M.first_order_at,
     "customer.last_order_at": lambda now: M.last_order_at,
-    "customer.days_since_last_order": _days_since,
+    "customer.days_since_last_order": lambda now: _days(M.last_order_at, _at(now)),
     "customer.products_bought": lambda now: func.coalesce(M.product_ids, cast("[]", JSONB)),
     "customer.product_titles": lambda now: func.coalesce(M.product_titles, cast("[]", JSONB)),
     "customer.country": lambda now: Customer.country_code,
@@ -66,8 +73,12 @@ COLUMNS: dict[str, Callable[[datetime], ColumnElement]] = {
     "customer.score": lambda now: func.coalesce(Customer.score, 0),
     "customer.last_opened_at": lambda now: M.last_opened_at,
     "customer.last_clicked_at": lambda now: M.last_clicked_at,
+    "customer.days_since_last_open": lambda now: _days(M.last_opened_at, _at(now)),
+    "customer.days_since_last_click": lambda now: _days(M.last_clicked_at, _at(now)),
     "customer.emails_30d": _emails_30d,
     "customer.predicted_next_order_at": lambda now: M.predicted_next_order_at,
+    "customer.days_to_predicted_order": lambda now: _days(_at(now), M.predicted_next_order_at),
+    "customer.top_spender": lambda now: _top_spender(),
 }
 BIND_TYPES = {NUMBER: Float, TEXT: String, BOOLEAN: Boolean, DATETIME: DateTime(timezone=True)}
 

@@ -13,8 +13,7 @@ import urllib.request
 import click
 
 from app import bootstrap
-from app.audiences import cli as audiences_cli
-from app.cli import doctor, flows as cli_flows, options
+from app.cli import customers, doctor, flows as cli_flows, options
 from app.core import logs
 from app.core.config import ConfigError
 from app.demo import cli as demo_cli
@@ -396,7 +395,7 @@ def main() -> None:
     cli(prog_name="storeflow")
 
 
-audiences_cli.register(cli)
+customers.register(cli)
 cli_flows.register(cli)
 demo_cli.register(cli)
 doctor.register(cli)

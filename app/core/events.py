@@ -1,8 +1,10 @@
 """Domain events: what happened in a store, in words the flows understand, and who listens.
 
 Ingest publishes the events a record produced inside the transaction that stored it; listeners
-(the flow engine, attribution) act in that same transaction, so an event is acted on exactly
-when its record is committed, and never for a record that was rolled back.
+(the flow engine, attribution, segment membership) act in that same transaction, so an event is
+acted on exactly when its record is committed, and never for a record that was rolled back.
+Segment membership changes are published by the membership listener (in ingest's transaction)
+and by the daily pass that notices what time alone changed (app.audiences.membership).
 """
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ CHECKOUT_UPDATED = "checkout_updated"
 CHECKOUT_COMPLETED = "checkout_completed"
 PRODUCT_VIEWED = "product_viewed"
 PRODUCT_UPDATED = "product_updated"
+# A customer's membership of a segment changed (subject: the customer; related_id: the segment).
+SEGMENT_ENTERED = "segment_entered"
+SEGMENT_LEFT = "segment_left"
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class DomainEvent:
     subject: str  # "order", "checkout", "customer", "product_view", "fulfillment", "product"
     subject_id: int  # our row id, never the platform's
     occurred_at: datetime
+    related_id: int | None = None  # a second row it is about: the segment a customer entered
 
 
 Listener = Callable[[Session, DomainEvent], None]

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from rq import Retry
 
-from app.audiences import metrics
+from app.audiences import membership, metrics
 from app.ingest import sweep
 from app.ingest.pipeline import ingest
 from app.jobs import Policy
@@ -56,6 +56,7 @@ POLICIES = {
     outbox.reap_stale_sending: Policy("periodic", UPKEEP),
     reconcile.reconcile_stores: Policy("periodic", SYNC),
     metrics.recompute_all: Policy("periodic", "Customer metrics", timeout=timedelta(hours=1)),
+    membership.refresh_all: Policy("periodic", "Segments", timeout=timedelta(hours=1)),
 }
 
 # Paths of jobs queued by the release before this one, moved since (kept for one release).

@@ -4,6 +4,7 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from app import jobs
+from app.audiences.membership import refresh_all as refresh_segments
 from app.audiences.metrics import recompute_all
 from app.ingest.sweep import prune_inbox, sweep_inbox
 from app.jobs.heartbeat import SCHEDULER_NAME
@@ -18,6 +19,7 @@ PERIODIC = [
     (live_tick, TICK_SECONDS),
     (enroll_audiences, 3600),
     (recompute_all, 24 * 3600),  # customer metrics: backfill, store medians, 30-day window
+    (refresh_segments, 24 * 3600),  # who entered or left a segment as time passed
     (sweep_inbox, 60),
     (sweep_outbox, TICK_SECONDS),  # with the tick: lost mail jobs, like lost steps, wait one interval
     (reap_stale_sending, 300),

@@ -12,6 +12,7 @@ from app.models.job_failure import JobFailure
 from app.models.message import Message, MessageEvent, Suppression
 from app.models.order import Order, OrderLine
 from app.models.product import Product
+from app.models.segment import Segment, SegmentMember
 from app.models.staff import AuditEntry, StaffMember
 from app.models.store import Store
 from app.models.storefront import ProductView, Visitor
@@ -21,6 +22,6 @@ __all__ = [
     "Attribution", "AuditEntry", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
     "CustomerMetrics", "DataRequest", "FlowConfig", "FlowRun", "Fulfillment", "JobFailure",
     "Message", "MessageEvent", "Order", "OrderLine", "PendingInstall", "Product", "ProductView",
-    "StaffMember", "Store", "StoreMetrics", "StoreNotice", "Suppression", "SyncProgress",
+    "Segment", "SegmentMember", "StaffMember", "Store", "StoreMetrics", "StoreNotice", "Suppression", "SyncProgress",
     "TimelineEntry", "Visitor", "WebhookEvent",
 ]

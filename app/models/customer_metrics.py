@@ -50,12 +50,14 @@ class CustomerMetrics(Base):
 
 
 class StoreMetrics(Base):
-    """A store's median time between one customer's orders: one-time buyers' predicted next
-    order. Refreshed by a store's recompute and a daily job, not per order (it reads them all)."""
+    """A store's median time between one customer's orders (one-time buyers' predicted next
+    order) and the spend that puts a buyer in its top 5 % (`customer.top_spender`). Refreshed
+    by a store's recompute and a daily job, not per order (they read them all)."""
 
     __tablename__ = "store_metrics"
 
     store_id: Mapped[int] = mapped_column(
         ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True)
     median_order_interval: Mapped[timedelta | None] = mapped_column(Interval)
+    top_spend: Mapped[Decimal | None] = mapped_column(Money)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -84,5 +84,6 @@ class Suppression(StoreOwned, Base):
 
     @property
     def blocks_transactional(self) -> bool:
-        """An unsubscribe stops marketing only; a bounce or an erasure stops everything."""
-        return self.reason != "unsubscribed"
+        """An unsubscribe or a sunset stops marketing only; a bounce or an erasure stops
+        everything."""
+        return self.reason not in ("unsubscribed", "sunset")

@@ -187,4 +187,4 @@ def owned_or_404(session, model, row_id: int | None):
 
 
 from app.web.ui import (activity, audit_log, devinbox, flows, overview, preview,  # noqa: E402,F401
-                        settings, team)
+                        segments, settings, team)

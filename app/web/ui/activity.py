@@ -1,5 +1,5 @@
 """Activity: the store's emails page by page with their status, one email's story, and a
-customer found by address or name with their timeline."""
+customer found by address or name with their timeline and the segments they are in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select, true, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
+from app.audiences import segments
 from app.core.db import db
 from app.jobs import failures as job_failures
 from app.mail import compose
@@ -91,7 +92,8 @@ def _customer_view(session: Session, address: str | None) -> dict | None:
     ).order_by(Order.placed_at.desc()).limit(10)).scalars().all()
     timeline = list(reversed(story(session, g.store.id, address)))
     return {"customer": customer, "messages": messages, "orders": orders, "timeline": timeline,
-            "upcoming": upcoming(session, g.store.id, customer.id)}
+            "upcoming": upcoming(session, g.store.id, customer.id),
+            "segments": segments.of_customer(session, customer)}
 
 
 @bp.get("/activity")

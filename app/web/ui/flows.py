@@ -13,7 +13,7 @@ from app.web.ui import bp
 from flows import choices, dryrun, limits
 from flows.catalog import FLOWS
 from flows.reasons import in_words
-from flows.steps import Flow
+from flows.steps import Flow, rungs
 
 log = logging.getLogger(__name__)
 # Settings most merchants never need to touch, folded away under "Advanced".
@@ -47,6 +47,8 @@ class Field:
     def allowed(self) -> str | None:
         """The range a number may take ("1 to 2160 hours (90 days)")."""
         limit = None if self.is_bool else limits.RANGES.get(self.name)
+        if limit and self.name in limits.LADDERS:
+            return f"up to {limits.LADDERS[self.name]} values, each {limit}, rising"
         return str(limit) if limit else None
 
     @property
@@ -67,6 +69,8 @@ def field(name: str, value: Any, default: Any) -> Field:
     stem, _, suffix = name.rpartition("_")
     unit = UNITS.get(suffix) if stem else None
     label = LABELS.get(name) or (stem if unit else name).replace("_", " ").capitalize()
+    if isinstance(default, list):  # a ladder, typed as "90, 180, 365"
+        value = ", ".join(f"{rung:g}" for rung in rungs(value))
     return Field(name, label, unit, value, default)
 
 

@@ -1,16 +1,18 @@
 """`storeflow customers recompute --store S`: rebuild a store's customer metrics (a repair, or
-the backfill right after an upgrade). Names are an interface."""
+the backfill right after an upgrade); and the `segments` commands. Names are an interface."""
 from __future__ import annotations
 
 import click
 
 from app import bootstrap
 from app.cli import options
+from app.cli.segments import segments
 
 
 def register(cli: click.Group) -> None:
-    """Add the `customers` commands to the `storeflow` group."""
+    """Add the `customers` and `segments` commands to the `storeflow` group."""
     cli.add_command(customers)
+    cli.add_command(segments)
 
 
 @click.group()
