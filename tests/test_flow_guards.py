@@ -18,7 +18,7 @@ from flows import catalog, engine, guards
 from flows.localtime import next_allowed, recipient_zone
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, at,
                                 checkout_sample, consent_update, enable, messages, move_to,
-                                order_sample, run_context, runs, timeline)
+                                order_sample, run_context, timeline)
 from tests.helpers import work
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.jobs import broker
-from app.models import FlowConfig, FlowRun, Message, Store, WebhookEvent
+from app.models import FlowConfig, FlowRun, Store, WebhookEvent
 from flows import catalog, choices, limits
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
                                 consent_update, enable, messages, move_to, order_sample, runs)

@@ -150,7 +150,7 @@ def test_an_address_shared_by_customers_shows_the_oldest_platform_customer(clien
                                                                             storeflow):
     """A shopper known first by the address typed at the shop front, and as two Shopify
     customers (one changed its address to hers): the page shows the oldest Shopify one."""
-    older = customers_sharing(shop.id, ANA)
+    customers_sharing(shop.id, ANA)
     sign_in(client, storeflow, shop.id)
 
     page = client.get(f"/app/activity?email={ANA}").text

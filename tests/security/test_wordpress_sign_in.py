@@ -7,7 +7,6 @@ import json
 import logging
 import secrets
 import time
-from datetime import timedelta
 
 import pytest
 
