@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
 from app.models.order import Money
+
+if TYPE_CHECKING:  # the line's catalogue row; SQLAlchemy resolves it by name
+    from app.models.product import Product
 
 
 class Checkout(StoreOwned, Timestamps, Base):
@@ -57,7 +61,7 @@ class CheckoutLine(StoreOwned, Base):
     checkout: Mapped[Checkout] = relationship(back_populates="lines")
     # The catalogue row of the line's product (its page and picture), read in the same query as
     # the lines: an email shows them for every line.
-    product: Mapped["Product | None"] = relationship(
+    product: Mapped[Product | None] = relationship(
         primaryjoin="and_(foreign(CheckoutLine.store_id) == Product.store_id, "
                     "foreign(CheckoutLine.product_id) == Product.platform_id)",
         viewonly=True, uselist=False, lazy="joined")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, Numeric, String,
                         UniqueConstraint)
@@ -11,6 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
+
+if TYPE_CHECKING:  # the line's catalogue row; SQLAlchemy resolves it by name
+    from app.models.product import Product
 
 Money = Numeric(18, 4)
 
@@ -64,7 +68,7 @@ class OrderLine(StoreOwned, Base):
     order: Mapped[Order] = relationship(back_populates="lines")
     # The catalogue row of the line's product (its page and picture), read in the same query as
     # the lines: an email shows them for every line.
-    product: Mapped["Product | None"] = relationship(
+    product: Mapped[Product | None] = relationship(
         primaryjoin="and_(foreign(OrderLine.store_id) == Product.store_id, "
                     "foreign(OrderLine.product_id) == Product.platform_id)",
         viewonly=True, uselist=False, lazy="joined")
