@@ -2,12 +2,18 @@
 and CONSENT_CHANGED when a customer's state changes."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
 
 from app.core.db import db
 from app.ingest import consent
 from app.models import ConsentChange, Customer
+from flows import timeline
 from tests.helpers import published
+from tests.ui_helpers import connect_rival
 
 BOB = 706405506930370084  # customers_create.json and the consent sample
 
@@ -86,6 +92,70 @@ def test_older_consent_never_overwrites_newer(shop, webhooks, run_jobs, emitted)
     assert bob().email_consent == "subscribed"
     assert [state for state, _ in history()] == ["unsubscribed", "subscribed"]
     assert len(consent_events(emitted)) == 2
+
+
+def test_news_dated_the_instant_we_hold_still_applies(shop, webhooks, run_jobs):
+    """Shopify stamps consent in whole seconds: an unsubscribe in the same second as the
+    subscribe it follows must still be heard."""
+    for state in ("subscribed", "unsubscribed"):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(state, "2022-01-01T10:00:00Z"))
+        run_jobs()
+
+    assert bob().email_consent == "unsubscribed"
+    assert [state for state, _ in history()] == ["subscribed", "unsubscribed"]
+
+
+def test_the_timeline_tells_each_change_with_its_opt_in_level_and_when_it_was_given(
+        shop, webhooks, run_jobs):
+    """The history answers "since when, and confirmed how?" (the proof behind every marketing
+    send): at the instant the customer gave consent, not when we heard of it."""
+    payload = consent_update("subscribed", "2022-01-01T10:00:00Z")
+    payload["email_marketing_consent"]["opt_in_level"] = "confirmed_opt_in"
+    webhooks.deliver("customers_email_marketing_consent/update", payload)
+    run_jobs()
+
+    with db.session() as session:
+        told = [(line["at"], line["detail"]) for line in
+                timeline.story(session, shop.id, "bob@biller.com") if line["kind"] == "consent"]
+    assert told == [("2022-01-01T10:00:00+00:00", "subscribed to marketing email, confirmed "
+                                                  "(double opt-in), as Shopify reported")]
+
+
+def test_a_change_in_another_stores_name_never_touches_this_stores_customer(shop, webhooks,
+                                                                           run_jobs):
+    webhooks.deliver("customers_email_marketing_consent/update",
+                     consent_update("subscribed", "2022-01-01T10:00:00Z"))
+    run_jobs()
+    rival = connect_rival()
+
+    with pytest.raises(NoResultFound), db.session() as session:
+        consent.withdraw(session, rival.id, bob().id, datetime(2022, 1, 2, tzinfo=timezone.utc))
+
+    assert bob().email_consent == "subscribed"
+    assert [state for state, _ in history()] == ["subscribed"]
+
+
+def test_a_change_compares_itself_with_what_was_committed_since_the_customer_was_read(shop,
+                                                                                      webhooks,
+                                                                                      run_jobs):
+    """A job that read the customer before another committed an unsubscribe must weigh its
+    (older) news against that unsubscribe, not against the copy it read."""
+    webhooks.deliver("customers_email_marketing_consent/update",
+                     consent_update("subscribed", "2022-01-01T10:00:00Z"))
+    run_jobs()
+    customer_id = bob().id
+
+    with db.session() as session:
+        read = session.get(Customer, customer_id)  # held, as ingest holds whom it resolved
+        assert read.email_consent == "subscribed"
+        with db.session() as other:
+            consent.withdraw(other, shop.id, customer_id, datetime(2022, 1, 3, tzinfo=timezone.utc))
+        assert consent.confirm(session, shop.id, customer_id,
+                               datetime(2022, 1, 2, tzinfo=timezone.utc)) == []
+
+    assert bob().email_consent == "unsubscribed"
+    assert [state for state, _ in history()] == ["subscribed", "unsubscribed"]
 
 
 def checkout_with_box(ticked: bool, updated_at: str) -> dict:
