@@ -150,7 +150,8 @@ def test_a_change_compares_itself_with_what_was_committed_since_the_customer_was
         read = session.get(Customer, customer_id)  # held, as ingest holds whom it resolved
         assert read.email_consent == "subscribed"
         with db.session() as other:
-            consent.withdraw(other, shop.id, customer_id, datetime(2022, 1, 3, tzinfo=timezone.utc))
+            consent.withdraw(other, shop.id, customer_id,
+                             datetime(2022, 1, 3, tzinfo=timezone.utc))
         assert consent.confirm(session, shop.id, customer_id,
                                datetime(2022, 1, 2, tzinfo=timezone.utc)) == []
 
