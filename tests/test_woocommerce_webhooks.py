@@ -99,6 +99,20 @@ def test_the_woocommerce_url_does_not_open_a_store_of_another_platform(shop, woo
     assert count(WebhookEvent) == 0
 
 
+def test_a_woocommerce_delivery_naming_a_shopify_shop_does_not_open_it(shop, client):
+    # At the URL without a store id the source header names the store; a Shopify shop's domain
+    # there, signed with that shop's own secret (Shopify signs the same way), opens nothing.
+    body = json.dumps(published("woocommerce/order.json")).encode()
+    response = client.post("/webhooks/woocommerce", data=body, content_type="application/json",
+                           headers={"X-WC-Webhook-Source": shop.domain,
+                                    "X-WC-Webhook-Topic": "order.created",
+                                    "X-WC-Webhook-Delivery-ID": "1",
+                                    "X-WC-Webhook-Signature": sign(SHOP_SECRET, body)})
+
+    assert response.status_code == 401
+    assert count(WebhookEvent) == 0
+
+
 def test_same_state_is_stored_once_whatever_the_delivery_id(woo_store, woo_webhooks):
     payload = published("woocommerce/order.json")
 
