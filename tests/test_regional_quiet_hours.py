@@ -12,11 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from app.core.db import db
-from app.demo.payloads import Person, customer
 from app.models import Customer, Store
 from flows.localtime import recipient_zone
-from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, at, checkout_sample,
-                                consent_update, enable, move_to)
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, Person, enable, move_to,
+                                shopper_abandons)
 from tests.helpers import published
 
 UTC = timezone.utc
@@ -51,12 +50,7 @@ def test_shoppers_in_california_and_new_york_have_their_own_quiet_hours(
         session.get(Store, shop.id).settings = {"timezone": CHICAGO}
     enable(shop.id, "abandoned_checkout", quiet_hours="21:00-08:00")
     shopper = Person(CHECKOUT_CUSTOMER, "John", "Smith", "john@example.com", region=region)
-    with at(DUE - HOUR + MINUTE):
-        webhooks.deliver("customers/update", customer(shopper, DUE - HOUR))
-        webhooks.deliver("customers_email_marketing_consent/update",
-                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
-        webhooks.deliver("checkouts/update", checkout_sample(DUE - HOUR))
-        run_jobs()
+    shopper_abandons(webhooks, run_jobs, shopper, DUE - HOUR)
     with db.session() as session:
         stored = session.execute(select(Customer.country_code, Customer.province_code)).one()
     assert tuple(stored) == ("US", region)
