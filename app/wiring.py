@@ -12,13 +12,14 @@ from app import jobs
 from app.audiences import membership
 from app.core import events
 from app.jobs import policies as job_policies
-from app.mail import outbox, sendable
+from app.mail import consent_ledger, outbox, sendable
 from app.reports import attribution
 from app.sync import discounts, writeback
 from flows import engine, port, sunset
 
 # Run before every send, in this order, after the suppression list (app.mail.outbox).
-SEND_GUARDS = (sendable.store_settings_allow, engine.run_still_wanted)
+SEND_GUARDS = (sendable.store_settings_allow, consent_ledger.consent_still_given,
+               engine.run_still_wanted)
 
 
 def _tag_customer(session: Session, store_id: int, customer_id: int, tag: str) -> None:

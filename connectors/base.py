@@ -51,6 +51,8 @@ class CustomerRecord:
     last_name: str | None = None
     phone: str | None = None
     country_code: str | None = None
+    # The address's state or province code (Shopify's province_code, WooCommerce's state).
+    province_code: str | None = None
     created_at: datetime | None = None
     # None when the platform embeds a customer without timestamps (Shopify orders do):
     # such a record creates a missing customer but never overwrites a dated one.

@@ -48,17 +48,19 @@ def lapsed_customers(session: Session, store: Store, settings: dict,
 
 def birthdays_today(session: Session, store: Store, settings: dict,
                     at: datetime) -> Iterator[Found]:
-    """Customers whose birthday it is today on their own calendar (their country's zone, else
-    the store's): candidates from the dates around `at`, checked one by one."""
+    """Customers whose birthday it is today on their own calendar (their country's or region's
+    zone, else the store's): candidates from the dates around `at`, checked one by one."""
     days = {(at + timedelta(hours=h)).date() for h in (-14, 0, 14)}
-    rows = session.execute(select(Customer.id, Customer.birthday, Customer.country_code).where(
+    rows = session.execute(select(Customer.id, Customer.birthday, Customer.country_code,
+                                  Customer.province_code).where(
         Customer.store_id == store.id, Customer.birthday.is_not(None),
         or_(*(tuple_(extract("month", Customer.birthday), extract("day", Customer.birthday))
               == (d.month, d.day) for d in days)),
     )).all()
     store_zone = store.effective_settings["timezone"]
     for row in rows:
-        local_today = at.astimezone(recipient_zone(row.country_code, store_zone)).date()
+        zone = recipient_zone(row.country_code, store_zone, row.province_code)
+        local_today = at.astimezone(zone).date()
         if (row.birthday.month, row.birthday.day) == (local_today.month, local_today.day):
             yield Found(row.id, "birthday", local_today.year, at, at)
 

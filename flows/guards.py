@@ -24,7 +24,9 @@ class Deferral:
 
 def quiet_hours(ctx: RunContext) -> Deferral | None:
     store_settings = ctx.store.effective_settings
-    zone = localtime.recipient_zone(ctx.customer.country_code, store_settings["timezone"])
+    customer = ctx.customer
+    zone = localtime.recipient_zone(customer.country_code, store_settings["timezone"],
+                                    customer.province_code)
     allowed = localtime.next_allowed(ctx.now, zone, parse_quiet_hours(store_settings["quiet_hours"]))
     return Deferral(allowed, "quiet hours") if allowed > ctx.now else None
 

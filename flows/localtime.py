@@ -1,10 +1,14 @@
-"""The recipient's clock: their time zone, and the next moment outside the store's quiet hours."""
+"""The recipient's clock: their time zone (their country's, or in a country of several zones their
+state's or province's), and the next moment outside the store's quiet hours."""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 from functools import lru_cache
 from importlib import resources
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
+
+from iso3166_2 import Subdivisions
+from timezonefinder import TimezoneFinder
 
 from app.core.settings import QuietHours
 
@@ -21,13 +25,40 @@ def _zones_by_country() -> dict[str, tuple[str, ...]]:
     return {country: tuple(zones) for country, zones in table.items()}
 
 
-def recipient_zone(country_code: str | None, store_zone: str) -> ZoneInfo:
-    """The customer's zone when their country has one; in a country of several zones the store's
-    when it is one of them; else the store's."""
-    zones = _zones_by_country().get((country_code or "").upper(), ())
+@lru_cache(maxsize=1)
+def _subdivisions() -> Subdivisions:
+    return Subdivisions()
+
+
+@lru_cache(maxsize=1)
+def _zone_finder() -> TimezoneFinder:
+    return TimezoneFinder()
+
+
+@lru_cache(maxsize=1024)
+def _region_zone(country: str, region: str) -> str | None:
+    """The zone of a state or province (ISO 3166-2 code, as Shopify and WooCommerce give it for
+    the US, Canada, Australia, Brazil, Russia...): the zone at its point in iso3166-2's data,
+    found in timezonefinder's zone boundaries; None when either does not know it."""
+    try:
+        latitude, longitude = _subdivisions()[country][f"{country}-{region}"].latLng
+    except (KeyError, TypeError, ValueError):  # not a code of that country, or no point kept
+        return None
+    zone = _zone_finder().timezone_at(lat=latitude, lng=longitude)
+    return zone if zone in available_timezones() else None
+
+
+def recipient_zone(country_code: str | None, store_zone: str,
+                   province_code: str | None = None) -> ZoneInfo:
+    """The customer's zone: their country's when it has one; in a country of several zones their
+    state's or province's when we know it; else the store's."""
+    country = (country_code or "").upper()
+    zones = _zones_by_country().get(country, ())
     if len(zones) == 1:
         return ZoneInfo(zones[0])
-    return ZoneInfo(store_zone)
+    region = (province_code or "").strip().upper()
+    zone = _region_zone(country, region) if zones and region else None
+    return ZoneInfo(zone or store_zone)
 
 
 def _quiet(local: time, hours: QuietHours) -> bool:

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from app.core import clock
 from app.core.db import db
-from app.demo.payloads import (SAMPLE_TIME, checkout_sample, consent_update,  # noqa: F401
+from app.demo.payloads import (SAMPLE_TIME, Person, checkout_sample,  # noqa: F401
+                               consent_update, customer,
                                order_sample)
 from app.models import FlowRun, Message, Store
 from flows import catalog, choices, engine
@@ -44,6 +45,17 @@ def enable(store_id: int, *names: str, quiet_hours: str = "off", **settings) -> 
             known = {k: v for k, v in settings.items() if k in choices.defaults(flow)}
             choices.save(session, store_id, flow, actor="test", enabled=True,
                         changes=choices.validate(flow, known))
+
+
+def shopper_abandons(webhooks, run_jobs, shopper: Person, updated: datetime) -> None:
+    """`shopper` (the checkout sample's customer, with their own address) subscribes and leaves
+    the sample checkout at `updated`; delivered a minute later."""
+    with at(updated + MINUTE):
+        webhooks.deliver("customers/update", customer(shopper, updated))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, shopper.email))
+        webhooks.deliver("checkouts/update", checkout_sample(updated))
+        run_jobs()
 
 
 def move_to(instant: datetime, run_jobs) -> None:

@@ -12,13 +12,12 @@ from sqlalchemy import update
 from app.core import stores
 from app.core.db import db
 from app.core.settings import parse_quiet_hours
-from app.demo.payloads import Person, customer
 from app.models import Customer, FlowRun, Message, Store
 from flows import catalog, engine, guards
 from flows.localtime import next_allowed, recipient_zone
-from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, at,
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, DAY, HOUR, MINUTE, SAMPLE_TIME, Person, at,
                                 checkout_sample, consent_update, enable, messages, move_to,
-                                order_sample, run_context, timeline)
+                                order_sample, run_context, shopper_abandons, timeline)
 from tests.helpers import work
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -167,12 +166,7 @@ def test_quiet_hours_are_the_shoppers_not_the_stores(due, goes, shop, webhooks, 
         session.get(Store, shop.id).settings = {"timezone": "America/New_York"}
     enable(shop.id, "abandoned_checkout", quiet_hours="21:00-08:00")
     in_japan = Person(CHECKOUT_CUSTOMER, "John", "Smith", "john@example.com", country="JP")
-    with at(due - HOUR + MINUTE):
-        webhooks.deliver("customers/update", customer(in_japan, due - HOUR))
-        webhooks.deliver("customers_email_marketing_consent/update",
-                         consent_update(CHECKOUT_CUSTOMER, "john@example.com"))
-        webhooks.deliver("checkouts/update", checkout_sample(due - HOUR))
-        run_jobs()
+    shopper_abandons(webhooks, run_jobs, in_japan, due - HOUR)
 
     move_to(due, run_jobs)
     assert len(smtp_sink.received) == (1 if goes == due else 0)

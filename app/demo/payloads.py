@@ -37,6 +37,8 @@ class Person:
     email: str
     country: str = "US"
     birthday: date | None = None
+    # The state or province code of their address; None: the address names none.
+    region: str | None = None
 
 
 def consent_update(customer_id: int, email: str, state: str = "subscribed",
@@ -88,6 +90,7 @@ def customer(person: Person, updated: datetime) -> dict:
                    admin_graphql_api_id=f"gid://shopify/Customer/{person.id}")
     payload["default_address"].update(customer_id=person.id, first_name=person.first_name,
                                       last_name=person.last_name, country_code=person.country,
+                                      province=person.region, province_code=person.region,
                                       name=f"{person.first_name} {person.last_name}")
     if person.birthday:
         payload["metafields"] = [{"namespace": "facts", "key": "birth_date", "type": "date",
@@ -101,7 +104,8 @@ def _embedded(sample: dict, person: Person) -> dict:
                     first_name=person.first_name, last_name=person.last_name,
                     admin_graphql_api_id=f"gid://shopify/Customer/{person.id}")
     embedded["default_address"] = dict(embedded["default_address"], customer_id=person.id,
-                                       country_code=person.country)
+                                       country_code=person.country, province=person.region,
+                                       province_code=person.region)
     return embedded
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import connectors
 from app.core import clock, events
-from app.models import ConsentChange, Customer
+from app.models import ConsentChange, Customer, SendConsent
 from app.sync import writeback
 
 SUBSCRIBED = "subscribed"
@@ -54,8 +54,8 @@ def subscribing(customer: Customer) -> bool:
     return customer.email_consent in (SUBSCRIBED, PENDING)
 
 
-def in_words(change: ConsentChange) -> str:
-    """One change of consent as a merchant reads it: "subscribed to marketing email (double
+def in_words(change: ConsentChange | SendConsent) -> str:
+    """One change of consent (or the ledger's copy of one) as a merchant reads it: "subscribed to marketing email (double
     opt-in), as Shopify reported"."""
     state = STATE_WORDS.get(change.state, change.state.replace("_", " "))
     if change.state == SUBSCRIBED and change.opt_in_level == CONFIRMED:

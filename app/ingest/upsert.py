@@ -69,7 +69,8 @@ def customer(session: Session, store_id: int, record: CustomerRecord) -> Upserte
     identity.adopt(session, store_id, record.platform_id, record.email)
     values = {
         "email": record.email, "first_name": record.first_name, "last_name": record.last_name,
-        "phone": record.phone, "country_code": record.country_code, "tags": list(record.tags),
+        "phone": record.phone, "country_code": record.country_code,
+        "province_code": record.province_code, "tags": list(record.tags),
         "source_created_at": record.created_at, "source_updated_at": record.updated_at,
     }
     if record.birthday is not None:  # most payloads do not carry it; silence keeps what we have

@@ -20,7 +20,7 @@ from app import jobs
 from app.audiences import metrics
 from app.core import clock
 from app.core.db import db
-from app.mail import compose
+from app.mail import compose, consent_ledger
 from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
 from app.models import Message, Store, Suppression
@@ -43,14 +43,18 @@ def queue_message(session: Session, *, store_id: int, email: str, template: str,
                   marketing: bool, context: dict | None = None, customer_id: int | None = None,
                   flow: str | None = None, run_id: int | None = None,
                   step: str | None = None) -> int | None:
-    """Write a queued message; None if this (run, step) already has one. Enqueue after commit."""
+    """Write a queued message; None if this (run, step) already has one. Enqueue after commit.
+    A flow's marketing email keeps the consent it is queued on (app.mail.consent_ledger)."""
     statement = insert(Message).values(
         store_id=store_id, email=email, template=template, marketing=marketing,
         context=context or {}, customer_id=customer_id, flow=flow, run_id=run_id, step=step,
         status="queued", message_id=f"<{uuid.uuid4().hex}@{transports.message_id_domain}>",
         created_at=clock.now(), updated_at=clock.now(),
     ).on_conflict_do_nothing(index_elements=["run_id", "step"]).returning(Message.id)
-    return session.execute(statement).scalar_one_or_none()
+    message_id = session.execute(statement).scalar_one_or_none()
+    if message_id is not None and marketing and run_id is not None and customer_id is not None:
+        consent_ledger.record(session, store_id, message_id, customer_id)
+    return message_id
 
 
 def cancel_run_messages(session: Session, store_id: int, run_id: int, reason: str) -> None:

@@ -1,7 +1,7 @@
 """The local model. Import from here: `from app.models import Store, Order`."""
 from app.models.attribution import Attribution
 from app.models.checkout import Checkout, CheckoutLine
-from app.models.consent import ConsentChange
+from app.models.consent import ConsentChange, SendConsent
 from app.models.customer import Customer
 from app.models.customer_metrics import CustomerMetrics, StoreMetrics
 from app.models.flow import FlowConfig, FlowRun, TimelineEntry
@@ -22,6 +22,6 @@ __all__ = [
     "Attribution", "AuditEntry", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
     "CustomerMetrics", "DataRequest", "FlowConfig", "FlowRun", "Fulfillment", "JobFailure",
     "Message", "MessageEvent", "Order", "OrderLine", "PendingInstall", "Product", "ProductView",
-    "Segment", "SegmentMember", "StaffMember", "Store", "StoreMetrics", "StoreNotice", "Suppression", "SyncProgress",
+    "Segment", "SegmentMember", "SendConsent", "StaffMember", "Store", "StoreMetrics", "StoreNotice", "Suppression", "SyncProgress",
     "TimelineEntry", "Visitor", "WebhookEvent",
 ]

@@ -29,6 +29,9 @@ class Customer(StoreOwned, Timestamps, Base):
     last_name: Mapped[str | None] = mapped_column(String(255))
     phone: Mapped[str | None] = mapped_column(String(64))
     country_code: Mapped[str | None] = mapped_column(String(2))
+    # The address's state or province as the platform codes it (ISO 3166-2's part after the
+    # dash for the US, Canada, Australia...): quiet hours read the region's time zone from it.
+    province_code: Mapped[str | None] = mapped_column(String(32))
     tags: Mapped[list] = mapped_column(JSONB, default=list)
     # Points the flows' Score steps gave (flows.steps.Score): read by `score_at_least`.
     score: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

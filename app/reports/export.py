@@ -1,6 +1,7 @@
 """Everything we hold about one customer of one store, as JSON-ready data: their profile(s),
 consent history, orders, checkouts, storefront visits and views, the messages sent to them (with
-opens, clicks, bounces), their place in each flow and its timeline, and any suppression.
+opens, clicks, bounces, and the consent each was sent on), their place in each flow and its
+timeline, and any suppression.
 
 Used by `storeflow customer export` and by the GDPR data request.
 """
@@ -13,8 +14,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.mail import consent_ledger
 from app.models import (Checkout, ConsentChange, Customer, FlowRun, Message, MessageEvent, Order,
-                        ProductView, Suppression, TimelineEntry, Visitor)
+                        ProductView, SendConsent, Suppression, TimelineEntry, Visitor)
 from connectors.values import normalize_email
 
 
@@ -29,6 +31,12 @@ def _plain(value: Any) -> Any:
 def _row(row, *exclude: str) -> dict[str, Any]:
     skip = {"store_id", *exclude}
     return {c.key: _plain(getattr(row, c.key)) for c in row.__table__.columns if c.key not in skip}
+
+
+def _basis(message: Message, entry: SendConsent | None) -> dict[str, Any]:
+    """The consent a message was sent on: the ledger's copy, and in words."""
+    copied = _row(entry, "id", "message_id") if entry is not None else None
+    return {"in_words": consent_ledger.in_words(message, entry), "ledger": copied}
 
 
 def export_customer(session: Session, store_id: int, email: str) -> dict[str, Any]:
@@ -60,6 +68,7 @@ def export_customer(session: Session, store_id: int, email: str) -> dict[str, An
     events = session.execute(select(MessageEvent).where(
         MessageEvent.message_id.in_([m.id for m in messages])).order_by(MessageEvent.id)
     ).scalars().all()
+    ledger = consent_ledger.of_messages(session, store_id, [m.id for m in messages])
     return {
         "email": address,
         "customers": [_row(c) for c in customers],
@@ -74,7 +83,8 @@ def export_customer(session: Session, store_id: int, email: str) -> dict[str, An
                 ProductView.visitor_id.in_([v.visitor_id for v in visitors])))
             .order_by(ProductView.id)),
         "messages": [{**_row(m), "events": [_row(e, "message_id") for e in events
-                                            if e.message_id == m.id]} for m in messages],
+                                            if e.message_id == m.id],
+                      "consent_basis": _basis(m, ledger.get(m.id))} for m in messages],
         "flow_runs": rows(theirs(FlowRun)),
         "timeline": rows(theirs(TimelineEntry)),
         "suppressions": rows(select(Suppression).where(Suppression.store_id == store_id,

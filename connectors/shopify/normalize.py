@@ -25,6 +25,7 @@ def customer(payload: Any) -> CustomerRecord:
         last_name=text(payload.get("last_name"), 255),
         phone=text(payload.get("phone"), 64),
         country_code=text(address.get("country_code"), 2) if isinstance(address, dict) else None,
+        province_code=text(address.get("province_code"), 32) if isinstance(address, dict) else None,
         created_at=parse_time(payload.get("created_at"), "customer.created_at"),
         updated_at=parse_time(payload.get("updated_at"), "customer.updated_at"),
         tags=_tags(payload.get("tags")),

@@ -13,7 +13,7 @@ PAGE = 50
 
 _CUSTOMER_FIELDS = """id firstName lastName phone tags createdAt updatedAt
   defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt }
-  defaultAddress { countryCodeV2 }"""
+  defaultAddress { countryCodeV2 provinceCode }"""
 _LINE_FIELDS = """lineItems(first: 100) { nodes { title quantity sku variantTitle
   originalUnitPriceSet { shopMoney { amount } } product { id } variant { id } } }"""
 
@@ -67,6 +67,7 @@ def customer(node: dict) -> CustomerRecord:
         email=normalize_email(_email(node).get("emailAddress")),
         first_name=text(node.get("firstName"), 255), last_name=text(node.get("lastName"), 255),
         phone=text(node.get("phone"), 64), country_code=text(address.get("countryCodeV2"), 2),
+        province_code=text(address.get("provinceCode"), 32),
         created_at=parse_time(node.get("createdAt"), "customer.createdAt"),
         updated_at=parse_time(node.get("updatedAt"), "customer.updatedAt"),
         tags=tuple(text(tag, 255) for tag in node.get("tags") or [] if isinstance(tag, str)),

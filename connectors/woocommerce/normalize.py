@@ -65,6 +65,7 @@ def customer(payload: dict) -> CustomerRecord:
         last_name=text(payload.get("last_name"), 255) or None,
         phone=text(billing.get("phone"), 64) or None,
         country_code=text(billing.get("country"), 2) or None,
+        province_code=text(billing.get("state"), 32) or None,
         created_at=gmt(payload, "date_created_gmt"),
         updated_at=_modified(payload),
     )
@@ -82,6 +83,7 @@ def _buyer(payload: dict, billing: dict) -> CustomerRecord | None:
         last_name=text(billing.get("last_name"), 255) or None,
         phone=text(billing.get("phone"), 64) or None,
         country_code=text(billing.get("country"), 2) or None,
+        province_code=text(billing.get("state"), 32) or None,
     )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.audiences import segments
 from app.core.db import db
 from app.jobs import failures as job_failures
-from app.mail import compose
+from app.mail import compose, consent_ledger
 from app.mail.render import render
 from app.models import Customer, Message, MessageEvent, Order
 from app.web import ids
@@ -122,7 +122,8 @@ def activity():
 @bp.get("/activity/messages/<id:message_id>")
 @shows_email
 def message(message_id: int):
-    """One email: who, when, what happened to it, why it has not left, and how it renders today."""
+    """One email: who, when, on what consent, what happened to it, why it has not left, and how
+    it renders today."""
     with db.session() as session:
         row = owned_or_404(session, Message, message_id)
         events = session.execute(select(MessageEvent).where(
@@ -130,9 +131,11 @@ def message(message_id: int):
         ).order_by(MessageEvent.occurred_at)).scalars().all()
         error = (job_failures.of_messages(session, g.store.id, [row.id]).get(row.id)
                  if row.status == "queued" else None)
+        basis = consent_ledger.in_words(
+            row, consent_ledger.of_messages(session, g.store.id, [row.id]).get(row.id))
         try:
             rendered = render(row.template, compose.context_for(session, g.store, row))
         except UndefinedError:  # the cart or order it was about has since been deleted
             rendered = None
     return render_template("ui/message.html", message=row, events=events, rendered=rendered,
-                           error=error, flows=FLOWS)
+                           error=error, basis=basis, flows=FLOWS)

@@ -1,0 +1,61 @@
+"""The per-send consent ledger: every marketing email of a flow keeps the consent it was queued on
+(its state, source and time), written with the message; the message page and the customer export
+show it. A transactional email needs none, and a test send goes to staff on nobody's consent.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core import clock
+from app.ingest import consent
+from app.models import ConsentChange, Customer, Message, SendConsent
+
+
+def record(session: Session, store_id: int, message_id: int, customer_id: int) -> None:
+    """Copy the customer's consent as it stands now into the ledger row of `message_id`."""
+    customer = session.execute(select(Customer).where(
+        Customer.store_id == store_id, Customer.id == customer_id)).scalar_one()
+    # The history row that set what the customer holds (the newest of that state: a merged
+    # customer's history may end with the other profile's changes).
+    change = session.execute(select(ConsentChange).where(
+        ConsentChange.store_id == store_id, ConsentChange.customer_id == customer_id,
+        ConsentChange.state == customer.email_consent,
+    ).order_by(ConsentChange.id.desc()).limit(1)).scalar_one_or_none()
+    session.add(SendConsent(
+        store_id=store_id, message_id=message_id, customer_id=customer_id,
+        consent_change_id=change.id if change else None, state=customer.email_consent,
+        opt_in_level=customer.email_consent_opt_in_level,
+        source=change.source if change else None,
+        consented_at=customer.email_consent_updated_at, judged_at=clock.now()))
+
+
+def consent_still_given(session: Session, message: Message) -> str | None:
+    """A send guard (registered by app.wiring): a marketing email queued on a subscription the
+    customer has withdrawn since (at their store, not through our link) does not leave."""
+    entry = of_messages(session, message.store_id, [message.id]).get(message.id)
+    if entry is None or entry.state != consent.SUBSCRIBED or entry.customer_id is None:
+        return None
+    now = session.execute(select(Customer.email_consent).where(
+        Customer.store_id == message.store_id, Customer.id == entry.customer_id)).scalar()
+    return None if now == consent.SUBSCRIBED else "marketing consent withdrawn"
+
+
+def of_messages(session: Session, store_id: int, message_ids: list[int]) -> dict[int, SendConsent]:
+    """The ledger rows of these messages of one store, by message id."""
+    rows = session.execute(select(SendConsent).where(
+        SendConsent.store_id == store_id, SendConsent.message_id.in_(message_ids))).scalars()
+    return {row.message_id: row for row in rows}
+
+
+def in_words(message: Message, entry: SendConsent | None) -> str:
+    """The consent a message was sent on, as a merchant reads it."""
+    if not message.marketing:
+        return "transactional: sent whatever their marketing consent"
+    if entry is None:
+        return ("a test send to staff, on nobody's consent" if message.run_id is None
+                else "not recorded (queued before the ledger was kept)")
+    words = consent.in_words(entry) if entry.source else (
+        consent.STATE_WORDS.get(entry.state or "", "consent never reported") + ", source not kept")
+    given = entry.consented_at.date().isoformat() if entry.consented_at else "date not reported"
+    return f"{words} ({given})"
