@@ -51,6 +51,12 @@ FROM customers c
 LEFT JOIN totals t ON t.customer_id = c.id
 LEFT JOIN store_metrics sm ON sm.store_id = c.store_id
 WHERE c.store_id = :store
+ON CONFLICT (customer_id) DO UPDATE SET
+    orders_count = excluded.orders_count, total_spent = excluded.total_spent,
+    average_order_value = excluded.average_order_value, first_order_at = excluded.first_order_at,
+    last_order_at = excluded.last_order_at, last_opened_at = excluded.last_opened_at,
+    predicted_next_order_at = excluded.predicted_next_order_at,
+    prediction_basis = excluded.prediction_basis, computed_at = excluded.computed_at
 """)
 # One order of each of `sample` customers spread over the store, for the upkeep.
 SAMPLE = text("""

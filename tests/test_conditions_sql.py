@@ -141,6 +141,8 @@ def test_python_and_sql_agree_for_drawn_customers_and_rules(app, drawn, rule_set
         checked = conditions.check(rule)
         found, held = answers(store_id, checked)
         assert found == held, (rule, drawn)
+        with db.session() as session:  # the count (over the metrics alone where it can be)
+            assert sql.count(session, store_id, checked, NOW) == len(held), (rule, drawn)
 
 
 def test_bought_twice_and_spent_over_100(app):

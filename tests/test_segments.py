@@ -183,3 +183,16 @@ def test_every_builtin_is_a_rule_that_counts_on_a_real_store(shop, webhooks, run
                       for key, builtin in BUILTINS.items()}
     assert counts == {"vip": 1, "repeat": 1, "one_time": 19, "never": 0, "lapsed_90": 19,
                       "lapsed_180": 0, "lapsed_365": 0, "engaged_30": 0, "due_to_reorder": 0}
+
+
+def test_a_customer_just_stored_is_never_purchased_before_any_recompute(shop, webhooks, run_jobs):
+    """Every customer has a metrics row from the moment it is stored (migration 0026's trigger),
+    which segments join to: a new customer counts as "never purchased" at once."""
+    customer = published("shopify/customers_create.json")
+    webhooks.deliver("customers/create", customer)
+    run_jobs()
+    never = conditions.check(BUILTINS["never"].rule)
+    with db.session() as session:
+        emails = [m.email for m in segments.members(session, shop.id, never)]
+        count = segments.count(session, shop.id, never)
+    assert (emails, count) == ([customer["email"].lower()], 1)

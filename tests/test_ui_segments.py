@@ -30,9 +30,9 @@ def owner(client, storeflow, shop):
 def spender(store_id: int, email: str, first_name: str, spent: int, orders: int = 1) -> int:
     """A customer whose metrics say they spent `spent` over `orders` orders."""
     customer_id = add_customer(store_id, email, None, first_name)
-    with db.session() as session:
-        session.add(CustomerMetrics(customer_id=customer_id, store_id=store_id, orders_count=orders,
-                                    total_spent=spent, computed_at=segments.clock.now()))
+    with db.session() as session:  # its row exists from the moment the customer was stored
+        metrics = session.get(CustomerMetrics, customer_id)
+        metrics.orders_count, metrics.total_spent = orders, spent
     return customer_id
 
 

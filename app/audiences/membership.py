@@ -29,7 +29,7 @@ from app.audiences import conditions, metrics, sql
 from app.audiences.catalogue import facts
 from app.core import clock, events
 from app.core.db import db
-from app.models import Customer, CustomerMetrics, Order, Segment, SegmentMember, Store
+from app.models import Customer, CustomerMetrics, Segment, SegmentMember, Store
 
 log = logging.getLogger(__name__)
 # Ingest's events after which a customer's segments may differ.
@@ -50,9 +50,7 @@ def reset(session: Session, segment: Segment, now: datetime) -> None:
 def on_event(session: Session, event: events.DomainEvent) -> None:
     """Recheck the customer(s) an order or customer event is about (ingest's transaction)."""
     if event.subject == "order":
-        row = session.execute(select(Order.customer_id, Order.email).where(
-            Order.store_id == event.store_id, Order.id == event.subject_id)).one()
-        customer_ids = metrics.owners(session, event.store_id, row.customer_id, row.email)
+        customer_ids = metrics.order_owners(session, event.store_id, event.subject_id)
     elif event.subject == "customer":
         customer_ids = [event.subject_id]
     else:
