@@ -28,13 +28,14 @@ def defaults(flow: Flow) -> dict[str, Any]:
     """The flow's own settings, the control group for marketing flows, and per email the
     merchant's own texts ("" keeps the template's)."""
     texts = dict.fromkeys(text_settings(flow), "")
-    return {**flow.settings, **(MARKETING_DEFAULTS if flow.marketing else {}), **texts}
+    return {**(MARKETING_DEFAULTS if flow.marketing else {}), **flow.settings, **texts}
 
 
 def text_settings(flow: Flow) -> dict[str, str]:
-    """The settings holding the merchant's own texts, each with its part ("subject"...)."""
-    return {text_setting(p.step, part): part for p in flow.planned if isinstance(p.step, Send)
-            for part in MERCHANT_TEXTS}
+    """The settings holding the merchant's own texts, each with its part ("subject"...); a
+    built flow's emails hold their words in its document."""
+    return {text_setting(p.step, part): part for p in flow.planned
+            if isinstance(p.step, Send) and p.step.content is None for part in MERCHANT_TEXTS}
 
 
 def text_setting(step: Send, part: str) -> str:
@@ -96,6 +97,9 @@ def validate(flow: Flow, changes: dict[str, Any],
              current: dict[str, Any] | None = None) -> dict[str, Any]:
     """Parse `name=value` changes against the flow's defaults, then check them together with
     the `current` settings (the defaults if none given); raise naming the first bad one."""
+    if flow.built:
+        raise FlowSettingError(f"{flow.name} is a built flow: its numbers are in its document "
+                               f"(storeflow flows export, edit, storeflow flows import)")
     known, texts = defaults(flow), text_settings(flow)
     parsed = {}
     for name, value in changes.items():
@@ -114,6 +118,8 @@ def problems(flow: Flow, settings: dict[str, Any]) -> dict[str, str]:
     written before a rule existed. The same parsers as `validate`, so one rule, one place.
     The merchant's texts are left out: rendering one costs milliseconds on every check of
     every run, and one that fails at send time already gives way to the template's own."""
+    if flow.built:  # its document was checked as a whole when it was saved
+        return {}
     known, texts = defaults(flow), text_settings(flow)
     found = {}
     for name, value in settings.items():

@@ -38,7 +38,7 @@ from app.core import clock, events
 from app.core.db import db
 from app.ingest import consent
 from app.models import Checkout, ConsentChange, FlowRun, Order, ProductView, Store
-from flows import catalog, choices, port
+from flows import choices, library, port
 from flows.audiences import Found
 from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, entry_refusal, held_out,
@@ -316,8 +316,8 @@ def summary_or_start(store_id: int, flow: Flow, settings: dict, *,
 
 def summarize(store_id: int, flow_name: str, settings: dict) -> None:
     """The job: replay the last 30 days up to now and keep the summary for the UI."""
-    flow = catalog.FLOWS[flow_name]
     with db.session() as session:
+        flow = library.find(session, store_id, flow_name)
         report = dry_run(session, session.get(Store, store_id), flow, settings, clock.now())
     port.bound().queue("sync").connection.set(
         f"storeflow:{_job_id(store_id, flow, settings)}", json.dumps(report.summary()),

@@ -23,7 +23,7 @@ from app.core import clock, events
 from app.core.db import db
 from app.ingest import identity
 from app.models import Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView, Store
-from flows import catalog, choices, port
+from flows import built, catalog, choices, library, port
 from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
@@ -79,7 +79,7 @@ def on_event(session: Session, event: events.DomainEvent) -> None:
     if customer_id is None:
         return
     now = clock.now()
-    for flow in catalog.FLOWS.values():
+    for flow in library.flows_for(session, store.id):
         if isinstance(flow.trigger, EventTrigger) and event.name in flow.trigger.events:
             enroll(session, store, flow, customer_id, event.subject, event.subject_id, when, now)
     _touch(session, store, customer_id, event, when, now)
@@ -93,7 +93,7 @@ def _touch(session: Session, store: Store, customer_id: int, event: events.Domai
         FlowRun.store_id == store.id, FlowRun.customer_id == customer_id,
         FlowRun.status == "active").order_by(FlowRun.id).with_for_update()).scalars().all()
     for run in runs:
-        flow = catalog.definition(run)
+        flow = library.definition(session, run)
         same_subject = (run.subject, run.subject_id) == (event.subject, event.subject_id)
         if event.name in flow.activity and (same_subject or flow.activity_by_customer):
             run.anchor_at = max(run.anchor_at, when)
@@ -328,13 +328,14 @@ def run_still_wanted(session: Session, message: Message) -> str | None:
     if run.status == "exited":
         return f"flow exited: {run.outcome}"
     ctx = RunContext(session, session.get(Store, run.store_id), run, clock.now())
-    return exit_reason(ctx, catalog.definition(run))
+    return exit_reason(ctx, library.definition(session, run))
 
 
 def listen() -> None:
     """Subscribe the engine to every event a flow reacts to (called by app.wiring)."""
     names = {name for flow in catalog.FLOWS.values()
              for name in (*getattr(flow.trigger, "events", ()), *flow.activity)}
+    names |= {event for event, _ in built.TRIGGERS.values()}  # what a built flow may start on
     # Anything that can end a run or wake a WaitUntil re-checks the customer's runs.
     names |= {events.ORDER_PLACED, events.ORDER_PAID, events.ORDER_FULFILLED,
               events.ORDER_DELIVERED, events.ORDER_CANCELLED, events.SHIPMENT_UPDATED,

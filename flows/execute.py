@@ -20,16 +20,21 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.models import Customer, FlowRun, Store, Suppression
-from flows import catalog, choices, guards
+from flows import choices, guards, library
 from flows.context import RunContext
 from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
-from flows.steps import Discount, Flow, Score, Send, Sunset, Tag, Wait, WaitUntil, step_name
+from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Score, Send, Sunset, Tag,
+                         Wait, WaitUntil, step_name)
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
 # The run's data key of a Discount step's code request (never copied into an email's context).
 CODE_REQUEST = "code_request"
+# Run data that is the engine's own bookkeeping, never an email's context.
+BOOKKEEPING = ("due_since", CODE_REQUEST, BRANCHES)
+# The template of every email of a built flow: its words are the step's Content.
+BUILT_TEMPLATE = "built/email"
 
 
 def held_out(flow: Flow, settings: dict, customer_id: int) -> bool:
@@ -96,7 +101,7 @@ def end(ctx: RunContext, status: str, outcome: str | None) -> None:
 
 def advance_run(ctx: RunContext) -> None:
     """Run due steps in order until one has to wait; re-check the exit rules first."""
-    flow = catalog.definition(ctx.run)
+    flow = library.definition(ctx.session, ctx.run)
     reason = exit_reason(ctx, flow)
     if reason:
         end(ctx, "exited", reason)
@@ -106,6 +111,8 @@ def advance_run(ctx: RunContext) -> None:
         if planned.condition is None or planned.condition(ctx):
             if _run_step(ctx, flow, planned.step) == WAITING or ctx.run.status != "active":
                 return
+            if flow.built:  # a built flow's next wait counts from this step (see Delay)
+                ctx.run.anchor_at = ctx.now
         ctx.run.step += 1
     end(ctx, "completed", None)
 
@@ -125,7 +132,23 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
         return _score(ctx, step)
     if isinstance(step, Sunset):
         return _sunset(ctx)
+    if isinstance(step, Delay):
+        return _wait_until(ctx, ctx.run.anchor_at + step.duration)
+    if isinstance(step, Decide):
+        return _decide(ctx, step)
+    if isinstance(step, Exit):
+        end(ctx, "exited", step.reason)
+        return NEXT
     raise TypeError(f"unknown step {step!r}")
+
+
+def _decide(ctx: RunContext, step: Decide) -> str:
+    answer = bool(step.condition(ctx))
+    ctx.run.data = {**ctx.run.data,
+                    BRANCHES: {**ctx.run.data.get(BRANCHES, {}), step.id: answer}}
+    record(ctx.session, ctx.run, "branched", ctx.now, step.id,
+           "condition held: then" if answer else "condition did not hold: else")
+    return NEXT
 
 
 def _wait_until(ctx: RunContext, moment) -> str:
@@ -160,14 +183,16 @@ def _send(ctx: RunContext, flow: Flow, step: Send) -> str:
         if refusal:
             end(ctx, "exited", refusal)
             return NEXT
+        priority_of = library.priorities(ctx.session, ctx.store.id)
         deferrals = [] if ctx.replay else [
-            d for d in (guards.quiet_hours(ctx), guards.frequency_cap(ctx, catalog.priority_of),
-                        guards.higher_priority_due(ctx, catalog.priority_of)) if d]
+            d for d in (guards.quiet_hours(ctx), guards.frequency_cap(ctx, priority_of),
+                        guards.higher_priority_due(ctx, priority_of)) if d]
         if deferrals:
             return _defer(ctx, flow, name, max(deferrals, key=lambda d: d.until))
     message_id = ctx.port.queue_message(
         ctx.session, store_id=ctx.store.id, email=ctx.recipient,
-        template=f"{flow.name}/{step.template}", marketing=marketing,
+        template=BUILT_TEMPLATE if step.content else f"{flow.name}/{step.template}",
+        marketing=marketing,
         context=_message_context(ctx, step), customer_id=ctx.customer.id, flow=flow.name,
         run_id=ctx.run.id, step=step.template)
     ctx.run.data = {key: value for key, value in ctx.run.data.items() if key != "due_since"}
@@ -196,9 +221,13 @@ def _message_context(ctx: RunContext, step: Send) -> dict:
     """What the email renders from at send time: references, never copies of the data, and
     the merchant's subject line and message for this step if they wrote them."""
     run = ctx.run
-    context: dict = {key: value for key, value in run.data.items()
-                     if key not in ("due_since", CODE_REQUEST)}
+    context: dict = {key: value for key, value in run.data.items() if key not in BOOKKEEPING}
     context.update(choices.merchant_texts(run.settings, step))
+    if step.content is not None:
+        content = step.content
+        context.update(subject=content.subject, message=content.body,
+                       preheader=content.preheader, button_text=content.button_text,
+                       button_url=content.button_url)
     if run.subject in ("checkout", "order"):
         context[f"{run.subject}_id"] = run.subject_id
     if run.subject == "product_view":
@@ -252,6 +281,11 @@ def keep_answer(run: FlowRun, code: str, refused: str | None) -> None:
 
 def _tag(ctx: RunContext, step: Tag) -> str:
     tags = list(ctx.customer.tags or [])
+    if step.remove:
+        if step.tag in tags:
+            ctx.customer.tags = [tag for tag in tags if tag != step.tag]
+            record(ctx.session, ctx.run, "tagged", ctx.now, "tag", f"removed {step.tag}")
+        return NEXT
     if step.tag not in tags:
         ctx.customer.tags = [*tags, step.tag]
         record(ctx.session, ctx.run, "tagged", ctx.now, "tag", step.tag)
@@ -266,7 +300,7 @@ def _score(ctx: RunContext, step: Score) -> str:
     ctx.session.flush()
     ctx.session.refresh(ctx.customer, ["score", "tags"])  # as they are now, under the row lock
     record(ctx.session, ctx.run, "scored", ctx.now, "score",
-           f"+{points} points (now {ctx.customer.score})")
+           f"{points:+} points (now {ctx.customer.score})")
     return NEXT
 
 

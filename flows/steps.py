@@ -77,12 +77,34 @@ class WaitUntil:
 
 
 @dataclass(frozen=True)
+class Delay:
+    """A built flow's wait: this long after the step before it ran, or for a first step, after
+    the trigger (the engine moves a built flow's anchor to each step as it runs)."""
+
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a built flow's email says (flows.document checked it): the merchant's subject,
+    preheader, body and button, with placeholders rendered at send time."""
+
+    subject: str
+    body: str
+    preheader: str = ""
+    button_text: str = ""
+    button_url: str = ""
+
+
+@dataclass(frozen=True)
 class Send:
-    """Queue one email: `flows/templates/<flow>/<template>/`. `marketing` overrides the flow's
-    consent class for this step (a double opt-in confirmation is not marketing)."""
+    """Queue one email: `flows/templates/<flow>/<template>/`, or for a built flow's `content`
+    the built email template. `marketing` overrides the flow's consent class for this step (a
+    double opt-in confirmation is not marketing)."""
 
     template: str
     marketing: bool | None = None
+    content: Content | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +118,11 @@ class Discount:
 
 @dataclass(frozen=True)
 class Tag:
-    """Add a tag to the customer, here and at the store where the platform keeps tags (so the
-    merchant can segment by it there)."""
+    """Add a tag to the customer (or take it off), here and at the store where the platform
+    keeps tags (so the merchant can segment by it there)."""
 
     tag: str
+    remove: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,7 +138,23 @@ class Sunset:
     """Stop marketing mail to the customer until they buy or opt in again."""
 
 
-Step = Union[Wait, WaitUntil, Send, Discount, Tag, Score, Sunset]
+@dataclass(frozen=True)
+class Exit:
+    """End the run here, saying why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Decide:
+    """Answer a Branch's condition once, when the run reaches it, and keep the answer: the
+    steps of the side taken run even if the condition changes later."""
+
+    id: str
+    condition: Condition
+
+
+Step = Union[Wait, Delay, WaitUntil, Send, Discount, Tag, Score, Sunset, Exit, Decide]
 
 
 @dataclass(frozen=True)
@@ -130,27 +169,62 @@ class If:
         object.__setattr__(self, "steps", steps)
 
 
+@dataclass(frozen=True)
+class Branch:
+    """Two paths: `then` when `condition` holds as the run reaches it, `otherwise` when not.
+    `id` names the answer the run keeps (see Decide)."""
+
+    id: str
+    condition: Condition
+    then: tuple
+    otherwise: tuple = ()
+
+
+BRANCHES = "branches"  # the run's data key holding each Decide's answer, by branch id
+
+
+@dataclass(frozen=True)
+class OnPath:
+    """Holds when the run took these sides of these branches: ((branch id, side), ...)."""
+
+    taken: tuple[tuple[str, bool], ...]
+
+    def __call__(self, ctx: "RunContext") -> bool:
+        answers = ctx.run.data.get(BRANCHES, {})
+        return all(answers.get(branch) is side for branch, side in self.taken)
+
+
 def step_name(step: Step) -> str:
-    """A short name for timelines: the template for a Send, the class otherwise."""
-    return step.template if isinstance(step, Send) else type(step).__name__.lower()
+    """A short name for timelines: the template for a Send, the branch for a Decide, the
+    class otherwise."""
+    if isinstance(step, Send):
+        return step.template
+    return step.id if isinstance(step, Decide) else type(step).__name__.lower()
 
 
 @dataclass(frozen=True)
 class PlannedStep:
-    """A step with the condition (from an `If`) that must hold for it to run."""
+    """A step with the condition (from an `If`, or the path to it) that must hold for it to
+    run."""
 
     step: Step
     condition: Condition | None = None
 
 
-def plan(steps: tuple[Step | If, ...]) -> tuple[PlannedStep, ...]:
-    """Flatten `If` blocks: each inner step carries the block's condition."""
+def plan(steps: tuple, path: tuple[tuple[str, bool], ...] = ()) -> tuple[PlannedStep, ...]:
+    """Flatten `If` blocks and `Branch` trees into one list the run walks by index: each step
+    carries the block's condition or the path of branch answers that leads to it."""
+    on_path = OnPath(path) if path else None
     flat: list[PlannedStep] = []
     for item in steps:
         if isinstance(item, If):
             flat.extend(PlannedStep(step, item.condition) for step in item.steps)
+        elif isinstance(item, Branch):
+            flat.append(PlannedStep(Decide(item.id, item.condition), on_path))
+            flat.extend(plan(item.then, (*path, (item.id, True))))
+            flat.extend(plan(item.otherwise, (*path, (item.id, False))))
         else:
-            flat.append(PlannedStep(item))
+            flat.append(PlannedStep(item, on_path))
     return tuple(flat)
 
 
@@ -185,7 +259,7 @@ class Flow:
     trigger: EventTrigger | AudienceTrigger
     consent: str
     priority: int
-    steps: tuple[Step | If, ...]
+    steps: tuple[Step | If | Branch, ...]
     settings: dict  # merchant settings and their defaults
     entry: tuple[Rule, ...] = ()
     exit: tuple[Rule, ...] = ()
@@ -202,6 +276,8 @@ class Flow:
     drop_after_hours: str | None = None
     enabled_by_default: bool = False
     version: int = 1
+    # A merchant's own flow (flows.built), not one of the prebuilt ones.
+    built: bool = False
     planned: tuple[PlannedStep, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -13,7 +13,7 @@ from app.ingest import consent
 from app.models import (Checkout, ConsentChange, Customer, FlowRun, Order, ProductView, Store,
                         Suppression, TimelineEntry)
 from connectors.values import normalize_email
-from flows import catalog
+from flows import library
 from flows.context import RunContext
 from flows.reasons import SUPPRESSIONS, in_words
 from flows.steps import Send
@@ -102,7 +102,7 @@ def upcoming(session: Session, store_id: int, customer_id: int) -> list[dict[str
     listed = []
     for run in runs:
         ctx = RunContext(session, store, run, clock.now())
-        ahead = catalog.definition(run).planned[run.step:]
+        ahead = library.definition(session, run).planned[run.step:]
         # The next email whose condition holds now (a confirmed subscriber skips "confirm").
         email = next((p.step.template for p in ahead if isinstance(p.step, Send)
                       and (p.condition is None or p.condition(ctx))), None)

@@ -43,8 +43,8 @@ def deliver_all(store_id: int, queued: dict[str, int], smtp_sink) -> dict[str, b
 
 
 def every_email(store_id: int, smtp_sink) -> dict[str, bytes]:
-    """One test send of every step of every prebuilt flow (the double opt-in mails among them)
-    and a staff sign-in mail, as received."""
+    """One test send of every step of every prebuilt flow (the double opt-in mails among them),
+    the built flows' email (issue 17's example thanks) and a staff sign-in mail, as received."""
     with_postal_address(store_id)
     queued = {}
     with db.session() as session:
@@ -54,6 +54,12 @@ def every_email(store_id: int, smtp_sink) -> dict[str, bytes]:
             queued[step.template] = outbox.queue_message(
                 session, store_id=store_id, email="ana@example.com", template=step.template,
                 marketing=step.marketing, context=context, flow=step.flow.name)
+        queued["built/email"] = outbox.queue_message(
+            session, store_id=store_id, email="ana@example.com", template="built/email",
+            marketing=True, flow="big_order_thanks", context={
+                "sample": True, "subject": "Thank you for your big order, {{ first_name }}",
+                "message": "We are packing it now.", "button_text": "Shop again",
+                "button_url": "{{ shop_url }}"})
     raw = deliver_all(store_id, queued, smtp_sink)
     with db.session() as session:
         member = staff.invite(session, store_id, "lee@example.com", "viewer", invited_by="test")
@@ -92,7 +98,7 @@ def long_lines(raw: bytes) -> list[bytes]:
 
 def test_no_line_of_any_email_is_longer_than_78(shop, smtp_sink):
     raw = every_email(shop.id, smtp_sink)
-    assert len(raw) == len(preview.steps()) + 1
+    assert len(raw) == len(preview.steps()) + 2
     for name, message in raw.items():
         assert b"\r\n" in message and not long_lines(message), (name, long_lines(message)[:3])
 

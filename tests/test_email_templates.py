@@ -133,6 +133,16 @@ CASES = [
     ("welcome/welcome", "bare", bare(), ["joining us", "https://fernhill.example"]),
     ("birthday/greeting", "full", full(), ["Happy birthday, Ana", CODE]),
     ("birthday/greeting", "bare", bare(), ["Happy birthday", "https://fernhill.example"]),
+    # A built flow's email: the merchant's words (flows.steps.Content) in the same frame.
+    ("built/email", "full", full(subject="Thank you for your big order, {{ first_name }}",
+                                 message="We are packing it now.\n\nSee you soon.",
+                                 preheader="Packed with care", button_text="Shop again",
+                                 button_url="{{ shop_url }}/collections/all"),
+     ["Hi Ana,", "We are packing it now.", "See you soon.",
+      "Shop again:\nhttps://fernhill.example/collections/all"]),
+    ("built/email", "bare", bare(subject="Did you see our note?", message="Still here.",
+                                 button_text="Look", button_url="javascript:alert(1)"),
+     ["Hi there,", "Still here.", "Look:\nhttps://fernhill.example"]),
 ]
 IDS = [f"{template}:{variant}" for template, variant, _, _ in CASES]
 UNRENDERED = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")

@@ -219,8 +219,8 @@ def test_an_email_before_the_code_is_made_shows_no_code_even_if_its_text_asks_fo
         "step": "abandoned_checkout/email_1", "message": "Here: {{ discount_code }}."}).text
 
     assert carried(page) == [] and "Here: ." in page
-    assert placeholders(page) == ["first_name", "store_name"]
-    assert "may use <code data-placeholder>{{ first_name }}</code> and <code" in page
+    assert placeholders(page) == ["first_name", "store_name", "shop_url"]
+    assert "may use <code data-placeholder>{{ first_name }}</code>, <code" in page
 
 
 def test_the_email_with_the_code_shows_it_at_the_configured_percent_while_discounts_are_on(
@@ -232,7 +232,7 @@ def test_the_email_with_the_code_shows_it_at_the_configured_percent_while_discou
 
     page = client.get("/app/preview?step=abandoned_checkout/email_3").text
     assert set(carried(page)) == {"PREVIEW-25OFF"}
-    assert placeholders(page) == ["first_name", "store_name", "discount_code"]
+    assert placeholders(page) == ["first_name", "store_name", "shop_url", "discount_code"]
     answer = client.get("/app/preview?step=abandoned_checkout/email_3",
                         headers={"Accept": "application/json"}).json
     assert "PREVIEW-25OFF" in answer["html"] and "PREVIEW-25OFF" in answer["text"]

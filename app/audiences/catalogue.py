@@ -7,6 +7,7 @@ so comparing strings compares instants; money reaches it as a float, as SQL comp
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -22,6 +23,9 @@ TEXT_LIST, NUMBER_LIST = "list of text", "list of numbers"
 ELEMENT = {TEXT_LIST: TEXT, NUMBER_LIST: NUMBER}
 CUSTOMER, FLOW = "customer", "flow"  # where a rule is used: segments, or a flow with its subject
 ENGAGEMENT_WINDOW = timedelta(days=30)
+# In a built flow, what became of an email sent earlier in the same run:
+# `run.steps.<step id>.sent`, `.opened`, `.clicked` (booleans).
+RUN_STEP = re.compile(r"run\.steps\.([a-z][a-z0-9_]{0,39})\.(sent|opened|clicked)")
 ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from json_logic import jsonLogic
 from json_logic.builtins import BUILTINS, to_bool
 
-from app.audiences.catalogue import (BOOLEAN, CUSTOMER, DATETIME, ELEMENT, NUMBER, TEXT,
-                                     VARIABLES, iso)
+from app.audiences.catalogue import (BOOLEAN, CUSTOMER, DATETIME, ELEMENT, FLOW, NUMBER, RUN_STEP,
+                                     TEXT, VARIABLES, iso)
 
 MAX_DEPTH = 12
 MAX_NODES = 300
@@ -77,9 +77,14 @@ def parse(text: str, scope: str = CUSTOMER):
 
 def check(rule, scope: str = CUSTOMER):
     """The normalized rule, or ConditionError. `scope` CUSTOMER allows customer.* only (what
-    compiles to SQL); FLOW also order.* and checkout.*."""
-    checker = _Checker(scope)
-    return checker.condition(rule, "", 0)
+    compiles to SQL); FLOW also order.*, checkout.* and run.steps.*."""
+    return _Checker(scope).condition(rule, "", 0)
+
+
+def check_in_flow(rule) -> tuple[object, set[str]]:
+    """A flow's rule checked (FLOW scope), and the ids of the run's steps it reads."""
+    checker = _Checker(FLOW)
+    return checker.condition(rule, "", 0), checker.steps
 
 
 def _escape(key: str) -> str:
@@ -96,6 +101,7 @@ def _operation(node, where: str) -> tuple[str, list, str]:
 class _Checker:
     def __init__(self, scope: str):
         self.scope, self.nodes = scope, 0
+        self.steps: set[str] = set()  # the run steps the rule reads (run.steps.<id>...)
 
     def _count(self, where: str, depth: int) -> None:
         self.nodes += 1
@@ -214,6 +220,9 @@ class _Checker:
             raise ConditionError(at, f"unsupported operator {op!r} here: expected var or a value")
         if len(args) != 1 or not isinstance(args[0], str):
             raise ConditionError(where, "var takes one variable name (no default)")
+        if self.scope == FLOW and RUN_STEP.fullmatch(args[0]):
+            self.steps.add(RUN_STEP.fullmatch(args[0]).group(1))
+            return {"var": args[0]}, BOOLEAN
         variable = VARIABLES.get(args[0])
         if variable is None:
             raise ConditionError(where, f"unknown variable {args[0][:80]!r}")

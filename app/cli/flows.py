@@ -21,12 +21,30 @@ def _store(session, reference: str):
         raise click.ClickException(str(error)) from None
 
 
-def _flow(name: str):
-    from flows.catalog import FLOWS
+def _flow(session, store_id: int, name: str):
+    """The store's flow of this name, prebuilt or built."""
+    from flows import library
 
-    if name not in FLOWS:
-        raise click.BadParameter(f"no flow {name!r}; flows: {', '.join(FLOWS)}", param_hint="FLOW")
-    return FLOWS[name]
+    flow = library.find(session, store_id, name)
+    if flow is None:
+        known = ", ".join(f.name for f in library.flows_for(session, store_id))
+        raise click.BadParameter(f"no flow {name!r}; flows: {known}", param_hint="FLOW")
+    return flow
+
+
+def _document(path: str) -> dict:
+    """A flow document read from FILE ("-": standard input) and checked."""
+    from flows import document
+
+    try:
+        text = click.open_file(path, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"cannot read {path}: {error}") from None
+    try:
+        return document.parse(text)
+    except document.FlowDocumentError as error:
+        raise click.ClickException("invalid flow document:\n" + "\n".join(
+            f"  {pointer or '/'}: {reason}" for pointer, reason in error.problems)) from None
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -61,7 +79,8 @@ def register(cli: click.Group) -> None:
 
     @cli.group()
     def flows() -> None:
-        """The prebuilt flows: list, switch on or off, change settings."""
+        """The store's flows, prebuilt and built: list, switch on or off, change settings,
+        import, export and validate flow documents (docs/flow-format.md)."""
 
     @flows.command("list")
     @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
@@ -69,16 +88,16 @@ def register(cli: click.Group) -> None:
     def flows_list(store_ref: str, as_json: bool) -> None:
         """Every flow with its state and settings."""
         from app.core.db import db
-        from flows import choices
-        from flows.catalog import FLOWS
+        from flows import choices, library
 
         bootstrap()
         with db.session() as session:
             store_id = _store(session, store_ref).id
             listed = []
-            for flow in FLOWS.values():
+            for flow in library.flows_for(session, store_id):
                 enabled, settings = choices.effective(session, store_id, flow)
                 listed.append({"name": flow.name, "title": flow.title, "enabled": enabled,
+                               "built": flow.built, "version": flow.version,
                                "consent": flow.consent, "description": flow.describe(settings),
                                "settings": settings,
                                "problems": list(choices.problems(flow, settings).values())})
@@ -96,10 +115,10 @@ def register(cli: click.Group) -> None:
         from app.core.db import db
         from flows import choices
 
-        flow = _flow(name)
         bootstrap()
         with db.session() as session:
             store = _store(session, store_ref)
+            flow = _flow(session, store.id, name)
             refusal = enabled and choices.switch_on_refusal(session, store, flow)
             if refusal:
                 fix = (f"set it first: storeflow settings set --store {store_ref} "
@@ -132,11 +151,11 @@ def register(cli: click.Group) -> None:
         from app.core.db import db
         from flows import choices
 
-        flow = _flow(name)
         submitted = options.assignments(assignments)
         bootstrap()
         with db.session() as session:
             store_id = _store(session, store_ref).id
+            flow = _flow(session, store_id, name)
             current = choices.effective(session, store_id, flow)[1]
             try:
                 changes = choices.validate(flow, submitted, current)
@@ -161,10 +180,11 @@ def register(cli: click.Group) -> None:
         from app.core.db import db
         from flows import choices, dryrun
 
-        flow, until = _flow(name), _instant(at)
+        until = _instant(at)
         bootstrap()
         with db.session() as session:
             store = _store(session, store_ref)
+            flow = _flow(session, store.id, name)
             settings = choices.effective(session, store.id, flow)[1]
             problems = choices.problems(flow, settings)
             if problems:
@@ -177,6 +197,53 @@ def register(cli: click.Group) -> None:
                    f"{len(report.bought_anyway)} of them later bought anyway")
         for reason, count in report.stopped.most_common():
             click.echo(f"  not emailed, {reason}: {count}")
+
+    @flows.command("validate")
+    @click.argument("path", metavar="FILE")
+    def flows_validate(path: str) -> None:
+        """Check a flow document (JSON or YAML; - reads standard input) without storing it."""
+        checked = _document(path)
+        click.echo(f"{checked['name']}: valid")
+
+    @flows.command("import")
+    @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+    @click.argument("path", metavar="FILE")
+    def flows_import(store_ref: str, path: str) -> None:
+        """Store a flow document as the flow's next version (a new flow starts switched off);
+        prints the flow's name last."""
+        from app.core.db import db
+        from flows import document, library
+
+        checked = _document(path)
+        bootstrap()
+        with db.session() as session:
+            store_id = _store(session, store_ref).id
+            try:
+                saved = library.save(session, store_id, checked, actor=audit.OPERATOR)
+            except document.FlowDocumentError as error:
+                raise click.ClickException(str(error)) from None
+            click.echo(f"version {saved.version}")
+        click.echo(saved.name)
+
+    @flows.command("export")
+    @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+    @click.option("--version", type=click.IntRange(1), help="An earlier version (default: newest).")
+    @click.argument("name", metavar="FLOW")
+    def flows_export(store_ref: str, version: int | None, name: str) -> None:
+        """A built flow's document as JSON on standard output."""
+        from app.core.db import db
+        from flows import library
+
+        bootstrap()
+        with db.session() as session:
+            store_id = _store(session, store_ref).id
+            versions = {row.version: row.document for row in library.history(session, store_id, name)}
+        if not versions:
+            raise click.ClickException(f"no built flow {name!r} (prebuilt flows have no document)")
+        chosen = max(versions) if version is None else version
+        if chosen not in versions:
+            raise click.ClickException(f"{name} has versions {', '.join(map(str, sorted(versions)))}")
+        click.echo(json.dumps(versions[chosen], indent=2, ensure_ascii=False))
 
     @cli.command()
     @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")

@@ -16,7 +16,8 @@ from typing import Any
 from jinja2 import TemplateError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-SAMPLE = {"first_name": "Ana", "store_name": "Fernhill", "discount_code": "SF-1A2B3C4D"}
+SAMPLE = {"first_name": "Ana", "store_name": "Fernhill", "discount_code": "SF-1A2B3C4D",
+          "shop_url": "https://fernhill.example"}
 FILTERS = ("upper", "lower", "title", "capitalize", "trim", "default")
 # What can repeat or grow text: loops, macros, calls (`"x".center(10**9)`), arithmetic
 # (`"x" * 10**9`, `"%09999999d" % 1`). `or`, `and`, `not` and `~` stay.
@@ -57,7 +58,7 @@ def values(context: dict[str, Any]) -> dict[str, str]:
     code only in an email that carries one (the preview lists these names)."""
     customer = context.get("customer")
     found = {"first_name": (customer.first_name if customer is not None else None) or "",
-             "store_name": context["store"]["name"]}
+             "store_name": context["store"]["name"], "shop_url": context["store"]["url"]}
     if context.get("discount_code"):
         found["discount_code"] = context["discount_code"]
     return found

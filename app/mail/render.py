@@ -2,13 +2,12 @@
 `flows/templates/<flow>/<step>/{subject.txt, body.html, body.txt}` extending `_layout/`."""
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import logging
-import re
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -47,10 +46,17 @@ def _inliner() -> css_inline.CSSInliner:
 def render(template: str, context: dict[str, Any]) -> Rendered:
     """Render one step's three parts with `context`. The merchant's own subject line and
     message (`subject`, `message` in context) replace the template's subject and opening
-    paragraph (`lead`) when they render."""
+    paragraph (`lead`) when they render; a built flow's email also has its own preheader and
+    button (an https address, else the shop's)."""
     env = environment()
     subject = _merchant(context, "subject") or env.get_template(f"{template}/subject.txt").render(context)
-    context = {**context, "lead": _merchant(context, "message", merchant_text.paragraphs)}
+    url = _merchant(context, "button_url")
+    context = {**context, "lead": _merchant(context, "message", merchant_text.paragraphs),
+               "subject_line": " ".join(subject.split()),
+               # A built flow's email (flows/templates/built): its preheader and button.
+               "own_preheader": _merchant(context, "preheader"),
+               "own_button_text": _merchant(context, "button_text"),
+               "own_button_url": url if url and url.startswith("https://") else None}
     html = env.get_template(f"{template}/body.html").render(context)
     text = env.get_template(f"{template}/body.txt").render(context)
     return Rendered(subject=" ".join(subject.split()), html=_inliner().inline(html),

@@ -1,5 +1,6 @@
 """Flow state: each customer's place in a flow (FlowRun), the merchant's flow settings
-(FlowConfig), and the timeline that explains every decision the engine made."""
+(FlowConfig), the flows merchants built (FlowDocument, one row per version), and the timeline
+that explains every decision the engine made."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -26,6 +27,21 @@ class FlowConfig(StoreOwned, Base):
     settings: Mapped[dict] = mapped_column(JSONB, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now,
                                                  onupdate=clock.now)
+
+
+class FlowDocument(StoreOwned, Base):
+    """One version of a flow a merchant built: the checked document (flows.document). Versions
+    are never changed, so a run keeps walking the version it started on; the newest is the one
+    new runs start on. On/off lives in FlowConfig, as for a prebuilt flow."""
+
+    __tablename__ = "flow_documents"
+    __table_args__ = (UniqueConstraint("store_id", "name", "version"),)
+
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
 class FlowRun(StoreOwned, Base):

@@ -10,8 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from app.core import settings as store_settings
 from app.core.db import db
 from app.web.ui import bp
-from flows import choices, dryrun, limits
-from flows.catalog import FLOWS
+from flows import choices, dryrun, library, limits
 from flows.reasons import in_words
 from flows.steps import Flow, rungs
 
@@ -78,7 +77,7 @@ def cards(session, store) -> list[dict]:
     """Every flow with its state and fields, in catalogue order, and what keeps it from
     running: its own settings to fix (`problems`), or the store's (`blocked`)."""
     listed = []
-    for flow in FLOWS.values():
+    for flow in library.flows_for(session, store.id):
         enabled, settings = choices.effective(session, store.id, flow)
         listed.append({"flow": flow, "enabled": enabled, "description": flow.describe(settings),
                        "problems": choices.problems(flow, settings),
@@ -89,14 +88,19 @@ def cards(session, store) -> list[dict]:
 
 
 def _flow(name: str) -> Flow:
-    if name not in FLOWS:
+    """The store's flow of this name, prebuilt or built (another store's is no such flow)."""
+    with db.session() as session:
+        flow = library.find(session, g.store.id, name)
+    if flow is None:
         abort(404, "There is no such flow.")
-    return FLOWS[name]
+    return flow
 
 
 def _card_settings(flow: Flow) -> dict[str, Any]:
     """The settings a flow's card edits, with their defaults; each email's own texts are
-    edited beside its preview (ui/preview.py)."""
+    edited beside its preview (ui/preview.py). A built flow's are in its document."""
+    if flow.built:
+        return {}
     return {name: default for name, default in choices.defaults(flow).items()
             if not choices.is_text_setting(flow, name)}
 

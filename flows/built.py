@@ -1,0 +1,149 @@
+"""A checked flow document (flows.document) as a Flow the engine runs: the same engine, the
+same guards, the same timeline as the prebuilt flows.
+
+Conditions are JsonLogic over what the audiences catalogue knows of the customer, the run's
+order or checkout, and what became of the run's earlier emails (`run.steps.<id>.sent`,
+`.opened`, `.clicked`).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.audiences import conditions
+from app.audiences.catalogue import facts
+from app.core import events
+from app.models import Checkout, Message, MessageEvent, Order
+from flows.context import RunContext
+from flows.document import steps_of
+from flows.rules import has_email, has_lines, marketing_consent, stage_is
+from flows.steps import (LIFECYCLE, MARKETING, Branch, Content, Delay, Discount, EventTrigger,
+                         Exit, Flow, Score, Send, Tag)
+
+# A trigger's name in a document -> the domain event, and what must also hold of the subject.
+TRIGGERS = {
+    "checkout_updated": (events.CHECKOUT_UPDATED, (has_email, has_lines, stage_is("checkout"))),
+    "cart_updated": (events.CHECKOUT_UPDATED, (has_email, has_lines, stage_is("cart"))),
+    "product_viewed": (events.PRODUCT_VIEWED, (has_email,)),
+    "order_placed": (events.ORDER_PLACED, (has_email,)),
+    "order_paid": (events.ORDER_PAID, (has_email,)),
+    "order_fulfilled": (events.ORDER_FULFILLED, (has_email,)),
+    "order_delivered": (events.ORDER_DELIVERED, (has_email,)),
+    "order_cancelled": (events.ORDER_CANCELLED, (has_email,)),
+    "customer_created": (events.CUSTOMER_CREATED, (has_email,)),
+    "consent_changed": (events.CONSENT_CHANGED, (has_email,)),
+}
+ENGAGEMENT = ("sent", "opened", "clicked")
+
+
+def compile_flow(document: dict, version: int) -> Flow:
+    """The Flow of a checked document at this version."""
+    event, subject_rules = TRIGGERS[document["trigger"]["event"]]
+    sends = tuple(step["id"] for step in steps_of(document["steps"]) if "send" in step)
+    marketing = document["consent"] == MARKETING
+    entry = [*subject_rules]
+    if "entry" in document:
+        entry.append(_rule(document["entry"], sends, False, "entry condition not met"))
+    if marketing:
+        entry.append(marketing_consent)
+    exits = ((_rule(document["exit"], sends, True, "exit condition met"),) if "exit" in document
+             else ())
+    settings = {"holdout_percent": document.get("holdout_percent", 0)}
+    if "reentry_days" in document:
+        settings["reentry_days"] = document["reentry_days"]
+    steps = _Steps(sends, settings)
+    return Flow(
+        name=document["name"], title=document["title"],
+        description=document.get("description", ""), trigger=EventTrigger((event,)),
+        consent=document["consent"], priority=document.get("priority", LIFECYCLE),
+        steps=steps.all(document["steps"]), settings=settings, entry=tuple(entry),
+        exit=exits, reentry_days="reentry_days" if "reentry_days" in document else None,
+        version=version, built=True,
+    )
+
+
+class _Steps:
+    """The engine's steps of a document's tree. A step's numbers become settings named after
+    the step (`bonus.points`), as a prebuilt flow's steps name theirs."""
+
+    def __init__(self, sends: tuple, settings: dict):
+        self.sends, self.settings = sends, settings
+
+    def all(self, steps: list) -> tuple:
+        return tuple(self.one(step) for step in steps)
+
+    def number(self, step: dict, name: str, value) -> str:
+        key = f"{step['id']}.{name}"
+        self.settings[key] = value
+        return key
+
+    def one(self, step: dict):
+        if "wait" in step:
+            return Delay(timedelta(**step["wait"]))
+        if "send" in step:
+            send, button = step["send"], step["send"].get("button", {})
+            return Send(step["id"], content=Content(
+                subject=send["subject"], body=send["body"], preheader=send.get("preheader", ""),
+                button_text=button.get("text", ""), button_url=button.get("url", "")))
+        if "if" in step:
+            return Branch(step["id"], _condition(step["if"], self.sends),
+                          self.all(step["then"]), self.all(step.get("else", [])))
+        if "tag" in step:
+            tag = step["tag"]
+            return Tag(tag.get("add") or tag["remove"], remove="remove" in tag)
+        if "score" in step:
+            score = step["score"]
+            return Score(self.number(step, "points", score.get("add") or -score["subtract"]))
+        if "discount" in step:
+            return Discount(percent=self.number(step, "percent", step["discount"]["percent"]),
+                            valid_days=self.number(step, "valid_days",
+                                                   step["discount"]["valid_days"]))
+        return Exit(step["exit"].get("reason") or f"exit step {step['id']}")
+
+
+def _condition(rule, sends: tuple):
+    def holds(ctx: RunContext) -> bool:
+        return conditions.evaluate(rule, run_facts(ctx, sends))
+    return holds
+
+
+def _rule(rule, sends: tuple, stops_when: bool, reason: str):
+    """An entry rule (stops the run when the condition does not hold) or an exit rule (when
+    it does): the reason, or None to go on."""
+    def check(ctx: RunContext) -> str | None:
+        held = conditions.evaluate(rule, run_facts(ctx, sends))
+        return reason if held is stops_when else None
+    check.__name__ = reason
+    return check
+
+
+def run_facts(ctx: RunContext, sends: tuple) -> dict:
+    """What a built flow's condition reads: the customer, the run's order or checkout, and
+    what became of each email of the run so far."""
+    subject = ctx.subject
+    found = facts(ctx.session, ctx.customer, ctx.now,
+                  order=subject if isinstance(subject, Order) else None,
+                  checkout=subject if isinstance(subject, Checkout) else None)
+    found["run"] = {"steps": _engagement(ctx, sends)}
+    return found
+
+
+def _engagement(ctx: RunContext, sends: tuple) -> dict:
+    state = {step: dict.fromkeys(ENGAGEMENT, False) for step in sends}
+    if ctx.run.id is None or not sends:
+        return state
+    rows = ctx.session.execute(
+        select(Message.step, Message.status, MessageEvent.kind)
+        .outerjoin(MessageEvent, (MessageEvent.message_id == Message.id)
+                   & (MessageEvent.store_id == Message.store_id)
+                   & ctx.by_horizon(MessageEvent.occurred_at))
+        .where(Message.store_id == ctx.store.id, Message.run_id == ctx.run.id)).all()
+    for step, status, kind in rows:
+        if step in state:
+            state[step]["sent"] |= status == "sent"
+            if kind == "open":
+                state[step]["opened"] = True
+            if kind == "click":  # a click is an open the pixel may have missed
+                state[step]["opened"] = state[step]["clicked"] = True
+    return state

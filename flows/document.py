@@ -1,0 +1,168 @@
+"""Flow documents: a merchant's flow as data (docs/flow-format.md), read and checked.
+
+A document is checked twice, and every problem is named by JSON pointer (RFC 6901): first its
+shape against the published JSON Schema (flows/documents/flow-format-1.schema.json), then what
+a schema cannot say: ids unique in the whole tree, conditions in the condition language, an
+email's engagement read only after that email on the same path, no marketing email in a
+transactional flow, branches nested no deeper than MAX_DEPTH, placeholders that render.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from app.audiences import conditions
+from app.mail import merchant_text
+
+FORMAT = 1
+SCHEMA = Path(__file__).parent / "documents" / "flow-format-1.schema.json"
+MAX_BYTES = 256_000
+MAX_DEPTH = 5  # branches within branches
+MAX_STEPS = 200  # in the whole tree
+STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit")
+
+
+class FlowDocumentError(ValueError):
+    """A document that cannot be used: every problem, each with its JSON pointer."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{pointer or '/'}: {reason}" for pointer, reason in problems))
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(json.loads(SCHEMA.read_text()))
+
+
+def parse(text: str) -> dict:
+    """A document from JSON or YAML text, checked; FlowDocumentError if it cannot be used."""
+    if len(text.encode()) > MAX_BYTES:
+        raise FlowDocumentError([("", f"a flow document is at most {MAX_BYTES:,} bytes")])
+    try:
+        document = json.loads(text)
+    except ValueError:
+        try:  # YAML is accepted on import; safe_load builds plain data, never objects
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise FlowDocumentError([("", f"neither JSON nor YAML: {error}")]) from None
+    return check(document)
+
+
+def check(document) -> dict:
+    """The document with its conditions normalized, or FlowDocumentError listing every
+    problem."""
+    shape = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    if shape:
+        raise FlowDocumentError([_explain(error) for error in shape[:20]])
+    problems: list[tuple[str, str]] = []
+    checked = dict(document)
+    for key in ("entry", "exit"):
+        if key in document:
+            checked[key] = _condition(document[key], f"/{key}", set(), problems)
+    checked["steps"] = _Steps(document["consent"] == "marketing", problems).walk(
+        document["steps"], "/steps")
+    if problems:
+        raise FlowDocumentError(problems)
+    return checked
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{str(part).replace('~', '~0').replace('/', '~1')}" for part in path)
+
+
+def _explain(error) -> tuple[str, str]:
+    """(pointer, reason) of a schema error. A step matching none of the step kinds is explained
+    by the kind it names, not by all seven."""
+    if error.validator == "oneOf" and isinstance(error.instance, dict):
+        kinds = [kind for kind in STEP_KINDS if kind in error.instance]
+        if len(kinds) != 1:
+            return _pointer(error.absolute_path), (
+                f"a step does exactly one of {', '.join(STEP_KINDS)} "
+                f"(found {', '.join(kinds) or 'none'})")
+        branch = STEP_KINDS.index(kinds[0])  # the schema lists the kinds in this order
+        for inner in error.context:
+            if inner.relative_schema_path[0] == branch:
+                return _explain(inner)
+    return _pointer(error.absolute_path), error.message
+
+
+def _condition(rule, pointer: str, earlier: set[str], problems: list) -> object:
+    try:
+        checked, steps = conditions.check_in_flow(rule)
+    except conditions.ConditionError as error:
+        problems.append((pointer + (error.pointer if error.pointer != "" else ""), error.reason))
+        return rule
+    for step in sorted(steps - earlier):
+        problems.append((pointer, f"reads run.steps.{step}, which is not an email earlier on "
+                                  "this path"))
+    return checked
+
+
+class _Steps:
+    def __init__(self, marketing: bool, problems: list):
+        self.marketing, self.problems = marketing, problems
+        self.seen: set[str] = set()  # every id so far, anywhere in the tree
+
+    def walk(self, steps: list, pointer: str, sent: frozenset = frozenset(),
+             depth: int = 0) -> list:
+        """Check one path's steps; `sent` holds the ids of the emails before them."""
+        checked = []
+        for index, step in enumerate(steps):
+            at = f"{pointer}/{index}"
+            self._id(step["id"], f"{at}/id")
+            if "discount" in step and not self.marketing:
+                self.problems.append((f"{at}/discount", "a discount code is marketing: a "
+                                      "transactional flow cannot offer one"))
+            if "send" in step:
+                self._send(step["send"], f"{at}/send")
+                sent = sent | {step["id"]}
+            if "if" in step:
+                if depth + 1 > MAX_DEPTH:
+                    self.problems.append((at, f"branches nest at most {MAX_DEPTH} deep"))
+                step = {**step, "if": _condition(step["if"], f"{at}/if", set(sent),
+                                                 self.problems)}
+                step["then"] = self.walk(step["then"], f"{at}/then", sent, depth + 1)
+                if "else" in step:
+                    step["else"] = self.walk(step["else"], f"{at}/else", sent, depth + 1)
+            checked.append(step)
+        return checked
+
+    def _id(self, step_id: str, pointer: str) -> None:
+        if step_id in self.seen:
+            self.problems.append((pointer, f"the id {step_id!r} is used twice"))
+        self.seen.add(step_id)
+        if len(self.seen) > MAX_STEPS:
+            self.problems.append((pointer, f"a flow has at most {MAX_STEPS} steps"))
+
+    def _send(self, send: dict, pointer: str) -> None:
+        for part in ("subject", "preheader", "body"):
+            if part in send:
+                self._renders(send[part], f"{pointer}/{part}")
+        if "button" in send:
+            self._renders(send["button"]["text"], f"{pointer}/button/text")
+            url = self._renders(send["button"]["url"], f"{pointer}/button/url")
+            if url is not None and not url.startswith("https://"):
+                self.problems.append((f"{pointer}/button/url",
+                                      "a button leads to an https:// address or {{ shop_url }}"))
+
+    def _renders(self, text: str, pointer: str) -> str | None:
+        try:
+            merchant_text.check(text)
+            return merchant_text.render(text, merchant_text.SAMPLE)
+        except merchant_text.MerchantTextError as error:
+            self.problems.append((pointer, str(error)))
+            return None
+
+
+def steps_of(steps: list) -> Iterator[dict]:
+    """Every step of a tree, depth first, in document order."""
+    for step in steps:
+        yield step
+        for branch in ("then", "else"):
+            yield from steps_of(step.get(branch, []))

@@ -1,0 +1,108 @@
+"""Every flow a store has: the prebuilt catalogue (flows.catalog) and the flows its merchant
+built (flow_documents, one row per version, compiled by flows.built).
+
+A version is never changed once saved: saving a changed document makes the next version, new
+runs start on it, and a run in flight walks the version it started on to its end.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core import audit
+from app.models import FlowDocument
+from flows import catalog
+from flows.built import compile_flow
+from flows.document import FlowDocumentError
+from flows.steps import Flow
+
+# Compiled versions by (store id, name, version): immutable, so kept for the process's life
+# (bounded: cleared when full).
+_COMPILED: dict[tuple[int, str, int], Flow] = {}
+CACHE_SIZE = 2000
+
+
+def save(session: Session, store_id: int, document: dict, actor: str) -> FlowDocument:
+    """Store a checked document as the flow's next version (the same document again makes no
+    new version); FlowDocumentError for a prebuilt flow's name."""
+    name = document["name"]
+    if name in catalog.FLOWS:
+        raise FlowDocumentError([("/name", f"{name!r} is a prebuilt flow: give your copy "
+                                           "another name")])
+    latest = newest(session, store_id, name)
+    if latest is not None and latest.document == document:
+        return latest
+    row = FlowDocument(store_id=store_id, name=name, document=document, created_by=actor,
+                       version=(latest.version if latest else 0) + 1)
+    session.add(row)
+    session.flush()
+    audit.record(session, store_id, actor, f"flow {name}",
+                 None if latest is None else {"version": latest.version},
+                 {"version": row.version})
+    return row
+
+
+def newest(session: Session, store_id: int, name: str) -> FlowDocument | None:
+    """The version of a built flow that new runs start on."""
+    return session.execute(select(FlowDocument).where(
+        FlowDocument.store_id == store_id, FlowDocument.name == name,
+    ).order_by(FlowDocument.version.desc()).limit(1)).scalar_one_or_none()
+
+
+def history(session: Session, store_id: int, name: str) -> list[FlowDocument]:
+    """Every version of a built flow, newest first."""
+    return list(session.execute(select(FlowDocument).where(
+        FlowDocument.store_id == store_id, FlowDocument.name == name,
+    ).order_by(FlowDocument.version.desc())).scalars())
+
+
+def built(session: Session, store_id: int) -> list[Flow]:
+    """The store's built flows, each at its newest version, by name."""
+    versions = session.execute(select(FlowDocument.name, func.max(FlowDocument.version)).where(
+        FlowDocument.store_id == store_id).group_by(FlowDocument.name)
+        .order_by(FlowDocument.name)).all()
+    return [compiled(session, store_id, name, version) for name, version in versions]
+
+
+def compiled(session: Session, store_id: int, name: str, version: int) -> Flow:
+    """One version of a built flow, as the engine runs it."""
+    key = (store_id, name, version)
+    flow = _COMPILED.get(key)
+    if flow is None:
+        document = session.execute(select(FlowDocument.document).where(
+            FlowDocument.store_id == store_id, FlowDocument.name == name,
+            FlowDocument.version == version)).scalar_one()
+        if len(_COMPILED) >= CACHE_SIZE:
+            _COMPILED.clear()
+        flow = _COMPILED[key] = compile_flow(document, version)
+    return flow
+
+
+def flows_for(session: Session, store_id: int) -> list[Flow]:
+    """Every flow of the store: the prebuilt ones, then the built ones."""
+    return [*catalog.FLOWS.values(), *built(session, store_id)]
+
+
+def find(session: Session, store_id: int, name: str) -> Flow | None:
+    """The store's flow of this name (a built one at its newest version), or None."""
+    if name in catalog.FLOWS:
+        return catalog.FLOWS[name]
+    latest = newest(session, store_id, name)
+    return None if latest is None else compiled(session, store_id, name, latest.version)
+
+
+def definition(session: Session, run) -> Flow:
+    """The flow definition a run started with."""
+    if run.flow in catalog.FLOWS:
+        return catalog.definition(run)
+    return compiled(session, run.store_id, run.flow, run.version)
+
+
+def priorities(session: Session, store_id: int) -> Callable[[str | None], int]:
+    """A flow's rank for the frequency cap, by name, among this store's flows; transactional
+    flows never compete (-1)."""
+    ranks = {flow.name: flow.priority if flow.marketing else -1
+             for flow in built(session, store_id)}
+    return lambda name: ranks[name] if name in ranks else catalog.priority_of(name)

@@ -1,0 +1,281 @@
+"""Merchant-built flows (issue 17): the issue's example document imported with the CLI, run by
+the engine through signed webhooks, a real worker and a real SMTP sink, both of its branches;
+versions; and documents refused with the JSON pointer of what is wrong."""
+from __future__ import annotations
+
+import copy
+import json
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from app.core import clock
+from app.core.db import db
+from app.demo.payloads import Person, customer
+from app.mail import compose, links
+from app.models import Customer, FlowRun, Message, Store
+from flows import document
+from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, enable, messages, move_to, runs,
+                                timeline)
+from tests.test_flow_lifecycle import BUYER, BUYER_EMAIL, place_order
+from tests.ui_helpers import connect_rival, sign_in
+
+# The issue's example, exactly as it reads (tools depend on it).
+EXAMPLE = {
+    "format": 1,
+    "name": "big_order_thanks",
+    "title": "Thanks for a big order",
+    "consent": "marketing",
+    "trigger": {"event": "order_placed"},
+    "entry": {">": [{"var": "order.total"}, 100]},
+    "steps": [
+        {"id": "wait_1", "wait": {"hours": 1}},
+        {"id": "thanks", "send": {"subject": "Thank you for your big order, {{ first_name }}",
+                                  "body": "We are packing it now.",
+                                  "button": {"text": "Shop again", "url": "{{ shop_url }}"}}},
+        {"id": "wait_2", "wait": {"hours": 24}},
+        {"id": "clicked", "if": {"var": "run.steps.thanks.clicked"},
+         "then": [{"id": "tag_engaged", "tag": {"add": "engaged"}}],
+         "else": [{"id": "nudge", "send": {"subject": "Did you see our note?",
+                                           "body": "Still here."}}]},
+    ],
+}
+FLOW = EXAMPLE["name"]
+
+
+@pytest.fixture
+def example(tmp_path):
+    path = tmp_path / "big_order_thanks.json"
+    path.write_text(json.dumps(EXAMPLE, indent=2))
+    return path
+
+
+@pytest.fixture
+def example_on(shop, storeflow, example):
+    """The example imported and switched on (it starts off) with the CLI, as a merchant would.
+    Listed before `smtp_sink`: a CLI command binds the configured transport."""
+    storeflow("flows", "import", "--store", shop.domain, str(example))
+    enable(shop.id)  # the postal address a marketing flow needs
+    storeflow("flows", "enable", "--store", shop.domain, FLOW)
+
+
+def john_buys(webhooks, run_jobs, **changes) -> None:
+    """John (the published order's customer, his profile from customers/create) places the
+    published order: 404.95 unless `changes` say otherwise."""
+    with clock.frozen_at(SAMPLE_TIME):
+        webhooks.deliver("customers/create",
+                         customer(Person(BUYER, "John", "Smith", BUYER_EMAIL), SAMPLE_TIME))
+    place_order(webhooks, run_jobs, **changes)
+
+
+def tags() -> list[str]:
+    with db.session() as session:
+        return session.execute(select(Customer.tags).where(Customer.email == "john@example.com")
+                               ).scalar_one()
+
+
+def test_the_example_imports_off_and_prints_its_name_last(shop, storeflow, example):
+    output = storeflow("flows", "import", "--store", shop.domain, str(example)).output
+    assert output.splitlines()[-1] == FLOW
+    listed = json.loads(storeflow("flows", "list", "--store", shop.domain, "--json").output)
+    built = [flow for flow in listed if flow["name"] == FLOW]
+    assert [(f["enabled"], f["built"], f["version"], f["consent"]) for f in built] == [
+        (False, True, 1, "marketing")]
+    exported = json.loads(storeflow("flows", "export", "--store", shop.domain, FLOW).output)
+    assert exported == EXAMPLE
+
+
+def test_a_click_on_the_thanks_tags_the_customer_engaged_and_sends_no_nudge(
+        shop, example_on, webhooks, run_jobs, smtp_sink, client):
+    john_buys(webhooks, run_jobs)
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    thanks = smtp_sink.to(BUYER_EMAIL)
+    assert [m["Subject"] for m in thanks] == ["Thank you for your big order, John"]
+    text = thanks[0].get_body(("plain",)).get_content()
+    assert "We are packing it now." in text and "Shop again:" in text
+    [sent] = [m for m in messages(FLOW) if m.step == "thanks"]
+    with clock.frozen_at(SAMPLE_TIME + 2 * HOUR):
+        url = links.click_url(sent, f"https://{shop.domain}/")
+        assert client.get(urlsplit(url).path).status_code == 302
+
+    move_to(SAMPLE_TIME + 25 * HOUR + MINUTE, run_jobs)
+    assert len(smtp_sink.to(BUYER_EMAIL)) == 1  # no nudge
+    assert "engaged" in tags()
+    assert [r.status for r in runs(FLOW)] == ["completed"]
+    assert ("branched", "clicked", "condition held: then") in timeline(shop.id, BUYER_EMAIL)
+
+
+def test_no_click_sends_the_nudge_a_day_after_the_thanks_and_tags_no_one(
+        shop, example_on, webhooks, run_jobs, smtp_sink):
+    john_buys(webhooks, run_jobs)
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    move_to(SAMPLE_TIME + 24 * HOUR, run_jobs)  # 23 hours after the thanks: still waiting
+    assert len(smtp_sink.to(BUYER_EMAIL)) == 1
+    move_to(SAMPLE_TIME + 25 * HOUR, run_jobs)
+
+    assert [m["Subject"] for m in smtp_sink.to(BUYER_EMAIL)] == [
+        "Thank you for your big order, John", "Did you see our note?"]
+    assert "Still here." in smtp_sink.to(BUYER_EMAIL)[-1].get_body(("plain",)).get_content()
+    assert "engaged" not in tags()
+    assert [m.step for m in messages(FLOW)] == ["thanks", "nudge"]
+
+
+def test_an_order_of_100_or_less_does_not_enter(shop, example_on, webhooks, run_jobs, smtp_sink):
+    john_buys(webhooks, run_jobs, total_price="100.00", current_total_price="100.00")
+    move_to(SAMPLE_TIME + 2 * DAY, run_jobs)
+
+    assert runs(FLOW) == [] and smtp_sink.to(BUYER_EMAIL) == []
+    assert ("not_enrolled", None, "entry condition not met") in timeline(shop.id, BUYER_EMAIL)
+
+
+def test_a_run_finishes_on_the_version_it_started_new_runs_take_the_new_one(
+        shop, storeflow, example_on, webhooks, run_jobs, tmp_path):
+    john_buys(webhooks, run_jobs)
+    changed = copy.deepcopy(EXAMPLE)
+    changed["steps"][1]["send"]["subject"] = "Your big order is in good hands"
+    second = tmp_path / "v2.yaml"  # YAML is accepted on import
+    second.write_text(yaml.safe_dump(changed))
+    assert storeflow("flows", "import", "--store", shop.domain, str(second)).output.startswith(
+        "version 2")
+
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    assert [(r.version, r.status) for r in runs(FLOW)] == [(1, "active")]
+    assert [m.step for m in messages(FLOW)] == ["thanks"]
+    with db.session() as session:
+        [message] = session.execute(select(Message).where(Message.flow == FLOW)).scalars()
+        assert compose.build(session, session.get(Store, shop.id), message)["Subject"] == (
+            "Thank you for your big order, John")
+    # A new order starts on version 2.
+    place_order(webhooks, run_jobs, placed=SAMPLE_TIME + 2 * HOUR, id=820982911946154509,
+                name="#1002", order_number=1002)
+    assert [r.version for r in runs(FLOW)] == [1, 2]
+    assert json.loads(storeflow("flows", "export", "--store", shop.domain, FLOW).output) == changed
+    assert json.loads(storeflow("flows", "export", "--store", shop.domain, FLOW,
+                                "--version", "1").output) == EXAMPLE
+    # Importing the same document again makes no third version.
+    storeflow("flows", "import", "--store", shop.domain, str(second))
+    listed = json.loads(storeflow("flows", "list", "--store", shop.domain, "--json").output)
+    assert [f["version"] for f in listed if f["name"] == FLOW] == [2]
+
+
+def problems(changed: dict) -> list[tuple[str, str]]:
+    with pytest.raises(document.FlowDocumentError) as refused:
+        document.check(changed)
+    return refused.value.problems
+
+
+def with_steps(*steps, **top) -> dict:
+    return {**copy.deepcopy(EXAMPLE), "steps": list(steps), **top}
+
+
+SEND = {"subject": "Hi", "body": "Hello."}
+
+
+@pytest.mark.parametrize("changed, pointer, says", [
+    ({**EXAMPLE, "trigger": {"event": "order_shipped"}}, "/trigger/event", "is not one of"),
+    (with_steps({"id": "a", "send": SEND}, {"id": "a", "wait": {"hours": 1}}), "/steps/1/id",
+     "used twice"),
+    (with_steps({"id": "a", "send": {"body": "Hello."}}), "/steps/0/send", "'subject' is a required"),
+    (with_steps({"id": "a", "wait": {"days": 400}}), "/steps/0/wait/days", "366"),
+    (with_steps({"id": "a", "wait": {"hours": 1}, "send": SEND}), "/steps/0",
+     "exactly one of"),
+    (with_steps({"id": "a", "explode": {}}), "/steps/0", "exactly one of"),
+    (with_steps({"id": "c", "if": {"var": "run.steps.later.opened"},
+                 "then": [{"id": "later", "send": SEND}]}), "/steps/0/if",
+     "not an email earlier on this path"),
+    (with_steps({"id": "c", "if": {"var": "customer.vip_level"}, "then": [{"id": "s", "send": SEND}]}),
+     "/steps/0/if", "unknown variable"),
+    (with_steps({"id": "d", "discount": {"percent": 10, "valid_days": 7}}, consent="transactional"),
+     "/steps/0/discount", "transactional"),
+    (with_steps({"id": "s", "send": {**SEND, "button": {"text": "Go", "url": "http://x.test/"}}}),
+     "/steps/0/send/button/url", "https://"),
+    (with_steps({"id": "s", "send": {**SEND, "subject": "{% for x in y %}x{% endfor %}"}}),
+     "/steps/0/send/subject", "placeholders"),
+    ({**EXAMPLE, "format": 2}, "/format", "1 was expected"),
+    ({**EXAMPLE, "entry": {">": [{"var": "order.total"}]}}, "/entry/>", "takes 2 argument"),
+])
+def test_a_bad_document_is_refused_naming_the_part(changed, pointer, says):
+    found = problems(changed)
+    assert any(p == pointer and says in reason for p, reason in found), found
+
+
+def test_branches_nest_five_deep_at_most():
+    step = {"id": "s", "send": SEND}
+    for depth in range(6):
+        step = {"id": f"b{depth}", "if": True, "then": [step]}
+    found = problems(with_steps(step))
+    assert [p for p, reason in found if "nest" in reason] == ["/steps/0/then/0/then/0/then/0/then/0/then/0"]
+
+
+def test_the_cli_refuses_an_invalid_file_naming_the_problem_and_stores_nothing(
+        shop, storeflow, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(with_steps({"id": "a", "wait": {"hours": 99999}})))
+    result = storeflow("flows", "import", "--store", shop.domain, str(bad), ok=False)
+    assert result.exit_code != 0 and "/steps/0/wait/hours" in result.output
+    validated = storeflow("flows", "validate", str(bad), ok=False)
+    assert validated.exit_code != 0 and "/steps/0/wait/hours" in validated.output
+    assert storeflow("flows", "export", "--store", shop.domain, FLOW, ok=False).exit_code != 0
+
+
+def test_yaml_cannot_build_objects_and_a_prebuilt_name_cannot_be_taken(shop, storeflow, tmp_path):
+    hostile = tmp_path / "hostile.yaml"
+    hostile.write_text('format: 1\nname: !!python/object/apply:os.system ["touch /tmp/pwned"]\n')
+    assert "neither JSON nor YAML" in storeflow("flows", "validate", str(hostile), ok=False).output
+    taken = tmp_path / "taken.json"
+    taken.write_text(json.dumps({**EXAMPLE, "name": "abandoned_checkout"}))
+    refused = storeflow("flows", "import", "--store", shop.domain, str(taken), ok=False)
+    assert refused.exit_code != 0 and "prebuilt flow" in refused.output
+
+
+def test_another_store_cannot_see_switch_or_run_this_stores_flow(
+        shop, storeflow, example_on, webhooks, run_jobs):
+    john_buys(webhooks, run_jobs)
+    rival = connect_rival()
+    assert storeflow("flows", "export", "--store", str(rival.id), FLOW, ok=False).exit_code != 0
+    assert storeflow("flows", "enable", "--store", str(rival.id), FLOW, ok=False).exit_code != 0
+    with db.session() as session:
+        assert session.execute(select(FlowRun).where(FlowRun.store_id == rival.id)).all() == []
+        assert session.execute(select(Message).where(Message.store_id == rival.id)).all() == []
+
+
+def test_the_published_schema_is_what_the_server_checks():
+    schema = json.loads(document.SCHEMA.read_text())
+    assert schema["properties"]["format"] == {"const": document.FORMAT}
+    document.check(EXAMPLE)  # the example passes both checks
+
+
+def test_the_flows_page_lists_a_built_flow_switches_it_and_another_store_gets_404(
+        client, shop, storeflow, example):
+    storeflow("flows", "import", "--store", shop.domain, str(example))
+    enable(shop.id)  # the postal address a marketing flow needs
+    token = sign_in(client, storeflow, shop.id)
+    page = client.get("/app/flows").get_data(as_text=True)
+    assert "Thanks for a big order" in page and "Your own flow, version 1" in page
+    assert client.post(f"/app/flows/{FLOW}/toggle",
+                       data={"enabled": "true", "csrf_token": token}).status_code == 302
+    listed = json.loads(storeflow("flows", "list", "--store", shop.domain, "--json").output)
+    assert [f["enabled"] for f in listed if f["name"] == FLOW] == [True]
+
+    rival = connect_rival()
+    rival_token = sign_in(client, storeflow, rival.id)
+    assert client.post(f"/app/flows/{FLOW}/toggle",
+                       data={"enabled": "true", "csrf_token": rival_token}).status_code == 404
+    assert "Thanks for a big order" not in client.get("/app/flows").get_data(as_text=True)
+
+
+def test_a_dry_run_replays_the_built_flow_over_the_stores_last_30_days(
+        shop, storeflow, example, webhooks, run_jobs):
+    storeflow("flows", "import", "--store", shop.domain, str(example))
+    john_buys(webhooks, run_jobs)  # with the flow off: nothing runs
+    john_buys(webhooks, run_jobs, id=820982911946154509, name="#1002", order_number=1002,
+              total_price="20.00", current_total_price="20.00")
+    assert runs(FLOW) == []
+    report = storeflow("flows", "dry-run", "--store", shop.domain, FLOW,
+                       "--at", (SAMPLE_TIME + 3 * DAY).isoformat()).output
+    assert "would have emailed 1 customer(s) (2 emails)" in report
+    assert "entry condition not met: 1" in report
