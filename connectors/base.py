@@ -109,6 +109,10 @@ class ProductRecord:
     image_url: str | None = None
     price: Decimal | None = None  # the lowest variant price: what "from ..." shows
     status: str | None = None
+    # What kind of thing it is and who makes it, as the merchant files them (segments by what
+    # a customer bought: Shopify's product type and vendor, WooCommerce's first category).
+    product_type: str | None = None
+    vendor: str | None = None
 
 
 @dataclass(frozen=True)

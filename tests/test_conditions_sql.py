@@ -13,14 +13,17 @@ from app.audiences import conditions, metrics, sql
 from app.audiences.catalogue import BOOLEAN, DATETIME, ELEMENT, NUMBER, TEXT, VARIABLES, facts, iso
 from app.core import clock, stores
 from app.core.db import db
-from app.models import Customer, Message, MessageEvent, Order, OrderLine, Store
+from app.models import Customer, Message, MessageEvent, Order, OrderLine, Product, Store
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
 EMAILS = ["ann@example.com", "bob@example.com", "cy@shop.test", None]
 NAMES = ["Ann", "Bob", "", None]
 COUNTRIES = ["US", "CA", "DE", None]
+REGIONS = ["CA", "NY", "ON", None]  # CA: California, and a country code too
 TAGS = ["vip", "wholesale", "newsletter"]
 PRODUCTS = {1: "Blue mug", 2: "Red mug", 3: "Teapot"}
+# The store's catalogue filing of them: (product type, vendor); product 3 has no vendor.
+FILED = {1: ("Mugs", "Fernhill"), 2: ("Mugs", "Oak & Ash"), 3: ("Teapots", None)}
 TOTALS = [Decimal("0.10"), Decimal("10.00"), Decimal("50.00"), Decimal("100.00"), Decimal("404.95")]
 DAYS = [0, 1, 7, 30, 31, 90, 365]
 NUMBERS = [0, 1, 2, 3, 0.1, 10, 50, 60.05, 100, 110.1, 404.95, 31, 90, -1]
@@ -36,7 +39,7 @@ mail = st.lists(st.fixed_dictionaries({
 }), max_size=2)
 customers = st.lists(st.fixed_dictionaries({
     "email": st.sampled_from(EMAILS), "first_name": st.sampled_from(NAMES),
-    "country": st.sampled_from(COUNTRIES), "tags": st.lists(st.sampled_from(TAGS), unique=True),
+    "country": st.sampled_from(COUNTRIES), "region": st.sampled_from(REGIONS), "tags": st.lists(st.sampled_from(TAGS), unique=True),
     "score": st.integers(0, 3), "consent": st.sampled_from(["subscribed", "unsubscribed", None]),
     "orders": orders, "mail": mail,
 }), min_size=1, max_size=5)
@@ -49,13 +52,15 @@ def literal(kind: str):
         return st.sampled_from(INSTANTS).map(lambda at: at.isoformat())
     if kind == BOOLEAN:
         return st.booleans()
-    return st.sampled_from([e for e in EMAILS if e] + NAMES[:2] + COUNTRIES[:3] + ["example", "@"])
+    return st.sampled_from([e for e in EMAILS if e] + NAMES[:2] + COUNTRIES[:3] + REGIONS[1:3]
+                           + ["example", "@"])
 
 
 def leaf(name: str):
     var, kind = {"var": name}, VARIABLES[name].type
     if kind in ELEMENT:
-        pool = list(PRODUCTS) + [9] if ELEMENT[kind] == NUMBER else TAGS + list(PRODUCTS.values())
+        pool = list(PRODUCTS) + [9] if ELEMENT[kind] == NUMBER else (
+            TAGS + list(PRODUCTS.values()) + ["Mugs", "Teapots", "Fernhill", "Oak & Ash"])
         return st.sampled_from(pool).map(lambda value: {"in": [value, var]})
     options = [st.just(var), st.just({"==": [var, None]}), st.just({"!=": [var, None]}),
                st.tuples(st.sampled_from(["==", "!=", "===", "!=="]), literal(kind))
@@ -86,9 +91,14 @@ def store_them(store_id: int, drawn: list[dict]) -> None:
         session.execute(delete(Customer).where(Customer.store_id == store_id))
         session.execute(delete(Order).where(Order.store_id == store_id))
         session.execute(delete(Message).where(Message.store_id == store_id))
+        session.execute(delete(Product).where(Product.store_id == store_id))
+        session.add_all(Product(store_id=store_id, platform_id=pid, title=PRODUCTS[pid],
+                                product_type=kind, vendor=vendor)
+                        for pid, (kind, vendor) in FILED.items())
         for n, person in enumerate(drawn):
             customer = Customer(store_id=store_id, platform_id=n + 1, email=person["email"],
                                 first_name=person["first_name"], country_code=person["country"],
+                                province_code=person.get("region"),
                                 tags=person["tags"], score=person["score"],
                                 email_consent=person["consent"])
             session.add(customer)

@@ -33,6 +33,7 @@ def test_a_published_product_lands_with_what_emails_show(shop, webhooks, run_job
     assert row.price == Decimal("19.99")
     assert row.in_stock is True  # 75 and 50 on hand
     assert row.image_url is None  # the sample has no image
+    assert (row.product_type, row.vendor) == ("Shirts", "Acme")
     assert [(e.name, e.subject, e.subject_id) for e in emitted] == [
         ("product_updated", "product", row.id)]
 

@@ -196,3 +196,20 @@ def test_a_customer_just_stored_is_never_purchased_before_any_recompute(shop, we
         emails = [m.email for m in segments.members(session, shop.id, never)]
         count = segments.count(session, shop.id, never)
     assert (emails, count) == ([customer["email"].lower()], 1)
+
+
+def test_customers_who_bought_a_product_type_or_vendor(shop, webhooks, run_jobs):
+    """The published product (type Shirts, vendor Acme) bought in the published order: John is in
+    "bought Shirts" and "bought from Acme", and no one is in "bought from anyone else"."""
+    with clock.frozen_at(AT + timedelta(days=1)):
+        product = published("shopify/products_update.json")
+        line_product = published("shopify/orders_create.json")["line_items"][0]["product_id"]
+        webhooks.deliver("products/update", {**product, "id": line_product})
+        webhooks.deliver("orders/create", shopify_order(1001, AT, "60.00"))
+        run_jobs()
+        with db.session() as session:
+            def members(rule):
+                return [m.email for m in segments.members(session, shop.id, conditions.check(rule))]
+            assert members({"in": ["Shirts", {"var": "customer.product_types"}]}) == [JOHN]
+            assert members({"in": ["Acme", {"var": "customer.vendors"}]}) == [JOHN]
+            assert members({"in": ["Globex", {"var": "customer.vendors"}]}) == []

@@ -43,7 +43,8 @@ def test_backfilled_history_is_stored_but_enrolls_nobody(installed_shop, shopify
         customer = session.get(Customer, checkout.customer_id)
         assert customer.email_consent == "subscribed"
         assert session.execute(select(Order.platform_id)).scalar() == 820982911946154508
-        assert session.execute(select(Product.in_stock)).scalar() is True
+        assert session.execute(select(Product.in_stock, Product.product_type, Product.vendor)
+                               ).one() == (True, "Shirts", "Acme")
     assert runs() == [] and messages() == [] and smtp_sink.received == []
     assert emitted == []
 

@@ -145,6 +145,7 @@ def test_customer_and_product_topics_land(woo_store, woo_webhooks, run_jobs):
     assert (buyer.platform_id, buyer.email, buyer.country_code) == (25, "john.doe@example.com", "US")
     stored = one(Product)
     assert (stored.title, stored.price, stored.in_stock) == ("Premium Quality", Decimal("21.99"), True)
+    assert (stored.product_type, stored.vendor) == ("Clothing", None)  # its first category
 
     sold_out = dict(product, stock_status="outofstock", date_modified_gmt="2017-03-24T10:00:00")
     woo_webhooks.deliver(woo_store.id, "product.updated", sold_out)

@@ -41,8 +41,11 @@ WITH target AS (
 ), bought AS (
     SELECT w.customer_id,
            jsonb_agg(DISTINCT l.product_id) FILTER (WHERE l.product_id IS NOT NULL) AS ids,
-           jsonb_agg(DISTINCT l.title) AS titles
+           jsonb_agg(DISTINCT l.title) AS titles,
+           jsonb_agg(DISTINCT p.product_type) FILTER (WHERE p.product_type IS NOT NULL) AS types,
+           jsonb_agg(DISTINCT p.vendor) FILTER (WHERE p.vendor IS NOT NULL) AS vendors
     FROM owned w JOIN order_lines l ON l.store_id = w.store_id AND l.order_id = w.order_id
+    LEFT JOIN products p ON p.store_id = l.store_id AND p.platform_id = l.product_id
     GROUP BY w.customer_id
 ), mail AS (
     SELECT t.id AS customer_id, m.id AS message_id, m.sent_at
@@ -62,10 +65,12 @@ WITH target AS (
 )
 INSERT INTO customer_metrics AS cm (
     customer_id, store_id, orders_count, total_spent, average_order_value, first_order_at,
-    last_order_at, product_ids, product_titles, last_opened_at, last_clicked_at, recent_sends,
+    last_order_at, product_ids, product_titles, product_types, vendors, last_opened_at,
+    last_clicked_at, recent_sends,
     predicted_next_order_at, prediction_basis, computed_at)
 SELECT t.id, t.store_id, coalesce(o.n, 0), coalesce(o.spent, 0), round(o.spent / o.n, 4),
-       o.first_at, o.last_at, coalesce(b.ids, '[]'), coalesce(b.titles, '[]'), e.opened, e.clicked,
+       o.first_at, o.last_at, coalesce(b.ids, '[]'), coalesce(b.titles, '[]'),
+       coalesce(b.types, '[]'), coalesce(b.vendors, '[]'), e.opened, e.clicked,
        coalesce(s.recent, '{{}}'),
        CASE WHEN o.n >= 2 THEN o.last_at + o.gap
             WHEN o.n = 1 THEN o.last_at + sm.median_order_interval END,
@@ -82,7 +87,8 @@ ON CONFLICT (customer_id) DO UPDATE SET
     orders_count = excluded.orders_count, total_spent = excluded.total_spent,
     average_order_value = excluded.average_order_value, first_order_at = excluded.first_order_at,
     last_order_at = excluded.last_order_at, product_ids = excluded.product_ids,
-    product_titles = excluded.product_titles, last_opened_at = excluded.last_opened_at,
+    product_titles = excluded.product_titles, product_types = excluded.product_types,
+    vendors = excluded.vendors, last_opened_at = excluded.last_opened_at,
     last_clicked_at = excluded.last_clicked_at, recent_sends = excluded.recent_sends,
     predicted_next_order_at = excluded.predicted_next_order_at,
     prediction_basis = excluded.prediction_basis, computed_at = excluded.computed_at

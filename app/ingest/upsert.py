@@ -142,6 +142,7 @@ def product(session: Session, store_id: int, record: ProductRecord) -> Upserted:
         "title": record.title, "handle": record.handle, "url": record.url,
         "image_url": record.image_url,
         "price": record.price, "in_stock": record.in_stock, "status": record.status,
+        "product_type": record.product_type, "vendor": record.vendor,
         "source_updated_at": record.updated_at,
     }
     return _upsert(session, Product, {"store_id": store_id, "platform_id": record.platform_id},

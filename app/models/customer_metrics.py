@@ -42,6 +42,9 @@ class CustomerMetrics(Base):
     # Platform product ids and line titles of those orders.
     product_ids: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     product_titles: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    # The product types and vendors of those products (as the store's catalogue files them).
+    product_types: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    vendors: Mapped[list] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     last_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_clicked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # When each email of the last 30 days was sent: "emails in the last 30 days" is counted

@@ -24,4 +24,7 @@ class Product(StoreOwned, Timestamps, Base):
     price: Mapped[Decimal | None] = mapped_column(Money)
     in_stock: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str | None] = mapped_column(String(32))
+    # As the merchant files it (connectors.base.ProductRecord): segments by what was bought.
+    product_type: Mapped[str | None] = mapped_column(String(255))
+    vendor: Mapped[str | None] = mapped_column(String(255))
     source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

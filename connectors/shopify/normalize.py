@@ -243,6 +243,8 @@ def product(payload: Any) -> ProductRecord:
         image_url=_image_url(payload),
         price=min(prices, default=None),
         status=text(payload.get("status"), 32),
+        product_type=text(payload.get("product_type"), 255) or None,
+        vendor=text(payload.get("vendor"), 255) or None,
     )
 
 

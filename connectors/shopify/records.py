@@ -23,7 +23,8 @@ QUERIES = {
     nodes {{ {_CUSTOMER_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}""",
     "products": f"""query Products($after: String, $query: String) {{
   products(first: {PAGE}, after: $after, query: $query) {{
-    nodes {{ id title handle status updatedAt featuredMedia {{ preview {{ image {{ url }} }} }}
+    nodes {{ id title handle status updatedAt productType vendor
+      featuredMedia {{ preview {{ image {{ url }} }} }}
       variants(first: 100) {{ nodes {{ price inventoryQuantity inventoryPolicy
         inventoryItem {{ tracked }} }} }} }}
     pageInfo {{ hasNextPage endCursor }} }} }}""",
@@ -173,6 +174,8 @@ def product(node: dict) -> list[Record]:
         in_stock=any(available(v) for v in variants), handle=text(node.get("handle"), 255),
         image_url=text(image.get("url"), 2048), price=min(prices, default=None),
         status=_status(node.get("status")),
+        product_type=text(node.get("productType"), 255) or None,
+        vendor=text(node.get("vendor"), 255) or None,
     )]
 
 

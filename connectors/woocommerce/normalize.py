@@ -148,7 +148,16 @@ def product(payload: dict) -> ProductRecord:
         image_url=text(image.get("src"), 2048),
         price=parse_money(price, "price") if price not in (None, "") else None,
         status=text(payload.get("status"), 32),
+        product_type=_first_category(payload),
     )
+
+
+def _first_category(payload: dict) -> str | None:
+    """WooCommerce has no product type or vendor: its first category stands for the type."""
+    categories = payload.get("categories")
+    if not isinstance(categories, list) or not categories or not isinstance(categories[0], dict):
+        return None
+    return html.unescape(text(categories[0].get("name"), 255) or "") or None
 
 
 def _order_topic(payload: dict) -> list[Record]:
