@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from app.core.db import db
 from flows import catalog, choices
+from flows.steps import Flow
 
 HOUR = timedelta(hours=1)
 
@@ -49,13 +50,14 @@ FROM k
 
 
 def due_checkout_runs(store_id: int, domain: str, count: int, due_at: datetime, *,
-                      spread: timedelta = timedelta(0), first: int = 1) -> None:
-    """`count` abandoned-checkout runs falling due from `due_at` over `spread`, one per new
-    subscribed customer (platform ids from `first`). The flow must be enabled for the store."""
-    flow = catalog.FLOWS["abandoned_checkout"]
+                      spread: timedelta = timedelta(0), first: int = 1,
+                      flow: Flow = catalog.FLOWS["abandoned_checkout"]) -> None:
+    """`count` runs of a checkout flow (abandoned checkout unless told) falling due from
+    `due_at` over `spread`, one per new subscribed customer (platform ids from `first`). The
+    flow must be enabled for the store."""
     with db.session() as session:
         enabled, settings = choices.effective(session, store_id, flow)
-        assert enabled, "enable abandoned_checkout first: a disabled flow's runs exit at once"
+        assert enabled, f"enable {flow.name} first: a disabled flow's runs exit at once"
         session.execute(_SEED, {
             "store": store_id, "domain": domain, "count": count, "first": first,
             "flow": flow.name, "version": flow.version, "settings": json.dumps(settings),
