@@ -100,11 +100,11 @@ def _record(session: Session, store_id: int, entered: list[tuple[int, int]],
 
 def refresh(session: Session, segment: Segment, now: datetime) -> list[events.DomainEvent]:
     """Compare one segment's rule, asked of the whole store, with its recorded members."""
-    found = sql.matching(segment.store_id, segment.rule, now)
+    found = sql.matching(segment.store_id, segment.rule, now).subquery()
     recorded = select(SegmentMember.customer_id).where(SegmentMember.segment_id == segment.id)
-    entered = session.execute(found.where(Customer.id.not_in(recorded))).scalars().all()
+    entered = session.execute(select(found.c.id).where(found.c.id.not_in(recorded))).scalars().all()
     left = session.execute(recorded.where(
-        SegmentMember.customer_id.not_in(found))).scalars().all()
+        SegmentMember.customer_id.not_in(select(found.c.id)))).scalars().all()
     return _record(session, segment.store_id, [(segment.id, c) for c in entered],
                    [(segment.id, c) for c in left], now)
 

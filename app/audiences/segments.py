@@ -24,6 +24,11 @@ from app.models import Customer, Segment
 NAME = re.compile(r"[^\W_][\w \-]{0,59}")
 NAME_RULE = "1 to 60 characters: letters, digits, spaces, - and _, starting with a letter or digit"
 PAGE_SIZE = 50
+# A segment of at most this many members is read whole and sorted for a page; a bigger one is
+# read in page order from the sort's index, stopping after a page. (The index walk alone loses
+# when a small segment's members lie at the far end of the sort: customers due to reorder are
+# those whose last order is oldest.)
+SORT_WHOLE_UP_TO = 20_000
 # How members may be ordered: spend or last order, highest first; customers without stay last.
 SORTS = {"spend": sql.M.total_spent, "last_order": sql.M.last_order_at}
 # A count or a member page is a question a merchant waits for: a rule that takes longer than
@@ -140,20 +145,42 @@ def count(session: Session, store_id: int, rule) -> int:
     return sql.count(session, store_id, rule)
 
 
+def page(session: Session, store_id: int, rule, sort: str = "spend",
+         number: int = 1) -> tuple[int, list[Member]]:
+    """What a segment's page shows: how many customers the rule holds for, and page `number`
+    of them (see `members`)."""
+    total = count(session, store_id, rule)
+    return total, members(session, store_id, rule, sort, number, PAGE_SIZE,
+                          whole=total <= SORT_WHOLE_UP_TO)
+
+
 def members(session: Session, store_id: int, rule, sort: str = "spend", page: int = 1,
-            size: int | None = PAGE_SIZE) -> list[Member]:
+            size: int | None = PAGE_SIZE, whole: bool = False) -> list[Member]:
     """One page of the customers a checked rule holds for (every one when `size` is None),
-    highest spend or latest order first, then by id so pages never overlap."""
+    highest spend or latest order first, then by id so pages never overlap. `whole`: find
+    them all first, then sort (see SORT_WHOLE_UP_TO)."""
     key = SORTS.get(sort, SORTS["spend"])
     _limit_time(session)
-    query = sql.matching(store_id, rule).with_only_columns(
-        Customer.id, Customer.email, Customer.first_name, Customer.last_name,
-        sql.COLUMNS["customer.orders_count"](None), sql.M.total_spent,
-        sql.M.average_order_value, sql.M.first_order_at, sql.M.last_order_at,
-        sql.M.predicted_next_order_at, sql.COLUMNS["customer.accepts_marketing"](None),
-    ).order_by(key.desc().nulls_last(), Customer.id)
-    if size is not None:
-        query = query.limit(size).offset((max(page, 1) - 1) * size)
+    columns = (Customer.id, Customer.email, Customer.first_name, Customer.last_name,
+               sql.M.orders_count, sql.M.total_spent, sql.M.average_order_value,
+               sql.M.first_order_at, sql.M.last_order_at, sql.M.predicted_next_order_at,
+               sql.COLUMNS["customer.accepts_marketing"](None))
+    offset = (max(page, 1) - 1) * (size or 0)
+    if whole:  # every match with its sort key, the page cut from them, then its rows
+        found = (sql.matching(store_id, rule).add_columns(key.label("key"))
+                 .cte("found").prefix_with("MATERIALIZED"))
+        chosen = (select(found.c.id, found.c.key)
+                  .order_by(found.c.key.desc().nulls_last(), found.c.id)
+                  .limit(size).offset(offset).subquery())
+        query = (select(*columns).select_from(chosen)
+                 .join(Customer, Customer.id == chosen.c.id).join(sql.M, sql.M.customer_id == chosen.c.id)
+                 .where(Customer.store_id == store_id)
+                 .order_by(chosen.c.key.desc().nulls_last(), chosen.c.id))
+    else:  # read in the sort's order, stopping after a page
+        query = (sql.joined(store_id, rule).with_only_columns(*columns)
+                 .order_by(key.desc().nulls_last(), Customer.id))
+        if size is not None:
+            query = query.limit(size).offset(offset)
     return [Member(*row) for row in session.execute(query.execution_options(yield_per=1000))]
 
 

@@ -281,20 +281,26 @@ def expression(rule, question: Question) -> ColumnElement:
     return _Compiler(question).condition(rule)
 
 
-def matching(store_id: int, rule, now: datetime | None = None):
-    """SELECT the ids of one store's customers for whom the checked rule holds."""
+def joined(store_id: int, rule, now: datetime | None = None):
+    """SELECT the ids of one store's customers for whom the checked rule holds, from the
+    customers joined to their metrics (other columns of either can be selected)."""
     question = Question(store_id, now or clock.now())
     return (select(Customer.id)
             .join(M, (M.customer_id == Customer.id) & (M.store_id == Customer.store_id))
             .where(Customer.store_id == store_id, expression(rule, question)))
 
 
-def count(session: Session, store_id: int, rule, now: datetime | None = None) -> int:
-    """How many of one store's customers the checked rule holds for. A rule that reads only
-    metrics counts their rows alone (one per customer), without joining a million customers."""
+def matching(store_id: int, rule, now: datetime | None = None):
+    """SELECT the ids (`id`) of one store's customers for whom the checked rule holds. A rule
+    that reads only metrics reads their rows alone (one per customer), without joining a
+    million customers; metrics columns can be added to either form."""
     where = expression(rule, Question(store_id, now or clock.now()))
     if Customer.__table__ in find_tables(where, check_columns=True):
-        found = select(func.count()).select_from(matching(store_id, rule, now).subquery())
-    else:
-        found = select(func.count()).select_from(M).where(M.store_id == store_id, where)
-    return session.execute(found).scalar_one()
+        return joined(store_id, rule, now)
+    return select(M.customer_id.label("id")).where(M.store_id == store_id, where)
+
+
+def count(session: Session, store_id: int, rule, now: datetime | None = None) -> int:
+    """How many of one store's customers the checked rule holds for."""
+    return session.execute(select(func.count()).select_from(
+        matching(store_id, rule, now).subquery())).scalar_one()

@@ -4,8 +4,10 @@
   writer keeps it, and the rows of customers stored before now), so a segment joins the metrics
   with an inner join and "never purchased" is `orders_count = 0`, not a search for missing rows;
 - the spend and last-order indexes in the order a members page reads them (highest first,
-  customers without a last order last), so a page walks an index and stops after 50;
-- orders_count indexed, for the rules that cut by it (one-time buyers, never purchased).
+  customers without a last order last, then by id), so a page walks an index and stops after
+  50 matches;
+- orders_count, the predicted next order and the last open and click indexed, for the rules
+  that cut by them (one-time buyers, never purchased, due to reorder, engaged).
 
 Revision ID: 0026
 Revises: 0025
@@ -17,6 +19,7 @@ revision = '0026'
 down_revision = '0025'
 branch_labels = None
 depends_on = None
+CUT_BY = ('orders_count', 'predicted_next_order_at', 'last_opened_at', 'last_clicked_at')
 
 
 def upgrade() -> None:
@@ -39,15 +42,17 @@ def upgrade() -> None:
     op.drop_index('ix_customer_metrics_store_id_total_spent', 'customer_metrics')
     op.drop_index('ix_customer_metrics_store_id_last_order_at', 'customer_metrics')
     op.create_index('ix_customer_metrics_store_id_total_spent', 'customer_metrics',
-                    ['store_id', sa.text('total_spent DESC NULLS LAST')])
+                    ['store_id', sa.text('total_spent DESC NULLS LAST'), 'customer_id'])
     op.create_index('ix_customer_metrics_store_id_last_order_at', 'customer_metrics',
-                    ['store_id', sa.text('last_order_at DESC NULLS LAST')])
-    op.create_index('ix_customer_metrics_store_id_orders_count', 'customer_metrics',
-                    ['store_id', 'orders_count'])
+                    ['store_id', sa.text('last_order_at DESC NULLS LAST'), 'customer_id'])
+    for column in CUT_BY:
+        op.create_index(f'ix_customer_metrics_store_id_{column}', 'customer_metrics',
+                        ['store_id', column])
 
 
 def downgrade() -> None:
-    op.drop_index('ix_customer_metrics_store_id_orders_count', 'customer_metrics')
+    for column in CUT_BY:
+        op.drop_index(f'ix_customer_metrics_store_id_{column}', 'customer_metrics')
     op.drop_index('ix_customer_metrics_store_id_last_order_at', 'customer_metrics')
     op.drop_index('ix_customer_metrics_store_id_total_spent', 'customer_metrics')
     op.create_index('ix_customer_metrics_store_id_total_spent', 'customer_metrics',

@@ -75,8 +75,7 @@ def segment(segment_id: int):
     page = ids.parse(request.args.get("page", "")) or 1
     with db.session() as session:
         row = owned_or_404(session, Segment, segment_id)
-        total = segments.count(session, g.store.id, row.rule)
-        shown = segments.members(session, g.store.id, row.rule, sort, page, segments.PAGE_SIZE)
+        total, shown = segments.page(session, g.store.id, row.rule, sort, page)
     return render_template("ui/segment.html", segment=row, total=total, members=shown,
                            sort=sort, page=page, size=segments.PAGE_SIZE,
                            rule_text=json.dumps(row.rule, indent=2))
