@@ -133,7 +133,7 @@
   }
   function draw() {
     canvas.replaceChildren(el("div", { className: "trigger" }, [
-      el("span", { className: "branch-label", textContent: "Starts on " + doc.trigger.event.replace(/_/g, " ") })]), drawSteps(["steps"]));
+      el("span", { className: "branch-label", textContent: "Starts on " + String((doc.trigger || {}).event || "…").replace(/_/g, " ") })]), drawSteps(["steps"]));
     var flowProblems = document.querySelector("[data-problems-for=flow]");
     flowProblems.replaceChildren.apply(flowProblems, Array.prototype.slice.call(problemList("").childNodes));
     var top = document.getElementById("problem-list");
