@@ -160,6 +160,24 @@ class _Steps:
             return None
 
 
+def triggers() -> list[str]:
+    """The events a flow can start on, as the schema lists them."""
+    return _validator().schema["properties"]["trigger"]["properties"]["event"]["enum"]
+
+
+def differences(old, new, pointer: str = "") -> list[str]:
+    """The JSON pointers where two documents differ, document order, innermost that differs
+    (a step added or removed changes its list: the list's pointer)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = [*new, *(key for key in old if key not in new)]
+        return [changed for key in keys
+                for changed in differences(old.get(key), new.get(key), pointer + _pointer([key]))]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [changed for index, (a, b) in enumerate(zip(old, new))
+                for changed in differences(a, b, f"{pointer}/{index}")]
+    return [] if old == new else [pointer or "/"]
+
+
 def steps_of(steps: list) -> Iterator[dict]:
     """Every step of a tree, depth first, in document order."""
     for step in steps:

@@ -28,9 +28,9 @@ def save(session: Session, store_id: int, document: dict, actor: str) -> FlowDoc
     """Store a checked document as the flow's next version (the same document again makes no
     new version); FlowDocumentError for a prebuilt flow's name."""
     name = document["name"]
-    if name in catalog.FLOWS:
-        raise FlowDocumentError([("/name", f"{name!r} is a prebuilt flow: give your copy "
-                                           "another name")])
+    refused = refusals(session, store_id, name, new=False)
+    if refused:
+        raise FlowDocumentError(refused)
     latest = newest(session, store_id, name)
     if latest is not None and latest.document == document:
         return latest
@@ -44,6 +44,17 @@ def save(session: Session, store_id: int, document: dict, actor: str) -> FlowDoc
     return row
 
 
+def refusals(session: Session, store_id: int, name: str, new: bool) -> list[tuple[str, str]]:
+    """Why a checked document cannot be saved under its name: a prebuilt flow's, or (for a
+    `new` flow) one of the store's flows already."""
+    if name in catalog.FLOWS:
+        return [("/name", f"{name!r} is a prebuilt flow: give your copy another name")]
+    if new and newest(session, store_id, name) is not None:
+        return [("/name", f"you have a flow named {name!r} already: edit it, or choose "
+                          "another name")]
+    return []
+
+
 def newest(session: Session, store_id: int, name: str) -> FlowDocument | None:
     """The version of a built flow that new runs start on."""
     return session.execute(select(FlowDocument).where(
@@ -51,11 +62,12 @@ def newest(session: Session, store_id: int, name: str) -> FlowDocument | None:
     ).order_by(FlowDocument.version.desc()).limit(1)).scalar_one_or_none()
 
 
-def history(session: Session, store_id: int, name: str) -> list[FlowDocument]:
-    """Every version of a built flow, newest first."""
+def history(session: Session, store_id: int, name: str,
+            limit: int | None = None) -> list[FlowDocument]:
+    """The versions of a built flow, newest first (the newest `limit` of them)."""
     return list(session.execute(select(FlowDocument).where(
         FlowDocument.store_id == store_id, FlowDocument.name == name,
-    ).order_by(FlowDocument.version.desc())).scalars())
+    ).order_by(FlowDocument.version.desc()).limit(limit)).scalars())
 
 
 def built(session: Session, store_id: int) -> list[Flow]:

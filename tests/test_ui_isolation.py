@@ -16,7 +16,9 @@ from app.core.db import db
 from app.mail.transport import transports
 from app.models import Customer, Message, Order, Segment, Store, StoreNotice, TimelineEntry
 from app.web.ui import staff
+from flows import document, library
 from flows.catalog import FLOWS
+from tests.test_flow_built import EXAMPLE, FLOW
 from tests.ui_helpers import ANA, connect_rival, seed_history, sign_in
 
 TRACES = ("Rival Supply Co", "rival-store", "Otherstore", "RIVAL-ONLY")
@@ -51,6 +53,9 @@ def two_stores(app, shop):
     with db.session() as session:
         for store_id, name in ((rival.id, "RIVAL-ONLY everyone"), (shop.id, "Everyone")):
             segments.create(session, store_id, name, "true", "the owner")
+        for store_id, title in ((rival.id, "RIVAL-ONLY thanks"), (shop.id, EXAMPLE["title"])):
+            library.save(session, store_id, document.check({**EXAMPLE, "title": title}),
+                         "the owner")
     return shop, rival
 
 
@@ -84,7 +89,9 @@ def pages(store_id: int) -> dict[str, list[str]]:
         "/app/dev-inbox": ["/app/dev-inbox"],
         "/app/dev-inbox/<id:message_id>": [f"/app/dev-inbox/{i}" for i in messages],
         "/app/flows": ["/app/flows"],
-        "/app/flows/<name>/dry-run": [f"/app/flows/{name}/dry-run" for name in FLOWS],
+        "/app/flows/<name>/dry-run": [f"/app/flows/{name}/dry-run" for name in [*FLOWS, FLOW]],
+        "/app/flows/new": ["/app/flows/new"],
+        "/app/flows/<name>/build": [f"/app/flows/{FLOW}/build"],
         "/app/preview": ["/app/preview", f"/app/preview?email={ANA}",
                          *(f"/app/preview?customer_id={i}" for i in customers)],
         "/app/settings": ["/app/settings"],

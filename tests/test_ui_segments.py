@@ -14,9 +14,7 @@ from sqlalchemy import select
 from app.audiences import segments
 from app.core.db import db
 from app.models import CustomerMetrics, Segment
-from app.web.ui import staff
-from app.web.ui.auth import login_token
-from tests.ui_helpers import add_customer, connect_rival, sign_in
+from tests.ui_helpers import add_customer, connect_rival, sign_in, sign_in_viewer
 
 BIG_SPENDERS = '{">=": [{"var": "customer.total_spent"}, 100]}'
 
@@ -157,12 +155,7 @@ def test_forms_without_the_csrf_token_change_nothing(client, owner, shop):
 
 def test_a_viewer_can_neither_see_nor_change_segments(app, client, owner, shop):
     mine = saved(shop.id, "Mine")
-    with db.session() as session:
-        member_id = staff.invite(session, shop.id, "jo@example.com", staff.VIEWER, "the owner").id
-    viewer = app.test_client()
-    viewer.get(f"/app/login/{login_token(shop.id, member='jo@example.com', staff_id=member_id)}")
-    with viewer.session_transaction() as session:
-        csrf = session["csrf_token"]
+    viewer, csrf = sign_in_viewer(app, shop.id)
     for answer in (viewer.get("/app/segments"), viewer.get(f"/app/segments/{mine}"),
                    viewer.post("/app/segments", data={"name": "X", "rule": "true", "csrf_token": csrf}),
                    viewer.post(f"/app/segments/{mine}/delete", data={"csrf_token": csrf}),

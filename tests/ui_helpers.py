@@ -12,6 +12,8 @@ from app.core import clock, stores
 from app.core.db import db
 from app.models import (Attribution, Customer, FlowRun, Message, Order, Store, StoreNotice,
                         SyncProgress, TimelineEntry, WebhookEvent)
+from app.web.ui import staff
+from app.web.ui.auth import login_token
 from flows import catalog, choices
 
 ANA = "ana@example.com"
@@ -29,6 +31,16 @@ def sign_in(client, storeflow, store_id: int) -> str:
     client.get(login_path(storeflow, store_id))
     with client.session_transaction() as session:
         return session["csrf_token"]
+
+
+def sign_in_viewer(app, store_id: int):
+    """A new client signed in as a viewer of the store (jo@example.com); it and its CSRF token."""
+    with db.session() as session:
+        member_id = staff.invite(session, store_id, "jo@example.com", staff.VIEWER, "the owner").id
+    viewer = app.test_client()
+    viewer.get(f"/app/login/{login_token(store_id, member='jo@example.com', staff_id=member_id)}")
+    with viewer.session_transaction() as session:
+        return viewer, session["csrf_token"]
 
 
 def connect_rival() -> Store:

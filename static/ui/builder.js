@@ -1,0 +1,279 @@
+// The flow builder: the flow's document kept as JSON in the page (the textarea the form saves),
+// drawn as a canvas of steps (an if's branches side by side), each step edited in the side
+// panel, and every change checked by the server (the same check as saving and the CLI), its
+// problems shown beside the step they name.
+(function () {
+  var form = document.getElementById("flow-form");
+  if (!form) { return; }
+  var store = document.getElementById("flow-document");
+  var doc = JSON.parse(store.value);
+  var fields = JSON.parse(document.getElementById("rule-fields").textContent);
+  var problems = JSON.parse(document.getElementById("flow-problems").textContent);
+  var canvas = document.getElementById("canvas"), panel = document.getElementById("panel");
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var KINDS = [["wait", "Wait"], ["send", "Send an email"], ["if", "If / else"], ["tag", "Tag"],
+               ["score", "Score"], ["discount", "Discount code"], ["exit", "Exit"]];
+  var STARTS = { wait: { hours: 1 }, send: { subject: "", body: "" }, tag: { add: "" },
+                 score: { add: 1 }, discount: { percent: 10, valid_days: 7 }, exit: {} };
+  var selected = null;  // the path of the step in the panel: ["steps", 3, "then", 0]
+
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) { node[key] = props[key]; });
+    (children || []).forEach(function (child) { node.appendChild(child); });
+    return node;
+  }
+  function pointer(path) { return path.length ? "/" + path.join("/") : ""; }
+  function at(path) { return path.reduce(function (node, key) { return node && node[key]; }, doc); }
+  function kindOf(step) {
+    for (var i = 0; i < KINDS.length; i++) { if (KINDS[i][0] in step) { return KINDS[i][0]; } }
+    return null;
+  }
+  function ids(steps, found) {
+    (steps || []).forEach(function (step) { found[step.id] = true; ids(step.then, found); ids(step["else"], found); });
+    return found;
+  }
+  function freshId(kind) {
+    var taken = ids(doc.steps, {}), n = 1, stem = kind === "if" ? "branch" : kind;
+    while (taken[stem + "_" + n]) { n++; }
+    return stem + "_" + n;
+  }
+  // The emails before a step on its path, which its condition may ask about.
+  function sendsBefore(path) {
+    var sends = [];
+    for (var depth = 0; depth < path.length; depth += 2) {
+      var list = at(path.slice(0, depth + 1)) || [];
+      list.slice(0, path[depth + 1]).forEach(function (step) { if (step.send) { sends.push(step.id); } });
+    }
+    return sends;
+  }
+  function engagement(sends) {
+    var found = [];
+    sends.forEach(function (id) {
+      ["clicked", "opened", "sent"].forEach(function (what) {
+        found.push({ name: "run.steps." + id + "." + what, type: "event", nullable: false, label: "email " + id + " " + what });
+      });
+    });
+    return found;
+  }
+
+  function summary(step) {
+    var kind = kindOf(step), body = step[kind];
+    if (kind === "wait") {
+      var unit = body.hours !== undefined ? "hour" : "day", count = body[unit + "s"];
+      return "Wait " + count + " " + unit + (count === 1 ? "" : "s");
+    }
+    if (kind === "send") { return "Email: " + (body.subject || "(no subject yet)"); }
+    if (kind === "if") { return "If " + condition(step["if"]); }
+    if (kind === "tag") { return (body.add !== undefined ? "Tag " : "Untag ") + (body.add || body.remove || "…"); }
+    if (kind === "score") { return "Score " + (body.add !== undefined ? "+" + body.add : "−" + body.subtract); }
+    if (kind === "discount") { return "Discount " + body.percent + "% for " + body.valid_days + " days"; }
+    if (kind === "exit") { return "Exit" + (body.reason ? ": " + body.reason : ""); }
+    return "Unknown step";
+  }
+  function condition(rule) {  // an email's engagement in words, any other rule as JsonLogic
+    var negated = rule && rule["!"] && rule["!"][0], read = (negated || rule || {})["var"];
+    var match = typeof read === "string" && /^run\.steps\.(\w+)\.(\w+)$/.exec(read);
+    return match ? "email " + match[1] + (negated ? " not " : " ") + match[2] : JSON.stringify(rule);
+  }
+  // The step a problem belongs to: the longest step pointer it starts with ("" for the flow).
+  function owner(where) {
+    var match = /^\/steps\/\d+(?:\/(?:then|else)\/\d+)*/.exec(where);
+    return match ? match[0] : "";
+  }
+  function problemList(owned) {
+    var list = el("ul", { className: "step-problems" });
+    problems.forEach(function (problem) {
+      if (owner(problem[0]) === owned) {
+        list.appendChild(el("li", { className: "error-text", textContent: (problem[0] || "/") + ": " + problem[1] }));
+      }
+    });
+    return list;
+  }
+
+  function drawSteps(path) {
+    var steps = at(path) || [], box = el("div", { className: "step-list" }), list = el("ol", { className: "steps" });
+    steps.forEach(function (step, index) {
+      var here = path.concat([index]), item = el("li", { className: "step" });
+      item.dataset.pointer = pointer(here);
+      item.dataset.step = step.id;
+      if (selected && pointer(selected) === pointer(here)) { item.classList.add("is-selected"); }
+      var head = el("div", { className: "step-head" });
+      head.appendChild(el("button", { type: "button", className: "step-open", textContent: summary(step), title: "Edit this step",
+                                      onclick: function () { choose(here, true); } }));
+      head.appendChild(el("span", { className: "badge", textContent: step.id }));
+      var tools = el("span", { className: "step-tools" });
+      tools.appendChild(el("button", { type: "button", className: "btn btn-ghost", textContent: "↑", ariaLabel: "Move up", disabled: index === 0,
+                                       onclick: function () { move(path, index, -1); } }));
+      tools.appendChild(el("button", { type: "button", className: "btn btn-ghost", textContent: "↓", ariaLabel: "Move down", disabled: index === steps.length - 1,
+                                       onclick: function () { move(path, index, 1); } }));
+      tools.appendChild(el("button", { type: "button", className: "btn btn-ghost", textContent: "Remove", ariaLabel: "Remove step",
+                                       onclick: function () { remove(path, index); } }));
+      head.appendChild(tools);
+      item.appendChild(head);
+      item.appendChild(problemList(pointer(here)));
+      if (kindOf(step) === "if") {
+        var branches = el("div", { className: "branches" });
+        [["then", "Yes"], ["else", "No"]].forEach(function (branch) {
+          var column = el("div", { className: "branch" }, [el("div", { className: "branch-label", textContent: branch[1] })]);
+          column.dataset.branch = branch[0];
+          column.appendChild(drawSteps(here.concat([branch[0]])));
+          branches.appendChild(column);
+        });
+        item.appendChild(branches);
+      }
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    var kind = el("select", { className: "input", ariaLabel: "Step to add" });
+    KINDS.forEach(function (k) { kind.appendChild(el("option", { value: k[0], textContent: k[1] })); });
+    box.appendChild(el("div", { className: "step-add" }, [kind, el("button", {
+      type: "button", className: "btn", textContent: "Add step", onclick: function () { add(path, kind.value); } })]));
+    return box;
+  }
+  function draw() {
+    canvas.replaceChildren(el("div", { className: "trigger" }, [
+      el("span", { className: "branch-label", textContent: "Starts on " + String((doc.trigger || {}).event || "…").replace(/_/g, " ") })]), drawSteps(["steps"]));
+    var flowProblems = document.querySelector("[data-problems-for=flow]");
+    flowProblems.replaceChildren.apply(flowProblems, Array.prototype.slice.call(problemList("").childNodes));
+    var top = document.getElementById("problem-list");
+    top.replaceChildren.apply(top, problems.map(function (problem) {
+      var line = el("li", {}, [el("code", { textContent: problem[0] || "/" }), document.createTextNode(" " + problem[1])]);
+      line.dataset.problem = problem[0];
+      return line;
+    }));
+    document.getElementById("problems").hidden = problems.length === 0;
+  }
+
+  function add(path, kind) {
+    var list = at(path), step = { id: freshId(kind) };
+    if (!list) { list = at(path.slice(0, -1))[path[path.length - 1]] = []; }
+    if (kind === "if") {
+      var sends = sendsBefore(path.concat([list.length]));
+      step["if"] = sends.length ? { "var": "run.steps." + sends[sends.length - 1] + ".clicked" } : { ">=": [{ "var": "customer.orders_count" }, 1] };
+      step.then = [];
+    } else {
+      step[kind] = JSON.parse(JSON.stringify(STARTS[kind]));
+    }
+    list.push(step);
+    choose(path.concat([list.length - 1]), true);
+    changed();
+  }
+  function move(path, index, by) {
+    var list = at(path), step = list.splice(index, 1)[0];
+    list.splice(index + by, 0, step);
+    choose(path.concat([index + by]));
+    changed();
+  }
+  function remove(path, index) {
+    var list = at(path);
+    list.splice(index, 1);
+    if (path[path.length - 1] === "else" && list.length === 0) { delete at(path.slice(0, -1))["else"]; }
+    selected = null;
+    panel.replaceChildren(el("p", { className: "hint", textContent: "Add a step, or choose one to edit it here." }));
+    changed();
+  }
+
+  // The side panel: one step's fields, written into the document as they are typed.
+  function input(labelText, value, onInput, props) {
+    var box = el(props && props.multiline ? "textarea" : "input", { className: "input", value: value === undefined ? "" : value });
+    if (props && props.type) { box.type = props.type; }
+    box.addEventListener("input", function () { onInput(box.value); changed(); });
+    return el("label", { className: "field" }, [el("span", { className: "field-label", textContent: labelText }), box]);
+  }
+  function choice(labelText, options, value, onPick) {
+    var box = el("select", { className: "input" });
+    options.forEach(function (o) { box.appendChild(el("option", { value: o[0], textContent: o[1], selected: o[0] === value })); });
+    box.addEventListener("change", function () { onPick(box.value); changed(); });
+    return el("label", { className: "field" }, [el("span", { className: "field-label", textContent: labelText }), box]);
+  }
+  function number(value) { return value === "" ? "" : Number(value); }
+  function oneOf(body, keys) { return keys.filter(function (key) { return key in body; })[0] || keys[0]; }
+  // A {add: x} / {remove: x} body edited as a choice of key and a value.
+  function keyed(step, kind, labelText, keys, asNumber) {
+    var key = oneOf(step[kind], keys.map(function (k) { return k[0]; }));
+    return [choice(labelText, keys, key, function (picked) { var v = step[kind][key]; step[kind] = {}; step[kind][picked] = v; key = picked; }),
+            input("Value", step[kind][key], function (v) { step[kind] = {}; step[kind][key] = asNumber ? number(v) : v; }, asNumber ? { type: "number" } : null)];
+  }
+  function sendFields(step) {
+    var send = step.send, button = send.button || { text: "", url: "" };
+    function tidy() {
+      if (!send.preheader) { delete send.preheader; }
+      if (button.text || button.url) { send.button = button; } else { delete send.button; }
+    }
+    return [input("Subject", send.subject, function (v) { send.subject = v; }),
+            input("Preheader", send.preheader, function (v) { send.preheader = v; tidy(); }),
+            input("Body", send.body, function (v) { send.body = v; }, { multiline: true }),
+            input("Button text", button.text, function (v) { button.text = v; tidy(); }),
+            input("Button link", button.url, function (v) { button.url = v; tidy(); })];
+  }
+  function conditionFields(step, path) {
+    var root = el("div", { className: "rule-builder" });
+    var rows = window.RuleBuilder(root, engagement(sendsBefore(path)).concat(fields), function (logic) { step["if"] = logic; changed(); });
+    rows.show(step["if"]);
+    return [el("span", { className: "field-label", textContent: "Which customers go the Yes way" }), root];
+  }
+  // Show a step in the panel; `reveal` scrolls to the panel where it sits below the canvas.
+  function choose(path, reveal) {
+    selected = path;
+    var step = at(path), kind = kindOf(step), parts;
+    if (kind === "wait") {
+      var unit = oneOf(step.wait, ["hours", "days"]);
+      parts = [input("Wait", step.wait[unit], function (v) { step.wait = {}; step.wait[unit] = number(v); }, { type: "number" }),
+               choice("Unit", [["hours", "hours"], ["days", "days"]], unit, function (u) { var v = step.wait[unit]; unit = u; step.wait = {}; step.wait[u] = v; })];
+    } else if (kind === "send") { parts = sendFields(step); }
+    else if (kind === "if") { parts = conditionFields(step, path); }
+    else if (kind === "tag") { parts = keyed(step, "tag", "Tag", [["add", "add"], ["remove", "remove"]], false); }
+    else if (kind === "score") { parts = keyed(step, "score", "Points", [["add", "add"], ["subtract", "subtract"]], true); }
+    else if (kind === "discount") {
+      parts = [input("Percent off", step.discount.percent, function (v) { step.discount.percent = number(v); }, { type: "number" }),
+               input("Valid for days", step.discount.valid_days, function (v) { step.discount.valid_days = number(v); }, { type: "number" })];
+    } else { parts = [input("Reason", step.exit.reason, function (v) { if (v) { step.exit.reason = v; } else { delete step.exit.reason; } })]; }
+    panel.replaceChildren.apply(panel, [el("h2", { textContent: (KINDS.filter(function (k) { return k[0] === kind; })[0] || ["", "Step"])[1] }),
+      input("Step id", step.id, function (v) { step.id = v; })].concat(parts));
+    draw();
+    if (reveal && window.matchMedia("(max-width: 980px)").matches) { panel.scrollIntoView({ block: "start" }); }
+  }
+
+  // The flow's own fields, in the page's markup.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-key] > input, [data-key] > select, [data-key] .input-group > input"), function (box) {
+    var key = box.closest("[data-key]").dataset.key, asNumber = box.closest("[data-number]");
+    box.addEventListener(box.tagName === "SELECT" ? "change" : "input", function () {
+      if (key === "trigger") { doc.trigger = { event: box.value }; }
+      else if (asNumber && box.value === "") { delete doc[key]; }
+      else { doc[key] = asNumber ? Number(box.value) : box.value; }
+      changed();
+    });
+  });
+  var entryOn = document.getElementById("entry-on"), entryRoot = document.getElementById("entry-rules");
+  var entryRows = window.RuleBuilder(entryRoot, fields, function (logic) { doc.entry = logic; changed(); });
+  function showEntry() {
+    entryRoot.hidden = !entryOn.checked;
+    if (entryOn.checked) { doc.entry = doc.entry || entryRows.blank(); entryRows.show(doc.entry); } else { delete doc.entry; }
+  }
+  entryOn.addEventListener("change", function () { showEntry(); changed(); });
+  showEntry();
+
+  var timer = null, asked = 0, state = document.getElementById("check-state");
+  function changed() {
+    store.value = JSON.stringify(doc);
+    draw();
+    clearTimeout(timer);
+    state.textContent = "Checking…";
+    timer = setTimeout(check, 300);
+  }
+  function check() {
+    var mine = ++asked;
+    fetch(form.dataset.checkUrl, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+      body: store.value
+    }).then(function (response) { return response.json(); }).then(function (answer) {
+      if (mine !== asked) { return; }
+      problems = answer.problems;
+      state.textContent = problems.length ? problems.length + (problems.length === 1 ? " problem to fix" : " problems to fix") : "Ready to save";
+      draw();
+    }).catch(function () { if (mine === asked) { state.textContent = "Could not check just now."; } });
+  }
+  draw();
+})();

@@ -1,0 +1,119 @@
+"""The flow builder in a real browser (headless chromium, issue 17): the issue's example built
+from scratch by clicking and typing, checked live, saved, dry-run and switched on; the stored
+document is the example exactly; the canvas fits a 390 px phone."""
+from __future__ import annotations
+
+import pytest
+
+from app.core.db import db
+from flows import choices, library
+from tests.mail_helpers import with_postal_address
+from tests.test_flow_built import EXAMPLE, FLOW
+from tests.test_ui_browser import expect
+from tests.ui_helpers import login_path
+
+PHONE = 390
+
+
+@pytest.fixture
+def signed_in(browser, app_server, shop, storeflow):
+    """A tab signed in to the shop, which has the postal address a marketing flow needs."""
+    with_postal_address(shop.id)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.goto(app_server + login_path(storeflow, shop.id))
+    yield tab
+    context.close()
+
+
+def add(tab, kind: str, where: str = "#canvas > .step-list") -> None:
+    """Add a step of this kind at the end of a list of steps (the flow's, or a branch's)."""
+    adder = tab.locator(f"{where} > .step-add")
+    adder.locator("select").select_option(kind)
+    adder.locator("button").click()
+
+
+def write_email(panel, step_id: str, subject: str, body: str, button=None) -> None:
+    panel.get_by_label("Step id").fill(step_id)
+    panel.get_by_label("Subject").fill(subject)
+    panel.get_by_label("Body").fill(body)
+    if button:
+        panel.get_by_label("Button text").fill(button[0])
+        panel.get_by_label("Button link").fill(button[1])
+
+
+def build_the_example(tab) -> None:
+    tab.locator("[data-key=name] input").fill(FLOW)
+    tab.locator("[data-key=title] input").fill("Thanks for a big order")
+    tab.locator("[data-key=consent] select").select_option("marketing")
+    tab.locator("[data-key=trigger] select").select_option("order_placed")
+    tab.get_by_label("Only customers who match").check()
+    entry = tab.locator("#entry-rules")
+    entry.locator("select[aria-label=Field]").select_option("order.total")
+    entry.locator("select[aria-label=Operator]").select_option(">")
+    entry.locator("input[aria-label=Value]").fill("100")
+
+    panel = tab.locator("#panel")
+    add(tab, "wait")
+    panel.get_by_label("Wait", exact=True).fill("1")
+    add(tab, "send")
+    write_email(panel, "thanks", "Thank you for your big order, {{ first_name }}",
+                "We are packing it now.", ("Shop again", "{{ shop_url }}"))
+    add(tab, "wait")
+    panel.get_by_label("Wait", exact=True).fill("24")
+    add(tab, "if")
+    panel.get_by_label("Step id").fill("clicked")
+    panel.locator("select[aria-label=Field]").select_option("run.steps.thanks.clicked")
+    panel.locator("select[aria-label=Operator]").select_option("happened")
+    add(tab, "tag", "[data-step=clicked] [data-branch=then] > .step-list")
+    panel.get_by_label("Step id").fill("tag_engaged")
+    panel.get_by_label("Value").fill("engaged")
+    add(tab, "send", "[data-step=clicked] [data-branch=else] > .step-list")
+    write_email(panel, "nudge", "Did you see our note?", "Still here.")
+
+
+def test_build_the_example_save_dry_run_and_switch_it_on(signed_in, app_server, shop, run_jobs):
+    tab = signed_in
+    tab.goto(f"{app_server}/app/flows")
+    tab.locator("a:has-text('New flow')").click()
+    add(tab, "send")  # an email with nothing written yet: named beside its step, live
+    expect(tab.locator("[data-step=send_1] .step-problems")).to_contain_text("/steps/0/send/subject")
+    tab.locator("[data-step=send_1] button[aria-label='Remove step']").click()
+
+    build_the_example(tab)
+    state = tab.locator("#check-state")
+    expect(state).to_have_text("Ready to save")
+    moves = tab.locator("[data-step=clicked] > .step-head")
+    for _ in range(2):  # the branch above the email it asks about, then back again
+        moves.locator("button[aria-label='Move up']").click()
+    expect(tab.locator("[data-step=clicked] > .step-problems")).to_contain_text(
+        "reads run.steps.thanks, which is not an email earlier on this path")
+    for _ in range(2):
+        moves.locator("button[aria-label='Move down']").click()
+    expect(state).to_have_text("Ready to save")
+
+    tab.set_viewport_size({"width": PHONE, "height": 844})
+    for box in (tab.locator(selector).bounding_box()
+                for selector in ("#canvas", "[data-step=tag_engaged]", "[data-step=nudge]",
+                                 "#panel")):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE
+    tab.set_viewport_size({"width": 1280, "height": 900})
+
+    tab.locator("button:has-text('Save flow')").click()
+    expect(tab.locator(".toast")).to_contain_text("saved as version 1")
+    with db.session() as session:
+        assert library.newest(session, shop.id, FLOW).document == EXAMPLE
+
+    card = tab.locator(f"#{FLOW}")
+    card.locator("a:has-text('see what it would have sent')").click()
+    expect(tab.locator("[data-poll]")).to_contain_text("Replaying the last 30 days")
+    run_jobs()
+    expect(tab.locator("[data-emailed]")).to_be_visible(timeout=10_000)
+
+    tab.goto(f"{app_server}/app/flows")
+    switch = tab.locator(f"#{FLOW} .switch")
+    switch.click()
+    expect(switch).to_have_attribute("aria-checked", "true")
+    with db.session() as session:
+        flow = library.find(session, shop.id, FLOW)
+        assert choices.effective(session, shop.id, flow)[0] is True
