@@ -19,7 +19,7 @@ from flows.context import RunContext
 from flows.document import steps_of
 from flows.rules import has_email, has_lines, marketing_consent, stage_is
 from flows.steps import (LIFECYCLE, MARKETING, Branch, Content, Delay, Discount, EventTrigger,
-                         Exit, Flow, Score, Send, Tag)
+                         Exit, Flow, Score, Send, Split, Tag)
 
 # A trigger's name in a document -> the domain event, and what must also hold of the subject.
 TRIGGERS = {
@@ -89,6 +89,9 @@ class _Steps:
         if "if" in step:
             return Branch(step["id"], _condition(step["if"], self.sends),
                           self.all(step["then"]), self.all(step.get("else", [])))
+        if "split" in step:
+            return Split(step["id"], tuple((side["percent"], self.all(side["steps"]))
+                                           for side in step["split"]))
         if "tag" in step:
             tag = step["tag"]
             return Tag(tag.get("add") or tag["remove"], remove="remove" in tag)

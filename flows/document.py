@@ -4,7 +4,8 @@ A document is checked twice, and every problem is named by JSON pointer (RFC 690
 shape against the published JSON Schema (flows/documents/flow-format-1.schema.json), then what
 a schema cannot say: ids unique in the whole tree, conditions in the condition language, an
 email's engagement read only after that email on the same path, no marketing email in a
-transactional flow, branches nested no deeper than MAX_DEPTH, placeholders that render.
+transactional flow, branches and splits nested no deeper than MAX_DEPTH, a split's percents
+adding up to 100, placeholders that render.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ SCHEMA = Path(__file__).parent / "documents" / "flow-format-1.schema.json"
 MAX_BYTES = 256_000
 MAX_DEPTH = 5  # branches within branches
 MAX_STEPS = 200  # in the whole tree
-STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit")
+STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split")
 
 
 class FlowDocumentError(ValueError):
@@ -122,16 +123,27 @@ class _Steps:
             if "send" in step:
                 self._send(step["send"], f"{at}/send")
                 sent = sent | {step["id"]}
+            if ("if" in step or "split" in step) and depth + 1 > MAX_DEPTH:
+                self.problems.append((at, f"branches nest at most {MAX_DEPTH} deep"))
             if "if" in step:
-                if depth + 1 > MAX_DEPTH:
-                    self.problems.append((at, f"branches nest at most {MAX_DEPTH} deep"))
                 step = {**step, "if": _condition(step["if"], f"{at}/if", set(sent),
                                                  self.problems)}
                 step["then"] = self.walk(step["then"], f"{at}/then", sent, depth + 1)
                 if "else" in step:
                     step["else"] = self.walk(step["else"], f"{at}/else", sent, depth + 1)
+            if "split" in step:
+                step = {**step, "split": self._split(step["split"], f"{at}/split", sent, depth)}
             checked.append(step)
         return checked
+
+    def _split(self, sides: list, pointer: str, sent: frozenset, depth: int) -> list:
+        """Each side's steps see the emails before the split and their own, never another
+        side's; the percents share out every run."""
+        total = sum(side["percent"] for side in sides)
+        if total != 100:
+            self.problems.append((pointer, f"the sides' percents add up to 100 (these: {total})"))
+        return [{**side, "steps": self.walk(side["steps"], f"{pointer}/{index}/steps", sent,
+                                            depth + 1)} for index, side in enumerate(sides)]
 
     def _id(self, step_id: str, pointer: str) -> None:
         if step_id in self.seen:
@@ -166,3 +178,5 @@ def steps_of(steps: list) -> Iterator[dict]:
         yield step
         for branch in ("then", "else"):
             yield from steps_of(step.get(branch, []))
+        for side in step.get("split", []):
+            yield from steps_of(side["steps"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from itertools import accumulate
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -24,8 +25,8 @@ from flows import choices, guards, library
 from flows.context import RunContext
 from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
-from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Score, Send, Sunset, Tag,
-                         Wait, WaitUntil, step_name)
+from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Pick, Score, Send, Sunset,
+                         Tag, Wait, WaitUntil, step_name)
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
@@ -37,11 +38,24 @@ BOOKKEEPING = ("due_since", CODE_REQUEST, BRANCHES)
 BUILT_TEMPLATE = "built/email"
 
 
+def _percentile(key: str) -> int:
+    """0 to 99, evenly spread and always the same for the same key."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % 100
+
+
 def held_out(flow: Flow, settings: dict, customer_id: int) -> bool:
     """Deterministic by customer and flow, so a customer stays in or out of the control group."""
-    share = settings.get("holdout_percent", 0)
-    digest = hashlib.sha256(f"{flow.name}:{customer_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < share
+    return _percentile(f"{flow.name}:{customer_id}") < settings.get("holdout_percent", 0)
+
+
+def split_side(run: FlowRun, split_id: str, percents: tuple[int, ...]) -> int:
+    """The side of a split this run takes: deterministic by the run (its flow, customer and
+    subject, known before the run has a row, so a dry run picks as the live run will)."""
+    point = _percentile(f"{run.flow}:{split_id}:{run.customer_id}:{run.subject}:{run.subject_id}")
+    for side, bound in enumerate(accumulate(percents)):
+        if point < bound:
+            return side
+    raise ValueError(f"split {split_id}: its percents add up to {sum(percents)}, not 100")
 
 
 def entry_refusal(ctx: RunContext, flow: Flow, last_entered: datetime | None) -> str | None:
@@ -136,6 +150,8 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
         return _wait_until(ctx, ctx.run.anchor_at + step.duration)
     if isinstance(step, Decide):
         return _decide(ctx, step)
+    if isinstance(step, Pick):
+        return _pick(ctx, step)
     if isinstance(step, Exit):
         end(ctx, "exited", step.reason)
         return NEXT
@@ -144,11 +160,22 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
 
 def _decide(ctx: RunContext, step: Decide) -> str:
     answer = bool(step.condition(ctx))
-    ctx.run.data = {**ctx.run.data,
-                    BRANCHES: {**ctx.run.data.get(BRANCHES, {}), step.id: answer}}
-    record(ctx.session, ctx.run, "branched", ctx.now, step.id,
-           "condition held: then" if answer else "condition did not hold: else")
+    _keep(ctx, step.id, answer, "condition held: then" if answer else "condition did not hold: else")
     return NEXT
+
+
+def _pick(ctx: RunContext, step: Pick) -> str:
+    side = split_side(ctx.run, step.id, step.percents)
+    _keep(ctx, step.id, side,
+          f"split: side {side + 1} of {len(step.percents)} ({step.percents[side]}%)")
+    return NEXT
+
+
+def _keep(ctx: RunContext, branch: str, answer: bool | int, detail: str) -> None:
+    """Keep a branch's answer or a split's side for the steps on its paths, and say it."""
+    ctx.run.data = {**ctx.run.data,
+                    BRANCHES: {**ctx.run.data.get(BRANCHES, {}), branch: answer}}
+    record(ctx.session, ctx.run, "branched", ctx.now, branch, detail)
 
 
 def _wait_until(ctx: RunContext, moment) -> str:

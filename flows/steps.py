@@ -154,7 +154,16 @@ class Decide:
     condition: Condition
 
 
-Step = Union[Wait, Delay, WaitUntil, Send, Discount, Tag, Score, Sunset, Exit, Decide]
+@dataclass(frozen=True)
+class Pick:
+    """Choose a Split's side once, when the run reaches it, by a hash of the run (so the same
+    run always lands on the same side), and keep it as a Decide keeps its answer."""
+
+    id: str
+    percents: tuple[int, ...]
+
+
+Step = Union[Wait, Delay, WaitUntil, Send, Discount, Tag, Score, Sunset, Exit, Decide, Pick]
 
 
 @dataclass(frozen=True)
@@ -180,18 +189,30 @@ class Branch:
     otherwise: tuple = ()
 
 
-BRANCHES = "branches"  # the run's data key holding each Decide's answer, by branch id
+@dataclass(frozen=True)
+class Split:
+    """A random A/B split: `sides` are (percent, steps), the percents adding up to 100. `id`
+    names the side the run keeps (see Pick)."""
+
+    id: str
+    sides: tuple[tuple[int, tuple], ...]
+
+
+# The run's data key holding each Decide's answer (True/False) and each Pick's side (its index),
+# by branch or split id.
+BRANCHES = "branches"
 
 
 @dataclass(frozen=True)
 class OnPath:
-    """Holds when the run took these sides of these branches: ((branch id, side), ...)."""
+    """Holds when the run took these sides of these branches and splits: ((id, side), ...). Ids
+    are unique in a flow, so a branch's bool never meets a split's index."""
 
-    taken: tuple[tuple[str, bool], ...]
+    taken: tuple[tuple[str, bool | int], ...]
 
     def __call__(self, ctx: "RunContext") -> bool:
         answers = ctx.run.data.get(BRANCHES, {})
-        return all(answers.get(branch) is side for branch, side in self.taken)
+        return all(branch in answers and answers[branch] == side for branch, side in self.taken)
 
 
 def step_name(step: Step) -> str:
@@ -199,7 +220,7 @@ def step_name(step: Step) -> str:
     class otherwise."""
     if isinstance(step, Send):
         return step.template
-    return step.id if isinstance(step, Decide) else type(step).__name__.lower()
+    return step.id if isinstance(step, (Decide, Pick)) else type(step).__name__.lower()
 
 
 @dataclass(frozen=True)
@@ -211,9 +232,9 @@ class PlannedStep:
     condition: Condition | None = None
 
 
-def plan(steps: tuple, path: tuple[tuple[str, bool], ...] = ()) -> tuple[PlannedStep, ...]:
-    """Flatten `If` blocks and `Branch` trees into one list the run walks by index: each step
-    carries the block's condition or the path of branch answers that leads to it."""
+def plan(steps: tuple, path: tuple[tuple[str, bool | int], ...] = ()) -> tuple[PlannedStep, ...]:
+    """Flatten `If` blocks, `Branch` and `Split` trees into one list the run walks by index:
+    each step carries the block's condition or the path of answers that leads to it."""
     on_path = OnPath(path) if path else None
     flat: list[PlannedStep] = []
     for item in steps:
@@ -223,6 +244,10 @@ def plan(steps: tuple, path: tuple[tuple[str, bool], ...] = ()) -> tuple[Planned
             flat.append(PlannedStep(Decide(item.id, item.condition), on_path))
             flat.extend(plan(item.then, (*path, (item.id, True))))
             flat.extend(plan(item.otherwise, (*path, (item.id, False))))
+        elif isinstance(item, Split):
+            flat.append(PlannedStep(Pick(item.id, tuple(p for p, _ in item.sides)), on_path))
+            for side, (_, branch) in enumerate(item.sides):
+                flat.extend(plan(branch, (*path, (item.id, side))))
         else:
             flat.append(PlannedStep(item, on_path))
     return tuple(flat)
@@ -259,7 +284,7 @@ class Flow:
     trigger: EventTrigger | AudienceTrigger
     consent: str
     priority: int
-    steps: tuple[Step | If | Branch, ...]
+    steps: tuple[Step | If | Branch | Split, ...]
     settings: dict  # merchant settings and their defaults
     entry: tuple[Rule, ...] = ()
     exit: tuple[Rule, ...] = ()
