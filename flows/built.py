@@ -7,7 +7,7 @@ order or checkout, and what became of the run's earlier emails (`run.steps.<id>.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import select
 
@@ -19,7 +19,7 @@ from flows.context import RunContext
 from flows.document import steps_of
 from flows.rules import has_email, has_lines, marketing_consent, stage_is
 from flows.steps import (LIFECYCLE, MARKETING, Branch, Content, Delay, Discount, EventTrigger,
-                         Exit, Flow, Score, Send, Split, Tag)
+                         Exit, Flow, Score, Send, Split, Tag, WaitUntil, Weekly)
 
 # A trigger's name in a document -> the domain event, and what must also hold of the subject.
 TRIGGERS = {
@@ -35,6 +35,7 @@ TRIGGERS = {
     "consent_changed": (events.CONSENT_CHANGED, (has_email,)),
 }
 ENGAGEMENT = ("sent", "opened", "clicked")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def compile_flow(document: dict, version: int) -> Flow:
@@ -80,7 +81,17 @@ class _Steps:
 
     def one(self, step: dict):
         if "wait" in step:
+            if "until" in step["wait"]:
+                until = step["wait"]["until"]
+                return Weekly(WEEKDAYS.index(until["weekday"]), time.fromisoformat(until["time"]))
             return Delay(timedelta(**step["wait"]))
+        if "wait_until" in step:
+            wait = step["wait_until"]
+            condition = _condition(wait["condition"], self.sends)
+            condition.__name__ = step["id"]  # the timeline's "gave up waiting: <id>"
+            unit, amount = next(iter(wait["timeout"].items()))
+            return WaitUntil(condition, **{unit: self.number(step, f"timeout_{unit}", amount)},
+                             on_timeout=wait.get("on_timeout", "continue"))
         if "send" in step:
             send, button = step["send"], step["send"].get("button", {})
             return Send(step["id"], content=Content(

@@ -25,7 +25,8 @@ SCHEMA = Path(__file__).parent / "documents" / "flow-format-1.schema.json"
 MAX_BYTES = 256_000
 MAX_DEPTH = 5  # branches within branches
 MAX_STEPS = 200  # in the whole tree
-STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split")
+STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split",
+              "wait_until")
 
 
 class FlowDocumentError(ValueError):
@@ -133,6 +134,10 @@ class _Steps:
                     step["else"] = self.walk(step["else"], f"{at}/else", sent, depth + 1)
             if "split" in step:
                 step = {**step, "split": self._split(step["split"], f"{at}/split", sent, depth)}
+            if "wait_until" in step:
+                wait = step["wait_until"]
+                step = {**step, "wait_until": {**wait, "condition": _condition(
+                    wait["condition"], f"{at}/wait_until/condition", set(sent), self.problems)}}
             checked.append(step)
         return checked
 

@@ -21,12 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.models import Customer, FlowRun, Store, Suppression
-from flows import choices, guards, library
+from flows import choices, guards, library, localtime
 from flows.context import RunContext
 from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
 from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Pick, Score, Send, Sunset,
-                         Tag, Wait, WaitUntil, step_name)
+                         Tag, Wait, WaitUntil, Weekly, step_name)
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
@@ -148,6 +148,9 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
         return _sunset(ctx)
     if isinstance(step, Delay):
         return _wait_until(ctx, ctx.run.anchor_at + step.duration)
+    if isinstance(step, Weekly):
+        return _wait_until(ctx, localtime.next_weekly(ctx.run.anchor_at, guards.customer_zone(ctx),
+                                                      step.weekday, step.at))
     if isinstance(step, Decide):
         return _decide(ctx, step)
     if isinstance(step, Pick):

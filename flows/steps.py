@@ -11,7 +11,7 @@ moment a `WaitUntil` saw its condition come true.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Callable, Union
 
 from flows.describe import describe
@@ -82,6 +82,15 @@ class Delay:
     the trigger (the engine moves a built flow's anchor to each step as it runs)."""
 
     duration: timedelta
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """A built flow's wait until the next `weekday` (0 is Monday) at `at` on the customer's
+    clock (their zone as quiet hours find it), strictly after the step before it ran."""
+
+    weekday: int
+    at: time
 
 
 @dataclass(frozen=True)
@@ -163,7 +172,7 @@ class Pick:
     percents: tuple[int, ...]
 
 
-Step = Union[Wait, Delay, WaitUntil, Send, Discount, Tag, Score, Sunset, Exit, Decide, Pick]
+Step = Union[Wait, Delay, Weekly, WaitUntil, Send, Discount, Tag, Score, Sunset, Exit, Decide, Pick]
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ staff, and segment triggers; each run by the engine through signed webhooks and 
 both of its outcomes, and each refused where the input is wrong."""
 from __future__ import annotations
 
+import copy
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
+
 import pytest
 from sqlalchemy import select
 
@@ -12,10 +16,11 @@ from app.core.db import db
 from app.models import FlowRun, Order
 from flows import choices, document, library
 from flows.execute import split_side
-from tests.flow_helpers import (HOUR, SAMPLE_TIME, at, enable, messages, move_to, order_sample,
-                                runs, timeline)
+from flows.localtime import next_weekly
+from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, Person, at, customer, enable,
+                                messages, move_to, order_sample, runs, timeline)
 from tests.test_flow_built import john_buys, problems, tags
-from tests.test_flow_lifecycle import BUYER_EMAIL
+from tests.test_flow_lifecycle import BUYER, BUYER_EMAIL, place_order
 
 SEND = {"subject": "Hi", "body": "Hello."}
 
@@ -131,3 +136,103 @@ def test_an_email_before_the_split_may_be_read_on_every_side():
             {"percent": 50, "steps": [{"id": "a", "if": {"var": "run.steps.first.opened"},
                                        "then": [{"id": "t", "tag": {"add": "x"}}]}]},
             {"percent": 50, "steps": [{"id": "b", "send": SEND}]}]}))
+
+
+# --- waits ---------------------------------------------------------------------------------
+
+def john_buys_living_in(webhooks, run_jobs, country: str, **changes) -> None:
+    """John, his address in `country`, places the published order at SAMPLE_TIME (a Saturday,
+    midnight UTC)."""
+    with at(SAMPLE_TIME):
+        webhooks.deliver("customers/create", customer(
+            Person(BUYER, "John", "Smith", BUYER_EMAIL, country=country), SAMPLE_TIME))
+    place_order(webhooks, run_jobs, **changes)
+
+
+TUESDAY = built("tuesday_hello", "order_placed",
+                {"id": "tuesday", "wait": {"until": {"weekday": "tuesday", "time": "10:00"}}},
+                {"id": "hello", "send": {"subject": "Tuesday hello", "body": "Hi."}})
+
+
+@pytest.mark.parametrize("country, due", [
+    ("JP", datetime(2022, 1, 4, 1, 0, tzinfo=timezone.utc)),  # 10:00 in Tokyo
+    ("US", datetime(2022, 1, 4, 10, 0, tzinfo=timezone.utc)),  # no state: the store's zone, UTC
+])
+def test_a_wait_until_tuesday_at_ten_sends_at_ten_on_the_customers_clock(
+        shop, webhooks, run_jobs, smtp_sink, country, due):
+    switch_on(shop, {**TUESDAY, "name": f"tuesday_{country.lower()}"})
+    john_buys_living_in(webhooks, run_jobs, country)
+
+    move_to(due - MINUTE, run_jobs)
+    assert smtp_sink.to(BUYER_EMAIL) == []
+    move_to(due, run_jobs)
+    assert [m["Subject"] for m in smtp_sink.to(BUYER_EMAIL)] == ["Tuesday hello"]
+
+
+def test_the_next_weekday_and_time_is_strictly_after_and_keeps_the_wall_clock_over_dst():
+    tokyo, new_york = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York")
+    tuesday_ten = datetime(2022, 1, 4, 1, 0, tzinfo=timezone.utc)
+    assert next_weekly(tuesday_ten - MINUTE, tokyo, 1, time(10)) == tuesday_ten
+    assert next_weekly(tuesday_ten, tokyo, 1, time(10)) == tuesday_ten + 7 * DAY
+    # New York moves its clocks on Sunday 13 March 2022: Tuesday 10:00 is 14:00 UTC after it.
+    assert next_weekly(datetime(2022, 3, 12, tzinfo=timezone.utc), new_york, 1, time(10)) == (
+        datetime(2022, 3, 15, 14, 0, tzinfo=timezone.utc))
+
+
+FIRST_ORDER = built("first_order", "customer_created", {
+    "id": "ordered", "wait_until": {"condition": {">": [{"var": "customer.orders_count"}, 0]},
+                                    "timeout": {"days": 2}}},
+    {"id": "welcome", "send": {"subject": "Welcome, buyer", "body": "Glad you came."}},
+    consent="transactional")
+
+
+def test_wait_until_goes_on_the_moment_an_event_makes_its_condition_true(
+        shop, webhooks, run_jobs, smtp_sink):
+    switch_on(shop, FIRST_ORDER)
+    john_buys(webhooks, run_jobs, financial_status="paid")  # the order's event wakes the run
+
+    assert [m["Subject"] for m in smtp_sink.to(BUYER_EMAIL)] == ["Welcome, buyer"]
+    assert [r.status for r in runs("first_order")] == ["completed"]
+
+
+@pytest.mark.parametrize("on_timeout, sent, outcome", [
+    ("continue", ["Welcome, buyer"], ("completed", None)),
+    ("exit", [], ("exited", "gave up waiting: ordered")),
+])
+def test_wait_until_at_its_timeout_goes_on_or_ends_the_run_as_it_says(
+        shop, webhooks, run_jobs, smtp_sink, on_timeout, sent, outcome):
+    flow = copy.deepcopy(FIRST_ORDER)
+    flow["name"] = f"first_order_{on_timeout}"
+    flow["steps"][0]["wait_until"]["on_timeout"] = on_timeout
+    switch_on(shop, flow)
+    with at(SAMPLE_TIME):
+        webhooks.deliver("customers/create",
+                         customer(Person(BUYER, "John", "Smith", BUYER_EMAIL), SAMPLE_TIME))
+        run_jobs()
+
+    move_to(SAMPLE_TIME + 2 * DAY - MINUTE, run_jobs)
+    assert [r.status for r in runs(flow["name"])] == ["active"]
+    move_to(SAMPLE_TIME + 2 * DAY, run_jobs)
+    assert [m["Subject"] for m in smtp_sink.to(BUYER_EMAIL)] == sent
+    assert [(r.status, r.outcome) for r in runs(flow["name"])] == [outcome]
+
+
+@pytest.mark.parametrize("step, pointer, says", [
+    ({"id": "w", "wait": {"until": {"weekday": "someday", "time": "10:00"}}},
+     "/steps/0/wait/until/weekday", "is not one of"),
+    ({"id": "w", "wait": {"until": {"weekday": "monday", "time": "25:00"}}},
+     "/steps/0/wait/until/time", "does not match"),
+    ({"id": "w", "wait_until": {"condition": True}}, "/steps/0/wait_until", "'timeout' is a required"),
+    ({"id": "w", "wait_until": {"condition": True, "timeout": {"days": 400}}},
+     "/steps/0/wait_until/timeout/days", "366"),
+    ({"id": "w", "wait_until": {"condition": True, "timeout": {"days": 1}, "on_timeout": "retry"}},
+     "/steps/0/wait_until/on_timeout", "is not one of"),
+    ({"id": "w", "wait_until": {"condition": {"var": "customer.vip_level"}, "timeout": {"days": 1}}},
+     "/steps/0/wait_until/condition", "unknown variable"),
+    ({"id": "w", "wait_until": {"condition": {"var": "run.steps.later.opened"},
+                                "timeout": {"days": 1}}},
+     "/steps/0/wait_until/condition", "not an email earlier on this path"),
+])
+def test_a_bad_wait_is_refused_naming_the_part(step, pointer, says):
+    found = problems(built("bad", "order_placed", step, {"id": "later", "send": SEND}))
+    assert any(p == pointer and says in reason for p, reason in found), found
