@@ -13,12 +13,14 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator
 
 from app.audiences import conditions
 from app.mail import merchant_text
+from connectors import netguard
 
 FORMAT = 1
 SCHEMA = Path(__file__).parent / "documents" / "flow-format-1.schema.json"
@@ -26,7 +28,7 @@ MAX_BYTES = 256_000
 MAX_DEPTH = 5  # branches within branches
 MAX_STEPS = 200  # in the whole tree
 STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split",
-              "wait_until")
+              "wait_until", "webhook")
 
 
 class FlowDocumentError(ValueError):
@@ -134,6 +136,8 @@ class _Steps:
                     step["else"] = self.walk(step["else"], f"{at}/else", sent, depth + 1)
             if "split" in step:
                 step = {**step, "split": self._split(step["split"], f"{at}/split", sent, depth)}
+            if "webhook" in step:
+                self._webhook(step["webhook"]["url"], f"{at}/webhook/url")
             if "wait_until" in step:
                 wait = step["wait_until"]
                 step = {**step, "wait_until": {**wait, "condition": _condition(
@@ -149,6 +153,22 @@ class _Steps:
             self.problems.append((pointer, f"the sides' percents add up to 100 (these: {total})"))
         return [{**side, "steps": self.walk(side["steps"], f"{pointer}/{index}/steps", sent,
                                             depth + 1)} for index, side in enumerate(sides)]
+
+    def _webhook(self, url: str, pointer: str) -> None:
+        """An https address of a named or public host, with no credentials in it. A name is
+        resolved on every connection, not here (connectors.netguard)."""
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            self.problems.append((pointer, "not a URL"))
+            return
+        host = parts.hostname or ""
+        if parts.scheme != "https" or not host or parts.username or parts.password:
+            self.problems.append((pointer, "a webhook goes to https://host/path, with no "
+                                           "user or password in the address"))
+        elif not netguard.policy.allow_private and _internal(host):
+            self.problems.append((pointer, f"{host} is not on the public internet"))
 
     def _id(self, step_id: str, pointer: str) -> None:
         if step_id in self.seen:
@@ -175,6 +195,16 @@ class _Steps:
         except merchant_text.MerchantTextError as error:
             self.problems.append((pointer, str(error)))
             return None
+
+
+def _internal(host: str) -> bool:
+    """An address, or a name for this machine, that is not on the public internet."""
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        return not netguard.is_public(host)
+    except ValueError:  # a name, not an address
+        return False
 
 
 def steps_of(steps: list) -> Iterator[dict]:

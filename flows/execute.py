@@ -16,6 +16,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from itertools import accumulate
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -26,7 +27,7 @@ from flows.context import RunContext
 from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
 from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Pick, Score, Send, Sunset,
-                         Tag, Wait, WaitUntil, Weekly, step_name)
+                         Tag, Wait, WaitUntil, Webhook, Weekly, step_name)
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
@@ -144,6 +145,8 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
         return _tag(ctx, step)
     if isinstance(step, Score):
         return _score(ctx, step)
+    if isinstance(step, Webhook):
+        return _webhook(ctx, flow, step)
     if isinstance(step, Sunset):
         return _sunset(ctx)
     if isinstance(step, Delay):
@@ -331,6 +334,20 @@ def _score(ctx: RunContext, step: Score) -> str:
     ctx.session.refresh(ctx.customer, ["score", "tags"])  # as they are now, under the row lock
     record(ctx.session, ctx.run, "scored", ctx.now, "score",
            f"{points:+} points (now {ctx.customer.score})")
+    return NEXT
+
+
+def _webhook(ctx: RunContext, flow: Flow, step: Webhook) -> str:
+    """Ask for the POST (sent once the step commits); what it says names the run, never more
+    of the customer than their id and address."""
+    run = ctx.run
+    ctx.port.post_webhook(ctx.session, ctx.store.id, step.url, {
+        "flow": flow.name, "version": flow.version, "step": step.id, "run_id": run.id,
+        "customer": {"id": ctx.customer.id, "email": ctx.customer.email},
+        "store": ctx.store.domain, "subject": {"kind": run.subject, "id": run.subject_id},
+        "at": ctx.now.isoformat()})
+    record(ctx.session, run, "called", ctx.now, step.id,
+           f"webhook to {urlsplit(step.url).hostname}")
     return NEXT
 
 

@@ -143,6 +143,15 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """POST a small signed JSON about the run to the merchant's https address (app sends it,
+    after the step commits, outside the run's lock)."""
+
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Sunset:
     """Stop marketing mail to the customer until they buy or opt in again."""
 
@@ -172,7 +181,8 @@ class Pick:
     percents: tuple[int, ...]
 
 
-Step = Union[Wait, Delay, Weekly, WaitUntil, Send, Discount, Tag, Score, Sunset, Exit, Decide, Pick]
+Step = Union[Wait, Delay, Weekly, WaitUntil, Send, Discount, Tag, Score, Webhook, Sunset, Exit,
+             Decide, Pick]
 
 
 @dataclass(frozen=True)

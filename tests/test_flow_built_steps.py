@@ -5,21 +5,27 @@ both of its outcomes, and each refused where the input is wrong."""
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
+import json
 from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.core import clock
 from app.core.db import db
+from app import flow_webhooks
 from app.models import FlowRun, Order
+from connectors import netguard
 from flows import choices, document, library
 from flows.execute import split_side
 from flows.localtime import next_weekly
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, Person, at, customer, enable,
                                 messages, move_to, order_sample, runs, timeline)
 from tests.test_flow_built import john_buys, problems, tags
+from tests.https_receiver import Receiver
 from tests.test_flow_lifecycle import BUYER, BUYER_EMAIL, place_order
 
 SEND = {"subject": "Hi", "body": "Hello."}
@@ -236,3 +242,79 @@ def test_wait_until_at_its_timeout_goes_on_or_ends_the_run_as_it_says(
 def test_a_bad_wait_is_refused_naming_the_part(step, pointer, says):
     found = problems(built("bad", "order_placed", step, {"id": "later", "send": SEND}))
     assert any(p == pointer and says in reason for p, reason in found), found
+
+
+# --- webhook -------------------------------------------------------------------------------
+
+@pytest.fixture
+def receiver(tmp_path, monkeypatch):
+    """The merchant's receiver on loopback, reachable as ALLOW_PRIVATE_ADDRESSES=1 would allow,
+    its certificate trusted as a public CA's would be."""
+    found = Receiver(tmp_path).start()
+    monkeypatch.setattr(netguard.policy, "allow_private", True)
+    monkeypatch.setattr(flow_webhooks, "TRUSTED_CAS", str(found.ca))
+    yield found
+    found.stop()
+
+
+def hook_flow(name: str, url: str) -> dict:
+    return built(name, "order_placed", {"id": "tell_crm", "webhook": {"url": url}},
+                 consent="transactional")
+
+
+def test_a_webhook_posts_the_run_signed_with_the_stores_secret(
+        shop, storeflow, webhooks, run_jobs, receiver):
+    switch_on(shop, hook_flow("crm_hook", receiver.url))
+    john_buys(webhooks, run_jobs)
+
+    [(headers, body)] = receiver.received
+    secret = storeflow("flows", "webhook-secret", "--store", shop.domain).output.strip()
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert headers["X-Storeflow-Signature"] == expected
+    assert headers["Content-Type"] == "application/json"
+    customer_id, order_id = johns_order()
+    [run] = runs("crm_hook")
+    sent = json.loads(body)
+    assert {k: v for k, v in sent.items() if k != "at"} == {
+        "flow": "crm_hook", "version": 1, "step": "tell_crm", "run_id": run.id,
+        "customer": {"id": customer_id, "email": BUYER_EMAIL}, "store": shop.domain,
+        "subject": {"kind": "order", "id": order_id}}
+    assert run.status == "completed"
+    assert ("called", "tell_crm", "webhook to 127.0.0.1") in timeline(shop.id, BUYER_EMAIL)
+    # The secret is encrypted at rest: the column holds no trace of it.
+    with db.session() as session:
+        stored = session.execute(text("SELECT outbound_secret FROM stores WHERE id = :id"),
+                                 {"id": shop.id}).scalar_one()
+    assert secret not in stored
+
+
+def test_a_webhook_to_an_internal_address_is_refused_when_it_is_sent(
+        shop, webhooks, run_jobs, receiver, monkeypatch, caplog):
+    switch_on(shop, hook_flow("crm_hook", receiver.url))  # imported where loopback was allowed
+    monkeypatch.setattr(netguard.policy, "allow_private", False)  # production
+    john_buys(webhooks, run_jobs)
+
+    assert receiver.received == []
+    assert "flow webhook refused: 127.0.0.1 resolves to a non-public address" in caplog.text
+    assert [r.status for r in runs("crm_hook")] == ["completed"]
+
+
+def test_a_receiver_that_is_down_is_tried_again_and_a_refusal_is_not(shop, receiver):
+    receiver.statuses.extend([503, 404])
+    with pytest.raises(flow_webhooks.WebhookFailed, match="HTTP 503"):  # the job's retry
+        flow_webhooks.post(shop.id, receiver.url, "{}")
+    assert flow_webhooks.post(shop.id, receiver.url, "{}") == "404"  # final
+
+
+@pytest.mark.parametrize("url, says", [
+    ("http://hooks.example.com/x", "does not match"),
+    ("https://127.0.0.1/x", "not on the public internet"),
+    ("https://169.254.169.254/latest/meta-data", "not on the public internet"),
+    ("https://[::ffff:7f00:1]/x", "not on the public internet"),
+    ("https://localhost:6379/", "not on the public internet"),
+    ("https://admin:hunter2@hooks.example.com/x", "no user or password"),
+    ("https://hooks.example.com:notaport/x", "not a URL"),
+])
+def test_a_webhook_to_anywhere_but_a_public_https_address_is_refused_at_import(url, says):
+    found = problems(hook_flow("bad", url))
+    assert any(p == "/steps/0/webhook/url" and says in reason for p, reason in found), found
