@@ -19,7 +19,8 @@ from flows.context import RunContext
 from flows.document import steps_of
 from flows.rules import has_email, has_lines, marketing_consent, stage_is
 from flows.steps import (LIFECYCLE, MARKETING, Branch, Content, Delay, Discount, EventTrigger,
-                         Exit, Flow, Score, Send, Split, Tag, WaitUntil, Webhook, Weekly)
+                         Exit, Flow, Notify, Score, Send, Split, Tag, WaitUntil, Webhook,
+                         Weekly)
 
 # A trigger's name in a document -> the domain event, and what must also hold of the subject.
 TRIGGERS = {
@@ -103,6 +104,9 @@ class _Steps:
         if "split" in step:
             return Split(step["id"], tuple((side["percent"], self.all(side["steps"]))
                                            for side in step["split"]))
+        if "notify" in step:
+            notify = step["notify"]
+            return Notify(step["id"], Content(subject=notify["subject"], body=notify["body"]))
         if "webhook" in step:
             return Webhook(step["id"], step["webhook"]["url"])
         if "tag" in step:

@@ -28,7 +28,7 @@ MAX_BYTES = 256_000
 MAX_DEPTH = 5  # branches within branches
 MAX_STEPS = 200  # in the whole tree
 STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split",
-              "wait_until", "webhook")
+              "wait_until", "webhook", "notify")
 
 
 class FlowDocumentError(ValueError):
@@ -136,6 +136,8 @@ class _Steps:
                     step["else"] = self.walk(step["else"], f"{at}/else", sent, depth + 1)
             if "split" in step:
                 step = {**step, "split": self._split(step["split"], f"{at}/split", sent, depth)}
+            if "notify" in step:
+                self._send(step["notify"], f"{at}/notify")
             if "webhook" in step:
                 self._webhook(step["webhook"]["url"], f"{at}/webhook/url")
             if "wait_until" in step:

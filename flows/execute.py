@@ -26,8 +26,8 @@ from flows import choices, guards, library, localtime
 from flows.context import RunContext
 from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
-from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Pick, Score, Send, Sunset,
-                         Tag, Wait, WaitUntil, Webhook, Weekly, step_name)
+from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Notify, Pick, Score, Send,
+                         Sunset, Tag, Wait, WaitUntil, Webhook, Weekly, step_name)
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
@@ -37,6 +37,8 @@ CODE_REQUEST = "code_request"
 BOOKKEEPING = ("due_since", CODE_REQUEST, BRANCHES)
 # The template of every email of a built flow: its words are the step's Content.
 BUILT_TEMPLATE = "built/email"
+# A built flow's note to the store's staff (a Notify step).
+NOTIFY_TEMPLATE = "built/notify"
 
 
 def _percentile(key: str) -> int:
@@ -145,6 +147,8 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
         return _tag(ctx, step)
     if isinstance(step, Score):
         return _score(ctx, step)
+    if isinstance(step, Notify):
+        return _notify(ctx, flow, step)
     if isinstance(step, Webhook):
         return _webhook(ctx, flow, step)
     if isinstance(step, Sunset):
@@ -334,6 +338,29 @@ def _score(ctx: RunContext, step: Score) -> str:
     ctx.session.refresh(ctx.customer, ["score", "tags"])  # as they are now, under the row lock
     record(ctx.session, ctx.run, "scored", ctx.now, "score",
            f"{points:+} points (now {ctx.customer.score})")
+    return NEXT
+
+
+def _notify(ctx: RunContext, flow: Flow, step: Notify) -> str:
+    """Queue the note to the store's staff: transactional, and never the customer's (their
+    name and address are referenced, read when it is sent, so an erasure reaches them)."""
+    settings = ctx.store.effective_settings
+    staff = settings["reply_to"] or settings["from_email"]
+    if not staff:
+        record(ctx.session, ctx.run, "skipped", ctx.now, step.id,
+               "no staff address: set the store's reply_to or from_email")
+        return NEXT
+    context = {"subject": step.content.subject, "message": step.content.body,
+               "flow_title": flow.title, "about_customer_id": ctx.customer.id}
+    if ctx.run.subject in ("checkout", "order"):
+        context[f"{ctx.run.subject}_id"] = ctx.run.subject_id
+    message_id = ctx.port.queue_message(
+        ctx.session, store_id=ctx.store.id, email=staff, template=NOTIFY_TEMPLATE,
+        marketing=False, context=context, customer_id=None, flow=flow.name, run_id=ctx.run.id,
+        step=step.id)
+    if message_id is not None:
+        ctx.queued.append(message_id)
+        record(ctx.session, ctx.run, "sent", ctx.now, step.id, "note to the store's staff queued")
     return NEXT
 
 

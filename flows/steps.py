@@ -117,6 +117,15 @@ class Send:
 
 
 @dataclass(frozen=True)
+class Notify:
+    """Email the store's staff (its reply-to address, else its sender address) about the run:
+    the merchant's subject and body, with the customer's name and address."""
+
+    id: str
+    content: Content
+
+
+@dataclass(frozen=True)
 class Discount:
     """Ask the store for a unique single-use code for this customer (percent off, a setting),
     valid for `valid_days`; the following Send puts it in the email."""
@@ -181,7 +190,7 @@ class Pick:
     percents: tuple[int, ...]
 
 
-Step = Union[Wait, Delay, Weekly, WaitUntil, Send, Discount, Tag, Score, Webhook, Sunset, Exit,
+Step = Union[Wait, Delay, Weekly, WaitUntil, Send, Notify, Discount, Tag, Score, Webhook, Sunset, Exit,
              Decide, Pick]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from app.core import clock
 from app.core.db import db
 from app import flow_webhooks
-from app.models import FlowRun, Order
+from app.models import FlowRun, Order, Store
 from connectors import netguard
 from flows import choices, document, library
 from flows.execute import split_side
@@ -318,3 +318,59 @@ def test_a_receiver_that_is_down_is_tried_again_and_a_refusal_is_not(shop, recei
 def test_a_webhook_to_anywhere_but_a_public_https_address_is_refused_at_import(url, says):
     found = problems(hook_flow("bad", url))
     assert any(p == "/steps/0/webhook/url" and says in reason for p, reason in found), found
+
+
+# --- notify --------------------------------------------------------------------------------
+
+STAFF = "orders@fernhill.example"
+NOTE = built("big_order_note", "order_placed", {"id": "tell_staff", "notify": {
+    "subject": "Big order from {{ first_name }}",
+    "body": "{{ first_name }} ({{ customer_email }}) just ordered at {{ store_name }}."}},
+    consent="transactional")
+
+
+def store_settings(shop, **changes) -> None:
+    with db.session() as session:
+        store = session.get(Store, shop.id)
+        store.settings = {**store.settings, **changes}
+
+
+@pytest.mark.parametrize("settings", [{"reply_to": STAFF},
+                                      {"from_email": STAFF},
+                                      {"reply_to": STAFF, "from_email": "shop@fernhill.example"}])
+def test_notify_emails_the_stores_staff_about_the_customer(
+        shop, webhooks, run_jobs, smtp_sink, settings):
+    switch_on(shop, NOTE)
+    store_settings(shop, **settings)
+    john_buys(webhooks, run_jobs)
+
+    [note] = smtp_sink.to(STAFF)
+    assert note["Subject"] == "Big order from John"
+    text_part = note.get_body(("plain",)).get_content()
+    assert "John (john@example.com) just ordered at" in text_part
+    assert "Customer: John Smith <john@example.com>" in text_part
+    assert smtp_sink.to(BUYER_EMAIL) == []  # the customer gets nothing
+    assert ("sent", "tell_staff", "note to the store's staff queued") in timeline(
+        shop.id, BUYER_EMAIL)
+
+
+def test_notify_without_a_staff_address_skips_saying_why(shop, webhooks, run_jobs, smtp_sink):
+    switch_on(shop, NOTE)
+    john_buys(webhooks, run_jobs)
+
+    assert messages("big_order_note") == [] and smtp_sink.received == []
+    assert ("skipped", "tell_staff", "no staff address: set the store's reply_to or from_email"
+            ) in timeline(shop.id, BUYER_EMAIL)
+    assert [r.status for r in runs("big_order_note")] == ["completed"]
+
+
+@pytest.mark.parametrize("notify, pointer, says", [
+    ({"subject": "Hi"}, "/steps/0/notify", "'body' is a required"),
+    ({"subject": "{{ first_name.__class__ }}", "body": "x"}, "/steps/0/notify/subject",
+     "renders to nothing"),  # the sandbox reaches nothing of Python
+    ({"subject": "Hi", "body": "{% for x in y %}x{% endfor %}"}, "/steps/0/notify/body",
+     "placeholders"),
+])
+def test_a_bad_note_is_refused_naming_the_part(notify, pointer, says):
+    found = problems(built("bad", "order_placed", {"id": "n", "notify": notify}))
+    assert any(p == pointer and says in reason for p, reason in found), found
