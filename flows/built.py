@@ -34,6 +34,8 @@ TRIGGERS = {
     "order_cancelled": (events.ORDER_CANCELLED, (has_email,)),
     "customer_created": (events.CUSTOMER_CREATED, (has_email,)),
     "consent_changed": (events.CONSENT_CHANGED, (has_email,)),
+    "segment_entered": (events.SEGMENT_ENTERED, (has_email,)),
+    "segment_left": (events.SEGMENT_LEFT, (has_email,)),
 }
 ENGAGEMENT = ("sent", "opened", "clicked")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -41,7 +43,8 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 def compile_flow(document: dict, version: int) -> Flow:
     """The Flow of a checked document at this version."""
-    event, subject_rules = TRIGGERS[document["trigger"]["event"]]
+    trigger = document["trigger"]
+    event, subject_rules = TRIGGERS[trigger["event"]]
     sends = tuple(step["id"] for step in steps_of(document["steps"]) if "send" in step)
     marketing = document["consent"] == MARKETING
     entry = [*subject_rules]
@@ -57,7 +60,8 @@ def compile_flow(document: dict, version: int) -> Flow:
     steps = _Steps(sends, settings)
     return Flow(
         name=document["name"], title=document["title"],
-        description=document.get("description", ""), trigger=EventTrigger((event,)),
+        description=document.get("description", ""),
+        trigger=EventTrigger((event,), segment=trigger.get("segment")),
         consent=document["consent"], priority=document.get("priority", LIFECYCLE),
         steps=steps.all(document["steps"]), settings=settings, entry=tuple(entry),
         exit=exits, reentry_days="reentry_days" if "reentry_days" in document else None,

@@ -27,6 +27,7 @@ SCHEMA = Path(__file__).parent / "documents" / "flow-format-1.schema.json"
 MAX_BYTES = 256_000
 MAX_DEPTH = 5  # branches within branches
 MAX_STEPS = 200  # in the whole tree
+SEGMENT_EVENTS = ("segment_entered", "segment_left")
 STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split",
               "wait_until", "webhook", "notify")
 
@@ -69,6 +70,10 @@ def check(document) -> dict:
     for key in ("entry", "exit"):
         if key in document:
             checked[key] = _condition(document[key], f"/{key}", set(), problems)
+    segment_event = document["trigger"]["event"] in SEGMENT_EVENTS
+    if segment_event != ("segment" in document["trigger"]):
+        problems.append(("/trigger/segment", "segment_entered and segment_left name a segment "
+                                             "(\"segment\": its name); other triggers do not"))
     checked["steps"] = _Steps(document["consent"] == "marketing", problems).walk(
         document["steps"], "/steps")
     if problems:

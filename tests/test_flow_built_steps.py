@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from app.core import clock
 from app.core.db import db
 from app import flow_webhooks
+from app.audiences import segments
 from app.models import FlowRun, Order, Store
 from connectors import netguard
 from flows import choices, document, library
@@ -31,9 +32,9 @@ from tests.test_flow_lifecycle import BUYER, BUYER_EMAIL, place_order
 SEND = {"subject": "Hi", "body": "Hello."}
 
 
-def built(name: str, trigger: str, *steps, **top) -> dict:
+def built(name: str, event: str, *steps, **top) -> dict:
     return {"format": 1, "name": name, "title": name.replace("_", " ").capitalize(),
-            "consent": "marketing", "trigger": {"event": trigger}, "steps": list(steps), **top}
+            "consent": "marketing", "trigger": {"event": event}, "steps": list(steps), **top}
 
 
 def switch_on(shop, flow: dict) -> None:
@@ -374,3 +375,44 @@ def test_notify_without_a_staff_address_skips_saying_why(shop, webhooks, run_job
 def test_a_bad_note_is_refused_naming_the_part(notify, pointer, says):
     found = problems(built("bad", "order_placed", {"id": "n", "notify": notify}))
     assert any(p == pointer and says in reason for p, reason in found), found
+
+
+# --- segment triggers ----------------------------------------------------------------------
+
+def club(event: str, segment: str, subject: str) -> dict:
+    return built(f"club_{event}_{segment.lower()}", event, {"id": "hello", "send": {
+        "subject": subject, "body": "Hi."}}, trigger={"event": event, "segment": segment},
+        consent="transactional")
+
+
+def test_entering_and_leaving_a_segment_start_the_flows_of_that_segment_only(
+        shop, webhooks, run_jobs, smtp_sink):
+    with db.session() as session:
+        segments.create(session, shop.id, "Big", '{">": [{"var": "customer.total_spent"}, 100]}',
+                        actor="test")
+        segments.create(session, shop.id, "Huge",
+                        '{">": [{"var": "customer.total_spent"}, 100000]}', actor="test")
+    for flow in (club("segment_entered", "Big", "Welcome to the club"),
+                 club("segment_left", "Big", "We will miss you"),
+                 club("segment_entered", "Huge", "Welcome, patron")):
+        switch_on(shop, flow)
+
+    john_buys(webhooks, run_jobs, financial_status="paid")  # 404.95: in Big, not in Huge
+    assert [m["Subject"] for m in smtp_sink.to(BUYER_EMAIL)] == ["Welcome to the club"]
+
+    later = (SAMPLE_TIME + DAY).isoformat()
+    with at(SAMPLE_TIME + DAY):
+        webhooks.deliver("orders/updated", order_sample(
+            SAMPLE_TIME, financial_status="refunded", updated_at=later))
+        run_jobs()
+    assert [m["Subject"] for m in smtp_sink.to(BUYER_EMAIL)] == [
+        "Welcome to the club", "We will miss you"]
+
+
+@pytest.mark.parametrize("trigger, says", [
+    ({"event": "segment_entered"}, "name a segment"),
+    ({"event": "order_placed", "segment": "Big"}, "other triggers do not"),
+])
+def test_a_segment_trigger_names_its_segment_and_no_other_trigger_does(trigger, says):
+    found = problems(built("bad", "order_placed", {"id": "s", "send": SEND}, trigger=trigger))
+    assert any(p == "/trigger/segment" and says in reason for p, reason in found), found
