@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app import jobs
+from app import flow_webhooks, jobs
 from app.audiences import membership
 from app.core import events
 from app.jobs import policies as job_policies
@@ -31,7 +31,8 @@ def flows_port() -> port.Port:
     return port.Port(queue_message=outbox.queue_message,
                      cancel_messages=outbox.cancel_run_messages,
                      deliver=outbox.enqueue_delivery, create_code=discounts.create_code,
-                     tag_customer=_tag_customer, enqueue=jobs.enqueue,
+                     tag_customer=_tag_customer, post_webhook=flow_webhooks.after_commit,
+                     enqueue=jobs.enqueue,
                      enqueue_many=jobs.enqueue_many, queue=jobs.broker.queue)
 
 

@@ -7,7 +7,7 @@ order or checkout, and what became of the run's earlier emails (`run.steps.<id>.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import select
 
@@ -19,7 +19,8 @@ from flows.context import RunContext
 from flows.document import steps_of
 from flows.rules import has_email, has_lines, marketing_consent, stage_is
 from flows.steps import (LIFECYCLE, MARKETING, Branch, Content, Delay, Discount, EventTrigger,
-                         Exit, Flow, Score, Send, Tag)
+                         Exit, Flow, Notify, Score, Send, Split, Tag, WaitUntil, Webhook,
+                         Weekly)
 
 # A trigger's name in a document -> the domain event, and what must also hold of the subject.
 TRIGGERS = {
@@ -33,13 +34,17 @@ TRIGGERS = {
     "order_cancelled": (events.ORDER_CANCELLED, (has_email,)),
     "customer_created": (events.CUSTOMER_CREATED, (has_email,)),
     "consent_changed": (events.CONSENT_CHANGED, (has_email,)),
+    "segment_entered": (events.SEGMENT_ENTERED, (has_email,)),
+    "segment_left": (events.SEGMENT_LEFT, (has_email,)),
 }
 ENGAGEMENT = ("sent", "opened", "clicked")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def compile_flow(document: dict, version: int) -> Flow:
     """The Flow of a checked document at this version."""
-    event, subject_rules = TRIGGERS[document["trigger"]["event"]]
+    trigger = document["trigger"]
+    event, subject_rules = TRIGGERS[trigger["event"]]
     sends = tuple(step["id"] for step in steps_of(document["steps"]) if "send" in step)
     marketing = document["consent"] == MARKETING
     entry = [*subject_rules]
@@ -55,7 +60,8 @@ def compile_flow(document: dict, version: int) -> Flow:
     steps = _Steps(sends, settings)
     return Flow(
         name=document["name"], title=document["title"],
-        description=document.get("description", ""), trigger=EventTrigger((event,)),
+        description=document.get("description", ""),
+        trigger=EventTrigger((event,), segment=trigger.get("segment")),
         consent=document["consent"], priority=document.get("priority", LIFECYCLE),
         steps=steps.all(document["steps"]), settings=settings, entry=tuple(entry),
         exit=exits, reentry_days="reentry_days" if "reentry_days" in document else None,
@@ -80,7 +86,17 @@ class _Steps:
 
     def one(self, step: dict):
         if "wait" in step:
+            if "until" in step["wait"]:
+                until = step["wait"]["until"]
+                return Weekly(WEEKDAYS.index(until["weekday"]), time.fromisoformat(until["time"]))
             return Delay(timedelta(**step["wait"]))
+        if "wait_until" in step:
+            wait = step["wait_until"]
+            condition = _condition(wait["condition"], self.sends)
+            condition.__name__ = step["id"]  # the timeline's "gave up waiting: <id>"
+            unit, amount = next(iter(wait["timeout"].items()))
+            return WaitUntil(condition, **{unit: self.number(step, f"timeout_{unit}", amount)},
+                             on_timeout=wait.get("on_timeout", "continue"))
         if "send" in step:
             send, button = step["send"], step["send"].get("button", {})
             return Send(step["id"], content=Content(
@@ -89,6 +105,14 @@ class _Steps:
         if "if" in step:
             return Branch(step["id"], _condition(step["if"], self.sends),
                           self.all(step["then"]), self.all(step.get("else", [])))
+        if "split" in step:
+            return Split(step["id"], tuple((side["percent"], self.all(side["steps"]))
+                                           for side in step["split"]))
+        if "notify" in step:
+            notify = step["notify"]
+            return Notify(step["id"], Content(subject=notify["subject"], body=notify["body"]))
+        if "webhook" in step:
+            return Webhook(step["id"], step["webhook"]["url"])
         if "tag" in step:
             tag = step["tag"]
             return Tag(tag.get("add") or tag["remove"], remove="remove" in tag)

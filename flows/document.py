@@ -4,7 +4,8 @@ A document is checked twice, and every problem is named by JSON pointer (RFC 690
 shape against the published JSON Schema (flows/documents/flow-format-1.schema.json), then what
 a schema cannot say: ids unique in the whole tree, conditions in the condition language, an
 email's engagement read only after that email on the same path, no marketing email in a
-transactional flow, branches nested no deeper than MAX_DEPTH, placeholders that render.
+transactional flow, branches and splits nested no deeper than MAX_DEPTH, a split's percents
+adding up to 100, placeholders that render.
 """
 from __future__ import annotations
 
@@ -12,19 +13,23 @@ import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import urlsplit
 
 import yaml
 from jsonschema import Draft202012Validator
 
 from app.audiences import conditions
 from app.mail import merchant_text
+from connectors import netguard
 
 FORMAT = 1
 SCHEMA = Path(__file__).parent / "documents" / "flow-format-1.schema.json"
 MAX_BYTES = 256_000
 MAX_DEPTH = 5  # branches within branches
 MAX_STEPS = 200  # in the whole tree
-STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit")
+SEGMENT_EVENTS = ("segment_entered", "segment_left")
+STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split",
+              "wait_until", "webhook", "notify")
 
 
 class FlowDocumentError(ValueError):
@@ -65,6 +70,10 @@ def check(document) -> dict:
     for key in ("entry", "exit"):
         if key in document:
             checked[key] = _condition(document[key], f"/{key}", set(), problems)
+    segment_event = document["trigger"]["event"] in SEGMENT_EVENTS
+    if segment_event != ("segment" in document["trigger"]):
+        problems.append(("/trigger/segment", "segment_entered and segment_left name a segment "
+                                             "(\"segment\": its name); other triggers do not"))
     checked["steps"] = _Steps(document["consent"] == "marketing", problems).walk(
         document["steps"], "/steps")
     if problems:
@@ -122,16 +131,51 @@ class _Steps:
             if "send" in step:
                 self._send(step["send"], f"{at}/send")
                 sent = sent | {step["id"]}
+            if ("if" in step or "split" in step) and depth + 1 > MAX_DEPTH:
+                self.problems.append((at, f"branches nest at most {MAX_DEPTH} deep"))
             if "if" in step:
-                if depth + 1 > MAX_DEPTH:
-                    self.problems.append((at, f"branches nest at most {MAX_DEPTH} deep"))
                 step = {**step, "if": _condition(step["if"], f"{at}/if", set(sent),
                                                  self.problems)}
                 step["then"] = self.walk(step["then"], f"{at}/then", sent, depth + 1)
                 if "else" in step:
                     step["else"] = self.walk(step["else"], f"{at}/else", sent, depth + 1)
+            if "split" in step:
+                step = {**step, "split": self._split(step["split"], f"{at}/split", sent, depth)}
+            if "notify" in step:
+                self._send(step["notify"], f"{at}/notify")
+            if "webhook" in step:
+                self._webhook(step["webhook"]["url"], f"{at}/webhook/url")
+            if "wait_until" in step:
+                wait = step["wait_until"]
+                step = {**step, "wait_until": {**wait, "condition": _condition(
+                    wait["condition"], f"{at}/wait_until/condition", set(sent), self.problems)}}
             checked.append(step)
         return checked
+
+    def _split(self, sides: list, pointer: str, sent: frozenset, depth: int) -> list:
+        """Each side's steps see the emails before the split and their own, never another
+        side's; the percents share out every run."""
+        total = sum(side["percent"] for side in sides)
+        if total != 100:
+            self.problems.append((pointer, f"the sides' percents add up to 100 (these: {total})"))
+        return [{**side, "steps": self.walk(side["steps"], f"{pointer}/{index}/steps", sent,
+                                            depth + 1)} for index, side in enumerate(sides)]
+
+    def _webhook(self, url: str, pointer: str) -> None:
+        """An https address of a named or public host, with no credentials in it. A name is
+        resolved on every connection, not here (connectors.netguard)."""
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            self.problems.append((pointer, "not a URL"))
+            return
+        host = parts.hostname or ""
+        if parts.scheme != "https" or not host or parts.username or parts.password:
+            self.problems.append((pointer, "a webhook goes to https://host/path, with no "
+                                           "user or password in the address"))
+        elif not netguard.policy.allow_private and _internal(host):
+            self.problems.append((pointer, f"{host} is not on the public internet"))
 
     def _id(self, step_id: str, pointer: str) -> None:
         if step_id in self.seen:
@@ -178,9 +222,21 @@ def differences(old, new, pointer: str = "") -> list[str]:
     return [] if old == new else [pointer or "/"]
 
 
+def _internal(host: str) -> bool:
+    """An address, or a name for this machine, that is not on the public internet."""
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        return not netguard.is_public(host)
+    except ValueError:  # a name, not an address
+        return False
+
+
 def steps_of(steps: list) -> Iterator[dict]:
     """Every step of a tree, depth first, in document order."""
     for step in steps:
         yield step
         for branch in ("then", "else"):
             yield from steps_of(step.get(branch, []))
+        for side in step.get("split", []):
+            yield from steps_of(side["steps"])

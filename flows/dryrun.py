@@ -155,7 +155,8 @@ class Recorder:
         self.emails = 0
         self.port = port.Port(queue_message=self.queue_message, cancel_messages=_nothing,
                               deliver=_no_job, create_code=self.create_code,
-                              tag_customer=_nothing, enqueue=_no_job, enqueue_many=_no_job,
+                              tag_customer=_nothing, post_webhook=_nothing, enqueue=_no_job,
+                              enqueue_many=_no_job,
                               queue=_no_job)
 
     def queue_message(self, _session: Session, **_message) -> int:
@@ -168,7 +169,7 @@ class Recorder:
 
 
 def _nothing(*_args) -> None:
-    """Nothing written back, nothing cancelled: the replay queued nothing real."""
+    """Nothing written back, posted or cancelled: the replay queued nothing real."""
 
 
 def _no_job(*_args) -> None:

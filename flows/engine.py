@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from app.core import clock, events
 from app.core.db import db
 from app.ingest import identity
-from app.models import Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView, Store
+from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
+                        Segment, Store)
 from flows import built, catalog, choices, library, port
 from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
@@ -80,9 +81,22 @@ def on_event(session: Session, event: events.DomainEvent) -> None:
         return
     now = clock.now()
     for flow in library.flows_for(session, store.id):
-        if isinstance(flow.trigger, EventTrigger) and event.name in flow.trigger.events:
+        if _triggers(session, flow, event):
             enroll(session, store, flow, customer_id, event.subject, event.subject_id, when, now)
     _touch(session, store, customer_id, event, when, now)
+
+
+def _triggers(session: Session, flow: Flow, event: events.DomainEvent) -> bool:
+    """Whether the event starts this flow: one of its events, and for a segment trigger the
+    segment it names (by name: a segment made after the flow, or renamed to it, counts)."""
+    trigger = flow.trigger
+    if not isinstance(trigger, EventTrigger) or event.name not in trigger.events:
+        return False
+    if trigger.segment is None:
+        return True
+    return event.related_id is not None and session.execute(select(Segment.id).where(
+        Segment.store_id == event.store_id, Segment.name == trigger.segment,
+        Segment.id == event.related_id)).first() is not None
 
 
 def _touch(session: Session, store: Store, customer_id: int, event: events.DomainEvent,

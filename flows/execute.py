@@ -15,17 +15,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from itertools import accumulate
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.models import Customer, FlowRun, Store, Suppression
-from flows import choices, guards, library
+from flows import choices, guards, library, localtime
 from flows.context import RunContext
 from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
-from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Score, Send, Sunset, Tag,
-                         Wait, WaitUntil, step_name)
+from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Notify, Pick, Score, Send,
+                         Sunset, Tag, Wait, WaitUntil, Webhook, Weekly, step_name)
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
@@ -35,13 +37,28 @@ CODE_REQUEST = "code_request"
 BOOKKEEPING = ("due_since", CODE_REQUEST, BRANCHES)
 # The template of every email of a built flow: its words are the step's Content.
 BUILT_TEMPLATE = "built/email"
+# A built flow's note to the store's staff (a Notify step).
+NOTIFY_TEMPLATE = "built/notify"
+
+
+def _percentile(key: str) -> int:
+    """0 to 99, evenly spread and always the same for the same key."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % 100
 
 
 def held_out(flow: Flow, settings: dict, customer_id: int) -> bool:
     """Deterministic by customer and flow, so a customer stays in or out of the control group."""
-    share = settings.get("holdout_percent", 0)
-    digest = hashlib.sha256(f"{flow.name}:{customer_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 100 < share
+    return _percentile(f"{flow.name}:{customer_id}") < settings.get("holdout_percent", 0)
+
+
+def split_side(run: FlowRun, split_id: str, percents: tuple[int, ...]) -> int:
+    """The side of a split this run takes: deterministic by the run (its flow, customer and
+    subject, known before the run has a row, so a dry run picks as the live run will)."""
+    point = _percentile(f"{run.flow}:{split_id}:{run.customer_id}:{run.subject}:{run.subject_id}")
+    for side, bound in enumerate(accumulate(percents)):
+        if point < bound:
+            return side
+    raise ValueError(f"split {split_id}: its percents add up to {sum(percents)}, not 100")
 
 
 def entry_refusal(ctx: RunContext, flow: Flow, last_entered: datetime | None) -> str | None:
@@ -130,12 +147,21 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
         return _tag(ctx, step)
     if isinstance(step, Score):
         return _score(ctx, step)
+    if isinstance(step, Notify):
+        return _notify(ctx, flow, step)
+    if isinstance(step, Webhook):
+        return _webhook(ctx, flow, step)
     if isinstance(step, Sunset):
         return _sunset(ctx)
     if isinstance(step, Delay):
         return _wait_until(ctx, ctx.run.anchor_at + step.duration)
+    if isinstance(step, Weekly):
+        return _wait_until(ctx, localtime.next_weekly(ctx.run.anchor_at, guards.customer_zone(ctx),
+                                                      step.weekday, step.at))
     if isinstance(step, Decide):
         return _decide(ctx, step)
+    if isinstance(step, Pick):
+        return _pick(ctx, step)
     if isinstance(step, Exit):
         end(ctx, "exited", step.reason)
         return NEXT
@@ -144,11 +170,22 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
 
 def _decide(ctx: RunContext, step: Decide) -> str:
     answer = bool(step.condition(ctx))
-    ctx.run.data = {**ctx.run.data,
-                    BRANCHES: {**ctx.run.data.get(BRANCHES, {}), step.id: answer}}
-    record(ctx.session, ctx.run, "branched", ctx.now, step.id,
-           "condition held: then" if answer else "condition did not hold: else")
+    _keep(ctx, step.id, answer, "condition held: then" if answer else "condition did not hold: else")
     return NEXT
+
+
+def _pick(ctx: RunContext, step: Pick) -> str:
+    side = split_side(ctx.run, step.id, step.percents)
+    _keep(ctx, step.id, side,
+          f"split: side {side + 1} of {len(step.percents)} ({step.percents[side]}%)")
+    return NEXT
+
+
+def _keep(ctx: RunContext, branch: str, answer: bool | int, detail: str) -> None:
+    """Keep a branch's answer or a split's side for the steps on its paths, and say it."""
+    ctx.run.data = {**ctx.run.data,
+                    BRANCHES: {**ctx.run.data.get(BRANCHES, {}), branch: answer}}
+    record(ctx.session, ctx.run, "branched", ctx.now, branch, detail)
 
 
 def _wait_until(ctx: RunContext, moment) -> str:
@@ -301,6 +338,43 @@ def _score(ctx: RunContext, step: Score) -> str:
     ctx.session.refresh(ctx.customer, ["score", "tags"])  # as they are now, under the row lock
     record(ctx.session, ctx.run, "scored", ctx.now, "score",
            f"{points:+} points (now {ctx.customer.score})")
+    return NEXT
+
+
+def _notify(ctx: RunContext, flow: Flow, step: Notify) -> str:
+    """Queue the note to the store's staff: transactional, and never the customer's (their
+    name and address are referenced, read when it is sent, so an erasure reaches them)."""
+    settings = ctx.store.effective_settings
+    staff = settings["reply_to"] or settings["from_email"]
+    if not staff:
+        record(ctx.session, ctx.run, "skipped", ctx.now, step.id,
+               "no staff address: set the store's reply_to or from_email")
+        return NEXT
+    context = {"subject": step.content.subject, "message": step.content.body,
+               "flow_title": flow.title, "about_customer_id": ctx.customer.id}
+    if ctx.run.subject in ("checkout", "order"):
+        context[f"{ctx.run.subject}_id"] = ctx.run.subject_id
+    message_id = ctx.port.queue_message(
+        ctx.session, store_id=ctx.store.id, email=staff, template=NOTIFY_TEMPLATE,
+        marketing=False, context=context, customer_id=None, flow=flow.name, run_id=ctx.run.id,
+        step=step.id)
+    if message_id is not None:
+        ctx.queued.append(message_id)
+        record(ctx.session, ctx.run, "sent", ctx.now, step.id, "note to the store's staff queued")
+    return NEXT
+
+
+def _webhook(ctx: RunContext, flow: Flow, step: Webhook) -> str:
+    """Ask for the POST (sent once the step commits); what it says names the run, never more
+    of the customer than their id and address."""
+    run = ctx.run
+    ctx.port.post_webhook(ctx.session, ctx.store.id, step.url, {
+        "flow": flow.name, "version": flow.version, "step": step.id, "run_id": run.id,
+        "customer": {"id": ctx.customer.id, "email": ctx.customer.email},
+        "store": ctx.store.domain, "subject": {"kind": run.subject, "id": run.subject_id},
+        "at": ctx.now.isoformat()})
+    record(ctx.session, run, "called", ctx.now, step.id,
+           f"webhook to {urlsplit(step.url).hostname}")
     return NEXT
 
 

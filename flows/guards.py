@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 
@@ -22,12 +23,17 @@ class Deferral:
     reason: str
 
 
-def quiet_hours(ctx: RunContext) -> Deferral | None:
-    store_settings = ctx.store.effective_settings
+def customer_zone(ctx: RunContext) -> ZoneInfo:
+    """The run's customer's time zone (flows.localtime), else the store's."""
     customer = ctx.customer
-    zone = localtime.recipient_zone(customer.country_code, store_settings["timezone"],
+    return localtime.recipient_zone(customer.country_code,
+                                    ctx.store.effective_settings["timezone"],
                                     customer.province_code)
-    allowed = localtime.next_allowed(ctx.now, zone, parse_quiet_hours(store_settings["quiet_hours"]))
+
+
+def quiet_hours(ctx: RunContext) -> Deferral | None:
+    quiet = parse_quiet_hours(ctx.store.effective_settings["quiet_hours"])
+    allowed = localtime.next_allowed(ctx.now, customer_zone(ctx), quiet)
     return Deferral(allowed, "quiet hours") if allowed > ctx.now else None
 
 

@@ -61,6 +61,17 @@ def recipient_zone(country_code: str | None, store_zone: str,
     return ZoneInfo(zone or store_zone)
 
 
+def next_weekly(after: datetime, zone: ZoneInfo, weekday: int, at: time) -> datetime:
+    """The first moment strictly after `after` that is `weekday` (0 is Monday) at `at` on the
+    wall clock of `zone` (a time the clocks skip is read with the offset before the change)."""
+    local = after.astimezone(zone)
+    day = local.date() + timedelta(days=(weekday - local.weekday()) % 7)
+    moment = datetime.combine(day, at, tzinfo=zone)
+    if moment <= after:
+        moment = datetime.combine(day + timedelta(days=7), at, tzinfo=zone)
+    return moment.astimezone(after.tzinfo)
+
+
 def _quiet(local: time, hours: QuietHours) -> bool:
     if hours.start <= hours.end:
         return hours.start <= local < hours.end

@@ -30,6 +30,9 @@ class Port:
     create_code: Callable[..., "tuple[str | None, str | None]"]
     # Write a tag back to the store once the session commits: (session, store_id, customer_id, tag).
     tag_customer: Callable[[Session, int, int, str], None]
+    # POST this JSON body, signed with the store's secret, to the https address once the session
+    # commits: (session, store_id, url, payload).
+    post_webhook: Callable[[Session, int, str, dict], None]
     # Queue a job by its declared policy (app.jobs.policies): (func, *args, at=, job_id=).
     enqueue: Callable[..., object]
     # Queue one job per argument tuple in one round trip: (func, [args, ...]).

@@ -11,7 +11,7 @@ moment a `WaitUntil` saw its condition come true.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Callable, Union
 
 from flows.describe import describe
@@ -85,6 +85,15 @@ class Delay:
 
 
 @dataclass(frozen=True)
+class Weekly:
+    """A built flow's wait until the next `weekday` (0 is Monday) at `at` on the customer's
+    clock (their zone as quiet hours find it), strictly after the step before it ran."""
+
+    weekday: int
+    at: time
+
+
+@dataclass(frozen=True)
 class Content:
     """What a built flow's email says (flows.document checked it): the merchant's subject,
     preheader, body and button, with placeholders rendered at send time."""
@@ -105,6 +114,15 @@ class Send:
     template: str
     marketing: bool | None = None
     content: Content | None = None
+
+
+@dataclass(frozen=True)
+class Notify:
+    """Email the store's staff (its reply-to address, else its sender address) about the run:
+    the merchant's subject and body, with the customer's name and address."""
+
+    id: str
+    content: Content
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,15 @@ class Score:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """POST a small signed JSON about the run to the merchant's https address (app sends it,
+    after the step commits, outside the run's lock)."""
+
+    id: str
+    url: str
+
+
+@dataclass(frozen=True)
 class Sunset:
     """Stop marketing mail to the customer until they buy or opt in again."""
 
@@ -154,7 +181,17 @@ class Decide:
     condition: Condition
 
 
-Step = Union[Wait, Delay, WaitUntil, Send, Discount, Tag, Score, Sunset, Exit, Decide]
+@dataclass(frozen=True)
+class Pick:
+    """Choose a Split's side once, when the run reaches it, by a hash of the run (so the same
+    run always lands on the same side), and keep it as a Decide keeps its answer."""
+
+    id: str
+    percents: tuple[int, ...]
+
+
+Step = Union[Wait, Delay, Weekly, WaitUntil, Send, Notify, Discount, Tag, Score, Webhook, Sunset, Exit,
+             Decide, Pick]
 
 
 @dataclass(frozen=True)
@@ -180,18 +217,30 @@ class Branch:
     otherwise: tuple = ()
 
 
-BRANCHES = "branches"  # the run's data key holding each Decide's answer, by branch id
+@dataclass(frozen=True)
+class Split:
+    """A random A/B split: `sides` are (percent, steps), the percents adding up to 100. `id`
+    names the side the run keeps (see Pick)."""
+
+    id: str
+    sides: tuple[tuple[int, tuple], ...]
+
+
+# The run's data key holding each Decide's answer (True/False) and each Pick's side (its index),
+# by branch or split id.
+BRANCHES = "branches"
 
 
 @dataclass(frozen=True)
 class OnPath:
-    """Holds when the run took these sides of these branches: ((branch id, side), ...)."""
+    """Holds when the run took these sides of these branches and splits: ((id, side), ...). Ids
+    are unique in a flow, so a branch's bool never meets a split's index."""
 
-    taken: tuple[tuple[str, bool], ...]
+    taken: tuple[tuple[str, bool | int], ...]
 
     def __call__(self, ctx: "RunContext") -> bool:
         answers = ctx.run.data.get(BRANCHES, {})
-        return all(answers.get(branch) is side for branch, side in self.taken)
+        return all(branch in answers and answers[branch] == side for branch, side in self.taken)
 
 
 def step_name(step: Step) -> str:
@@ -199,7 +248,7 @@ def step_name(step: Step) -> str:
     class otherwise."""
     if isinstance(step, Send):
         return step.template
-    return step.id if isinstance(step, Decide) else type(step).__name__.lower()
+    return step.id if isinstance(step, (Decide, Pick)) else type(step).__name__.lower()
 
 
 @dataclass(frozen=True)
@@ -211,9 +260,9 @@ class PlannedStep:
     condition: Condition | None = None
 
 
-def plan(steps: tuple, path: tuple[tuple[str, bool], ...] = ()) -> tuple[PlannedStep, ...]:
-    """Flatten `If` blocks and `Branch` trees into one list the run walks by index: each step
-    carries the block's condition or the path of branch answers that leads to it."""
+def plan(steps: tuple, path: tuple[tuple[str, bool | int], ...] = ()) -> tuple[PlannedStep, ...]:
+    """Flatten `If` blocks, `Branch` and `Split` trees into one list the run walks by index:
+    each step carries the block's condition or the path of answers that leads to it."""
     on_path = OnPath(path) if path else None
     flat: list[PlannedStep] = []
     for item in steps:
@@ -223,6 +272,10 @@ def plan(steps: tuple, path: tuple[tuple[str, bool], ...] = ()) -> tuple[Planned
             flat.append(PlannedStep(Decide(item.id, item.condition), on_path))
             flat.extend(plan(item.then, (*path, (item.id, True))))
             flat.extend(plan(item.otherwise, (*path, (item.id, False))))
+        elif isinstance(item, Split):
+            flat.append(PlannedStep(Pick(item.id, tuple(p for p, _ in item.sides)), on_path))
+            for side, (_, branch) in enumerate(item.sides):
+                flat.extend(plan(branch, (*path, (item.id, side))))
         else:
             flat.append(PlannedStep(item, on_path))
     return tuple(flat)
@@ -237,9 +290,11 @@ CHECKOUT, CART, BROWSE, LIFECYCLE, PROMOTIONAL = 40, 30, 20, 15, 10
 
 @dataclass(frozen=True)
 class EventTrigger:
-    """Enroll when one of these domain events happens to a subject of this kind."""
+    """Enroll when one of these domain events happens to a subject of this kind; for a segment
+    event, only the segment of this name (the event carries its id)."""
 
     events: tuple[str, ...]
+    segment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -259,7 +314,7 @@ class Flow:
     trigger: EventTrigger | AudienceTrigger
     consent: str
     priority: int
-    steps: tuple[Step | If | Branch, ...]
+    steps: tuple[Step | If | Branch | Split, ...]
     settings: dict  # merchant settings and their defaults
     entry: tuple[Rule, ...] = ()
     exit: tuple[Rule, ...] = ()

@@ -19,9 +19,10 @@ from flows.reasons import SUPPRESSIONS, in_words
 from flows.steps import Send
 
 # enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, scored, exited,
-# completed; resumed (a sunset lifted, flows.sunset)
+# completed; resumed (a sunset lifted, flows.sunset); branched (an if or a split answered), called
+# (a webhook asked for)
 KINDS = ("enrolled", "not_enrolled", "held_out", "sent", "deferred", "skipped", "tagged",
-         "scored", "exited", "completed", "resumed")
+         "scored", "exited", "completed", "resumed", "branched", "called")
 
 
 def record(session: Session, run: FlowRun, kind: str, at, step: str | None = None,

@@ -143,6 +143,15 @@ CASES = [
     ("built/email", "bare", bare(subject="Did you see our note?", message="Still here.",
                                  button_text="Look", button_url="javascript:alert(1)"),
      ["Hi there,", "Still here.", "Look:\nhttps://fernhill.example"]),
+    # A built flow's note to the store's staff: the merchant's words and who it is about.
+    ("built/notify", "full", full(subject="Big order from {{ first_name }}",
+                                  message="{{ first_name }} ({{ customer_email }}) ordered.",
+                                  flow_title="Big orders",
+                                  about=NS(first_name="Ana", last_name="Lima",
+                                           email="ana@example.com")),
+     ["Ana (ana@example.com) ordered.", "Customer: Ana Lima <ana@example.com>", "Big orders"]),
+    ("built/notify", "bare", bare(message="A big order came in.", flow_title="Big orders"),
+     ["A big order came in.", "Big orders"]),
 ]
 IDS = [f"{template}:{variant}" for template, variant, _, _ in CASES]
 UNRENDERED = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")

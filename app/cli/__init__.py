@@ -385,7 +385,7 @@ def keys_rotate() -> None:
         rows = session.execute(select(Store)).scalars().all()
         for row in rows:
             # EncryptedText writes every dirty value with the first key.
-            for column in ("access_token", "api_key", "webhook_secret"):
+            for column in ("access_token", "api_key", "webhook_secret", "outbound_secret"):
                 if getattr(row, column) is not None:
                     flag_modified(row, column)
     click.echo(f"re-encrypted the secrets of {len(rows)} store(s)")

@@ -245,6 +245,19 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(f"{name} has versions {', '.join(map(str, sorted(versions)))}")
         click.echo(json.dumps(versions[chosen], indent=2, ensure_ascii=False))
 
+    @flows.command("webhook-secret")
+    @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+    def flows_webhook_secret(store_ref: str) -> None:
+        """The secret the store's flow webhooks are signed with (X-Storeflow-Signature: sha256=
+        the hex HMAC-SHA256 of the body), made on first use."""
+        from app.core.db import db
+        from app.flow_webhooks import outbound_secret
+
+        bootstrap()
+        with db.session() as session:
+            secret = outbound_secret(session, _store(session, store_ref).id)
+        click.echo(secret)
+
     @cli.command()
     @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
     @click.option("--email", required=True)

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from rq import Retry
 
+from app import flow_webhooks
 from app.audiences import membership, metrics
 from app.ingest import sweep
 from app.ingest.pipeline import ingest
@@ -45,6 +46,9 @@ POLICIES = {
                               retry=Retry(max=5, interval=[30, 120, 600, 1800, 3600])),
     writeback.tag: Policy("sync", WRITE_BACK,
                           retry=Retry(max=5, interval=[30, 120, 600, 1800, 3600])),
+    # A merchant's receiver: a few tries over the day, then the failed jobs' list says so.
+    flow_webhooks.post: Policy("sync", "Flow webhooks",
+                               retry=Retry(max=5, interval=[30, 120, 600, 1800, 3600])),
     dryrun.summarize: Policy("sync", "Dry runs", timeout=timedelta(minutes=20),
                              result_ttl=timedelta(0), failure_ttl=timedelta(hours=1)),
     # The scheduler's periodic jobs (app.jobs.schedule says how often): each is safe to run twice.

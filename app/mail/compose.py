@@ -16,7 +16,9 @@ from app.mail.transport import transports
 from app.models import Checkout, Customer, Message, Order, Store
 
 # Context references a message may carry, and the row each one names.
-REFERENCES = {"checkout_id": ("checkout", Checkout), "order_id": ("order", Order)}
+# `about` is the customer a note to the store's staff is about (a built flow's notify step).
+REFERENCES = {"checkout_id": ("checkout", Checkout), "order_id": ("order", Order),
+              "about_customer_id": ("about", Customer)}
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
 

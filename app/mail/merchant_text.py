@@ -59,6 +59,9 @@ def values(context: dict[str, Any]) -> dict[str, str]:
     customer = context.get("customer")
     found = {"first_name": (customer.first_name if customer is not None else None) or "",
              "store_name": context["store"]["name"], "shop_url": context["store"]["url"]}
+    about = context.get("about")  # a note to the store's staff: who the run is about
+    if about is not None:
+        found.update(first_name=about.first_name or "", customer_email=about.email or "")
     if context.get("discount_code"):
         found["discount_code"] = context["discount_code"]
     return found

@@ -31,6 +31,9 @@ class Store(Timestamps, Base):
     access_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     refresh_token_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Ours, not the platform's: signs what the store's flows POST to the merchant's own
+    # addresses (app.flow_webhooks), so the receiver can check it without any platform secret.
+    outbound_secret: Mapped[str | None] = mapped_column(EncryptedText)
     scopes: Mapped[str | None] = mapped_column(String(1024))
     # Public (it ships in the shop's pages): it names the store to POST /collect, proves nothing.
     collect_key: Mapped[str] = mapped_column(
