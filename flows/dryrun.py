@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from app.core import clock, events
 from app.core.db import db
 from app.ingest import consent
-from app.models import Checkout, ConsentChange, FlowRun, Order, ProductView, Store
+from app.models import Checkout, ConsentChange, Customer, FlowRun, Order, ProductView, Store
 from flows import choices, library, port
 from flows.audiences import Found
 from flows.context import RunContext
@@ -112,13 +112,46 @@ def _subscriptions(session: Session, store: Store, since: datetime, until: datet
         yield Found(row.customer_id, "customer", row.customer_id, row.recorded_at, row.recorded_at)
 
 
+def _cancellations(session: Session, store: Store, since: datetime,
+                   until: datetime) -> Iterator[Found]:
+    rows = session.execute(select(Order.id, Order.customer_id, Order.cancelled_at)
+                           .where(Order.store_id == store.id, Order.customer_id.is_not(None),
+                                  Order.cancelled_at.between(since, until)))
+    for row in rows:
+        yield Found(row.customer_id, "order", row.id, row.cancelled_at, row.cancelled_at)
+
+
+def _new_customers(session: Session, store: Store, since: datetime,
+                   until: datetime) -> Iterator[Found]:
+    created = func.coalesce(Customer.source_created_at, Customer.created_at)
+    rows = session.execute(select(Customer.id, created.label("at")).where(
+        Customer.store_id == store.id, created.between(since, until)))
+    for row in rows:
+        yield Found(row.id, "customer", row.id, row.at, row.at)
+
+
 # Where each trigger event's past occurrences are stored: the subject the engine would enroll.
 HISTORY: dict[str, Callable[..., Iterator[Found]]] = {
     events.CHECKOUT_UPDATED: _checkouts,
     events.ORDER_PLACED: _orders,
+    events.ORDER_CANCELLED: _cancellations,
     events.PRODUCT_VIEWED: _views,
     events.CONSENT_CHANGED: _subscriptions,
+    events.CUSTOMER_CREATED: _new_customers,
 }
+
+
+def unavailable(flow: Flow) -> str | None:
+    """Why the store's history cannot replay this flow's trigger (None: it can): Storeflow
+    keeps no record of when an order was paid, fulfilled or delivered, or of a customer
+    entering or leaving a segment before the flow existed."""
+    if isinstance(flow.trigger, AudienceTrigger):
+        return None
+    missing = [name for name in flow.trigger.events if name not in HISTORY]
+    if not missing:
+        return None
+    return (f"a dry run cannot replay {', '.join(missing)}: the store's history does not say "
+            "when that happened")
 
 
 def _audience_days(session: Session, store: Store, flow: Flow, settings: dict, since: datetime,

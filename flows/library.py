@@ -92,6 +92,12 @@ def compiled(session: Session, store_id: int, name: str, version: int) -> Flow:
     return flow
 
 
+def forget() -> None:
+    """Drop the compiled versions (the tests empty the tables and restart ids between tests:
+    the one way a (store, name, version) can come to name another document)."""
+    _COMPILED.clear()
+
+
 def flows_for(session: Session, store_id: int) -> list[Flow]:
     """Every flow of the store: the prebuilt ones, then the built ones."""
     return [*catalog.FLOWS.values(), *built(session, store_id)]

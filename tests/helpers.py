@@ -94,11 +94,13 @@ def wipe() -> None:
 
     from app.core.db import Base, db
     from app.jobs import broker
+    from flows import library
 
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with db.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     broker.connection.flushdb()
+    library.forget()
 
 
 def work(*queues: str, max_jobs: int | None = None, logging_level: str = "INFO") -> None:

@@ -279,3 +279,32 @@ def test_a_dry_run_replays_the_built_flow_over_the_stores_last_30_days(
                        "--at", (SAMPLE_TIME + 3 * DAY).isoformat()).output
     assert "would have emailed 1 customer(s) (2 emails)" in report
     assert "entry condition not met: 1" in report
+
+
+def test_a_dry_run_of_a_trigger_without_history_says_so_instead_of_failing(
+        client, shop, storeflow, tmp_path):
+    paid = tmp_path / "paid.json"
+    paid.write_text(json.dumps({**EXAMPLE, "trigger": {"event": "order_paid"}}))
+    storeflow("flows", "import", "--store", shop.domain, str(paid))
+    refused = storeflow("flows", "dry-run", "--store", shop.domain, FLOW, ok=False)
+    assert refused.exit_code == 1 and "cannot replay order_paid" in refused.output
+    sign_in(client, storeflow, shop.id)
+    page = client.get(f"/app/flows/{FLOW}/dry-run", follow_redirects=True).get_data(as_text=True)
+    assert "cannot replay order_paid" in page
+
+
+def test_a_dry_run_replays_new_customers_for_a_customer_created_flow(
+        shop, storeflow, webhooks, run_jobs, tmp_path):
+    welcome = tmp_path / "welcome.json"
+    welcome.write_text(json.dumps({
+        "format": 1, "name": "hello", "title": "Hello", "consent": "transactional",
+        "trigger": {"event": "customer_created"},
+        "steps": [{"id": "hi", "send": {"subject": "Hi", "body": "Welcome aboard."}}]}))
+    storeflow("flows", "import", "--store", shop.domain, str(welcome))
+    with clock.frozen_at(SAMPLE_TIME):
+        webhooks.deliver("customers/create",
+                         customer(Person(BUYER, "John", "Smith", BUYER_EMAIL), SAMPLE_TIME))
+        run_jobs()
+    report = storeflow("flows", "dry-run", "--store", shop.domain, "hello",
+                       "--at", (SAMPLE_TIME + DAY).isoformat()).output
+    assert "would have emailed 1 customer(s) (1 emails)" in report

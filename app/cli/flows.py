@@ -190,6 +190,9 @@ def register(cli: click.Group) -> None:
             if problems:
                 raise click.ClickException(f"{flow.name} cannot run on its settings: "
                                            + "; ".join(problems.values()))
+            unavailable = dryrun.unavailable(flow)
+            if unavailable:
+                raise click.ClickException(f"{flow.name}: {unavailable}")
             report = dryrun.dry_run(session, store, flow, settings, until or clock.now(),
                                     timedelta(days=days))
         click.echo(f"{flow.name}: would have emailed {len(report.emailed)} customer(s) "

@@ -195,6 +195,10 @@ def _dry_run(flow: Flow, retry: bool):
     if choices.problems(flow, settings):  # a replay on them would fail like the flow would
         flash(f"{flow.title}: {SKIP_REASONS['flow settings to fix']}", "error")
         return redirect(url_for("ui.flows", _anchor=flow.name))
+    unavailable = dryrun.unavailable(flow)
+    if unavailable:
+        flash(f"{flow.title}: {unavailable}.", "error")
+        return redirect(url_for("ui.flows", _anchor=flow.name))
     found = dryrun.summary_or_start(g.store.id, flow, settings, retry=retry)
     if isinstance(found, dryrun.Pending):
         return render_template("ui/dry_run.html", flow=flow, enabled=enabled, summary=None,
