@@ -121,3 +121,17 @@ def test_a_viewer_can_neither_open_nor_save_the_builder(app, client, owner, shop
                                content_type="application/json", headers={"X-CSRF-Token": csrf})):
         assert answer.status_code == 403
     assert [version for version, _ in versions(shop.id)] == [1]
+
+
+def test_a_flow_using_steps_the_builder_cannot_draw_is_not_opened_in_it(client, owner, shop):
+    """Drawing only part of a document would let a save drop the rest: a flow with a split
+    sends the merchant back to the Flows page saying why, and its document is untouched."""
+    split = {**copy.deepcopy(EXAMPLE), "steps": [{"id": "ab", "split": [
+        {"percent": 50, "steps": [{"id": "a", "send": {"subject": "A", "body": "One."}}]},
+        {"percent": 50, "steps": [{"id": "b", "send": {"subject": "B", "body": "Two."}}]}]}]}
+    with db.session() as session:
+        library.save(session, shop.id, document.check(split), actor="test")
+    opened = client.get(f"/app/flows/{FLOW}/build", follow_redirects=True)
+    page = opened.get_data(as_text=True)
+    assert opened.request.path == "/app/flows" and "cannot show yet (split)" in page
+    assert versions(shop.id) == [(1, document.check(split))]

@@ -82,6 +82,11 @@ def flows_build(name: str):
     """The builder holding a built flow's newest version."""
     with db.session() as session:
         doc = _stored(session, name)
+    beyond = document.beyond_builder(doc)
+    if beyond:  # drawing only part of it would let a save lose the rest
+        flash(f"{name} uses what the builder cannot show yet ({', '.join(beyond)}): change it "
+              f"as a document (storeflow flows export, edit, storeflow flows import).", "error")
+        return redirect(url_for("ui.flows", _anchor=name))
     return _page(doc, name)
 
 
