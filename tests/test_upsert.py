@@ -140,7 +140,8 @@ def test_an_update_reports_what_the_row_held_and_only_the_columns_it_changed(app
     assert result == upsert.Upserted(
         id=first.id, created=False, changed=True,
         before={"title": "Lamp", "handle": "lamp", "url": None, "image_url": None, "price": Decimal("20.00"),
-                "in_stock": True, "status": "active", "source_updated_at": T0},
+                "in_stock": True, "status": "active", "product_type": None, "vendor": None,
+                "source_updated_at": T0},
         changes=frozenset({"price", "source_updated_at"}))
     assert [(p.price, p.source_updated_at) for p in rows(Product)] == [(Decimal("18.00"), later)]
 
