@@ -45,6 +45,16 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def autocommit(self) -> Iterator[Session]:
+        """A session whose every statement commits on its own (no BEGIN, no COMMIT): for work
+        that is a single write, which then costs one round trip."""
+        if self._sessions is None:
+            raise RuntimeError("database is not configured; call app.bootstrap first")
+        engine = self._sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+        with self._sessions(bind=engine) as session:
+            yield session
+
     def _after_fork(self) -> None:
         # A forked RQ work-horse must not share the parent's pooled connections.
         if self.engine is not None:
