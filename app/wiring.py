@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import flow_webhooks, jobs
 from app.audiences import membership
-from app.core import events
+from app.core import events, signing_secrets
 from app.jobs import policies as job_policies
 from app.mail import consent_ledger, outbox, sendable
 from app.reports import attribution
@@ -40,6 +40,7 @@ def wire() -> None:
     """Bind the flows' port, subscribe the listeners and register the send guards (idempotent)."""
     jobs.declare(job_policies.POLICIES, job_policies.MOVED)
     port.bind(flows_port())
+    signing_secrets.listen()
     events.listen(events.ORDER_PLACED)(attribution.on_order_placed)
     # Before the engine: a returning customer's flows see their sunset already lifted.
     events.listen(*sunset.EVENTS)(sunset.on_event)

@@ -1,20 +1,45 @@
 """Webhook ingress: signed Shopify deliveries per second and latency through gunicorn, against a
 bare Flask endpoint on the same server config in the same run.
 
+The load comes from wrk (Debian's package) when it is installed, so the client takes less of the
+cores the server shares: one signed body, a new X-Shopify-Webhook-Id per request (the delivery's
+key; Shopify signs the body only). Without wrk, Python keep-alive clients send the same.
+
 Targets (issue 9): at least half the bare endpoint's throughput; p99 under 100 ms at 100/s.
 """
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+import tempfile
 import uuid
 
 from app.demo.published import SAMPLES
-from bench.harness import SECRET, SHOP, Gunicorn, load, production_env, record, services
+from bench.harness import SECRET, SHOP, Gunicorn, load, load_note, production_env, record, services
 from connectors.shopify.webhooks import sign
 from tests.smtp import free_port
 
 BODY = (SAMPLES / "shopify/orders_create.json").read_bytes()
 TOTAL, CONCURRENCY = 3000, 8
+WRK_SECONDS = 15
+# Each wrk thread numbers its requests; the thread's id keeps two threads' ids apart.
+WRK_SCRIPT = """
+local n, thread_id = 0, 0
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("thread_id", counter) end
+function init(args) thread_id = tonumber(wrk.thread:get("thread_id")) or 0 end
+function request()
+  n = n + 1
+  wrk.headers["X-Shopify-Webhook-Id"] = string.format("wrk-%d-%d", thread_id, n)
+  return wrk.format()
+end
+function done(summary, latency, requests)
+  io.write(string.format("RESULT %d %f %f %f %d\\n", summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3, summary.errors.status))
+end
+"""
 
 
 def signed(n: int) -> tuple[str, bytes, dict]:
@@ -26,10 +51,36 @@ def signed(n: int) -> tuple[str, bytes, dict]:
     }
 
 
+def wrk(port: int) -> dict:
+    """wrk for WRK_SECONDS from CONCURRENCY connections on 2 threads, one signed body."""
+    path, body, headers = signed(0)
+    with tempfile.TemporaryDirectory() as folder:
+        script = f"{folder}/ingress.lua"
+        with open(script, "w") as lua:
+            lua.write(f"wrk.method = 'POST'\nwrk.body = {_lua_string(body)}\n")
+            for name, value in headers.items():
+                if name != "X-Shopify-Webhook-Id":
+                    lua.write(f"wrk.headers[{_lua_string(name.encode())}] = "
+                              f"{_lua_string(value.encode())}\n")
+            lua.write(WRK_SCRIPT)
+        output = subprocess.run(
+            ["wrk", "-t2", f"-c{CONCURRENCY}", f"-d{WRK_SECONDS}s", "-s", script,
+             f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    requests, seconds, p50, p99, bad = re.search(r"RESULT (\S+) (\S+) (\S+) (\S+) (\S+)", output).groups()
+    return {"requests_per_s": int(requests) / float(seconds), "p50_ms": float(p50),
+            "p99_ms": float(p99), "statuses": {"non-2xx": int(bad)} if int(bad) else {200: int(requests)}}
+
+
+def _lua_string(value: bytes) -> str:
+    return '"' + "".join(f"\\{byte}" for byte in value) + '"'
+
+
 def measure(target: str, env: dict, rate: float | None = None, total: int = TOTAL) -> dict:
     server = Gunicorn(target, free_port(), env)
     try:
         load(server.port, signed, 200, CONCURRENCY)  # warm up
+        if rate is None and shutil.which("wrk"):
+            return wrk(server.port)
         return load(server.port, signed, total, CONCURRENCY, rate)
     finally:
         server.stop()
@@ -41,9 +92,12 @@ def main() -> None:
     storeflow = measure("app:create_app()", env)
     paced = measure("app:create_app()", env, rate=100, total=1000)
     ratio = storeflow["requests_per_s"] / bare["requests_per_s"]
+    client = (f"wrk, {WRK_SECONDS} s" if shutil.which("wrk")
+              else f"{TOTAL} deliveries from Python keep-alive clients")
     record("Webhook ingress (bench/ingress.py)", [
-        f"{TOTAL} signed `orders/create` deliveries (Shopify's published sample, unique ids), "
-        f"{CONCURRENCY} keep-alive clients, gunicorn with app/gunicorn_conf.py "
+        load_note(), "",
+        f"Signed `orders/create` deliveries (Shopify's published sample, unique delivery ids), "
+        f"{client}, {CONCURRENCY} connections, gunicorn with app/gunicorn_conf.py "
         "(2 workers x 4 threads); each Storeflow request verifies the HMAC, stores the inbox "
         "row in PostgreSQL and enqueues the ingest job in Redis.",
         "",

@@ -92,6 +92,7 @@ def wipe() -> None:
     """Empty every table and the test Redis: the state every test starts from."""
     from sqlalchemy import text
 
+    from app.core import signing_secrets
     from app.core.db import Base, db
     from app.jobs import broker
     from flows import library
@@ -101,6 +102,7 @@ def wipe() -> None:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     broker.connection.flushdb()
     library.forget()
+    signing_secrets.forget()
 
 
 def work(*queues: str, max_jobs: int | None = None, logging_level: str = "INFO") -> None:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import MetaData, create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -17,6 +18,13 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# A connection taken from the pool is pinged only when it sat there this long: that is how a
+# connection dies unnoticed (a restart, a proxy's idle timeout). One in steady use is not, which
+# saves a round trip per request; should it have died anyway, its request fails once (a 503 the
+# platform retries, a job's retry) and the pool drops every connection as old as it.
+PING_AFTER_IDLE_SECONDS = 1.0
 
 
 class Base(DeclarativeBase):
@@ -33,8 +41,8 @@ class Database:
     def configure(self, url: str, **engine_options) -> None:
         if self.engine is not None:
             self.engine.dispose()
-        engine_options.setdefault("pool_pre_ping", True)
         self.engine = create_engine(url, **engine_options)
+        _ping_when_idle(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -45,10 +53,39 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def autocommit(self) -> Iterator[Session]:
+        """A session whose every statement commits on its own (no BEGIN, no COMMIT): for work
+        that is a single write, which then costs one round trip."""
+        if self._sessions is None:
+            raise RuntimeError("database is not configured; call app.bootstrap first")
+        engine = self._sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+        with self._sessions(bind=engine) as session:
+            yield session
+
     def _after_fork(self) -> None:
         # A forked RQ work-horse must not share the parent's pooled connections.
         if self.engine is not None:
             self.engine.dispose(close=False)
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a connection leaving the pool after PING_AFTER_IDLE_SECONDS there; a dead one is
+    replaced by a new one before anyone uses it."""
+
+    @event.listens_for(engine, "checkin")
+    def checked_in(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(str(error)) from error
 
 
 db = Database()

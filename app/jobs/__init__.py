@@ -93,7 +93,11 @@ def enqueue(func: Callable, *args: Any, at: datetime | None = None,
     queue = broker.queue(declared.queue)
     if at is not None:
         return queue.enqueue_at(at, func, *args, **declared.options(args, job_id))
-    return queue.enqueue(func, *args, **declared.options(args, job_id))
+    # On its own RQ sends two transactions (the queue's name, then the job): one round trip here.
+    with queue.connection.pipeline() as pipeline:
+        job = queue.enqueue(func, *args, pipeline=pipeline, **declared.options(args, job_id))
+        pipeline.execute()
+    return job
 
 
 def follow_up(func: Callable, delay: timedelta, *args: Any) -> Job:
