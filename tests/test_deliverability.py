@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, text
 
-from app.core import clock
+from app.core import brand, clock
 from app.core.db import db
 from app.demo import payloads, shop as demo_shop
 from app.mail import links, mime, outbox
@@ -31,6 +31,11 @@ MAX_SCORE = 2.0
 MAX_LINE = 78
 SHOPIFY_PAGE = f"https://{SHOP}/products/example-t-shirt"
 WOO_PAGE = "https://example.com/product/premium-quality-19/"
+# A whole brand kit (issue 18), so every score covers its font, colours and footer links.
+BRAND_KIT = {"brand_color": "#7c2d12", "text_color": "#1e293b", "background_color": "#fef3c7",
+             "font_stack": "georgia", "button_style": "pill",
+             **{name: f"https://www.{domains[0]}/juniperandoak"
+                for name, (_, domains) in brand.SOCIAL_SITES.items()}}
 
 
 def deliver_all(store_id: int, queued: dict[str, int], smtp_sink) -> dict[str, bytes]:
@@ -44,8 +49,12 @@ def deliver_all(store_id: int, queued: dict[str, int], smtp_sink) -> dict[str, b
 
 def every_email(store_id: int, smtp_sink) -> dict[str, bytes]:
     """One test send of every step of every prebuilt flow (the double opt-in mails among them),
-    the built flows' email (issue 17's example thanks) and a staff sign-in mail, as received."""
+    the built flows' email (issue 17's example thanks) and a staff sign-in mail, as received;
+    the store has a whole brand kit."""
     with_postal_address(store_id)
+    with db.session() as session:
+        store = session.get(Store, store_id)
+        store.settings = {**store.settings, **BRAND_KIT}
     queued = {}
     with db.session() as session:
         for step in preview.steps():

@@ -159,6 +159,19 @@ def test_every_flow_default_lies_in_its_range_and_every_number_has_one():
     ("frequency_cap_hours", "99999999999", "must be from 0 to 720 hours, not 99999999999"),
     ("attribution_days", "0", "must be from 1 to 90 days, not 0"),
     ("attribution_days", "5.5", "'5.5' is not a whole number; use 1 to 90 days"),
+    # The brand kit (issue 18).
+    ("text_color", "red", "use a hex colour #rrggbb such as #1a73e8, not 'red'"),
+    ("background_color", "#fff", "use a hex colour #rrggbb"),
+    ("font_stack", "Comic Sans MS", "one of system, helvetica, georgia, verdana, trebuchet"),
+    ("button_style", "round", "one of rounded, square, pill, not 'round'"),
+    ("logo_url", "https://cdn.fernhill.example/logo.svg", "Gmail and Outlook do not show SVG"),
+    ("instagram_url", "javascript:alert(1)", "not a javascript: link"),
+    ("facebook_url", "http://www.facebook.com/fernhill", "use https://, not http://"),
+    ("tiktok_url", "https://www.instagram.com/fernhill",
+     "TikTok links are on tiktok.com, not www.instagram.com"),
+    ("x_url", "https://x.com.evil.example/fernhill", "X links are on x.com or twitter.com"),
+    ("pinterest_url", "https://evil.example/?pinterest.com", "Pinterest links are on pinterest.com"),
+    ("youtube_url", "https://www.youtube.com/", "link to your YouTube page"),
 ])
 def test_a_bad_store_setting_is_refused_with_its_reason_in_the_ui_and_the_cli(
         client, csrf, shop, storeflow, name, typed, reason):

@@ -359,9 +359,12 @@ def settings_set(store_ref: str, assignments: tuple[str, ...]) -> None:
                 submitted, marketing_on=choices.marketing_on(session, found.id))
         except store_settings.SettingError as error:
             raise click.BadParameter(str(error)) from None
+        warnings = store_settings.warnings(found.settings, changes)
         store_config.save(session, found, changes, audit.OPERATOR)
     for name, value in changes.items():
         click.echo(f"{name}={value}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 # --- keys ----------------------------------------------------------------------------------

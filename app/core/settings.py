@@ -14,17 +14,11 @@ from dataclasses import dataclass
 from datetime import time
 from email.errors import HeaderParseError
 from email.headerregistry import Address
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Callable
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# What a logo may be: an image every mail client shows (not SVG, which most of them block).
-RASTER_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
-# A domain name as mail servers accept it: labels of letters, digits and inner hyphens.
-_DOMAIN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.[a-z]{2,63}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
+from app.core import brand
 
 class SettingError(ValueError):
     """A setting's name or value is not acceptable; the message says which and why."""
@@ -85,7 +79,7 @@ def address_problem(value: str) -> str | None:
     """Why `value` is not one plain address a mail header can carry, or None if it is."""
     if len(value) > 254:
         return "at most 254 characters"
-    if _CONTROL.search(value) or re.search(r"[\s,;<>]", value):
+    if brand.CONTROL.search(value) or re.search(r"[\s,;<>]", value):
         return "one address only, without spaces, commas or line breaks"
     local, at, domain = value.rpartition("@")
     if not at:
@@ -94,7 +88,7 @@ def address_problem(value: str) -> str | None:
         return "nothing before the @"
     if not domain:
         return "nothing after the @"
-    if not _DOMAIN.fullmatch(domain):
+    if not brand.DOMAIN.fullmatch(domain):
         return f"{domain!r} is not a domain name such as yourstore.com"
     try:
         # The parser the mail job's headers use: what passes here cannot fail there.
@@ -121,44 +115,39 @@ def _text(name: str, limit: int, lines: bool = False) -> Callable[[Any], str]:
         value = str(value).replace("\r\n", "\n").strip()
         if len(value) > limit:
             raise SettingError(f"{name}: at most {limit} characters, not {len(value)}")
-        if _CONTROL.search(value.replace("\n", "") if lines else value):
+        if brand.CONTROL.search(value.replace("\n", "") if lines else value):
             raise SettingError(f"{name}: no control characters" if lines
                                else f"{name}: one line, without line breaks or control characters")
         return value
     return parse
 
 
-def _colour(value: str) -> str:
-    if not re.fullmatch(r"#[0-9a-fA-F]{6}", str(value)):
-        raise SettingError("brand_color: use a hex colour such as #1a73e8")
-    return str(value).lower()
+def _colour(name: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if not brand.HEX_COLOUR.fullmatch(str(value)):
+            raise SettingError(f"{name}: use a hex colour #rrggbb such as #1a73e8, "
+                               f"not {str(value)[:40]!r}")
+        return str(value).lower()
+    return parse
 
 
-def _logo_url(value: Any) -> str:
-    url = str(value).strip()
-    example = "such as https://cdn.yourstore.com/logo.png"
-    if len(url) > 2048:
-        raise SettingError(f"logo_url: at most 2048 characters, not {len(url)}")
-    if _CONTROL.search(url) or re.search(r"[\s\"'<>\\]", url):
-        raise SettingError("logo_url: no spaces, quotes or angle brackets in a link")
-    parts = urlsplit(url)
-    if parts.scheme.lower() == "http":
-        raise SettingError(f"logo_url: use https://, not http:// (mail clients block or flag "
-                           f"plain-http images), {example}")
-    if parts.scheme.lower() != "https":
-        kind = f"a {parts.scheme}: link" if parts.scheme else "a link without https://"
-        raise SettingError(f"logo_url: use an https:// link {example}, not {kind}")
-    try:
-        parts.port
-    except ValueError:
-        raise SettingError("logo_url: the port is not a number from 1 to 65535") from None
-    if not parts.hostname or parts.username is not None or not _DOMAIN.fullmatch(parts.hostname):
-        raise SettingError(f"logo_url: name the image's host, {example}")
-    if not parts.path.lower().endswith(RASTER_IMAGES):
-        raise SettingError("logo_url: link to a PNG, JPEG, GIF or WebP image (the path ends in "
-                           ".png, .jpg, .gif or .webp); SVG and pages are not shown by most "
-                           "mail clients")
-    return url
+def _choice(name: str, options: dict[str, str]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if value not in options:
+            raise SettingError(f"{name}: one of {', '.join(options)}, not {str(value)[:40]!r}")
+        return value
+    return parse
+
+
+def _checked(name: str, problem: Callable[[str], str | None]) -> Callable[[Any], str]:
+    """A parser for a link: `problem` says why one is refused."""
+    def parse(value: Any) -> str:
+        url = str(value).strip()
+        why = problem(url)
+        if why:
+            raise SettingError(f"{name}: {why}")
+        return url
+    return parse
 
 
 # name -> (default, parser). The parser validates text from the CLI or the UI, and stored values.
@@ -171,8 +160,14 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "from_name": ("", _text("from_name", 100)),
     "reply_to": ("", _address("reply_to")),
     "postal_address": ("", _text("postal_address", 300, lines=True)),
-    "brand_color": ("#1f2937", _colour),
-    "logo_url": ("", _logo_url),
+    "brand_color": ("#1f2937", _colour("brand_color")),
+    "text_color": (brand.DARK_TEXT, _colour("text_color")),
+    "background_color": ("#f4f4f5", _colour("background_color")),
+    "font_stack": ("system", _choice("font_stack", brand.FONT_STACKS)),
+    "button_style": ("rounded", _choice("button_style", brand.BUTTON_RADII)),
+    "logo_url": ("", _checked("logo_url", brand.logo_problem)),
+    **{name: ("", _checked(name, partial(brand.social_problem, name)))
+       for name in brand.SOCIAL_SITES},
 }
 # The ones that may be left empty (an empty value clears them back to "not set").
 OPTIONAL = frozenset(name for name, (default, _) in SETTINGS.items() if default == "")
@@ -208,6 +203,13 @@ def validate(changes: dict[str, Any], *, marketing_on: tuple[str, ...] = ()) -> 
     if errors:
         raise SettingError("\n".join(errors.values()))
     return parsed
+
+
+def warnings(stored: dict[str, Any] | None, parsed: dict[str, Any]) -> list[str]:
+    """What reads poorly among the `parsed` changes once saved (low colour contrast): they
+    save, and the UI and the CLI say so."""
+    return [warning for warning in brand.warnings(effective(updated(stored, parsed)))
+            if warning.partition(":")[0] in parsed]
 
 
 def updated(stored: dict[str, Any] | None, parsed: dict[str, Any]) -> dict[str, Any]:

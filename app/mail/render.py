@@ -13,6 +13,7 @@ import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.mail import merchant_text
+from app.mail.brand_kit import kit
 
 log = logging.getLogger(__name__)
 # Optional blocks leave blank lines behind; the text part keeps one between paragraphs.
@@ -29,13 +30,15 @@ class Rendered:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["brand_kit"] = kit
+    return env
 
 
 @lru_cache(maxsize=1)

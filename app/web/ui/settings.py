@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from app.core import settings as store_settings, store_config
+from app.core import brand, settings as store_settings, store_config
 from app.core.db import db
 from app.mail.transport import transports
 from app.models import Store
@@ -14,12 +14,14 @@ from app.web.ui import bp
 from flows import choices
 
 log = logging.getLogger(__name__)
-FIELDS = ("from_name", "from_email", "reply_to", "logo_url", "brand_color", "postal_address",
-          "timezone", "frequency_cap_hours", "attribution_days")
+FIELDS = ("from_name", "from_email", "reply_to", "logo_url", "brand_color", "text_color",
+          "background_color", "font_stack", "button_style", "postal_address",
+          *brand.SOCIAL_SITES, "timezone", "frequency_cap_hours", "attribution_days")
 
 
 def _submitted() -> dict[str, str]:
-    values = {name: request.form.get(name, "").strip() for name in FIELDS}
+    # A field the form did not send (an older page still open) stays as it is.
+    values = {name: request.form[name].strip() for name in FIELDS if name in request.form}
     # Quiet hours are two time inputs and a switch in the form, one setting in the store.
     values["quiet_hours"] = (f"{request.form.get('quiet_start', '')}-{request.form.get('quiet_end', '')}"
                              if request.form.get("quiet_on") == "true" else "off")
@@ -41,7 +43,7 @@ def _by_field(errors: dict[str, str]) -> dict[str, str]:
 def _page(values: dict, errors: dict, status: int = 200, stored: bool = False):
     """The page; `stored` says the errors are about values already saved, not just typed."""
     return render_template("ui/settings.html", values=values, errors=errors, stored=stored,
-                           zones=sorted(available_timezones()), store=g.store,
+                           zones=sorted(available_timezones()), store=g.store, brand=brand,
                            mail_route=transports.current.describe()), status
 
 
@@ -63,7 +65,11 @@ def save_settings():
     if errors:
         return _page({**g.store.effective_settings, **values}, errors, 400)
     with db.session() as session:
-        store_config.save(session, session.get(Store, g.store.id), changes, g.actor)
+        store = session.get(Store, g.store.id)
+        warnings = store_settings.warnings(store.settings, changes)
+        store_config.save(session, store, changes, g.actor)
     log.info("store settings saved", extra={"store_id": g.store.id})
     flash("Settings saved.")
+    for warning in warnings:
+        flash(warning.partition(": ")[2], "warning")
     return redirect(url_for("ui.settings"))
