@@ -4,7 +4,8 @@ let a run start or make it stop.
 `advance_run` is the one place a run moves; it is called with the run's row locked, by the
 step job and by events about the run's customer, and by the dry run (flows.dryrun) on a replayed
 run of its own. Every stop and every decision is written to the timeline. What leaves the engine
-(messages, codes, tags) goes through the context's port (flows.port).
+(messages, codes, tags, webhooks) goes through the context's port (flows.port); the steps that
+act on the world beyond the run are flows.actions.
 
 A Discount step never calls the platform itself: the walk stops at it with a code request in the
 run's data, chosen under the lock so that a retried job asks for the same code; the engine asks
@@ -16,18 +17,16 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from itertools import accumulate
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from app.models import Customer, FlowRun, Store, Suppression
-from flows import choices, guards, library, localtime
+from flows import actions, choices, guards, library, localtime
 from flows.context import RunContext
 from flows.port import Port
 from flows.rules import marketing_consent, viewed_in_stock
-from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Notify, Pick, Score, Send,
-                         Sunset, Tag, Wait, WaitUntil, Webhook, Weekly, step_name)
+from flows.steps import (BRANCHES, Decide, Delay, Discount, Exit, Flow, Pick, Send, Wait,
+                         WaitUntil, Weekly, step_name)
 from flows.timeline import record
 
 WAITING, NEXT = "waiting", "next"
@@ -37,8 +36,6 @@ CODE_REQUEST = "code_request"
 BOOKKEEPING = ("due_since", CODE_REQUEST, BRANCHES)
 # The template of every email of a built flow: its words are the step's Content.
 BUILT_TEMPLATE = "built/email"
-# A built flow's note to the store's staff (a Notify step).
-NOTIFY_TEMPLATE = "built/notify"
 
 
 def _percentile(key: str) -> int:
@@ -143,16 +140,10 @@ def _run_step(ctx: RunContext, flow: Flow, step) -> str:
         return _send(ctx, flow, step)
     if isinstance(step, Discount):
         return _discount(ctx, step)
-    if isinstance(step, Tag):
-        return _tag(ctx, step)
-    if isinstance(step, Score):
-        return _score(ctx, step)
-    if isinstance(step, Notify):
-        return _notify(ctx, flow, step)
-    if isinstance(step, Webhook):
-        return _webhook(ctx, flow, step)
-    if isinstance(step, Sunset):
-        return _sunset(ctx)
+    action = actions.ACTIONS.get(type(step))
+    if action is not None:
+        action(ctx, flow, step)
+        return NEXT
     if isinstance(step, Delay):
         return _wait_until(ctx, ctx.run.anchor_at + step.duration)
     if isinstance(step, Weekly):
@@ -314,73 +305,3 @@ def keep_answer(run: FlowRun, code: str, refused: str | None) -> None:
     request = run.data.get(CODE_REQUEST)
     if request is not None and request["code"] == code:
         run.data = {**run.data, CODE_REQUEST: {**request, "refused": refused}}
-
-
-def _tag(ctx: RunContext, step: Tag) -> str:
-    tags = list(ctx.customer.tags or [])
-    if step.remove:
-        if step.tag in tags:
-            ctx.customer.tags = [tag for tag in tags if tag != step.tag]
-            record(ctx.session, ctx.run, "tagged", ctx.now, "tag", f"removed {step.tag}")
-        return NEXT
-    if step.tag not in tags:
-        ctx.customer.tags = [*tags, step.tag]
-        record(ctx.session, ctx.run, "tagged", ctx.now, "tag", step.tag)
-        ctx.port.tag_customer(ctx.session, ctx.store.id, ctx.customer.id, step.tag)
-    return NEXT
-
-
-def _score(ctx: RunContext, step: Score) -> str:
-    points = int(ctx.settings[step.points])
-    # In SQL: two runs scoring the same customer at once must both count.
-    ctx.customer.score = Customer.score + points
-    ctx.session.flush()
-    ctx.session.refresh(ctx.customer, ["score", "tags"])  # as they are now, under the row lock
-    record(ctx.session, ctx.run, "scored", ctx.now, "score",
-           f"{points:+} points (now {ctx.customer.score})")
-    return NEXT
-
-
-def _notify(ctx: RunContext, flow: Flow, step: Notify) -> str:
-    """Queue the note to the store's staff: transactional, and never the customer's (their
-    name and address are referenced, read when it is sent, so an erasure reaches them)."""
-    settings = ctx.store.effective_settings
-    staff = settings["reply_to"] or settings["from_email"]
-    if not staff:
-        record(ctx.session, ctx.run, "skipped", ctx.now, step.id,
-               "no staff address: set the store's reply_to or from_email")
-        return NEXT
-    context = {"subject": step.content.subject, "message": step.content.body,
-               "flow_title": flow.title, "about_customer_id": ctx.customer.id}
-    if ctx.run.subject in ("checkout", "order"):
-        context[f"{ctx.run.subject}_id"] = ctx.run.subject_id
-    message_id = ctx.port.queue_message(
-        ctx.session, store_id=ctx.store.id, email=staff, template=NOTIFY_TEMPLATE,
-        marketing=False, context=context, customer_id=None, flow=flow.name, run_id=ctx.run.id,
-        step=step.id)
-    if message_id is not None:
-        ctx.queued.append(message_id)
-        record(ctx.session, ctx.run, "sent", ctx.now, step.id, "note to the store's staff queued")
-    return NEXT
-
-
-def _webhook(ctx: RunContext, flow: Flow, step: Webhook) -> str:
-    """Ask for the POST (sent once the step commits); what it says names the run, never more
-    of the customer than their id and address."""
-    run = ctx.run
-    ctx.port.post_webhook(ctx.session, ctx.store.id, step.url, {
-        "flow": flow.name, "version": flow.version, "step": step.id, "run_id": run.id,
-        "customer": {"id": ctx.customer.id, "email": ctx.customer.email},
-        "store": ctx.store.domain, "subject": {"kind": run.subject, "id": run.subject_id},
-        "at": ctx.now.isoformat()})
-    record(ctx.session, run, "called", ctx.now, step.id,
-           f"webhook to {urlsplit(step.url).hostname}")
-    return NEXT
-
-
-def _sunset(ctx: RunContext) -> str:
-    ctx.session.execute(insert(Suppression).values(
-        store_id=ctx.store.id, email=ctx.customer.email, reason="sunset", created_at=ctx.now,
-    ).on_conflict_do_nothing(index_elements=["store_id", "email"]))
-    record(ctx.session, ctx.run, "tagged", ctx.now, "sunset", "marketing paused until they buy or opt in")
-    return NEXT
