@@ -8,7 +8,7 @@ from typing import Iterator
 from sqlalchemy import extract, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
-from app.models import Customer, Order, Store
+from app.models import Customer, CustomerMetrics, Order, Store
 from flows.localtime import recipient_zone
 from flows.steps import rungs
 
@@ -44,6 +44,27 @@ def lapsed_customers(session: Session, store: Store, settings: dict,
     ).all()
     for row in rows:
         yield Found(row.customer_id, "order", row.id, row.placed_at, row.placed_at + lapse)
+
+
+def first_order_anniversaries(session: Session, store: Store, settings: dict,
+                              at: datetime) -> Iterator[Found]:
+    """Customers whose first counted order is a whole number of years old today on their own
+    calendar (as birthdays are found); the subject is the anniversary's year."""
+    days = {(at + timedelta(hours=h)).date() for h in (-14, 0, 14)}
+    first = CustomerMetrics.first_order_at
+    rows = session.execute(select(Customer.id, first, Customer.country_code,
+                                  Customer.province_code)
+                           .join(CustomerMetrics, CustomerMetrics.customer_id == Customer.id)
+                           .where(Customer.store_id == store.id, first.is_not(None),
+                                  first < at - timedelta(days=300),
+                                  or_(*(tuple_(extract("month", first), extract("day", first))
+                                        == (d.month, d.day) for d in days)))).all()
+    store_zone = store.effective_settings["timezone"]
+    for row in rows:
+        zone = recipient_zone(row.country_code, store_zone, row.province_code)
+        local_today, ordered = at.astimezone(zone).date(), row.first_order_at.astimezone(zone).date()
+        if (ordered.month, ordered.day) == (local_today.month, local_today.day):
+            yield Found(row.id, "anniversary", local_today.year, at, at)
 
 
 def birthdays_today(session: Session, store: Store, settings: dict,

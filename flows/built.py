@@ -15,12 +15,13 @@ from app.audiences import conditions
 from app.audiences.catalogue import facts
 from app.core import events
 from app.models import Checkout, Message, MessageEvent, Order
+from flows.audiences import birthdays_today, first_order_anniversaries
 from flows.context import RunContext
 from flows.document import steps_of
 from flows.rules import has_email, has_lines, marketing_consent, stage_is
-from flows.steps import (LIFECYCLE, MARKETING, Branch, Content, Delay, Discount, EventTrigger,
-                         Exit, Flow, Notify, Score, Send, Split, Tag, WaitUntil, Webhook,
-                         Weekly)
+from flows.steps import (LIFECYCLE, MARKETING, AudienceTrigger, Branch, Content, Delay, Discount,
+                         EventTrigger, Exit, Flow, Notify, Score, Send, Split, Tag, WaitUntil,
+                         Webhook, Weekly)
 
 # A trigger's name in a document -> the domain event, and what must also hold of the subject.
 TRIGGERS = {
@@ -37,6 +38,8 @@ TRIGGERS = {
     "segment_entered": (events.SEGMENT_ENTERED, (has_email,)),
     "segment_left": (events.SEGMENT_LEFT, (has_email,)),
 }
+# Date triggers: the daily audience query that finds who the day concerns.
+DATES = {"birthday": birthdays_today, "first_order_anniversary": first_order_anniversaries}
 ENGAGEMENT = ("sent", "opened", "clicked")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -44,7 +47,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 def compile_flow(document: dict, version: int) -> Flow:
     """The Flow of a checked document at this version."""
     trigger = document["trigger"]
-    event, subject_rules = TRIGGERS[trigger["event"]]
+    event, subject_rules = TRIGGERS.get(trigger["event"], (None, (has_email,)))
     sends = tuple(step["id"] for step in steps_of(document["steps"]) if "send" in step)
     marketing = document["consent"] == MARKETING
     entry = [*subject_rules]
@@ -61,7 +64,8 @@ def compile_flow(document: dict, version: int) -> Flow:
     return Flow(
         name=document["name"], title=document["title"],
         description=document.get("description", ""),
-        trigger=EventTrigger((event,), segment=trigger.get("segment")),
+        trigger=(AudienceTrigger(DATES[trigger["event"]]) if event is None
+                 else EventTrigger((event,), segment=trigger.get("segment"))),
         consent=document["consent"], priority=document.get("priority", LIFECYCLE),
         steps=steps.all(document["steps"]), settings=settings, entry=tuple(entry),
         exit=exits, reentry_days="reentry_days" if "reentry_days" in document else None,

@@ -216,7 +216,7 @@ def enroll_audiences(at: datetime | None = None) -> int:
     with clock.frozen_at(at), db.session() as session:
         stores = session.execute(select(Store).where(Store.uninstalled_at.is_(None))).scalars().all()
         for store in stores:
-            for flow in catalog.FLOWS.values():
+            for flow in library.flows_for(session, store.id):
                 if not isinstance(flow.trigger, AudienceTrigger):
                     continue
                 settings = runnable_settings(session, store, flow)

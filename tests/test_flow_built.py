@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -308,3 +309,41 @@ def test_a_dry_run_replays_new_customers_for_a_customer_created_flow(
     report = storeflow("flows", "dry-run", "--store", shop.domain, "hello",
                        "--at", (SAMPLE_TIME + DAY).isoformat()).output
     assert "would have emailed 1 customer(s) (1 emails)" in report
+
+
+def dated(name: str, event: str) -> dict:
+    return {"format": 1, "name": name, "title": name.replace("_", " ").capitalize(),
+            "consent": "marketing", "trigger": {"event": event},
+            "steps": [{"id": "note", "send": {"subject": f"Happy {event}, {{{{ first_name }}}}",
+                                              "body": "From all of us."}}]}
+
+
+def test_date_triggers_enroll_on_the_birthday_and_the_first_orders_anniversary(
+        shop, storeflow, webhooks, run_jobs, tmp_path):
+    """A built flow on a date: the customer's birthday, and a year to the day after their first
+    order, each on the customer's own calendar, once; the day before, no one."""
+    enable(shop.id)  # the postal address a marketing flow needs
+    for name, event in (("birthday_note", "birthday"),
+                        ("anniversary_note", "first_order_anniversary")):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(dated(name, event)))
+        storeflow("flows", "import", "--store", shop.domain, str(path))
+        storeflow("flows", "enable", "--store", shop.domain, name)
+    first_order = SAMPLE_TIME + 12 * HOUR  # 1 January on any clock within 12 hours of UTC
+    place_order(webhooks, run_jobs, placed=first_order, financial_status="paid")
+    buyer = Person(BUYER, "John", "Smith", BUYER_EMAIL, country="CA", birthday=date(1990, 1, 20))
+    with clock.frozen_at(first_order + 2 * MINUTE):
+        webhooks.deliver("customers/update", customer(buyer, first_order + MINUTE))
+        run_jobs()
+
+    move_to(SAMPLE_TIME + 18 * DAY, run_jobs)
+    assert runs("birthday_note") == []
+    move_to(SAMPLE_TIME + 19 * DAY + 12 * HOUR, run_jobs)
+    move_to(SAMPLE_TIME + 19 * DAY + 14 * HOUR, run_jobs)  # the same day again: no second run
+    assert [m.step for m in messages("birthday_note")] == ["note"]
+
+    year_on = first_order.replace(year=first_order.year + 1)
+    move_to(year_on - DAY, run_jobs)
+    assert runs("anniversary_note") == []
+    move_to(year_on, run_jobs)
+    assert [m.step for m in messages("anniversary_note")] == ["note"]
