@@ -8,6 +8,7 @@ Target (issue 8): every page under 200 ms at p95.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import time
@@ -22,7 +23,7 @@ from app.models import Store
 from app.web.ui import auth
 from bench import audience, history
 from bench.harness import load_note, record, services
-from flows import choices, dryrun
+from flows import choices, document, dryrun, library
 from flows.catalog import FLOWS
 
 TARGET_MS = 200
@@ -33,6 +34,7 @@ SMALL = history.Volume(customers=5, orders=12, checkouts=6, product_views=3, pro
 SETTINGS = {"from_name": "Bench Goods", "from_email": "hello@bench.example",
             "postal_address": "1 Bench Street, Portland, OR 97201",
             "timezone": "America/New_York"}
+BUILT_NAME = "bench_thirty_steps"
 TABLES = ("customers", "orders", "checkouts", "flow_runs", "messages", "message_events",
           "attributions", "timeline", "webhook_events")
 
@@ -44,6 +46,27 @@ def small_store() -> Store:
     return store
 
 
+def thirty_steps() -> dict:
+    """A built flow of 30 steps for the builder page (issue 17: under 200 ms): waits and emails,
+    then a branch on the first email's clicks with a tag on one side and emails on the other."""
+    steps = []
+    for n in range(1, 12):
+        steps += [{"id": f"wait_{n}", "wait": {"days": n}},
+                  {"id": f"email_{n}", "send": {"subject": f"Note {n} for {{{{ first_name }}}}",
+                                                "body": "Something new in the shop."}}]
+    steps.append({"id": "clicked", "if": {"var": "run.steps.email_1.clicked"},
+                  "then": [{"id": "tag_engaged", "tag": {"add": "engaged"}},
+                           {"id": "score_up", "score": {"add": 5}}],
+                  "else": [{"id": "wait_last", "wait": {"days": 2}},
+                           {"id": "nudge", "send": {"subject": "Still here", "body": "Come back."}},
+                           {"id": "wait_after", "wait": {"hours": 12}},
+                           {"id": "last_tag", "tag": {"add": "quiet"}},
+                           {"id": "bye", "exit": {}}]})
+    doc = {"format": document.FORMAT, "name": BUILT_NAME, "title": "Thirty steps",
+           "consent": "marketing", "trigger": {"event": "order_placed"}, "steps": steps}
+    return document.parse(json.dumps(doc))
+
+
 def build(big: Store, small: Store, scale: float) -> float:
     """Both stores' history in time order, then VACUUM ANALYZE; returns the seconds it took."""
     at = clock.now()
@@ -51,6 +74,7 @@ def build(big: Store, small: Store, scale: float) -> float:
     for store, size in ((big, BIG.scaled(scale)), (small, SMALL)):
         with db.session() as session:
             session.get(Store, store.id).settings = SETTINGS
+            library.save(session, store.id, thirty_steps(), "bench")
         history.seed(store, size, at)
     history.in_time_order()
     audience.ddl("VACUUM ANALYZE")
@@ -80,6 +104,7 @@ def pages(store: Store) -> dict[str, str]:
         "customer timeline (search hit)": f"/app/activity?email={email}",
         "message": f"/app/activity/messages/{message_id}",
         "settings": "/app/settings",
+        "flow builder, a flow of 30 steps": f"/app/flows/{BUILT_NAME}/build",
         "preview of a step as that customer":
             f"/app/preview?step=abandoned_checkout/email_1&customer_id={customer_id}",
     }
