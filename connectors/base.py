@@ -273,9 +273,9 @@ class Connector(ABC):
         keeps that state to itself."""
         raise NotImplementedError(f"{self.platform} keeps no email-marketing consent we can write")
 
-    def add_customer_tags(self, store: StoreAccess, *, customer_platform_id: int,
-                          tags: list[str]) -> None:
-        """Add tags to the customer at the store (adding, never replacing theirs)."""
+    def change_customer_tags(self, store: StoreAccess, *, customer_platform_id: int,
+                             tags: list[str], remove: bool = False) -> None:
+        """Add tags to the customer at the store, or remove them: never replacing the rest."""
         raise NotImplementedError(f"{self.platform} has no customer tags we can write")
 
     # --- install, credentials and sync ----------------------------------------------------

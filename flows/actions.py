@@ -23,6 +23,7 @@ def tag(ctx: RunContext, flow: Flow, step: Tag) -> None:
         if step.tag in tags:
             ctx.customer.tags = [kept for kept in tags if kept != step.tag]
             record(ctx.session, ctx.run, "tagged", ctx.now, "tag", f"removed {step.tag}")
+            ctx.port.tag_customer(ctx.session, ctx.store.id, ctx.customer.id, step.tag)
         return
     if step.tag not in tags:
         ctx.customer.tags = [*tags, step.tag]

@@ -50,6 +50,7 @@ class ShopifyStub:
         # shop -> userErrors to answer consent updates with (input refused, e.g. no email)
         self.consent_user_errors: dict[str, list[dict]] = defaultdict(list)
         self.tags_added: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
+        self.tags_removed: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         # shop -> scopes its token lacks: a mutation needing one is answered ACCESS_DENIED
         self.missing_scopes: dict[str, set[str]] = defaultdict(set)
         self.pages: dict[str, dict[str, list[dict]]] = defaultdict(dict)  # shop -> resource -> nodes
@@ -172,14 +173,16 @@ class ShopifyStub:
             body["data"]["customerEmailMarketingConsentUpdate"]["customer"]["id"] = \
                 variables["input"]["customerId"]
             return body
-        if "tagsAdd" in query:
-            self.calls.append((shop, "tagsAdd"))
-            if "write_customers" in self.missing_scopes[shop]:
-                return access_denied("tagsAdd", "write_customers")
-            self.tags_added[shop].append((variables["id"], variables["tags"]))
-            body = fixture("tags_add.json")
-            body["data"]["tagsAdd"]["node"]["id"] = variables["id"]
-            return body
+        for mutation, changed, name in (("tagsAdd", self.tags_added, "tags_add.json"),
+                                        ("tagsRemove", self.tags_removed, "tags_remove.json")):
+            if mutation in query:
+                self.calls.append((shop, mutation))
+                if "write_customers" in self.missing_scopes[shop]:
+                    return access_denied(mutation, "write_customers")
+                changed[shop].append((variables["id"], variables["tags"]))
+                body = fixture(name)
+                body["data"][mutation]["node"]["id"] = variables["id"]
+                return body
         for connection, name in RESOURCES.items():
             if f" {connection}(" in query:
                 self.calls.append((shop, connection))

@@ -18,7 +18,8 @@ from app.core import clock
 from app.core.db import db
 from app import flow_webhooks
 from app.audiences import segments
-from app.models import FlowRun, Order, Store
+from app.models import Customer, FlowRun, Order, Store
+from app.sync import writeback
 from connectors import netguard
 from flows import choices, document, library
 from flows.execute import split_side
@@ -26,6 +27,7 @@ from flows.localtime import next_weekly
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, Person, at, customer, enable,
                                 messages, move_to, order_sample, runs, timeline)
 from tests.test_flow_built import john_buys, problems, tags
+from tests.helpers import SHOP
 from tests.https_receiver import Receiver
 from tests.test_flow_lifecycle import BUYER, BUYER_EMAIL, place_order
 
@@ -65,6 +67,37 @@ def johns_order() -> tuple[int, int]:
 # --- split ---------------------------------------------------------------------------------
 
 AB = "ab_thanks"
+
+
+def test_a_tag_the_flow_takes_away_is_taken_away_in_shopify_too(
+        shop, webhooks, run_jobs, smtp_sink, shopify):
+    switch_on(shop, built("first_week", "order_placed",
+                          {"id": "give", "tag": {"add": "first_week"}},
+                          {"id": "week", "wait": {"days": 7}},
+                          {"id": "take", "tag": {"remove": "first_week"}}))
+    john_buys(webhooks, run_jobs)
+    assert "first_week" in tags()
+
+    move_to(SAMPLE_TIME + 8 * DAY, run_jobs)
+
+    assert "first_week" not in tags()
+    customer_gid = f"gid://shopify/Customer/{BUYER}"
+    assert shopify.tags_added[SHOP] == [(customer_gid, ["first_week"])]
+    assert shopify.tags_removed[SHOP] == [(customer_gid, ["first_week"])]
+
+
+def test_a_tag_job_writes_the_tag_as_the_customer_has_it_when_it_runs(
+        shop, webhooks, run_jobs, smtp_sink, shopify):
+    """An add and a remove queued close together (or retried out of order) end as the later:
+    each job reads our customer's tags when it runs."""
+    john_buys(webhooks, run_jobs)
+    with db.session() as session:
+        john = session.execute(select(Customer).where(Customer.platform_id == BUYER)).scalar_one()
+        john.tags, john_id = [], john.id
+    writeback.tag(shop.id, john_id, "vip")  # queued when vip was given; run after it was taken
+
+    assert shopify.tags_added[SHOP] == []
+    assert shopify.tags_removed[SHOP] == [(f"gid://shopify/Customer/{BUYER}", ["vip"])]
 
 
 def ab_flow(name: str, split_id: str) -> dict:

@@ -1,11 +1,12 @@
 """What reaches Storeflow first, written back to the store's platform so the merchant's other
 tools see it too: a consent change (an unsubscribe link, a double opt-in confirmation) and a tag
-a flow gave a customer (`loyal`, `vip`).
+a flow gave a customer or took away (`loyal`, `vip`).
 
 Our own records are what Storeflow acts on, at once and whatever happens here; this is the
 courtesy to everything else the merchant runs. A consent job sends the consent as it stands when
-it runs, so two quick changes end as the later one; tags are added, never replaced; so a retry
-repeats nothing.
+it runs, so two quick changes end as the later one; a tag job likewise adds the tag or removes it
+as our customer has it when the job runs (one tag at a time, never replacing the others); so a
+retry repeats nothing, and an add and a remove queued close together end as the later.
 """
 from __future__ import annotations
 
@@ -57,10 +58,10 @@ def consent(store_id: int, customer_id: int) -> None:
 
 
 def tag(store_id: int, customer_id: int, name: str) -> None:
-    """Add the tag to the customer at the platform."""
+    """Give the customer the tag at the platform, or take it away, as they have it here."""
     def write(connector: Connector, store: StoreAccess, customer: Customer) -> bool:
-        connector.add_customer_tags(store, customer_platform_id=customer.platform_id,
-                                    tags=[name])
+        connector.change_customer_tags(store, customer_platform_id=customer.platform_id,
+                                       tags=[name], remove=name not in (customer.tags or ()))
         return True
     _write_back(store_id, customer_id, "tag", write)
 

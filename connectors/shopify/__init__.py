@@ -78,11 +78,11 @@ class ShopifyConnector(Connector):
             raise _refused(error) from error
         return True
 
-    def add_customer_tags(self, store: StoreAccess, *, customer_platform_id: int,
-                          tags: list[str]) -> None:
-        """tagsAdd; refused without the write_customers scope."""
+    def change_customer_tags(self, store: StoreAccess, *, customer_platform_id: int,
+                             tags: list[str], remove: bool = False) -> None:
+        """tagsAdd or tagsRemove; refused without the write_customers scope."""
         try:
-            customers.add_tags(sync.client(store), customer_platform_id, tags)
+            customers.change_tags(sync.client(store), customer_platform_id, tags, remove)
         except AdminError as error:
             raise _refused(error) from error
 

@@ -36,11 +36,15 @@ def update_consent(client: AdminClient, customer_platform_id: int, state: str,
     mutation_result(client.execute(UPDATE, variables), "customerEmailMarketingConsentUpdate")
 
 
-TAGS_ADD = """mutation tagsAdd($id: ID!, $tags: [String!]!) {
-  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } } }"""
+# tagsAdd and tagsRemove take and answer the same fields.
+TAGS = """mutation {name}($id: ID!, $tags: [String!]!) {{
+  {name}(id: $id, tags: $tags) {{ node {{ id }} userErrors {{ field message }} }} }}"""
 
 
-def add_tags(client: AdminClient, customer_platform_id: int, tags: list[str]) -> None:
-    """Add tags to the customer; AdminError when Shopify refuses."""
+def change_tags(client: AdminClient, customer_platform_id: int, tags: list[str],
+                remove: bool = False) -> None:
+    """Add tags to the customer, or remove them (leaving every other tag); AdminError when
+    Shopify refuses."""
+    name = "tagsRemove" if remove else "tagsAdd"
     variables = {"id": f"gid://shopify/Customer/{customer_platform_id}", "tags": tags}
-    mutation_result(client.execute(TAGS_ADD, variables), "tagsAdd")
+    mutation_result(client.execute(TAGS.format(name=name), variables), name)
