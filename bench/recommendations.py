@@ -94,11 +94,11 @@ def plan(store_id: int, customer_id: int, order_id: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--products", type=int, default=2_000)
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--orders", type=int, default=50_000)
+    parser.add_argument("--orders", type=int, default=50_000,
+                        help="per store, with a product for every 25 and a customer for every 2.5")
     parser.add_argument("--sample", type=int, default=300, help="orders asked about")
     args = parser.parse_args()
+    args.products, args.customers = args.orders // 25, args.orders * 2 // 5
     note = load_note()
     _, store = services()
     with db.session() as session:

@@ -5,21 +5,15 @@ before a byte is asked for; a huge file is refused without being downloaded whol
 from __future__ import annotations
 
 import socket
-import ssl
 import struct
-import threading
 import zlib
-from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from app.core import logo_image
 from connectors import netguard
+from tests.https_receiver import self_signed, serve_tls
 from tests.test_settings_validation import stored_store
 
 CDN = "cdn.fernhill.example"
@@ -47,20 +41,7 @@ class Cdn:
              "/poster.png": png(4000, 1000), "/logo-as.png": WEBP}
 
     def __init__(self, directory):
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CDN)])
-        now = datetime.now(timezone.utc)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName([x509.DNSName(CDN)]), critical=False)
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(key, hashes.SHA256()))
-        self.ca, key_path = directory / "cdn.pem", directory / "cdn.key"
-        self.ca.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                               serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        self.ca, key = self_signed(directory, CDN)
         self.sent = 0
         cdn = self
 
@@ -97,11 +78,7 @@ class Cdn:
             def log_message(self, *_args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.ca, key_path)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_tls(Handler, self.ca, key)
 
     def url(self, path: str) -> str:
         return f"https://{CDN}:{self.server.server_address[1]}{path}"
