@@ -17,7 +17,7 @@ from tests.https_receiver import self_signed, serve_tls
 from tests.test_settings_validation import stored_store
 
 CDN = "cdn.fernhill.example"
-HUGE = 50_000_000
+HUGE = 200_000_000
 
 
 def png(width: int, height: int) -> bytes:
@@ -134,12 +134,14 @@ def test_a_sharp_png_of_a_sensible_size_is_saved(storeflow, shop, cdn):
 
 
 @pytest.mark.parametrize("path, reason", [
-    ("/huge.png", "the image is 50.0 MB; keep the logo under 500 KB"),
+    ("/huge.png", "the image is 200.0 MB; keep the logo under 500 KB"),
     ("/huge-unstated.png", "the image is over 500 KB; keep the logo under 500 KB"),
 ])
 def test_a_huge_file_is_refused_without_downloading_it_whole(cdn, path, reason):
     assert logo_image.problem(cdn.url(path)).startswith(reason)
-    assert cdn.sent < 4_000_000  # what socket buffers took before the client hung up
+    # The client reads at most 500 KB; loopback's socket buffers (several MB each way) take
+    # more from the server before the hang-up reaches it, never the whole file.
+    assert cdn.sent < HUGE / 10
 
 
 @pytest.mark.parametrize("path, reason", [

@@ -49,7 +49,8 @@ def _offerable(store_id: int, ranked, bought: Select, limit: int, *, unranked: b
             .where(Product.store_id == store_id, Product.in_stock.is_(True),
                    Product.status.is_distinct_from("deleted"),
                    Product.platform_id.not_in(bought))
-            .order_by(func.coalesce(ranked.c.orders, 0).desc(), Product.updated_at.desc(), Product.id.desc())
+            .order_by(func.coalesce(ranked.c.orders, 0).desc(), Product.updated_at.desc(),
+                      Product.id.desc())
             .limit(limit))
 
 
@@ -87,7 +88,7 @@ def recommendations(session: Session, store_id: int, customer: Customer,
              if order is not None else bought)
     picks = list(session.execute(bought_together(store_id, seeds, bought, limit)).scalars())
     if len(picks) < limit:
-        # Best sellers (then the newest) fill the rest; the second query runs only when the first falls short.
+        # Best sellers (then the newest) fill the rest: a second read, only when it is needed.
         shown = {product.id for product in picks}
         more = session.execute(best_sellers(store_id, bought, limit + len(picks))).scalars()
         picks += [product for product in more if product.id not in shown][:limit - len(picks)]
