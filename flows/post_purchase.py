@@ -7,9 +7,9 @@ from flows.steps import (LIFECYCLE, MARKETING, Discount, EventTrigger, Flow, If,
 FLOW = Flow(
     name="post_purchase",
     title="Post-purchase",
-    description="{thank_you_delay_hours:hours} after an order, thanks with products they have "
-                "not bought yet; tips once it is delivered; {review_delay_days:days} later a review "
-                "request, with a coupon when one is on.",
+    description="{thank_you_delay_hours:hours} after an order, thanks with products often "
+                "bought together with theirs; tips once it is delivered; {review_delay_days:days} "
+                "later a review request with more picks, and a coupon when one is on.",
     trigger=EventTrigger((events.ORDER_PLACED,)),
     consent=MARKETING,
     priority=LIFECYCLE,

@@ -1,5 +1,6 @@
 """A merchant's webhook receiver on loopback, over real TLS: a certificate made for 127.0.0.1
-(its own CA), and every POST kept with its headers; it answers with the statuses it is given."""
+(its own CA), and every POST kept with its headers; it answers with the statuses it is given.
+The certificate and the TLS server serve other loopback stand-ins too (a logo's CDN)."""
 from __future__ import annotations
 
 import ssl
@@ -16,16 +17,20 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    """(certificate, key) PEM files for 127.0.0.1, the certificate its own authority."""
+def self_signed(directory: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:
+    """(certificate, key) PEM files for `host` (an IPv4 address or a name), the certificate
+    its own authority."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    try:
+        alt = x509.IPAddress(IPv4Address(host))
+    except ValueError:
+        alt = x509.DNSName(host)
     now = datetime.now(timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]),
-                           critical=False)
+            .add_extension(x509.SubjectAlternativeName([alt]), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     cert_path, key_path = directory / "receiver.pem", directory / "receiver.key"
@@ -34,6 +39,16 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_path, key_path
+
+
+def serve_tls(handler: type[BaseHTTPRequestHandler], cert: Path, key: Path) -> ThreadingHTTPServer:
+    """`handler` serving HTTPS on a free loopback port, in a thread of its own."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 @dataclass
@@ -45,7 +60,7 @@ class Receiver:
     ca: Path | None = None
 
     def start(self) -> "Receiver":
-        self.ca, key = _self_signed(self.directory)
+        self.ca, key = self_signed(self.directory)
         received, statuses = self.received, self.statuses
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,11 +74,7 @@ class Receiver:
             def log_message(self, *_args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.ca, key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_tls(Handler, self.ca, key)
         return self
 
     @property

@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 DOMAIN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.[a-z]{2,63}")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-# What a logo may be: an image every mail client shows. Gmail and Outlook do not show SVG.
-RASTER_IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+# What a logo may be: an image every mail client shows. Gmail and Outlook do not show SVG, and
+# Outlook for Windows does not show WebP (docs/deliverability.md).
+RASTER_IMAGES = (".png", ".jpg", ".jpeg", ".gif")
 # Stacks every mail client has a font for; the first is today's look. Single quotes only: the
 # stack goes into style attributes written with double quotes.
 FONT_STACKS = {
@@ -63,16 +64,20 @@ def link_problem(url: str, example: str) -> str | None:
 
 
 def logo_problem(url: str) -> str | None:
-    """Why `url` is not a logo every mail client shows, or None."""
+    """Why `url` is not a logo every mail client shows, or None (its form only: the image
+    itself is looked at once, when saved, by app.core.logo_image)."""
     problem = link_problem(url, "such as https://cdn.yourstore.com/logo.png")
     if problem:
         return problem.replace("name the host", "name the image's host")
     if urlsplit(url).path.lower().endswith(".svg"):
-        return ("link to a PNG, JPEG, GIF or WebP image: Gmail and Outlook do not show SVG "
+        return ("link to a PNG, JPEG or GIF image: Gmail and Outlook do not show SVG "
+                "(export the logo as a PNG)")
+    if urlsplit(url).path.lower().endswith(".webp"):
+        return ("link to a PNG, JPEG or GIF image: Outlook for Windows does not show WebP "
                 "(export the logo as a PNG)")
     if not urlsplit(url).path.lower().endswith(RASTER_IMAGES):
-        return ("link to a PNG, JPEG, GIF or WebP image (the path ends in .png, .jpg, .gif or "
-                ".webp); pages are not shown as images")
+        return ("link to a PNG, JPEG or GIF image (the path ends in .png, .jpg or .gif); "
+                "pages are not shown as images")
     return None
 
 

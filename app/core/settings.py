@@ -18,7 +18,7 @@ from functools import lru_cache, partial
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from app.core import brand
+from app.core import brand, logo_image
 
 class SettingError(ValueError):
     """A setting's name or value is not acceptable; the message says which and why."""
@@ -192,6 +192,12 @@ def check(changes: dict[str, Any], *, marketing_on: tuple[str, ...] = ()
             parsed[name] = SETTINGS[name][1](value)
         except SettingError as error:
             errors[name] = str(error)
+    if parsed.get("logo_url"):
+        # The image itself is fetched here, once per save: parsers also re-check stored values.
+        why = logo_image.problem(parsed["logo_url"])
+        if why:
+            errors["logo_url"] = f"logo_url: {why}"
+            del parsed["logo_url"]
     if parsed.get("postal_address", None) == "" and marketing_on:
         errors["postal_address"] = POSTAL_ADDRESS_NEEDED.format(flows=", ".join(marketing_on))
     return parsed, errors

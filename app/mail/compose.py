@@ -54,7 +54,8 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
     if "product_ids" in message.context:
         context["products"] = product_picks.products(session, store.id, message.context["product_ids"])
     if customer is not None:
-        context["recommendations"] = product_picks.recommendations(session, store.id, customer)
+        context["recommendations"] = product_picks.recommendations(
+            session, store.id, customer, context.get("order"))
     if message.context.get("sample"):
         # A preview or test send: made-up data stands in for whatever the store has none of.
         for key, value in samples.objects(store.currency, stores.home_url(store)).items():
