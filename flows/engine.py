@@ -24,7 +24,7 @@ from app.core.db import db
 from app.ingest import identity
 from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
                         Segment, Store)
-from flows import built, catalog, choices, library, port
+from flows import built, catalog, choices, context, library, port
 from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
@@ -116,7 +116,7 @@ def _touch(session: Session, store: Store, customer_id: int, event: events.Domai
         if reason:
             end(ctx, "exited", reason)
         elif _ready(run, flow, now):
-            _advance_in(session, store, run, now)
+            _advance(ctx)
 
 
 def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:
@@ -127,10 +127,9 @@ def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:
     return waiting_for_condition or run.due_at is None or run.due_at <= now
 
 
-def _advance_in(session: Session, store: Store, run: FlowRun, now: datetime) -> None:
-    ctx = RunContext(session, store, run, now)
+def _advance(ctx: RunContext) -> None:
     advance_run(ctx)
-    _deliver_after_commit(session, ctx.queued)
+    _deliver_after_commit(ctx.session, ctx.queued)
 
 
 def _deliver_after_commit(session: Session, message_ids: list[int]) -> None:
@@ -305,13 +304,13 @@ def _advance_locked(run_id: int, instant: datetime,
     """Walk the run under its row lock, with the platform's answer to its code request if
     there is one: (the run's status, the code request it now waits on)."""
     with db.session() as session:
-        run = session.execute(
-            select(FlowRun).where(FlowRun.id == run_id).with_for_update()).scalar_one_or_none()
+        ctx = context.load(session, run_id, instant)
+        run = ctx.run if ctx else None
         if run is None or run.status != "active" or run.due_at is None or run.due_at > instant:
             return (run.status if run else "missing"), None
         if answer is not None:
             keep_answer(run, *answer)
-        _advance_in(session, session.get(Store, run.store_id), run, instant)
+        _advance(ctx)
         return run.status, code_request(run) if run.status == "active" else None
 
 
@@ -335,14 +334,13 @@ def run_still_wanted(session: Session, message: Message) -> str | None:
         return None
     # Read, not locked: the run's own next step or event records the exit; locking it here
     # (message, then run) would invert the engine's order (run, then its messages).
-    run = session.execute(select(FlowRun).where(
-        FlowRun.id == message.run_id, FlowRun.store_id == message.store_id)).scalar_one_or_none()
-    if run is None:  # not a flow's message (a test send); an erased run's address is suppressed
+    ctx = context.load(session, message.run_id, clock.now(), lock=False,
+                       store_id=message.store_id)
+    if ctx is None:  # not a flow's message (a test send); an erased run's address is suppressed
         return None
-    if run.status == "exited":
-        return f"flow exited: {run.outcome}"
-    ctx = RunContext(session, session.get(Store, run.store_id), run, clock.now())
-    return exit_reason(ctx, library.definition(session, run))
+    if ctx.run.status == "exited":
+        return f"flow exited: {ctx.run.outcome}"
+    return exit_reason(ctx, library.definition(session, ctx.run))
 
 
 def listen() -> None:

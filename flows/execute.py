@@ -82,7 +82,7 @@ def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
         return "store uninstalled"
     if ctx.replay:  # the flow as if switched on, on settings its caller checked (a dry run)
         return own_exit_reason(ctx, flow)
-    if not choices.effective(ctx.session, ctx.store.id, flow)[0]:
+    if not choices.enabled(flow, ctx.config):
         return "flow switched off"
     # The run's own settings (kept from when it began) and the store's, checked before any
     # step uses them: a value stored before a rule existed stops the run here, said in words,
@@ -201,6 +201,13 @@ def _wait_for(ctx: RunContext, step: WaitUntil) -> str:
 
 
 def _send(ctx: RunContext, flow: Flow, step: Send) -> str:
+    # What a send reads and writes never depends on the run's unwritten changes: they are
+    # written once, with the step's end, instead of once more before the first read.
+    with ctx.session.no_autoflush:
+        return _send_now(ctx, flow, step)
+
+
+def _send_now(ctx: RunContext, flow: Flow, step: Send) -> str:
     marketing = flow.marketing if step.marketing is None else step.marketing
     name = step_name(step)
     if marketing:
