@@ -14,11 +14,12 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from app.core import stores
-from app.models import Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store
+from app.models import (Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store,
+                        Suppression)
 from flows.port import Port, bound
 
 SUBJECT_MODELS = {"checkout": Checkout, "order": Order, "product_view": ProductView,
@@ -73,6 +74,12 @@ class RunContext:
         """The address typed for this checkout or order, else the customer's."""
         return getattr(self.subject, "email", None) or self.customer.email
 
+    @cached_property
+    def suppression(self) -> str | None:
+        """Why mail to the recipient is stopped (a bounce, a complaint...), if it is."""
+        return self.session.execute(select(Suppression.reason).where(
+            Suppression.store_id == self.store.id, Suppression.email == self.recipient)).scalar()
+
     def by_horizon(self, stamp) -> ColumnElement[bool]:
         """A filter keeping rows stamped (by the column `stamp`) no later than the horizon."""
         return true() if self.horizon is None else stamp <= self.horizon
@@ -92,7 +99,8 @@ def _owned(model, kind: str | None = None) -> ColumnElement[bool]:
 def load(session: Session, run_id: int, now: datetime, lock: bool = True,
          store_id: int | None = None) -> RunContext | None:
     """The run's context (None: no such run, in `store_id` if given), its store, flow config,
-    customer and subject read in one query; with `lock`, the run's row locked first."""
+    customer, subject and the recipient's suppression read in one query; with `lock`, the run's
+    row locked first."""
     runs = select(FlowRun).where(FlowRun.id == run_id)
     if store_id is not None:
         runs = runs.where(FlowRun.store_id == store_id)
@@ -101,7 +109,13 @@ def load(session: Session, run_id: int, now: datetime, lock: bool = True,
     if lock and session.execute(runs.with_for_update()).scalar_one_or_none() is None:
         return None
     subjects = {kind: model for kind, model in SUBJECT_MODELS.items() if model is not Customer}
-    query = (runs.add_columns(Store, FlowConfig, Customer, *subjects.values())
+    # `recipient` in SQL, for every subject but another customer (its email would be theirs).
+    recipient = func.coalesce(func.nullif(Checkout.email, ""), func.nullif(Order.email, ""),
+                              Customer.email)
+    suppression = select(Suppression.reason).where(
+        Suppression.store_id == FlowRun.store_id, Suppression.email == recipient,
+    ).limit(1).scalar_subquery()
+    query = (runs.add_columns(Store, FlowConfig, Customer, *subjects.values(), suppression)
              .join(Store, Store.id == FlowRun.store_id)
              .outerjoin(FlowConfig, and_(FlowConfig.store_id == FlowRun.store_id,
                                          FlowConfig.flow == FlowRun.flow))
@@ -111,12 +125,13 @@ def load(session: Session, run_id: int, now: datetime, lock: bool = True,
     row = session.execute(query).first()
     if row is None:
         return None
-    run, store, config, customer, *found = row
+    run, store, config, customer, *found, suppressed = row
     ctx = RunContext(session, store, run, now)
     # What the query read stands in for the cached properties' own reads.
     ctx.__dict__.update(config=config, customer=customer)
     if run.subject != "customer":
-        ctx.__dict__["subject"] = next((one for one in found if one is not None), None)
+        ctx.__dict__.update(subject=next((one for one in found if one is not None), None),
+                            suppression=suppressed)
     elif run.subject_id == run.customer_id:
-        ctx.__dict__["subject"] = customer
+        ctx.__dict__.update(subject=customer, suppression=suppressed)
     return ctx

@@ -18,9 +18,7 @@ import secrets
 from datetime import datetime, timedelta
 from itertools import accumulate
 
-from sqlalchemy import select
-
-from app.models import Customer, FlowRun, Store, Suppression
+from app.models import Customer, FlowRun, Store
 from flows import actions, choices, guards, library, localtime
 from flows.context import RunContext
 from flows.port import Port
@@ -92,11 +90,8 @@ def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
 
 def own_exit_reason(ctx: RunContext, flow: Flow) -> str | None:
     """Why the flow itself would stop the run: a suppressed address, or one of its exit rules."""
-    if flow.marketing:
-        suppression = ctx.session.execute(select(Suppression.reason).where(
-            Suppression.store_id == ctx.store.id, Suppression.email == ctx.recipient)).scalar()
-        if suppression:
-            return f"suppressed: {suppression}"
+    if flow.marketing and ctx.suppression:
+        return f"suppressed: {ctx.suppression}"
     for rule in flow.exit:
         reason = rule(ctx)
         if reason:
