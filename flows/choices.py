@@ -57,9 +57,12 @@ def effective(session: Session, store_id: int, flow: Flow) -> tuple[bool, dict[s
     """(enabled, every setting with its current value) for one store."""
     row = session.execute(select(FlowConfig).where(
         FlowConfig.store_id == store_id, FlowConfig.flow == flow.name)).scalar_one_or_none()
-    if row is None:
-        return flow.enabled_by_default, defaults(flow)
-    return row.enabled, {**defaults(flow), **row.settings}
+    return enabled(flow, row), {**defaults(flow), **(row.settings if row else {})}
+
+
+def enabled(flow: Flow, row: FlowConfig | None) -> bool:
+    """Whether the flow is on, by the store's config row for it (None: no row, its default)."""
+    return flow.enabled_by_default if row is None else row.enabled
 
 
 def _parse(name: str, default: Any, value: Any, part: str | None = None) -> Any:

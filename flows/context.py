@@ -1,10 +1,11 @@
 """What a step, condition or rule sees of a run: the store, the customer, the subject, the time.
 
 Rows are read on first use, in the engine's transaction, so every check sees the database as it
-is at that moment. What a step sends out of the engine goes through the context's `port`
-(flows.port). A dry run (flows.dryrun) replays history with its own recording port and sets a
-`horizon`: rules then ignore the orders, checkouts and changes stamped after it, seeing the
-store's history as it stood then.
+is at that moment; the step job locks the run, then reads its store, flow config, customer and
+subject in one query instead (`load`). What a step sends out of the engine goes through the
+context's `port` (flows.port). A dry run (flows.dryrun) replays history with its own recording
+port and sets a `horizon`: rules then ignore the orders, checkouts and changes stamped after it,
+seeing the store's history as it stood then.
 """
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from app.core import stores
-from app.models import Checkout, Customer, FlowRun, Order, ProductView, Store
+from app.models import (Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store,
+                        Suppression)
 from flows.port import Port, bound
 
 SUBJECT_MODELS = {"checkout": Checkout, "order": Order, "product_view": ProductView,
@@ -49,6 +51,13 @@ class RunContext:
         return self.run.settings
 
     @cached_property
+    def config(self) -> FlowConfig | None:
+        """The store's choices for the run's flow (None: its defaults)."""
+        return self.session.execute(select(FlowConfig).where(
+            FlowConfig.store_id == self.store.id, FlowConfig.flow == self.run.flow)
+        ).scalar_one_or_none()
+
+    @cached_property
     def customer(self) -> Customer:
         return stores.get_owned(self.session, Customer, self.store.id, self.run.customer_id)
 
@@ -65,6 +74,12 @@ class RunContext:
         """The address typed for this checkout or order, else the customer's."""
         return getattr(self.subject, "email", None) or self.customer.email
 
+    @cached_property
+    def suppression(self) -> str | None:
+        """Why mail to the recipient is stopped (a bounce, a complaint...), if it is."""
+        return self.session.execute(select(Suppression.reason).where(
+            Suppression.store_id == self.store.id, Suppression.email == self.recipient)).scalar()
+
     def by_horizon(self, stamp) -> ColumnElement[bool]:
         """A filter keeping rows stamped (by the column `stamp`) no later than the horizon."""
         return true() if self.horizon is None else stamp <= self.horizon
@@ -72,3 +87,51 @@ class RunContext:
     def happened(self, moment: datetime | None) -> bool:
         """Whether a stamped change (a completion, a cancellation) had happened by the horizon."""
         return moment is not None and (self.horizon is None or moment <= self.horizon)
+
+
+def _owned(model, kind: str | None = None) -> ColumnElement[bool]:
+    """Join condition: the run's row of `model` in its own store (its subject, if `kind`)."""
+    ref = FlowRun.customer_id if kind is None else FlowRun.subject_id
+    joined = and_(model.id == ref, model.store_id == FlowRun.store_id)
+    return joined if kind is None else and_(FlowRun.subject == kind, joined)
+
+
+def load(session: Session, run_id: int, now: datetime, lock: bool = True,
+         store_id: int | None = None) -> RunContext | None:
+    """The run's context (None: no such run, in `store_id` if given), its store, flow config,
+    customer, subject and the recipient's suppression read in one query; with `lock`, the run's
+    row locked first."""
+    runs = select(FlowRun).where(FlowRun.id == run_id)
+    if store_id is not None:
+        runs = runs.where(FlowRun.store_id == store_id)
+    # Locked before the rest is read, so the rest is as the lock's last holder left it (one
+    # query would read it from a snapshot taken before waiting for the lock).
+    if lock and session.execute(runs.with_for_update()).scalar_one_or_none() is None:
+        return None
+    subjects = {kind: model for kind, model in SUBJECT_MODELS.items() if model is not Customer}
+    # `recipient` in SQL, for every subject but another customer (its email would be theirs).
+    recipient = func.coalesce(func.nullif(Checkout.email, ""), func.nullif(Order.email, ""),
+                              Customer.email)
+    suppression = select(Suppression.reason).where(
+        Suppression.store_id == FlowRun.store_id, Suppression.email == recipient,
+    ).limit(1).scalar_subquery()
+    query = (runs.add_columns(Store, FlowConfig, Customer, *subjects.values(), suppression)
+             .join(Store, Store.id == FlowRun.store_id)
+             .outerjoin(FlowConfig, and_(FlowConfig.store_id == FlowRun.store_id,
+                                         FlowConfig.flow == FlowRun.flow))
+             .outerjoin(Customer, _owned(Customer)))
+    for kind, model in subjects.items():
+        query = query.outerjoin(model, _owned(model, kind))
+    row = session.execute(query).first()
+    if row is None:
+        return None
+    run, store, config, customer, *found, suppressed = row
+    ctx = RunContext(session, store, run, now)
+    # What the query read stands in for the cached properties' own reads.
+    ctx.__dict__.update(config=config, customer=customer)
+    if run.subject != "customer":
+        ctx.__dict__.update(subject=next((one for one in found if one is not None), None),
+                            suppression=suppressed)
+    elif run.subject_id == run.customer_id:
+        ctx.__dict__.update(subject=customer, suppression=suppressed)
+    return ctx

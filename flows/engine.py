@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from rq import Queue
 from rq.job import Job
-from sqlalchemy import event as orm_event, func, select
+from sqlalchemy import event as orm_event, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from app.core.db import db
 from app.ingest import identity
 from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
                         Segment, Store)
-from flows import built, catalog, choices, library, port
+from flows import built, catalog, choices, context, library, port
 from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 # How often the scheduler ticks: the longest a step waits when Redis lost its job.
 TICK_INTERVAL = timedelta(seconds=30)
+# Runs a tick claims and queues per transaction (it walks the whole backlog, a batch at a time).
 TICK_BATCH = 5000
 # RQ job states that keep a run from being queued again although no queue list holds its job:
 # running, scheduled or deferred (it will run), or failed (it is queued again once RQ forgets
@@ -116,7 +117,7 @@ def _touch(session: Session, store: Store, customer_id: int, event: events.Domai
         if reason:
             end(ctx, "exited", reason)
         elif _ready(run, flow, now):
-            _advance_in(session, store, run, now)
+            _advance(ctx)
 
 
 def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:
@@ -127,10 +128,9 @@ def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:
     return waiting_for_condition or run.due_at is None or run.due_at <= now
 
 
-def _advance_in(session: Session, store: Store, run: FlowRun, now: datetime) -> None:
-    ctx = RunContext(session, store, run, now)
+def _advance(ctx: RunContext) -> None:
     advance_run(ctx)
-    _deliver_after_commit(session, ctx.queued)
+    _deliver_after_commit(ctx.session, ctx.queued)
 
 
 def _deliver_after_commit(session: Session, message_ids: list[int]) -> None:
@@ -231,9 +231,14 @@ def enroll_audiences(at: datetime | None = None) -> int:
 
 # --- time ----------------------------------------------------------------------------------
 
-def tick(at: datetime | None = None, limit: int = TICK_BATCH,
+def tick(at: datetime | None = None, batch: int = TICK_BATCH,
          lookahead: timedelta = timedelta(0)) -> int:
     """Queue a step job for every active run due at `at`; the instant travels with the job.
+
+    The due runs are walked in keyset order (due_at, id), `batch` at a time, each batch claimed,
+    queued and committed in a transaction of its own: a backlog of any size is started by one
+    tick, holding one batch in memory and under lock at a time. A run another tick holds is
+    skipped (SKIP LOCKED), and one whose job Redis still holds is not queued again.
 
     With a `lookahead` (the scheduler's live tick passes its interval), runs falling due before
     the next tick are handed to RQ's scheduler for their exact moment, so a step starts within
@@ -241,14 +246,28 @@ def tick(at: datetime | None = None, limit: int = TICK_BATCH,
     instant: they run as of the moment they run.
     """
     at = at or clock.now()
+    queued, after = 0, None
+    while True:
+        after, fresh = _queue_batch(at, at + lookahead, batch, after)
+        queued += fresh
+        if after is None:
+            return queued
+
+
+def _queue_batch(at: datetime, horizon: datetime, batch: int,
+                 after: tuple[datetime, int] | None) -> tuple[tuple[datetime, int] | None, int]:
+    """Claim the next `batch` active runs due by `horizon` after the key `after`, and queue those
+    whose job Redis does not hold: (the key to go on from, None once the backlog is walked;
+    how many were queued)."""
     flows = port.bound()
     queue = flows.queue("flows")
+    query = select(FlowRun.id, FlowRun.due_at).where(FlowRun.status == "active",
+                                                     FlowRun.due_at <= horizon)
+    if after is not None:
+        query = query.where(tuple_(FlowRun.due_at, FlowRun.id) > tuple_(*after))
     with db.session() as session:
-        due = session.execute(
-            select(FlowRun.id, FlowRun.due_at)
-            .where(FlowRun.status == "active", FlowRun.due_at <= at + lookahead)
-            .order_by(FlowRun.due_at).limit(limit).with_for_update(skip_locked=True)
-        ).all()
+        due = session.execute(query.order_by(FlowRun.due_at, FlowRun.id).limit(batch)
+                              .with_for_update(skip_locked=True)).all()
         waiting = _jobs_waiting(queue, [f"flow-run-{row.id}" for row in due])
         fresh = [row for row in due if f"flow-run-{row.id}" not in waiting]
         now_due = [(row.id, at.isoformat()) for row in fresh if row.due_at <= at]
@@ -258,7 +277,8 @@ def tick(at: datetime | None = None, limit: int = TICK_BATCH,
                 flows.enqueue(advance, row.id, at=_whole_second_after(row.due_at))
     if fresh:
         log.info("tick queued %d due run(s), scheduled %d", len(now_due), len(fresh) - len(now_due))
-    return len(fresh)
+    # A short batch is the backlog's end (locked rows are skipped before the limit counts).
+    return ((due[-1].due_at, due[-1].id) if len(due) == batch else None), len(fresh)
 
 
 def live_tick() -> int:
@@ -305,13 +325,13 @@ def _advance_locked(run_id: int, instant: datetime,
     """Walk the run under its row lock, with the platform's answer to its code request if
     there is one: (the run's status, the code request it now waits on)."""
     with db.session() as session:
-        run = session.execute(
-            select(FlowRun).where(FlowRun.id == run_id).with_for_update()).scalar_one_or_none()
+        ctx = context.load(session, run_id, instant)
+        run = ctx.run if ctx else None
         if run is None or run.status != "active" or run.due_at is None or run.due_at > instant:
             return (run.status if run else "missing"), None
         if answer is not None:
             keep_answer(run, *answer)
-        _advance_in(session, session.get(Store, run.store_id), run, instant)
+        _advance(ctx)
         return run.status, code_request(run) if run.status == "active" else None
 
 
@@ -335,14 +355,13 @@ def run_still_wanted(session: Session, message: Message) -> str | None:
         return None
     # Read, not locked: the run's own next step or event records the exit; locking it here
     # (message, then run) would invert the engine's order (run, then its messages).
-    run = session.execute(select(FlowRun).where(
-        FlowRun.id == message.run_id, FlowRun.store_id == message.store_id)).scalar_one_or_none()
-    if run is None:  # not a flow's message (a test send); an erased run's address is suppressed
+    ctx = context.load(session, message.run_id, clock.now(), lock=False,
+                       store_id=message.store_id)
+    if ctx is None:  # not a flow's message (a test send); an erased run's address is suppressed
         return None
-    if run.status == "exited":
-        return f"flow exited: {run.outcome}"
-    ctx = RunContext(session, session.get(Store, run.store_id), run, clock.now())
-    return exit_reason(ctx, library.definition(session, run))
+    if ctx.run.status == "exited":
+        return f"flow exited: {ctx.run.outcome}"
+    return exit_reason(ctx, library.definition(session, ctx.run))
 
 
 def listen() -> None:

@@ -18,9 +18,7 @@ import secrets
 from datetime import datetime, timedelta
 from itertools import accumulate
 
-from sqlalchemy import select
-
-from app.models import Customer, FlowRun, Store, Suppression
+from app.models import Customer, FlowRun, Store
 from flows import actions, choices, guards, library, localtime
 from flows.context import RunContext
 from flows.port import Port
@@ -82,7 +80,7 @@ def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
         return "store uninstalled"
     if ctx.replay:  # the flow as if switched on, on settings its caller checked (a dry run)
         return own_exit_reason(ctx, flow)
-    if not choices.effective(ctx.session, ctx.store.id, flow)[0]:
+    if not choices.enabled(flow, ctx.config):
         return "flow switched off"
     # The run's own settings (kept from when it began) and the store's, checked before any
     # step uses them: a value stored before a rule existed stops the run here, said in words,
@@ -92,11 +90,8 @@ def exit_reason(ctx: RunContext, flow: Flow) -> str | None:
 
 def own_exit_reason(ctx: RunContext, flow: Flow) -> str | None:
     """Why the flow itself would stop the run: a suppressed address, or one of its exit rules."""
-    if flow.marketing:
-        suppression = ctx.session.execute(select(Suppression.reason).where(
-            Suppression.store_id == ctx.store.id, Suppression.email == ctx.recipient)).scalar()
-        if suppression:
-            return f"suppressed: {suppression}"
+    if flow.marketing and ctx.suppression:
+        return f"suppressed: {ctx.suppression}"
     for rule in flow.exit:
         reason = rule(ctx)
         if reason:
@@ -201,6 +196,13 @@ def _wait_for(ctx: RunContext, step: WaitUntil) -> str:
 
 
 def _send(ctx: RunContext, flow: Flow, step: Send) -> str:
+    # What a send reads and writes never depends on the run's unwritten changes: they are
+    # written once, with the step's end, instead of once more before the first read.
+    with ctx.session.no_autoflush:
+        return _send_now(ctx, flow, step)
+
+
+def _send_now(ctx: RunContext, flow: Flow, step: Send) -> str:
     marketing = flow.marketing if step.marketing is None else step.marketing
     name = step_name(step)
     if marketing:

@@ -6,6 +6,7 @@ runs start on it, and a run in flight walks the version it started on to its end
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 from sqlalchemy import func, select
@@ -121,6 +122,13 @@ def definition(session: Session, run) -> Flow:
 def priorities(session: Session, store_id: int) -> Callable[[str | None], int]:
     """A flow's rank for the frequency cap, by name, among this store's flows; transactional
     flows never compete (-1)."""
-    ranks = {flow.name: flow.priority if flow.marketing else -1
-             for flow in built(session, store_id)}
-    return lambda name: ranks[name] if name in ranks else catalog.priority_of(name)
+    @functools.cache
+    def built_ranks() -> dict[str, int]:  # read once, and only when a built flow is asked about
+        return {flow.name: flow.priority if flow.marketing else -1
+                for flow in built(session, store_id)}
+
+    def priority_of(name: str | None) -> int:
+        if name is None or name in catalog.FLOWS:
+            return catalog.priority_of(name)
+        return built_ranks().get(name, catalog.priority_of(name))
+    return priority_of

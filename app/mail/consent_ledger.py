@@ -7,15 +7,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core import clock
+from app.core import clock, stores
 from app.ingest import consent
 from app.models import ConsentChange, Customer, Message, SendConsent
 
 
 def record(session: Session, store_id: int, message_id: int, customer_id: int) -> None:
     """Copy the customer's consent as it stands now into the ledger row of `message_id`."""
-    customer = session.execute(select(Customer).where(
-        Customer.store_id == store_id, Customer.id == customer_id)).scalar_one()
+    customer = stores.get_owned(session, Customer, store_id, customer_id)
     # The history row that set what the customer holds (the newest of that state: a merged
     # customer's history may end with the other profile's changes).
     change = session.execute(select(ConsentChange).where(
