@@ -57,7 +57,7 @@ class FlowRun(StoreOwned, Base):
         # One run per flow and subject: a repeated or concurrent trigger finds it.
         UniqueConstraint("store_id", "flow", "customer_id", "subject", "subject_id"),
         # The tick's question: which active runs are due?
-        Index("ix_flow_runs_due", "due_at", postgresql_where=text("status = 'active'")),
+        Index("ix_flow_runs_due", "due_at", "id", postgresql_where=text("status = 'active'")),
         Index("ix_flow_runs_store_id_customer_id", "store_id", "customer_id"),
         # The overview's runs of one flow started in its period (its holdout comparison).
         Index("ix_flow_runs_store_id_flow_started_at", "store_id", "flow", "started_at"),
