@@ -133,23 +133,25 @@ def end_to_end(env: dict, count: int, worker_count: int) -> dict[str, float]:
     requests = [r for n in range(count) for r in shopper(n, abandoned)]
     web = Gunicorn("app:create_app()", free_port(), env)
     workers = [start_worker(env) for _ in range(worker_count)]
-    before = sent()
-    started = time.perf_counter()
-    answers = load(web.port, lambda i: webhook(*requests[i]), len(requests), 8)
-    received = time.perf_counter() - started
-    wait_for(lambda: unprocessed() == 0, 600, "ingest")
-    ingested = time.perf_counter() - started
-    engine.tick(clock.now() + timedelta(hours=1, minutes=1))  # `storeflow tick --at` an hour on
-    wait_for(lambda: sent() - before >= count, 900, "delivery")
-    delivered = time.perf_counter() - started
-    rss_web = max(peak_rss_mb(int(pid)) for pid in Path(
-        f"/proc/{web.process.pid}/task/{web.process.pid}/children").read_text().split())
-    rss_worker = max(peak_rss_mb(worker.pid) for worker in workers)
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
-        worker.wait(timeout=60)
-    web.stop()
+    try:
+        before = sent()
+        started = time.perf_counter()
+        answers = load(web.port, lambda i: webhook(*requests[i]), len(requests), 8)
+        received = time.perf_counter() - started
+        wait_for(lambda: unprocessed() == 0, 600, "ingest")
+        ingested = time.perf_counter() - started
+        engine.tick(clock.now() + timedelta(hours=1, minutes=1))  # `storeflow tick --at` an hour on
+        wait_for(lambda: sent() - before >= count, 900, "delivery")
+        delivered = time.perf_counter() - started
+        rss_web = max(peak_rss_mb(int(pid)) for pid in Path(
+            f"/proc/{web.process.pid}/task/{web.process.pid}/children").read_text().split())
+        rss_worker = max(peak_rss_mb(worker.pid) for worker in workers)
+    finally:  # a run that failed leaves no server or worker behind
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+        web.stop()
     return {"emails": sent() - before, "receive_s": received, "ingest_s": ingested,
             "total_s": delivered, "answers": answers["statuses"], "rss_web": rss_web,
             "rss_worker": rss_worker}
@@ -158,7 +160,7 @@ def end_to_end(env: dict, count: int, worker_count: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=3000, help="for the per-worker figure")
-    parser.add_argument("--checkouts", type=int, default=1000, help="end to end")
+    parser.add_argument("--checkouts", type=int, default=1000, help="end to end (0: skip it)")
     parser.add_argument("--workers", type=int, default=2, help="end to end")
     args = parser.parse_args()
     note = load_note()
@@ -168,9 +170,8 @@ def main() -> None:
     enable(store.id, "abandoned_checkout")  # quiet hours off: the bench runs at any hour
     raw = raw_smtp(sink.port, 3000)
     one = per_worker(store, env, args.emails)
-    e2e = end_to_end(env, args.checkouts, args.workers)
-    sink.stop()
     rate = one["emails"] / (one["seconds"] - one["startup_s"])
+    # Recorded before the end-to-end run, which a loaded machine can time out.
     record("Mail (bench/mail.py)", [
         note, "",
         "SMTP to aiosmtpd's discarding sink in its own process on loopback (no TLS, no auth). "
@@ -185,8 +186,19 @@ def main() -> None:
         f"which {one['startup_s']:.1f} s start-up, subtracted) | {rate:.0f} | {rate / raw:.2f} |",
         "",
         f"Per worker: **{rate:.0f} emails/s** (target ≥ 100).",
-        "",
-        f"End to end: {args.checkouts} shoppers' consent + abandoned checkout as signed webhooks "
+    ])
+    if args.checkouts:
+        end_to_end_report(env, args)
+    sink.stop()
+
+
+def end_to_end_report(env: dict, args: argparse.Namespace) -> None:
+    """Run the end-to-end path and record it with the peak memory of its processes."""
+    note = load_note()
+    e2e = end_to_end(env, args.checkouts, args.workers)
+    record("Mail end to end (bench/mail.py)", [
+        note, "",
+        f"{args.checkouts} shoppers' consent + abandoned checkout as signed webhooks "
         f"({2 * args.checkouts} requests, 8 clients, answers {e2e['answers']}) to gunicorn, "
         f"{args.workers} `storeflow worker` processes ingesting, then one tick an hour on (as "
         "`storeflow tick --at`), steps and sends.",
@@ -198,7 +210,7 @@ def main() -> None:
         f"| every email delivered | {e2e['total_s']:.1f} |",
         "",
         f"**{e2e['emails']} emails in {e2e['total_s']:.0f} s: "
-        f"{e2e['emails'] / e2e['total_s']:.1f} emails/s** end to end.",
+        f"{e2e['emails'] / e2e['total_s']:.1f} emails/s** end to end (target < 15 s).",
     ])
     record("Peak memory (bench/mail.py, end-to-end run)", [
         "VmHWM of the processes of the end-to-end run above, read before they stopped.", "",

@@ -188,14 +188,6 @@ def message_recorded(session: Session, message: Message) -> None:
               owners(session, message.store_id, message.customer_id, message.email))
 
 
-def message_sent(message_id: int) -> None:
-    """Upkeep after the outbox marked a message sent (in a transaction of its own)."""
-    with db.session() as session:
-        message = session.get(Message, message_id)
-        if message is not None:
-            message_recorded(session, message)
-
-
 def recompute_all() -> int:
     """Daily, store by store: the backfill of rows not yet there, each store's median order
     interval (one-time buyers' predictions move with it), and the 30-day window moved on."""

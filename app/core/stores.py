@@ -64,9 +64,9 @@ def resolve(session: Session, reference: str) -> Store:
 
 
 def get_owned(session: Session, model: type[T], store_id: int, row_id: int) -> T | None:
-    """A row of `model` by id, only if it belongs to `store_id` (one the session holds already
-    is not read again)."""
-    row = session.get(model, row_id)
+    """A row of `model` by id, only if it belongs to `store_id`. A row the session already
+    holds costs no query (a send reads the customer and checkout its guard just read)."""
+    row = session.get(model, row_id) if row_id is not None else None
     return row if row is not None and row.store_id == store_id else None
 
 

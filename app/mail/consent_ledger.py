@@ -32,11 +32,15 @@ def record(session: Session, store_id: int, message_id: int, customer_id: int) -
 def consent_still_given(session: Session, message: Message) -> str | None:
     """A send guard (registered by app.wiring): a marketing email queued on a subscription the
     customer has withdrawn since (at their store, not through our link) does not leave."""
-    entry = of_messages(session, message.store_id, [message.id]).get(message.id)
-    if entry is None or entry.state != consent.SUBSCRIBED or entry.customer_id is None:
+    # The ledger's entry and the customer's consent as it stands now, in one round trip.
+    queued_on, customer_id, now = session.execute(
+        select(SendConsent.state, SendConsent.customer_id, Customer.email_consent)
+        .outerjoin(Customer, (Customer.store_id == SendConsent.store_id)
+                   & (Customer.id == SendConsent.customer_id))
+        .where(SendConsent.store_id == message.store_id, SendConsent.message_id == message.id)
+    ).one_or_none() or (None, None, None)
+    if queued_on != consent.SUBSCRIBED or customer_id is None:
         return None
-    now = session.execute(select(Customer.email_consent).where(
-        Customer.store_id == message.store_id, Customer.id == entry.customer_id)).scalar()
     return None if now == consent.SUBSCRIBED else "marketing consent withdrawn"
 
 

@@ -20,6 +20,15 @@ class MailPolicy(EmailPolicy):
         return self.clone(max_line_length=MAX_HEADER_LINE) if name.lower().startswith(UNFOLDED) \
             else self
 
+    def header_store_parse(self, name, value):
+        # A short plain-ASCII value is kept as the string it is and written out as it is; only
+        # the others are parsed (and folded) by the header registry, which costs a send more
+        # than rendering its text part. A line break is refused either way (header injection).
+        if (isinstance(value, str) and value.isascii() and "\r" not in value
+                and "\n" not in value and len(name) + 2 + len(value) <= self._for(name).max_line_length):
+            return name, value
+        return super().header_store_parse(name, value)
+
     def fold(self, name, value):
         return super(MailPolicy, self._for(name)).fold(name, value)
 

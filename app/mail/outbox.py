@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -89,10 +90,14 @@ def _blocked(session: Session, message: Message, store: Store) -> str | None:
     return None
 
 
+def _status(message_id: int, status: str, reason: str | None = None, **values):
+    return (update(Message).where(Message.id == message_id)
+            .values(status=status, reason=reason, updated_at=clock.now(), **values))
+
+
 def _set_status(message_id: int, status: str, reason: str | None = None, **values) -> None:
     with db.session() as session:
-        session.execute(update(Message).where(Message.id == message_id)
-                        .values(status=status, reason=reason, updated_at=clock.now(), **values))
+        session.execute(_status(message_id, status, reason, **values))
 
 
 def deliver(message_id: int, at: str | None = None) -> str:
@@ -114,20 +119,10 @@ def _deliver(message_id: int) -> str:
                        instant.isoformat() if instant else None)
         return "deferred"
     with db.session() as session:
-        message = session.execute(
-            select(Message).where(Message.id == message_id).with_for_update()
-        ).scalar_one_or_none()
-        if message is None or message.status != "queued":
-            return message.status if message else "missing"
-        store = session.get(Store, message.store_id)
-        context["store_id"] = store.id
-        reason = _blocked(session, message, store)
-        if reason:
-            message.status, message.reason = "cancelled", reason
-            log.info("message cancelled: %s", reason, extra=context)
-            return "cancelled"
-        mime = compose.build(session, store, message)
-        message.status, message.subject = "sending", mime["Subject"]
+        claimed = _claim(session, message_id, context)
+    if isinstance(claimed, str):
+        return claimed
+    message, mime = claimed
     try:
         transports.send(mime)
     except TransientFailure as error:
@@ -143,10 +138,54 @@ def _deliver(message_id: int) -> str:
         _set_status(message_id, "unknown", f"connection lost during send: {error}")
         log.warning("message delivery unknown", extra=context)
         return "unknown"
-    _set_status(message_id, "sent", sent_at=clock.now())
-    metrics.message_sent(message_id)
+    _record_sent(message)
     log.info("message sent", extra=context)
     return "sent"
+
+
+def _claim(session: Session, message_id: int, context: dict) -> str | tuple[Message, EmailMessage]:
+    """Lock the row, check that it may still go, build it and mark it `sending` (committed
+    before the send, so a worker killed mid-send never sends it again). Returns the message
+    and its MIME, or the status it keeps when it does not go."""
+    _hold_loaded_rows(session)
+    # The store comes with the row (read, not locked): one round trip.
+    message, store = session.execute(
+        select(Message, Store).join(Store, Store.id == Message.store_id)
+        .where(Message.id == message_id).with_for_update(of=Message)
+    ).one_or_none() or (None, None)
+    if message is None or message.status != "queued":
+        return message.status if message else "missing"
+    context["store_id"] = store.id
+    reason = _blocked(session, message, store)
+    if reason:
+        message.status, message.reason = "cancelled", reason
+        log.info("message cancelled: %s", reason, extra=context)
+        return "cancelled"
+    mime = compose.build(session, store, message)
+    message.status, message.subject = "sending", mime["Subject"]
+    return message, mime
+
+
+def _hold_loaded_rows(session: Session) -> None:
+    """Keep every row the session loads until it closes: the session holds rows only while
+    something refers to them, so without this compose would read again the customer and the
+    checkout the send guards have just read and let go."""
+    held: list = []
+    event.listen(session, "loaded_as_persistent", lambda _session, row: held.append(row))
+
+
+def _record_sent(message: Message) -> None:
+    """The one write after a send: the row marked sent and its customers' counts, together."""
+    sent = _status(message.id, "sent", sent_at=clock.now())
+    try:
+        with db.session() as session:
+            session.execute(sent)
+            metrics.message_recorded(session, message)
+    except Exception:
+        # The message has left, whatever the counts' upkeep met: its row must say so.
+        with db.session() as session:
+            session.execute(sent)
+        raise
 
 
 def suppress(store_id: int, email: str, reason: str) -> None:

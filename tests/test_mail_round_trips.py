@@ -1,0 +1,102 @@
+"""What one send costs the database: each row it needs read once, and one write after the send
+that marks the message sent together with its customers' counts."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from app.audiences import metrics
+from app.core import clock
+from app.core.db import db
+from app.mail import outbox
+from app.models import CustomerMetrics
+from flows import engine
+from tests.flow_helpers import SAMPLE_TIME, enable, messages
+from tests.mail_helpers import status, with_postal_address
+from tests.seed import due_checkout_runs
+
+
+@contextmanager
+def statements():
+    """Every SQL statement run inside the block, and each COMMIT, in order."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(" ".join(statement.split()))
+
+    def commit(conn) -> None:
+        seen.append("COMMIT")
+    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(db.engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+        event.remove(db.engine, "commit", commit)
+
+
+@pytest.fixture
+def flow_email(shop, run_jobs, smtp_sink):
+    """The abandoned-checkout email 1 of one due run, queued by its step; (message id, due)."""
+    enable(shop.id, "abandoned_checkout")
+    with_postal_address(shop.id)
+    due = SAMPLE_TIME + timedelta(hours=1)
+    due_checkout_runs(shop.id, shop.domain, 1, due)
+    assert engine.tick(due) == 1
+    with clock.frozen_at(due):
+        run_jobs("flows")
+    [message] = messages()
+    return message.id, due
+
+
+def test_a_flow_email_reads_its_customer_and_checkout_once(flow_email, smtp_sink):
+    # The exit rules re-checked at send time read them; the email's own context reuses them.
+    message_id, due = flow_email
+    with statements() as seen, clock.frozen_at(due):
+        assert outbox.deliver(message_id) == "sent"
+
+    by_id = Counter(table for text in seen for table in ("customers", "checkouts")
+                    if re.search(rf"FROM {table} WHERE {table}\.id =", text))
+    assert by_id == {"customers": 1, "checkouts": 1}
+    assert len(smtp_sink.received) == 1
+
+
+def test_a_sent_message_and_its_customer_s_counts_are_written_in_one_transaction(
+        flow_email, smtp_sink):
+    message_id, due = flow_email
+    with statements() as seen, clock.frozen_at(due):
+        assert outbox.deliver(message_id) == "sent"
+
+    sent = next(n for n, text in enumerate(seen) if text.startswith("UPDATE messages SET")
+                and "sent_at" in text)
+    upkeep = next(n for n, text in enumerate(seen) if "recent_sends" in text)
+    assert sent < upkeep and "COMMIT" not in seen[sent:upkeep]  # one transaction
+    assert not any(text.startswith("UPDATE messages") for text in seen[sent + 1:])
+    message = status(message_id)
+    assert message.status == "sent"
+    with db.session() as session:
+        row = session.execute(select(CustomerMetrics).where(
+            CustomerMetrics.customer_id == message.customer_id)).scalar_one()
+        assert row.recent_sends == [message.sent_at]
+
+
+def test_a_message_whose_counts_upkeep_fails_after_the_send_is_still_marked_sent(
+        flow_email, smtp_sink, monkeypatch):
+    message_id, due = flow_email
+
+    def upkeep_fails(session, message) -> None:
+        raise RuntimeError("the counts' statement failed")
+    monkeypatch.setattr(metrics, "message_recorded", upkeep_fails)
+
+    with clock.frozen_at(due), pytest.raises(RuntimeError):
+        outbox.deliver(message_id)  # the job fails, and RQ would run it again
+
+    assert status(message_id).status == "sent" and status(message_id).sent_at is not None
+    with clock.frozen_at(due):
+        assert outbox.deliver(message_id) == "sent"  # the retry finds it sent
+    assert len(smtp_sink.received) == 1
