@@ -28,7 +28,7 @@ from typing import Callable
 from flask import Blueprint, abort, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 import connectors
 from app import jobs
@@ -43,13 +43,14 @@ log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 # Finds the store a delivery is for and the secret that signs its webhooks.
-Signer = Callable[[Session], tuple[int | None, str | None]]
+Signer = Callable[[Connection], tuple[int | None, str | None]]
 
 
-def _signer(session, connector: Connector, shop: str) -> tuple[int | None, str | None]:
+def _signer(connection: Connection, connector: Connector,
+            shop: str) -> tuple[int | None, str | None]:
     """The store's id and the secret its webhooks are signed with: its own (a custom app's),
     else the app-wide one (a public app's). Only the secret is decrypted."""
-    found = signing_secrets.lookup((connector.platform, shop), lambda: _found(session.execute(
+    found = signing_secrets.lookup((connector.platform, shop), lambda: _found(connection.execute(
         select(Store.id, Store.webhook_secret).where(
             Store.platform == connector.platform, Store.domain == shop)).first()))
     if found is None:
@@ -73,9 +74,10 @@ def _nothing_held(connector, delivery, body: bytes):
     return jsonify(status="nothing held"), 200
 
 
-def _store_signer(session, platform: str, store_id: int) -> tuple[int | None, str | None]:
+def _store_signer(connection: Connection, platform: str,
+                  store_id: int) -> tuple[int | None, str | None]:
     """A store named by its id in the delivery URL, and the secret we gave its webhooks."""
-    found = signing_secrets.lookup((platform, store_id), lambda: _found(session.execute(
+    found = signing_secrets.lookup((platform, store_id), lambda: _found(connection.execute(
         select(Store.id, Store.webhook_secret).where(Store.platform == platform, Store.id == store_id)
     ).first()))
     return found or (None, None)
@@ -118,8 +120,8 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
     """Verify, store once and enqueue one delivery; answer as the module docstring says. The
     insert is the one statement, so it commits alone: one round trip, none when the signer's
     secret is cached."""
-    with db.autocommit() as session:
-        store_id, secret = signer(session)
+    with db.autocommit() as connection:
+        store_id, secret = signer(connection)
         if store_id is None and delivery.topic in connector.compliance_topics:
             return _nothing_held(connector, delivery, body)
         if not secret or not connector.verify(secret, body, delivery.signature):
@@ -139,7 +141,7 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
         if not connector.names_shop(delivery, payload):
             log.warning("webhook refused: the body names another shop", extra=context)
             abort(401, "the body was signed for another shop")
-        event_id = inbox.accept(session, store_id, connector.platform, delivery.topic, key, body)
+        event_id = inbox.accept(connection, store_id, connector.platform, delivery.topic, key, body)
 
     if event_id is None:
         log.info("webhook duplicate", extra=context)
