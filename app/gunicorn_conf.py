@@ -16,9 +16,16 @@ class AccessLogger(Logger):
 
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+# Two workers for two cores (a 512 MB dyno holds two; Heroku sets WEB_CONCURRENCY by dyno size,
+# where os.cpu_count() would count the host's cores). Four threads each, so a worker has work
+# while a request waits on PostgreSQL's durable commit.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("WEB_THREADS", "4"))
+# The app is built once, in the master, and forked: workers share its imported code (memory on a
+# small dyno), and a worker replaced after max_requests starts in milliseconds instead of
+# building the app again. The pools reconnect in each worker (app.core.db, redis-py).
+preload_app = True
 # Shopify waits 5 s for a webhook answer; nothing we serve should take a fraction of that.
 timeout = 30
 graceful_timeout = 25
@@ -29,5 +36,7 @@ accesslog = "-"
 # No referrer or user agent either.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 logger_class = AccessLogger
-max_requests = 2000
-max_requests_jitter = 200
+# A guard against slow leaks, not a routine: at webhook rates 2,000 requests replaced each worker
+# every few seconds, each time with new PostgreSQL sessions and cold caches.
+max_requests = 20000
+max_requests_jitter = 2000

@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import uuid
 
+from app import gunicorn_conf
 from app.demo.published import SAMPLES
 from bench.harness import SECRET, SHOP, Gunicorn, load, load_note, production_env, record, services
 from connectors.shopify.webhooks import sign
@@ -23,7 +24,10 @@ from tests.smtp import free_port
 
 BODY = (SAMPLES / "shopify/orders_create.json").read_bytes()
 TOTAL, CONCURRENCY = 3000, 8
-WRK_SECONDS = 15
+WRK_SECONDS, WRK_THREADS = 15, 2
+# Before each measured run, the same load for this long: a new database creates its WAL segments
+# and a new worker its connections and caches during the first seconds; both endpoints get it.
+WRK_WARM_SECONDS = 5
 # Each wrk thread numbers its requests; the thread's id keeps two threads' ids apart.
 WRK_SCRIPT = """
 local n, thread_id = 0, 0
@@ -32,7 +36,7 @@ function setup(thread) counter = counter + 1; thread:set("thread_id", counter) e
 function init(args) thread_id = tonumber(wrk.thread:get("thread_id")) or 0 end
 function request()
   n = n + 1
-  wrk.headers["X-Shopify-Webhook-Id"] = string.format("wrk-%d-%d", thread_id, n)
+  wrk.headers["X-Shopify-Webhook-Id"] = string.format("wrk-%s-%d-%d", run, thread_id, n)
   return wrk.format()
 end
 function done(summary, latency, requests)
@@ -51,20 +55,22 @@ def signed(n: int) -> tuple[str, bytes, dict]:
     }
 
 
-def wrk(port: int) -> dict:
-    """wrk for WRK_SECONDS from CONCURRENCY connections on 2 threads, one signed body."""
+def wrk(port: int, seconds: int = WRK_SECONDS, run: str = "measured") -> dict:
+    """wrk for `seconds` from CONCURRENCY connections on WRK_THREADS threads, one signed body;
+    `run` keeps this run's delivery ids apart from another's (a repeated id is a duplicate)."""
     path, body, headers = signed(0)
     with tempfile.TemporaryDirectory() as folder:
         script = f"{folder}/ingress.lua"
         with open(script, "w") as lua:
-            lua.write(f"wrk.method = 'POST'\nwrk.body = {_lua_string(body)}\n")
+            lua.write(f"wrk.method = 'POST'\nwrk.body = {_lua_string(body)}\n"
+                      f"run = {_lua_string(run.encode())}\n")
             for name, value in headers.items():
                 if name != "X-Shopify-Webhook-Id":
                     lua.write(f"wrk.headers[{_lua_string(name.encode())}] = "
                               f"{_lua_string(value.encode())}\n")
             lua.write(WRK_SCRIPT)
         output = subprocess.run(
-            ["wrk", "-t2", f"-c{CONCURRENCY}", f"-d{WRK_SECONDS}s", "-s", script,
+            ["wrk", f"-t{WRK_THREADS}", f"-c{CONCURRENCY}", f"-d{seconds}s", "-s", script,
              f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
     requests, seconds, p50, p99, bad = re.search(r"RESULT (\S+) (\S+) (\S+) (\S+) (\S+)", output).groups()
     return {"requests_per_s": int(requests) / float(seconds), "p50_ms": float(p50),
@@ -80,6 +86,7 @@ def measure(target: str, env: dict, rate: float | None = None, total: int = TOTA
     try:
         load(server.port, signed, 200, CONCURRENCY)  # warm up
         if rate is None and shutil.which("wrk"):
+            wrk(server.port, WRK_WARM_SECONDS, run="warm")
             return wrk(server.port)
         return load(server.port, signed, total, CONCURRENCY, rate)
     finally:
@@ -87,19 +94,23 @@ def measure(target: str, env: dict, rate: float | None = None, total: int = TOTA
 
 
 def main() -> None:
+    started = load_note()  # before our own servers add to it
     env = production_env(services()[0])
     bare = measure("bench.bare_app:app", env)
     storeflow = measure("app:create_app()", env)
     paced = measure("app:create_app()", env, rate=100, total=1000)
     ratio = storeflow["requests_per_s"] / bare["requests_per_s"]
-    client = (f"wrk, {WRK_SECONDS} s" if shutil.which("wrk")
-              else f"{TOTAL} deliveries from Python keep-alive clients")
+    client = (f"wrk, {WRK_SECONDS} s after {WRK_WARM_SECONDS} s of warm-up, {WRK_THREADS} threads"
+              if shutil.which("wrk") else f"{TOTAL} deliveries from Python keep-alive clients")
+    server = (f"{gunicorn_conf.workers} workers x {gunicorn_conf.threads} threads, "
+              f"{'preloaded' if gunicorn_conf.preload_app else 'not preloaded'}, workers replaced "
+              f"after {gunicorn_conf.max_requests} requests")
     record("Webhook ingress (bench/ingress.py)", [
-        load_note(), "",
+        started, "",
         f"Signed `orders/create` deliveries (Shopify's published sample, unique delivery ids), "
-        f"{client}, {CONCURRENCY} connections, gunicorn with app/gunicorn_conf.py "
-        "(2 workers x 4 threads); each Storeflow request verifies the HMAC, stores the inbox "
-        "row in PostgreSQL and enqueues the ingest job in Redis.",
+        f"{client}, {CONCURRENCY} connections; bare and Storeflow each on gunicorn with "
+        f"app/gunicorn_conf.py ({server}); each Storeflow request verifies the HMAC, stores the "
+        "inbox row in PostgreSQL and enqueues the ingest job in Redis.",
         "",
         "| endpoint | requests/s | p50 ms | p99 ms | answers |",
         "|---|---|---|---|---|",

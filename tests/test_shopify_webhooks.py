@@ -101,6 +101,26 @@ def test_unknown_shop_is_refused(shop, webhooks):
     assert count(WebhookEvent) == 0
 
 
+def test_a_store_deleted_elsewhere_while_its_secret_is_kept_is_an_unknown_shop(shop, webhooks):
+    """Another process (a purge, the CLI) deleted the store; this one still keeps its secret a
+    few seconds (app.core.signing_secrets). The delivery gets the unknown shop's 401, not a 500
+    from the inbox's foreign key that Shopify would retry for hours, and the next lookup is fresh."""
+    from sqlalchemy import delete
+
+    from app.models import Store
+
+    payload = published("shopify/orders_create.json")
+    assert webhooks.deliver("orders/create", payload).status_code == 200  # the secret is kept
+    with db.engine.begin() as connection:  # not through this process's ORM, which would forget
+        connection.execute(delete(Store).where(Store.id == shop.id))
+
+    for _ in range(2):  # within the kept secret's lifetime, then after it was forgotten
+        refused = webhooks.deliver("orders/create", payload)
+        assert refused.status_code == 401
+        assert refused.json == {"error": "unknown shop or invalid signature"}
+    assert count(WebhookEvent) == 0
+
+
 def test_same_delivery_three_times_is_one_inbox_row_and_one_order(shop, webhooks, run_jobs):
     payload = published("shopify/orders_create.json")
 

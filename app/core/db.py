@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so Alembic migrations can refer to them.
@@ -54,14 +54,17 @@ class Database:
             yield session
 
     @contextmanager
-    def autocommit(self) -> Iterator[Session]:
-        """A session whose every statement commits on its own (no BEGIN, no COMMIT): for work
-        that is a single write, which then costs one round trip."""
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection whose every statement commits on its own (no BEGIN, no COMMIT): for work
+        that is a single write, which then costs one round trip. A Core connection, not a
+        Session: the ORM's per-use machinery costs more than the one statement it would wrap."""
         if self._sessions is None:
             raise RuntimeError("database is not configured; call app.bootstrap first")
-        engine = self._sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-        with self._sessions(bind=engine) as session:
-            yield session
+        with self._sessions.kw["bind"].connect() as connection:
+            # psycopg's autocommit flag, set on this connection alone (no round trip); the pool
+            # resets it when the connection comes back.
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     def _after_fork(self) -> None:
         # A forked RQ work-horse must not share the parent's pooled connections.

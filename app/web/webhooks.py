@@ -4,6 +4,8 @@ enqueue, answer. What each platform sends is its connector's to read.
 
 Answers, and why:
 - 401 bad or missing signature, or a shop we do not know: nothing stored.
+- 401 a store deleted (purged) by another process while this one still kept its secret
+  (app.core.signing_secrets): answered as a shop we do not know, and nothing stored.
 - 401 a body that names another shop than its headers (a public app's shops share one signing
   secret): nothing stored.
 - 404 a platform we do not know, or take no webhooks from; a store id no store can have
@@ -28,7 +30,8 @@ from typing import Callable
 from flask import Blueprint, abort, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 import connectors
 from app import jobs
@@ -41,15 +44,18 @@ from connectors.base import Connector, Delivery, DeliveryError, PayloadError
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+# PostgreSQL's SQLSTATE for an insert naming a row that is not there (the store's).
+FOREIGN_KEY_VIOLATION = "23503"
 
 # Finds the store a delivery is for and the secret that signs its webhooks.
-Signer = Callable[[Session], tuple[int | None, str | None]]
+Signer = Callable[[Connection], tuple[int | None, str | None]]
 
 
-def _signer(session, connector: Connector, shop: str) -> tuple[int | None, str | None]:
+def _signer(connection: Connection, connector: Connector,
+            shop: str) -> tuple[int | None, str | None]:
     """The store's id and the secret its webhooks are signed with: its own (a custom app's),
     else the app-wide one (a public app's). Only the secret is decrypted."""
-    found = signing_secrets.lookup((connector.platform, shop), lambda: _found(session.execute(
+    found = signing_secrets.lookup((connector.platform, shop), lambda: _found(connection.execute(
         select(Store.id, Store.webhook_secret).where(
             Store.platform == connector.platform, Store.domain == shop)).first()))
     if found is None:
@@ -73,12 +79,23 @@ def _nothing_held(connector, delivery, body: bytes):
     return jsonify(status="nothing held"), 200
 
 
-def _store_signer(session, platform: str, store_id: int) -> tuple[int | None, str | None]:
+def _store_signer(connection: Connection, platform: str,
+                  store_id: int) -> tuple[int | None, str | None]:
     """A store named by its id in the delivery URL, and the secret we gave its webhooks."""
-    found = signing_secrets.lookup((platform, store_id), lambda: _found(session.execute(
+    found = signing_secrets.lookup((platform, store_id), lambda: _found(connection.execute(
         select(Store.id, Store.webhook_secret).where(Store.platform == platform, Store.id == store_id)
     ).first()))
     return found or (None, None)
+
+
+def _gone(connector: Connector, delivery: Delivery, body: bytes):
+    """The store was deleted since this process kept its secret: the answer an unknown shop gets
+    (a 500 would only make the platform retry for hours), and a fresh lookup next time."""
+    signing_secrets.forget()
+    if delivery.topic in connector.compliance_topics:
+        return _nothing_held(connector, delivery, body)
+    log.warning("webhook refused: unknown shop", extra={"topic": delivery.topic})
+    abort(401, "unknown shop or invalid signature")
 
 
 def _read_delivery(connector: Connector) -> Delivery:
@@ -118,8 +135,8 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
     """Verify, store once and enqueue one delivery; answer as the module docstring says. The
     insert is the one statement, so it commits alone: one round trip, none when the signer's
     secret is cached."""
-    with db.autocommit() as session:
-        store_id, secret = signer(session)
+    with db.autocommit() as connection:
+        store_id, secret = signer(connection)
         if store_id is None and delivery.topic in connector.compliance_topics:
             return _nothing_held(connector, delivery, body)
         if not secret or not connector.verify(secret, body, delivery.signature):
@@ -139,7 +156,13 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
         if not connector.names_shop(delivery, payload):
             log.warning("webhook refused: the body names another shop", extra=context)
             abort(401, "the body was signed for another shop")
-        event_id = inbox.accept(session, store_id, connector.platform, delivery.topic, key, body)
+        try:
+            event_id = inbox.accept(connection, store_id, connector.platform, delivery.topic, key,
+                                    body)
+        except IntegrityError as error:
+            if getattr(error.orig, "sqlstate", None) != FOREIGN_KEY_VIOLATION:
+                raise
+            return _gone(connector, delivery, body)
 
     if event_id is None:
         log.info("webhook duplicate", extra=context)
