@@ -1,21 +1,42 @@
-"""The prebuilt flows, by name (the names are an interface: the CLI and the UI use them)."""
+"""The prebuilt flows, by name (the names are an interface: the CLI and the UI use them). Each is
+a template in the flow format (flows/documents/templates/<name>.json), checked and compiled as
+a merchant's flow is, which a merchant can export, copy and edit (docs/flow-format.md)."""
 from __future__ import annotations
 
-from flows import (abandoned_cart, abandoned_checkout, birthday, browse_abandonment,
-                   first_repeat_purchase, order_updates, post_purchase, welcome, win_back)
+import json
+from pathlib import Path
+
+from flows import document
+from flows.built import compile_flow
 from flows.steps import Flow
 
-FLOWS: dict[str, Flow] = {flow.name: flow for flow in (
-    abandoned_checkout.FLOW, abandoned_cart.FLOW, browse_abandonment.FLOW, order_updates.FLOW,
-    post_purchase.FLOW, first_repeat_purchase.FLOW, win_back.FLOW, welcome.FLOW, birthday.FLOW,
-)}
+TEMPLATES = Path(__file__).parent / "documents" / "templates"
+# The order the Flows page lists them in.
+NAMES = ("abandoned_checkout", "abandoned_cart", "browse_abandonment", "order_updates",
+         "post_purchase", "first_repeat_purchase", "win_back", "welcome", "birthday")
+
+
+def template(name: str, version: int | None = None) -> dict:
+    """A prebuilt flow's template document, checked: the current one, or a retired
+    `version`."""
+    path = TEMPLATES / (f"{name}.json" if version is None else f"retired/{name}.{version}.json")
+    return document.check(json.loads(path.read_text()))
+
+
+def _compiled(checked: dict) -> Flow:
+    return compile_flow(checked, checked.get("version", 1), built=False)
+
+
+FLOWS: dict[str, Flow] = {name: _compiled(template(name)) for name in NAMES}
 
 
 # Definitions replaced by a newer version, kept while runs started on them finish:
 # {(name, version): Flow}. A run always walks the steps of the version it started with.
-RETIRED: dict[tuple[str, int], Flow] = {(flow.name, flow.version): flow for flow in (
-    first_repeat_purchase.VERSION_1, win_back.VERSION_1,
-)}
+RETIRED: dict[tuple[str, int], Flow] = {
+    (flow.name, flow.version): flow for flow in (
+        _compiled(template(path.name.split(".")[0], int(path.name.split(".")[1])))
+        for path in sorted((TEMPLATES / "retired").glob("*.json")))
+}
 
 
 def definition(run) -> Flow:

@@ -5,7 +5,8 @@ shape against the published JSON Schema (flows/documents/flow-format-1.schema.js
 a schema cannot say: ids unique in the whole tree, conditions in the condition language, an
 email's engagement read only after that email on the same path, no marketing email in a
 transactional flow, branches and splits nested no deeper than MAX_DEPTH, a split's percents
-adding up to 100, placeholders that render.
+adding up to 100, placeholders that render, settings and named rules that exist
+(flows.document_settings).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from jsonschema import Draft202012Validator
 from app.audiences import conditions
 from app.mail import merchant_text
 from connectors import netguard
+from flows import document_settings
 
 FORMAT = 1
 SCHEMA = Path(__file__).parent / "documents" / "flow-format-1.schema.json"
@@ -29,7 +31,8 @@ MAX_DEPTH = 5  # branches within branches
 MAX_STEPS = 200  # in the whole tree
 SEGMENT_EVENTS = ("segment_entered", "segment_left")
 STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split",
-              "wait_until", "webhook", "notify")
+              "wait_until", "webhook", "notify", "sunset")
+WAIT_KINDS = ("hours", "days", "until")
 
 
 class FlowDocumentError(ValueError):
@@ -74,6 +77,7 @@ def check(document) -> dict:
     if segment_event != ("segment" in document["trigger"]):
         problems.append(("/trigger/segment", "segment_entered and segment_left name a segment "
                                              "(\"segment\": its name); other triggers do not"))
+    document_settings.check(document, problems)
     checked["steps"] = _Steps(document["consent"] == "marketing", problems).walk(
         document["steps"], "/steps")
     if problems:
@@ -102,6 +106,11 @@ def _explain(error) -> tuple[str, str]:
 
 
 def _condition(rule, pointer: str, earlier: set[str], problems: list) -> object:
+    if document_settings.is_named(rule):
+        reason = document_settings.named_problem(rule)
+        if reason:
+            problems.append((pointer, reason))
+        return rule
     try:
         checked, steps = conditions.check_in_flow(rule)
     except conditions.ConditionError as error:
@@ -128,6 +137,8 @@ class _Steps:
             if "discount" in step and not self.marketing:
                 self.problems.append((f"{at}/discount", "a discount code is marketing: a "
                                       "transactional flow cannot offer one"))
+            if "wait" in step:
+                self._wait(step["wait"], f"{at}/wait")
             if "send" in step:
                 self._send(step["send"], f"{at}/send")
                 sent = sent | {step["id"]}
@@ -184,7 +195,19 @@ class _Steps:
         if len(self.seen) > MAX_STEPS:
             self.problems.append((pointer, f"a flow has at most {MAX_STEPS} steps"))
 
+    def _wait(self, wait: dict, pointer: str) -> None:
+        """One of hours, days or until; or a ladder's rung, or hours or days past its last."""
+        kinds = [kind for kind in WAIT_KINDS if kind in wait]
+        if len(kinds) > 1 or not (kinds or "ladder" in wait) or (
+                "until" in wait and "ladder" in wait):
+            self.problems.append((pointer, "a wait has one of hours, days or until (with a "
+                                           "ladder: hours or days past its last rung, or none)"))
+
     def _send(self, send: dict, pointer: str) -> None:
+        if "email" in send:
+            reason = document_settings.stored_email_problem(send["email"])
+            if reason:
+                self.problems.append((f"{pointer}/email", reason))
         for part in ("subject", "preheader", "body"):
             if part in send:
                 self._renders(send[part], f"{pointer}/{part}")

@@ -221,7 +221,7 @@ def _send_now(ctx: RunContext, flow: Flow, step: Send) -> str:
             return _defer(ctx, flow, name, max(deferrals, key=lambda d: d.until))
     message_id = ctx.port.queue_message(
         ctx.session, store_id=ctx.store.id, email=ctx.recipient,
-        template=BUILT_TEMPLATE if step.content else f"{flow.name}/{step.template}",
+        template=BUILT_TEMPLATE if step.content else step.email,
         marketing=marketing,
         context=_message_context(ctx, step), customer_id=ctx.customer.id, flow=flow.name,
         run_id=ctx.run.id, step=step.template)

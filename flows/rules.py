@@ -192,3 +192,32 @@ def subscribing(ctx: RunContext) -> str | None:
 def subscribed(ctx: RunContext) -> bool:
     """Subscribed, and confirmed where the flow asks for double opt-in."""
     return consent.allows_marketing(ctx.customer) and not needs_confirmation(ctx)
+
+
+# --- by name, as flow documents call them (docs/flow-format.md) -----------------------------
+
+# Rules a document lists in "entry_rules" / "exit_rules": each gives the timeline its own reason.
+RULES = {rule.__name__: rule for rule in (
+    has_email, has_lines, marketing_consent, not_in_checkout_flow, subscribing, stage_is("cart"),
+    stage_is("checkout"), ordered_since_trigger, checkout_completed, checkout_flow_took_over,
+    carted_or_ordered_since_trigger, nothing_in_stock, order_cancelled,
+)}
+# Conditions a document names ({"rule": "shipped"}) where the condition language has no words
+# for them yet: the order's shipping, a subscriber's confirmation, a first order.
+CONDITIONS = {condition.__name__: condition for condition in (
+    first_order, repeat_order, shipped, not_shipped, delivered, needs_confirmation, subscribed,
+)}
+# Conditions on a setting's value ({"rule": "score_at_least", "setting": "vip_score"}); a bare
+# {"setting": "discount"} holds while that switch is on.
+ON_SETTINGS = {"setting_on": setting_on, "score_at_least": score_at_least}
+
+
+def named(condition: dict):
+    """The condition a document names: {"rule": name}, {"setting": name}, {"rule": ...,
+    "setting": ...} or {"rule": "ladder_reaches", "setting": ladder, "stage": n}."""
+    rule = condition.get("rule", "setting_on")
+    if rule == "ladder_reaches":
+        return ladder_reaches(condition["setting"], condition["stage"])
+    if rule in ON_SETTINGS:
+        return ON_SETTINGS[rule](condition["setting"])
+    return CONDITIONS[rule]

@@ -107,13 +107,15 @@ class Content:
 
 @dataclass(frozen=True)
 class Send:
-    """Queue one email: `flows/templates/<flow>/<template>/`, or for a built flow's `content`
-    the built email template. `marketing` overrides the flow's consent class for this step (a
-    double opt-in confirmation is not marketing)."""
+    """Queue one email: the stored `email` (`flows/templates/<email>/`, e.g.
+    "abandoned_checkout/email_1"), or for a built flow's `content` the built email template.
+    `template` names the step (timelines, the merchant's texts). `marketing` overrides the
+    flow's consent class for this step (a double opt-in confirmation is not marketing)."""
 
     template: str
     marketing: bool | None = None
     content: Content | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)

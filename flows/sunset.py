@@ -12,9 +12,9 @@ from app.audiences import metrics
 from app.core import clock, events
 from app.ingest import consent
 from app.models import Customer, Order, Suppression, TimelineEntry
-from flows import win_back
 
 SUNSET = "sunset"
+WIN_BACK = "win_back"  # the flow whose last step began the sunset
 ORDERED, OPTED_IN = "sunset lifted: ordered", "sunset lifted: opted in"
 EVENTS = (events.ORDER_PLACED, events.CONSENT_CHANGED)
 
@@ -45,7 +45,7 @@ def lift(session: Session, customer: Customer, happened_at: datetime, reason: st
         return False
     session.delete(stop)
     session.add(TimelineEntry(store_id=customer.store_id, customer_id=customer.id, run_id=None,
-                              flow=win_back.FLOW.name, step=SUNSET, kind="resumed",
+                              flow=WIN_BACK, step=SUNSET, kind="resumed",
                               detail=reason, at=clock.now()))
     session.flush()
     return True

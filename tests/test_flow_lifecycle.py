@@ -158,12 +158,12 @@ def test_vip_status_comes_at_the_merchants_threshold_and_not_a_point_before(
 
 def test_a_run_started_before_points_existed_finishes_on_its_own_steps(shop, webhooks, run_jobs,
                                                                         smtp_sink, monkeypatch):
-    from flows import catalog, first_repeat_purchase
+    from flows import catalog
 
     enable(shop.id, "first_repeat_purchase")
     with monkeypatch.context() as before_the_upgrade:
         before_the_upgrade.setitem(catalog.FLOWS, "first_repeat_purchase",
-                                   first_repeat_purchase.VERSION_1)
+                                   catalog.RETIRED[("first_repeat_purchase", 1)])
         place_order(webhooks, run_jobs)  # its run waits three days for the offer
     with db.session() as session:  # points this customer earned elsewhere, enough for VIP
         session.execute(update(Customer).where(Customer.platform_id == BUYER).values(score=40))

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.models import Suppression
-from flows import catalog, choices, win_back
+from flows import catalog, choices
 from tests.flow_helpers import (DAY, MINUTE, SAMPLE_TIME, at, consent_update, enable, move_to,
                                 order_sample, runs, timeline)
 from tests.test_flow_lifecycle import BUYER, BUYER_EMAIL, place_order, sent_steps
@@ -73,7 +73,7 @@ def test_a_run_started_before_the_ladder_finishes_on_its_own_steps(shop, webhook
     enable(shop.id, "win_back")
     place_order(webhooks, run_jobs)
     with monkeypatch.context() as before_the_upgrade:
-        before_the_upgrade.setitem(catalog.FLOWS, "win_back", win_back.VERSION_1)
+        before_the_upgrade.setitem(catalog.FLOWS, "win_back", catalog.RETIRED[("win_back", 1)])
         move_to(SAMPLE_TIME + 90 * DAY + MINUTE, run_jobs)
     for days in (105, 120, 165):
         move_to(SAMPLE_TIME + days * DAY + MINUTE, run_jobs)

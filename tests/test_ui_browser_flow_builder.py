@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.db import db
-from flows import choices, library
+from flows import catalog, choices, library
 from tests.mail_helpers import with_postal_address
 from tests.test_flow_built import EXAMPLE, FLOW
 from tests.test_ui_browser import expect
@@ -117,3 +117,31 @@ def test_build_the_example_save_dry_run_and_switch_it_on(signed_in, app_server, 
     with db.session() as session:
         flow = library.find(session, shop.id, FLOW)
         assert choices.effective(session, shop.id, flow)[0] is True
+
+
+def test_copy_a_prebuilt_flow_keep_what_the_builder_cannot_edit_and_save(signed_in, app_server,
+                                                                         shop):
+    """A template's stored emails, settings and named rules are drawn as they are, shown in
+    the panel read-only, and saved untouched beside a step added by clicking."""
+    tab = signed_in
+    tab.goto(f"{app_server}/app/flows")
+    tab.locator("#abandoned_checkout a:has-text('Make your own copy')").click()
+    expect(tab.locator("[data-key=name] input")).to_have_value("my_abandoned_checkout")
+    expect(tab.locator("[data-step=email_1] .step-open")).to_have_text(
+        "Email: abandoned_checkout/email_1")
+    tab.locator("[data-step=wait_2] .step-open").click()
+    panel = tab.locator("#panel")
+    expect(panel).to_contain_text("kept as it is when you save")
+    expect(panel.locator("pre")).to_contain_text('"setting": "email_2_delay_hours"')
+    add(tab, "tag")
+    panel.get_by_label("Value").fill("reminded")
+    expect(tab.locator("#check-state")).to_have_text("Ready to save")
+    tab.locator("button:has-text('Save flow')").click()
+    expect(tab.locator(".toast")).to_contain_text("saved as version 1")
+
+    template = catalog.template("abandoned_checkout")
+    with db.session() as session:
+        saved = library.newest(session, shop.id, "my_abandoned_checkout").document
+    assert saved == {**template, "name": "my_abandoned_checkout",
+                     "title": "Abandoned checkout (my copy)",
+                     "steps": [*template["steps"], {"id": "tag_1", "tag": {"add": "reminded"}}]}

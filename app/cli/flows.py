@@ -233,16 +233,19 @@ def register(cli: click.Group) -> None:
     @click.option("--version", type=click.IntRange(1), help="An earlier version (default: newest).")
     @click.argument("name", metavar="FLOW")
     def flows_export(store_ref: str, version: int | None, name: str) -> None:
-        """A built flow's document as JSON on standard output."""
+        """A built flow's document as JSON on standard output; for a prebuilt flow, its template
+        (edit its name and import it to make your own copy)."""
         from app.core.db import db
-        from flows import library
+        from flows import catalog, library
 
         bootstrap()
         with db.session() as session:
             store_id = _store(session, store_ref).id
             versions = {row.version: row.document for row in library.history(session, store_id, name)}
+        if not versions and name in catalog.FLOWS:
+            versions = {catalog.FLOWS[name].version: catalog.template(name)}
         if not versions:
-            raise click.ClickException(f"no built flow {name!r} (prebuilt flows have no document)")
+            raise click.ClickException(f"no flow {name!r}")
         chosen = max(versions) if version is None else version
         if chosen not in versions:
             raise click.ClickException(f"{name} has versions {', '.join(map(str, sorted(versions)))}")

@@ -57,8 +57,20 @@
     return found;
   }
 
+  // A step copied from a template that names what the side panel cannot edit (a setting, a
+  // stored email, a named rule, a ladder): drawn and kept as it is, changed as a document.
+  function fixed(step) {
+    var kind = kindOf(step), body = kind === "if" ? step["if"] : step[kind];
+    return kind !== null && typeof body === "object" && body !== null &&
+      ("email" in body || "rule" in body || "setting" in body || "ladder" in body ||
+       Object.keys(body).some(function (key) { return body[key] !== null && typeof body[key] === "object" && "setting" in body[key]; }));
+  }
   function summary(step) {
     var kind = kindOf(step), body = step[kind];
+    if (fixed(step)) {
+      if (kind === "send") { return "Email: " + body.email; }
+      return (KINDS.filter(function (k) { return k[0] === kind; })[0][1]) + " " + JSON.stringify(kind === "if" ? step["if"] : body);
+    }
     if (kind === "wait") {
       var unit = body.hours !== undefined ? "hour" : "day", count = body[unit + "s"];
       return "Wait " + count + " " + unit + (count === 1 ? "" : "s");
@@ -217,7 +229,10 @@
   function choose(path, reveal) {
     selected = path;
     var step = at(path), kind = kindOf(step), parts;
-    if (kind === "wait") {
+    if (fixed(step)) {
+      parts = [el("p", { className: "hint", textContent: "From a template: kept as it is when you save. To change it, export the flow, edit its document and import it (docs/flow-format.md)." }),
+               el("pre", { className: "mono small", textContent: JSON.stringify(kind === "if" ? step["if"] : step[kind], null, 2) })];
+    } else if (kind === "wait") {
       var unit = oneOf(step.wait, ["hours", "days"]);
       parts = [input("Wait", step.wait[unit], function (v) { step.wait = {}; step.wait[unit] = number(v); }, { type: "number" }),
                choice("Unit", [["hours", "hours"], ["days", "days"]], unit, function (u) { var v = step.wait[unit]; unit = u; step.wait = {}; step.wait[u] = v; })];

@@ -12,7 +12,7 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 from app.audiences.catalogue import VARIABLES
 from app.core.db import db
 from app.web.ui import bp
-from flows import document, library
+from flows import catalog, document, library
 
 log = logging.getLogger(__name__)
 # Where a new flow starts: a marketing flow on an order, with no steps yet.
@@ -73,8 +73,33 @@ def _submitted(text: str) -> dict:
 
 @bp.get("/flows/new")
 def flows_new():
-    """An empty builder for a new flow."""
-    return _page(dict(BLANK), None)
+    """An empty builder for a new flow, or (`?template=abandoned_checkout`) one holding a
+    prebuilt flow's template under a name of its own, to save as the merchant's copy."""
+    name = request.args.get("template")
+    if not name:
+        return _page(dict(BLANK), None)
+    if name not in catalog.FLOWS:
+        abort(404, "There is no such prebuilt flow.")
+    template = catalog.template(name)
+    beyond = document.beyond_builder(template)
+    if beyond:
+        flash(f"{template['title']} uses what the builder cannot show yet ({', '.join(beyond)}): "
+              f"copy it as a document (storeflow flows export --store {g.store.domain} {name}, "
+              "change its name, storeflow flows import).", "error")
+        return redirect(url_for("ui.flows", _anchor=name))
+    with db.session() as session:
+        copy_name = _free_name(session, f"my_{name}")
+    return _page({**template, "name": copy_name, "title": f"{template['title']} (my copy)"},
+                 None)
+
+
+def _free_name(session, stem: str) -> str:
+    """`stem`, or stem_2, stem_3... : the first the store has no flow of."""
+    name, n = stem, 1
+    while library.newest(session, g.store.id, name) is not None:
+        n += 1
+        name = f"{stem}_{n}"
+    return name
 
 
 @bp.get("/flows/<name>/build")

@@ -28,7 +28,7 @@ class PreviewStep:
 
     @property
     def template(self) -> str:
-        return f"{self.flow.name}/{self.step.template}"
+        return self.step.email
 
     @property
     def label(self) -> str:
