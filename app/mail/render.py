@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from app.mail import merchant_text
 from app.mail.brand_kit import kit
+from app.mail.money import money
 
 log = logging.getLogger(__name__)
 # Optional blocks leave blank lines behind; the text part keeps one between paragraphs.
@@ -38,6 +39,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["brand_kit"] = kit
+    env.globals["format_money"] = money
     return env
 
 
