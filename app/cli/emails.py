@@ -4,14 +4,11 @@ and go back to the default."""
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 
 import click
 
-from app import bootstrap
 from app.cli import options
 
-STORE = click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
 ACTOR = "the storeflow command"
 
 
@@ -20,22 +17,20 @@ def emails() -> None:
     """The block designs a store's emails are drawn from (docs/email-designs.md)."""
 
 
-@contextmanager
 def _store_session(store_ref: str):
-    """A transaction and the store it is for; a refused design is one clear error."""
-    from app.core.db import db
+    """A transaction and the store it is for; a refused design names each problem's pointer."""
     from app.mail.design.document import DesignError
 
-    bootstrap()
-    try:
-        with db.session() as session:
-            yield session, options.store_or_fail(session, store_ref)
-    except DesignError as error:
-        raise click.ClickException(f"design refused: {error}") from None
+    return options.store_session(store_ref, DesignError)
+
+
+def _email(command):
+    """The store and the email (flow name, step name) a command is about."""
+    return options.STORE(click.argument("flow")(click.argument("step")(command)))
 
 
 @emails.command("list")
-@STORE
+@options.STORE
 def list_designs(store_ref: str) -> None:
     """Every email of the store's flows and what it is drawn from: the store's own design,
     the default design, or the prebuilt template (not yet a design)."""
@@ -51,16 +46,20 @@ def list_designs(store_ref: str) -> None:
             click.echo(f"{row.flow}\t{row.step}\t{row.source}{when}")
 
 
-@emails.command("export")
-@STORE
-@click.argument("flow")
-@click.argument("step")
-def export(store_ref: str, flow: str, step: str) -> None:
-    """Print the email's current design as JSON (the store's own, else the default)."""
+def _designs(store_ref: str, action):
+    """`action(designs, session, store_id)` in one transaction of the store `--store` names."""
     from app.mail.design import store as designs
 
     with _store_session(store_ref) as (session, store):
-        design = designs.current(session, store.id, flow, step)
+        return action(designs, session, store.id)
+
+
+@emails.command("export")
+@_email
+def export(store_ref: str, flow: str, step: str) -> None:
+    """Print the email's current design as JSON (the store's own, else the default)."""
+    design = _designs(store_ref, lambda designs, session, store_id:
+                      designs.current(session, store_id, flow, step))
     if design is None:
         raise click.ClickException(f"{flow}/{step} has no design yet (a prebuilt template, or "
                                    "no such email): import one to design it")
@@ -68,30 +67,24 @@ def export(store_ref: str, flow: str, step: str) -> None:
 
 
 @emails.command("import")
-@STORE
-@click.argument("flow")
-@click.argument("step")
+@_email
 @click.argument("file", type=click.File("rb"))
 def import_design(store_ref: str, flow: str, step: str, file) -> None:
     """Check FILE (JSON, `-` for stdin) and make it the email's design."""
-    from app.mail.design import document, store as designs
+    from app.mail.design import document
 
-    with _store_session(store_ref) as (session, store):
-        design = document.parse(file.read(document.MAX_BYTES + 1))
-        designs.save(session, store.id, flow, step, design, ACTOR)
+    text = file.read(document.MAX_BYTES + 1)
+    design = _designs(store_ref, lambda designs, session, store_id: designs.save(
+        session, store_id, flow, step, document.parse(text), ACTOR))
     click.echo(f"saved the design of {flow}/{step}: {len(design['blocks'])} block(s)")
 
 
 @emails.command("reset")
-@STORE
-@click.argument("flow")
-@click.argument("step")
+@_email
 def reset(store_ref: str, flow: str, step: str) -> None:
     """Forget the store's design of the email: it is drawn from its default again."""
-    from app.mail.design import store as designs
-
-    with _store_session(store_ref) as (session, store):
-        removed = designs.reset(session, store.id, flow, step)
+    removed = _designs(store_ref, lambda designs, session, store_id:
+                       designs.reset(session, store_id, flow, step))
     click.echo(f"{flow}/{step}: " + ("back to the default design" if removed
                                     else "already the default design"))
 

@@ -8,12 +8,10 @@ named by JSON pointer (RFC 6901), as flows.document does for flow documents.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jsonschema import Draft202012Validator
-
+from app.core import pointed
 from app.mail import merchant_text
 
 FORMAT = 1
@@ -25,17 +23,8 @@ TEXTS = ("text", "title", "note", "reason")
 URLS = ("src", "href", "url")
 
 
-class DesignError(ValueError):
+class DesignError(pointed.PointedError):
     """A design that cannot be used: every problem, each with its JSON pointer."""
-
-    def __init__(self, problems: list[tuple[str, str]]):
-        self.problems = problems
-        super().__init__("; ".join(f"{pointer or '/'}: {reason}" for pointer, reason in problems))
-
-
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(SCHEMA.read_text()))
 
 
 def parse(text: str | bytes) -> dict:
@@ -53,7 +42,7 @@ def check(design) -> dict:
     """The design if it can be used, else DesignError listing every problem."""
     if len(json.dumps(design, ensure_ascii=False).encode()) > MAX_BYTES:
         raise DesignError([("", f"a design is at most {MAX_BYTES:,} bytes")])
-    shape = sorted(_validator().iter_errors(design), key=lambda e: list(e.absolute_path))
+    shape = sorted(pointed.validator(SCHEMA).iter_errors(design), key=lambda e: list(e.absolute_path))
     if shape:
         raise DesignError([_explain(error) for error in shape[:MAX_PROBLEMS]])
     problems = []
@@ -79,13 +68,9 @@ def _text_problems(source: str, pointer: str) -> list[tuple[str, str]]:
     return []
 
 
-def _pointer(path) -> str:
-    return "".join(f"/{str(part).replace('~', '~0').replace('/', '~1')}" for part in path)
-
-
 def _explain(error) -> tuple[str, str]:
     """(pointer, reason) of a schema error, in words a merchant can act on."""
-    pointer = _pointer(error.absolute_path)
+    pointer = pointed.pointer(error.absolute_path)
     if error.validator == "additionalProperties":
         return pointer, f"unknown field(s): {error.message.split('(')[-1].rstrip(')')}"
     if error.validator == "pattern" and error.schema.get("pattern", "").startswith("^https://"):
