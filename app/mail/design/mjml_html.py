@@ -26,6 +26,7 @@ DARK = """@media (prefers-color-scheme: dark) {
   .sf-card .sf-btn td, .sf-card .sf-btn a { color: inherit !important; }
   .sf-panel { background: #18181b !important; }
   .sf-muted { color: #a1a1aa !important; }
+  .sf-link { color: #f4f4f5 !important; }
 }
 .sf-pimg img { object-fit: cover; }"""
 
@@ -76,51 +77,56 @@ def _body(blocks: list[dict], kit: Kit, header: str) -> str:
     return "".join(sections)
 
 
+def tag(name: str, content: str | None = None, **attributes) -> str:
+    """`<name a="v">content</name>` (self-closing without content): attribute names with
+    `_` for `-` (`class_` for class), values escaped; `content` is markup, already escaped."""
+    pairs = "".join(f' {key.rstrip("_").replace("_", "-")}="{e(str(value))}"'
+                    for key, value in attributes.items() if value is not None)
+    return f"<{name}{pairs} />" if content is None else f"<{name}{pairs}>{content}</{name}>"
+
+
 def _header(store: dict, kit: Kit) -> str:
-    name = e(store["name"])
-    inner = (f'<img src="{e(kit.logo_url)}" alt="{name}" height="40" style="border: 0;">'
-             if kit.logo_url else name)
-    return (
-        f'<mj-text padding="24px {GUTTER}px" font-size="20px" font-weight="700" color="{kit.brand}" '
-        f'><a href="{e(store["url"])}" style="color: {kit.brand}; '
-        f'text-decoration: none;">{inner}</a></mj-text>'
-        f'<mj-divider border-width="1px" border-color="{RULE}" padding="0 0 24px" />')
+    inner = (tag("img", src=kit.logo_url, alt=store["name"], height=40, style="border: 0;")
+             if kit.logo_url else e(store["name"]))
+    link = tag("a", inner, href=store["url"], class_="sf-link",
+               style=f"color: {kit.brand}; text-decoration: none;")
+    return (tag("mj-text", link, padding=f"24px {GUTTER}px", font_size="20px", font_weight="700",
+                color=kit.brand)
+            + tag("mj-divider", border_width="1px", border_color=RULE, padding="0 0 24px"))
 
 
 def _heading(block: dict, kit: Kit) -> str:
-    tag, size = ("h1", 26) if block["level"] == 1 else ("h2", 18)
-    return (f'<mj-text align="{block["align"]}"><{tag} style="margin: 0; font-size: {size}px;'
-                    f' line-height: 1.25; font-weight: 700;">{e(block["text"])}</{tag}></mj-text>')
+    level, size = ("h1", 26) if block["level"] == 1 else ("h2", 18)
+    return tag("mj-text", tag(level, e(block["text"]), style=f"margin: 0; font-size: {size}px; "
+                              "line-height: 1.25; font-weight: 700;"), align=block["align"])
 
 
 def _text(block: dict, kit: Kit) -> str:
-    size = ' font-size="14px" line-height="1.5"' if block["small"] else ""
-    paragraphs = "".join(f'<p style="margin: 0 0 16px;">{"<br>".join(e(line) for line in lines)}</p>'
+    paragraphs = "".join(tag("p", "<br>".join(e(line) for line in lines), style="margin: 0 0 16px;")
                          for lines in block["paragraphs"])
-    return f'<mj-text align="{block["align"]}" padding="0 {GUTTER}px"{size}>{paragraphs}</mj-text>'
+    small = {"font_size": "14px", "line_height": "1.5"} if block["small"] else {}
+    return tag("mj-text", paragraphs, align=block["align"], padding=f"0 {GUTTER}px", **small)
 
 
 def _image(block: dict, kit: Kit) -> str:
-    href = f' href="{e(block["href"])}"' if block["href"] else ""
-    return (f'<mj-image src="{e(block["src"])}" width="{block["width"]}px" '
-                    f'height="{block["height"]}px" alt="{e(block["alt"])}"{href} '
-                    f'align="{block["align"]}" padding="0 {GUTTER}px 16px" />')
+    return tag("mj-image", src=block["src"], width=f'{block["width"]}px', alt=block["alt"],
+               height=f'{block["height"]}px', href=block["href"], align=block["align"],
+               padding=f"0 {GUTTER}px 16px")
 
 
 def _button(block: dict, kit: Kit, text: str | None = None, url: str | None = None) -> str:
-    return (
-        f'<mj-button href="{e(url or block["url"])}" align="{block["align"]}" '
-        f'background-color="{kit.brand}" color="{kit.on_brand}" border-radius="{kit.radius}" '
-        f'font-size="16px" font-weight="600" inner-padding="14px 28px" '
-        f'padding="12px {GUTTER}px 24px" css-class="sf-btn">{e(text or block["text"])}</mj-button>')
+    return tag("mj-button", e(text or block["text"]), href=url or block["url"],
+               align=block["align"], background_color=kit.brand, color=kit.on_brand,
+               border_radius=kit.radius, font_size="16px", font_weight="600",
+               inner_padding="14px 28px", padding=f"12px {GUTTER}px 24px", css_class="sf-btn")
 
 
 def _divider(block: dict, kit: Kit) -> str:
-    return f'<mj-divider border-width="1px" border-color="{RULE}" padding="8px {GUTTER}px 24px" />'
+    return tag("mj-divider", border_width="1px", border_color=RULE, padding=f"8px {GUTTER}px 24px")
 
 
 def _spacer(block: dict, kit: Kit) -> str:
-    return f'<mj-spacer height="{block["height"]}px" />'
+    return tag("mj-spacer", height=f'{block["height"]}px')
 
 
 def _grid(block: dict, kit: Kit) -> str:
@@ -129,102 +135,104 @@ def _grid(block: dict, kit: Kit) -> str:
     cards = block["cards"]
     per_row = 2 if len(cards) in (2, 4) else min(3, len(cards))
     image = (WIDTH - 2 * GUTTER) // per_row - 12
-    title = _section(f'<mj-text><h2 style="margin: 16px 0 0; font-size: 18px; line-height: 1.3; '
-                     f'font-weight: 700;">{e(block["title"])}</h2></mj-text>') if block["title"] else ""
-    rows = []
-    for start in range(0, len(cards), per_row):
-        columns = "".join(f'<mj-column padding="0 6px 16px">{_card(card, image, kit)}</mj-column>'
-                          for card in cards[start:start + per_row])
-        rows.append(f'<mj-section padding="0 {GUTTER - 6}px">{columns}</mj-section>')
+    title = _section(tag("mj-text", tag("h2", e(block["title"]), style=(
+        "margin: 16px 0 0; font-size: 18px; line-height: 1.3; font-weight: 700;")))) \
+        if block["title"] else ""
+    rows = [tag("mj-section", "".join(tag("mj-column", _card(card, image, kit), padding="0 6px 16px")
+                                      for card in cards[start:start + per_row]),
+                padding=f"0 {GUTTER - 6}px") for start in range(0, len(cards), per_row)]
     return title + "".join(rows)
 
 
 def _card(card: dict, size: int, kit: Kit) -> str:
-    url, name = e(card["url"]), e(card["title"])
+    url = card["url"]
     if card["image_url"]:
-        picture = (f'<mj-image src="{e(card["image_url"])}" width="{size}px" height="{size}px" '
-                   f'alt="{name}" href="{url}" border-radius="10px" padding="0" css-class="sf-pimg" />')
+        picture = tag("mj-image", src=card["image_url"], width=f"{size}px", height=f"{size}px",
+                      alt=card["title"], href=url, border_radius="10px", padding="0",
+                      css_class="sf-pimg")
     else:  # no photo: a tinted tile with the product's initial keeps the grid's rhythm
-        picture = (f'<mj-text padding="0" align="center"><a href="{url}" class="sf-panel" style="display: '
-                   f'block; height: {size}px; line-height: {size}px; background: {kit.brand_tint}; '
-                   f'border-radius: 10px; color: {kit.brand}; font-family: Georgia, serif; font-size: 44px;'
-                   f' text-decoration: none;">{e(card["title"][:1].upper())}</a></mj-text>')
-    price = (f'<div class="sf-muted" style="padding: 4px 0 0; color: {MUTED}; font-size: 15px;">'
-             f'{e(card["price"])}</div>' if card["price"] else "")
-    return (f'{picture}<mj-text padding="12px 2px 0"><div style="font-weight: 600; font-size: 15px;'
-            f' line-height: 1.35;"><a href="{url}" style="color: inherit; text-decoration: none;">{name}'
-            f'</a></div>{price}<div style="padding: 8px 0 0; font-size: 14px;"><a href="{url}" '
-            f'style="color: {kit.brand}; text-decoration: underline; font-weight: 600;">View item →</a>'
-            f'</div></mj-text>')
+        picture = tag("mj-text", tag("a", e(card["title"][:1].upper()), href=url, class_="sf-panel", style=(
+            f"display: block; height: {size}px; line-height: {size}px; background: "
+            f"{kit.brand_tint}; border-radius: 10px; color: {kit.brand}; font-family: Georgia, "
+            "serif; font-size: 44px; text-decoration: none;")), padding="0", align="center")
+    name = tag("div", tag("a", e(card["title"]), href=url, style="color: inherit; text-decoration: none;"),
+               style="font-weight: 600; font-size: 15px; line-height: 1.35;")
+    price = tag("div", e(card["price"]), class_="sf-muted",
+                style=f"padding: 4px 0 0; color: {MUTED}; font-size: 15px;") if card["price"] else ""
+    view = tag("div", tag("a", "View item →", href=url, class_="sf-link", style=(
+        f"color: {kit.brand}; text-decoration: underline; font-weight: 600;")),
+        style="padding: 8px 0 0; font-size: 14px;")
+    return picture + tag("mj-text", name + price + view, padding="12px 2px 0")
 
 
 def _discount(block: dict, kit: Kit) -> str:
-    extra = " · ".join(part for part in (
+    extra = "".join(f" · {part}" for part in (
         f"{block['percent']:g}% off" if block["percent"] else "",
         f"valid until {block['expires']}" if block["expires"] else "") if part)
-    return (
-        f'<mj-text align="center" padding="8px {GUTTER}px 24px"><div class="sf-panel" style="padding:'
-        f' 22px 16px; background: {kit.brand_tint}; border: 2px dashed {kit.brand}; border-radius: 10px;">'
-        f'<div class="sf-muted" style="color: {MUTED}; font-size: 12px; font-weight: 600; letter-spacing:'
-        f' 0.12em; text-transform: uppercase;">Your code{e(" · " + extra) if extra else ""}</div>'
-        f'<div style="padding: 6px 0 4px; color: #18181b; font-family: Menlo, Consolas, \'Courier New\','
-        f' monospace; font-size: 26px; font-weight: 700; letter-spacing: 0.08em; word-break: break-all;">'
-        f'{e(block["code"])}</div><div class="sf-muted" style="color: {MUTED}; font-size: 14px;">'
-        f'{e(block["note"])}</div></div></mj-text>')
+    label = tag("div", e("Your code" + extra), class_="sf-muted", style=(
+        f"color: {MUTED}; font-size: 12px; font-weight: 600; letter-spacing: 0.12em; "
+        "text-transform: uppercase;"))
+    code = tag("div", e(block["code"]), style=(
+        "padding: 6px 0 4px; color: #18181b; font-family: Menlo, Consolas, 'Courier New', "
+        "monospace; font-size: 26px; font-weight: 700; letter-spacing: 0.08em; word-break: break-all;"))
+    note = tag("div", e(block["note"]), class_="sf-muted", style=f"color: {MUTED}; font-size: 14px;")
+    panel = tag("div", label + code + note, class_="sf-panel", style=(
+        f"padding: 22px 16px; background: {kit.brand_tint}; border: 2px dashed {kit.brand}; "
+        "border-radius: 10px;"))
+    return tag("mj-text", panel, align="center", padding=f"8px {GUTTER}px 24px")
 
 
-def _cell(content: str, style: str = "", align: str = "left") -> str:
-    return (f'<td align="{align}" valign="top" style="padding: 14px 12px 14px 0; border-bottom: 1px solid'
-            f' {RULE}; {style}">{content}</td>')
+def _cell(content: str, style: str = "", align: str = "left", **attributes) -> str:
+    return tag("td", content, align=align, valign="top", style=(
+        f"padding: 14px 12px 14px 0; border-bottom: 1px solid {RULE}; {style}"), **attributes)
 
 
 def _summary(block: dict, kit: Kit) -> str:
     rows, pictured = [], any(line["image_url"] for line in block["lines"])
     for line in block["lines"]:
-        url, name = e(line["url"]), e(line["title"])
-        picture = _cell(f'<a href="{url}"><img src="{e(line["image_url"])}" width="64" height="64" '
-                        f'alt="{name}" style="display: block; width: 64px; height: 64px; border: 0; '
-                        f'border-radius: 8px;"></a>', "width: 64px;") if line["image_url"] else (
-            _cell("", "width: 64px;") if pictured else "")
-        detail = " · ".join(([e(line["variant"])] if line["variant"] else []) + [f"Qty {line['quantity']}"])
-        about = _cell(f'<div style="font-weight: 600;"><a href="{url}" style="color: inherit; '
-                      f'text-decoration: none;">{name}</a></div><div class="sf-muted" style="color: '
-                      f'{MUTED}; font-size: 14px;">{detail}</div>')
-        amount = _cell(e(line["price"]), "white-space: nowrap; padding-right: 0;", "right")
-        rows.append(f"<tr>{picture}{about}{amount}</tr>")
-    total = (f'<tr><td colspan="{2 if pictured else 1}" '
-             f'style="padding: 14px 0 0; font-weight: 700;">Total</td><td align="right" style="padding:'
-             f' 14px 0 0; font-weight: 700; font-size: 18px; white-space: nowrap;">{e(block["total"])}</td></tr>')
-    return (
-        f'<mj-text padding="8px {GUTTER}px 0"><div class="sf-muted" style="color: {MUTED}; font-size: 13px;'
-        f' font-weight: 600; letter-spacing: 0.06em; text-transform: uppercase;">{e(block["title"])}</div>'
-        f'</mj-text><mj-table padding="0 {GUTTER}px 16px" color="{kit.text}" font-size="16px" '
-        f'line-height="1.4">{"".join(rows)}{total}</mj-table>')
+        url = line["url"]
+        picture = tag("a", tag("img", src=line["image_url"], width=64, height=64, alt=line["title"],
+                               style="display: block; width: 64px; height: 64px; border: 0; "
+                                     "border-radius: 8px;"), href=url) if line["image_url"] else ""
+        detail = " · ".join(([line["variant"]] if line["variant"] else []) + [f"Qty {line['quantity']}"])
+        about = (tag("div", tag("a", e(line["title"]), href=url, style="color: inherit; "
+                                "text-decoration: none;"), style="font-weight: 600;")
+                 + tag("div", e(detail), class_="sf-muted", style=f"color: {MUTED}; font-size: 14px;"))
+        rows.append(tag("tr", (_cell(picture, "width: 64px;") if pictured else "") + _cell(about)
+                        + _cell(e(line["price"]), "white-space: nowrap; padding-right: 0;", "right")))
+    last = "padding: 14px 0 0; font-weight: 700; border: 0;"
+    rows.append(tag("tr", _cell("Total", last, colspan=2 if pictured else 1)
+                    + _cell(e(block["total"]), f"{last} font-size: 18px; white-space: nowrap;", "right")))
+    title = tag("div", e(block["title"]), class_="sf-muted", style=(
+        f"color: {MUTED}; font-size: 13px; font-weight: 600; letter-spacing: 0.06em; "
+        "text-transform: uppercase;"))
+    return (tag("mj-text", title, padding=f"8px {GUTTER}px 0")
+            + tag("mj-table", "".join(rows), padding=f"0 {GUTTER}px 16px", color=kit.text,
+                  font_size="16px", line_height="1.4"))
 
 
 def _tracking(block: dict, kit: Kit) -> str:
-    rows = "".join(
-        f'<tr>{_cell(label, f"color: {MUTED};")}{_cell(e(value), "font-weight: 600; padding-right: 0;", "right")}</tr>'
-        for label, value in (("Carrier", block["company"]), ("Tracking number", block["number"]))
-        if value)
-    table = f'<mj-table padding="0 {GUTTER}px 8px" color="{kit.text}" font-size="15px">{rows}</mj-table>'
+    rows = "".join(tag("tr", _cell(label, f"color: {MUTED};")
+                       + _cell(e(value), "font-weight: 600; padding-right: 0;", "right"))
+                   for label, value in (("Carrier", block["company"]),
+                                        ("Tracking number", block["number"])) if value)
+    table = tag("mj-table", rows, padding=f"0 {GUTTER}px 8px", color=kit.text, font_size="15px")
     button = _button({"align": "left"}, kit, "Track your package", block["url"]) if block["url"] else ""
     return (table if rows else "") + button
 
 
 def _footer(block: dict, kit: Kit) -> str:
-    link = f'color: {kit.footer};'
+    link = f"color: {kit.footer};"
     parts = [e(block["reason"])] if block["reason"] else []
     if block["postal_address"]:
-        parts.append(f'{e(block["store_name"])} · {e(block["postal_address"])}')
+        parts.append(e(f'{block["store_name"]} · {block["postal_address"]}'))
     if block["socials"]:
-        parts.append(" · ".join(f'<a href="{e(url)}" style="{link}">{e(site)}</a>'
-                                for site, url in block["socials"]))
+        parts.append(" · ".join(tag("a", e(site), href=url, style=link) for site, url in block["socials"]))
     if block["unsubscribe_url"]:
-        parts.append(f'Don\'t want these emails? <a href="{e(block["unsubscribe_url"])}" '
-                     f'style="{link}">Unsubscribe</a>')
-    return (f'<mj-text align="center" font-size="12px" line-height="1.5" color="{kit.footer}" '
-                    f'padding="16px {GUTTER}px 24px">{"<br>".join(parts)}</mj-text>')
+        parts.append("Don't want these emails? "
+                     + tag("a", "Unsubscribe", href=block["unsubscribe_url"], style=link))
+    return tag("mj-text", "<br>".join(parts), align="center", font_size="12px", line_height="1.5",
+               color=kit.footer, padding=f"16px {GUTTER}px 24px")
 
 
 DRAW = {"heading": _heading, "text": _text, "image": _image, "button": _button,
