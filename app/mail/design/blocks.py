@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+from jinja2 import UndefinedError
+
 from app.mail import merchant_text
 from app.mail.brand_kit import kit
 from app.mail.money import money
@@ -15,6 +17,18 @@ Block = dict[str, Any]
 LEAD = "lead"  # the merchant's own opening message (app.mail.render), replacing an `opening` text
 DEFAULT_FOOTER: Block = {"type": "footer"}
 GRID_LIMIT = 3
+
+
+class SubjectGone(UndefinedError):
+    """A block shows a cart or an order the email has not (any more): it cannot be drawn, as a
+    Jinja template cannot. The UI says so; the outbox does not send a cart email with no cart."""
+
+
+def _about(context: dict[str, Any], name: str):
+    """The checkout or order the email is about."""
+    if context.get(name) is None:  # none referred to, or deleted since the email was queued
+        raise SubjectGone(f"this email has no {name} to show")
+    return context[name]
 
 
 def values(context: dict[str, Any]) -> dict[str, str]:
@@ -115,9 +129,9 @@ def _grid(block, context, variables):
     shop, currency = context["store"]["url"], context["store"]["currency"]
     source = block["source"]
     if source in ("cart_lines", "order_lines"):
-        owner = context.get("checkout" if source == "cart_lines" else "order")
+        owner = _about(context, "checkout" if source == "cart_lines" else "order")
         cards = [_card(line.title, line.price, owner.currency, getattr(line, "product", None), shop)
-                 for line in (owner.lines if owner is not None else [])]
+                 for line in owner.lines]
     else:
         items = context.get("products" if source == "browsed" else "recommendations") or []
         cards = [_card(product.title, product.price, currency, product, shop) for product in items]
@@ -137,9 +151,7 @@ def _discount(block, context, variables):
 
 def _summary(block, context, variables):
     of = block.get("of") or ("order" if context.get("order") is not None else "cart")
-    owner = context.get("order" if of == "order" else "checkout")
-    if owner is None:
-        return None
+    owner = _about(context, "order" if of == "order" else "checkout")
     shop = context["store"]["url"]
     lines = [{**_card(line.title, line.price * line.quantity, owner.currency,
                       getattr(line, "product", None), shop),
