@@ -11,15 +11,14 @@ adding up to 100, placeholders that render, settings and named rules that exist
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from app.audiences import conditions
+from app.core import pointed
 from app.mail import merchant_text
 from connectors import netguard
 from flows import document_settings
@@ -35,17 +34,12 @@ STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split",
 WAIT_KINDS = ("hours", "days", "until")
 
 
-class FlowDocumentError(ValueError):
-    """A document that cannot be used: every problem, each with its JSON pointer."""
-
-    def __init__(self, problems: list[tuple[str, str]]):
-        self.problems = problems
-        super().__init__("; ".join(f"{pointer or '/'}: {reason}" for pointer, reason in problems))
+class FlowDocumentError(pointed.PointedError):
+    """A flow document that cannot be used: every problem, each with its JSON pointer."""
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(SCHEMA.read_text()))
+def _validator():
+    return pointed.validator(SCHEMA)
 
 
 def parse(text: str) -> dict:
@@ -85,24 +79,20 @@ def check(document) -> dict:
     return checked
 
 
-def _pointer(path) -> str:
-    return "".join(f"/{str(part).replace('~', '~0').replace('/', '~1')}" for part in path)
-
-
 def _explain(error) -> tuple[str, str]:
     """(pointer, reason) of a schema error. A step matching none of the step kinds is explained
     by the kind it names, not by all seven."""
     if error.validator == "oneOf" and isinstance(error.instance, dict):
         kinds = [kind for kind in STEP_KINDS if kind in error.instance]
         if len(kinds) != 1:
-            return _pointer(error.absolute_path), (
+            return pointed.pointer(error.absolute_path), (
                 f"a step does exactly one of {', '.join(STEP_KINDS)} "
                 f"(found {', '.join(kinds) or 'none'})")
         branch = STEP_KINDS.index(kinds[0])  # the schema lists the kinds in this order
         for inner in error.context:
             if inner.relative_schema_path[0] == branch:
                 return _explain(inner)
-    return _pointer(error.absolute_path), error.message
+    return pointed.pointer(error.absolute_path), error.message
 
 
 def _condition(rule, pointer: str, earlier: set[str], problems: list) -> object:
@@ -238,7 +228,7 @@ def differences(old, new, pointer: str = "") -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         keys = [*new, *(key for key in old if key not in new)]
         return [changed for key in keys
-                for changed in differences(old.get(key), new.get(key), pointer + _pointer([key]))]
+                for changed in differences(old.get(key), new.get(key), pointer + pointed.pointer([key]))]
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
         return [changed for index, (a, b) in enumerate(zip(old, new))
                 for changed in differences(a, b, f"{pointer}/{index}")]

@@ -206,8 +206,8 @@ def test_button_text_stays_readable_on_a_light_brand_colour():
     context = full(checkout=checkout())
     context["store"]["brand_color"] = "#fde047"
     html = render("abandoned_checkout/email_1", context).html
-    button = re.search(r'<a class="button"[^>]*>', html).group(0)
-    assert "color: #18181b" in button
+    button = re.search(r'<a\b[^>]*>Complete your order</a>', html).group(0)
+    assert re.search(r"color: ?#18181b", button)
 
 
 def test_money_uses_the_currency_symbol_or_code():

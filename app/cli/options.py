@@ -2,7 +2,11 @@
 about (`--store`, an id or a domain) and KEY=VALUE settings."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import click
+
+STORE = click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
 
 
 def store_or_fail(session, reference: str):
@@ -12,6 +16,21 @@ def store_or_fail(session, reference: str):
     try:
         return stores.resolve(session, reference)
     except stores.StoreNotFound as error:
+        raise click.ClickException(str(error)) from None
+
+
+@contextmanager
+def store_session(store_ref: str, refused: type[Exception]):
+    """A transaction and the store `--store` names; a `refused` error (a rule, a design) is
+    one clear line and exit code 1, and nothing of the transaction is kept."""
+    from app import bootstrap
+    from app.core.db import db
+
+    bootstrap()
+    try:
+        with db.session() as session:
+            yield session, store_or_fail(session, store_ref)
+    except refused as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -6,14 +6,11 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from contextlib import contextmanager
 
 import click
 
-from app import bootstrap
 from app.cli import options
 
-STORE = click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
 RULE = click.option("--rule", "rule_text", required=True, metavar="JSONLOGIC",
                     help="The condition, as JsonLogic (docs/conditions.md).")
 ACTOR = "the storeflow command"
@@ -24,18 +21,11 @@ def segments() -> None:
     """Named audiences of a store, each one condition (docs/conditions.md)."""
 
 
-@contextmanager
 def _store_session(store_ref: str):
     """A transaction and the store it is for; a refused name or rule is one clear line."""
     from app.audiences.segments import SegmentError
-    from app.core.db import db
 
-    bootstrap()
-    try:
-        with db.session() as session:
-            yield session, options.store_or_fail(session, store_ref)
-    except SegmentError as error:
-        raise click.ClickException(str(error)) from None
+    return options.store_session(store_ref, SegmentError)
 
 
 def _saved(session, verb: str, segment) -> None:
@@ -46,7 +36,7 @@ def _saved(session, verb: str, segment) -> None:
 
 
 @segments.command("create")
-@STORE
+@options.STORE
 @click.argument("name")
 @RULE
 def create(store_ref: str, name: str, rule_text: str) -> None:
@@ -58,7 +48,7 @@ def create(store_ref: str, name: str, rule_text: str) -> None:
 
 
 @segments.command("update")
-@STORE
+@options.STORE
 @click.argument("name")
 @RULE
 def update(store_ref: str, name: str, rule_text: str) -> None:
@@ -71,7 +61,7 @@ def update(store_ref: str, name: str, rule_text: str) -> None:
 
 
 @segments.command("delete")
-@STORE
+@options.STORE
 @click.argument("name")
 def delete(store_ref: str, name: str) -> None:
     """Delete segment NAME."""
@@ -83,7 +73,7 @@ def delete(store_ref: str, name: str) -> None:
 
 
 @segments.command("list")
-@STORE
+@options.STORE
 @click.option("--json", "as_json", is_flag=True, help='A JSON array of {"name", "count", "rule"}.')
 def list_segments(store_ref: str, as_json: bool) -> None:
     """The store's segments with their member counts now."""
@@ -102,7 +92,7 @@ def list_segments(store_ref: str, as_json: bool) -> None:
 
 
 @segments.command("members")
-@STORE
+@options.STORE
 @click.argument("name")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with each member's metrics.")
 @click.option("--sort", type=click.Choice(["spend", "last_order"]), default="spend",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.core import clock, stores
 from app.ingest import consent, orders
 from app.mail import links, mime, product_picks, samples, tracking
+from app.mail.design import store as designs
 from app.mail.feedback import postmark
 from app.mail.render import render
 from app.mail.transport import transports
@@ -85,7 +86,7 @@ def list_unsubscribe(store: Store, unsubscribe_url: str) -> str:
 def build(session: Session, store: Store, message: Message) -> EmailMessage:
     """Render and assemble the message; headers appear exactly once each."""
     context = context_for(session, store, message)
-    rendered = render(message.template, context)
+    rendered = render(message.template, context, designs.for_message(session, message))
     headers = [("From", sender(store)), ("To", message.email), ("Subject", rendered.subject),
                # The app's clock, which `tick --at` and the demo move.
                ("Date", format_datetime(clock.now())), ("Message-ID", message.message_id),

@@ -74,15 +74,21 @@ def values(context: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def paragraphs(source: str, variables: dict[str, str]) -> list[str]:
-    """Render merchant text: paragraphs parted by blank lines, each on one line;
+def lines(source: str, variables: dict[str, str]) -> list[list[str]]:
+    """Render merchant text: paragraphs parted by blank lines, each a list of its lines;
     MerchantTextError if it cannot be rendered."""
     try:
         rendered = _compiled(source).render(variables)
     except TemplateError as error:  # SecurityError and syntax errors are TemplateErrors
         raise MerchantTextError(f"cannot render: {error.message or type(error).__name__}") from None
-    return [" ".join(block.split()) for block in rendered.replace("\r\n", "\n").split("\n\n")
-            if block.strip()]
+    return [[" ".join(line.split()) for line in block.split("\n") if line.strip()]
+            for block in rendered.replace("\r\n", "\n").split("\n\n") if block.strip()]
+
+
+def paragraphs(source: str, variables: dict[str, str]) -> list[str]:
+    """Render merchant text: paragraphs parted by blank lines, each on one line;
+    MerchantTextError if it cannot be rendered."""
+    return [" ".join(paragraph) for paragraph in lines(source, variables)]
 
 
 def render(source: str, variables: dict[str, str]) -> str:

@@ -4,6 +4,7 @@ from app.models.checkout import Checkout, CheckoutLine
 from app.models.consent import ConsentChange, SendConsent
 from app.models.customer import Customer
 from app.models.customer_metrics import CustomerMetrics, StoreMetrics
+from app.models.email_design import EmailDesign
 from app.models.flow import FlowConfig, FlowDocument, FlowRun, TimelineEntry
 from app.models.fulfillment import Fulfillment
 from app.models.inbox import WebhookEvent
@@ -20,7 +21,7 @@ from app.models.sync import DataRequest, StoreNotice, SyncProgress
 
 __all__ = [
     "Attribution", "AuditEntry", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
-    "CustomerMetrics", "DataRequest", "FlowConfig", "FlowDocument", "FlowRun", "Fulfillment", "JobFailure",
+    "CustomerMetrics", "DataRequest", "EmailDesign", "FlowConfig", "FlowDocument", "FlowRun", "Fulfillment", "JobFailure",
     "Message", "MessageEvent", "Order", "OrderLine", "PendingInstall", "Product", "ProductView",
     "Segment", "SegmentMember", "SendConsent", "StaffMember", "Store", "StoreMetrics", "StoreNotice", "Suppression", "SyncProgress",
     "TimelineEntry", "Visitor", "WebhookEvent",

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.mail import compose, merchant_text, samples
+from app.mail.design import store as designs
 from app.mail.render import Rendered, render
 from app.models import Checkout, Customer, Message, Order, ProductView, Store
 from flows import choices
@@ -111,13 +112,15 @@ def message_context(session: Session, store_id: int, step: PreviewStep,
 
 
 def build(session: Session, store: Store, step: PreviewStep, customer: Customer | None,
-          settings: dict) -> Preview:
-    """Render `step` as `customer` (None: the sample customer) would receive it today."""
+          settings: dict, design: dict | None = None) -> Preview:
+    """Render `step` as `customer` (None: the sample customer) would receive it today, or drawn
+    from `design` (a checked one, such as the designer's unsaved work) instead."""
     context, sampled = message_context(session, store.id, step, customer, settings)
     # Never added to the session: a preview writes nothing.
     message = Message(store_id=store.id, email=customer.email if customer else "ana@example.com",
                       customer_id=customer.id if customer else None, template=step.template,
                       context=context, marketing=step.marketing, flow=step.flow.name)
     render_context = compose.context_for(session, store, message)
-    return Preview(render(step.template, render_context), context, sampled,
+    design = design or designs.current(session, store.id, step.flow.name, step.step.template)
+    return Preview(render(step.template, render_context, design), context, sampled,
                    tuple(merchant_text.values(render_context)))

@@ -1,0 +1,93 @@
+"""A store's email designs: one per (flow, send step), for the prebuilt flows' emails and the
+built flows' send steps alike. Reading a design gives the store's own, else the email's default;
+saving checks it first; resetting goes back to the default. Every query names the store."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from app.core import clock
+from app.mail.design import document
+from app.mail.render import default_design
+from app.models import EmailDesign, Message
+
+# Flow names and step ids as flows.document allows them; also keeps a lookup of the default
+# design (a file under flows/templates) inside that folder.
+NAME = re.compile(r"^[a-z0-9_]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Listed:
+    flow: str
+    step: str
+    source: str  # "store" (the merchant's), "default" (design.json) or "template" (not ported)
+    updated_at: datetime | None
+
+
+def _checked_key(flow: str, step: str) -> None:
+    for pointer, name in (("flow", flow), ("step", step)):
+        if not NAME.match(name or ""):
+            raise document.DesignError([("", f"{pointer} {name!r}: lowercase letters, digits, _")])
+
+
+def own(session: Session, store_id: int, flow: str, step: str) -> EmailDesign | None:
+    """The store's own design of this email, if it made one."""
+    return session.execute(select(EmailDesign).where(
+        EmailDesign.store_id == store_id, EmailDesign.flow == flow, EmailDesign.step == step,
+    )).scalar_one_or_none()
+
+
+def default(flow: str, step: str) -> dict | None:
+    """The email's default design; None for an email still drawn by its prebuilt template or a
+    built flow's step (its text and button come from the flow document)."""
+    return default_design(f"{flow}/{step}") if NAME.match(flow) and NAME.match(step) else None
+
+
+def current(session: Session, store_id: int, flow: str, step: str) -> dict | None:
+    """The design this email is drawn from now: the store's own, else the default."""
+    row = own(session, store_id, flow, step)
+    return row.design if row is not None else default(flow, step)
+
+
+def for_message(session: Session, message: Message) -> dict | None:
+    """The store's own design of the email a message is (None: render's default applies)."""
+    flow, _, step = message.template.partition("/")
+    if message.flow and message.step:  # a run's send: a built flow's step is named there
+        flow, step = message.flow, message.step
+    row = own(session, message.store_id, flow, step)
+    return row.design if row is not None else None
+
+
+def save(session: Session, store_id: int, flow: str, step: str, design, actor: str) -> dict:
+    """Check and store the store's design of this email; DesignError naming each problem."""
+    _checked_key(flow, step)
+    checked = document.check(design)
+    session.execute(insert(EmailDesign).values(
+        store_id=store_id, flow=flow, step=step, design=checked, updated_by=actor,
+        updated_at=clock.now(),
+    ).on_conflict_do_update(index_elements=["store_id", "flow", "step"], set_={
+        "design": checked, "updated_by": actor, "updated_at": clock.now()}))
+    return checked
+
+
+def reset(session: Session, store_id: int, flow: str, step: str) -> bool:
+    """Back to the default design; False if the store had none of its own."""
+    return session.execute(delete(EmailDesign).where(
+        EmailDesign.store_id == store_id, EmailDesign.flow == flow, EmailDesign.step == step,
+    )).rowcount > 0
+
+
+def listing(session: Session, store_id: int, emails: list[tuple[str, str]]) -> list[Listed]:
+    """These (flow, step) emails and what each is drawn from, then any other the store has a
+    design of (a built flow's step since removed)."""
+    rows = {(row.flow, row.step): row for row in session.execute(
+        select(EmailDesign).where(EmailDesign.store_id == store_id)).scalars()}
+    keys = list(dict.fromkeys([*emails, *sorted(rows)]))
+    return [Listed(flow, step, "store", rows[(flow, step)].updated_at) if (flow, step) in rows
+            else Listed(flow, step, "default" if default(flow, step) else "template", None)
+            for flow, step in keys]
