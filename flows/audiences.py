@@ -67,6 +67,40 @@ def first_order_anniversaries(session: Session, store: Store, settings: dict,
             yield Found(row.id, "anniversary", local_today.year, at, at)
 
 
+# The dates a `days_after` trigger can count from (flows/documents/flow-format-1.schema.json
+# lists the same names): the audiences' date variables, kept on each customer's metrics row.
+DATE_PROPERTIES = {
+    "customer.first_order_at": CustomerMetrics.first_order_at,
+    "customer.last_order_at": CustomerMetrics.last_order_at,
+    "customer.last_opened_at": CustomerMetrics.last_opened_at,
+    "customer.last_clicked_at": CustomerMetrics.last_clicked_at,
+    "customer.predicted_next_order_at": CustomerMetrics.predicted_next_order_at,
+}
+
+
+def days_after_date(session: Session, store: Store, settings: dict, at: datetime, *,
+                    date: str, days: int) -> Iterator[Found]:
+    """Customers for whom today, on their own calendar, is `days` days after the day of their
+    `date` (one of DATE_PROPERTIES). The subject is that day, so a date that moves (a newer
+    last order) can start the flow again, and the same date never twice."""
+    column = DATE_PROPERTIES[date]
+    # Candidates within a zone's reach of the day; each is then checked on its own calendar.
+    around = at - timedelta(days=days)
+    rows = session.execute(select(Customer.id, column.label("on"), Customer.country_code,
+                                  Customer.province_code)
+                           .join(CustomerMetrics, CustomerMetrics.customer_id == Customer.id)
+                           .where(Customer.store_id == store.id,
+                                  column.between(around - timedelta(days=2),
+                                                 around + timedelta(days=1)),
+                                  column <= at)).all()
+    store_zone = store.effective_settings["timezone"]
+    for row in rows:
+        zone = recipient_zone(row.country_code, store_zone, row.province_code)
+        day = row.on.astimezone(zone).date()
+        if day + timedelta(days=days) == at.astimezone(zone).date():
+            yield Found(row.id, "date", day.toordinal(), at, at)
+
+
 def birthdays_today(session: Session, store: Store, settings: dict,
                     at: datetime) -> Iterator[Found]:
     """Customers whose birthday it is today on their own calendar (their country's or region's

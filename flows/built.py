@@ -8,6 +8,7 @@ order or checkout, and what became of the run's earlier emails (`run.steps.<id>.
 from __future__ import annotations
 
 from datetime import time, timedelta
+from functools import partial
 
 from sqlalchemy import select
 
@@ -15,7 +16,8 @@ from app.audiences import conditions
 from app.audiences.catalogue import facts
 from app.core import events
 from app.models import Checkout, Message, MessageEvent, Order
-from flows.audiences import birthdays_today, first_order_anniversaries, lapsed_customers
+from flows.audiences import (birthdays_today, days_after_date, first_order_anniversaries,
+                             lapsed_customers)
 from flows.context import RunContext
 from flows.document import steps_of
 from flows.document_settings import is_named
@@ -42,6 +44,8 @@ TRIGGERS = {
 # Date triggers: the daily audience query that finds who the day concerns.
 DATES = {"birthday": birthdays_today, "first_order_anniversary": first_order_anniversaries,
          "lapsed": lapsed_customers}
+# N days after a date of the customer's ({"event": "days_after", "date": ..., "days": N}).
+DAYS_AFTER = "days_after"
 ENGAGEMENT = ("sent", "opened", "clicked")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -70,8 +74,7 @@ def compile_flow(document: dict, version: int, built: bool = True) -> Flow:
     return Flow(
         name=document["name"], title=document["title"],
         description=document.get("description", ""),
-        trigger=(AudienceTrigger(DATES[trigger["event"]]) if event is None
-                 else EventTrigger((event,), segment=trigger.get("segment"))),
+        trigger=_trigger(trigger, event),
         consent=document["consent"], priority=document.get("priority", LIFECYCLE),
         steps=steps.all(document["steps"]), settings=settings, entry=tuple(entry),
         exit=tuple(exits), activity=tuple(TRIGGERS[name][0] for name in activity.get("events", ())),
@@ -81,6 +84,14 @@ def compile_flow(document: dict, version: int, built: bool = True) -> Flow:
         drop_after_hours=steps.flow_number(document, "drop_after_hours"),
         version=version, built=built,
     )
+
+
+def _trigger(trigger: dict, event: str | None) -> EventTrigger | AudienceTrigger:
+    if event is not None:
+        return EventTrigger((event,), segment=trigger.get("segment"))
+    if trigger["event"] == DAYS_AFTER:
+        return AudienceTrigger(partial(days_after_date, date=trigger["date"], days=trigger["days"]))
+    return AudienceTrigger(DATES[trigger["event"]])
 
 
 class _Steps:

@@ -29,6 +29,7 @@ MAX_BYTES = 256_000
 MAX_DEPTH = 5  # branches within branches
 MAX_STEPS = 200  # in the whole tree
 SEGMENT_EVENTS = ("segment_entered", "segment_left")
+DAYS_AFTER_PARTS = ("date", "days")  # what a days_after trigger names
 STEP_KINDS = ("wait", "send", "if", "tag", "score", "discount", "exit", "split",
               "wait_until", "webhook", "notify", "sunset")
 WAIT_KINDS = ("hours", "days", "until")
@@ -67,10 +68,15 @@ def check(document) -> dict:
     for key in ("entry", "exit"):
         if key in document:
             checked[key] = _condition(document[key], f"/{key}", set(), problems)
-    segment_event = document["trigger"]["event"] in SEGMENT_EVENTS
-    if segment_event != ("segment" in document["trigger"]):
+    trigger = document["trigger"]
+    if (trigger["event"] in SEGMENT_EVENTS) != ("segment" in trigger):
         problems.append(("/trigger/segment", "segment_entered and segment_left name a segment "
                                              "(\"segment\": its name); other triggers do not"))
+    for part in DAYS_AFTER_PARTS:
+        if (trigger["event"] == "days_after") != (part in trigger):
+            problems.append((f"/trigger/{part}", "days_after names the customer's date it counts "
+                                                 "from and its days (\"date\", \"days\"); other "
+                                                 "triggers do not"))
     document_settings.check(document, problems)
     checked["steps"] = _Steps(document["consent"] == "marketing", problems).walk(
         document["steps"], "/steps")
@@ -258,6 +264,8 @@ def beyond_builder(document: dict) -> list[str]:
         found.add("wait until a weekday")
     if "segment" in document["trigger"]:
         found.add("segment trigger")
+    if "date" in document["trigger"]:
+        found.add("days after a date trigger")
     return sorted(found)
 
 

@@ -18,6 +18,7 @@ from app.demo.payloads import Person, customer
 from app.mail import compose, links
 from app.models import Customer, FlowRun, Message, Store
 from flows import document
+from flows.audiences import DATE_PROPERTIES
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, enable, messages, move_to, runs,
                                 timeline)
 from tests.test_flow_lifecycle import BUYER, BUYER_EMAIL, place_order
@@ -347,3 +348,37 @@ def test_date_triggers_enroll_on_the_birthday_and_the_first_orders_anniversary(
     assert runs("anniversary_note") == []
     move_to(year_on, run_jobs)
     assert [m.step for m in messages("anniversary_note")] == ["note"]
+
+
+def test_days_after_a_date_starts_the_flow_on_that_day_once_for_each_date(
+        shop, storeflow, webhooks, run_jobs, tmp_path):
+    """Thirty days after the customer's last order, on their own calendar: not the day before,
+    once on the day; a newer order moves the date and starts it again thirty days on."""
+    enable(shop.id)
+    flow = {**dated("month_after", "days_after"),
+            "trigger": {"event": "days_after", "date": "customer.last_order_at", "days": 30}}
+    path = tmp_path / "month_after.json"
+    path.write_text(json.dumps(flow))
+    storeflow("flows", "import", "--store", shop.domain, str(path))
+    storeflow("flows", "enable", "--store", shop.domain, "month_after")
+    ordered = SAMPLE_TIME + 12 * HOUR  # 1 January on any clock within 12 hours of UTC
+    place_order(webhooks, run_jobs, placed=ordered, financial_status="paid")
+
+    move_to(ordered + 29 * DAY, run_jobs)
+    assert runs("month_after") == []
+    move_to(ordered + 30 * DAY, run_jobs)
+    move_to(ordered + 30 * DAY + 2 * HOUR, run_jobs)  # the same day again: no second run
+    assert [m.step for m in messages("month_after")] == ["note"]
+
+    place_order(webhooks, run_jobs, placed=ordered + 40 * DAY, financial_status="paid",
+                id=820982911946154600, name="#2001")
+    move_to(ordered + 69 * DAY, run_jobs)
+    assert len(runs("month_after")) == 1
+    move_to(ordered + 70 * DAY, run_jobs)
+    assert [m.step for m in messages("month_after")] == ["note", "note"]
+
+
+def test_a_days_after_trigger_counts_from_a_date_the_audiences_keep():
+    """The schema offers exactly the dates the daily pass can read."""
+    schema = json.loads(document.SCHEMA.read_text())
+    assert set(schema["properties"]["trigger"]["properties"]["date"]["enum"]) == set(DATE_PROPERTIES)
