@@ -251,24 +251,6 @@ def _internal(host: str) -> bool:
         return False
 
 
-# What the builder page draws and edits (static/ui/builder.js); a document using anything else
-# is changed as a document (export, edit, import).
-BUILDER_STEPS = ("wait", "send", "if", "tag", "score", "discount", "exit")
-
-
-def beyond_builder(document: dict) -> list[str]:
-    """What in a document the builder page cannot show, by name (empty: it can edit it)."""
-    found = {kind for step in steps_of(document["steps"]) for kind in STEP_KINDS
-             if kind in step and kind not in BUILDER_STEPS}
-    if any("until" in step.get("wait", {}) for step in steps_of(document["steps"])):
-        found.add("wait until a weekday")
-    if "segment" in document["trigger"]:
-        found.add("segment trigger")
-    if "date" in document["trigger"]:
-        found.add("days after a date trigger")
-    return sorted(found)
-
-
 def steps_of(steps: list) -> Iterator[dict]:
     """Every step of a tree, depth first, in document order."""
     for step in steps:

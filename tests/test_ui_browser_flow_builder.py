@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.db import db
-from flows import catalog, choices, library
+from flows import catalog, choices, document, library
 from tests.mail_helpers import with_postal_address
 from tests.test_flow_built import EXAMPLE, FLOW
 from tests.test_ui_browser import expect
@@ -145,3 +145,44 @@ def test_copy_a_prebuilt_flow_keep_what_the_builder_cannot_edit_and_save(signed_
     assert saved == {**template, "name": "my_abandoned_checkout",
                      "title": "Abandoned checkout (my copy)",
                      "steps": [*template["steps"], {"id": "tag_1", "tag": {"add": "reminded"}}]}
+
+
+def test_a_template_waiting_on_a_condition_opens_draws_every_step_and_saves_whole(
+        signed_in, app_server, shop):
+    """Post-purchase waits for its delivery (a step the panel has no fields for): drawn in words,
+    shown read-only, and saved untouched beside a step added inside a split's side."""
+    tab = signed_in
+    tab.goto(f"{app_server}/app/flows/new?template=post_purchase")
+    waiting = tab.locator("[data-step=until_delivered] .step-open")
+    expect(waiting).to_have_text('Wait until {"rule":"delivered"}')
+    waiting.click()
+    expect(tab.locator("#panel")).to_contain_text("kept as it is when you save")
+    tab.locator("button:has-text('Save flow')").click()
+    expect(tab.locator(".toast")).to_contain_text("saved as version 1")
+
+    template = catalog.template("post_purchase")
+    with db.session() as session:
+        saved = library.newest(session, shop.id, "my_post_purchase").document
+    assert saved == {**template, "name": "my_post_purchase", "title": "Post-purchase (my copy)"}
+
+
+def test_a_splits_sides_are_drawn_side_by_side_and_take_steps(signed_in, app_server, shop):
+    with db.session() as session:
+        library.save(session, shop.id, document.check({**EXAMPLE, "steps": [{"id": "ab", "split": [
+            {"percent": 70, "steps": [{"id": "a", "send": {"subject": "A", "body": "One."}}]},
+            {"percent": 30, "steps": [{"id": "b", "send": {"subject": "B", "body": "Two."}}]}]}]}),
+            actor="test")
+    tab = signed_in
+    tab.goto(f"{app_server}/app/flows/{FLOW}/build")
+    expect(tab.locator("[data-step=ab] > .step-head .step-open")).to_have_text("A/B split 70% / 30%")
+    expect(tab.locator("[data-step=ab] .branch-label")).to_have_text(["Side 1 · 70%", "Side 2 · 30%"])
+    add(tab, "tag", "[data-step=ab] [data-branch=split-1-steps] > .step-list")
+    tab.locator("#panel").get_by_label("Value").fill("saw_b")
+    expect(tab.locator("#check-state")).to_have_text("Ready to save")
+    tab.locator("button:has-text('Save flow')").click()
+    expect(tab.locator(".toast")).to_contain_text("saved as version 2")
+
+    with db.session() as session:
+        sides = library.newest(session, shop.id, FLOW).document["steps"][0]["split"]
+    assert [step["id"] for step in sides[1]["steps"]] == ["b", "tag_1"]
+    assert sides[1]["steps"][1]["tag"] == {"add": "saw_b"}

@@ -4,7 +4,9 @@ history with what changed; and another store's flow, a viewer and a forged form 
 from __future__ import annotations
 
 import copy
+import html
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -123,15 +125,22 @@ def test_a_viewer_can_neither_open_nor_save_the_builder(app, client, owner, shop
     assert [version for version, _ in versions(shop.id)] == [1]
 
 
-def test_a_flow_using_steps_the_builder_cannot_draw_is_not_opened_in_it(client, owner, shop):
-    """Drawing only part of a document would let a save drop the rest: a flow with a split
-    sends the merchant back to the Flows page saying why, and its document is untouched."""
-    split = {**copy.deepcopy(EXAMPLE), "steps": [{"id": "ab", "split": [
-        {"percent": 50, "steps": [{"id": "a", "send": {"subject": "A", "body": "One."}}]},
-        {"percent": 50, "steps": [{"id": "b", "send": {"subject": "B", "body": "Two."}}]}]}]}
+def test_a_flow_with_steps_the_panel_cannot_edit_opens_and_saves_unchanged(client, owner, shop):
+    """A split, a webhook, a note to staff and a wait for a condition are drawn and kept as they
+    are: the page holds the whole document, and saving it back makes no new version."""
+    kept = {**copy.deepcopy(EXAMPLE), "steps": [
+        {"id": "repeat", "wait_until": {"condition": {">=": [{"var": "customer.orders_count"}, 2]},
+                                          "timeout": {"days": 3}}},
+        {"id": "hook", "webhook": {"url": "https://hooks.example.com/storeflow"}},
+        {"id": "ab", "split": [
+            {"percent": 50, "steps": [{"id": "a", "send": {"subject": "A", "body": "One."}}]},
+            {"percent": 50, "steps": [{"id": "b", "notify": {"subject": "B", "body": "Two."}}]}]}]}
     with db.session() as session:
-        library.save(session, shop.id, document.check(split), actor="test")
-    opened = client.get(f"/app/flows/{FLOW}/build", follow_redirects=True)
-    page = opened.get_data(as_text=True)
-    assert opened.request.path == "/app/flows" and "cannot show yet (split)" in page
-    assert versions(shop.id) == [(1, document.check(split))]
+        library.save(session, shop.id, document.check(kept), actor="test")
+    opened = client.get(f"/app/flows/{FLOW}/build")
+    assert opened.status_code == 200
+    held = json.loads(html.unescape(re.search(r'id="flow-document"[^>]*>(.*?)</textarea>',
+                                              opened.get_data(as_text=True), re.S).group(1)))
+    assert held == document.check(kept)
+    save(client, owner, held, f"/app/flows/{FLOW}/build")
+    assert versions(shop.id) == [(1, document.check(kept))]

@@ -13,6 +13,9 @@
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var KINDS = [["wait", "Wait"], ["send", "Send an email"], ["if", "If / else"], ["tag", "Tag"],
                ["score", "Score"], ["discount", "Discount code"], ["exit", "Exit"]];
+  // Drawn and kept as they are (changed as a document): what the side panel has no fields for.
+  var KEPT = [["wait_until", "Wait until"], ["split", "A/B split"], ["notify", "Note to staff"],
+              ["webhook", "Webhook"], ["sunset", "Sunset"]];
   var STARTS = { wait: { hours: 1 }, send: { subject: "", body: "" }, tag: { add: "" },
                  score: { add: 1 }, discount: { percent: 10, valid_days: 7 }, exit: {} };
   var selected = null;  // the path of the step in the panel: ["steps", 3, "then", 0]
@@ -24,13 +27,26 @@
     return node;
   }
   function pointer(path) { return path.length ? "/" + path.join("/") : ""; }
-  function at(path) { return path.reduce(function (node, key) { return node && node[key]; }, doc); }
+  function walk(node, path) { return path.reduce(function (found, key) { return found && found[key]; }, node); }
+  function at(path) { return walk(doc, path); }
   function kindOf(step) {
-    for (var i = 0; i < KINDS.length; i++) { if (KINDS[i][0] in step) { return KINDS[i][0]; } }
+    var all = KINDS.concat(KEPT);
+    for (var i = 0; i < all.length; i++) { if (all[i][0] in step) { return all[i][0]; } }
     return null;
   }
+  function label(kind) { return (KINDS.concat(KEPT).filter(function (k) { return k[0] === kind; })[0] || ["", "Step"])[1]; }
+  // Where a step holds further steps: an if's two branches, a split's sides.
+  function branchesOf(step, here) {
+    if (step.split) {
+      return step.split.map(function (side, n) { return [here.concat(["split", n, "steps"]), "Side " + (n + 1) + " · " + side.percent + "%"]; });
+    }
+    return kindOf(step) === "if" ? [[here.concat(["then"]), "Yes"], [here.concat(["else"]), "No"]] : [];
+  }
   function ids(steps, found) {
-    (steps || []).forEach(function (step) { found[step.id] = true; ids(step.then, found); ids(step["else"], found); });
+    (steps || []).forEach(function (step) {
+      found[step.id] = true;
+      branchesOf(step, []).forEach(function (branch) { ids(walk(step, branch[0]), found); });
+    });
     return found;
   }
   function freshId(kind) {
@@ -41,9 +57,10 @@
   // The emails before a step on its path, which its condition may ask about.
   function sendsBefore(path) {
     var sends = [];
-    for (var depth = 0; depth < path.length; depth += 2) {
-      var list = at(path.slice(0, depth + 1)) || [];
-      list.slice(0, path[depth + 1]).forEach(function (step) { if (step.send) { sends.push(step.id); } });
+    for (var depth = 1; depth < path.length; depth++) {
+      var list = at(path.slice(0, depth));
+      if (typeof path[depth] !== "number" || !Array.isArray(list) || (list[0] && !("id" in list[0]))) { continue; }
+      list.slice(0, path[depth]).forEach(function (step) { if (step.send) { sends.push(step.id); } });
     }
     return sends;
   }
@@ -61,6 +78,7 @@
   // stored email, a named rule, a ladder): drawn and kept as it is, changed as a document.
   function fixed(step) {
     var kind = kindOf(step), body = kind === "if" ? step["if"] : step[kind];
+    if (KEPT.some(function (k) { return k[0] === kind; }) || (kind === "wait" && "until" in body)) { return true; }
     return kind !== null && typeof body === "object" && body !== null &&
       ("email" in body || "rule" in body || "setting" in body || "ladder" in body ||
        Object.keys(body).some(function (key) { return body[key] !== null && typeof body[key] === "object" && "setting" in body[key]; }));
@@ -69,7 +87,13 @@
     var kind = kindOf(step), body = step[kind];
     if (fixed(step)) {
       if (kind === "send") { return "Email: " + body.email; }
-      return (KINDS.filter(function (k) { return k[0] === kind; })[0][1]) + " " + JSON.stringify(kind === "if" ? step["if"] : body);
+      if (kind === "wait" && body.until) { return "Wait until " + body.until.weekday + " " + body.until.time; }
+      if (kind === "wait_until") { return "Wait until " + condition(body.condition); }
+      if (kind === "split") { return "A/B split " + body.map(function (side) { return side.percent + "%"; }).join(" / "); }
+      if (kind === "notify") { return "Note to staff: " + body.subject; }
+      if (kind === "webhook") { return "Webhook to " + body.url; }
+      if (kind === "sunset") { return "Sunset: pause marketing mail"; }
+      return label(kind) + " " + JSON.stringify(kind === "if" ? step["if"] : body);
     }
     if (kind === "wait") {
       var unit = body.hours !== undefined ? "hour" : "day", count = body[unit + "s"];
@@ -124,12 +148,13 @@
       head.appendChild(tools);
       item.appendChild(head);
       item.appendChild(problemList(pointer(here)));
-      if (kindOf(step) === "if") {
+      var inner = branchesOf(step, here);
+      if (inner.length) {
         var branches = el("div", { className: "branches" });
-        [["then", "Yes"], ["else", "No"]].forEach(function (branch) {
+        inner.forEach(function (branch) {
           var column = el("div", { className: "branch" }, [el("div", { className: "branch-label", textContent: branch[1] })]);
-          column.dataset.branch = branch[0];
-          column.appendChild(drawSteps(here.concat([branch[0]])));
+          column.dataset.branch = branch[0].slice(here.length).join("-");
+          column.appendChild(drawSteps(branch[0]));
           branches.appendChild(column);
         });
         item.appendChild(branches);
@@ -230,7 +255,7 @@
     selected = path;
     var step = at(path), kind = kindOf(step), parts;
     if (fixed(step)) {
-      parts = [el("p", { className: "hint", textContent: "From a template: kept as it is when you save. To change it, export the flow, edit its document and import it (docs/flow-format.md)." }),
+      parts = [el("p", { className: "hint", textContent: "This step is kept as it is when you save. To change it, export the flow, edit its document and import it (docs/flow-format.md)." }),
                el("pre", { className: "mono small", textContent: JSON.stringify(kind === "if" ? step["if"] : step[kind], null, 2) })];
     } else if (kind === "wait") {
       var unit = oneOf(step.wait, ["hours", "days"]);
@@ -244,7 +269,7 @@
       parts = [input("Percent off", step.discount.percent, function (v) { step.discount.percent = number(v); }, { type: "number" }),
                input("Valid for days", step.discount.valid_days, function (v) { step.discount.valid_days = number(v); }, { type: "number" })];
     } else { parts = [input("Reason", step.exit.reason, function (v) { if (v) { step.exit.reason = v; } else { delete step.exit.reason; } })]; }
-    panel.replaceChildren.apply(panel, [el("h2", { textContent: (KINDS.filter(function (k) { return k[0] === kind; })[0] || ["", "Step"])[1] }),
+    panel.replaceChildren.apply(panel, [el("h2", { textContent: label(kind) }),
       input("Step id", step.id, function (v) { step.id = v; })].concat(parts));
     draw();
     if (reveal && window.matchMedia("(max-width: 980px)").matches) { panel.scrollIntoView({ block: "start" }); }

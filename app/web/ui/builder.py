@@ -81,12 +81,6 @@ def flows_new():
     if name not in catalog.FLOWS:
         abort(404, "There is no such prebuilt flow.")
     template = catalog.template(name)
-    beyond = document.beyond_builder(template)
-    if beyond:
-        flash(f"{template['title']} uses what the builder cannot show yet ({', '.join(beyond)}): "
-              f"copy it as a document (storeflow flows export --store {g.store.domain} {name}, "
-              "change its name, storeflow flows import).", "error")
-        return redirect(url_for("ui.flows", _anchor=name))
     with db.session() as session:
         copy_name = _free_name(session, f"my_{name}")
     return _page({**template, "name": copy_name, "title": f"{template['title']} (my copy)"},
@@ -107,11 +101,6 @@ def flows_build(name: str):
     """The builder holding a built flow's newest version."""
     with db.session() as session:
         doc = _stored(session, name)
-    beyond = document.beyond_builder(doc)
-    if beyond:  # drawing only part of it would let a save lose the rest
-        flash(f"{name} uses what the builder cannot show yet ({', '.join(beyond)}): change it "
-              f"as a document (storeflow flows export, edit, storeflow flows import).", "error")
-        return redirect(url_for("ui.flows", _anchor=name))
     return _page(doc, name)
 
 
