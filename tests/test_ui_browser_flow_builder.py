@@ -186,3 +186,34 @@ def test_a_splits_sides_are_drawn_side_by_side_and_take_steps(signed_in, app_ser
         sides = library.newest(session, shop.id, FLOW).document["steps"][0]["split"]
     assert [step["id"] for step in sides[1]["steps"]] == ["b", "tag_1"]
     assert sides[1]["steps"][1]["tag"] == {"add": "saw_b"}
+
+
+def test_a_flows_description_and_exit_condition_are_written_and_taken_away(
+        signed_in, app_server, shop):
+    with db.session() as session:
+        library.save(session, shop.id, document.check(EXAMPLE), actor="test")
+    tab = signed_in
+    tab.goto(f"{app_server}/app/flows/{FLOW}/build")
+    tab.locator("[data-key=description] textarea").fill("Thanks big spenders")
+    tab.get_by_label("Stop a run, before any step, once the customer matches").check()
+    stop = tab.locator("#exit-rules")
+    stop.locator("select[aria-label=Field]").select_option("customer.orders_count")
+    stop.locator("select[aria-label=Operator]").select_option(">=")
+    stop.locator("input[aria-label=Value]").fill("2")
+    expect(tab.locator("#check-state")).to_have_text("Ready to save")
+    tab.locator("button:has-text('Save flow')").click()
+    expect(tab.locator(".toast")).to_contain_text("saved as version 2")
+    with db.session() as session:
+        saved = library.newest(session, shop.id, FLOW).document
+    assert saved["description"] == "Thanks big spenders"
+    assert saved["exit"] == {">=": [{"var": "customer.orders_count"}, 2]}
+
+    tab.goto(f"{app_server}/app/flows/{FLOW}/build")  # saving went back to the Flows page
+    expect(tab.locator("[data-key=description] textarea")).to_have_value("Thanks big spenders")
+    tab.locator("[data-key=description] textarea").fill("")
+    tab.get_by_label("Stop a run, before any step, once the customer matches").uncheck()
+    expect(tab.locator("#check-state")).to_have_text("Ready to save")
+    tab.locator("button:has-text('Save flow')").click()
+    expect(tab.locator(".toast")).to_contain_text("saved as version 3")
+    with db.session() as session:
+        assert library.newest(session, shop.id, FLOW).document == document.check(EXAMPLE)

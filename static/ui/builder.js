@@ -276,23 +276,27 @@
   }
 
   // The flow's own fields, in the page's markup.
-  Array.prototype.forEach.call(document.querySelectorAll("[data-key] > input, [data-key] > select, [data-key] .input-group > input"), function (box) {
+  Array.prototype.forEach.call(document.querySelectorAll("[data-key] > input, [data-key] > select, [data-key] > textarea, [data-key] .input-group > input"), function (box) {
     var key = box.closest("[data-key]").dataset.key, asNumber = box.closest("[data-number]");
+    var optional = asNumber || box.closest("[data-optional]");
     box.addEventListener(box.tagName === "SELECT" ? "change" : "input", function () {
       if (key === "trigger") { doc.trigger = { event: box.value }; }
-      else if (asNumber && box.value === "") { delete doc[key]; }
+      else if (optional && box.value === "") { delete doc[key]; }
       else { doc[key] = asNumber ? Number(box.value) : box.value; }
       changed();
     });
   });
-  var entryOn = document.getElementById("entry-on"), entryRoot = document.getElementById("entry-rules");
-  var entryRows = window.RuleBuilder(entryRoot, fields, function (logic) { doc.entry = logic; changed(); });
-  function showEntry() {
-    entryRoot.hidden = !entryOn.checked;
-    if (entryOn.checked) { doc.entry = doc.entry || entryRows.blank(); entryRows.show(doc.entry); } else { delete doc.entry; }
-  }
-  entryOn.addEventListener("change", function () { showEntry(); changed(); });
-  showEntry();
+  // The flow's entry and exit conditions: each on when its box is ticked, in the row builder.
+  ["entry", "exit"].forEach(function (key) {
+    var on = document.getElementById(key + "-on"), root = document.getElementById(key + "-rules");
+    var rows = window.RuleBuilder(root, fields, function (logic) { doc[key] = logic; changed(); });
+    function show() {
+      root.hidden = !on.checked;
+      if (on.checked) { doc[key] = doc[key] || rows.blank(); rows.show(doc[key]); } else { delete doc[key]; }
+    }
+    on.addEventListener("change", function () { show(); changed(); });
+    show();
+  });
 
   var timer = null, asked = 0, state = document.getElementById("check-state");
   function changed() {
