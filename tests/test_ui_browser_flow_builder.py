@@ -217,3 +217,19 @@ def test_a_flows_description_and_exit_condition_are_written_and_taken_away(
     expect(tab.locator(".toast")).to_contain_text("saved as version 3")
     with db.session() as session:
         assert library.newest(session, shop.id, FLOW).document == document.check(EXAMPLE)
+
+
+def test_an_email_step_previews_and_test_sends_before_the_flow_is_saved(signed_in, app_server):
+    tab = signed_in
+    tab.goto(f"{app_server}/app/flows/new")
+    add(tab, "send")
+    panel = tab.locator("#panel")
+    write_email(panel, "thanks", "Thanks, {{ first_name }}", "We are packing it now.")
+    panel.locator("button:has-text('Preview')").click()
+    expect(panel.locator(".hint[aria-live]")).to_have_text("Subject: Thanks, Ana")
+    expect(panel.frame_locator("iframe.email-frame").locator("body")).to_contain_text(
+        "We are packing it now.")
+    panel.get_by_label("Send a test to").fill("owner@fernhill.example")
+    panel.locator("button:has-text('Send test')").click()
+    expect(panel.locator(".hint[aria-live]")).to_have_text(
+        "A test is on its way to owner@fernhill.example.")

@@ -242,7 +242,39 @@
             input("Preheader", send.preheader, function (v) { send.preheader = v; tidy(); }),
             input("Body", send.body, function (v) { send.body = v; }, { multiline: true }),
             input("Button text", button.text, function (v) { button.text = v; tidy(); }),
-            input("Button link", button.url, function (v) { button.url = v; tidy(); })];
+            input("Button link", button.url, function (v) { button.url = v; tidy(); })].concat(emailTools(send));
+  }
+  // The email as drafted, rendered by the server for the sample customer, or sent as a test.
+  function emailTools(send) {
+    var frame = el("iframe", { className: "email-frame", title: "Preview of this email", hidden: true });
+    frame.setAttribute("sandbox", "");  // the email's markup, never its scripts
+    var note = el("p", { className: "hint" }), to = el("input", { className: "input", type: "email", placeholder: "you@yourstore.com" });
+    note.setAttribute("aria-live", "polite");
+    function post(url, extra) {
+      return fetch(url, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(Object.assign({ send: send }, extra || {}))
+      }).then(function (response) { return response.json().then(function (body) { return { ok: response.ok, body: body }; }); });
+    }
+    function refused(body) {
+      return body.error || (body.problems || []).map(function (p) { return (p[0] || "/") + ": " + p[1]; }).join("; ");
+    }
+    var show = el("button", { type: "button", className: "btn", textContent: "Preview", onclick: function () {
+      post(form.dataset.emailPreviewUrl).then(function (answer) {
+        frame.hidden = !answer.ok;
+        if (!answer.ok) { note.textContent = refused(answer.body); return; }
+        note.textContent = "Subject: " + answer.body.subject;
+        frame.srcdoc = answer.body.html;
+      }).catch(function () { note.textContent = "Could not preview just now."; });
+    } });
+    var test = el("button", { type: "button", className: "btn", textContent: "Send test", onclick: function () {
+      post(form.dataset.emailTestUrl, { to: to.value }).then(function (answer) {
+        note.textContent = answer.ok ? "A test is on its way to " + answer.body.sent_to + "." : refused(answer.body);
+      }).catch(function () { note.textContent = "Could not send just now."; });
+    } });
+    return [el("div", { className: "email-tools" }, [show, el("label", { className: "field" }, [
+              el("span", { className: "field-label", textContent: "Send a test to" }), to]), test]), note, frame];
   }
   function conditionFields(step, path) {
     var root = el("div", { className: "rule-builder" });

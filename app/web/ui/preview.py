@@ -109,7 +109,7 @@ def save_texts():
                             customer_id=request.form.get("customer_id") or None))
 
 
-def _allow_test_send(store_id: int) -> bool:
+def allow_test_send(store_id: int) -> bool:
     key = TEST_SEND_KEY.format(store_id)
     count = broker.connection.incr(key)
     if count == 1:
@@ -126,7 +126,7 @@ def send_test():
     if address is None:
         flash("Enter the address to send the test to.", "error")
         return redirect(back)
-    if not _allow_test_send(g.store.id):
+    if not allow_test_send(g.store.id):
         flash(f"That's {TEST_SENDS_PER_HOUR} test sends this hour; try again later.", "error")
         return redirect(back)
     with db.session() as session:
