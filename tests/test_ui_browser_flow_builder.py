@@ -13,6 +13,7 @@ from tests.test_ui_browser import expect
 from tests.ui_helpers import login_path
 
 PHONE = 390
+STOP = "Stop a run, before any step, once the customer matches"
 
 
 @pytest.fixture
@@ -33,6 +34,15 @@ def add(tab, kind: str, where: str = "#canvas > .step-list") -> None:
     adder.locator("button").click()
 
 
+def condition(tab, switch: str, rows: str, field: str, operator: str, value: str) -> None:
+    """Tick the flow's entry or exit condition and write its one row."""
+    tab.get_by_label(switch).check()
+    row = tab.locator(rows)
+    row.locator("select[aria-label=Field]").select_option(field)
+    row.locator("select[aria-label=Operator]").select_option(operator)
+    row.locator("input[aria-label=Value]").fill(value)
+
+
 def write_email(panel, step_id: str, subject: str, body: str, button=None) -> None:
     panel.get_by_label("Step id").fill(step_id)
     panel.get_by_label("Subject").fill(subject)
@@ -47,11 +57,7 @@ def build_the_example(tab) -> None:
     tab.locator("[data-key=title] input").fill("Thanks for a big order")
     tab.locator("[data-key=consent] select").select_option("marketing")
     tab.locator("[data-key=trigger] select").select_option("order_placed")
-    tab.get_by_label("Only customers who match").check()
-    entry = tab.locator("#entry-rules")
-    entry.locator("select[aria-label=Field]").select_option("order.total")
-    entry.locator("select[aria-label=Operator]").select_option(">")
-    entry.locator("input[aria-label=Value]").fill("100")
+    condition(tab, "Only customers who match", "#entry-rules", "order.total", ">", "100")
 
     panel = tab.locator("#panel")
     add(tab, "wait")
@@ -136,33 +142,31 @@ def test_copy_a_prebuilt_flow_keep_what_the_builder_cannot_edit_and_save(signed_
     add(tab, "tag")
     panel.get_by_label("Value").fill("reminded")
     expect(tab.locator("#check-state")).to_have_text("Ready to save")
-    tab.locator("button:has-text('Save flow')").click()
-    expect(tab.locator(".toast")).to_contain_text("saved as version 1")
-
-    template = catalog.template("abandoned_checkout")
-    with db.session() as session:
-        saved = library.newest(session, shop.id, "my_abandoned_checkout").document
+    template, saved = save_the_copy(tab, shop, "abandoned_checkout")
     assert saved == {**template, "name": "my_abandoned_checkout",
                      "title": "Abandoned checkout (my copy)",
                      "steps": [*template["steps"], {"id": "tag_1", "tag": {"add": "reminded"}}]}
 
 
+def save_the_copy(tab, shop, name: str) -> tuple[dict, dict]:
+    """Save the builder's copy of a prebuilt flow: the template, and the document stored."""
+    tab.locator("button:has-text('Save flow')").click()
+    expect(tab.locator(".toast")).to_contain_text("saved as version 1")
+    with db.session() as session:
+        return catalog.template(name), library.newest(session, shop.id, f"my_{name}").document
+
+
 def test_a_template_waiting_on_a_condition_opens_draws_every_step_and_saves_whole(
         signed_in, app_server, shop):
     """Post-purchase waits for its delivery (a step the panel has no fields for): drawn in words,
-    shown read-only, and saved untouched beside a step added inside a split's side."""
+    shown read-only, and saved untouched."""
     tab = signed_in
     tab.goto(f"{app_server}/app/flows/new?template=post_purchase")
     waiting = tab.locator("[data-step=until_delivered] .step-open")
     expect(waiting).to_have_text('Wait until {"rule":"delivered"}')
     waiting.click()
     expect(tab.locator("#panel")).to_contain_text("kept as it is when you save")
-    tab.locator("button:has-text('Save flow')").click()
-    expect(tab.locator(".toast")).to_contain_text("saved as version 1")
-
-    template = catalog.template("post_purchase")
-    with db.session() as session:
-        saved = library.newest(session, shop.id, "my_post_purchase").document
+    template, saved = save_the_copy(tab, shop, "post_purchase")
     assert saved == {**template, "name": "my_post_purchase", "title": "Post-purchase (my copy)"}
 
 
@@ -195,11 +199,7 @@ def test_a_flows_description_and_exit_condition_are_written_and_taken_away(
     tab = signed_in
     tab.goto(f"{app_server}/app/flows/{FLOW}/build")
     tab.locator("[data-key=description] textarea").fill("Thanks big spenders")
-    tab.get_by_label("Stop a run, before any step, once the customer matches").check()
-    stop = tab.locator("#exit-rules")
-    stop.locator("select[aria-label=Field]").select_option("customer.orders_count")
-    stop.locator("select[aria-label=Operator]").select_option(">=")
-    stop.locator("input[aria-label=Value]").fill("2")
+    condition(tab, STOP, "#exit-rules", "customer.orders_count", ">=", "2")
     expect(tab.locator("#check-state")).to_have_text("Ready to save")
     tab.locator("button:has-text('Save flow')").click()
     expect(tab.locator(".toast")).to_contain_text("saved as version 2")
@@ -211,7 +211,7 @@ def test_a_flows_description_and_exit_condition_are_written_and_taken_away(
     tab.goto(f"{app_server}/app/flows/{FLOW}/build")  # saving went back to the Flows page
     expect(tab.locator("[data-key=description] textarea")).to_have_value("Thanks big spenders")
     tab.locator("[data-key=description] textarea").fill("")
-    tab.get_by_label("Stop a run, before any step, once the customer matches").uncheck()
+    tab.get_by_label(STOP).uncheck()
     expect(tab.locator("#check-state")).to_have_text("Ready to save")
     tab.locator("button:has-text('Save flow')").click()
     expect(tab.locator(".toast")).to_contain_text("saved as version 3")
