@@ -40,6 +40,7 @@ TRIGGERS = {
     "consent_changed": (events.CONSENT_CHANGED, (has_email,)),
     "segment_entered": (events.SEGMENT_ENTERED, (has_email,)),
     "segment_left": (events.SEGMENT_LEFT, (has_email,)),
+    "tag_added": (events.TAG_ADDED, (has_email,)),
 }
 # Date triggers: the daily audience query that finds who the day concerns.
 DATES = {"birthday": birthdays_today, "first_order_anniversary": first_order_anniversaries,
@@ -88,7 +89,7 @@ def compile_flow(document: dict, version: int, built: bool = True) -> Flow:
 
 def _trigger(trigger: dict, event: str | None) -> EventTrigger | AudienceTrigger:
     if event is not None:
-        return EventTrigger((event,), segment=trigger.get("segment"))
+        return EventTrigger((event,), segment=trigger.get("segment"), tag=trigger.get("tag"))
     if trigger["event"] == DAYS_AFTER:
         return AudienceTrigger(partial(days_after_date, date=trigger["date"], days=trigger["days"]))
     return AudienceTrigger(DATES[trigger["event"]])

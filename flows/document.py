@@ -72,6 +72,9 @@ def check(document) -> dict:
     if (trigger["event"] in SEGMENT_EVENTS) != ("segment" in trigger):
         problems.append(("/trigger/segment", "segment_entered and segment_left name a segment "
                                              "(\"segment\": its name); other triggers do not"))
+    if (trigger["event"] == "tag_added") != ("tag" in trigger):
+        problems.append(("/trigger/tag", "tag_added names its tag (\"tag\": the tag); other "
+                                         "triggers do not"))
     for part in DAYS_AFTER_PARTS:
         if (trigger["event"] == "days_after") != (part in trigger):
             problems.append((f"/trigger/{part}", "days_after names the customer's date it counts "

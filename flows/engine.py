@@ -93,6 +93,8 @@ def _triggers(session: Session, flow: Flow, event: events.DomainEvent) -> bool:
     trigger = flow.trigger
     if not isinstance(trigger, EventTrigger) or event.name not in trigger.events:
         return False
+    if trigger.tag is not None:
+        return event.label == trigger.tag
     if trigger.segment is None:
         return True
     return event.related_id is not None and session.execute(select(Segment.id).where(

@@ -293,10 +293,11 @@ CHECKOUT, CART, BROWSE, LIFECYCLE, PROMOTIONAL = 40, 30, 20, 15, 10
 @dataclass(frozen=True)
 class EventTrigger:
     """Enroll when one of these domain events happens to a subject of this kind; for a segment
-    event, only the segment of this name (the event carries its id)."""
+    event, only the segment of this name (the event carries its id); for a tag, only this tag."""
 
     events: tuple[str, ...]
     segment: str | None = None
+    tag: str | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from flows.localtime import next_weekly
 from tests.flow_helpers import (DAY, HOUR, MINUTE, SAMPLE_TIME, Person, at, customer, enable,
                                 messages, move_to, order_sample, runs, timeline)
 from tests.test_flow_built import john_buys, problems, tags
-from tests.helpers import SHOP
+from tests.helpers import SHOP, published
 from tests.https_receiver import Receiver
 from tests.test_flow_lifecycle import BUYER, BUYER_EMAIL, place_order
 
@@ -98,6 +98,38 @@ def test_a_tag_job_writes_the_tag_as_the_customer_has_it_when_it_runs(
 
     assert shopify.tags_added[SHOP] == []
     assert shopify.tags_removed[SHOP] == [(f"gid://shopify/Customer/{BUYER}", ["vip"])]
+
+
+def test_a_tag_the_store_gives_a_known_customer_starts_the_flows_on_that_tag(
+        shop, webhooks, run_jobs, smtp_sink):
+    """Bob (the published customers/update) is tagged in Shopify: the flow on that tag starts
+    once, the flow on another tag does not, and the tags of his first record start nothing."""
+    note = {"id": "note", "send": SEND}
+    switch_on(shop, built("vip_hello", "tag_added", note, consent="transactional",
+                          trigger={"event": "tag_added", "tag": "vip"}))
+    switch_on(shop, built("wholesale_hello", "tag_added", note, consent="transactional",
+                          trigger={"event": "tag_added", "tag": "wholesale"}))
+    bob = published("shopify/customers_update.json")
+    for day, tags in ((5, "early"), (6, "early, vip"), (7, "vip, early")):
+        webhooks.deliver("customers/update", bob | {"tags": tags,
+                                                    "updated_at": f"2022-01-0{day}T10:00:00Z"})
+        run_jobs()
+
+    assert [m.flow for m in messages()] == ["vip_hello"]
+    assert runs("wholesale_hello") == []
+    bob_first = bob | {"id": bob["id"] + 1, "email": "rob@biller.com", "tags": "vip"}
+    webhooks.deliver("customers/update", bob_first)
+    run_jobs()
+    assert len(runs("vip_hello")) == 1
+
+
+def test_a_tag_trigger_names_its_tag_and_only_it_does():
+    no_tag = built("t", "tag_added", {"id": "n", "send": SEND})
+    assert problems(no_tag) == [("/trigger/tag", "tag_added names its tag (\"tag\": the tag); "
+                                                 "other triggers do not")]
+    stray = built("t", "order_placed", {"id": "n", "send": SEND},
+                  trigger={"event": "order_placed", "tag": "vip"})
+    assert [pointer for pointer, _ in problems(stray)] == ["/trigger/tag"]
 
 
 def ab_flow(name: str, split_id: str) -> dict:

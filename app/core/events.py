@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 CUSTOMER_CREATED = "customer_created"
 CUSTOMER_UPDATED = "customer_updated"
+# The store gave a known customer a tag (subject: the customer; label: the tag).
+TAG_ADDED = "tag_added"
 CONSENT_CHANGED = "consent_changed"
 ORDER_PLACED = "order_placed"
 ORDER_UPDATED = "order_updated"
@@ -42,6 +44,7 @@ class DomainEvent:
     subject_id: int  # our row id, never the platform's
     occurred_at: datetime
     related_id: int | None = None  # a second row it is about: the segment a customer entered
+    label: str | None = None  # a name it is about: the tag a customer was given
 
 
 Listener = Callable[[Session, DomainEvent], None]

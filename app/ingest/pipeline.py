@@ -141,7 +141,13 @@ def store_record(session: Session, store_id: int, record: Record, platform: str,
         raise TypeError(f"no upsert for {type(record).__name__}")
     if not result.changed:
         return []
-    return [events.DomainEvent(name, store_id, subject, result.id, now)]
+    changed = [events.DomainEvent(name, store_id, subject, result.id, now)]
+    if subject == "customer" and not result.created:
+        # Tags the store gave a customer we knew: the tags of their first record are history.
+        had = set(result.before["tags"] or ())
+        changed += [events.DomainEvent(events.TAG_ADDED, store_id, subject, result.id, now,
+                                       label=tag) for tag in record.tags if tag not in had]
+    return changed
 
 
 def _consent(session: Session, store_id: int, record: ConsentRecord, platform: str,
