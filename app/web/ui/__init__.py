@@ -186,5 +186,5 @@ def owned_or_404(session, model, row_id: int | None):
     return row
 
 
-from app.web.ui import (activity, audit_log, builder, devinbox, flows, overview,  # noqa: E402,F401
-                        preview, segments, settings, team)
+from app.web.ui import (activity, audit_log, builder, designer, devinbox, flows,  # noqa: E402,F401
+                        overview, preview, segments, settings, team)
