@@ -16,7 +16,7 @@ from app.mail.design import store as designs
 from app.mail.render import default_design
 from app.models import Checkout
 from tests.helpers import published
-from tests.ui_helpers import add_customer, connect_rival, sign_in
+from tests.ui_helpers import add_customer, connect_rival, sign_in, sign_in_viewer
 
 EMAIL = "abandoned_checkout/email_1"
 PAGE = f"/app/emails/{EMAIL}/design"
@@ -152,6 +152,13 @@ def test_a_forged_form_gets_nowhere(client, owner, shop):
     assert draw(client, "forged", edited()).status_code == 400
     assert save(client, owner, edited()).status_code == 302
     assert client.post(f"{PAGE}/reset").status_code == 400 and stored(shop.id) == edited()
+
+
+def test_a_viewer_can_neither_see_nor_change_a_design(app, shop):
+    viewer, csrf = sign_in_viewer(app, shop.id)
+    assert viewer.get(PAGE).status_code == 403
+    assert viewer.post(PAGE, data={"design": json.dumps(edited()), "csrf_token": csrf}
+                       ).status_code == 403 and stored(shop.id) is None
 
 
 def test_another_stores_design_and_customers_are_out_of_reach(app, client, owner, shop,
