@@ -9,26 +9,21 @@ from email import message_from_bytes, policy
 import pytest
 
 from app.mail import outbox
-from tests.mail_helpers import checkout_message, with_postal_address
+from tests.mail_helpers import checkout_message
 from tests.test_ui_browser import expect
-from tests.ui_helpers import login_path
+from tests.test_ui_browser_flow_builder import PHONE, signed_in  # noqa: F401 (a fixture)
 
-PHONE = 390
 HEADING = "Still thinking it over, {{ first_name }}?"
 SHOWN = "Still thinking it over, Ana?"  # as the sample customer reads it
 
 
 @pytest.fixture
-def designer(browser, app_server, shop, storeflow):
+def designer(signed_in, app_server):
     """A tab signed in to the shop, on the designer of its first abandoned-checkout email."""
-    with_postal_address(shop.id)
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    tab = context.new_page()
-    tab.goto(app_server + login_path(storeflow, shop.id))
-    tab.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_1")
-    tab.locator("a:has-text('Design this email')").click()
-    yield tab
-    context.close()
+    signed_in.set_viewport_size({"width": 1400, "height": 900})
+    signed_in.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_1")
+    signed_in.locator("a:has-text('Design this email')").click()
+    return signed_in
 
 
 def previews(tab):

@@ -9,7 +9,6 @@
   var design = JSON.parse(store.value);
   var problems = JSON.parse(document.getElementById("design-problems").textContent);
   var list = document.getElementById("design-blocks"), state = document.getElementById("check-state");
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var ALIGN = ["align", "Align", "choice", [["", "Our default"], ["left", "Left"], ["center", "Centre"]]];
   var SHOW = ["if", "Show", "choice", [["", "Always"], ["discount", "With a discount code"], ["no_discount", "Without a discount code"],
     ["products", "With products"], ["no_products", "Without products"], ["can_reply", "When replies are read"],
@@ -38,12 +37,7 @@
     footer: ["Footer", {}, [["reason", "Why this email came", "line"]]]
   };
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) { node[key] = props[key]; });
-    (children || []).forEach(function (child) { node.appendChild(child); });
-    return node;
-  }
+  var el = window.Documents.el;
   function labelled(text, box) {
     return el("label", { className: "field" }, [el("span", { className: "field-label", textContent: text }), box]);
   }
@@ -93,13 +87,7 @@
         return el("li", { className: "error-text", textContent: p[0] + ": " + p[1] });
       }));
     });
-    var top = document.getElementById("problem-list");
-    top.replaceChildren.apply(top, problems.map(function (p) {
-      var line = el("li", {}, [el("code", { textContent: p[0] || "/" }), document.createTextNode(" " + p[1])]);
-      line.dataset.problem = p[0];
-      return line;
-    }));
-    document.getElementById("problems").hidden = problems.length === 0;
+    window.Documents.listProblems(problems);
   }
   function draw() {
     var blocks = design.blocks;
@@ -149,31 +137,20 @@
   });
 
   // The live preview: the draft drawn by the server as the chosen customer would get it.
-  var timer = null, asked = 0;
   var frames = document.querySelectorAll("[data-design-frame]");
+  var preview = window.Documents.asker(form.dataset.previewUrl, state, "Drawing…", function (answer) {
+    problems = answer.problems;
+    state.textContent = window.Documents.tally(problems);
+    if (!problems.length) {
+      frames.forEach(function (frame) { frame.srcdoc = answer.html; });
+      document.getElementById("design-subject").textContent = answer.subject;
+      document.getElementById("design-text").textContent = answer.text;
+    }
+    showProblems();
+  });
   function changed() {
     store.value = JSON.stringify(design);
-    clearTimeout(timer);
-    state.textContent = "Drawing…";
-    timer = setTimeout(preview, 300);
-  }
-  function preview() {
-    var mine = ++asked;
-    fetch(form.dataset.previewUrl, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
-      body: store.value
-    }).then(function (response) { return response.json(); }).then(function (answer) {
-      if (mine !== asked) { return; }
-      problems = answer.problems;
-      state.textContent = problems.length ? problems.length + (problems.length === 1 ? " problem to fix" : " problems to fix") : "Ready to save";
-      if (!problems.length) {
-        frames.forEach(function (frame) { frame.srcdoc = answer.html; });
-        document.getElementById("design-subject").textContent = answer.subject;
-        document.getElementById("design-text").textContent = answer.text;
-      }
-      showProblems();
-    }).catch(function () { if (mine === asked) { state.textContent = "Could not draw it just now."; } });
+    preview(store.value);
   }
   draw();
 })();
