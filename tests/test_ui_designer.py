@@ -7,15 +7,18 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import select
 
 from app.core.db import db
+from app.mail import outbox
 from app.mail.design import store as designs
 from app.mail.render import default_design
-from app.models import Checkout
+from app.models import Checkout, Message
 from tests.helpers import published
+from tests.mail_helpers import with_postal_address
 from tests.ui_helpers import add_customer, connect_rival, sign_in, sign_in_viewer
 
 EMAIL = "abandoned_checkout/email_1"
@@ -196,3 +199,20 @@ def test_nothing_of_a_design_is_logged(client, owner, caplog):
     client.post(f"{PAGE}/reset", data={"csrf_token": owner})
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "email design saved" in logged and SECRET not in logged
+
+
+def test_a_test_send_from_the_designer_sends_the_saved_design_and_comes_back(client, owner,
+                                                                            shop, smtp_sink):
+    """The preview's test send (30 an hour), of the saved design, back to the designer."""
+    with_postal_address(shop.id)  # a marketing email goes out only with it
+    save(client, owner, edited())
+    answer = client.post("/app/preview/send", data={
+        "csrf_token": owner, "step": EMAIL, "from": "designer", "to": "owner@example.com"})
+    assert answer.status_code == 302 and answer.location == PAGE
+    assert "is on its way to owner@example.com" in client.get(PAGE).get_data(as_text=True)
+    with db.session() as session:
+        message_id = session.execute(select(Message.id).where(
+            Message.store_id == shop.id, Message.email == "owner@example.com")).scalar_one()
+    assert outbox.deliver(message_id) == "sent"
+    sent = message_from_bytes(smtp_sink.raw[-1], policy=policy.default)
+    assert SECRET in sent.get_body(("html",)).get_content()
