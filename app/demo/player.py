@@ -111,14 +111,17 @@ class MailLinks(HTMLParser):
     def __init__(self, html: str):
         super().__init__()
         self.pixel = self.button = None
+        self._in_button = False  # inside a block design's button cell (app.mail.design)
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         found = dict(attrs)
+        classes = (found.get("class") or "").split()
         if tag == "img" and "/o/" in (found.get("src") or ""):
             self.pixel = found["src"]
-        elif tag == "a" and "button" in (found.get("class") or "").split():
+        elif tag == "a" and ("button" in classes or self._in_button):
             self.button = self.button or found.get("href")
+        self._in_button = self._in_button and tag != "a" or "sf-btn" in classes
 
 
 class Player:

@@ -18,12 +18,11 @@ GUTTER = 32  # the card's inner padding, left and right
 RULE = "#e4e4e7"
 PREHEADER_PAD = "&#8199;&#65279;&#847;" * 40
 # Media queries cannot be inlined: clients that keep a <style> get dark mode, the rest the
-# light, already readable card. Buttons keep their brand colours in both.
+# light, already readable card. Text (sf-t) turns light; buttons keep their brand colours.
 DARK = """@media (prefers-color-scheme: dark) {
   .sf-body, .sf-body > div { background: #18181b !important; }
   .sf-card > table, .sf-card { background: #27272a !important; }
-  .sf-card div, .sf-card td, .sf-card h1, .sf-card h2, .sf-card p { color: #f4f4f5 !important; }
-  .sf-card .sf-btn td, .sf-card .sf-btn a { color: inherit !important; }
+  .sf-t div, .sf-t td, .sf-t h1, .sf-t h2, .sf-t p { color: #f4f4f5 !important; }
   .sf-panel { background: #18181b !important; }
   .sf-muted { color: #a1a1aa !important; }
   .sf-link { color: #f4f4f5 !important; }
@@ -42,7 +41,8 @@ def document(blocks: list[dict], kit: Kit, store: dict, preheader: str, title: s
     return (
         f'<mjml lang="en"><mj-head><mj-title>{e(title)}</mj-title>'
         f'<mj-attributes><mj-all font-family="{font}" />'
-        f'<mj-text font-size="16px" line-height="1.55" color="{kit.text}" padding="0 {GUTTER}px 16px" />'
+        f'<mj-text font-size="16px" line-height="1.55" color="{kit.text}" padding="0 {GUTTER}px 16px" '
+        f'css-class="sf-t" /><mj-table css-class="sf-t" />'
         f'<mj-section padding="0" /><mj-column padding="0" /></mj-attributes>'
         f'<mj-style>{DARK}</mj-style></mj-head>'
         f'<mj-body background-color="{kit.background}" width="{WIDTH}px" css-class="sf-body">{hidden}'
