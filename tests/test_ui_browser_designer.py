@@ -47,7 +47,8 @@ def test_add_move_save_send_and_reset_a_heading(designer, shop, webhooks, run_jo
         expect(body).to_contain_text(SHOWN)
 
     tab.set_viewport_size({"width": PHONE, "height": 844})
-    for selector in ("#design-blocks", "#design-form button[type=submit]", ".device-phone"):
+    for selector in ("#design-blocks", "#design-form button[type=submit]", ".device-phone",
+                     ".device-desktop"):  # the 600 px email scrolls sideways inside its frame
         box = tab.locator(selector).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE, selector
     tab.set_viewport_size({"width": 1400, "height": 900})
