@@ -107,6 +107,8 @@ def pages(store: Store) -> dict[str, str]:
         "flow builder, a flow of 30 steps": f"/app/flows/{BUILT_NAME}/build",
         "preview of a step as that customer":
             f"/app/preview?step=abandoned_checkout/email_1&customer_id={customer_id}",
+        "email designer as that customer (issue 18)":
+            f"/app/emails/abandoned_checkout/email_1/design?customer_id={customer_id}",
     }
 
 

@@ -13,9 +13,11 @@ from sqlalchemy import select, update
 
 from app.audiences import segments
 from app.core.db import db
+from app.mail.design import store as designs
 from app.mail.transport import transports
 from app.models import Customer, Message, Order, Segment, Store, StoreNotice, TimelineEntry
 from app.web.ui import staff
+from app.web.ui.designer import designable
 from flows import document, library
 from flows.catalog import FLOWS
 from tests.test_flow_built import EXAMPLE, FLOW
@@ -56,6 +58,8 @@ def two_stores(app, shop):
         for store_id, title in ((rival.id, "RIVAL-ONLY thanks"), (shop.id, EXAMPLE["title"])):
             library.save(session, store_id, document.check({**EXAMPLE, "title": title}),
                          "the owner")
+        designs.save(session, rival.id, "abandoned_checkout", "email_1", {
+            "format": 1, "blocks": [{"type": "heading", "text": "RIVAL-ONLY sale"}]}, "the owner")
     return shop, rival
 
 
@@ -94,6 +98,10 @@ def pages(store_id: int) -> dict[str, list[str]]:
         "/app/flows/<name>/build": [f"/app/flows/{FLOW}/build"],
         "/app/preview": ["/app/preview", f"/app/preview?email={ANA}",
                          *(f"/app/preview?customer_id={i}" for i in customers)],
+        "/app/emails/<flow>/<step>/design": [
+            *(f"/app/emails/{s.template}/design" for s in designable()),
+            f"/app/emails/abandoned_checkout/email_1/design?email={ANA}",
+            *(f"/app/emails/abandoned_checkout/email_1/design?customer_id={i}" for i in customers)],
         "/app/settings": ["/app/settings"],
         "/app/staff": ["/app/staff"],
         "/app/audit": ["/app/audit", "/app/audit?page=2"],

@@ -10,7 +10,6 @@
   var fields = JSON.parse(document.getElementById("rule-fields").textContent);
   var problems = JSON.parse(document.getElementById("flow-problems").textContent);
   var canvas = document.getElementById("canvas"), panel = document.getElementById("panel");
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var KINDS = [["wait", "Wait"], ["send", "Send an email"], ["if", "If / else"], ["tag", "Tag"],
                ["score", "Score"], ["discount", "Discount code"], ["exit", "Exit"]];
   // Drawn and kept as they are (changed as a document): what the side panel has no fields for.
@@ -20,12 +19,7 @@
                  score: { add: 1 }, discount: { percent: 10, valid_days: 7 }, exit: {} };
   var selected = null;  // the path of the step in the panel: ["steps", 3, "then", 0]
 
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    Object.keys(props || {}).forEach(function (key) { node[key] = props[key]; });
-    (children || []).forEach(function (child) { node.appendChild(child); });
-    return node;
-  }
+  var el = window.Documents.el;
   function pointer(path) { return path.length ? "/" + path.join("/") : ""; }
   function walk(node, path) { return path.reduce(function (found, key) { return found && found[key]; }, node); }
   function at(path) { return walk(doc, path); }
@@ -173,13 +167,7 @@
       el("span", { className: "branch-label", textContent: "Starts on " + String((doc.trigger || {}).event || "…").replace(/_/g, " ") })]), drawSteps(["steps"]));
     var flowProblems = document.querySelector("[data-problems-for=flow]");
     flowProblems.replaceChildren.apply(flowProblems, Array.prototype.slice.call(problemList("").childNodes));
-    var top = document.getElementById("problem-list");
-    top.replaceChildren.apply(top, problems.map(function (problem) {
-      var line = el("li", {}, [el("code", { textContent: problem[0] || "/" }), document.createTextNode(" " + problem[1])]);
-      line.dataset.problem = problem[0];
-      return line;
-    }));
-    document.getElementById("problems").hidden = problems.length === 0;
+    window.Documents.listProblems(problems);
   }
 
   function add(path, kind) {
@@ -250,13 +238,7 @@
     frame.setAttribute("sandbox", "");  // the email's markup, never its scripts
     var note = el("p", { className: "hint" }), to = el("input", { className: "input", type: "email", placeholder: "you@yourstore.com" });
     note.setAttribute("aria-live", "polite");
-    function post(url, extra) {
-      return fetch(url, {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify(Object.assign({ send: send }, extra || {}))
-      }).then(function (response) { return response.json().then(function (body) { return { ok: response.ok, body: body }; }); });
-    }
+    function post(url, extra) { return window.Documents.post(url, JSON.stringify(Object.assign({ send: send }, extra || {}))); }
     function refused(body) {
       return body.error || (body.problems || []).map(function (p) { return (p[0] || "/") + ": " + p[1]; }).join("; ");
     }
@@ -330,26 +312,16 @@
     show();
   });
 
-  var timer = null, asked = 0, state = document.getElementById("check-state");
+  var state = document.getElementById("check-state");
+  var check = window.Documents.asker(form.dataset.checkUrl, state, "Checking…", function (answer) {
+    problems = answer.problems;
+    state.textContent = window.Documents.tally(problems);
+    draw();
+  });
   function changed() {
     store.value = JSON.stringify(doc);
     draw();
-    clearTimeout(timer);
-    state.textContent = "Checking…";
-    timer = setTimeout(check, 300);
-  }
-  function check() {
-    var mine = ++asked;
-    fetch(form.dataset.checkUrl, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
-      body: store.value
-    }).then(function (response) { return response.json(); }).then(function (answer) {
-      if (mine !== asked) { return; }
-      problems = answer.problems;
-      state.textContent = problems.length ? problems.length + (problems.length === 1 ? " problem to fix" : " problems to fix") : "Ready to save";
-      draw();
-    }).catch(function () { if (mine === asked) { state.textContent = "Could not check just now."; } });
+    check(store.value);
   }
   draw();
 })();

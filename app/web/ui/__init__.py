@@ -186,5 +186,5 @@ def owned_or_404(session, model, row_id: int | None):
     return row
 
 
-from app.web.ui import (activity, audit_log, builder, builder_email, devinbox, flows,  # noqa: E402,F401
-                        overview, preview, segments, settings, team)
+from app.web.ui import (activity, audit_log, builder, builder_email, designer, devinbox,  # noqa: E402,F401
+                        flows, overview, preview, segments, settings, team)

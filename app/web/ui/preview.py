@@ -33,7 +33,7 @@ def _step() -> previews.PreviewStep:
     return step
 
 
-def _customer(session) -> tuple[Customer | None, str | None]:
+def chosen_customer(session) -> tuple[Customer | None, str | None]:
     """The customer to preview as: by id (links from Activity), by email, or the sample."""
     given = request.values.get("customer_id", "")
     if given.isdigit():  # what looks like an id but names no row ("²", 10**20) is a 404 too
@@ -60,7 +60,7 @@ def _show(step: previews.PreviewStep, drafts: dict[str, str]):
     """The preview with the editor's texts (saved, or the drafts given); a text that cannot be
     used is named, and the template's own text shows instead."""
     with db.session() as session:
-        customer, notice = _customer(session)
+        customer, notice = chosen_customer(session)
         saved = choices.effective(session, g.store.id, step.flow)[1]
         try:
             shown, error = {**saved, **choices.validate(step.flow, drafts)}, None
@@ -122,7 +122,11 @@ def send_test():
     """Queue the previewed email to an address: a Message with no run, through the outbox."""
     step = _step()
     address = normalize_email(request.form.get("to", ""))
-    back = url_for("ui.preview", step=step.template, customer_id=request.form.get("customer_id") or None)
+    customer_id = request.form.get("customer_id") or None
+    # The designer's test send comes back to the designer; any other, to the preview.
+    back = url_for("ui.designer", flow=step.flow.name, step=step.step.template,
+                   customer_id=customer_id) if request.form.get("from") == "designer" \
+        else url_for("ui.preview", step=step.template, customer_id=customer_id)
     if address is None:
         flash("Enter the address to send the test to.", "error")
         return redirect(back)
@@ -130,7 +134,7 @@ def send_test():
         flash(f"That's {TEST_SENDS_PER_HOUR} test sends this hour; try again later.", "error")
         return redirect(back)
     with db.session() as session:
-        customer, _ = _customer(session)
+        customer, _ = chosen_customer(session)
         settings = choices.effective(session, g.store.id, step.flow)[1]
         context, _ = previews.message_context(session, g.store.id, step, customer, settings)
         message_id = outbox.queue_message(

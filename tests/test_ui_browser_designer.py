@@ -1,0 +1,73 @@
+"""The email designer in a real browser (headless chromium, issue 18): a heading added to the
+first abandoned-checkout email by clicking and typing, moved to the top, seen in the desktop and
+phone previews, saved and kept over a reload, carried by the email the flow sends, and gone again
+after a reset; the page fits a 390 px phone."""
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+import pytest
+
+from app.mail import outbox
+from tests.mail_helpers import checkout_message
+from tests.test_ui_browser import expect
+from tests.test_ui_browser_flow_builder import PHONE, signed_in  # noqa: F401 (a fixture)
+
+HEADING = "Still thinking it over, {{ first_name }}?"
+SHOWN = "Still thinking it over, Ana?"  # as the sample customer reads it
+
+
+@pytest.fixture
+def designer(signed_in, app_server):
+    """A tab signed in to the shop, on the designer of its first abandoned-checkout email."""
+    signed_in.set_viewport_size({"width": 1400, "height": 900})
+    signed_in.goto(f"{app_server}/app/preview?step=abandoned_checkout/email_1")
+    signed_in.locator("a:has-text('Design this email')").click()
+    return signed_in
+
+
+def previews(tab):
+    return [tab.frame_locator(f"iframe[title='{which} preview']").locator("body")
+            for which in ("Desktop", "Phone")]
+
+
+def test_add_move_save_send_and_reset_a_heading(designer, shop, webhooks, run_jobs, smtp_sink):
+    tab = designer
+    blocks = tab.locator("#design-blocks .design-block")
+    count = blocks.count()
+    tab.locator("#block-kind").select_option("heading")
+    tab.locator("#block-add").click()
+    expect(blocks).to_have_count(count + 1)
+    blocks.last.get_by_label("Text").fill(HEADING)
+    for index in range(count, 0, -1):  # up, one place at a time, to the top
+        blocks.nth(index).get_by_role("button", name="Move up").click()
+    expect(blocks.first.get_by_label("Text")).to_have_value(HEADING)
+    expect(tab.locator("#check-state")).to_have_text("Ready to save")
+    for body in previews(tab):
+        expect(body).to_contain_text(SHOWN)
+
+    tab.set_viewport_size({"width": PHONE, "height": 844})
+    for selector in ("#design-blocks", "#design-form button[type=submit]", ".device-phone",
+                     ".device-desktop"):  # the 600 px email scrolls sideways inside its frame
+        box = tab.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE, selector
+    tab.set_viewport_size({"width": 1400, "height": 900})
+
+    tab.locator("button:has-text('Save design')").click()
+    expect(tab.locator(".toast")).to_contain_text("saved")
+    tab.reload()
+    expect(blocks.first.get_by_label("Text")).to_have_value(HEADING)
+    for body in previews(tab):
+        expect(body).to_contain_text(SHOWN)
+
+    message_id = checkout_message(shop, webhooks, run_jobs)  # as the flow queues its first email
+    assert outbox.deliver(message_id) == "sent"
+    sent = message_from_bytes(smtp_sink.raw[-1], policy=policy.default)
+    assert "Still thinking it over" in sent.get_body(("html",)).get_content()
+
+    tab.locator("button:has-text('Reset to our design')").click()
+    expect(tab.locator(".toast")).to_contain_text("back to our design")
+    expect(blocks).to_have_count(count)
+    expect(blocks.first.get_by_label("Text")).to_have_value("You left something behind")
+    for body in previews(tab):
+        expect(body).not_to_contain_text("Still thinking it over")
