@@ -14,8 +14,8 @@ Three things keep the replay apart from the store:
 - its port (`Recorder`) counts the emails instead of writing them to the outbox, answers code
   requests itself, and writes nothing back to the store or to Redis;
 - each run is replayed in a savepoint that is rolled back (its run is never inserted), so a tag,
-  a score, a timeline entry or a sunset it records is gone, and its row locks with it, before
-  the next run.
+  a score, a timeline entry or a sunset it records is gone, and its locks with it, before the
+  next run (`_undone`).
 
 What it cannot know, it takes from today: consent, suppression and addresses are as they are
 now; quiet hours, frequency caps and other flows are not simulated, and later activity does not
@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
@@ -231,13 +232,25 @@ def dry_run(session: Session, store: Store, flow: Flow, settings: dict,
             continue
         report.enrolled += 1
         last_entry[found.customer_id] = found.triggered_at
-        savepoint = session.begin_nested()
-        try:
+        with _undone(session):
             _play(ctx, flow, report, recorder)
-        finally:
-            savepoint.rollback()
     report.emails = recorder.emails
     return report
+
+
+@contextmanager
+def _undone(session: Session) -> Iterator[None]:
+    """The block in a savepoint rolled back, then released. SQLAlchemy's rollback of a
+    savepoint leaves it open (ROLLBACK TO keeps it), so each run's would nest in the one before
+    and keep a transaction-id lock: a busy store's replay of a few thousand runs ran out of
+    PostgreSQL's lock table ("out of shared memory")."""
+    savepoint = session.begin_nested()
+    name = session.connection().get_nested_transaction()._savepoint  # SQLAlchemy keeps it private
+    try:
+        yield
+    finally:
+        savepoint.rollback()
+        session.connection().exec_driver_sql(f"RELEASE SAVEPOINT {name}")
 
 
 def _at(ctx: RunContext, when: datetime) -> RunContext:

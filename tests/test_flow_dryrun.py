@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.core import clock, stores
 from app.core.db import db
@@ -286,6 +286,21 @@ def test_the_dry_run_walks_the_steps_of_the_live_engine(shop, webhooks, run_jobs
 
     assert "email_2" not in {m.step for m in sent}
     assert report.emails == len(sent) == 3
+
+
+def test_a_dry_run_keeps_no_lock_for_the_runs_it_replayed(shop, shopify, webhooks, run_jobs):
+    """Each run's savepoint is rolled back and released: one left open nests the next run's
+    inside it, each keeping a transaction-id lock, and a replay of a few thousand runs ran out of
+    PostgreSQL's lock table. (The transaction's own id is the one lock left.)"""
+    subscriber_orders_twice(webhooks, run_jobs, 10 * DAY)
+    with db.session() as session:
+        flow = catalog.FLOWS["first_repeat_purchase"]
+        settings = choices.effective(session, shop.id, flow)[1]
+        report = dry_run(session, session.get(Store, shop.id), flow, settings,
+                         SAMPLE_TIME + 20 * DAY)
+        held = session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = "
+                                    "'transactionid' AND pid = pg_backend_pid()")).scalar()
+    assert report.enrolled == 2 and held <= 1
 
 
 def test_a_dry_run_with_codes_tags_and_points_leaves_the_store_as_it_was(shop, shopify,
