@@ -20,9 +20,9 @@ from flows.steps import Send
 
 # enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, scored, exited,
 # completed; resumed (a sunset lifted, flows.sunset); branched (an if or a split answered), called
-# (a webhook asked for)
+# (a webhook asked for), moved (onto a built flow's newest version, flows.moves)
 KINDS = ("enrolled", "not_enrolled", "held_out", "sent", "deferred", "skipped", "tagged",
-         "scored", "exited", "completed", "resumed", "branched", "called")
+         "scored", "exited", "completed", "resumed", "branched", "called", "moved")
 
 
 def record(session: Session, run: FlowRun, kind: str, at, step: str | None = None,

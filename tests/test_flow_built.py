@@ -164,6 +164,40 @@ def test_a_run_finishes_on_the_version_it_started_new_runs_take_the_new_one(
     assert [f["version"] for f in listed if f["name"] == FLOW] == [2]
 
 
+def test_moved_runs_go_on_from_the_same_step_on_the_newest_version(
+        shop, storeflow, example_on, webhooks, run_jobs, tmp_path):
+    """The merchant moves runs under way onto version 2: John's, waiting before the thanks,
+    sends version 2's subject; the move is on his timeline. A run whose next step version 3 no
+    longer has stays on its version."""
+    john_buys(webhooks, run_jobs)
+    changed = copy.deepcopy(EXAMPLE)
+    changed["steps"][1]["send"]["subject"] = "Your big order is in good hands"
+    second = tmp_path / "v2.json"
+    second.write_text(json.dumps(changed))
+    storeflow("flows", "import", "--store", shop.domain, str(second))
+
+    moved = storeflow("flows", "move-runs", "--store", shop.domain, FLOW).output
+    assert moved.strip() == (f"{FLOW}: 1 run(s) moved to version 2; 0 stay on theirs (their "
+                             "next step is not in version 2)")
+    move_to(SAMPLE_TIME + HOUR, run_jobs)
+    assert [(r.version, r.status) for r in runs(FLOW)] == [(2, "active")]
+    with db.session() as session:
+        [message] = session.execute(select(Message).where(Message.flow == FLOW)).scalars()
+        assert compose.build(session, session.get(Store, shop.id), message)["Subject"] == (
+            "Your big order is in good hands")
+    assert ("moved", "from version 1 to version 2") in [
+        (kind, detail) for kind, _, detail in timeline(shop.id, BUYER_EMAIL)]
+
+    renamed = copy.deepcopy(changed)
+    renamed["steps"][2]["id"] = "wait_a_day"  # John's run waits there now
+    third = tmp_path / "v3.json"
+    third.write_text(json.dumps(renamed))
+    storeflow("flows", "import", "--store", shop.domain, str(third))
+    stayed = storeflow("flows", "move-runs", "--store", shop.domain, FLOW).output
+    assert "0 run(s) moved to version 3; 1 stay on theirs" in stayed
+    assert [r.version for r in runs(FLOW)] == [2]
+
+
 def problems(changed: dict) -> list[tuple[str, str]]:
     with pytest.raises(document.FlowDocumentError) as refused:
         document.check(changed)

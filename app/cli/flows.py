@@ -251,6 +251,30 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(f"{name} has versions {', '.join(map(str, sorted(versions)))}")
         click.echo(json.dumps(versions[chosen], indent=2, ensure_ascii=False))
 
+    @flows.command("move-runs")
+    @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
+    @click.argument("name", metavar="FLOW")
+    def flows_move_runs(store_ref: str, name: str) -> None:
+        """Move a built flow's runs under way onto its newest version: each goes on from the
+        same step (by its id), with the newest version's settings; a run whose next step the
+        newest version no longer has stays on its own."""
+        from app.core.db import db
+        from flows import catalog, library
+        from flows.moves import move_runs
+
+        if name in catalog.FLOWS:
+            raise click.ClickException(f"{name} is prebuilt: its runs move with Storeflow's "
+                                       "own versions")
+        bootstrap()
+        with db.session() as session:
+            store_id = _store(session, store_ref).id
+            if library.newest(session, store_id, name) is None:
+                raise click.ClickException(f"no flow {name!r}")
+            result = move_runs(session, store_id, name)
+        click.echo(f"{name}: {result.moved} run(s) moved to version {result.version}; "
+                   f"{result.stayed} stay on theirs (their next step is not in version "
+                   f"{result.version})")
+
     @flows.command("webhook-secret")
     @click.option("--store", "store_ref", required=True, help="Store id, or its domain / URL.")
     def flows_webhook_secret(store_ref: str) -> None:
