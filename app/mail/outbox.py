@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable
 
-from sqlalchemy import event, select, update
+from sqlalchemy import and_, event, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -76,19 +76,13 @@ def enqueue_delivery(message_id: int) -> None:
     jobs.enqueue(deliver, message_id, instant.isoformat() if instant else None)
 
 
-def _suppressed(session: Session, message: Message) -> str | None:
-    suppression = session.execute(select(Suppression).where(
-        Suppression.store_id == message.store_id, Suppression.email == message.email,
-    )).scalar_one_or_none()
-    if suppression and (message.marketing or suppression.blocks_transactional):
-        return f"suppressed: {suppression.reason}"
-    return None
-
-
-def _blocked(session: Session, message: Message, store: Store) -> str | None:
+def _blocked(session: Session, message: Message, store: Store,
+             suppression: Suppression | None) -> str | None:
     if not store.installed:
         return "store uninstalled"
-    for guard in (_suppressed, *_guards):
+    if suppression and (message.marketing or suppression.blocks_transactional):
+        return f"suppressed: {suppression.reason}"
+    for guard in _guards:
         reason = guard(session, message)
         if reason:
             return reason
@@ -170,15 +164,20 @@ def _claim(session: Session, message_id: int, context: dict) -> str | tuple[Mess
     before the send, so a worker killed mid-send never sends it again). Returns the message
     and its MIME, or the status it keeps when it does not go."""
     _hold_loaded_rows(session)
-    # The store comes with the row (read, not locked): one round trip.
-    message, store = session.execute(
-        select(Message, Store).join(Store, Store.id == Message.store_id)
+    # The store and the address's suppression come with the row (read, not locked): one round
+    # trip. They are as of before any wait for the lock; but whoever holds a queued message's
+    # lock (another delivery, a cancel, an uninstall, an erasure) changes its status, which the
+    # lock's re-read sees, so the message then does not go at all.
+    message, store, suppression = session.execute(
+        select(Message, Store, Suppression).join(Store, Store.id == Message.store_id)
+        .outerjoin(Suppression, and_(Suppression.store_id == Message.store_id,
+                                     Suppression.email == Message.email))
         .where(Message.id == message_id).with_for_update(of=Message)
-    ).one_or_none() or (None, None)
+    ).one_or_none() or (None, None, None)
     if message is None or message.status != "queued":
         return message.status if message else "missing"
     context["store_id"] = store.id
-    reason = _blocked(session, message, store)
+    reason = _blocked(session, message, store, suppression)
     if reason:
         message.status, message.reason = "cancelled", reason
         log.info("message cancelled: %s", reason, extra=context)
