@@ -14,6 +14,7 @@ import pstats
 import time
 
 from app.core import clock
+from app.mail import outbox
 from app.mail.transport import transports
 from bench.harness import load_note, record, services
 from bench.mail import Sink, sent
@@ -36,7 +37,8 @@ def profile(emails: int) -> tuple[str, dict[str, float]]:
         due_checkout_runs(store.id, store.domain, warm + emails, clock.now())
         engine.tick(clock.now())
         work("flows", logging_level="WARNING")
-        work("mail", max_jobs=warm, logging_level="WARNING")  # pools, imports, caches
+        # Pools, imports, caches: `warm` emails, each job sending up to a batch of them.
+        work("mail", max_jobs=warm // outbox.BATCH, logging_level="WARNING")
         before = sent()
         profiler = cProfile.Profile()
         started = time.perf_counter()

@@ -3,7 +3,7 @@ now (or, in a dry run, as it was at the context's horizon); a rule returns the r
 short name for the timeline, never personal data)."""
 from __future__ import annotations
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from app.ingest import consent, orders
 from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
@@ -13,29 +13,32 @@ from flows.steps import rungs
 
 def customer_orders(ctx: RunContext):
     """Orders of this customer in this store, by customer row or by normalised email."""
+    return select(Order.id).where(Order.store_id == ctx.store.id, _by_customer(ctx),
+                                  ctx.by_horizon(Order.placed_at))
+
+
+def _by_customer(ctx: RunContext) -> ColumnElement[bool]:
     customer = ctx.customer
     match = [Order.customer_id == customer.id]
     if customer.email:
         match.append(Order.email == customer.email)
-    return select(Order.id).where(Order.store_id == ctx.store.id, or_(*match),
-                                  ctx.by_horizon(Order.placed_at))
+    return or_(*match)
 
 
 # --- exit rules ----------------------------------------------------------------------------
 
 def ordered_since_trigger(ctx: RunContext) -> str | None:
-    """An order placed since the trigger, or one that completed this very checkout."""
-    since = customer_orders(ctx).where(Order.placed_at >= ctx.run.triggered_at)
+    """An order placed since the trigger, or one that completed this very checkout (asked in
+    one query: the send guard runs this before every flow email)."""
+    since = and_(_by_customer(ctx), Order.placed_at >= ctx.run.triggered_at)
     if ctx.run.subject == "order":
-        since = since.where(Order.id != ctx.run.subject_id)
-    if ctx.session.execute(since.limit(1)).first():
-        return "ordered"
+        since = and_(since, Order.id != ctx.run.subject_id)
     checkout = ctx.subject if ctx.run.subject == "checkout" else None
-    if checkout is not None and ctx.session.execute(select(Order.id).where(
-            Order.store_id == ctx.store.id, Order.checkout_token == checkout.token,
-            ctx.by_horizon(Order.placed_at)).limit(1)).first():
-        return "ordered"
-    return None
+    if checkout is not None:
+        since = or_(since, Order.checkout_token == checkout.token)
+    found = ctx.session.execute(select(Order.id).where(
+        Order.store_id == ctx.store.id, since, ctx.by_horizon(Order.placed_at)).limit(1)).first()
+    return "ordered" if found else None
 
 
 def checkout_completed(ctx: RunContext) -> str | None:

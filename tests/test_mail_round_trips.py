@@ -103,3 +103,17 @@ def test_a_message_whose_counts_upkeep_fails_after_the_send_is_still_marked_sent
     with clock.frozen_at(due):
         assert outbox.deliver(message_id) == "sent"  # the retry finds it sent
     assert len(smtp_sink.received) == 1
+
+
+def test_a_flow_email_asks_for_its_suppression_with_its_row_and_for_orders_once(
+        flow_email, smtp_sink):
+    # The exit rules ask whether the customer ordered since the trigger or through this
+    # checkout in one query; the outbox reads the address's suppression with the locked row.
+    message_id, due = flow_email
+    with statements() as seen, clock.frozen_at(due):
+        assert outbox.deliver(message_id) == "sent"
+
+    [claim] = [text for text in seen if text.endswith("FOR UPDATE OF messages")]
+    assert "LEFT OUTER JOIN suppressions" in claim
+    assert not any(text.startswith("SELECT suppressions.") for text in seen)
+    assert len([text for text in seen if text.startswith("SELECT orders.id FROM orders")]) == 1

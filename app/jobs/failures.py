@@ -3,7 +3,8 @@
 The worker (app.jobs.worker) calls `record` for every failure of a job, whether RQ will retry it or
 not, and `cleared` after every success: a failure is kept per piece of work (the job's function
 and first argument), so the work succeeding under any job id (a retry, mail deferred over the
-rate, an ingest queued again) clears it. Which work is failing is also a Redis set, so a
+rate, an ingest queued again) clears it. Which work is failing is also a Redis set
+(app.jobs.failing), so a
 success costs one SREM, not a query. The overview shows a store's open
 failures in red, with the first error in words and what to do; `storeflow doctor` lists every
 store's and exits non-zero. Only the error's class is kept: its message can carry personal data.
@@ -23,12 +24,12 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.core import clock
 from app.core.db import db
+from app.jobs.failing import FAILING, work_key
 from app.mail import outbox
 from app.models import JobFailure
 
 log = logging.getLogger(__name__)
 
-FAILING = "storeflow:failing-work"  # the keys of the rows below, for a cheap check on success
 UNDECLARED = "Background work"  # a job app.jobs.policies does not list (an old release's)
 
 
@@ -67,12 +68,6 @@ def kind(job_name: str) -> str:
     """What a job does, in the merchant's words (its policy's title)."""
     policy = jobs.policy_of(job_name)
     return policy.title if policy else UNDECLARED
-
-
-def work_key(job: Job) -> str:
-    """What a job does, whatever its id: `app.mail.outbox.deliver:25`."""
-    first = job.args[0] if job.args else ""
-    return f"{job.func_name}:{first}"[:200]
 
 
 def record(job: Job, exc_type, exc_value, traceback) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable
 
-from sqlalchemy import event, select, update
+from sqlalchemy import and_, event, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,7 @@ from app import jobs
 from app.audiences import metrics
 from app.core import clock
 from app.core.db import db
+from app.jobs import batch
 from app.mail import compose, consent_ledger
 from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
@@ -32,6 +34,9 @@ SendGuard = Callable[[Session, Message], "str | None"]
 _guards: list[SendGuard] = []
 # A row still `sending` after this long belongs to a worker that died mid-send.
 STALE_SENDING = timedelta(minutes=10)
+# Messages one mail job sends: its own, then more whose jobs wait behind it (app.jobs.batch), on
+# the same SMTP connection and without RQ's dozen Redis round trips for each.
+BATCH = 10
 
 
 def register_send_guard(guard: SendGuard) -> None:
@@ -71,19 +76,13 @@ def enqueue_delivery(message_id: int) -> None:
     jobs.enqueue(deliver, message_id, instant.isoformat() if instant else None)
 
 
-def _suppressed(session: Session, message: Message) -> str | None:
-    suppression = session.execute(select(Suppression).where(
-        Suppression.store_id == message.store_id, Suppression.email == message.email,
-    )).scalar_one_or_none()
-    if suppression and (message.marketing or suppression.blocks_transactional):
-        return f"suppressed: {suppression.reason}"
-    return None
-
-
-def _blocked(session: Session, message: Message, store: Store) -> str | None:
+def _blocked(session: Session, message: Message, store: Store,
+             suppression: Suppression | None) -> str | None:
     if not store.installed:
         return "store uninstalled"
-    for guard in (_suppressed, *_guards):
+    if suppression and (message.marketing or suppression.blocks_transactional):
+        return f"suppressed: {suppression.reason}"
+    for guard in _guards:
         reason = guard(session, message)
         if reason:
             return reason
@@ -101,11 +100,28 @@ def _set_status(message_id: int, status: str, reason: str | None = None, **value
 
 
 def deliver(message_id: int, at: str | None = None) -> str:
-    """The mail job: check, render, send once, as of `at` (default now). Returns the status."""
-    if at is not None:
-        with clock.frozen_at(datetime.fromisoformat(at)):
-            return _deliver(message_id)
-    return _deliver(message_id)
+    """The mail job: check, render, send once, as of `at` (default now); then the same for up to
+    BATCH - 1 more deliveries waiting behind it. Returns its own message's status."""
+    with clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext():
+        status = _deliver(message_id)
+        if status != "deferred":  # over the rate, the ones behind wait their own turn
+            _deliver_taken(at)
+        return status
+
+
+def _deliver_taken(at: str | None) -> None:
+    """Deliver messages whose jobs wait at the head of the mail queue, one at a time, each as
+    its own job would: a worker killed here leaves at most the one being sent `sending`, and the
+    rest `queued` (the sweep queues them again)."""
+    taken = [args[0] for args in batch.take(deliver, (at,), BATCH - 1)]
+    for done, message_id in enumerate(taken):
+        try:
+            _deliver(message_id)
+        except Exception:
+            # Their jobs are gone: this one and the rest go back as jobs of their own (retried
+            # with backoff should this one fail again), and this job fails, for all to see.
+            jobs.enqueue_many(deliver, [(rest, at) for rest in taken[done:]])
+            raise
 
 
 def _deliver(message_id: int) -> str:
@@ -148,15 +164,20 @@ def _claim(session: Session, message_id: int, context: dict) -> str | tuple[Mess
     before the send, so a worker killed mid-send never sends it again). Returns the message
     and its MIME, or the status it keeps when it does not go."""
     _hold_loaded_rows(session)
-    # The store comes with the row (read, not locked): one round trip.
-    message, store = session.execute(
-        select(Message, Store).join(Store, Store.id == Message.store_id)
+    # The store and the address's suppression come with the row (read, not locked): one round
+    # trip. They are as of before any wait for the lock; but whoever holds a queued message's
+    # lock (another delivery, a cancel, an uninstall, an erasure) changes its status, which the
+    # lock's re-read sees, so the message then does not go at all.
+    message, store, suppression = session.execute(
+        select(Message, Store, Suppression).join(Store, Store.id == Message.store_id)
+        .outerjoin(Suppression, and_(Suppression.store_id == Message.store_id,
+                                     Suppression.email == Message.email))
         .where(Message.id == message_id).with_for_update(of=Message)
-    ).one_or_none() or (None, None)
+    ).one_or_none() or (None, None, None)
     if message is None or message.status != "queued":
         return message.status if message else "missing"
     context["store_id"] = store.id
-    reason = _blocked(session, message, store)
+    reason = _blocked(session, message, store, suppression)
     if reason:
         message.status, message.reason = "cancelled", reason
         log.info("message cancelled: %s", reason, extra=context)

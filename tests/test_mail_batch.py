@@ -1,0 +1,129 @@
+"""One mail job sends the messages whose jobs wait behind it, each as its own job would: claimed,
+`sending` committed, sent, `sent`. A failure or a kill mid-batch leaves at most one message
+`sending` and loses none. Real PostgreSQL, Redis and a loopback SMTP server."""
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import nullcontext
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from rq.job import Job
+
+from app.core import clock
+from app.jobs import broker
+from app.jobs.failing import FAILING
+from app.mail import outbox
+from app.mail.transport import TransientFailure, transports
+from tests.mail_helpers import checkout_message, status
+
+AT = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def queued(shop, webhooks, run_jobs):
+    """`queued(n, at)`: n more transactional messages, each to an address of its own
+    (shopper0@example.com, ...), their mail jobs queued in order as of `at`."""
+    made = []
+
+    def queue(n: int, at: datetime | None = None) -> list[int]:
+        ids = [checkout_message(shop, webhooks, run_jobs, marketing=False, run_id=None, step=None,
+                                email=f"shopper{len(made) + k}@example.com") for k in range(n)]
+        made.extend(ids)
+        with clock.frozen_at(at) if at else nullcontext():
+            for message_id in ids:
+                outbox.enqueue_delivery(message_id)
+        return ids
+    return queue
+
+
+def take_lead() -> tuple:
+    """Pop the first job off the mail queue as a worker does; its arguments."""
+    mail = broker.queue("mail")
+    job = mail.fetch_job(mail.job_ids[0])
+    mail.remove(job)
+    return job.args
+
+
+def statuses(ids: list[int]) -> list[str]:
+    return [status(message_id).status for message_id in ids]
+
+
+def mail_jobs() -> list[str]:
+    return broker.queue("mail").job_ids
+
+
+def test_a_mail_job_sends_the_batch_waiting_behind_it_each_once(queued, smtp_sink):
+    ids = queued(outbox.BATCH + 2)
+
+    assert outbox.deliver(*take_lead()) == "sent"
+
+    batch, rest = ids[:outbox.BATCH], ids[outbox.BATCH:]
+    assert statuses(batch) == ["sent"] * outbox.BATCH and statuses(rest) == ["queued"] * 2
+    assert Counter(m["To"] for m in smtp_sink.received) == {
+        f"shopper{n}@example.com": 1 for n in range(outbox.BATCH)}
+    # The taken jobs are gone from Redis; the ones behind the batch wait as they were.
+    assert mail_jobs() == [f"mail-{m}" for m in rest]
+    assert not any(Job.exists(f"mail-{m}", broker.connection) for m in batch[1:])
+
+
+def test_only_deliveries_as_of_the_same_instant_and_not_failing_are_taken(queued, smtp_sink):
+    [lead] = queued(1)
+    [as_of_then] = queued(1, at=AT)
+    failing, plain = queued(2)
+    broker.connection.sadd(FAILING, f"app.mail.outbox.deliver:{failing}")
+
+    outbox.deliver(*take_lead())
+
+    assert statuses([lead, as_of_then, failing, plain]) == ["sent", "queued", "queued", "sent"]
+    # Left to their own jobs: one runs as of its instant, one's success clears its failure.
+    assert mail_jobs() == [f"mail-{as_of_then}", f"mail-{failing}"]
+
+
+def test_a_failure_mid_batch_puts_the_rest_back_as_jobs_of_their_own(queued, smtp_sink,
+                                                                      run_jobs):
+    ids = queued(5)
+    smtp_sink.defer.add("shopper2@example.com")
+
+    with pytest.raises(TransientFailure):  # the job fails, for the error to be seen
+        outbox.deliver(*take_lead())
+
+    assert statuses(ids) == ["sent", "sent", "queued", "queued", "queued"]
+    assert mail_jobs() == [f"mail-{m}" for m in ids[2:]]
+    smtp_sink.defer.clear()
+    run_jobs("mail")
+    assert statuses(ids) == ["sent"] * 5
+    assert sorted(Counter(m["To"] for m in smtp_sink.received).values()) == [1] * 5
+
+
+class Killed(BaseException):
+    """The worker process dying where it stands: no handler of the job's runs."""
+
+
+def test_a_worker_killed_mid_batch_leaves_one_message_sending_and_loses_none(
+        queued, smtp_sink, run_jobs, monkeypatch):
+    ids = queued(5)
+    send, sends = transports.current.send, []
+
+    def dies_on_the_third(message):
+        sends.append(message)
+        if len(sends) == 3:
+            raise Killed()
+        send(message)
+    monkeypatch.setattr(transports.current, "send", dies_on_the_third)
+
+    with pytest.raises(Killed):
+        outbox.deliver(*take_lead())
+
+    assert statuses(ids) == ["sent", "sent", "sending", "queued", "queued"]
+    # The taken jobs died with the worker: only the database knows what is owed.
+    assert mail_jobs() == []
+    monkeypatch.undo()
+    # What the scheduler does on its own.
+    with clock.frozen_at(clock.now() + outbox.STALE_SENDING + timedelta(seconds=1)):
+        assert outbox.reap_stale_sending() == 1
+        assert outbox.sweep_outbox(started_grace=timedelta(0)) == 2
+    run_jobs("mail")
+    assert statuses(ids) == ["sent", "sent", "unknown", "sent", "sent"]
+    assert Counter(m["To"] for m in smtp_sink.received) == {
+        f"shopper{n}@example.com": 1 for n in (0, 1, 3, 4)}
