@@ -12,11 +12,16 @@ from app.campaigns import sending
 from app.core.db import db
 from app.mail import outbox
 from app.models import Campaign
-from tests.campaign_helpers import (CREATE, NOW, REACHED, campaign_messages, listed, recipients,
+from tests.campaign_helpers import (CREATE, NOW, PEOPLE, REACHED, campaign_messages, listed, recipients,
                                     report, subscribers)
-from tests.flow_helpers import at
-from tests.helpers import work
+from app.demo.payloads import Person, consent_update, customer
+from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, at, enable, messages, move_to,
+                                shopper_abandons)
+from tests.helpers import published, work
+from tests.test_audience_metrics import shopify_order
 from tests.ui_helpers import connect_rival
+
+JOHN = Person(CHECKOUT_CUSTOMER, "John", "Smith", "john@example.com")  # the checkout's customer
 
 
 def addressees(smtp_sink) -> list[str]:
@@ -199,8 +204,8 @@ def test_every_typed_value_is_checked_with_one_clear_line(tea_shop, storeflow, a
         assert session.query(Campaign).count() == 1
 
 
-def test_the_report_counts_what_was_sent_opened_clicked_and_unsubscribed(
-        tea_shop, storeflow, run_jobs, smtp_sink, client):
+def test_the_report_counts_what_was_sent_opened_clicked_unsubscribed_and_earned(
+        tea_shop, storeflow, webhooks, run_jobs, smtp_sink, client):
     storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
     run_jobs()
     mails = {mail["To"]: mail for mail in smtp_sink.received}
@@ -213,13 +218,44 @@ def test_the_report_counts_what_was_sent_opened_clicked_and_unsubscribed(
     answer = client.post(urlsplit(unsubscribe).path, data={"List-Unsubscribe": "One-Click"})
     assert answer.status_code == 200 and "You are unsubscribed" in answer.text
 
+    with at(NOW + HOUR):  # the clicker buys within the attribution window
+        buyer = published("shopify/orders_create.json")["customer"] | {
+            "id": PEOPLE[0].id, "email": PEOPLE[0].email}
+        webhooks.deliver("orders/create", shopify_order(5001, NOW + HOUR, "42.50",
+                                                        customer=buyer, email=PEOPLE[0].email))
+        run_jobs()
+
     figures = report(storeflow, tea_shop, "Spring teas")
     assert {k: figures[k] for k in ("recipients", "sent", "opened", "clicked", "unsubscribed",
                                     "bounced", "orders", "revenue")} == {
         "recipients": 3, "sent": 3, "opened": 1, "clicked": 1, "unsubscribed": 1,
-        "bounced": 0, "orders": 0, "revenue": "0.00"}
+        "bounced": 0, "orders": 1, "revenue": "42.5"}
     # The unsubscribed address is left out of the next campaign.
     storeflow("campaigns", "create", "--store", tea_shop.domain, "Summer teas", *CREATE,
               "--bypass-frequency-cap")
     resolved = storeflow("campaigns", "send", "--store", tea_shop.domain, "Summer teas")
     assert "to 2 recipient(s)" in resolved.output
+
+
+def test_a_campaign_does_not_hold_back_a_checkout_reminder(shop, webhooks, run_jobs, storeflow,
+                                                          smtp_sink, monkeypatch):
+    """John gets the campaign, then abandons a checkout: the reminder goes, inside the
+    frequency cap; a campaign ranks below every flow."""
+    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{smtp_sink.port}")
+    enable(shop.id, "abandoned_checkout", email_1_delay_hours=1)
+    with at(NOW - HOUR):
+        webhooks.deliver("customers/create", customer(JOHN, NOW - HOUR))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(CHECKOUT_CUSTOMER, JOHN.email))
+        run_jobs()
+    with at(NOW):
+        storeflow("segments", "create", "--store", shop.domain, "Everyone", "--rule", "true")
+        storeflow("campaigns", "create", "--store", shop.domain, "Spring teas", "--segment",
+                  "Everyone", "--subject", "Spring", "--body", "Teas.")
+        storeflow("campaigns", "send", "--store", shop.domain, "Spring teas")
+        run_jobs()
+    shopper_abandons(webhooks, run_jobs, JOHN, NOW + MINUTE)
+    move_to(NOW + 2 * HOUR, run_jobs)
+
+    sent = [m.flow.split(":")[0] for m in messages() if m.status == "sent"]
+    assert sent == ["campaign", "abandoned_checkout"] and len(smtp_sink.received) == 2

@@ -29,7 +29,8 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
         "sent": stats.sent, "opened": stats.opened, "clicked": stats.clicked,
         "unsubscribed": stats.unsubscribed, "bounced": stats.bounced,
         "complained": stats.complained, "orders": stats.orders,
-        "revenue": str(stats.revenue.get(store.currency, Decimal("0.00"))),
+        # Exact, as a string (JSON numbers are floats): "42.5" in the store's currency.
+        "revenue": format(stats.revenue.get(store.currency, Decimal(0)).normalize(), "f"),
         "currency": store.currency,
         "started_at": campaign.started_at.isoformat() if campaign.started_at else None,
         "finished_at": campaign.finished_at.isoformat() if campaign.finished_at else None,
