@@ -106,13 +106,8 @@ def list_campaigns(store_ref: str, as_json: bool) -> None:
         listed = [{"name": c.name, "status": c.status, "subject": c.subject,
                    "segments": c.segments, "excluded": c.excluded_segments}
                   for c in service.all_of(session, store.id)]
-    if as_json:
-        click.echo(json.dumps(listed))
-        return
-    for entry in listed:
-        click.echo(f"{entry['status']:<10} {entry['name']}")
-    if not listed:
-        click.echo("no campaigns")
+    options.listing(listed, as_json, lambda entry: f"{entry['status']:<10} {entry['name']}",
+                    "no campaigns")
 
 
 @campaigns.command("report")
