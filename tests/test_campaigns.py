@@ -259,3 +259,11 @@ def test_a_campaign_does_not_hold_back_a_checkout_reminder(shop, webhooks, run_j
 
     sent = [m.flow.split(":")[0] for m in messages() if m.status == "sent"]
     assert sent == ["campaign", "abandoned_checkout"] and len(smtp_sink.received) == 2
+
+
+def test_a_store_without_a_postal_address_is_told_before_anything_is_resolved(
+        tea_shop, storeflow, run_jobs, smtp_sink):
+    storeflow("settings", "set", "--store", tea_shop.domain, "postal_address=")
+    refused = storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas", ok=False)
+    assert refused.exit_code == 1 and "cannot be sent: no postal address" in refused.output
+    assert recipients() == [] and listed(storeflow, tea_shop) == ["draft", "Spring", "teas"]

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.audiences import segments
 from app.campaigns import sending
-from app.core import audit, clock
+from app.core import audit, clock, settings as store_settings
 from app.mail import merchant_text
 from app.mail.design import document
-from app.models import Campaign
+from app.models import Campaign, Store
 
 NAME = re.compile(r"[^\W_][\w \-]{0,59}")
 NAME_RULE = "1 to 60 characters: letters, digits, spaces, - and _, starting with a letter or digit"
@@ -38,9 +38,10 @@ def _line(label: str, value: str | None, required: bool = True) -> str | None:
     if len(value) > SUBJECT_MAX:
         raise CampaignError(f"{label}: at most {SUBJECT_MAX} characters, not {len(value)}")
     try:
-        return merchant_text.check(value) and value
+        merchant_text.check(value)
     except merchant_text.MerchantTextError as error:
         raise CampaignError(f"{label}: {error}") from None
+    return value
 
 
 def simple_design(subject: str, body: str, preheader: str | None = None,
@@ -137,6 +138,10 @@ def send(session: Session, store_id: int, name: str, actor: str) -> int:
     if campaign.status != "draft":
         raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; a campaign is "
                             f"sent once (pause, resume or cancel it instead)")
+    # Said now, rather than by every message the outbox would cancel for it.
+    refused = store_settings.refusal(session.get(Store, store_id).settings, marketing=True)
+    if refused:
+        raise CampaignError(f"campaign {campaign.name!r} cannot be sent: {refused}")
     try:
         resolved = sending.resolve(session, campaign)
     except segments.SegmentError as error:  # a segment deleted since the campaign was made
