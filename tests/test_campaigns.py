@@ -10,6 +10,7 @@ from redis.exceptions import ConnectionError as RedisDown
 
 from app.campaigns import sending
 from app.core.db import db
+from app.jobs import broker
 from app.mail import outbox
 from app.models import Campaign
 from tests.campaign_helpers import (CREATE, NOW, PEOPLE, REACHED, campaign_messages, listed, recipients,
@@ -267,3 +268,19 @@ def test_a_store_without_a_postal_address_is_told_before_anything_is_resolved(
     refused = storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas", ok=False)
     assert refused.exit_code == 1 and "cannot be sent: no postal address" in refused.output
     assert recipients() == [] and listed(storeflow, tea_shop) == ["draft", "Spring", "teas"]
+
+
+def test_a_send_whose_jobs_redis_lost_is_resumed_from_the_database(tea_shop, storeflow,
+                                                                    smtp_sink):
+    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
+    broker.connection.flushall()  # the chunk job is gone
+    assert sending.sweep_campaigns() == 1
+    work("campaigns", max_jobs=1)  # the chunk: its deliveries queued ...
+    broker.connection.flushall()  # ... and lost
+    with at(NOW.replace(minute=5)):
+        assert sending.sweep_campaigns() == 0 and outbox.sweep_outbox() == 3
+        work()
+        assert listed(storeflow, tea_shop) == ["sending", "Spring", "teas"]  # swept as plain mail
+        sending.sweep_campaigns()  # nothing left: it is sent
+    assert addressees(smtp_sink) == REACHED
+    assert listed(storeflow, tea_shop) == ["sent", "Spring", "teas"]

@@ -85,6 +85,16 @@ def enqueue_chunks(campaign_id: int) -> int:
     return len(chunks)
 
 
+def sweep_campaigns() -> int:
+    """Queue again the chunks of sending campaigns whose jobs were lost (Redis flushed, a worker
+    killed) and mark sent those with nothing left: the database, not Redis, says what is owed.
+    Sweeping a chunk twice is harmless (a chunk takes only pending recipients, under lock)."""
+    with db.session() as session:
+        sending = session.execute(select(Campaign.id).where(Campaign.status == "sending")
+                                  .order_by(Campaign.id)).scalars().all()
+    return sum(enqueue_chunks(campaign_id) for campaign_id in sending)
+
+
 def send_chunk(campaign_id: int, first: int, last: int) -> int:
     """The sending job: queue an outbox message for each pending recipient with an id from
     `first` to `last`, unless the frequency cap holds them back; how many were queued. Does

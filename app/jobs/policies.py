@@ -67,6 +67,7 @@ POLICIES = {
     sweep.prune_inbox: Policy("periodic", UPKEEP),
     outbox.sweep_outbox: Policy("periodic", UPKEEP),
     outbox.reap_stale_sending: Policy("periodic", UPKEEP),
+    campaign_sending.sweep_campaigns: Policy("periodic", UPKEEP),
     reconcile.reconcile_stores: Policy("periodic", SYNC),
     metrics.recompute_all: Policy("periodic", "Customer metrics", timeout=timedelta(hours=1)),
     membership.refresh_all: Policy("periodic", "Segments", timeout=timedelta(hours=1)),
