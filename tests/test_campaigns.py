@@ -172,6 +172,7 @@ def test_another_stores_campaigns_and_segments_are_out_of_reach(tea_shop, storef
         refused = storeflow("campaigns", command, "--store", tea_shop.domain, "Rival sale",
                             ok=False)
         assert refused.output.strip() == "Error: no campaign named 'Rival sale'"
+    storeflow("settings", "set", "--store", rival.domain, "postal_address=1 Rival Road")
     storeflow("campaigns", "send", "--store", rival.domain, "Rival sale")
     run_jobs()
     assert smtp_sink.received == []  # the rival has no customers: none of ours got it
@@ -284,3 +285,16 @@ def test_a_send_whose_jobs_redis_lost_is_resumed_from_the_database(tea_shop, sto
         sending.sweep_campaigns()  # nothing left: it is sent
     assert addressees(smtp_sink) == REACHED
     assert listed(storeflow, tea_shop) == ["sent", "Spring", "teas"]
+
+
+def test_a_recipient_who_withdraws_consent_after_the_send_started_is_not_mailed(
+        tea_shop, storeflow, webhooks, run_jobs, smtp_sink):
+    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
+    leaver = PEOPLE[0]
+    webhooks.deliver("customers_email_marketing_consent/update",
+                     consent_update(leaver.id, leaver.email, state="unsubscribed"))
+    work("ingest")
+    run_jobs()
+    assert addressees(smtp_sink) == REACHED[1:]
+    figures = report(storeflow, tea_shop, "Spring teas")
+    assert (figures["recipients"], figures["skipped_no_consent"], figures["sent"]) == (3, 1, 2)

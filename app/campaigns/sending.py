@@ -29,6 +29,8 @@ R = CampaignRecipient
 CHUNK = 500
 # Why the outbox cancels a paused campaign's message (resume looks for it).
 PAUSED = "campaign paused"
+# Why a recipient was skipped when their chunk came.
+CAPPED, UNWANTED = "frequency cap", "consent withdrawn or address changed"
 # Marketing mail that counts against the frequency cap, as flows.guards.frequency_cap counts it.
 COUNTED = ("queued", "sending", "sent", "unknown")
 
@@ -104,14 +106,18 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
                                    .with_for_update(read=True)).scalar_one_or_none()
         if campaign is None or campaign.status != "sending":
             return 0
-        recipients = session.execute(select(R).where(
+        rows = session.execute(select(R, _still_wanted).join(
+            Customer, (Customer.id == R.customer_id) & (Customer.store_id == R.store_id)).where(
             R.campaign_id == campaign.id, R.store_id == campaign.store_id, R.status == "pending",
-            R.id.between(first, last)).order_by(R.id).with_for_update(skip_locked=True)).scalars().all()
-        capped = _capped(session, campaign, recipients)
+            R.id.between(first, last)).order_by(R.id).with_for_update(of=R, skip_locked=True)).all()
+        capped = _capped(session, campaign, [recipient for recipient, _ in rows])
         queued = []
-        for recipient in recipients:
-            if recipient.customer_id in capped or recipient.email in capped:
-                recipient.status, recipient.reason = "skipped", "frequency cap"
+        for recipient, wanted in rows:
+            # The consent ledger keeps what a message is queued on, so it is judged now.
+            reason = (UNWANTED if not wanted else
+                      CAPPED if capped & {recipient.customer_id, recipient.email} else None)
+            if reason:
+                recipient.status, recipient.reason = "skipped", reason
                 continue
             recipient.message_id = outbox.queue_message(
                 session, store_id=campaign.store_id, email=recipient.email, template="campaign",
@@ -124,6 +130,11 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
                                 for message_id in queued])
     _finish(campaign_id)
     return len(queued)
+
+
+# A recipient is still wanted while their address is the one resolved and they still consent.
+_still_wanted = ((Customer.email == R.email) & (Customer.email_consent == consent.SUBSCRIBED)
+                 ).label("still_wanted")
 
 
 def _capped(session: Session, campaign: Campaign, recipients: list[CampaignRecipient]) -> set:
