@@ -13,7 +13,7 @@ import urllib.request
 import click
 
 from app import bootstrap
-from app.cli import customers, doctor, emails as cli_emails, flows as cli_flows, options
+from app.cli import campaigns as cli_campaigns, customers, doctor, emails as cli_emails, flows as cli_flows, options
 from app.core import logs
 from app.core.config import ConfigError
 from app.demo import cli as demo_cli
@@ -399,6 +399,7 @@ def main() -> None:
 
 
 customers.register(cli)
+cli_campaigns.register(cli)
 cli_flows.register(cli)
 cli_emails.register(cli)
 demo_cli.register(cli)

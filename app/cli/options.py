@@ -2,7 +2,9 @@
 about (`--store`, an id or a domain) and KEY=VALUE settings."""
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
+from typing import Callable
 
 import click
 
@@ -43,3 +45,15 @@ def assignments(pairs: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE")
         changes[name.strip()] = value.strip()
     return changes
+
+
+def listing(entries: list[dict], as_json: bool, line: Callable[[dict], str], empty: str) -> None:
+    """What a `list` command prints: a JSON array of the entries, else a line for each (or
+    `empty` when there are none)."""
+    if as_json:
+        click.echo(json.dumps(entries))
+        return
+    for entry in entries:
+        click.echo(line(entry))
+    if not entries:
+        click.echo(empty)

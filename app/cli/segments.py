@@ -4,7 +4,6 @@ array of {"name", "count", "rule"}, `members` one address per line (`--csv`: wit
 from __future__ import annotations
 
 import csv
-import json
 import sys
 
 import click
@@ -82,13 +81,8 @@ def list_segments(store_ref: str, as_json: bool) -> None:
     with _store_session(store_ref) as (session, store):
         listed = [{"name": s.name, "count": service.count(session, store.id, s.rule), "rule": s.rule}
                   for s in service.all_of(session, store.id)]
-    if as_json:
-        click.echo(json.dumps(listed))
-        return
-    for entry in listed:
-        click.echo(f"{entry['count']:>9}  {entry['name']}")
-    if not listed:
-        click.echo("no segments")
+    options.listing(listed, as_json, lambda entry: f"{entry['count']:>9}  {entry['name']}",
+                    "no segments")
 
 
 @segments.command("members")

@@ -18,7 +18,8 @@ from rq.job import Job, JobStatus
 from rq.utils import import_attribute
 
 # Queues by purpose, in the order a worker serves them.
-QUEUES = ("ingest", "flows", "mail", "periodic", "sync")
+# A campaign's chunks and mail come last: a flow's step or email never waits behind one.
+QUEUES = ("ingest", "flows", "mail", "periodic", "sync", "campaigns")
 WAITING = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 

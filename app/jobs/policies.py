@@ -12,6 +12,7 @@ from rq import Retry
 
 from app import flow_webhooks
 from app.audiences import membership, metrics
+from app.campaigns import sending as campaign_sending
 from app.ingest import sweep
 from app.ingest.pipeline import ingest
 from app.jobs import Policy
@@ -26,6 +27,8 @@ API_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
 SYNC = "Syncing with the store"
 WRITE_BACK = "Writing back to the store"
 UPKEEP = "Upkeep"
+MAIL_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
+CAMPAIGNS = "Sending campaigns"
 
 POLICIES = {
     ingest: Policy("ingest", "Processing store events", id="ingest-{0}", about=WebhookEvent,
@@ -35,7 +38,13 @@ POLICIES = {
                            # The key goes when the step is done: a run is never queued twice.
                            result_ttl=timedelta(0), failure_ttl=timedelta(hours=1)),
     outbox.deliver: Policy("mail", "Sending email", id="mail-{0}", about=Message,
-                           retry=Retry(max=4, interval=[30, 120, 600, 1800])),
+                           retry=MAIL_RETRY),
+    # A campaign's mail: the same job id, so the outbox's sweep sees it waiting.
+    campaign_sending.deliver: Policy("campaigns", CAMPAIGNS, id="mail-{0}", about=Message,
+                                     retry=MAIL_RETRY),
+    campaign_sending.send_chunk: Policy("campaigns", CAMPAIGNS, id="campaign-{0}-{1}-{2}",
+                                        retry=Retry(max=3, interval=[10, 60, 300]),
+                                        result_ttl=timedelta(0), failure_ttl=timedelta(hours=1)),
     staff.send_sign_in_links: Policy("mail", "Staff sign-in email"),
     setup.setup: Policy("sync", SYNC, id="setup-{0}", retry=API_RETRY),
     # A big store's resource takes a while; RQ's default three minutes would cut it off.
@@ -58,6 +67,7 @@ POLICIES = {
     sweep.prune_inbox: Policy("periodic", UPKEEP),
     outbox.sweep_outbox: Policy("periodic", UPKEEP),
     outbox.reap_stale_sending: Policy("periodic", UPKEEP),
+    campaign_sending.sweep_campaigns: Policy("periodic", UPKEEP),
     reconcile.reconcile_stores: Policy("periodic", SYNC),
     metrics.recompute_all: Policy("periodic", "Customer metrics", timeout=timedelta(hours=1)),
     membership.refresh_all: Policy("periodic", "Segments", timeout=timedelta(hours=1)),

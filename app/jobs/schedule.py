@@ -6,6 +6,7 @@ from rq.cron import CronScheduler
 from app import jobs
 from app.audiences.membership import refresh_all as refresh_segments
 from app.audiences.metrics import recompute_all
+from app.campaigns.sending import sweep_campaigns
 from app.ingest.sweep import prune_inbox, sweep_inbox
 from app.jobs.heartbeat import SCHEDULER_NAME
 from app.mail.outbox import reap_stale_sending, sweep_outbox
@@ -22,6 +23,7 @@ PERIODIC = [
     (refresh_segments, 24 * 3600),  # who entered or left a segment as time passed
     (sweep_inbox, 60),
     (sweep_outbox, TICK_SECONDS),  # with the tick: lost mail jobs, like lost steps, wait one interval
+    (sweep_campaigns, TICK_SECONDS),  # lost chunks of a campaign, likewise
     (reap_stale_sending, 300),
     (prune_inbox, 24 * 3600),
     # Heals what missed webhooks left out and repairs lost or disabled webhooks, for each store

@@ -50,7 +50,8 @@ def queue_message(session: Session, *, store_id: int, email: str, template: str,
                   flow: str | None = None, run_id: int | None = None,
                   step: str | None = None) -> int | None:
     """Write a queued message; None if this (run, step) already has one. Enqueue after commit.
-    A flow's marketing email keeps the consent it is queued on (app.mail.consent_ledger)."""
+    A flow's or a campaign's marketing email keeps the consent it is queued on
+    (app.mail.consent_ledger); a test send (no flow) goes on nobody's."""
     statement = insert(Message).values(
         store_id=store_id, email=email, template=template, marketing=marketing,
         context=context or {}, customer_id=customer_id, flow=flow, run_id=run_id, step=step,
@@ -58,7 +59,7 @@ def queue_message(session: Session, *, store_id: int, email: str, template: str,
         created_at=clock.now(), updated_at=clock.now(),
     ).on_conflict_do_nothing(index_elements=["run_id", "step"]).returning(Message.id)
     message_id = session.execute(statement).scalar_one_or_none()
-    if message_id is not None and marketing and run_id is not None and customer_id is not None:
+    if message_id is not None and marketing and flow is not None and customer_id is not None:
         consent_ledger.record(session, store_id, message_id, customer_id)
     return message_id
 

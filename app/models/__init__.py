@@ -1,5 +1,6 @@
 """The local model. Import from here: `from app.models import Store, Order`."""
 from app.models.attribution import Attribution
+from app.models.campaign import Campaign, CampaignRecipient
 from app.models.checkout import Checkout, CheckoutLine
 from app.models.consent import ConsentChange, SendConsent
 from app.models.customer import Customer
@@ -20,7 +21,7 @@ from app.models.storefront import ProductView, Visitor
 from app.models.sync import DataRequest, StoreNotice, SyncProgress
 
 __all__ = [
-    "Attribution", "AuditEntry", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
+    "Attribution", "AuditEntry", "Campaign", "CampaignRecipient", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
     "CustomerMetrics", "DataRequest", "EmailDesign", "FlowConfig", "FlowDocument", "FlowRun", "Fulfillment", "JobFailure",
     "Message", "MessageEvent", "Order", "OrderLine", "PendingInstall", "Product", "ProductView",
     "Segment", "SegmentMember", "SendConsent", "StaffMember", "Store", "StoreMetrics", "StoreNotice", "Suppression", "SyncProgress",

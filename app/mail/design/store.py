@@ -11,10 +11,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.core import clock
+from app.core import clock, stores
 from app.mail.design import document
 from app.mail.render import default_design
-from app.models import EmailDesign, Message
+from app.models import Campaign, EmailDesign, Message
 
 # Flow names and step ids as flows.document allows them; also keeps a lookup of the default
 # design (a file under flows/templates) inside that folder.
@@ -55,7 +55,12 @@ def current(session: Session, store_id: int, flow: str, step: str) -> dict | Non
 
 
 def for_message(session: Session, message: Message) -> dict | None:
-    """The store's own design of the email a message is (None: render's default applies)."""
+    """The store's own design of the email a message is (None: render's default applies); a
+    campaign's message is drawn from its campaign's design."""
+    if "campaign_id" in message.context:
+        campaign = stores.get_owned(session, Campaign, message.store_id,
+                                    message.context["campaign_id"])
+        return campaign.design if campaign is not None else None
     flow, _, step = message.template.partition("/")
     if message.flow and message.step:  # a run's send: a built flow's step is named there
         flow, step = message.flow, message.step

@@ -1,0 +1,171 @@
+"""A store's campaigns: every value a merchant types checked once, here, and the lifecycle the
+CLI drives (send, pause, resume, cancel). Every query names the store."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.audiences import segments
+from app.campaigns import sending
+from app.core import audit, clock, settings as store_settings
+from app.mail import merchant_text
+from app.mail.design import document
+from app.models import Campaign, Store
+
+NAME = re.compile(r"[^\W_][\w \-]{0,59}")
+NAME_RULE = "1 to 60 characters: letters, digits, spaces, - and _, starting with a letter or digit"
+SUBJECT_MAX = 150
+# What each command may act on, the status it leaves behind, and what it is called done.
+MOVES = {"pause": ({"sending"}, "paused", "paused"), "resume": ({"paused"}, "sending", "resumed"),
+         "cancel": ({"draft", "sending", "paused"}, "cancelled", "cancelled")}
+
+
+class CampaignError(ValueError):
+    """A value that cannot be used, or a command the campaign's state refuses; says why."""
+
+
+def _line(label: str, value: str | None, required: bool = True) -> str | None:
+    """Merchant text of one line (placeholders allowed), at most SUBJECT_MAX characters."""
+    value = " ".join((value or "").split())
+    if not value:
+        if required:
+            raise CampaignError(f"{label}: required")
+        return None
+    if len(value) > SUBJECT_MAX:
+        raise CampaignError(f"{label}: at most {SUBJECT_MAX} characters, not {len(value)}")
+    try:
+        merchant_text.check(value)
+    except merchant_text.MerchantTextError as error:
+        raise CampaignError(f"{label}: {error}") from None
+    return value
+
+
+def simple_design(subject: str, body: str, preheader: str | None = None,
+                  button_text: str | None = None, button_url: str | None = None) -> dict:
+    """The design the command line makes: a heading (the subject), the body's paragraphs, an
+    optional button (to its https address, else the shop) and the footer; checked."""
+    if button_url and not button_text:
+        raise CampaignError("--button-url needs --button-text")
+    split = urlsplit(button_url or "https://shop")
+    if split.scheme != "https" or not split.hostname or " " in (button_url or ""):
+        raise CampaignError(f"--button-url: an https:// address with a host, not {button_url!r}")
+    if not (body or "").strip():
+        raise CampaignError("--body: required")
+    try:
+        merchant_text.check(body)
+    except merchant_text.MerchantTextError as error:
+        raise CampaignError(f"--body: {error}") from None
+    blocks = [{"type": "heading", "text": subject}, {"type": "text", "text": body}]
+    if button_text:
+        target = {"url": button_url} if button_url else {"link": "shop"}
+        blocks.append({"type": "button", "text": button_text, **target})
+    blocks.append({"type": "footer"})
+    design = {"format": document.FORMAT, "blocks": blocks}
+    if preheader:
+        design["preheader"] = preheader
+    try:
+        return document.check(design)
+    except document.DesignError as error:
+        raise CampaignError(f"design {error}") from None
+
+
+def _segment_names(session: Session, store_id: int, names: tuple[str, ...]) -> list[str]:
+    try:
+        return [segments.named(session, store_id, name).name for name in names]
+    except segments.SegmentError as error:
+        raise CampaignError(str(error)) from None
+
+
+def create(session: Session, store_id: int, name: str, *, subject: str, body: str,
+           included: tuple[str, ...], excluded: tuple[str, ...] = (),
+           preheader: str | None = None, button_text: str | None = None,
+           button_url: str | None = None, bypass_frequency_cap: bool = False,
+           actor: str) -> Campaign:
+    """A draft campaign, every value checked; CampaignError naming the first bad one."""
+    name = (name or "").strip()
+    if not NAME.fullmatch(name):
+        raise CampaignError(f"a campaign name is {NAME_RULE}")
+    subject = _line("subject", subject)
+    preheader = _line("preheader", preheader, required=False)
+    if not included:
+        raise CampaignError("a campaign needs at least one --segment")
+    both = set(included) & set(excluded)
+    if both:
+        raise CampaignError(f"segment {sorted(both)[0]!r} is both included and excluded")
+    campaign = Campaign(
+        store_id=store_id, name=name, subject=subject, preheader=preheader,
+        design=simple_design(subject, body, preheader, button_text, button_url),
+        segments=_segment_names(session, store_id, included),
+        excluded_segments=_segment_names(session, store_id, excluded),
+        bypass_frequency_cap=bypass_frequency_cap, status="draft")
+    try:
+        with session.begin_nested():
+            session.add(campaign)
+            session.flush()
+    except IntegrityError:
+        raise CampaignError(f"there is already a campaign named {name!r}") from None
+    audit.record(session, store_id, actor, f"campaign {name}", None,
+                 {"segments": campaign.segments, "excluded": campaign.excluded_segments,
+                  "subject": subject, "bypass_frequency_cap": bypass_frequency_cap})
+    return campaign
+
+
+def all_of(session: Session, store_id: int) -> list[Campaign]:
+    """The store's campaigns, newest first."""
+    return list(session.execute(select(Campaign).where(Campaign.store_id == store_id)
+                                .order_by(Campaign.created_at.desc(), Campaign.id.desc())).scalars())
+
+
+def named(session: Session, store_id: int, name: str, lock: bool = False) -> Campaign:
+    """The store's campaign of this name (locked for a change of state), or CampaignError."""
+    query = select(Campaign).where(Campaign.store_id == store_id,
+                                   Campaign.name == (name or "").strip())
+    found = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if found is None:
+        raise CampaignError(f"no campaign named {name!r}")
+    return found
+
+
+def send(session: Session, store_id: int, name: str, actor: str) -> int:
+    """Resolve a draft's recipients and start sending; the number resolved. Any campaign that is
+    not a draft is refused: a campaign is sent once. Enqueue `sending.enqueue_chunks` after
+    commit."""
+    campaign = named(session, store_id, name, lock=True)
+    if campaign.status != "draft":
+        raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; a campaign is "
+                            f"sent once (pause, resume or cancel it instead)")
+    # Said now, rather than by every message the outbox would cancel for it.
+    refused = store_settings.refusal(session.get(Store, store_id).settings, marketing=True)
+    if refused:
+        raise CampaignError(f"campaign {campaign.name!r} cannot be sent: {refused}")
+    try:
+        resolved = sending.resolve(session, campaign)
+    except segments.SegmentError as error:  # a segment deleted since the campaign was made
+        raise CampaignError(str(error)) from None
+    campaign.status, campaign.started_at = "sending", clock.now()
+    audit.record(session, store_id, actor, f"campaign {campaign.name}", {"status": "draft"},
+                 {"status": "sending", "recipients": resolved})
+    return resolved
+
+
+def move(session: Session, store_id: int, name: str, command: str, actor: str) -> Campaign:
+    """Pause, resume or cancel (MOVES); CampaignError when the campaign's state does not allow
+    it. The change waits for any send checking the campaign right now (their lock), so once it
+    is committed no further message of it is handed to the mail server."""
+    campaign = named(session, store_id, name, lock=True)
+    allowed, after, done = MOVES[command]
+    if campaign.status not in allowed:
+        raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; only a "
+                            f"{' or '.join(sorted(allowed))} campaign can be {done}")
+    before, campaign.status = campaign.status, after
+    if command == "resume":
+        sending.requeue_held(session, campaign)
+    if command == "cancel":
+        campaign.finished_at = clock.now()
+    audit.record(session, store_id, actor, f"campaign {campaign.name}", {"status": before},
+                 {"status": after})
+    return campaign

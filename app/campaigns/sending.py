@@ -1,0 +1,213 @@
+"""Sending a campaign: its recipients resolved once, in one INSERT ... SELECT, then handed to the
+outbox in chunks on the `campaigns` queue, which workers serve after the flows and their mail.
+
+Each recipient goes from pending to queued in the transaction that writes its outbox message, so
+a chunk retried after a crash finds only those it had not reached: nobody gets two. The outbox
+does the rest as for a flow's email (suppression, consent per address, DKIM, unsubscribe,
+tracking, exactly-once delivery); its send guard `campaign_still_sending` holds back the messages
+of a paused or cancelled campaign, and resuming puts the paused ones' recipients back to pending.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import exists, func, literal, or_, select, union, update
+from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.orm import Session
+
+from app import jobs
+from app.audiences import segments, sql
+from app.core import clock
+from app.core.db import db
+from app.ingest import consent
+from app.mail import outbox
+from app.models import Campaign, CampaignRecipient, Customer, Message, Store, Suppression
+
+R = CampaignRecipient
+# Recipients per sending job: a chunk's transaction stays short, and workers share a campaign.
+CHUNK = 500
+# Why the outbox cancels a paused campaign's message (resume looks for it).
+PAUSED = "campaign paused"
+# Why a recipient was skipped when their chunk came.
+CAPPED, UNWANTED = "frequency cap", "consent withdrawn or address changed"
+# Marketing mail that counts against the frequency cap, as flows.guards.frequency_cap counts it.
+COUNTED = ("queued", "sending", "sent", "unknown")
+
+
+def key(campaign_id: int) -> str:
+    """What a campaign's messages carry as their `flow`: reports and attribution group by it,
+    and no flow can be called so (flow names have no colon)."""
+    return f"campaign:{campaign_id}"
+
+
+def _members(session: Session, store_id: int, names: list[str]):
+    """SELECT the ids of the customers in any of these segments, as the rules say now."""
+    now = clock.now()
+    return union(*(sql.matching(store_id, segments.named(session, store_id, name).rule, now)
+                   for name in names)).subquery()
+
+
+def resolve(session: Session, campaign: Campaign) -> int:
+    """Write the campaign's recipients, once: the members of its segments minus those of its
+    excluded ones, with an address, subscribed to marketing and not suppressed; one per address.
+    Returns how many."""
+    store_id = campaign.store_id
+    included = _members(session, store_id, campaign.segments)
+    chosen = select(literal(campaign.id), literal(store_id), Customer.id, Customer.email,
+                    literal("pending")).where(
+        Customer.store_id == store_id, Customer.id.in_(select(included.c.id)),
+        Customer.email.is_not(None), Customer.email != "",
+        Customer.email_consent == consent.SUBSCRIBED,
+        ~exists().where(Suppression.store_id == store_id, Suppression.email == Customer.email))
+    if campaign.excluded_segments:
+        excluded = _members(session, store_id, campaign.excluded_segments)
+        chosen = chosen.where(Customer.id.not_in(select(excluded.c.id)))
+    chosen = chosen.ext(distinct_on(Customer.email)).order_by(Customer.email, Customer.id)
+    session.execute(insert(R).from_select(
+        ["campaign_id", "store_id", "customer_id", "email", "status"], chosen,
+    ).on_conflict_do_nothing(index_elements=["campaign_id", "customer_id"]))
+    return session.execute(select(func.count()).where(
+        R.campaign_id == campaign.id, R.store_id == store_id)).scalar_one()
+
+
+def enqueue_chunks(campaign_id: int) -> int:
+    """Queue a sending job per CHUNK of the campaign's pending recipients (after the commit
+    that made them pending); how many. A campaign with nothing left to send is marked sent."""
+    with db.session() as session:
+        numbered = select(R.id, ((func.row_number().over(order_by=R.id) - 1) // CHUNK).label("n")
+                          ).where(R.campaign_id == campaign_id, R.status == "pending").subquery()
+        bounds = session.execute(select(func.min(numbered.c.id), func.max(numbered.c.id))
+                                 .group_by(numbered.c.n).order_by(func.min(numbered.c.id))).all()
+    chunks = [(campaign_id, first, last) for first, last in bounds
+              if not jobs.job_pending(jobs.policy(send_chunk).job_id((campaign_id, first, last)))]
+    jobs.enqueue_many(send_chunk, chunks)
+    if not bounds:
+        _finish(campaign_id)
+    return len(chunks)
+
+
+def sweep_campaigns() -> int:
+    """Queue again the chunks of sending campaigns whose jobs were lost (Redis flushed, a worker
+    killed) and mark sent those with nothing left: the database, not Redis, says what is owed.
+    Sweeping a chunk twice is harmless (a chunk takes only pending recipients, under lock)."""
+    with db.session() as session:
+        sending = session.execute(select(Campaign.id).where(Campaign.status == "sending")
+                                  .order_by(Campaign.id)).scalars().all()
+    return sum(enqueue_chunks(campaign_id) for campaign_id in sending)
+
+
+def send_chunk(campaign_id: int, first: int, last: int) -> int:
+    """The sending job: queue an outbox message for each pending recipient with an id from
+    `first` to `last`, unless the frequency cap holds them back; how many were queued. Does
+    nothing unless the campaign is sending (read under a shared lock: a pause waits for it)."""
+    with db.session() as session:
+        campaign = session.execute(select(Campaign).where(Campaign.id == campaign_id)
+                                   .with_for_update(read=True)).scalar_one_or_none()
+        if campaign is None or campaign.status != "sending":
+            return 0
+        rows = session.execute(select(R, _still_wanted).join(
+            Customer, (Customer.id == R.customer_id) & (Customer.store_id == R.store_id)).where(
+            R.campaign_id == campaign.id, R.store_id == campaign.store_id, R.status == "pending",
+            R.id.between(first, last)).order_by(R.id).with_for_update(of=R, skip_locked=True)).all()
+        capped = _capped(session, campaign, [recipient for recipient, _ in rows])
+        queued = []
+        for recipient, wanted in rows:
+            # The consent ledger keeps what a message is queued on, so it is judged now.
+            reason = (UNWANTED if not wanted else
+                      CAPPED if capped & {recipient.customer_id, recipient.email} else None)
+            if reason:
+                recipient.status, recipient.reason = "skipped", reason
+                continue
+            recipient.message_id = outbox.queue_message(
+                session, store_id=campaign.store_id, email=recipient.email, template="campaign",
+                marketing=True, customer_id=recipient.customer_id, flow=key(campaign.id),
+                step="email", context={"campaign_id": campaign.id, "subject": campaign.subject})
+            recipient.status = "queued"
+            queued.append(recipient.message_id)
+    instant = clock.frozen()
+    jobs.enqueue_many(deliver, [(message_id, campaign_id, instant.isoformat() if instant else None)
+                                for message_id in queued])
+    _finish(campaign_id)
+    return len(queued)
+
+
+# A recipient is still wanted while their address is the one resolved and they still consent.
+_still_wanted = ((Customer.email == R.email) & (Customer.email_consent == consent.SUBSCRIBED)
+                 ).label("still_wanted")
+
+
+def _capped(session: Session, campaign: Campaign, recipients: list[CampaignRecipient]) -> set:
+    """Customer ids and addresses among these recipients that had a marketing email within the
+    store's frequency cap (empty when the campaign bypasses it or the store has no cap)."""
+    hours = session.get(Store, campaign.store_id).effective_settings["frequency_cap_hours"]
+    if campaign.bypass_frequency_cap or not hours or not recipients:
+        return set()
+    rows = session.execute(select(Message.customer_id, Message.email).where(
+        Message.store_id == campaign.store_id, Message.marketing.is_(True),
+        Message.status.in_(COUNTED), Message.created_at > clock.now() - timedelta(hours=hours),
+        or_(Message.customer_id.in_([r.customer_id for r in recipients]),
+            Message.email.in_([r.email for r in recipients])))).all()
+    return {value for row in rows for value in row if value is not None}
+
+
+def _finish(campaign_id: int) -> None:
+    """Mark the campaign sent once no recipient is left pending and none of its messages is
+    still waiting to leave (until then it can be paused)."""
+    with db.session() as session:
+        session.execute(update(Campaign).where(
+            Campaign.id == campaign_id, Campaign.status == "sending",
+            ~exists().where(R.campaign_id == campaign_id, R.status == "pending"),
+            ~exists().where(Message.store_id == Campaign.store_id,
+                            Message.status.in_(("queued", "sending")),
+                            Message.flow == key(campaign_id)),
+        ).values(status="sent", finished_at=clock.now(), updated_at=clock.now()))
+
+
+def deliver(message_id: int, campaign_id: int, at: str | None = None) -> str:
+    """A campaign message's mail job: the outbox's own, on the campaigns queue (below the
+    flows' mail, so a campaign never holds back a checkout reminder); the last one marks the
+    campaign sent."""
+    status = outbox.deliver(message_id, at)
+    _finish(campaign_id)
+    return status
+
+
+def campaign_still_sending(session: Session, message: Message) -> str | None:
+    """A send guard (registered by app.wiring): a paused or cancelled campaign's message does
+    not leave. The campaign is read under a shared lock, so a pause committed after this check
+    waits for this send's claim, and none claimed after it goes."""
+    campaign_id = message.context.get("campaign_id")
+    if campaign_id is None or message.flow != key(campaign_id):
+        return None
+    status = session.execute(select(Campaign.status).where(
+        Campaign.id == campaign_id, Campaign.store_id == message.store_id,
+    ).with_for_update(read=True)).scalar_one_or_none()
+    if status in ("sending", "sent"):
+        return None
+    return PAUSED if status == "paused" else f"campaign {status or 'deleted'}"
+
+
+def requeue_held(session: Session, campaign: Campaign) -> int:
+    """On resume: recipients whose message the pause held back are pending again (that message
+    never left: it is cancelled). Enqueue `enqueue_chunks` after commit."""
+    held = select(Message.id).where(Message.store_id == campaign.store_id,
+                                    Message.flow == key(campaign.id),
+                                    Message.status == "cancelled", Message.reason == PAUSED)
+    return session.execute(update(R).where(
+        R.campaign_id == campaign.id, R.store_id == campaign.store_id, R.status == "queued",
+        R.message_id.in_(held)).values(status="pending", message_id=None)).rowcount
+
+
+def wait_in_flight(store_id: int, campaign_id: int, timeout: float = 60.0) -> int:
+    """After a pause or cancel: wait until no message of the campaign is being handed to the
+    mail server; how many still are when `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.session() as session:
+            sending = session.execute(select(func.count()).select_from(Message).where(
+                Message.store_id == store_id, Message.status == "sending",
+                Message.flow == key(campaign_id))).scalar_one()
+        if not sending or time.monotonic() >= deadline:
+            return sending
+        time.sleep(0.2)

@@ -1,0 +1,59 @@
+"""Campaigns: one email to the customers of some segments (minus others), and the recipients
+each send resolved, once, so that nobody is written to twice."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+from app.models.base import StoreOwned, Timestamps
+
+# draft -> sending -> sent; sending <-> paused; draft | sending | paused -> cancelled.
+# (queued: a send scheduled for later, which the next step of campaigns adds.)
+STATUSES = ("draft", "queued", "sending", "paused", "sent", "cancelled")
+# pending -> queued (its message is in the outbox) | skipped (the frequency cap held it back)
+RECIPIENT_STATUSES = ("pending", "queued", "skipped")
+
+
+class Campaign(StoreOwned, Timestamps, Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("store_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(150))
+    preheader: Mapped[str | None] = mapped_column(String(150))
+    # A checked block design (app.mail.design.document).
+    design: Mapped[dict] = mapped_column(JSONB)
+    # Segment names as the merchant chose them; resolved to members when the campaign is sent.
+    segments: Mapped[list] = mapped_column(JSONB)
+    excluded_segments: Mapped[list] = mapped_column(JSONB, default=list)
+    bypass_frequency_cap: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CampaignRecipient(StoreOwned, Base):
+    """One customer a campaign is for, resolved when it was sent; `message_id` is the outbox row
+    written for them (in the transaction that marks them queued)."""
+
+    __tablename__ = "campaign_recipients"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "customer_id"),
+        # The sending chunks walk a campaign's pending recipients by id.
+        Index("ix_campaign_recipients_campaign_id_status_id", "campaign_id", "status", "id"),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customers.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("messages.id", ondelete="SET NULL"))
