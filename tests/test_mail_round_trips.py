@@ -54,11 +54,17 @@ def flow_email(shop, run_jobs, smtp_sink):
     return message.id, due
 
 
-def test_a_flow_email_reads_its_customer_and_checkout_once(flow_email, smtp_sink):
-    # The exit rules re-checked at send time read them; the email's own context reuses them.
+def sent_counting(flow_email) -> tuple[int, list[str]]:
+    """Send the flow's email at its due time: its id, and the statements the send ran."""
     message_id, due = flow_email
     with statements() as seen, clock.frozen_at(due):
         assert outbox.deliver(message_id) == "sent"
+    return message_id, seen
+
+
+def test_a_flow_email_reads_its_customer_and_checkout_once(flow_email, smtp_sink):
+    # The exit rules re-checked at send time read them; the email's own context reuses them.
+    message_id, seen = sent_counting(flow_email)
 
     # A whole row is read where its columns are selected (alone or joined to the run's).
     whole_rows = Counter(table for text in seen if text.startswith("SELECT")
@@ -71,9 +77,7 @@ def test_a_flow_email_reads_its_customer_and_checkout_once(flow_email, smtp_sink
 
 def test_a_sent_message_and_its_customer_s_counts_are_written_in_one_transaction(
         flow_email, smtp_sink):
-    message_id, due = flow_email
-    with statements() as seen, clock.frozen_at(due):
-        assert outbox.deliver(message_id) == "sent"
+    message_id, seen = sent_counting(flow_email)
 
     sent = next(n for n, text in enumerate(seen) if text.startswith("UPDATE messages SET")
                 and "sent_at" in text)
@@ -109,9 +113,7 @@ def test_a_flow_email_asks_for_its_suppression_with_its_row_and_for_orders_once(
         flow_email, smtp_sink):
     # The exit rules ask whether the customer ordered since the trigger or through this
     # checkout in one query; the outbox reads the address's suppression with the locked row.
-    message_id, due = flow_email
-    with statements() as seen, clock.frozen_at(due):
-        assert outbox.deliver(message_id) == "sent"
+    message_id, seen = sent_counting(flow_email)
 
     [claim] = [text for text in seen if text.endswith("FOR UPDATE OF messages")]
     assert "LEFT OUTER JOIN suppressions" in claim
