@@ -18,9 +18,11 @@ from app.core import clock
 from app.core.db import db
 from app.mail import links, outbox
 from app.mail.preferences import PAUSE_FOR
-from app.ingest import consent
+from app.ingest import compliance, consent
 from app.models import (ConsentChange, Customer, MailPause, Message, MessageEvent, Store,
                         Suppression, TimelineEntry)
+from app.reports.export import export_customer
+from connectors.base import CustomerRedaction
 from flows import timeline
 from tests.campaign_helpers import CREATE, NOW, REACHED, campaign_messages, subscribers
 from tests.helpers import SHOP
@@ -297,3 +299,14 @@ def test_nothing_personal_reaches_the_logs(shop, webhooks, run_jobs, client, smt
     assert path.split("/")[-1] not in logged  # a link token is as good as the address
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(Message)).scalar_one() == 1
+
+
+def test_a_pause_is_in_the_customers_export_and_goes_with_their_erasure(
+        shop, webhooks, run_jobs, client, smtp_sink):
+    message_id = sent_message(shop, webhooks, run_jobs, email=OWN)
+    choose(client, path_of(message_id), "pause")
+    with db.session() as session:
+        [exported] = export_customer(session, shop.id, OWN)["pauses"]
+        compliance.redact_customer(session, shop.id, CustomerRedaction(None, OWN))
+
+    assert exported["email"] == OWN and rows(MailPause) == []
