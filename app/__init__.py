@@ -35,6 +35,7 @@ def bootstrap(config: Config | None = None) -> Config:
     send_rate.configure(config.smtp_rate_limit, config.redis_url)
     signer.configure(config.secret_key)
     links.signer.bind(config.secret_key, config.base_url)
+    links.form_signer.configure(config.secret_key)
     key_exchange.signer.bind(config.secret_key, config.base_url)
     ui_auth.signer.configure(config.secret_key)
     outbound.configure(config.allow_private_addresses)
@@ -48,7 +49,8 @@ def bootstrap(config: Config | None = None) -> Config:
 def create_app(config: Config | None = None) -> Flask:
     """The web application (gunicorn: `app:create_app()`)."""
     from app.web import (admin_jobs, collect, email_links, errors, health, ids, install_shopify,
-                         install_woocommerce, mail_webhooks, ui, webhooks, wordpress_sign_in)
+                         install_woocommerce, mail_webhooks, preference_page, ui, webhooks,
+                         wordpress_sign_in)
 
     config = bootstrap(config)
     # static/ (the UI's assets, the storefront tracker) sits beside app/, served at /static.
@@ -66,6 +68,7 @@ def create_app(config: Config | None = None) -> Flask:
     flask_app.register_blueprint(install_shopify.bp)
     flask_app.register_blueprint(install_woocommerce.bp)
     flask_app.register_blueprint(email_links.bp)
+    flask_app.register_blueprint(preference_page.bp)
     flask_app.register_blueprint(wordpress_sign_in.bp)
     collect.init_app(flask_app)
     ui.init_app(flask_app)

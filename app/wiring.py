@@ -13,14 +13,15 @@ from app.audiences import membership
 from app.campaigns import sending as campaign_sending
 from app.core import events, signing_secrets
 from app.jobs import policies as job_policies
-from app.mail import consent_ledger, outbox, sendable
+from app.mail import consent_ledger, outbox, preferences, sendable
 from app.reports import attribution
 from app.sync import discounts, writeback
 from flows import engine, port, sunset
 
 # Run before every send, in this order, after the suppression list (app.mail.outbox).
 SEND_GUARDS = (sendable.store_settings_allow, consent_ledger.consent_still_given,
-               engine.run_still_wanted, campaign_sending.campaign_still_sending)
+               engine.run_still_wanted, campaign_sending.campaign_still_sending,
+               preferences.not_paused)
 
 
 def _tag_customer(session: Session, store_id: int, customer_id: int, tag: str) -> None:

@@ -7,6 +7,8 @@ timeline, the dry run), each phrased to follow "because the customer…" or to s
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 WORDS = {
     "ordered": "bought before the email was due",
     "checkout completed": "completed the checkout",
@@ -53,6 +55,9 @@ PREFIXES = {
     "store settings to fix": lambda rest: f"the store's settings need fixing ({rest})",
     "stale": lambda rest: rest.replace("_", " "),  # "quiet hours held email_2 past its relevance"
     "flow exited": lambda rest: f"the flow stopped: {in_words(rest)}",
+    # "until <ISO time>": a pause the customer chose on the preference page (app.mail.preferences)
+    "paused": lambda rest: "paused marketing email on the preference page until "
+                           f"{datetime.fromisoformat(rest.removeprefix('until ')):%-d %B %Y}",
 }
 
 

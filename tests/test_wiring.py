@@ -38,7 +38,8 @@ def test_a_fresh_worker_process_has_every_send_guard_and_listener(cli_env):
     assert wired["guards"] == ["app.mail.sendable.store_settings_allow",
                                "app.mail.consent_ledger.consent_still_given",
                                "flows.engine.run_still_wanted",
-                               "app.campaigns.sending.campaign_still_sending"]
+                               "app.campaigns.sending.campaign_still_sending",
+                               "app.mail.preferences.not_paused"]
     # A returning customer's sunset is lifted before the engine sees the order; segments last.
     assert wired["order_placed"] == ["app.reports.attribution.on_order_placed",
                                      "flows.sunset.on_event", "flows.engine.on_event",

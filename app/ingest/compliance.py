@@ -9,8 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.core import clock
-from app.models import (Checkout, Customer, DataRequest, Fulfillment, Message, MessageEvent, Order,
-                        ProductView, Store, Suppression, Visitor, WebhookEvent)
+from app.models import (Checkout, Customer, DataRequest, Fulfillment, MailPause, Message,
+                        MessageEvent, Order, ProductView, Store, Suppression, Visitor,
+                        WebhookEvent)
 from app.reports.export import export_customer
 from connectors.base import CustomerRedaction, DataRequest as DataRequestRecord
 
@@ -59,6 +60,8 @@ def redact_customer(session: Session, store_id: int, request: CustomerRedaction)
     if request.email:
         session.execute(delete(Suppression).where(Suppression.store_id == store_id,
                                                   Suppression.email == request.email))
+        session.execute(delete(MailPause).where(MailPause.store_id == store_id,
+                                                MailPause.email == request.email))
     session.execute(delete(DataRequest).where(DataRequest.store_id == store_id, or_(
         DataRequest.customer_platform_id == request.customer_platform_id,
         DataRequest.email == request.email)))

@@ -20,7 +20,7 @@ from app.sync import writeback
 SUBSCRIBED = "subscribed"
 PENDING = "pending"
 UNSUBSCRIBED = "unsubscribed"
-CONFIRMED = "confirmed_opt_in"
+CONFIRMED, SINGLE = "confirmed_opt_in", "single_opt_in"
 WITHDRAWN = frozenset({"unsubscribed", "redacted", "invalid"})
 # A change of consent as the customer's timeline says it: the state, then where it came from.
 STATE_WORDS = {SUBSCRIBED: "subscribed to marketing email",
@@ -28,8 +28,12 @@ STATE_WORDS = {SUBSCRIBED: "subscribed to marketing email",
                UNSUBSCRIBED: "unsubscribed from marketing email",
                "not_subscribed": "not subscribed to marketing email",
                "redacted": "their data was erased", "invalid": "the address was found invalid"}
-SOURCE_WORDS = {"storeflow:unsubscribe": "with the unsubscribe link in an email",
-                "storeflow:double_opt_in": "with the confirmation link in our email",
+# The sources of the changes made through our own links.
+OUR_UNSUBSCRIBE, DOUBLE_OPT_IN = "storeflow:unsubscribe", "storeflow:double_opt_in"
+PREFERENCE_PAGE = "storeflow:preference_page"
+SOURCE_WORDS = {OUR_UNSUBSCRIBE: "with the unsubscribe link in an email",
+                DOUBLE_OPT_IN: "with the confirmation link in our email",
+                PREFERENCE_PAGE: "on the preference page behind the unsubscribe link",
                 "checkout": "ticked the box at {platform} checkout"}
 
 
@@ -71,19 +75,36 @@ def confirm(session: Session, store_id: int, customer_id: int,
             occurred_at: datetime) -> list[events.DomainEvent]:
     """The subscriber clicked our double opt-in link: record it and tell the store; the events
     for the flows, which the caller (ingest) publishes."""
-    emitted = record(session, store_id, customer_id, SUBSCRIBED, opt_in_level=CONFIRMED,
-                     source="storeflow:double_opt_in", occurred_at=occurred_at)
-    if emitted:
-        writeback.after_commit(session, writeback.consent, store_id, customer_id)
-    return emitted
+    return _ours(session, store_id, customer_id, SUBSCRIBED, CONFIRMED, DOUBLE_OPT_IN, occurred_at)
 
 
 def withdraw(session: Session, store_id: int, customer_id: int,
              occurred_at: datetime) -> list[events.DomainEvent]:
     """The customer unsubscribed through one of our links: record it and tell the store; the
     events for the flows, which the caller (ingest) publishes."""
-    emitted = record(session, store_id, customer_id, UNSUBSCRIBED, source="storeflow:unsubscribe",
-                     occurred_at=occurred_at)
+    return _ours(session, store_id, customer_id, UNSUBSCRIBED, None, OUR_UNSUBSCRIBE, occurred_at)
+
+
+def resubscribe(session: Session, store_id: int, customer_id: int,
+                occurred_at: datetime) -> list[events.DomainEvent]:
+    """The customer resubscribed on the preference page behind our unsubscribe link: this undoes
+    only an unsubscribe made through our own link (one told to the store, or a bounce, is
+    undone only where it was made). Recorded and told to the store as an unsubscribe is."""
+    last = session.execute(select(ConsentChange.source).where(
+        ConsentChange.store_id == store_id, ConsentChange.customer_id == customer_id,
+    ).order_by(ConsentChange.id.desc()).limit(1)).scalar_one_or_none()
+    if last != OUR_UNSUBSCRIBE:
+        return []
+    # Single opt-in: the page proves a click on a link we sent, not a fresh double opt-in, and
+    # a confirmed opt-in would greet them as a new subscriber (the welcome flow).
+    return _ours(session, store_id, customer_id, SUBSCRIBED, SINGLE, PREFERENCE_PAGE, occurred_at)
+
+
+def _ours(session: Session, store_id: int, customer_id: int, state: str,
+          opt_in_level: str | None, source: str, occurred_at: datetime) -> list[events.DomainEvent]:
+    """Record a change of consent made through one of our links and tell the store of it."""
+    emitted = record(session, store_id, customer_id, state, opt_in_level=opt_in_level,
+                     source=source, occurred_at=occurred_at)
     if emitted:
         writeback.after_commit(session, writeback.consent, store_id, customer_id)
     return emitted

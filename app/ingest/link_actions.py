@@ -1,4 +1,5 @@
-"""What a reader does with the links in our emails (unsubscribe, confirm a subscription), taken
+"""What a reader does with the links in our emails (unsubscribe, resubscribe on the preference
+page, confirm a subscription), taken
 in like any store event: the link's handler stores the action in the inbox and answers; ingest
 applies it to consent and publishes what changed, as it does for every platform's deliveries.
 
@@ -24,11 +25,15 @@ from connectors.values import parse_id, parse_time
 PLATFORM = "storeflow"
 UNSUBSCRIBE = "email/unsubscribe"
 CONFIRM = "email/confirm"
+RESUBSCRIBE = "email/resubscribe"
+# What each action does to the consent of the customer the message went to.
+APPLY = {UNSUBSCRIBE: consent.withdraw, CONFIRM: consent.confirm,
+         RESUBSCRIBE: consent.resubscribe}
 
 
 @dataclass(frozen=True)
 class LinkAction:
-    topic: str  # UNSUBSCRIBE or CONFIRM
+    topic: str  # UNSUBSCRIBE, RESUBSCRIBE or CONFIRM
     message_id: int  # the message whose link was used: its address and store say whose consent
     occurred_at: datetime
 
@@ -43,19 +48,17 @@ def accept(session: Session, message: Message, topic: str) -> int | None:
 
 
 def normalize(topic: str, payload: dict) -> list[LinkAction]:
-    if topic not in (UNSUBSCRIBE, CONFIRM) or not isinstance(payload, dict):
+    if topic not in APPLY or not isinstance(payload, dict):
         raise PayloadError(f"no link action {topic!r}")
     return [LinkAction(topic, parse_id(payload.get("message_id"), "message_id"),
                        parse_time(payload.get("occurred_at"), "occurred_at"))]
 
 
 def apply(session: Session, store_id: int, action: LinkAction) -> list[events.DomainEvent]:
-    """Withdraw or confirm the consent of the customer the message went to, when it went to
-    their own address (anyone else's unsubscribe only suppresses the address it reached)."""
+    """Withdraw, give back or confirm the consent of the customer the message went to, when it
+    went to their own address (anyone else's unsubscribe only suppresses the address it reached)."""
     message = stores.get_owned(session, Message, store_id, action.message_id)
     customer = compose.addressee(session, message) if message is not None else None
     if customer is None:
         return []
-    if action.topic == UNSUBSCRIBE:
-        return consent.withdraw(session, store_id, customer.id, action.occurred_at)
-    return consent.confirm(session, store_id, customer.id, action.occurred_at)
+    return APPLY[action.topic](session, store_id, customer.id, action.occurred_at)

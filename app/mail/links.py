@@ -1,10 +1,12 @@
-"""Signed links in our emails: opaque tokens naming (store, message[, url]) and the URLs carrying them.
+"""Signed links in our emails: opaque tokens naming (store, message[, url]) and the URLs carrying them;
+and the form tokens of the preference page behind the unsubscribe link.
 
 A token is signed with SECRET_KEY (its own salt, so a customer token is never a link token) and
 is checked in constant time by itsdangerous; a forged, altered or expired one reads as None.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +19,12 @@ LINK_SALT = "storeflow.mail-link"
 # An unsubscribe link must keep working long after the email was read (the law asks 30 days).
 LINK_MAX_AGE = timedelta(days=2 * 365)
 UNSUBSCRIBE, OPEN, CLICK, CONFIRM = "u", "o", "c", "k"
+FORM_SALT = "storeflow.preference-form"
+# A preference page's form works this long after the page was shown: time to choose, too little
+# for a copied form token to be worth anything.
+FORM_MAX_AGE = timedelta(hours=1)
+# What the preference page's forms do beyond unsubscribing (which the link token alone may do).
+PAUSE, RESUBSCRIBE = "pause", "resubscribe"
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class LinkSigner(Signer):
 
 
 signer = LinkSigner()
+form_signer = Signer(FORM_SALT)
 
 
 def make_token(kind: str, store_id: int, message_id: int, url: str | None = None) -> str:
@@ -83,3 +92,23 @@ def open_url(message: Message) -> str:
 def click_url(message: Message, url: str) -> str:
     """A click-tracking redirect to `url` for this message."""
     return f"{signer.base_url}/c/{make_token(CLICK, message.store_id, message.id, url)}"
+
+
+def make_form_token(action: str, token: str) -> str:
+    """The form token of one preference page action (PAUSE, RESUBSCRIBE), bound to the link token
+    the page was opened with: the proof, without a cookie, that whoever posts it had the page."""
+    return form_signer.serializer().dumps([action, _digest(token)])
+
+
+def form_token_valid(form_token: str, action: str, token: str) -> bool:
+    """Whether a form token is ours, recent, for this action and for this very link token."""
+    try:
+        data = form_signer.serializer().loads(form_token,
+                                              max_age=int(FORM_MAX_AGE.total_seconds()))
+    except BadSignature:  # SignatureExpired is a BadSignature too
+        return False
+    return data == [action, _digest(token)]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -11,7 +11,7 @@ from app.models.fulfillment import Fulfillment
 from app.models.inbox import WebhookEvent
 from app.models.install import PendingInstall
 from app.models.job_failure import JobFailure
-from app.models.message import Message, MessageEvent, Suppression
+from app.models.message import MailPause, Message, MessageEvent, Suppression
 from app.models.order import Order, OrderLine
 from app.models.product import Product
 from app.models.segment import Segment, SegmentMember
@@ -23,7 +23,7 @@ from app.models.sync import DataRequest, StoreNotice, SyncProgress
 __all__ = [
     "Attribution", "AuditEntry", "Campaign", "CampaignRecipient", "Checkout", "CheckoutLine", "ConsentChange", "Customer",
     "CustomerMetrics", "DataRequest", "EmailDesign", "FlowConfig", "FlowDocument", "FlowRun", "Fulfillment", "JobFailure",
-    "Message", "MessageEvent", "Order", "OrderLine", "PendingInstall", "Product", "ProductView",
+    "MailPause", "Message", "MessageEvent", "Order", "OrderLine", "PendingInstall", "Product", "ProductView",
     "Segment", "SegmentMember", "SendConsent", "StaffMember", "Store", "StoreMetrics", "StoreNotice", "Suppression", "SyncProgress",
     "TimelineEntry", "Visitor", "WebhookEvent",
 ]

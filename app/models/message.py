@@ -1,5 +1,5 @@
-"""The outbox: one row per email, written before anything leaves, its opens and clicks, and
-suppressions."""
+"""The outbox: one row per email, written before anything leaves, its opens and clicks,
+suppressions and pauses."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -87,3 +87,15 @@ class Suppression(StoreOwned, Base):
         """An unsubscribe or a sunset stops marketing only; a bounce or an erasure stops
         everything."""
         return self.reason not in ("unsubscribed", "sunset")
+
+
+class MailPause(StoreOwned, Base):
+    """An address whose marketing mail its recipient paused until a time, on the preference page
+    behind the unsubscribe link (app.mail.preferences); a row past `until` pauses nothing."""
+
+    __tablename__ = "mail_pauses"
+    __table_args__ = (UniqueConstraint("store_id", "email"),)
+
+    email: Mapped[str] = mapped_column(String(320))
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,7 +1,7 @@
 """Everything we hold about one customer of one store, as JSON-ready data: their profile(s),
 consent history, orders, checkouts, storefront visits and views, the messages sent to them (with
 opens, clicks, bounces, and the consent each was sent on), their place in each flow and its
-timeline, and any suppression.
+timeline, and any suppression or pause of mail to their address.
 
 Used by `storeflow customer export` and by the GDPR data request.
 """
@@ -15,8 +15,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.mail import consent_ledger
-from app.models import (Checkout, ConsentChange, Customer, FlowRun, Message, MessageEvent, Order,
-                        ProductView, SendConsent, Suppression, TimelineEntry, Visitor)
+from app.models import (Checkout, ConsentChange, Customer, FlowRun, MailPause, Message,
+                        MessageEvent, Order, ProductView, SendConsent, Suppression, TimelineEntry,
+                        Visitor)
 from connectors.values import normalize_email
 
 
@@ -89,4 +90,6 @@ def export_customer(session: Session, store_id: int, email: str) -> dict[str, An
         "timeline": rows(theirs(TimelineEntry)),
         "suppressions": rows(select(Suppression).where(Suppression.store_id == store_id,
                                                        Suppression.email == address)),
+        "pauses": rows(select(MailPause).where(MailPause.store_id == store_id,
+                                               MailPause.email == address)),
     }

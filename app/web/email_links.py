@@ -1,21 +1,19 @@
-"""The links in our emails: unsubscribe and double opt-in confirmation (GET shows, POST acts),
-the open pixel, click redirects.
+"""The links in our emails: double opt-in confirmation (GET shows, POST acts), the open pixel,
+click redirects; the unsubscribe link's preference page is app.web.preference_page.
 
 Answers, and why:
 - 404 a forged, altered, expired or unknown token: one page for all, so a token reveals nothing.
 - 400 a click to a URL off the store's own domain: a valid signature never makes an open redirect.
-- 200 POST /u/TOKEN: unsubscribed (again, idempotently); no cookie, CSRF token or redirect is
-  needed, because mailbox providers POST it blind (RFC 8058). A GET never unsubscribes: link
-  scanners and previews fetch every URL in a message.
+- A GET never acts: link scanners and previews fetch every URL in a message.
 Opens and clicks from crawlers and link scanners are followed but not recorded.
 """
 from __future__ import annotations
 
 import base64
 import logging
-from typing import Callable
 
-from flask import Blueprint, Response, abort, redirect, render_template, request
+from flask import (Blueprint, Response, abort, make_response, redirect, render_template,
+                   request)
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
@@ -25,7 +23,7 @@ from app.core.db import db
 from app.ingest import link_actions
 from app.ingest.pipeline import ingest
 from app.ingest.storefront.auth import is_bot
-from app.mail import compose, links, outbox, tracking
+from app.mail import compose, links, tracking
 from app.models import Message, Store
 
 log = logging.getLogger(__name__)
@@ -36,81 +34,64 @@ NOT_CACHED = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-refer
 
 
 def _find(session: Session, token: str, kind: str) -> tuple[links.Link, Message] | None:
+    """The link a token names and its message, or None for a forged, altered, expired or
+    unknown one."""
     link = links.read_token(token, kind)
     message = link and stores.get_owned(session, Message, link.store_id, link.message_id)
     return (link, message) if message else None
 
 
-def _page(state: str, store_name: str | None = None, status: int = 200,
-          page: str = "unsubscribe"):
-    return render_template(f"email_links/{page}.html", state=state, store_name=store_name,
-                           action=request.path), status, NOT_CACHED
+def invalid():
+    """The one answer to every token that is not a link of ours."""
+    return render_template("email_links/invalid.html"), 404, NOT_CACHED
+
+
+def message_of(session: Session, token: str, kind: str) -> Message:
+    """The message a link token names; for any other token, the request ends with `invalid`."""
+    found = _find(session, token, kind)
+    if found is None:
+        abort(make_response(invalid()))
+    return found[1]
+
+
+def queue_ingest(event_id: int | None, message: Message, what: str) -> None:
+    """Queue the ingest of a link's action stored in the inbox (after its commit)."""
+    try:
+        jobs.enqueue(ingest, event_id)
+    except RedisError:  # stored: the inbox sweep queues it
+        log.warning("%s stored, not queued", what, extra={"store_id": message.store_id})
+    log.info("%s by link", what, extra={"store_id": message.store_id, "message_id": message.id})
+
+
+def _page(state: str, store_name: str):
+    return render_template("email_links/confirm.html", state=state, store_name=store_name,
+                           action=request.path), 200, NOT_CACHED
 
 
 def _counted() -> bool:
     return not is_bot(request.headers.get("User-Agent"))
 
 
-def _show(token: str, kind: str, page: str):
-    """GET of an action link: the page with its button; the action is the POST."""
-    with db.session() as session:
-        found = _find(session, token, kind)
-        if found is None:
-            return _page("invalid", status=404, page=page)
-        store = session.get(Store, found[1].store_id)
-        return _page("confirm", store.name or store.domain, page=page)
-
-
-def _act(token: str, kind: str, page: str, action: Callable[[Session, Message], bool]):
-    """POST of an action link: verify, store (idempotently), queue its ingest, answer."""
-    with db.session() as session:
-        found = _find(session, token, kind)
-        if found is None or not action(session, found[1]):
-            return _page("invalid", status=404, page=page)
-        message = found[1]
-        event_id = link_actions.accept(session, message, ACTIONS[kind])
-        store = session.get(Store, message.store_id)
-    try:
-        jobs.enqueue(ingest, event_id)
-    except RedisError:  # stored: the inbox sweep queues it
-        log.warning("%s stored, not queued", page, extra={"store_id": message.store_id})
-    log.info("%s by link", page, extra={"store_id": message.store_id, "message_id": message.id})
-    return _page("done", store.name or store.domain, page=page)
-
-
-def _unsubscribe(session: Session, message: Message) -> bool:
-    """Stop marketing mail to the address the message went to, in its store, at once (the
-    customer's consent follows in ingest, and only if the address is their own)."""
-    outbox.add_suppression(session, message.store_id, message.email, "unsubscribed")
-    return True
-
-
-def _confirm(session: Session, message: Message) -> bool:
-    """A double opt-in confirms only a subscription mailed to the subscriber's own address."""
-    return compose.addressee(session, message) is not None
-
-
-ACTIONS = {links.UNSUBSCRIBE: link_actions.UNSUBSCRIBE, links.CONFIRM: link_actions.CONFIRM}
-
-
-@bp.get("/u/<token>")
-def unsubscribe_page(token: str):
-    return _show(token, links.UNSUBSCRIBE, "unsubscribe")
-
-
-@bp.post("/u/<token>")
-def unsubscribe(token: str):
-    return _act(token, links.UNSUBSCRIBE, "unsubscribe", _unsubscribe)
-
-
 @bp.get("/confirm/<token>")
 def confirm_page(token: str):
-    return _show(token, links.CONFIRM, "confirm")
+    """The double opt-in page with its button; the confirmation is the POST."""
+    with db.session() as session:
+        store = session.get(Store, message_of(session, token, links.CONFIRM).store_id)
+        return _page("confirm", store.name or store.domain)
 
 
 @bp.post("/confirm/<token>")
 def confirm(token: str):
-    return _act(token, links.CONFIRM, "confirm", _confirm)
+    """Verify, store (idempotently), queue its ingest, answer. A double opt-in confirms only a
+    subscription mailed to the subscriber's own address."""
+    with db.session() as session:
+        message = message_of(session, token, links.CONFIRM)
+        if compose.addressee(session, message) is None:
+            return invalid()
+        event_id = link_actions.accept(session, message, link_actions.CONFIRM)
+        store = session.get(Store, message.store_id)
+    queue_ingest(event_id, message, "confirm")
+    return _page("done", store.name or store.domain)
 
 
 @bp.get("/o/<token>.gif")
@@ -119,7 +100,7 @@ def opened(token: str):
     with db.session() as session:
         found = _find(session, token, links.OPEN)
         if found is None:
-            return _page("invalid", status=404)
+            return invalid()
         _, message = found
         if _counted():
             tracking.record(session, message, tracking.OPEN)
@@ -132,7 +113,7 @@ def clicked(token: str):
     with db.session() as session:
         found = _find(session, token, links.CLICK)
         if found is None:
-            return _page("invalid", status=404)
+            return invalid()
         link, message = found
         if not tracking.is_store_url(session.get(Store, message.store_id), link.url):
             log.warning("click refused: target off the store's domain",
