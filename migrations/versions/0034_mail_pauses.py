@@ -1,13 +1,13 @@
 """mail_pauses: marketing mail to an address paused by its recipient until a time, from the
 preference page behind the unsubscribe link (issue 21).
 
-Revision ID: 0036
+Revision ID: 0034
 Revises: 0033
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0036'
+revision = '0034'
 down_revision = '0033'
 branch_labels = None
 depends_on = None
