@@ -22,7 +22,8 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
         .group_by(func.coalesce(R.reason, R.status))).all())
     stats = reports.FlowStats(key(campaign.id))
     if campaign.started_at is not None:
-        stats = reports.flow_stats(session, store, campaign.started_at).get(stats.flow, stats)
+        stats = reports.flow_stats(session, store, campaign.started_at,
+                                   stats.flow).get(stats.flow, stats)
     return {
         "name": campaign.name, "status": campaign.status,
         "recipients": sum(counts.values()), "pending": counts.get("pending", 0),
