@@ -19,6 +19,8 @@ from app.models import Campaign, Store
 NAME = re.compile(r"[^\W_][\w \-]{0,59}")
 NAME_RULE = "1 to 60 characters: letters, digits, spaces, - and _, starting with a letter or digit"
 SUBJECT_MAX = 150
+# The largest holdout share: past half, the campaign would mostly not be sent.
+HOLDOUT = (0, 50)
 # What each command may act on, the status it leaves behind, and what it is called done.
 MOVES = {"pause": ({"sending"}, "paused", "paused"), "resume": ({"paused"}, "sending", "resumed"),
          "cancel": ({"draft", "sending", "paused"}, "cancelled", "cancelled")}
@@ -41,6 +43,17 @@ def _line(label: str, value: str | None, required: bool = True) -> str | None:
         merchant_text.check(value)
     except merchant_text.MerchantTextError as error:
         raise CampaignError(f"{label}: {error}") from None
+    return value
+
+
+def _whole(label: str, value: int | None, bounds: tuple[int, int], unit: str = "") -> int | None:
+    """A whole number the merchant typed, within `bounds` (both included), or CampaignError
+    stating the range."""
+    if value is None:
+        return None
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CampaignError(f"{label}: a whole number from {low} to {high}{unit}, not {value!r}")
     return value
 
 
@@ -84,13 +97,14 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
            included: tuple[str, ...], excluded: tuple[str, ...] = (),
            preheader: str | None = None, button_text: str | None = None,
            button_url: str | None = None, bypass_frequency_cap: bool = False,
-           actor: str) -> Campaign:
+           holdout: int = 0, actor: str) -> Campaign:
     """A draft campaign, every value checked; CampaignError naming the first bad one."""
     name = (name or "").strip()
     if not NAME.fullmatch(name):
         raise CampaignError(f"a campaign name is {NAME_RULE}")
     subject = _line("subject", subject)
     preheader = _line("preheader", preheader, required=False)
+    holdout = _whole("--holdout", holdout, HOLDOUT, " (percent)")
     if not included:
         raise CampaignError("a campaign needs at least one --segment")
     both = set(included) & set(excluded)
@@ -101,7 +115,7 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
         design=simple_design(subject, body, preheader, button_text, button_url),
         segments=_segment_names(session, store_id, included),
         excluded_segments=_segment_names(session, store_id, excluded),
-        bypass_frequency_cap=bypass_frequency_cap, status="draft")
+        bypass_frequency_cap=bypass_frequency_cap, holdout_percent=holdout, status="draft")
     try:
         with session.begin_nested():
             session.add(campaign)
@@ -110,7 +124,8 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
         raise CampaignError(f"there is already a campaign named {name!r}") from None
     audit.record(session, store_id, actor, f"campaign {name}", None,
                  {"segments": campaign.segments, "excluded": campaign.excluded_segments,
-                  "subject": subject, "bypass_frequency_cap": bypass_frequency_cap})
+                  "subject": subject, "bypass_frequency_cap": bypass_frequency_cap,
+                  "holdout_percent": holdout})
     return campaign
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.audiences import segments, sql
+from app.campaigns import groups
 from app.core import clock
 from app.core.db import db
 from app.ingest import consent
@@ -50,8 +51,8 @@ def _members(session: Session, store_id: int, names: list[str]):
 
 def resolve(session: Session, campaign: Campaign) -> int:
     """Write the campaign's recipients, once: the members of its segments minus those of its
-    excluded ones, with an address, subscribed to marketing and not suppressed; one per address.
-    Returns how many."""
+    excluded ones, with an address, subscribed to marketing and not suppressed; one per address;
+    the holdout share of them held out. Returns how many (held out included)."""
     store_id = campaign.store_id
     included = _members(session, store_id, campaign.segments)
     chosen = select(literal(campaign.id), literal(store_id), Customer.id, Customer.email,
@@ -67,6 +68,7 @@ def resolve(session: Session, campaign: Campaign) -> int:
     session.execute(insert(R).from_select(
         ["campaign_id", "store_id", "customer_id", "email", "status"], chosen,
     ).on_conflict_do_nothing(index_elements=["campaign_id", "customer_id"]))
+    groups.hold_out(session, campaign)
     return session.execute(select(func.count()).where(
         R.campaign_id == campaign.id, R.store_id == store_id)).scalar_one()
 

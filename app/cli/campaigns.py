@@ -39,9 +39,11 @@ def _store_session(store_ref: str):
 @click.option("--button-url", help="The button's https address.")
 @click.option("--bypass-frequency-cap", is_flag=True,
               help="Send even to customers the frequency cap would hold back.")
+@click.option("--holdout", type=int, default=0, metavar="PERCENT",
+              help="Hold back this share (0-50 %) to measure the revenue the campaign added.")
 def create(store_ref: str, name: str, included: tuple[str, ...], excluded: tuple[str, ...],
            subject: str, preheader: str | None, body: str, button_text: str | None,
-           button_url: str | None, bypass_frequency_cap: bool) -> None:
+           button_url: str | None, bypass_frequency_cap: bool, holdout: int) -> None:
     """Create campaign NAME as a draft."""
     from app.campaigns import campaigns as service
 
@@ -49,7 +51,8 @@ def create(store_ref: str, name: str, included: tuple[str, ...], excluded: tuple
         campaign = service.create(
             session, store.id, name, subject=subject, body=body, included=included,
             excluded=excluded, preheader=preheader, button_text=button_text,
-            button_url=button_url, bypass_frequency_cap=bypass_frequency_cap, actor=ACTOR)
+            button_url=button_url, bypass_frequency_cap=bypass_frequency_cap, holdout=holdout,
+            actor=ACTOR)
         click.echo(f"created campaign {campaign.name!r} (draft); "
                    f"`storeflow campaigns send --store {store_ref} {campaign.name!r}` sends it")
 

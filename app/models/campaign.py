@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, SmallInteger, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,8 +15,9 @@ from app.models.base import StoreOwned, Timestamps
 # draft -> sending -> sent; sending <-> paused; draft | sending | paused -> cancelled.
 # (queued: a send scheduled for later, which the next step of campaigns adds.)
 STATUSES = ("draft", "queued", "sending", "paused", "sent", "cancelled")
-# pending -> queued (its message is in the outbox) | skipped (the frequency cap held it back)
-RECIPIENT_STATUSES = ("pending", "queued", "skipped")
+# pending -> queued (its message is in the outbox) | skipped (the frequency cap held it back);
+# held_out: in the holdout share, never sent (the control group of the report's lift).
+RECIPIENT_STATUSES = ("pending", "queued", "skipped", "held_out")
 
 
 class Campaign(StoreOwned, Timestamps, Base):
@@ -32,6 +33,8 @@ class Campaign(StoreOwned, Timestamps, Base):
     segments: Mapped[list] = mapped_column(JSONB)
     excluded_segments: Mapped[list] = mapped_column(JSONB, default=list)
     bypass_frequency_cap: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Percent of the recipients held out (not sent) to measure what the campaign added.
+    holdout_percent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default="draft")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

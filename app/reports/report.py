@@ -127,7 +127,7 @@ def incremental_revenue(session: Session, store: Store, flow: str,
     # Counted before any order is read: most flows have no control group to compare with.
     if any(sizes.get(h, 0) < MIN_GROUP_SIZE for h in (True, False)):
         return None
-    per_run = _revenue_per_run(session, store, runs)
+    per_run = revenue_per_run(session, store, runs)
     return lift([float(v) for v in per_run[False]], [float(v) for v in per_run[True]])
 
 
@@ -151,9 +151,10 @@ def lift(emailed: list[float], held: list[float]) -> Lift:
     return Lift(money(difference), money(low), money(high), significant)
 
 
-def _revenue_per_run(session: Session, store: Store, runs) -> dict[bool, list[Decimal]]:
+def revenue_per_run(session: Session, store: Store, runs) -> dict[bool, list[Decimal]]:
     """Emailed and held-out: each run's customer's orders within the attribution window after
-    its trigger, summed per run (0 for a run without one)."""
+    its trigger, summed per run (0 for a run without one). `runs` is any selectable with the
+    columns id, holdout, customer_id and triggered_at (a campaign's recipients are one too)."""
     window = timedelta(days=store.effective_settings["attribution_days"])
     # Every such order lies between the earliest trigger and the latest one plus the window;
     # saying so lets the (store_id, placed_at) index fetch them instead of every order.
