@@ -3,10 +3,15 @@ people subscribed through real Shopify webhooks, a segment of them all, and thei
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.db import db
+from app.jobs import broker
 from app.demo.payloads import Person, consent_update, customer
 from app.models import CampaignRecipient
 from tests.flow_helpers import at, enable
@@ -51,3 +56,27 @@ def by_status() -> dict[str, list[str]]:
                 CampaignRecipient.email)).all():
             grouped.setdefault(status, []).append(email)
     return grouped
+
+
+def scheduled(queue: str) -> dict[str, datetime]:
+    """Jobs RQ's scheduler holds for later on this queue: id -> when."""
+    registry = ScheduledJobRegistry(queue=broker.queue(queue))
+    return {job_id: registry.get_scheduled_time(job_id) for job_id in registry.get_job_ids()}
+
+
+def scheduler_hands_over(queue: str) -> int:
+    """What RQ's scheduler does when the clock reaches a job's time, as of the clock's now: the
+    due jobs go to their queue; how many."""
+    registry = ScheduledJobRegistry(queue=broker.queue(queue))
+    due = [job_id for job_id, when in scheduled(queue).items() if when <= clock.now()]
+    for job in Job.fetch_many(due, connection=broker.connection):
+        registry.remove(job)
+        broker.queue(queue).enqueue_job(job)
+    return len(due)
+
+
+def clicks(client, mail) -> None:
+    """Follow the email's first tracked link, as the recipient's mail client would."""
+    html = mail.get_body(("html",)).get_content()
+    link = next(part for part in html.split('"') if "/c/" in part)
+    assert client.get(urlsplit(link).path).status_code == 302

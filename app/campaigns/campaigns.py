@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audiences import segments
-from app.campaigns import sending
+from app.campaigns import abtest, sending
 from app.core import audit, clock, settings as store_settings
 from app.mail import merchant_text
 from app.mail.design import document
@@ -21,6 +21,9 @@ NAME_RULE = "1 to 60 characters: letters, digits, spaces, - and _, starting with
 SUBJECT_MAX = 150
 # The largest holdout share: past half, the campaign would mostly not be sent.
 HOLDOUT = (0, 50)
+# An A/B test: the share it is sent to, and the hours until the rest get the winner.
+TEST_SHARE, WINNER_AFTER = (10, 50), (1, 72)
+TEST_DEFAULTS = {"test_share": 20, "winner_after": 4, "judge": "clicks"}
 # What each command may act on, the status it leaves behind, and what it is called done.
 MOVES = {"pause": ({"sending"}, "paused", "paused"), "resume": ({"paused"}, "sending", "resumed"),
          "cancel": ({"draft", "sending", "paused"}, "cancelled", "cancelled")}
@@ -86,6 +89,26 @@ def simple_design(subject: str, body: str, preheader: str | None = None,
         raise CampaignError(f"design {error}") from None
 
 
+def _test(subject: str, subject_b: str | None, **chosen) -> dict:
+    """An A/B test's columns, checked, defaults filled in (none without a second subject)."""
+    given = [f"--{name.replace('_', '-')}" for name, value in chosen.items() if value is not None]
+    if subject_b is None:
+        if given:
+            raise CampaignError(f"{given[0]} needs --subject-b")
+        return {}
+    if subject_b == subject:
+        raise CampaignError("subject B: the same as the subject; an A/B test needs two")
+    values = {name: TEST_DEFAULTS[name] if value is None else value
+              for name, value in chosen.items()}
+    if values["judge"] not in abtest.JUDGES:
+        raise CampaignError(f"--judge: {' or '.join(abtest.JUDGES)}, not {values['judge']!r}")
+    return {"subject_b": subject_b,
+            "test_share": _whole("--test-share", values["test_share"], TEST_SHARE, " (percent)"),
+            "winner_after_hours": _whole("--winner-after", values["winner_after"], WINNER_AFTER,
+                                         " (hours)"),
+            "judge": values["judge"]}
+
+
 def _segment_names(session: Session, store_id: int, names: tuple[str, ...]) -> list[str]:
     try:
         return [segments.named(session, store_id, name).name for name in names]
@@ -97,7 +120,9 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
            included: tuple[str, ...], excluded: tuple[str, ...] = (),
            preheader: str | None = None, button_text: str | None = None,
            button_url: str | None = None, bypass_frequency_cap: bool = False,
-           holdout: int = 0, actor: str) -> Campaign:
+           holdout: int = 0, subject_b: str | None = None, test_share: int | None = None,
+           winner_after: int | None = None, judge: str | None = None,
+           actor: str) -> Campaign:
     """A draft campaign, every value checked; CampaignError naming the first bad one."""
     name = (name or "").strip()
     if not NAME.fullmatch(name):
@@ -105,6 +130,8 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
     subject = _line("subject", subject)
     preheader = _line("preheader", preheader, required=False)
     holdout = _whole("--holdout", holdout, HOLDOUT, " (percent)")
+    test = _test(subject, _line("subject B", subject_b, required=False),
+                 test_share=test_share, winner_after=winner_after, judge=judge)
     if not included:
         raise CampaignError("a campaign needs at least one --segment")
     both = set(included) & set(excluded)
@@ -115,7 +142,8 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
         design=simple_design(subject, body, preheader, button_text, button_url),
         segments=_segment_names(session, store_id, included),
         excluded_segments=_segment_names(session, store_id, excluded),
-        bypass_frequency_cap=bypass_frequency_cap, holdout_percent=holdout, status="draft")
+        bypass_frequency_cap=bypass_frequency_cap, holdout_percent=holdout, status="draft",
+        **test)
     try:
         with session.begin_nested():
             session.add(campaign)
@@ -125,7 +153,7 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
     audit.record(session, store_id, actor, f"campaign {name}", None,
                  {"segments": campaign.segments, "excluded": campaign.excluded_segments,
                   "subject": subject, "bypass_frequency_cap": bypass_frequency_cap,
-                  "holdout_percent": holdout})
+                  "holdout_percent": holdout, **test})
     return campaign
 
 

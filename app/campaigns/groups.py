@@ -1,9 +1,10 @@
-"""Who of a campaign's recipients is held out, at resolve time: a share picked by a hash of the
-campaign's and the customer's ids, so the draw is random with respect to anything a customer
-does, the same on every run, and exact in size (the lowest hashes, not a coin per customer)."""
+"""Who of a campaign's recipients is held out, and who is in its A/B test, at resolve time: shares
+picked by a hash of the campaign's and the customer's ids, so the draw is random with respect to
+anything a customer does, the same on every run, and exact in size (the lowest hashes, not a
+coin per customer)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Campaign, CampaignRecipient
@@ -29,3 +30,18 @@ def hold_out(session: Session, campaign: Campaign) -> int:
     chosen = select(ranked.c.id).where(ranked.c.rank * 100 <= ranked.c.total
                                        * campaign.holdout_percent)
     return session.execute(update(R).where(R.id.in_(chosen)).values(status="held_out")).rowcount
+
+
+def split_test(session: Session, campaign: Campaign) -> int:
+    """Of the pending recipients left after the holdout, give the test share (rounded down)
+    variant A or B, alternately in hash order (halves differing by one at most); the rest wait
+    for the winner. How many are in the test."""
+    if campaign.subject_b is None:
+        return 0
+    ranked = _ranked(campaign, "test")
+    tested = ranked.c.rank * 100 <= ranked.c.total * campaign.test_share
+    variants = session.execute(update(R).where(R.id == ranked.c.id).values(
+        status=case((tested, R.status), else_="waiting"),
+        variant=case((tested & (ranked.c.rank % 2 == 1), "A"), (tested, "B"), else_=None),
+    ).returning(R.variant)).scalars().all()
+    return len(variants) - variants.count(None)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import DateTime, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from app.campaigns import abtest
 from app.campaigns.sending import CAPPED, UNWANTED, key
 from app.models import Campaign, CampaignRecipient, Message, Store
 from app.reports import report as reports
@@ -36,6 +37,8 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
         "revenue": _money(stats.revenue.get(store.currency, Decimal(0))),
         "held_out": counts.get("held_out", 0),
         "incremental_revenue": _incremental(session, store, campaign),
+        "waiting_for_winner": counts.get("waiting", 0),
+        "ab_test": _ab_test(session, store, campaign),
         "currency": store.currency,
         "started_at": campaign.started_at.isoformat() if campaign.started_at else None,
         "finished_at": campaign.finished_at.isoformat() if campaign.finished_at else None,
@@ -44,6 +47,18 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
 
 def _money(amount: Decimal) -> str:
     return format(amount.normalize(), "f")
+
+
+def _ab_test(session: Session, store: Store, campaign: Campaign) -> dict | None:
+    """Each variant's figures in the test share, how it is judged, when, and the winner."""
+    if campaign.subject_b is None:
+        return None
+    due = abtest.decide_at(campaign)
+    variants = abtest.figures(session, store, campaign)
+    for figures_of in variants.values():
+        figures_of["revenue"] = _money(figures_of["revenue"])
+    return {"variants": variants, "test_share": campaign.test_share, "judge": campaign.judge,
+            "winner_due_at": due.isoformat() if due else None, "winner": campaign.winner}
 
 
 def _incremental(session: Session, store: Store, campaign: Campaign) -> dict | None:

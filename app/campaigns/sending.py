@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.audiences import segments, sql
-from app.campaigns import groups
+from app.campaigns import abtest, groups
 from app.core import clock
 from app.core.db import db
 from app.ingest import consent
@@ -52,7 +52,8 @@ def _members(session: Session, store_id: int, names: list[str]):
 def resolve(session: Session, campaign: Campaign) -> int:
     """Write the campaign's recipients, once: the members of its segments minus those of its
     excluded ones, with an address, subscribed to marketing and not suppressed; one per address;
-    the holdout share of them held out. Returns how many (held out included)."""
+    the holdout share of them held out, and of the rest the A/B test's share split between its
+    variants. Returns how many (held out included)."""
     store_id = campaign.store_id
     included = _members(session, store_id, campaign.segments)
     chosen = select(literal(campaign.id), literal(store_id), Customer.id, Customer.email,
@@ -69,6 +70,7 @@ def resolve(session: Session, campaign: Campaign) -> int:
         ["campaign_id", "store_id", "customer_id", "email", "status"], chosen,
     ).on_conflict_do_nothing(index_elements=["campaign_id", "customer_id"]))
     groups.hold_out(session, campaign)
+    groups.split_test(session, campaign)
     return session.execute(select(func.count()).where(
         R.campaign_id == campaign.id, R.store_id == store_id)).scalar_one()
 
@@ -89,10 +91,32 @@ def enqueue_chunks(campaign_id: int) -> int:
     return len(chunks)
 
 
+def start(campaign_id: int) -> int:
+    """After the commit that started a campaign: queue its chunks, and its A/B test's winner
+    job for when it is due; how many chunks."""
+    with db.session() as session:
+        due = abtest.decide_at(session.get(Campaign, campaign_id))
+    if due is not None:
+        jobs.enqueue(pick_winner, campaign_id, at=due)
+    return enqueue_chunks(campaign_id)
+
+
+def pick_winner(campaign_id: int) -> str | None:
+    """The A/B test's job, scheduled for when its winner is due: pick it (abtest.decide) and
+    send the rest with the winner's subject; the winner, or None if none was picked now."""
+    winner = abtest.decide(campaign_id)
+    if winner is not None:
+        enqueue_chunks(campaign_id)
+    return winner
+
+
 def sweep_campaigns() -> int:
-    """Queue again the chunks of sending campaigns whose jobs were lost (Redis flushed, a worker
-    killed) and mark sent those with nothing left: the database, not Redis, says what is owed.
-    Sweeping a chunk twice is harmless (a chunk takes only pending recipients, under lock)."""
+    """Pick the due winners of A/B tests whose job was lost, queue again the chunks of sending
+    campaigns whose jobs were lost (Redis flushed, a worker killed) and mark sent those with
+    nothing left: the database, not Redis, says what is owed. Sweeping a chunk twice is
+    harmless (a chunk takes only pending recipients, under lock); how many chunks."""
+    for campaign_id in abtest.due():
+        abtest.decide(campaign_id)
     with db.session() as session:
         sending = session.execute(select(Campaign.id).where(Campaign.status == "sending")
                                   .order_by(Campaign.id)).scalars().all()
@@ -121,10 +145,11 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
             if reason:
                 recipient.status, recipient.reason = "skipped", reason
                 continue
+            subject = abtest.subject(campaign, recipient.variant)
             recipient.message_id = outbox.queue_message(
                 session, store_id=campaign.store_id, email=recipient.email, template="campaign",
                 marketing=True, customer_id=recipient.customer_id, flow=key(campaign.id),
-                step="email", context={"campaign_id": campaign.id, "subject": campaign.subject})
+                step="email", context={"campaign_id": campaign.id, "subject": subject})
             recipient.status = "queued"
             queued.append(recipient.message_id)
     instant = clock.frozen()
@@ -154,12 +179,12 @@ def _capped(session: Session, campaign: Campaign, recipients: list[CampaignRecip
 
 
 def _finish(campaign_id: int) -> None:
-    """Mark the campaign sent once no recipient is left pending and none of its messages is
-    still waiting to leave (until then it can be paused)."""
+    """Mark the campaign sent once no recipient is left pending or waiting for an A/B test's
+    winner and none of its messages is still waiting to leave (until then it can be paused)."""
     with db.session() as session:
         session.execute(update(Campaign).where(
             Campaign.id == campaign_id, Campaign.status == "sending",
-            ~exists().where(R.campaign_id == campaign_id, R.status == "pending"),
+            ~exists().where(R.campaign_id == campaign_id, R.status.in_(("pending", "waiting"))),
             ~exists().where(Message.store_id == Campaign.store_id,
                             Message.status.in_(("queued", "sending")),
                             Message.flow == key(campaign_id)),

@@ -41,9 +41,17 @@ def _store_session(store_ref: str):
               help="Send even to customers the frequency cap would hold back.")
 @click.option("--holdout", type=int, default=0, metavar="PERCENT",
               help="Hold back this share (0-50 %) to measure the revenue the campaign added.")
+@click.option("--subject-b", help="A second subject to test against --subject.")
+@click.option("--test-share", type=int, metavar="PERCENT",
+              help="The share sent the two subjects (10-50 %, default 20).")
+@click.option("--winner-after", type=int, metavar="HOURS",
+              help="Hours until the winner goes to the rest (1-72, default 4).")
+@click.option("--judge", help="The winner is judged on clicks (default) or revenue.")
 def create(store_ref: str, name: str, included: tuple[str, ...], excluded: tuple[str, ...],
            subject: str, preheader: str | None, body: str, button_text: str | None,
-           button_url: str | None, bypass_frequency_cap: bool, holdout: int) -> None:
+           button_url: str | None, bypass_frequency_cap: bool, holdout: int,
+           subject_b: str | None, test_share: int | None, winner_after: int | None,
+           judge: str | None) -> None:
     """Create campaign NAME as a draft."""
     from app.campaigns import campaigns as service
 
@@ -52,6 +60,7 @@ def create(store_ref: str, name: str, included: tuple[str, ...], excluded: tuple
             session, store.id, name, subject=subject, body=body, included=included,
             excluded=excluded, preheader=preheader, button_text=button_text,
             button_url=button_url, bypass_frequency_cap=bypass_frequency_cap, holdout=holdout,
+            subject_b=subject_b, test_share=test_share, winner_after=winner_after, judge=judge,
             actor=ACTOR)
         click.echo(f"created campaign {campaign.name!r} (draft); "
                    f"`storeflow campaigns send --store {store_ref} {campaign.name!r}` sends it")
@@ -67,7 +76,7 @@ def send(store_ref: str, name: str) -> None:
     with _store_session(store_ref) as (session, store):
         recipients = service.send(session, store.id, name, ACTOR)
         campaign_id = service.named(session, store.id, name).id
-    sending.enqueue_chunks(campaign_id)
+    sending.start(campaign_id)
     click.echo(f"sending campaign {name.strip()!r} to {recipients} recipient(s)")
 
 

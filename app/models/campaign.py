@@ -16,8 +16,9 @@ from app.models.base import StoreOwned, Timestamps
 # (queued: a send scheduled for later, which the next step of campaigns adds.)
 STATUSES = ("draft", "queued", "sending", "paused", "sent", "cancelled")
 # pending -> queued (its message is in the outbox) | skipped (the frequency cap held it back);
-# held_out: in the holdout share, never sent (the control group of the report's lift).
-RECIPIENT_STATUSES = ("pending", "queued", "skipped", "held_out")
+# held_out: in the holdout share, never sent (the control group of the report's lift);
+# waiting: outside an A/B test's share, pending once the winner is picked.
+RECIPIENT_STATUSES = ("pending", "queued", "skipped", "held_out", "waiting")
 
 
 class Campaign(StoreOwned, Timestamps, Base):
@@ -35,6 +36,14 @@ class Campaign(StoreOwned, Timestamps, Base):
     bypass_frequency_cap: Mapped[bool] = mapped_column(Boolean, default=False)
     # Percent of the recipients held out (not sent) to measure what the campaign added.
     holdout_percent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # An A/B test of two subjects (app.campaigns.abtest): the share of the recipients it is sent
+    # to, the hours until the winner is picked, by "clicks" or "revenue", and the winner.
+    subject_b: Mapped[str | None] = mapped_column(String(150))
+    test_share: Mapped[int | None] = mapped_column(SmallInteger)
+    winner_after_hours: Mapped[int | None] = mapped_column(SmallInteger)
+    judge: Mapped[str | None] = mapped_column(String(8))
+    winner: Mapped[str | None] = mapped_column(String(1))
+    winner_picked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16), default="draft")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -60,3 +69,5 @@ class CampaignRecipient(StoreOwned, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("messages.id", ondelete="SET NULL"))
+    # "A" or "B" in an A/B test's share; None for the rest (they get the winner's subject).
+    variant: Mapped[str | None] = mapped_column(String(1))

@@ -1,4 +1,4 @@
-"""campaigns: a holdout share (issue 21).
+"""campaigns: a holdout share and an A/B test of two subjects (issue 21).
 
 Revision ID: 0034
 Revises: 0033
@@ -15,7 +15,18 @@ depends_on = None
 def upgrade() -> None:
     op.add_column('campaigns', sa.Column('holdout_percent', sa.SmallInteger(), nullable=False,
                                          server_default='0'))
+    op.add_column('campaigns', sa.Column('subject_b', sa.String(150), nullable=True))
+    op.add_column('campaigns', sa.Column('test_share', sa.SmallInteger(), nullable=True))
+    op.add_column('campaigns', sa.Column('winner_after_hours', sa.SmallInteger(), nullable=True))
+    op.add_column('campaigns', sa.Column('judge', sa.String(8), nullable=True))
+    op.add_column('campaigns', sa.Column('winner', sa.String(1), nullable=True))
+    op.add_column('campaigns', sa.Column('winner_picked_at', sa.DateTime(timezone=True),
+                                         nullable=True))
+    op.add_column('campaign_recipients', sa.Column('variant', sa.String(1), nullable=True))
 
 
 def downgrade() -> None:
-    op.drop_column('campaigns', 'holdout_percent')
+    op.drop_column('campaign_recipients', 'variant')
+    for column in ('winner_picked_at', 'winner', 'judge', 'winner_after_hours', 'test_share',
+                   'subject_b', 'holdout_percent'):
+        op.drop_column('campaigns', column)
