@@ -3,7 +3,9 @@ CLI drives (send, pause, resume, cancel). Every query names the store."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +28,9 @@ TEST_SHARE, WINNER_AFTER = (10, 50), (1, 72)
 TEST_DEFAULTS = {"test_share": 20, "winner_after": 4, "judge": "clicks"}
 # What each command may act on, the status it leaves behind, and what it is called done.
 MOVES = {"pause": ({"sending"}, "paused", "paused"), "resume": ({"paused"}, "sending", "resumed"),
-         "cancel": ({"draft", "sending", "paused"}, "cancelled", "cancelled")}
+         "cancel": ({"draft", "scheduled", "sending", "paused"}, "cancelled", "cancelled")}
+# How a scheduled send's time is typed (in the store's time zone), and how far ahead it may be.
+AT_FORMAT, AT_SHOWN, AHEAD = "%Y-%m-%d %H:%M", "YYYY-MM-DD HH:MM", timedelta(days=365)
 
 
 class CampaignError(ValueError):
@@ -157,6 +161,14 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
     return campaign
 
 
+def when(campaign: Campaign, zone: str) -> str | None:
+    """When a scheduled campaign goes, as the merchant typed it, in whose time zone."""
+    if campaign.send_at is None:
+        return None
+    typed = campaign.send_at.astimezone(ZoneInfo(zone)).strftime(AT_FORMAT)
+    return f"{typed} " + ("in each recipient's time zone" if campaign.local_time else zone)
+
+
 def all_of(session: Session, store_id: int) -> list[Campaign]:
     """The store's campaigns, newest first."""
     return list(session.execute(select(Campaign).where(Campaign.store_id == store_id)
@@ -173,23 +185,48 @@ def named(session: Session, store_id: int, name: str, lock: bool = False) -> Cam
     return found
 
 
-def send(session: Session, store_id: int, name: str, actor: str) -> int:
-    """Resolve a draft's recipients and start sending; the number resolved. Any campaign that is
-    not a draft is refused: a campaign is sent once. Enqueue `sending.enqueue_chunks` after
-    commit."""
+def _send_at(text: str, zone: str) -> datetime:
+    """The moment a merchant typed, in the store's time zone: ahead, by a year at most."""
+    rule = f"{AT_SHOWN} in the store's time zone ({zone}), from now to a year ahead"
+    try:
+        moment = datetime.strptime(" ".join(text.split()), AT_FORMAT)
+    except ValueError:
+        raise CampaignError(f"--at: {rule}, not {text!r}") from None
+    moment, now = moment.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc), clock.now()
+    if not now < moment <= now + AHEAD:
+        raise CampaignError(f"--at: {rule}, not {text!r}")
+    return moment
+
+
+def send(session: Session, store_id: int, name: str, actor: str, at: str | None = None,
+         local_time: bool = False) -> int | None:
+    """Resolve a draft's recipients and start sending, the number resolved; or, `at` a moment
+    (in each recipient's time zone with `local_time`), schedule it, None. Any campaign that is
+    not a draft is refused: a campaign is sent once. Call `sending.start` after commit."""
     campaign = named(session, store_id, name, lock=True)
     if campaign.status != "draft":
         raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; a campaign is "
                             f"sent once (pause, resume or cancel it instead)")
+    if local_time and at is None:
+        raise CampaignError("--local-time needs --at")
+    if local_time and campaign.subject_b is not None:
+        # The winner is due hours after the start, while most time zones are still to come.
+        raise CampaignError("--local-time: not with an A/B test (--subject-b)")
+    store = session.get(Store, store_id)
     # Said now, rather than by every message the outbox would cancel for it.
-    refused = store_settings.refusal(session.get(Store, store_id).settings, marketing=True)
+    refused = store_settings.refusal(store.settings, marketing=True)
     if refused:
         raise CampaignError(f"campaign {campaign.name!r} cannot be sent: {refused}")
+    if at is not None:
+        campaign.send_at = _send_at(at, store.effective_settings["timezone"])
+        campaign.local_time, campaign.status = local_time, "scheduled"
+        audit.record(session, store_id, actor, f"campaign {campaign.name}", {"status": "draft"},
+                     {"status": "scheduled", "at": at, "local_time": local_time})
+        return None
     try:
-        resolved = sending.resolve(session, campaign)
+        resolved = sending.begin(session, campaign)
     except segments.SegmentError as error:  # a segment deleted since the campaign was made
         raise CampaignError(str(error)) from None
-    campaign.status, campaign.started_at = "sending", clock.now()
     audit.record(session, store_id, actor, f"campaign {campaign.name}", {"status": "draft"},
                  {"status": "sending", "recipients": resolved})
     return resolved

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
 
-# draft -> sending -> sent; sending <-> paused; draft | sending | paused -> cancelled.
-# (queued: a send scheduled for later, which the next step of campaigns adds.)
-STATUSES = ("draft", "queued", "sending", "paused", "sent", "cancelled")
+# draft -> [scheduled ->] sending -> sent; sending <-> paused;
+# draft | scheduled | sending | paused -> cancelled.
+STATUSES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
 # pending -> queued (its message is in the outbox) | skipped (the frequency cap held it back);
 # held_out: in the holdout share, never sent (the control group of the report's lift);
-# waiting: outside an A/B test's share, pending once the winner is picked.
-RECIPIENT_STATUSES = ("pending", "queued", "skipped", "held_out", "waiting")
+# waiting: outside an A/B test's share, pending once the winner is picked; scheduled: a
+# local-time send's recipient, pending at `due_at`.
+RECIPIENT_STATUSES = ("pending", "queued", "skipped", "held_out", "waiting", "scheduled")
 
 
 class Campaign(StoreOwned, Timestamps, Base):
@@ -44,6 +45,10 @@ class Campaign(StoreOwned, Timestamps, Base):
     judge: Mapped[str | None] = mapped_column(String(8))
     winner: Mapped[str | None] = mapped_column(String(1))
     winner_picked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A send scheduled for this moment (typed in the store's time zone); with `local_time`, at
+    # that wall-clock time in each recipient's zone (app.campaigns.timing).
+    send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    local_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     status: Mapped[str] = mapped_column(String(16), default="draft")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -71,3 +76,5 @@ class CampaignRecipient(StoreOwned, Base):
         BigInteger, ForeignKey("messages.id", ondelete="SET NULL"))
     # "A" or "B" in an A/B test's share; None for the rest (they get the winner's subject).
     variant: Mapped[str | None] = mapped_column(String(1))
+    # A local-time send's moment for this recipient (while `scheduled`).
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

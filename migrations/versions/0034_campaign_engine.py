@@ -1,4 +1,5 @@
-"""campaigns: a holdout share and an A/B test of two subjects (issue 21).
+"""campaigns: a holdout share, an A/B test of two subjects, a scheduled send in the store's or
+each recipient's local time (issue 21).
 
 Revision ID: 0034
 Revises: 0033
@@ -22,11 +23,17 @@ def upgrade() -> None:
     op.add_column('campaigns', sa.Column('winner', sa.String(1), nullable=True))
     op.add_column('campaigns', sa.Column('winner_picked_at', sa.DateTime(timezone=True),
                                          nullable=True))
+    op.add_column('campaigns', sa.Column('send_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('campaigns', sa.Column('local_time', sa.Boolean(), nullable=False,
+                                         server_default='false'))
     op.add_column('campaign_recipients', sa.Column('variant', sa.String(1), nullable=True))
+    op.add_column('campaign_recipients', sa.Column('due_at', sa.DateTime(timezone=True),
+                                                   nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column('campaign_recipients', 'due_at')
     op.drop_column('campaign_recipients', 'variant')
-    for column in ('winner_picked_at', 'winner', 'judge', 'winner_after_hours', 'test_share',
+    for column in ('local_time', 'send_at', 'winner_picked_at', 'winner', 'judge', 'winner_after_hours', 'test_share',
                    'subject_b', 'holdout_percent'):
         op.drop_column('campaigns', column)
