@@ -3,14 +3,16 @@ CLI drives (send, pause, resume, cancel). Every query names the store."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audiences import segments
-from app.campaigns import sending
+from app.campaigns import abtest, sending
 from app.core import audit, clock, settings as store_settings
 from app.mail import merchant_text
 from app.mail.design import document
@@ -19,9 +21,16 @@ from app.models import Campaign, Store
 NAME = re.compile(r"[^\W_][\w \-]{0,59}")
 NAME_RULE = "1 to 60 characters: letters, digits, spaces, - and _, starting with a letter or digit"
 SUBJECT_MAX = 150
+# The largest holdout share: past half, the campaign would mostly not be sent.
+HOLDOUT = (0, 50)
+# An A/B test: the share it is sent to, and the hours until the rest get the winner.
+TEST_SHARE, WINNER_AFTER = (10, 50), (1, 72)
+TEST_DEFAULTS = {"test_share": 20, "winner_after": 4, "judge": "clicks"}
 # What each command may act on, the status it leaves behind, and what it is called done.
 MOVES = {"pause": ({"sending"}, "paused", "paused"), "resume": ({"paused"}, "sending", "resumed"),
-         "cancel": ({"draft", "sending", "paused"}, "cancelled", "cancelled")}
+         "cancel": ({"draft", "scheduled", "sending", "paused"}, "cancelled", "cancelled")}
+# How a scheduled send's time is typed (in the store's time zone), and how far ahead it may be.
+AT_FORMAT, AT_SHOWN, AHEAD = "%Y-%m-%d %H:%M", "YYYY-MM-DD HH:MM", timedelta(days=365)
 
 
 class CampaignError(ValueError):
@@ -41,6 +50,17 @@ def _line(label: str, value: str | None, required: bool = True) -> str | None:
         merchant_text.check(value)
     except merchant_text.MerchantTextError as error:
         raise CampaignError(f"{label}: {error}") from None
+    return value
+
+
+def _whole(label: str, value: int | None, bounds: tuple[int, int], unit: str = "") -> int | None:
+    """A whole number the merchant typed, within `bounds` (both included), or CampaignError
+    stating the range."""
+    if value is None:
+        return None
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CampaignError(f"{label}: a whole number from {low} to {high}{unit}, not {value!r}")
     return value
 
 
@@ -73,6 +93,26 @@ def simple_design(subject: str, body: str, preheader: str | None = None,
         raise CampaignError(f"design {error}") from None
 
 
+def _test(subject: str, subject_b: str | None, **chosen) -> dict:
+    """An A/B test's columns, checked, defaults filled in (none without a second subject)."""
+    given = [f"--{name.replace('_', '-')}" for name, value in chosen.items() if value is not None]
+    if subject_b is None:
+        if given:
+            raise CampaignError(f"{given[0]} needs --subject-b")
+        return {}
+    if subject_b == subject:
+        raise CampaignError("subject B: the same as the subject; an A/B test needs two")
+    values = {name: TEST_DEFAULTS[name] if value is None else value
+              for name, value in chosen.items()}
+    if values["judge"] not in abtest.JUDGES:
+        raise CampaignError(f"--judge: {' or '.join(abtest.JUDGES)}, not {values['judge']!r}")
+    return {"subject_b": subject_b,
+            "test_share": _whole("--test-share", values["test_share"], TEST_SHARE, " (percent)"),
+            "winner_after_hours": _whole("--winner-after", values["winner_after"], WINNER_AFTER,
+                                         " (hours)"),
+            "judge": values["judge"]}
+
+
 def _segment_names(session: Session, store_id: int, names: tuple[str, ...]) -> list[str]:
     try:
         return [segments.named(session, store_id, name).name for name in names]
@@ -84,6 +124,8 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
            included: tuple[str, ...], excluded: tuple[str, ...] = (),
            preheader: str | None = None, button_text: str | None = None,
            button_url: str | None = None, bypass_frequency_cap: bool = False,
+           holdout: int = 0, subject_b: str | None = None, test_share: int | None = None,
+           winner_after: int | None = None, judge: str | None = None,
            actor: str) -> Campaign:
     """A draft campaign, every value checked; CampaignError naming the first bad one."""
     name = (name or "").strip()
@@ -91,6 +133,9 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
         raise CampaignError(f"a campaign name is {NAME_RULE}")
     subject = _line("subject", subject)
     preheader = _line("preheader", preheader, required=False)
+    holdout = _whole("--holdout", holdout, HOLDOUT, " (percent)")
+    test = _test(subject, _line("subject B", subject_b, required=False),
+                 test_share=test_share, winner_after=winner_after, judge=judge)
     if not included:
         raise CampaignError("a campaign needs at least one --segment")
     both = set(included) & set(excluded)
@@ -101,7 +146,8 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
         design=simple_design(subject, body, preheader, button_text, button_url),
         segments=_segment_names(session, store_id, included),
         excluded_segments=_segment_names(session, store_id, excluded),
-        bypass_frequency_cap=bypass_frequency_cap, status="draft")
+        bypass_frequency_cap=bypass_frequency_cap, holdout_percent=holdout, status="draft",
+        **test)
     try:
         with session.begin_nested():
             session.add(campaign)
@@ -110,8 +156,17 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
         raise CampaignError(f"there is already a campaign named {name!r}") from None
     audit.record(session, store_id, actor, f"campaign {name}", None,
                  {"segments": campaign.segments, "excluded": campaign.excluded_segments,
-                  "subject": subject, "bypass_frequency_cap": bypass_frequency_cap})
+                  "subject": subject, "bypass_frequency_cap": bypass_frequency_cap,
+                  "holdout_percent": holdout, **test})
     return campaign
+
+
+def when(campaign: Campaign, zone: str) -> str | None:
+    """When a scheduled campaign goes, as the merchant typed it, in whose time zone."""
+    if campaign.send_at is None:
+        return None
+    typed = campaign.send_at.astimezone(ZoneInfo(zone)).strftime(AT_FORMAT)
+    return f"{typed} " + ("in each recipient's time zone" if campaign.local_time else zone)
 
 
 def all_of(session: Session, store_id: int) -> list[Campaign]:
@@ -130,23 +185,48 @@ def named(session: Session, store_id: int, name: str, lock: bool = False) -> Cam
     return found
 
 
-def send(session: Session, store_id: int, name: str, actor: str) -> int:
-    """Resolve a draft's recipients and start sending; the number resolved. Any campaign that is
-    not a draft is refused: a campaign is sent once. Enqueue `sending.enqueue_chunks` after
-    commit."""
+def _send_at(text: str, zone: str) -> datetime:
+    """The moment a merchant typed, in the store's time zone: ahead, by a year at most."""
+    rule = f"{AT_SHOWN} in the store's time zone ({zone}), from now to a year ahead"
+    try:
+        moment = datetime.strptime(" ".join(text.split()), AT_FORMAT)
+    except ValueError:
+        raise CampaignError(f"--at: {rule}, not {text!r}") from None
+    moment, now = moment.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc), clock.now()
+    if not now < moment <= now + AHEAD:
+        raise CampaignError(f"--at: {rule}, not {text!r}")
+    return moment
+
+
+def send(session: Session, store_id: int, name: str, actor: str, at: str | None = None,
+         local_time: bool = False) -> int | None:
+    """Resolve a draft's recipients and start sending, the number resolved; or, `at` a moment
+    (in each recipient's time zone with `local_time`), schedule it, None. Any campaign that is
+    not a draft is refused: a campaign is sent once. Call `sending.start` after commit."""
     campaign = named(session, store_id, name, lock=True)
     if campaign.status != "draft":
         raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; a campaign is "
                             f"sent once (pause, resume or cancel it instead)")
+    if local_time and at is None:
+        raise CampaignError("--local-time needs --at")
+    if local_time and campaign.subject_b is not None:
+        # The winner is due hours after the start, while most time zones are still to come.
+        raise CampaignError("--local-time: not with an A/B test (--subject-b)")
+    store = session.get(Store, store_id)
     # Said now, rather than by every message the outbox would cancel for it.
-    refused = store_settings.refusal(session.get(Store, store_id).settings, marketing=True)
+    refused = store_settings.refusal(store.settings, marketing=True)
     if refused:
         raise CampaignError(f"campaign {campaign.name!r} cannot be sent: {refused}")
+    if at is not None:
+        campaign.send_at = _send_at(at, store.effective_settings["timezone"])
+        campaign.local_time, campaign.status = local_time, "scheduled"
+        audit.record(session, store_id, actor, f"campaign {campaign.name}", {"status": "draft"},
+                     {"status": "scheduled", "at": at, "local_time": local_time})
+        return None
     try:
-        resolved = sending.resolve(session, campaign)
+        resolved = sending.begin(session, campaign)
     except segments.SegmentError as error:  # a segment deleted since the campaign was made
         raise CampaignError(str(error)) from None
-    campaign.status, campaign.started_at = "sending", clock.now()
     audit.record(session, store_id, actor, f"campaign {campaign.name}", {"status": "draft"},
                  {"status": "sending", "recipients": resolved})
     return resolved

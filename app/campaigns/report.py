@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from app.campaigns import abtest
 from app.campaigns.sending import CAPPED, UNWANTED, key
-from app.models import Campaign, CampaignRecipient, Store
+from app.models import Campaign, CampaignRecipient, Message, Store
 from app.reports import report as reports
 
 R = CampaignRecipient
@@ -22,7 +23,8 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
         .group_by(func.coalesce(R.reason, R.status))).all())
     stats = reports.FlowStats(key(campaign.id))
     if campaign.started_at is not None:
-        stats = reports.flow_stats(session, store, campaign.started_at).get(stats.flow, stats)
+        stats = reports.flow_stats(session, store, campaign.started_at,
+                                   stats.flow).get(stats.flow, stats)
     return {
         "name": campaign.name, "status": campaign.status,
         "recipients": sum(counts.values()), "pending": counts.get("pending", 0),
@@ -32,8 +34,54 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
         "unsubscribed": stats.unsubscribed, "bounced": stats.bounced,
         "complained": stats.complained, "orders": stats.orders,
         # Exact, as a string (JSON numbers are floats): "42.5" in the store's currency.
-        "revenue": format(stats.revenue.get(store.currency, Decimal(0)).normalize(), "f"),
+        "revenue": _money(stats.revenue.get(store.currency, Decimal(0))),
+        "held_out": counts.get("held_out", 0),
+        "incremental_revenue": _incremental(session, store, campaign),
+        "waiting_for_winner": counts.get("waiting", 0),
+        "waiting_for_local_time": counts.get("scheduled", 0),
+        "send_at": campaign.send_at.isoformat() if campaign.send_at else None,
+        "local_time": campaign.local_time,
+        "ab_test": _ab_test(session, store, campaign),
         "currency": store.currency,
         "started_at": campaign.started_at.isoformat() if campaign.started_at else None,
         "finished_at": campaign.finished_at.isoformat() if campaign.finished_at else None,
     }
+
+
+def _money(amount: Decimal) -> str:
+    return format(amount.normalize(), "f")
+
+
+def _ab_test(session: Session, store: Store, campaign: Campaign) -> dict | None:
+    """Each variant's figures in the test share, how it is judged, when, and the winner."""
+    if campaign.subject_b is None:
+        return None
+    due = abtest.decide_at(campaign)
+    variants = abtest.figures(session, store, campaign)
+    for figures_of in variants.values():
+        figures_of["revenue"] = _money(figures_of["revenue"])
+    return {"variants": variants, "test_share": campaign.test_share, "judge": campaign.judge,
+            "winner_due_at": due.isoformat() if due else None, "winner": campaign.winner}
+
+
+def _incremental(session: Session, store: Store, campaign: Campaign) -> dict | None:
+    """What the campaign added over its holdout: (revenue per recipient sent - revenue per
+    held-out customer) x recipients sent, each customer's orders counted within the attribution
+    window from the campaign's start, with the 95 % interval of Welch's t-test on that
+    per-customer difference (reports.lift, as for a flow's holdout); None without a holdout
+    or before anything was sent."""
+    if not campaign.holdout_percent or campaign.started_at is None:
+        return None
+    sent = exists().where(Message.id == R.message_id, Message.store_id == R.store_id,
+                          Message.status == "sent")
+    members = select(R.id, (R.status == "held_out").label("holdout"), R.customer_id,
+                     literal(campaign.started_at, DateTime(timezone=True)).label("triggered_at"),
+                     ).where(R.store_id == store.id, R.campaign_id == campaign.id,
+                             or_(R.status == "held_out", sent)).cte("members")
+    per_customer = reports.revenue_per_run(session, store, members)
+    if not per_customer[True] or not per_customer[False]:
+        return None
+    lift = reports.lift([float(v) for v in per_customer[False]],
+                        [float(v) for v in per_customer[True]])
+    return {"amount": _money(lift.amount), "low": _money(lift.low), "high": _money(lift.high),
+            "significant": lift.significant}

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.audiences import segments, sql
-from app.core import clock
+from app.campaigns import abtest, groups, timing
+from app.core import audit, clock
 from app.core.db import db
 from app.ingest import consent
 from app.mail import outbox
@@ -31,6 +32,8 @@ CHUNK = 500
 PAUSED = "campaign paused"
 # Why a recipient was skipped when their chunk came.
 CAPPED, UNWANTED = "frequency cap", "consent withdrawn or address changed"
+# Recipients still to be sent: now, after an A/B test's winner, at their local time.
+UNSENT = ("pending", "waiting", "scheduled")
 # Marketing mail that counts against the frequency cap, as flows.guards.frequency_cap counts it.
 COUNTED = ("queued", "sending", "sent", "unknown")
 
@@ -50,8 +53,9 @@ def _members(session: Session, store_id: int, names: list[str]):
 
 def resolve(session: Session, campaign: Campaign) -> int:
     """Write the campaign's recipients, once: the members of its segments minus those of its
-    excluded ones, with an address, subscribed to marketing and not suppressed; one per address.
-    Returns how many."""
+    excluded ones, with an address, subscribed to marketing and not suppressed; one per address;
+    the holdout share of them held out, and of the rest the A/B test's share split between its
+    variants. Returns how many (held out included)."""
     store_id = campaign.store_id
     included = _members(session, store_id, campaign.segments)
     chosen = select(literal(campaign.id), literal(store_id), Customer.id, Customer.email,
@@ -67,6 +71,8 @@ def resolve(session: Session, campaign: Campaign) -> int:
     session.execute(insert(R).from_select(
         ["campaign_id", "store_id", "customer_id", "email", "status"], chosen,
     ).on_conflict_do_nothing(index_elements=["campaign_id", "customer_id"]))
+    groups.hold_out(session, campaign)
+    groups.split_test(session, campaign)
     return session.execute(select(func.count()).where(
         R.campaign_id == campaign.id, R.store_id == store_id)).scalar_one()
 
@@ -87,10 +93,84 @@ def enqueue_chunks(campaign_id: int) -> int:
     return len(chunks)
 
 
+def begin(session: Session, campaign: Campaign) -> int:
+    """Resolve the campaign's recipients (a local-time send's waiting for their moment) and mark
+    it sending; how many. Call `start` after commit."""
+    resolved = resolve(session, campaign)
+    if campaign.local_time:
+        timing.spread(session, session.get(Store, campaign.store_id), campaign)
+    campaign.status, campaign.started_at = "sending", clock.now()
+    return resolved
+
+
+def start(campaign_id: int) -> int:
+    """After the commit that scheduled or started a campaign: schedule its start, or queue its
+    chunks and schedule its A/B test's winner and its local-time recipients' moments (each a
+    job on RQ's scheduler; the sweep stands in for any Redis lost); how many chunks."""
+    with db.session() as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign.status == "scheduled":
+            zone = session.get(Store, campaign.store_id).effective_settings["timezone"]
+            jobs.enqueue(start_scheduled, campaign_id, at=timing.start_at(campaign, zone))
+            return 0
+        due, moments = abtest.decide_at(campaign), timing.moments(session, campaign_id)
+    if due is not None:
+        jobs.enqueue(pick_winner, campaign_id, at=due)
+    for moment in moments:
+        jobs.enqueue(release, campaign_id, at=moment,
+                     job_id=f"campaign-release-{campaign_id}-{int(moment.timestamp())}")
+    return enqueue_chunks(campaign_id)
+
+
+def start_scheduled(campaign_id: int) -> int:
+    """A scheduled campaign's job, at its start: resolve and start it unless it was cancelled
+    (or started) meanwhile; how many recipients. A segment deleted since ends it, cancelled."""
+    with db.session() as session:
+        campaign = session.execute(select(Campaign).where(Campaign.id == campaign_id)
+                                   .with_for_update()).scalar_one_or_none()
+        if campaign is None or campaign.status != "scheduled":
+            return 0
+        try:
+            with session.begin_nested():
+                resolved = begin(session, campaign)
+        except segments.SegmentError as error:
+            campaign.status, campaign.finished_at = "cancelled", clock.now()
+            audit.record(session, campaign.store_id, "the scheduler", f"campaign {campaign.name}",
+                         {"status": "scheduled"}, {"status": "cancelled", "reason": str(error)})
+            return 0
+    start(campaign_id)
+    return resolved
+
+
+def release(campaign_id: int) -> int:
+    """A local-time send's job at one of its moments: the recipients due then go; how many."""
+    released = timing.release(campaign_id)
+    if released:
+        enqueue_chunks(campaign_id)
+    return released
+
+
+def pick_winner(campaign_id: int) -> str | None:
+    """The A/B test's job, scheduled for when its winner is due: pick it (abtest.decide) and
+    send the rest with the winner's subject; the winner, or None if none was picked now."""
+    winner = abtest.decide(campaign_id)
+    if winner is not None:
+        enqueue_chunks(campaign_id)
+    return winner
+
+
 def sweep_campaigns() -> int:
-    """Queue again the chunks of sending campaigns whose jobs were lost (Redis flushed, a worker
-    killed) and mark sent those with nothing left: the database, not Redis, says what is owed.
-    Sweeping a chunk twice is harmless (a chunk takes only pending recipients, under lock)."""
+    """Start scheduled campaigns, release local-time recipients and pick A/B winners whose job
+    was lost, queue again the chunks of sending campaigns whose jobs were lost (Redis flushed, a
+    worker killed) and mark sent those with nothing left: the database, not Redis, says what is
+    owed. Sweeping a chunk twice is harmless (a chunk takes only pending recipients, under
+    lock); how many chunks."""
+    for campaign_id in timing.starts_due():
+        start_scheduled(campaign_id)
+    for campaign_id in timing.releases_due():
+        timing.release(campaign_id)
+    for campaign_id in abtest.due():
+        abtest.decide(campaign_id)
     with db.session() as session:
         sending = session.execute(select(Campaign.id).where(Campaign.status == "sending")
                                   .order_by(Campaign.id)).scalars().all()
@@ -119,10 +199,11 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
             if reason:
                 recipient.status, recipient.reason = "skipped", reason
                 continue
+            subject = abtest.subject(campaign, recipient.variant)
             recipient.message_id = outbox.queue_message(
                 session, store_id=campaign.store_id, email=recipient.email, template="campaign",
                 marketing=True, customer_id=recipient.customer_id, flow=key(campaign.id),
-                step="email", context={"campaign_id": campaign.id, "subject": campaign.subject})
+                step="email", context={"campaign_id": campaign.id, "subject": subject})
             recipient.status = "queued"
             queued.append(recipient.message_id)
     instant = clock.frozen()
@@ -152,12 +233,12 @@ def _capped(session: Session, campaign: Campaign, recipients: list[CampaignRecip
 
 
 def _finish(campaign_id: int) -> None:
-    """Mark the campaign sent once no recipient is left pending and none of its messages is
-    still waiting to leave (until then it can be paused)."""
+    """Mark the campaign sent once no recipient is left UNSENT and none of its messages is still
+    waiting to leave (until then it can be paused)."""
     with db.session() as session:
         session.execute(update(Campaign).where(
             Campaign.id == campaign_id, Campaign.status == "sending",
-            ~exists().where(R.campaign_id == campaign_id, R.status == "pending"),
+            ~exists().where(R.campaign_id == campaign_id, R.status.in_(UNSENT)),
             ~exists().where(Message.store_id == Campaign.store_id,
                             Message.status.in_(("queued", "sending")),
                             Message.flow == key(campaign_id)),

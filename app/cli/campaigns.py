@@ -39,9 +39,19 @@ def _store_session(store_ref: str):
 @click.option("--button-url", help="The button's https address.")
 @click.option("--bypass-frequency-cap", is_flag=True,
               help="Send even to customers the frequency cap would hold back.")
+@click.option("--holdout", type=int, default=0, metavar="PERCENT",
+              help="Hold back this share (0-50 %) to measure the revenue the campaign added.")
+@click.option("--subject-b", help="A second subject to test against --subject.")
+@click.option("--test-share", type=int, metavar="PERCENT",
+              help="The share sent the two subjects (10-50 %, default 20).")
+@click.option("--winner-after", type=int, metavar="HOURS",
+              help="Hours until the winner goes to the rest (1-72, default 4).")
+@click.option("--judge", help="The winner is judged on clicks (default) or revenue.")
 def create(store_ref: str, name: str, included: tuple[str, ...], excluded: tuple[str, ...],
            subject: str, preheader: str | None, body: str, button_text: str | None,
-           button_url: str | None, bypass_frequency_cap: bool) -> None:
+           button_url: str | None, bypass_frequency_cap: bool, holdout: int,
+           subject_b: str | None, test_share: int | None, winner_after: int | None,
+           judge: str | None) -> None:
     """Create campaign NAME as a draft."""
     from app.campaigns import campaigns as service
 
@@ -49,7 +59,9 @@ def create(store_ref: str, name: str, included: tuple[str, ...], excluded: tuple
         campaign = service.create(
             session, store.id, name, subject=subject, body=body, included=included,
             excluded=excluded, preheader=preheader, button_text=button_text,
-            button_url=button_url, bypass_frequency_cap=bypass_frequency_cap, actor=ACTOR)
+            button_url=button_url, bypass_frequency_cap=bypass_frequency_cap, holdout=holdout,
+            subject_b=subject_b, test_share=test_share, winner_after=winner_after, judge=judge,
+            actor=ACTOR)
         click.echo(f"created campaign {campaign.name!r} (draft); "
                    f"`storeflow campaigns send --store {store_ref} {campaign.name!r}` sends it")
 
@@ -57,14 +69,24 @@ def create(store_ref: str, name: str, included: tuple[str, ...], excluded: tuple
 @campaigns.command("send")
 @options.STORE
 @NAME
-def send(store_ref: str, name: str) -> None:
-    """Resolve NAME's recipients and start sending it (once: a second send is refused)."""
+@click.option("--at", metavar='"YYYY-MM-DD HH:MM"',
+              help="Schedule it for then, in the store's time zone (up to a year ahead).")
+@click.option("--local-time", is_flag=True,
+              help="With --at: at that time in each recipient's own time zone.")
+def send(store_ref: str, name: str, at: str | None, local_time: bool) -> None:
+    """Resolve NAME's recipients and start sending it, or schedule it (once: a second send is
+    refused)."""
     from app.campaigns import campaigns as service, sending
 
     with _store_session(store_ref) as (session, store):
-        recipients = service.send(session, store.id, name, ACTOR)
-        campaign_id = service.named(session, store.id, name).id
-    sending.enqueue_chunks(campaign_id)
+        recipients = service.send(session, store.id, name, ACTOR, at=at, local_time=local_time)
+        campaign = service.named(session, store.id, name)
+        campaign_id = campaign.id
+        when = service.when(campaign, store.effective_settings["timezone"])
+    sending.start(campaign_id)
+    if recipients is None:
+        click.echo(f"scheduled campaign {name.strip()!r} for {when}")
+        return
     click.echo(f"sending campaign {name.strip()!r} to {recipients} recipient(s)")
 
 
@@ -99,15 +121,17 @@ cancel = _move("cancel", "Stop NAME for good.")
 @options.STORE
 @click.option("--json", "as_json", is_flag=True, help='A JSON array of {"name", "status", ...}.')
 def list_campaigns(store_ref: str, as_json: bool) -> None:
-    """The store's campaigns, newest first, with their status."""
+    """The store's campaigns, newest first, with their status and when a scheduled one goes."""
     from app.campaigns import campaigns as service
 
     with _store_session(store_ref) as (session, store):
+        zone = store.effective_settings["timezone"]
         listed = [{"name": c.name, "status": c.status, "subject": c.subject,
-                   "segments": c.segments, "excluded": c.excluded_segments}
+                   "segments": c.segments, "excluded": c.excluded_segments,
+                   "when": service.when(c, zone)}
                   for c in service.all_of(session, store.id)]
-    options.listing(listed, as_json, lambda entry: f"{entry['status']:<10} {entry['name']}",
-                    "no campaigns")
+    options.listing(listed, as_json, lambda entry: f"{entry['status']:<10} {entry['name']}"
+                    + (f"  ({entry['when']})" if entry["when"] else ""), "no campaigns")
 
 
 @campaigns.command("report")

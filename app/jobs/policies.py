@@ -45,6 +45,14 @@ POLICIES = {
     campaign_sending.send_chunk: Policy("campaigns", CAMPAIGNS, id="campaign-{0}-{1}-{2}",
                                         retry=Retry(max=3, interval=[10, 60, 300]),
                                         result_ttl=timedelta(0), failure_ttl=timedelta(hours=1)),
+    # At its due time (RQ's scheduler); the sweep picks a winner whose job was lost.
+    campaign_sending.pick_winner: Policy("campaigns", CAMPAIGNS, id="campaign-winner-{0}",
+                                         retry=Retry(max=3, interval=[10, 60, 300])),
+    campaign_sending.start_scheduled: Policy("campaigns", CAMPAIGNS, id="campaign-start-{0}",
+                                             retry=Retry(max=3, interval=[10, 60, 300])),
+    # Its id names the moment too (`campaign-release-{campaign}-{unix time}`): one job each.
+    campaign_sending.release: Policy("campaigns", CAMPAIGNS,
+                                     retry=Retry(max=3, interval=[10, 60, 300])),
     staff.send_sign_in_links: Policy("mail", "Staff sign-in email"),
     setup.setup: Policy("sync", SYNC, id="setup-{0}", retry=API_RETRY),
     # A big store's resource takes a while; RQ's default three minutes would cut it off.

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, SmallInteger, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
 
-# draft -> sending -> sent; sending <-> paused; draft | sending | paused -> cancelled.
-# (queued: a send scheduled for later, which the next step of campaigns adds.)
-STATUSES = ("draft", "queued", "sending", "paused", "sent", "cancelled")
-# pending -> queued (its message is in the outbox) | skipped (the frequency cap held it back)
-RECIPIENT_STATUSES = ("pending", "queued", "skipped")
+# draft -> [scheduled ->] sending -> sent; sending <-> paused;
+# draft | scheduled | sending | paused -> cancelled.
+STATUSES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
+# pending -> queued (its message is in the outbox) | skipped (the frequency cap held it back);
+# held_out: in the holdout share, never sent (the control group of the report's lift);
+# waiting: outside an A/B test's share, pending once the winner is picked; scheduled: a
+# local-time send's recipient, pending at `due_at`.
+RECIPIENT_STATUSES = ("pending", "queued", "skipped", "held_out", "waiting", "scheduled")
 
 
 class Campaign(StoreOwned, Timestamps, Base):
@@ -32,6 +35,20 @@ class Campaign(StoreOwned, Timestamps, Base):
     segments: Mapped[list] = mapped_column(JSONB)
     excluded_segments: Mapped[list] = mapped_column(JSONB, default=list)
     bypass_frequency_cap: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Percent of the recipients held out (not sent) to measure what the campaign added.
+    holdout_percent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    # An A/B test of two subjects (app.campaigns.abtest): the share of the recipients it is sent
+    # to, the hours until the winner is picked, by "clicks" or "revenue", and the winner.
+    subject_b: Mapped[str | None] = mapped_column(String(150))
+    test_share: Mapped[int | None] = mapped_column(SmallInteger)
+    winner_after_hours: Mapped[int | None] = mapped_column(SmallInteger)
+    judge: Mapped[str | None] = mapped_column(String(8))
+    winner: Mapped[str | None] = mapped_column(String(1))
+    winner_picked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A send scheduled for this moment (typed in the store's time zone); with `local_time`, at
+    # that wall-clock time in each recipient's zone (app.campaigns.timing).
+    send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    local_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     status: Mapped[str] = mapped_column(String(16), default="draft")
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -57,3 +74,7 @@ class CampaignRecipient(StoreOwned, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("messages.id", ondelete="SET NULL"))
+    # "A" or "B" in an A/B test's share; None for the rest (they get the winner's subject).
+    variant: Mapped[str | None] = mapped_column(String(1))
+    # A local-time send's moment for this recipient (while `scheduled`).
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

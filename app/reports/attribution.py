@@ -92,19 +92,27 @@ class FlowRevenue:
     steps: dict[str | None, Earned] = field(default_factory=dict)
 
 
-def revenue_by_flow(session: Session, store_id: int, since: datetime) -> list[FlowRevenue]:
-    """Attributed revenue of orders placed since `since`, per flow and currency, with its steps."""
+def one_flow(column, flow: str | None):
+    """The condition on a flow column: this flow's rows when one is named, else any flow's."""
+    return column == flow if flow is not None else column.is_not(None)
+
+
+def revenue_by_flow(session: Session, store_id: int, since: datetime,
+                    flow: str | None = None) -> list[FlowRevenue]:
+    """Attributed revenue of orders placed since `since`, per flow (only `flow` when given) and
+    currency, with its steps."""
     rows = session.execute(
         select(Attribution.flow, Attribution.currency, Attribution.step,
                func.count(), func.sum(Attribution.revenue))
         .join(Order, (Order.id == Attribution.order_id) & (Order.store_id == Attribution.store_id))
-        .where(Attribution.store_id == store_id, Order.store_id == store_id, Order.placed_at >= since)
+        .where(Attribution.store_id == store_id, Order.store_id == store_id, Order.placed_at >= since,
+               one_flow(Attribution.flow, flow))
         .group_by(Attribution.flow, Attribution.currency, Attribution.step)
         .order_by(Attribution.flow, Attribution.currency, Attribution.step)
     ).all()
     report: dict[tuple[str, str], FlowRevenue] = {}
-    for flow, currency, step, orders, revenue in rows:
-        entry = report.setdefault((flow, currency), FlowRevenue(flow, currency))
+    for name, currency, step, orders, revenue in rows:
+        entry = report.setdefault((name, currency), FlowRevenue(name, currency))
         entry.orders += orders
         entry.revenue += revenue
         entry.steps[step] = Earned(orders, revenue)

@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import Session
 
 from app.models import Attribution, FlowRun, Message, MessageEvent, Order, Store, Suppression
-from app.reports.attribution import revenue_by_flow
+from app.reports.attribution import one_flow, revenue_by_flow
 
 # Below this many runs in either group, a difference in revenue is noise, not a result.
 MIN_GROUP_SIZE = 20
@@ -48,45 +48,48 @@ class FlowStats:
         return bool(self.sent) and Decimal(self.complained) / self.sent > COMPLAINT_LINE
 
 
-def flow_stats(session: Session, store: Store, since: datetime) -> dict[str, FlowStats]:
-    """Per flow: messages sent since `since`, how many were opened and clicked, and revenue."""
+def flow_stats(session: Session, store: Store, since: datetime,
+               flow: str | None = None) -> dict[str, FlowStats]:
+    """Per flow (only `flow` when given): messages sent since `since`, how many were opened and
+    clicked, and revenue."""
     stats: dict[str, FlowStats] = {}
     rows = session.execute(
         select(Message.flow, func.count(), func.count(Message.first_opened_at),
                func.count(Message.first_clicked_at))
-        .where(Message.store_id == store.id, Message.flow.is_not(None),
+        .where(Message.store_id == store.id, one_flow(Message.flow, flow),
                Message.status == "sent", Message.sent_at >= since)
         .group_by(Message.flow)).all()
-    for flow, sent, opened, clicked in rows:
-        stats[flow] = FlowStats(flow, sent, opened, clicked)
-    for earned in revenue_by_flow(session, store.id, since):
+    for name, sent, opened, clicked in rows:
+        stats[name] = FlowStats(name, sent, opened, clicked)
+    for earned in revenue_by_flow(session, store.id, since, flow):
         entry = stats.setdefault(earned.flow, FlowStats(earned.flow))
         entry.orders += earned.orders
         entry.revenue[earned.currency] = earned.revenue
-    for flow, entry in stats.items():
-        entry.incremental = incremental_revenue(session, store, flow, since)
-    _add_feedback(session, store, since, stats)
+    for name, entry in stats.items():
+        entry.incremental = incremental_revenue(session, store, name, since)
+    _add_feedback(session, store, since, stats, flow)
     return stats
 
 
 def _add_feedback(session: Session, store: Store, since: datetime,
-                  stats: dict[str, FlowStats]) -> None:
+                  stats: dict[str, FlowStats], flow: str | None) -> None:
     """Bounces and complaints of the messages sent since `since`, and unsubscribes since then."""
     kinds = {"hard_bounce": "bounced", "complaint": "complained"}
     rows = session.execute(
         select(Message.flow, MessageEvent.kind, func.count(func.distinct(Message.id)))
         .join(MessageEvent, (MessageEvent.message_id == Message.id)
               & (MessageEvent.store_id == Message.store_id))
-        .where(Message.store_id == store.id, Message.flow.is_not(None), Message.status == "sent",
-               Message.sent_at >= since, MessageEvent.kind.in_(kinds))
+        .where(Message.store_id == store.id, one_flow(Message.flow, flow),
+               Message.status == "sent", Message.sent_at >= since, MessageEvent.kind.in_(kinds))
         .group_by(Message.flow, MessageEvent.kind)).all()
-    for flow, kind, count in rows:
-        setattr(stats.setdefault(flow, FlowStats(flow)), kinds[kind], count)
-    for flow, count in _unsubscribes(session, store, since):
-        stats.setdefault(flow, FlowStats(flow)).unsubscribed = count
+    for name, kind, count in rows:
+        setattr(stats.setdefault(name, FlowStats(name)), kinds[kind], count)
+    for name, count in _unsubscribes(session, store, since, flow):
+        stats.setdefault(name, FlowStats(name)).unsubscribed = count
 
 
-def _unsubscribes(session: Session, store: Store, since: datetime) -> list[tuple[str, int]]:
+def _unsubscribes(session: Session, store: Store, since: datetime,
+                  flow: str | None) -> list[tuple[str, int]]:
     """Unsubscribes since `since`, each credited to the flow of the last marketing email sent to
     the address before it (the unsubscribe link does not record which message it came from)."""
     last = (select(Message.flow)
@@ -97,7 +100,7 @@ def _unsubscribes(session: Session, store: Store, since: datetime) -> list[tuple
     return session.execute(
         select(last.c.flow, func.count()).select_from(Suppression).join(last, true())
         .where(Suppression.store_id == store.id, Suppression.reason == "unsubscribed",
-               Suppression.created_at >= since, last.c.flow.is_not(None))
+               Suppression.created_at >= since, one_flow(last.c.flow, flow))
         .group_by(last.c.flow)).all()
 
 
@@ -124,7 +127,7 @@ def incremental_revenue(session: Session, store: Store, flow: str,
     # Counted before any order is read: most flows have no control group to compare with.
     if any(sizes.get(h, 0) < MIN_GROUP_SIZE for h in (True, False)):
         return None
-    per_run = _revenue_per_run(session, store, runs)
+    per_run = revenue_per_run(session, store, runs)
     return lift([float(v) for v in per_run[False]], [float(v) for v in per_run[True]])
 
 
@@ -148,9 +151,10 @@ def lift(emailed: list[float], held: list[float]) -> Lift:
     return Lift(money(difference), money(low), money(high), significant)
 
 
-def _revenue_per_run(session: Session, store: Store, runs) -> dict[bool, list[Decimal]]:
+def revenue_per_run(session: Session, store: Store, runs) -> dict[bool, list[Decimal]]:
     """Emailed and held-out: each run's customer's orders within the attribution window after
-    its trigger, summed per run (0 for a run without one)."""
+    its trigger, summed per run (0 for a run without one). `runs` is any selectable with the
+    columns id, holdout, customer_id and triggered_at (a campaign's recipients are one too)."""
     window = timedelta(days=store.effective_settings["attribution_days"])
     # Every such order lies between the earliest trigger and the latest one plus the window;
     # saying so lets the (store_id, placed_at) index fetch them instead of every order.
