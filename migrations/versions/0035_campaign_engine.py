@@ -1,14 +1,14 @@
 """campaigns: a holdout share, an A/B test of two subjects, a scheduled send in the store's or
 each recipient's local time (issue 21).
 
-Revision ID: 0034
-Revises: 0033
+Revision ID: 0035
+Revises: 0034
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0034'
-down_revision = '0033'
+revision = '0035'
+down_revision = '0034'
 branch_labels = None
 depends_on = None
 
