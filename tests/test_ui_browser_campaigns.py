@@ -26,6 +26,7 @@ def test_create_design_and_send_a_campaign(tea_shop, signed_in, app_server, run_
     expect(tab.locator("[data-recipients]")).to_have_text("3")
 
     blocks = tab.locator("#design-blocks .design-block")
+    expect(blocks.last).to_be_visible()  # drawn by the designer's script
     count = blocks.count()
     tab.locator("#block-kind").select_option("heading")
     tab.locator("#block-add").click()

@@ -94,9 +94,11 @@ def test_a_campaign_made_in_the_form_opens_on_its_page_with_what_a_send_would_do
     assert (campaign.segments, campaign.excluded_segments, campaign.preheader) == (
         ["Tea lovers"], ["Staff"], "First flush")
     shown = client.get(path).get_data(as_text=True)
-    assert '<dd data-recipients>3</dd>' in shown and written_recipients() == 0
-    assert "as fast as the workers" in shown  # no SMTP rate configured
     assert "New spring teas, Ana" in shown  # the sample's subject in the preview
+    estimate = client.get(f"{path}/recipients").json
+    assert estimate == {"recipients": 3, "duration": "as fast as the workers and the mail "
+                                                     "server allow (no SMTP rate is set)"}
+    assert written_recipients() == 0
     listed = client.get("/app/campaigns").get_data(as_text=True)
     assert 'data-campaign="Spring teas"' in listed and "not sent yet" in listed
 
@@ -104,8 +106,18 @@ def test_a_campaign_made_in_the_form_opens_on_its_page_with_what_a_send_would_do
 def test_the_estimate_follows_the_configured_smtp_rate(client, owner, tea_shop, monkeypatch):
     path = made(client, owner)
     monkeypatch.setattr(send_rate, "per_second", lambda: 1 / 120)  # one email every 2 minutes
-    shown = client.get(path).get_data(as_text=True)
-    assert "about 6 min" in shown
+    assert client.get(f"{path}/recipients").json["duration"] == \
+        "about 6 min at 0.00833333 emails a second"
+    monkeypatch.setattr(send_rate, "per_second", lambda: 14)
+    assert client.get(f"{path}/recipients").json["duration"] == \
+        "under a minute at 14 emails a second"
+
+
+def test_a_segment_deleted_since_is_named_instead_of_a_count(client, owner, tea_shop, storeflow):
+    path = made(client, owner)
+    storeflow("segments", "delete", "--store", tea_shop.domain, "Staff")
+    answer = client.get(f"{path}/recipients")
+    assert answer.status_code == 400 and "Staff" in answer.json["error"]
 
 
 @pytest.mark.parametrize("changes, field, words", [
@@ -259,7 +271,7 @@ def test_another_stores_campaign_is_out_of_reach_by_id_or_name(app, client, owne
     design = headed("Mine now")
     theirs = other.post("/app/campaigns", data={**FORM, "exclude": [], "csrf_token": other_csrf})
     assert theirs.status_code == 302
-    for suffix in ("", "?email=" + PEOPLE[0].email):
+    for suffix in ("", "?email=" + PEOPLE[0].email, "/recipients"):
         assert client.get(theirs.location + suffix).status_code == 404
     assert save(client, owner, theirs.location, design).status_code == 404
     assert draw(client, owner, theirs.location, design).status_code == 404
@@ -282,6 +294,7 @@ def test_a_viewer_reads_but_cannot_change_or_send(app, client, owner, tea_shop):
     assert page.status_code == 200
     shown = page.get_data(as_text=True)
     assert "data-recipients" in shown and "Send now" not in shown and "Save design" not in shown
+    assert viewer.get(f"{path}/recipients").json["recipients"] == 3
     assert "New campaign" not in viewer.get("/app/campaigns").get_data(as_text=True)
     for action, data in (("/send", {}), ("/cancel", {}), ("/test", {}),
                          ("/design", {"design": json.dumps(headed("Mine"))})):

@@ -123,6 +123,8 @@ def pages(store_id: int) -> dict[str, list[str]]:
             *(f"/app/campaigns/{i}" for i in campaign_ids),
             *(f"/app/campaigns/{campaign_ids[0]}?{q}" for q in (
                 f"email={ANA}", *(f"customer_id={i}" for i in customers)))],
+        "/app/campaigns/<id:campaign_id>/recipients": [
+            f"/app/campaigns/{i}/recipients" for i in campaign_ids],
     }
 
 
@@ -144,9 +146,10 @@ def test_no_page_shows_anything_of_the_other_store(client, storeflow, two_stores
             assert response.status_code in (200, 202), url  # 202: a dry run not run yet
             body = response.get_data(as_text=True)
             assert not [t for t in TRACES if t in body], url
-            # An email kept in the dev inbox, or a CSV of customers, is not a page of the store.
+            # An email kept in the dev inbox, a CSV of customers or a campaign's count is not a
+            # page of the store.
             assert ("Fernhill Goods" in body or route.startswith("/app/dev-inbox/")
-                    or route.endswith(".csv")), url
+                    or route.endswith((".csv", "/recipients"))), url
     for accept_json in (f"/app/preview?email={ANA}", "/app/preview"):
         answer = client.get(accept_json, headers={"Accept": "application/json"})
         assert answer.status_code == 200 and not [t for t in TRACES if t in answer.text]
@@ -166,4 +169,5 @@ def test_the_other_stores_rows_are_not_found_by_id(client, storeflow, two_stores
         for path in ("", "/edit", "/members.csv"):
             assert client.get(f"/app/segments/{segment_id}{path}").status_code == 404
     for campaign_id in ids(Campaign, rival.id):
-        assert client.get(f"/app/campaigns/{campaign_id}").status_code == 404
+        for path in ("", "/recipients"):
+            assert client.get(f"/app/campaigns/{campaign_id}{path}").status_code == 404

@@ -1,6 +1,6 @@
-"""What a campaign's page says before it is sent: how many it would reach now (counted as
-`sending.resolve` would write them, writing nothing), how long sending would take at the
-configured SMTP rate, and the check list a send waits for."""
+"""What a campaign's page says before it is sent: the check list a send waits for, how many it
+would reach now (counted as `sending.resolve` would write them, writing nothing) and how long
+sending would take at the configured SMTP rate."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,25 +21,6 @@ class Check:
     fix: str  # what to do while it fails
 
 
-@dataclass(frozen=True)
-class Readiness:
-    recipients: int | None  # None: a segment it names is gone (`problem` says which)
-    problem: str | None
-    per_second: float | None  # the SMTP rate; None when unlimited
-    checks: list[Check]
-
-    @property
-    def seconds(self) -> float | None:
-        """The estimated send duration at the SMTP rate; None without one."""
-        if self.per_second is None or self.recipients is None:
-            return None
-        return self.recipients / self.per_second
-
-    @property
-    def ready(self) -> bool:
-        return bool(self.recipients) and all(check.ok for check in self.checks)
-
-
 def checks(store: Store, design: dict) -> list[Check]:
     """Postal address, unsubscribe link and sender: what a marketing email must carry."""
     settings = store.effective_settings
@@ -53,22 +34,24 @@ def checks(store: Store, design: dict) -> list[Check]:
     ]
 
 
-def readiness(session: Session, store: Store, campaign: Campaign) -> Readiness:
-    """The figures and checks of the page before a send."""
+def estimate(session: Session, campaign: Campaign) -> dict:
+    """{"recipients", "duration"} of a send now (the count takes a moment on a large store, so
+    the page asks for it after it has loaded), or {"error"} when a segment it names is gone."""
     try:
-        recipients, problem = sending.count(session, campaign), None
+        recipients = sending.count(session, campaign)
     except segments.SegmentError as error:  # a segment deleted since the campaign was made
-        recipients, problem = None, str(error)
-    return Readiness(recipients, problem, send_rate.per_second(), checks(store, campaign.design))
+        return {"error": str(error)}
+    rate = send_rate.per_second()
+    return {"recipients": recipients,
+            "duration": duration(recipients / rate if rate else None, rate)}
 
 
-def duration(seconds: float | None) -> str:
-    """A send's length in words: "about 2 h 5 min", "under a minute"."""
+def duration(seconds: float | None, rate: float | None) -> str:
+    """A send's length in words: "about 2 h 5 min at 14 emails a second"."""
     if seconds is None:
         return "as fast as the workers and the mail server allow (no SMTP rate is set)"
     minutes = round(seconds / 60)
-    if minutes < 1:
-        return "under a minute"
     hours, minutes = divmod(minutes, 60)
-    return "about " + " ".join(part for part in (f"{hours} h" if hours else "",
-                                                 f"{minutes} min" if minutes else "") if part)
+    words = " ".join(part for part in (f"{hours} h" if hours else "",
+                                       f"{minutes} min" if minutes else "") if part)
+    return f"{'about ' + words if words else 'under a minute'} at {rate:g} emails a second"

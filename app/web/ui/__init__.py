@@ -26,7 +26,7 @@ PUBLIC = {"ui.login", "ui.sign_in_form", "ui.sign_in_request"}
 # What a viewer (app.web.ui.staff.VIEWER) may open: reports, activity and campaigns (to read);
 # everything else is a 403.
 VIEWER_PAGES = {"ui.overview", "ui.activity", "ui.message", "ui.campaigns_page", "ui.campaign",
-                "ui.logout"}
+                "ui.campaign_recipients", "ui.logout"}
 # Answers hold the store's customers and revenue: never cached, never leaked in a Referer.
 # Shopify's App Bridge, which every page embedded in the admin must load from Shopify's CDN.
 # The CSP names the file, not the CDN, where any merchant can host a script.

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy.exc import OperationalError
 
 from app.audiences import segments
 from app.campaigns import campaigns as service, readiness, report, sending
 from app.core.db import db
 from app.mail.design import document
 from app.models import Campaign
+from app.web.collect import limiter
 from app.web.ui import bp, owned_or_404, shows_email
 from app.web.ui.campaign_email import drawn, staff_address
 from app.web.ui.designer import submitted
 from app.web.ui.preview import chosen_customer
+from app.web.ui.segments import COUNTS_PER_STORE, TOO_SLOW
 
 log = logging.getLogger(__name__)
 # A pause or cancel is acknowledged once no email of it is being handed to the mail server;
@@ -74,13 +77,26 @@ def campaign_page(campaign_id: int, posted: str | None = None, problems=(), stat
         customer, notice = chosen_customer(session)
         design = submitted(posted) if posted is not None else row.design
         preview, unshown = drawn(session, g.store, row, customer, row.design)
-        ready = readiness.readiness(session, g.store, row) if row.status == "draft" else None
+        checks = readiness.checks(g.store, row.design) if row.status == "draft" else None
         figures = report.figures(session, g.store, row) if row.started_at else None
     return render_template(
         "ui/campaign.html", campaign=row, design=design, problems=[*problems, *unshown],
-        preview=preview and {"rendered": preview}, customer=customer, notice=notice, ready=ready,
-        duration=readiness.duration(ready.seconds) if ready else None, figures=figures,
-        moves=service.MOVES, test_address=staff_address()), status
+        preview=preview and {"rendered": preview}, customer=customer, notice=notice,
+        checks=checks, figures=figures, moves=service.MOVES, test_address=staff_address()), status
+
+
+@bp.get("/campaigns/<id:campaign_id>/recipients")
+@limiter.limit(COUNTS_PER_STORE, key_func=lambda: f"campaign-count:{g.store.id}")
+def campaign_recipients(campaign_id: int):
+    """{"recipients", "duration"} of a send now, or 400 {"error"}: asked by the page once
+    loaded, as counting a large store's segments takes longer than the page may."""
+    try:
+        with db.session() as session:
+            answer = readiness.estimate(session, owned_or_404(session, Campaign, campaign_id))
+    except OperationalError:  # the statement timeout
+        log.info("campaign count timed out", extra={"store_id": g.store.id})
+        answer = {"error": TOO_SLOW}
+    return jsonify(answer), 400 if "error" in answer else 200
 
 
 @bp.post("/campaigns/<id:campaign_id>/design")
