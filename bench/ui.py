@@ -122,6 +122,7 @@ def pages(store: Store) -> dict[str, str]:
         "email designer as that customer (issue 18)":
             f"/app/emails/abandoned_checkout/email_1/design?customer_id={customer_id}",
         "campaigns (issue 21)": "/app/campaigns",
+        "campaign before its send (issue 21)": f"/app/campaigns/{campaign_id}",
         "campaign before its send, as that customer (issue 21)":
             f"/app/campaigns/{campaign_id}?customer_id={customer_id}",
         "its recipient count and duration (JSON, asked once that page has loaded)":
