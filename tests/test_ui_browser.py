@@ -319,7 +319,8 @@ def test_an_owner_invites_a_viewer_who_sees_reports_but_cannot_change_settings(
     viewer.goto(app_server + path)
     assert viewer.url == f"{app_server}/app/"
     assert viewer.locator("h1").inner_text() == "Overview"
-    assert viewer.locator("nav .nav-item span").all_inner_texts() == ["Overview", "Activity"]
+    assert viewer.locator("nav .nav-item span").all_inner_texts() == ["Overview", "Activity",
+                                                                        "Campaigns"]
     refused = viewer.goto(f"{app_server}/app/settings")
     assert refused.status == 403
     expect(viewer.locator("main")).to_contain_text("You are signed in as a viewer")

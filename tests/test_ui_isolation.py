@@ -12,10 +12,12 @@ import pytest
 from sqlalchemy import select, update
 
 from app.audiences import segments
+from app.campaigns import campaigns
 from app.core.db import db
 from app.mail.design import store as designs
 from app.mail.transport import transports
-from app.models import Customer, Message, Order, Segment, Store, StoreNotice, TimelineEntry
+from app.models import (Campaign, Customer, Message, Order, Segment, Store, StoreNotice,
+                        TimelineEntry)
 from app.web.ui import staff
 from app.web.ui.designer import designable
 from flows import document, library
@@ -55,6 +57,10 @@ def two_stores(app, shop):
     with db.session() as session:
         for store_id, name in ((rival.id, "RIVAL-ONLY everyone"), (shop.id, "Everyone")):
             segments.create(session, store_id, name, "true", "the owner")
+        for store_id, segment, subject in ((rival.id, "RIVAL-ONLY everyone", "RIVAL-ONLY news"),
+                                           (shop.id, "Everyone", "News")):
+            campaigns.create(session, store_id, "Spring", subject=subject, included=(segment,),
+                             actor="the owner")
         for store_id, title in ((rival.id, "RIVAL-ONLY thanks"), (shop.id, EXAMPLE["title"])):
             library.save(session, store_id, document.check({**EXAMPLE, "title": title}),
                          "the owner")
@@ -84,7 +90,7 @@ def ids(model, store_id: int, limit: int = 3) -> list[int]:
 def pages(store_id: int) -> dict[str, list[str]]:
     """Every GET page of the UI (by route) and the addresses that show it for this store."""
     messages, customers = ids(Message, store_id), ids(Customer, store_id)
-    segment_ids = ids(Segment, store_id)
+    segment_ids, campaign_ids = ids(Segment, store_id), ids(Campaign, store_id)
     return {
         "/app/": ["/app/"],
         "/app/activity": ["/app/activity", "/app/activity?status=sent",
@@ -112,6 +118,13 @@ def pages(store_id: int) -> dict[str, list[str]]:
         "/app/segments/<id:segment_id>/edit": [f"/app/segments/{i}/edit" for i in segment_ids],
         "/app/segments/<id:segment_id>/members.csv": [
             f"/app/segments/{i}/members.csv" for i in segment_ids],
+        "/app/campaigns": ["/app/campaigns"],
+        "/app/campaigns/<id:campaign_id>": [
+            *(f"/app/campaigns/{i}" for i in campaign_ids),
+            *(f"/app/campaigns/{campaign_ids[0]}?{q}" for q in (
+                f"email={ANA}", *(f"customer_id={i}" for i in customers)))],
+        "/app/campaigns/<id:campaign_id>/recipients": [
+            f"/app/campaigns/{i}/recipients" for i in campaign_ids],
     }
 
 
@@ -133,9 +146,10 @@ def test_no_page_shows_anything_of_the_other_store(client, storeflow, two_stores
             assert response.status_code in (200, 202), url  # 202: a dry run not run yet
             body = response.get_data(as_text=True)
             assert not [t for t in TRACES if t in body], url
-            # An email kept in the dev inbox, or a CSV of customers, is not a page of the store.
+            # An email kept in the dev inbox, a CSV of customers or a campaign's count is not a
+            # page of the store.
             assert ("Fernhill Goods" in body or route.startswith("/app/dev-inbox/")
-                    or route.endswith(".csv")), url
+                    or route.endswith((".csv", "/recipients"))), url
     for accept_json in (f"/app/preview?email={ANA}", "/app/preview"):
         answer = client.get(accept_json, headers={"Accept": "application/json"})
         assert answer.status_code == 200 and not [t for t in TRACES if t in answer.text]
@@ -154,3 +168,6 @@ def test_the_other_stores_rows_are_not_found_by_id(client, storeflow, two_stores
     for segment_id in ids(Segment, rival.id):
         for path in ("", "/edit", "/members.csv"):
             assert client.get(f"/app/segments/{segment_id}{path}").status_code == 404
+    for campaign_id in ids(Campaign, rival.id):
+        for path in ("", "/recipients"):
+            assert client.get(f"/app/campaigns/{campaign_id}{path}").status_code == 404

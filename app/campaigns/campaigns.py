@@ -33,8 +33,17 @@ MOVES = {"pause": ({"sending"}, "paused", "paused"), "resume": ({"paused"}, "sen
 AT_FORMAT, AT_SHOWN, AHEAD = "%Y-%m-%d %H:%M", "YYYY-MM-DD HH:MM", timedelta(days=365)
 
 
+# The text a campaign made in the UI starts with, before the merchant designs it.
+STARTER_BODY = "Write your message here, then add pictures, products and buttons."
+
+
 class CampaignError(ValueError):
-    """A value that cannot be used, or a command the campaign's state refuses; says why."""
+    """A value that cannot be used, or a command the campaign's state refuses; says why, and
+    `field` names the value (name, subject, preheader, segments, excluded, design), if one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _line(label: str, value: str | None, required: bool = True) -> str | None:
@@ -42,14 +51,14 @@ def _line(label: str, value: str | None, required: bool = True) -> str | None:
     value = " ".join((value or "").split())
     if not value:
         if required:
-            raise CampaignError(f"{label}: required")
+            raise CampaignError(f"{label}: required", label)
         return None
     if len(value) > SUBJECT_MAX:
-        raise CampaignError(f"{label}: at most {SUBJECT_MAX} characters, not {len(value)}")
+        raise CampaignError(f"{label}: at most {SUBJECT_MAX} characters, not {len(value)}", label)
     try:
         merchant_text.check(value)
     except merchant_text.MerchantTextError as error:
-        raise CampaignError(f"{label}: {error}") from None
+        raise CampaignError(f"{label}: {error}", label) from None
     return value
 
 
@@ -113,39 +122,42 @@ def _test(subject: str, subject_b: str | None, **chosen) -> dict:
             "judge": values["judge"]}
 
 
-def _segment_names(session: Session, store_id: int, names: tuple[str, ...]) -> list[str]:
+def _segment_names(session: Session, store_id: int, names: tuple[str, ...],
+                   field: str) -> list[str]:
     try:
         return [segments.named(session, store_id, name).name for name in names]
     except segments.SegmentError as error:
-        raise CampaignError(str(error)) from None
+        raise CampaignError(str(error), field) from None
 
 
-def create(session: Session, store_id: int, name: str, *, subject: str, body: str,
+def create(session: Session, store_id: int, name: str, *, subject: str,
            included: tuple[str, ...], excluded: tuple[str, ...] = (),
-           preheader: str | None = None, button_text: str | None = None,
-           button_url: str | None = None, bypass_frequency_cap: bool = False,
-           holdout: int = 0, subject_b: str | None = None, test_share: int | None = None,
-           winner_after: int | None = None, judge: str | None = None,
-           actor: str) -> Campaign:
-    """A draft campaign, every value checked; CampaignError naming the first bad one."""
+           preheader: str | None = None, body: str = STARTER_BODY,
+           button_text: str | None = None, button_url: str | None = None,
+           bypass_frequency_cap: bool = False, holdout: int = 0, subject_b: str | None = None,
+           test_share: int | None = None, winner_after: int | None = None,
+           judge: str | None = None, actor: str) -> Campaign:
+    """A draft campaign, every value checked (for the command line and the Campaigns page
+    alike); CampaignError naming the first bad one and its field."""
     name = (name or "").strip()
     if not NAME.fullmatch(name):
-        raise CampaignError(f"a campaign name is {NAME_RULE}")
+        raise CampaignError(f"a campaign name is {NAME_RULE}", "name")
     subject = _line("subject", subject)
     preheader = _line("preheader", preheader, required=False)
     holdout = _whole("--holdout", holdout, HOLDOUT, " (percent)")
     test = _test(subject, _line("subject B", subject_b, required=False),
                  test_share=test_share, winner_after=winner_after, judge=judge)
     if not included:
-        raise CampaignError("a campaign needs at least one --segment")
+        raise CampaignError("a campaign needs at least one --segment", "segments")
     both = set(included) & set(excluded)
     if both:
-        raise CampaignError(f"segment {sorted(both)[0]!r} is both included and excluded")
+        raise CampaignError(f"segment {sorted(both)[0]!r} is both included and excluded",
+                            "excluded")
     campaign = Campaign(
         store_id=store_id, name=name, subject=subject, preheader=preheader,
         design=simple_design(subject, body, preheader, button_text, button_url),
-        segments=_segment_names(session, store_id, included),
-        excluded_segments=_segment_names(session, store_id, excluded),
+        segments=_segment_names(session, store_id, included, "segments"),
+        excluded_segments=_segment_names(session, store_id, excluded, "excluded"),
         bypass_frequency_cap=bypass_frequency_cap, holdout_percent=holdout, status="draft",
         **test)
     try:
@@ -153,7 +165,7 @@ def create(session: Session, store_id: int, name: str, *, subject: str, body: st
             session.add(campaign)
             session.flush()
     except IntegrityError:
-        raise CampaignError(f"there is already a campaign named {name!r}") from None
+        raise CampaignError(f"there is already a campaign named {name!r}", "name") from None
     audit.record(session, store_id, actor, f"campaign {name}", None,
                  {"segments": campaign.segments, "excluded": campaign.excluded_segments,
                   "subject": subject, "bypass_frequency_cap": bypass_frequency_cap,
@@ -167,6 +179,22 @@ def when(campaign: Campaign, zone: str) -> str | None:
         return None
     typed = campaign.send_at.astimezone(ZoneInfo(zone)).strftime(AT_FORMAT)
     return f"{typed} " + ("in each recipient's time zone" if campaign.local_time else zone)
+
+
+def save_design(session: Session, campaign: Campaign, design, actor: str) -> dict:
+    """Check and store a draft's design (its preheader becomes the campaign's); DesignError
+    naming each problem, CampaignError once the campaign has been sent (its emails are drawn
+    from the design as they leave, so it stays as it was sent)."""
+    if campaign.status != "draft":
+        raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; only a draft's "
+                            f"design can change", "design")
+    checked = document.check(design)
+    if len(checked.get("preheader", "")) > SUBJECT_MAX:  # the campaign's column holds it too
+        raise document.DesignError([("/preheader", f"at most {SUBJECT_MAX} characters")])
+    campaign.design, campaign.preheader = checked, checked.get("preheader")
+    audit.record(session, campaign.store_id, actor, f"campaign {campaign.name}", None,
+                 {"design": "changed"})
+    return checked
 
 
 def all_of(session: Session, store_id: int) -> list[Campaign]:

@@ -51,11 +51,10 @@ def _members(session: Session, store_id: int, names: list[str]):
                    for name in names)).subquery()
 
 
-def resolve(session: Session, campaign: Campaign) -> int:
-    """Write the campaign's recipients, once: the members of its segments minus those of its
-    excluded ones, with an address, subscribed to marketing and not suppressed; one per address;
-    the holdout share of them held out, and of the rest the A/B test's share split between its
-    variants. Returns how many (held out included)."""
+def _chosen(session: Session, campaign: Campaign):
+    """SELECT the campaign's recipients as they are now: the members of its segments minus
+    those of its excluded ones, with an address, subscribed to marketing and not suppressed;
+    one per address."""
     store_id = campaign.store_id
     included = _members(session, store_id, campaign.segments)
     chosen = select(literal(campaign.id), literal(store_id), Customer.id, Customer.email,
@@ -67,9 +66,22 @@ def resolve(session: Session, campaign: Campaign) -> int:
     if campaign.excluded_segments:
         excluded = _members(session, store_id, campaign.excluded_segments)
         chosen = chosen.where(Customer.id.not_in(select(excluded.c.id)))
-    chosen = chosen.ext(distinct_on(Customer.email)).order_by(Customer.email, Customer.id)
+    return chosen.ext(distinct_on(Customer.email)).order_by(Customer.email, Customer.id)
+
+
+def count(session: Session, campaign: Campaign) -> int:
+    """How many recipients `resolve` would write now, writing nothing (the page before a send)."""
+    return session.execute(select(func.count()).select_from(
+        _chosen(session, campaign).subquery())).scalar_one()
+
+
+def resolve(session: Session, campaign: Campaign) -> int:
+    """Write the campaign's recipients (`_chosen`), once: the holdout share of them held out,
+    and of the rest the A/B test's share split between its variants. Returns how many (held out
+    included)."""
+    store_id = campaign.store_id
     session.execute(insert(R).from_select(
-        ["campaign_id", "store_id", "customer_id", "email", "status"], chosen,
+        ["campaign_id", "store_id", "customer_id", "email", "status"], _chosen(session, campaign),
     ).on_conflict_do_nothing(index_elements=["campaign_id", "customer_id"]))
     groups.hold_out(session, campaign)
     groups.split_test(session, campaign)

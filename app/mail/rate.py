@@ -25,6 +25,12 @@ class SendRate:
         self._item = parse(spec)  # "14/second", "600/minute": the limits library's syntax
         self._limiter = MovingWindowRateLimiter(storage_from_string(limits_storage_uri(redis_url)))
 
+    def per_second(self) -> float | None:
+        """The configured rate in messages a second (for estimates); None when unlimited."""
+        if self._limiter is None:
+            return None
+        return self._item.amount / self._item.get_expiry()
+
     def wait(self) -> float:
         """0 and the send counted if it may go now; else the seconds until it may."""
         if self._limiter is None or self._limiter.hit(self._item, "smtp"):

@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("ui", __name__, url_prefix="/app")
 # Pages that can be seen signed out.
 PUBLIC = {"ui.login", "ui.sign_in_form", "ui.sign_in_request"}
-# What a viewer (app.web.ui.staff.VIEWER) may open: reports and activity; everything else is a 403.
-VIEWER_PAGES = {"ui.overview", "ui.activity", "ui.message", "ui.logout"}
+# What a viewer (app.web.ui.staff.VIEWER) may open: reports, activity and campaigns (to read);
+# everything else is a 403.
+VIEWER_PAGES = {"ui.overview", "ui.activity", "ui.message", "ui.campaigns_page", "ui.campaign",
+                "ui.campaign_recipients", "ui.logout"}
 # Answers hold the store's customers and revenue: never cached, never leaked in a Referer.
 # Shopify's App Bridge, which every page embedded in the admin must load from Shopify's CDN.
 # The CSP names the file, not the CDN, where any merchant can host a script.
@@ -186,5 +188,5 @@ def owned_or_404(session, model, row_id: int | None):
     return row
 
 
-from app.web.ui import (activity, audit_log, builder, builder_email, designer, devinbox,  # noqa: E402,F401
-                        flows, overview, preview, segments, settings, team)
+from app.web.ui import (activity, audit_log, builder, builder_email, campaigns, designer,  # noqa: E402,F401
+                        devinbox, flows, overview, preview, segments, settings, team)

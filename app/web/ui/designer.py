@@ -92,7 +92,7 @@ def designer_preview(flow: str, step: str):
             "text": shown.rendered.text, "problems": []}
 
 
-def _submitted(text: str) -> dict:
+def submitted(text: str) -> dict:
     """The posted design as the page can show it again (an empty one if it is no object)."""
     try:
         design = json.loads(text)
@@ -114,7 +114,7 @@ def designer_save(flow: str, step: str):
         with db.session() as session:
             designs.save(session, g.store.id, flow, step, design, g.actor)
     except document.DesignError as error:
-        return _page(found, _submitted(text), error.problems, 400)
+        return _page(found, submitted(text), error.problems, 400)
     log.info("email design saved", extra={"store_id": g.store.id})
     flash(f"“{found.flow.title} · {found.label}” saved: emails sent from now on use this design.")
     return redirect(url_for("ui.designer", flow=flow, step=step,

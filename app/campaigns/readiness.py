@@ -1,0 +1,57 @@
+"""What a campaign's page says before it is sent: the check list a send waits for, how many it
+would reach now (counted as `sending.resolve` would write them, writing nothing) and how long
+sending would take at the configured SMTP rate."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.audiences import segments
+from app.campaigns import sending
+from app.core import settings as store_settings
+from app.mail.rate import send_rate
+from app.models import Campaign, Store
+
+
+@dataclass(frozen=True)
+class Check:
+    label: str
+    ok: bool
+    fix: str  # what to do while it fails
+
+
+def checks(store: Store, design: dict) -> list[Check]:
+    """Postal address, unsubscribe link and sender: what a marketing email must carry."""
+    settings = store.effective_settings
+    return [
+        Check("Postal address", bool(settings["postal_address"]),
+              "Marketing email must carry the store's postal address: add it in Settings."),
+        Check("Unsubscribe link", any(block["type"] == "footer" for block in design["blocks"]),
+              "Add the Footer block: it carries the unsubscribe link and the postal address."),
+        Check("Sender", bool(settings["from_email"]) and not store_settings.problems(store.settings),
+              "Set the sender's name and address in Settings (and fix any setting it names)."),
+    ]
+
+
+def estimate(session: Session, campaign: Campaign) -> dict:
+    """{"recipients", "duration"} of a send now (the count takes a moment on a large store, so
+    the page asks for it after it has loaded), or {"error"} when a segment it names is gone."""
+    try:
+        recipients = sending.count(session, campaign)
+    except segments.SegmentError as error:  # a segment deleted since the campaign was made
+        return {"error": str(error)}
+    rate = send_rate.per_second()
+    return {"recipients": recipients,
+            "duration": duration(recipients / rate if rate else None, rate)}
+
+
+def duration(seconds: float | None, rate: float | None) -> str:
+    """A send's length in words: "about 2 h 5 min at 14 emails a second"."""
+    if seconds is None:
+        return "as fast as the workers and the mail server allow (no SMTP rate is set)"
+    minutes = round(seconds / 60)
+    hours, minutes = divmod(minutes, 60)
+    words = " ".join(part for part in (f"{hours} h" if hours else "",
+                                       f"{minutes} min" if minutes else "") if part)
+    return f"{'about ' + words if words else 'under a minute'} at {rate:g} emails a second"

@@ -1,0 +1,50 @@
+"""The Campaigns page in a real browser (headless chromium, issue 21): a campaign to a segment,
+minus another, created in the form; its recipient count; a heading added with the designer and
+saved; Send; and the real email in the SMTP sink carrying the designed heading."""
+from __future__ import annotations
+
+from tests.campaign_helpers import REACHED
+from tests.test_ui_browser import expect
+from tests.test_ui_browser_flow_builder import signed_in  # noqa: F401 (a fixture)
+from tests.test_ui_campaigns import SENDER, configure, tea_shop  # noqa: F401 (a fixture)
+
+HEADING = "Our first flush, {{ first_name }}"
+
+
+def test_create_design_and_send_a_campaign(tea_shop, signed_in, app_server, run_jobs, smtp_sink):
+    """(The sink after the shop: the `storeflow` commands making its segments set the transport.)"""
+    configure(tea_shop.id, **SENDER)
+    tab = signed_in
+    tab.set_viewport_size({"width": 1400, "height": 900})
+    tab.goto(f"{app_server}/app/campaigns")
+    tab.locator("input[name=name]").fill("Spring teas")
+    tab.locator("input[name=subject]").fill("New spring teas, {{ first_name }}")
+    tab.get_by_label("Include Tea lovers").check()
+    tab.get_by_label("Exclude Staff").check()
+    tab.locator("button:has-text('Create campaign')").click()
+    expect(tab.locator(".toast")).to_contain_text("Campaign created")
+    expect(tab.locator("[data-recipients]")).to_have_text("3")
+
+    blocks = tab.locator("#design-blocks .design-block")
+    expect(blocks.last).to_be_visible()  # drawn by the designer's script
+    count = blocks.count()
+    tab.locator("#block-kind").select_option("heading")
+    tab.locator("#block-add").click()
+    expect(blocks).to_have_count(count + 1)
+    blocks.last.get_by_label("Text").fill(HEADING)
+    for index in range(count, 0, -1):  # up to the top
+        blocks.nth(index).get_by_role("button", name="Move up").click()
+    expect(tab.locator("#check-state")).to_have_text("Ready to save")
+    expect(tab.frame_locator("iframe[title='Desktop preview']").locator("body")
+           ).to_contain_text("Our first flush, Ana")
+    tab.locator("button:has-text('Save design')").click()
+    expect(tab.locator(".toast")).to_contain_text("Design saved")
+
+    tab.locator("button:has-text('Send now')").click()
+    expect(tab.locator(".toast")).to_contain_text("Sending “Spring teas” to 3 recipient(s).")
+    run_jobs()
+    assert sorted(mail["To"] for mail in smtp_sink.received) == REACHED
+    mail = next(m for m in smtp_sink.received if m["To"] == REACHED[0])
+    assert "Our first flush, Ann0" in mail.get_body(("html",)).get_content()
+    tab.reload()
+    expect(tab.locator("[data-figure=sent] dd")).to_have_text("3")
