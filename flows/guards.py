@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal, or_, select, union_all
 
 from app.core.settings import parse_quiet_hours
 from app.models import FlowRun, Message
@@ -41,21 +41,38 @@ def _cap(ctx: RunContext) -> timedelta:
     return timedelta(hours=ctx.store.effective_settings["frequency_cap_hours"])
 
 
+def _around(ctx: RunContext, cap: timedelta) -> dict[str, list]:
+    """The customer's marketing mail of the last cap ("sent": flow, created) and their other
+    active runs falling due within the next ("due": flow, due), read in one round trip for the
+    two guards below and kept on the context for the step."""
+    if "cap_window" not in ctx.__dict__:
+        customer = ctx.customer
+        sent = select(literal("sent"), Message.flow, Message.created_at).where(
+            Message.store_id == ctx.store.id, Message.marketing.is_(True),
+            Message.status.in_(("queued", "sending", "sent", "unknown")),
+            Message.created_at > ctx.now - cap,
+            or_(Message.customer_id == customer.id, Message.email == customer.email))
+        due = select(literal("due"), FlowRun.flow, FlowRun.due_at).where(
+            FlowRun.store_id == ctx.store.id, FlowRun.customer_id == ctx.run.customer_id,
+            FlowRun.status == "active", FlowRun.holdout.is_(False), FlowRun.id != ctx.run.id,
+            # Strictly: mail sent now no longer holds back one due a whole cap later (the cap
+            # counts only mail newer than `now - cap`).
+            FlowRun.due_at < ctx.now + cap)
+        window: dict[str, list] = {"sent": [], "due": []}
+        for kind, flow, at in ctx.session.execute(union_all(sent, due)):
+            window[kind].append((flow, at))
+        ctx.__dict__["cap_window"] = window
+    return ctx.__dict__["cap_window"]
+
+
 def frequency_cap(ctx: RunContext, priority_of) -> Deferral | None:
     """One marketing email per cap window; only mail of equal or higher priority counts, so a
     browse email never holds back a checkout reminder."""
     cap = _cap(ctx)
     if not cap:
         return None
-    customer = ctx.customer
-    recent = ctx.session.execute(select(Message.flow, Message.created_at).where(
-        Message.store_id == ctx.store.id, Message.marketing.is_(True),
-        Message.status.in_(("queued", "sending", "sent", "unknown")),
-        Message.created_at > ctx.now - cap,
-        or_(Message.customer_id == customer.id, Message.email == customer.email),
-    )).all()
     mine = priority_of(ctx.run.flow)
-    blocking = [row.created_at for row in recent if priority_of(row.flow) >= mine]
+    blocking = [at for flow, at in _around(ctx, cap)["sent"] if priority_of(flow) >= mine]
     return Deferral(max(blocking) + cap, "frequency cap") if blocking else None
 
 
@@ -65,12 +82,5 @@ def higher_priority_due(ctx: RunContext, priority_of) -> Deferral | None:
     if not cap:
         return None
     mine = priority_of(ctx.run.flow)
-    others = ctx.session.execute(select(FlowRun.flow, FlowRun.due_at).where(
-        FlowRun.store_id == ctx.store.id, FlowRun.customer_id == ctx.run.customer_id,
-        FlowRun.status == "active", FlowRun.holdout.is_(False), FlowRun.id != ctx.run.id,
-        # Strictly: mail sent now no longer holds back one due a whole cap later (the cap
-        # counts only mail newer than `now - cap`).
-        FlowRun.due_at < ctx.now + cap,
-    )).all()
-    ahead = [row.due_at for row in others if priority_of(row.flow) > mine]
+    ahead = [at for flow, at in _around(ctx, cap)["due"] if priority_of(flow) > mine]
     return Deferral(max(ahead) + cap, "a higher-priority flow goes first") if ahead else None

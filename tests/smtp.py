@@ -15,8 +15,8 @@ def free_port() -> int:
 
 
 class SmtpSink:
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.received: list[EmailMessage] = []
         # The bytes as they came over the wire, to check what parsing would hide (header encoding).
         self.raw: list[bytes] = []

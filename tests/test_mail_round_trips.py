@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from app.audiences import metrics
 from app.core import clock
@@ -119,3 +119,13 @@ def test_a_flow_email_asks_for_its_suppression_with_its_row_and_for_orders_once(
     assert "LEFT OUTER JOIN suppressions" in claim
     assert not any(text.startswith("SELECT suppressions.") for text in seen)
     assert len([text for text in seen if text.startswith("SELECT orders.id FROM orders")]) == 1
+
+
+def test_the_counts_upkeep_keeps_its_generic_plan_without_round_trips_of_its_own(
+        flow_email, smtp_sink):
+    # The owners' lock turns the generic plan on and the recompute turns it off as it runs.
+    message_id, seen = sent_counting(flow_email)
+
+    assert not any(text.startswith("SET") for text in seen)
+    with db.session() as session:
+        assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "auto"

@@ -92,3 +92,11 @@ def test_a_worker_process_ingests_what_the_web_stored(shop, webhooks, cli_env):
     [ingested] = [line for line in worker.stdout.splitlines() if "ingested" in line]
     assert f"store_id={shop.id}" in ingested and "job_id=ingest-" in ingested
     assert "example.com" not in worker.stdout + worker.stderr
+
+
+def test_the_web_app_starts_without_scipy():
+    # SciPy with NumPy is ~85 MB resident in each web worker; only a report's lift needs it.
+    code = "import sys; from app import create_app; create_app(); print('scipy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "SECRET_KEY": "test"})
+    assert result.stdout.strip() == "False", result.stderr

@@ -8,7 +8,7 @@ is not taken off (the model keeps no refund amounts).
 """
 from __future__ import annotations
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.audiences.catalogue import ENGAGEMENT_WINDOW
@@ -93,8 +93,16 @@ ON CONFLICT (customer_id) DO UPDATE SET
     predicted_next_order_at = excluded.predicted_next_order_at,
     prediction_basis = excluded.prediction_basis, computed_at = excluded.computed_at
 """
+# Planning the upkeep's statement takes several times longer than running it for a few customers,
+# and its plan does not depend on which customers: a generic plan, made once per connection
+# (psycopg prepares a statement on its fifth use), is kept for it alone. The setting rides on the
+# statements around it rather than two SETs of their own (two round trips of an email's upkeep):
+# the owners' lock turns it on for the transaction, and the statement turns it back to auto as
+# it runs, after its plan was chosen.
+GENERIC_PLAN = func.set_config("plan_cache_mode", "force_generic_plan", True)
 FOR_CUSTOMERS = text(RECOMPUTE.format(
-    which="c.store_id = :store_id AND c.id = ANY(:customer_ids)"))
+    which="c.store_id = :store_id AND c.id = ANY(:customer_ids)"
+          " AND set_config('plan_cache_mode', 'auto', true) IS NOT NULL"))
 FOR_STORE = text(RECOMPUTE.format(which="c.store_id = :store_id"))
 
 # The median time between one customer's consecutive counted orders, over the whole store.
@@ -130,12 +138,7 @@ def recompute(session: Session, store_id: int, customer_ids: list[int]) -> None:
     """Rebuild these customers' rows (ids of other stores are ignored)."""
     if not customer_ids:
         return
-    # Planning this statement takes several times longer than running it for a few customers,
-    # and its plan does not depend on which customers: a generic plan, made once per connection
-    # (psycopg prepares a statement on its fifth use), is kept for it alone.
-    session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
     session.execute(FOR_CUSTOMERS, _params(store_id, customer_ids=sorted(set(customer_ids))))
-    session.execute(text("SET LOCAL plan_cache_mode = auto"))
 
 
 def recompute_store(session: Session, store_id: int) -> int:
@@ -147,12 +150,13 @@ def recompute_store(session: Session, store_id: int) -> int:
     return rows
 
 
-def _locked(session: Session, store_id: int, match, *joined) -> list[int]:
+def _locked(session: Session, store_id: int, match, *joined, upkeep: bool = False) -> list[int]:
     """The ids of the store's customers `match` holds for, locked: a concurrent upkeep for them
     waits for this transaction to commit, so its statement starts from a snapshot with this
     order or message in it, instead of overwriting the row with a count that misses it. Locked
-    in id order, as every upkeep takes them."""
-    query = select(Customer.id)
+    in id order, as every upkeep takes them. For an `upkeep`, the recompute's generic plan is
+    turned on with them (GENERIC_PLAN)."""
+    query = select(Customer.id).add_columns(GENERIC_PLAN) if upkeep else select(Customer.id)
     for table, on in joined:
         query = query.join(table, on)
     return list(session.execute(query.where(Customer.store_id == store_id, match)
@@ -160,32 +164,35 @@ def _locked(session: Session, store_id: int, match, *joined) -> list[int]:
 
 
 def owners(session: Session, store_id: int, customer_id: int | None,
-           email: str | None) -> list[int]:
+           email: str | None, upkeep: bool = False) -> list[int]:
     """The customers a message belongs to (its linked row and its address's), locked."""
     match = [Customer.id == customer_id] if customer_id is not None else []
     if email:
         match.append(Customer.email == email)
-    return _locked(session, store_id, or_(*match)) if match else []
+    return _locked(session, store_id, or_(*match), upkeep=upkeep) if match else []
 
 
-def order_owners(session: Session, store_id: int, order_id: int) -> list[int]:
+def order_owners(session: Session, store_id: int, order_id: int,
+                 upkeep: bool = False) -> list[int]:
     """The customers an order belongs to (its linked row and its address's), locked; read with
     the order in one statement."""
     return _locked(session, store_id,
                    or_(Customer.id == Order.customer_id, Customer.email == Order.email),
-                   (Order, (Order.store_id == Customer.store_id) & (Order.id == order_id)))
+                   (Order, (Order.store_id == Customer.store_id) & (Order.id == order_id)),
+                   upkeep=upkeep)
 
 
 def order_stored(session: Session, store_id: int, order_id: int) -> None:
     """Upkeep after an order was stored, changed, cancelled or deleted."""
-    recompute(session, store_id, order_owners(session, store_id, order_id))
+    recompute(session, store_id, order_owners(session, store_id, order_id, upkeep=True))
 
 
 def message_recorded(session: Session, message: Message) -> None:
     """Upkeep after a message was sent, opened or clicked."""
     session.flush()  # the open or click just added is part of what the statement reads
     recompute(session, message.store_id,
-              owners(session, message.store_id, message.customer_id, message.email))
+              owners(session, message.store_id, message.customer_id, message.email,
+                     upkeep=True))
 
 
 def recompute_all() -> int:

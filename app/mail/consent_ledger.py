@@ -4,7 +4,7 @@ show it. A transactional email needs none, and a test send goes to staff on nobo
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.core import clock, stores
@@ -16,16 +16,16 @@ def record(session: Session, store_id: int, message_id: int, customer_id: int) -
     """Copy the customer's consent as it stands now into the ledger row of `message_id`."""
     customer = stores.get_owned(session, Customer, store_id, customer_id)
     # The history row that set what the customer holds (the newest of that state: a merged
-    # customer's history may end with the other profile's changes).
-    change = session.execute(select(ConsentChange).where(
+    # customer's history may end with the other profile's changes), read by the insert itself.
+    change = (select(ConsentChange).where(
         ConsentChange.store_id == store_id, ConsentChange.customer_id == customer_id,
         ConsentChange.state == customer.email_consent,
-    ).order_by(ConsentChange.id.desc()).limit(1)).scalar_one_or_none()
-    session.add(SendConsent(
+    ).order_by(ConsentChange.id.desc()).limit(1))
+    session.execute(insert(SendConsent).values(
         store_id=store_id, message_id=message_id, customer_id=customer_id,
-        consent_change_id=change.id if change else None, state=customer.email_consent,
-        opt_in_level=customer.email_consent_opt_in_level,
-        source=change.source if change else None,
+        consent_change_id=change.with_only_columns(ConsentChange.id).scalar_subquery(),
+        state=customer.email_consent, opt_in_level=customer.email_consent_opt_in_level,
+        source=change.with_only_columns(ConsentChange.source).scalar_subquery(),
         consented_at=customer.email_consent_updated_at, judged_at=clock.now()))
 
 

@@ -32,6 +32,28 @@ class UncertainDelivery(Exception):
     pass
 
 
+class _DataStage:
+    """An SMTP connection that remembers whether a message's data went out: one lost before
+    then left nothing with the server, so the message may go again."""
+    data_sent = False
+
+    def data(self, msg):
+        self.data_sent = True
+        return super().data(msg)
+
+
+class _SMTP(_DataStage, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_DataStage, smtplib.SMTP_SSL):
+    pass
+
+
+class _Unsent(Exception):
+    """The connection failed before the message's data went out."""
+
+
 class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
     def describe(self) -> str: ...
@@ -59,10 +81,10 @@ class SMTPTransport:
 
     def _connect(self) -> smtplib.SMTP:
         if self.tls:
-            connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+            connection = _SMTPSSL(self.host, self.port, timeout=self.timeout,
                                           context=ssl.create_default_context())
         else:
-            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            connection = _SMTP(self.host, self.port, timeout=self.timeout)
             connection.ehlo()
             if connection.has_extn("starttls"):
                 connection.starttls(context=ssl.create_default_context())
@@ -75,11 +97,7 @@ class SMTPTransport:
 
     def _ready(self) -> smtplib.SMTP:
         if self._connection is not None:
-            try:
-                if self._connection.noop()[0] == 250:
-                    return self._connection
-            except (smtplib.SMTPException, OSError):
-                pass
+            return self._connection
         try:
             self._connection = self._connect()
         except (smtplib.SMTPException, OSError) as error:
@@ -94,18 +112,34 @@ class SMTPTransport:
         self.close()
 
     def send(self, message: EmailMessage) -> None:
-        connection = self._ready()
+        """Send on the reused connection, with no NOOP before it (a reply fewer per message): one
+        the server has closed since (an idle timeout, a limit of messages per connection) fails
+        before the data, and the message then goes once more on a new one."""
+        attempts = 2 if self._connection is not None else 1
+        for attempt in range(attempts):
+            try:
+                return self._send(self._ready(), message)
+            except _Unsent as error:
+                if attempt == attempts - 1:
+                    raise TransientFailure(str(error)) from error.__cause__
+
+    def _send(self, connection: smtplib.SMTP, message: EmailMessage) -> None:
+        connection.data_sent = False
         try:
             connection.send_message(message)
-        except smtplib.SMTPRecipientsRefused as error:
-            code = next(iter(error.recipients.values()))[0]
-            raise (PermanentFailure(code, True) if code >= 500 else TransientFailure(code)) from error
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as error:
-            raise (PermanentFailure(error.smtp_code, False) if error.smtp_code >= 500
-                   else TransientFailure(error.smtp_code)) from error
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                smtplib.SMTPDataError) as error:
+            refused = isinstance(error, smtplib.SMTPRecipientsRefused)
+            code = next(iter(error.recipients.values()))[0] if refused else error.smtp_code
+            if code == 421 and not connection.data_sent:  # the server is closing the connection
+                self._connection = None
+                raise _Unsent(f"smtp {code}") from error
+            raise (PermanentFailure(code, refused) if code >= 500 else TransientFailure(code)) from error
         except (smtplib.SMTPException, OSError) as error:
-            # The connection broke mid-conversation: the server may already have the message.
             self._connection = None
+            if not connection.data_sent:
+                raise _Unsent(type(error).__name__) from error
+            # The connection broke mid-conversation: the server may already have the message.
             raise UncertainDelivery(type(error).__name__) from error
 
     def close(self) -> None:
