@@ -171,7 +171,7 @@ def test_cli_exports_imports_lists_and_resets(shop, storeflow, tmp_path):
     storeflow("emails", "import", "--store", str(shop.id), "post_purchase", "thank_you", str(good))
     listed = storeflow("emails", "list", "--store", str(shop.id)).output
     assert re.search(r"^post_purchase\tthank_you\tstore", listed, re.M)
-    assert re.search(r"^welcome\tconfirm\ttemplate", listed, re.M)
+    assert re.search(r"^welcome\tconfirm\tdefault", listed, re.M)
     again = storeflow("emails", "export", "--store", str(shop.id), "post_purchase", "thank_you")
     assert json.loads(again.output)["blocks"][0]["text"] == "Thanks a million"
     design["blocks"][2]["url"] = "javascript:alert(1)"

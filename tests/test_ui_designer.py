@@ -66,7 +66,7 @@ def test_the_page_holds_the_default_design_and_both_previews(client, owner):
     # Reached from the preview and the Flows page; an email not drawn from blocks has none.
     assert f'href="{PAGE}"' in client.get(f"/app/preview?step={EMAIL}").get_data(as_text=True)
     assert f'href="{PAGE}"' in client.get("/app/flows").get_data(as_text=True)
-    assert client.get("/app/emails/welcome/confirm/design").status_code == 404
+    assert client.get("/app/emails/welcome/no_such_step/design").status_code == 404
     assert client.get("/app/emails/nope/email_1/design").status_code == 404
 
 
