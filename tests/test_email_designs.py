@@ -21,6 +21,7 @@ from tests.test_deliverability import (MAX_SCORE, SPAMASSASSIN, deliver_all, lon
                                        product_links, spam_report)
 from tests.test_email_templates import CODE, PRODUCTS, RECOVERY_URL, TRACKING, checkout, full, \
     order, shipment
+from tests.test_flow_built import EXAMPLE
 
 # The first six; the rest of the ported emails are found by their design.json. Each is
 # scored by SpamAssassin and measured line by line in tests/test_deliverability.py.
@@ -144,18 +145,21 @@ def test_a_saved_design_is_sent_and_its_product_cards_lead_to_their_pages(shop, 
         assert score < MAX_SCORE, report
 
 
+CART_EMAIL = [("abandoned_cart", "email_1")]
+
+
 def test_one_store_can_neither_read_nor_change_anothers_design(shop, woo_store):
     mine = {"format": 1, "blocks": [{"type": "text", "text": "Only for the first store."}]}
     with db.session() as session:
         designs.save(session, shop.id, "abandoned_cart", "email_1", mine, "test")
     with db.session() as session:
-        assert designs.current(session, woo_store.id, "abandoned_cart", "email_1") == \
+        assert designs.current(session, woo_store.id, *CART_EMAIL[0], "abandoned_cart/email_1") == \
             default_design("abandoned_cart/email_1")
         assert not designs.reset(session, woo_store.id, "abandoned_cart", "email_1")
-        listed = designs.listing(session, woo_store.id, [("abandoned_cart", "email_1")])
+        listed = designs.listing(session, woo_store.id, CART_EMAIL)
         assert [row.source for row in listed] == ["default"]
     with db.session() as session:
-        assert designs.current(session, shop.id, "abandoned_cart", "email_1") == mine
+        assert designs.current(session, shop.id, *CART_EMAIL[0], "abandoned_cart/email_1") == mine
         assert designs.reset(session, shop.id, "abandoned_cart", "email_1")
     with db.session() as session:
         assert designs.own(session, shop.id, "abandoned_cart", "email_1") is None
@@ -184,6 +188,18 @@ def test_cli_exports_imports_lists_and_resets(shop, storeflow, tmp_path):
                                               "post_purchase", "thank_you").output
     with db.session() as session:
         assert designs.own(session, shop.id, "post_purchase", "thank_you") is None
+
+
+def test_cli_designs_a_built_flows_send_step(shop, storeflow, tmp_path):
+    design = tmp_path / "design.json"
+    design.write_text(json.dumps(default_design("built/email")))
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps(EXAMPLE))
+    storeflow("flows", "import", "--store", str(shop.id), str(flow))
+    storeflow("emails", "import", "--store", str(shop.id), "big_order_thanks", "thanks", str(design))
+    listed = storeflow("emails", "list", "--store", str(shop.id)).output
+    assert re.search(r"^big_order_thanks\tthanks\tstore", listed, re.M)
+    assert re.search(r"^big_order_thanks\tnudge\tdefault", listed, re.M)
 
 
 def test_an_email_whose_cart_was_deleted_is_not_drawn_without_it():

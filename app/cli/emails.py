@@ -29,19 +29,23 @@ def _email(command):
     return options.STORE(click.argument("flow")(click.argument("step")(command)))
 
 
+def _sent(session, store_id: int) -> dict[tuple[str, str], str]:
+    """Every email the store's flows send: (flow, step) -> the email template it sends."""
+    from flows import library
+
+    return {(flow.name, step.template): step.drawn_from
+            for flow, step in library.sends(session, store_id)}
+
+
 @emails.command("list")
 @options.STORE
 def list_designs(store_ref: str) -> None:
-    """Every email of the store's flows and what it is drawn from: the store's own design,
-    the default design, or the prebuilt template (not yet a design)."""
+    """Every email of the store's flows and what it is drawn from: the store's own design or
+    the default design."""
     from app.mail.design import store as designs
-    from flows import library
-    from flows.steps import Send
 
     with _store_session(store_ref) as (session, store):
-        emails_of = [(flow.name, planned.step.template) for flow in library.flows_for(session, store.id)
-                     for planned in flow.planned if isinstance(planned.step, Send)]
-        for row in designs.listing(session, store.id, emails_of):
+        for row in designs.listing(session, store.id, list(_sent(session, store.id))):
             when = f"  {row.updated_at:%Y-%m-%d %H:%M}" if row.updated_at else ""
             click.echo(f"{row.flow}\t{row.step}\t{row.source}{when}")
 
@@ -58,11 +62,13 @@ def _designs(store_ref: str, action):
 @_email
 def export(store_ref: str, flow: str, step: str) -> None:
     """Print the email's current design as JSON (the store's own, else the default)."""
-    design = _designs(store_ref, lambda designs, session, store_id:
-                      designs.current(session, store_id, flow, step))
-    if design is None:
-        raise click.ClickException(f"{flow}/{step} has no design yet (a prebuilt template, or "
-                                   "no such email): import one to design it")
+    def current(designs, session, store_id: int) -> dict:
+        sent = _sent(session, store_id)
+        if (flow, step) not in sent:
+            raise click.ClickException(f"the store sends no email {flow}/{step}")
+        return designs.current(session, store_id, flow, step, sent[(flow, step)])
+
+    design = _designs(store_ref, current)
     click.echo(json.dumps(design, indent=2, ensure_ascii=False))
 
 
