@@ -127,7 +127,8 @@ def test_a_saved_design_is_sent_and_its_product_cards_lead_to_their_pages(shop, 
                                             block["type"] == "product_grid" else block
                                             for block in EVERY_BLOCK["blocks"]
                                             if block["type"] != "order_summary"]}
-        designs.save(session, shop.id, "browse_abandonment", "email_1", design, "test")
+        designs.save(session, shop.id, "browse_abandonment", "email_1", design, "test",
+                     [("browse_abandonment", "email_1")])
         message_id = outbox.queue_message(
             session, store_id=shop.id, email="ana@example.com", marketing=False,
             template="browse_abandonment/email_1", flow="browse_abandonment", step="email_1",
@@ -151,7 +152,7 @@ CART_EMAIL = [("abandoned_cart", "email_1")]
 def test_one_store_can_neither_read_nor_change_anothers_design(shop, woo_store):
     mine = {"format": 1, "blocks": [{"type": "text", "text": "Only for the first store."}]}
     with db.session() as session:
-        designs.save(session, shop.id, "abandoned_cart", "email_1", mine, "test")
+        designs.save(session, shop.id, "abandoned_cart", "email_1", mine, "test", CART_EMAIL)
     with db.session() as session:
         assert designs.current(session, woo_store.id, *CART_EMAIL[0], "abandoned_cart/email_1") == \
             default_design("abandoned_cart/email_1")
@@ -190,9 +191,16 @@ def test_cli_exports_imports_lists_and_resets(shop, storeflow, tmp_path):
         assert designs.own(session, shop.id, "post_purchase", "thank_you") is None
 
 
-def test_cli_designs_a_built_flows_send_step(shop, storeflow, tmp_path):
+def test_cli_takes_a_design_only_for_an_email_the_store_sends(shop, storeflow, tmp_path):
     design = tmp_path / "design.json"
     design.write_text(json.dumps(default_design("built/email")))
+    for command in (("import", "big_order_thanks", "thanks", str(design)),
+                    ("export", "abandoned_checkout", "email_9")):
+        refused = storeflow("emails", command[0], "--store", str(shop.id), *command[1:], ok=False)
+        assert refused.exit_code == 1
+        assert "sends no email" in refused.output and "welcome/confirm_reminder_2" in refused.output
+    with db.session() as session:
+        assert designs.own(session, shop.id, "big_order_thanks", "thanks") is None
     flow = tmp_path / "flow.json"
     flow.write_text(json.dumps(EXAMPLE))
     storeflow("flows", "import", "--store", str(shop.id), str(flow))

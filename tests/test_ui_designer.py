@@ -174,7 +174,7 @@ def test_another_stores_design_and_customers_are_out_of_reach(app, client, owner
     rival = connect_rival()
     with db.session() as session:
         designs.save(session, rival.id, "abandoned_checkout", "email_1",
-                     edited("Rival store sale"), "rival")
+                     edited("Rival store sale"), "rival", [("abandoned_checkout", "email_1")])
     assert "Rival store sale" not in client.get(PAGE).get_data(as_text=True)
     assert save(client, owner, edited(), f"{PAGE}?store_id={rival.id}").status_code == 302
     with db.session() as session:
@@ -252,3 +252,11 @@ def test_a_built_flows_send_step_is_designed_previewed_test_sent_and_reset(clien
     with db.session() as session:
         assert designs.own(session, shop.id, FLOW, "thanks") is None
 
+
+def test_a_design_for_an_email_the_store_does_not_send_is_refused_naming_its_emails(
+        client, owner, shop):
+    answer = save(client, owner, edited(), f"/app/emails/{FLOW}/thanks/design")
+    assert answer.status_code == 404
+    assert "abandoned_checkout/email_1" in answer.get_data(as_text=True)
+    with db.session() as session:
+        assert designs.own(session, shop.id, FLOW, "thanks") is None

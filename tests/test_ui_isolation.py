@@ -58,7 +58,8 @@ def two_stores(app, shop):
             library.save(session, store_id, document.check({**EXAMPLE, "title": title}),
                          "the owner")
         designs.save(session, rival.id, "abandoned_checkout", "email_1", {
-            "format": 1, "blocks": [{"type": "heading", "text": "RIVAL-ONLY sale"}]}, "the owner")
+            "format": 1, "blocks": [{"type": "heading", "text": "RIVAL-ONLY sale"}]}, "the owner",
+            [("abandoned_checkout", "email_1")])
     return shop, rival
 
 

@@ -65,7 +65,7 @@ def export(store_ref: str, flow: str, step: str) -> None:
     def current(designs, session, store_id: int) -> dict:
         sent = _sent(session, store_id)
         if (flow, step) not in sent:
-            raise click.ClickException(f"the store sends no email {flow}/{step}")
+            raise designs.unknown(flow, step, list(sent))
         return designs.current(session, store_id, flow, step, sent[(flow, step)])
 
     design = _designs(store_ref, current)
@@ -76,12 +76,14 @@ def export(store_ref: str, flow: str, step: str) -> None:
 @_email
 @click.argument("file", type=click.File("rb"))
 def import_design(store_ref: str, flow: str, step: str, file) -> None:
-    """Check FILE (JSON, `-` for stdin) and make it the email's design."""
+    """Check FILE (JSON, `-` for stdin) and make it the email's design; refused for an email
+    the store does not send."""
     from app.mail.design import document
 
     text = file.read(document.MAX_BYTES + 1)
     design = _designs(store_ref, lambda designs, session, store_id: designs.save(
-        session, store_id, flow, step, document.parse(text), ACTOR))
+        session, store_id, flow, step, document.parse(text), ACTOR,
+        list(_sent(session, store_id))))
     click.echo(f"saved the design of {flow}/{step}: {len(design['blocks'])} block(s)")
 
 

@@ -1,10 +1,9 @@
 """A store's email designs: one per (flow, send step), for the prebuilt flows' emails and the
 built flows' send steps alike. Reading a design gives the store's own, else the default of the
-email the step sends; saving checks it first; resetting goes back to the default. Every query
-names the store."""
+email the step sends; saving checks it first, and only for an email the store sends; resetting
+goes back to the default. Every query names the store."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,8 +16,6 @@ from app.mail.design import document
 from app.mail.render import default_design
 from app.models import Campaign, EmailDesign, Message
 
-# Flow names and step ids as flows.document allows them.
-NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 # A test send's context names the email whose design it carries (it has no run, and no flow,
 # which would count it in the flow's reports).
 DESIGN_OF = "design_of"
@@ -32,10 +29,10 @@ class Listed:
     updated_at: datetime | None
 
 
-def _checked_key(flow: str, step: str) -> None:
-    for pointer, name in (("flow", flow), ("step", step)):
-        if not NAME.match(name or ""):
-            raise document.DesignError([("", f"{pointer} {name!r}: lowercase letters, digits, _")])
+def unknown(flow: str, step: str, emails: list[tuple[str, str]]) -> document.DesignError:
+    """The refusal of a design for an email the store does not send, naming those it does."""
+    return document.DesignError([("", f"this store sends no email {flow}/{step}; it sends "
+                                      + ", ".join(f"{f}/{s}" for f, s in emails))])
 
 
 def own(session: Session, store_id: int, flow: str, step: str) -> EmailDesign | None:
@@ -68,9 +65,12 @@ def for_message(session: Session, message: Message) -> dict | None:
     return row.design if row is not None else None
 
 
-def save(session: Session, store_id: int, flow: str, step: str, design, actor: str) -> dict:
-    """Check and store the store's design of this email; DesignError naming each problem."""
-    _checked_key(flow, step)
+def save(session: Session, store_id: int, flow: str, step: str, design, actor: str,
+         emails: list[tuple[str, str]]) -> dict:
+    """Check and store the store's design of this email, one of the (flow, step) `emails` it
+    sends; DesignError naming each problem."""
+    if (flow, step) not in emails:
+        raise unknown(flow, step, emails)
     checked = document.check(design)
     session.execute(insert(EmailDesign).values(
         store_id=store_id, flow=flow, step=step, design=checked, updated_by=actor,

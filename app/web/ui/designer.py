@@ -31,12 +31,12 @@ def designer_url(flow: str, step: str | None = None) -> str | None:
 
 
 def _step(flow: str, step: str) -> previews.PreviewStep:
-    """The store's email (a built flow's send step too), else 404."""
+    """The store's email (a built flow's send step too); 404 naming those it has if none."""
     with db.session() as session:
         emails = previews.for_store(session, g.store.id)
     found = previews.find_email(emails, flow, step)
     if found is None:
-        abort(404, "There is no such email.")
+        abort(404, designs.unknown(flow, step, previews.keys(emails)).problems[0][1])
     return found
 
 
@@ -111,7 +111,8 @@ def designer_save(flow: str, step: str):
     try:
         design = document.parse(text)
         with db.session() as session:
-            designs.save(session, g.store.id, flow, step, design, g.actor)
+            designs.save(session, g.store.id, flow, step, design, g.actor,
+                         previews.keys(previews.for_store(session, g.store.id)))
     except document.DesignError as error:
         return _page(found, _submitted(text), error.problems, 400)
     log.info("email design saved", extra={"store_id": g.store.id})

@@ -61,6 +61,11 @@ def find_email(emails: list[PreviewStep], flow: str, step: str) -> PreviewStep |
     return next((e for e in emails if (e.flow.name, e.step.template) == (flow, step)), None)
 
 
+def keys(emails: list[PreviewStep]) -> list[tuple[str, str]]:
+    """(flow, step) of each email, as its design is kept."""
+    return [(email.flow.name, email.step.template) for email in emails]
+
+
 def _references(session: Session, store_id: int, customer: Customer, subject: str) -> dict:
     if subject == "checkout":
         found = session.execute(select(Checkout.id).where(
