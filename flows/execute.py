@@ -273,8 +273,10 @@ def _discount(ctx: RunContext, step: Discount) -> str:
         ctx.run.due_at = ctx.now
         return WAITING
     data = {key: value for key, value in ctx.run.data.items() if key != CODE_REQUEST}
-    if request["refused"] is None:
-        data["discount_code"] = request["code"]
+    if request["refused"] is None:  # what the discount block shows: the code, its percent, its end
+        expires = ctx.now + timedelta(days=request["valid_days"])
+        data.update(discount_code=request["code"], discount_percent=request["percent"],
+                    discount_expires_on=expires.date().isoformat())
     else:
         record(ctx.session, ctx.run, "skipped", ctx.now, "discount", request["refused"])
     ctx.run.data = data

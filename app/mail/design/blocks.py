@@ -4,6 +4,7 @@ so the HTML (mjml_html) and the text part (text) say the same thing."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any, Callable
 
 from jinja2 import UndefinedError
@@ -162,9 +163,16 @@ def _discount(block, context, variables):
     code = context.get("discount_code")
     if not code:
         return None
+    expires = context.get("discount_expires_on")  # an ISO date (flows.execute keeps it so)
     return {"code": code, "percent": context.get("discount_percent"),
-            "expires": context.get("discount_expires_on"),
+            "expires": _day(expires) if expires else None,
             "note": _text(block.get("note", "Enter it at checkout."), variables)}
+
+
+def _day(iso: str) -> str:
+    """An ISO date as a shopper reads it: December 21, 2026."""
+    day = date.fromisoformat(iso)
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def _summary(block, context, variables):

@@ -113,7 +113,8 @@ def message_context(session: Session, store_id: int, step: PreviewStep,
     """References to the customer's own rows, `sample` where there are none (or no customer),
     and the merchant's texts for the step."""
     percent = discount_percent(step, settings)
-    context: dict = {} if percent is None else {"discount_code": samples.discount_code(percent)}
+    context: dict = {} if percent is None else {"discount_code": samples.discount_code(percent),
+                                                "discount_percent": percent}
     context.update(choices.merchant_texts(settings, step.step))
     if step.step.content is not None:  # a built flow's step: its words
         context.update(step.step.content.message_context())
