@@ -32,8 +32,6 @@ WAITING, NEXT = "waiting", "next"
 CODE_REQUEST = "code_request"
 # Run data that is the engine's own bookkeeping, never an email's context.
 BOOKKEEPING = ("due_since", CODE_REQUEST, BRANCHES)
-# The template of every email of a built flow: its words are the step's Content.
-BUILT_TEMPLATE = "built/email"
 
 
 def _percentile(key: str) -> int:
@@ -221,7 +219,7 @@ def _send_now(ctx: RunContext, flow: Flow, step: Send) -> str:
             return _defer(ctx, flow, name, max(deferrals, key=lambda d: d.until))
     message_id = ctx.port.queue_message(
         ctx.session, store_id=ctx.store.id, email=ctx.recipient,
-        template=BUILT_TEMPLATE if step.content else step.email,
+        template=step.drawn_from,
         marketing=marketing,
         context=_message_context(ctx, step), customer_id=ctx.customer.id, flow=flow.name,
         run_id=ctx.run.id, step=step.template)
@@ -254,10 +252,7 @@ def _message_context(ctx: RunContext, step: Send) -> dict:
     context: dict = {key: value for key, value in run.data.items() if key not in BOOKKEEPING}
     context.update(choices.merchant_texts(run.settings, step))
     if step.content is not None:
-        content = step.content
-        context.update(subject=content.subject, message=content.body,
-                       preheader=content.preheader, button_text=content.button_text,
-                       button_url=content.button_url)
+        context.update(step.content.message_context())
     if run.subject in ("checkout", "order"):
         context[f"{run.subject}_id"] = run.subject_id
     if run.subject == "product_view":
@@ -278,8 +273,10 @@ def _discount(ctx: RunContext, step: Discount) -> str:
         ctx.run.due_at = ctx.now
         return WAITING
     data = {key: value for key, value in ctx.run.data.items() if key != CODE_REQUEST}
-    if request["refused"] is None:
-        data["discount_code"] = request["code"]
+    if request["refused"] is None:  # what the discount block shows: the code, its percent, its end
+        expires = ctx.now + timedelta(days=request["valid_days"])
+        data.update(discount_code=request["code"], discount_percent=request["percent"],
+                    discount_expires_on=expires.date().isoformat())
     else:
         record(ctx.session, ctx.run, "skipped", ctx.now, "discount", request["refused"])
     ctx.run.data = data

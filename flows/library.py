@@ -17,7 +17,7 @@ from app.models import FlowDocument
 from flows import catalog
 from flows.built import compile_flow
 from flows.document import FlowDocumentError
-from flows.steps import Flow
+from flows.steps import Flow, Send
 
 # Compiled versions by (store id, name, version): immutable, so kept for the process's life
 # (bounded: cleared when full).
@@ -102,6 +102,12 @@ def forget() -> None:
 def flows_for(session: Session, store_id: int) -> list[Flow]:
     """Every flow of the store: the prebuilt ones, then the built ones."""
     return [*catalog.FLOWS.values(), *built(session, store_id)]
+
+
+def sends(session: Session, store_id: int) -> list[tuple[Flow, Send]]:
+    """Every email the store's flows send: (flow, send step), prebuilt flows first."""
+    return [(flow, planned.step) for flow in flows_for(session, store_id)
+            for planned in flow.planned if isinstance(planned.step, Send)]
 
 
 def find(session: Session, store_id: int, name: str) -> Flow | None:

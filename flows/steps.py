@@ -104,6 +104,15 @@ class Content:
     button_text: str = ""
     button_url: str = ""
 
+    def message_context(self) -> dict[str, str]:
+        """The words as an email's context holds them (app.mail.render reads them there)."""
+        return {"subject": self.subject, "message": self.body, "preheader": self.preheader,
+                "button_text": self.button_text, "button_url": self.button_url}
+
+
+# The email of a built flow's send step: its words are the step's Content.
+BUILT_TEMPLATE = "built/email"
+
 
 @dataclass(frozen=True)
 class Send:
@@ -116,6 +125,11 @@ class Send:
     marketing: bool | None = None
     content: Content | None = None
     email: str | None = None
+
+    @property
+    def drawn_from(self) -> str:
+        """The email it sends: its stored `email`, else the built email of its `content`."""
+        return self.email or BUILT_TEMPLATE
 
 
 @dataclass(frozen=True)

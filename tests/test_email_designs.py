@@ -21,6 +21,7 @@ from tests.test_deliverability import (MAX_SCORE, SPAMASSASSIN, deliver_all, lon
                                        product_links, spam_report)
 from tests.test_email_templates import CODE, PRODUCTS, RECOVERY_URL, TRACKING, checkout, full, \
     order, shipment
+from tests.test_flow_built import EXAMPLE
 
 # The first six; the rest of the ported emails are found by their design.json. Each is
 # scored by SpamAssassin and measured line by line in tests/test_deliverability.py.
@@ -126,7 +127,8 @@ def test_a_saved_design_is_sent_and_its_product_cards_lead_to_their_pages(shop, 
                                             block["type"] == "product_grid" else block
                                             for block in EVERY_BLOCK["blocks"]
                                             if block["type"] != "order_summary"]}
-        designs.save(session, shop.id, "browse_abandonment", "email_1", design, "test")
+        designs.save(session, shop.id, "browse_abandonment", "email_1", design, "test",
+                     [("browse_abandonment", "email_1")])
         message_id = outbox.queue_message(
             session, store_id=shop.id, email="ana@example.com", marketing=False,
             template="browse_abandonment/email_1", flow="browse_abandonment", step="email_1",
@@ -144,18 +146,21 @@ def test_a_saved_design_is_sent_and_its_product_cards_lead_to_their_pages(shop, 
         assert score < MAX_SCORE, report
 
 
+CART_EMAIL = [("abandoned_cart", "email_1")]
+
+
 def test_one_store_can_neither_read_nor_change_anothers_design(shop, woo_store):
     mine = {"format": 1, "blocks": [{"type": "text", "text": "Only for the first store."}]}
     with db.session() as session:
-        designs.save(session, shop.id, "abandoned_cart", "email_1", mine, "test")
+        designs.save(session, shop.id, "abandoned_cart", "email_1", mine, "test", CART_EMAIL)
     with db.session() as session:
-        assert designs.current(session, woo_store.id, "abandoned_cart", "email_1") == \
+        assert designs.current(session, woo_store.id, *CART_EMAIL[0], "abandoned_cart/email_1") == \
             default_design("abandoned_cart/email_1")
         assert not designs.reset(session, woo_store.id, "abandoned_cart", "email_1")
-        listed = designs.listing(session, woo_store.id, [("abandoned_cart", "email_1")])
+        listed = designs.listing(session, woo_store.id, CART_EMAIL)
         assert [row.source for row in listed] == ["default"]
     with db.session() as session:
-        assert designs.current(session, shop.id, "abandoned_cart", "email_1") == mine
+        assert designs.current(session, shop.id, *CART_EMAIL[0], "abandoned_cart/email_1") == mine
         assert designs.reset(session, shop.id, "abandoned_cart", "email_1")
     with db.session() as session:
         assert designs.own(session, shop.id, "abandoned_cart", "email_1") is None
@@ -171,7 +176,7 @@ def test_cli_exports_imports_lists_and_resets(shop, storeflow, tmp_path):
     storeflow("emails", "import", "--store", str(shop.id), "post_purchase", "thank_you", str(good))
     listed = storeflow("emails", "list", "--store", str(shop.id)).output
     assert re.search(r"^post_purchase\tthank_you\tstore", listed, re.M)
-    assert re.search(r"^welcome\tconfirm\ttemplate", listed, re.M)
+    assert re.search(r"^welcome\tconfirm\tdefault", listed, re.M)
     again = storeflow("emails", "export", "--store", str(shop.id), "post_purchase", "thank_you")
     assert json.loads(again.output)["blocks"][0]["text"] == "Thanks a million"
     design["blocks"][2]["url"] = "javascript:alert(1)"
@@ -184,6 +189,25 @@ def test_cli_exports_imports_lists_and_resets(shop, storeflow, tmp_path):
                                               "post_purchase", "thank_you").output
     with db.session() as session:
         assert designs.own(session, shop.id, "post_purchase", "thank_you") is None
+
+
+def test_cli_takes_a_design_only_for_an_email_the_store_sends(shop, storeflow, tmp_path):
+    design = tmp_path / "design.json"
+    design.write_text(json.dumps(default_design("built/email")))
+    for command in (("import", "big_order_thanks", "thanks", str(design)),
+                    ("export", "abandoned_checkout", "email_9")):
+        refused = storeflow("emails", command[0], "--store", str(shop.id), *command[1:], ok=False)
+        assert refused.exit_code == 1
+        assert "sends no email" in refused.output and "welcome/confirm_reminder_2" in refused.output
+    with db.session() as session:
+        assert designs.own(session, shop.id, "big_order_thanks", "thanks") is None
+    flow = tmp_path / "flow.json"
+    flow.write_text(json.dumps(EXAMPLE))
+    storeflow("flows", "import", "--store", str(shop.id), str(flow))
+    storeflow("emails", "import", "--store", str(shop.id), "big_order_thanks", "thanks", str(design))
+    listed = storeflow("emails", "list", "--store", str(shop.id)).output
+    assert re.search(r"^big_order_thanks\tthanks\tstore", listed, re.M)
+    assert re.search(r"^big_order_thanks\tnudge\tdefault", listed, re.M)
 
 
 def test_an_email_whose_cart_was_deleted_is_not_drawn_without_it():

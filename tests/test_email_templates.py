@@ -175,7 +175,7 @@ def test_step_renders_a_complete_email(template, variant, context, facts):
 
 def test_every_step_on_disk_is_tested():
     """A template added later without a test case fails here rather than in a customer's inbox."""
-    on_disk = {str(p.parent.relative_to(TEMPLATES)) for p in TEMPLATES.glob("*/*/body.html")
+    on_disk = {str(p.parent.relative_to(TEMPLATES)) for p in TEMPLATES.glob("*/*/design.json")
                if not p.parts[-3].startswith("_")}
     assert on_disk == {template for template, *_ in CASES}
 

@@ -37,7 +37,7 @@ def test_double_opt_in_promises_only_the_reminders_it_sends():
     welcome = FLOWS["welcome"]
     sent = [p.step.template for p in welcome.planned if getattr(p.step, "template", None)]
     reminders = [t for t in sent if t.startswith("confirm_reminder")]
-    body = (Path(__file__).parents[1] / "flows/templates/welcome/confirm/body.txt").read_text()
+    body = (Path(__file__).parents[1] / "flows/templates/welcome/confirm/design.json").read_text()
     assert len(reminders) == 2 and "remind you at most twice" in body
     assert "won't write again" not in body
 

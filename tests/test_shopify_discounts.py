@@ -1,5 +1,6 @@
 """Discount codes from the abandoned-checkout flow, made on the stub through
-discountCodeBasicCreate: unique, single use, this customer only, ending when the flow says."""
+discountCodeBasicCreate: unique, single use, this customer only, ending when the flow says; the
+email shows the code with its percent and its last day."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -40,6 +41,12 @@ def test_the_third_reminder_carries_a_code_made_for_this_customer(installed_shop
     assert (discount["usageLimit"], discount["appliesOncePerCustomer"]) == (1, True)
     ends = datetime.fromisoformat(discount["endsAt"]) - datetime.fromisoformat(discount["startsAt"])
     assert ends == 7 * DAY
+    # The discount block shows the code's percent and its last day, as the store made them.
+    last = datetime.fromisoformat(discount["endsAt"]).date()
+    shown = f"{last:%B} {last.day}, {last.year}"
+    assert f"Your code: {code} (15% off), valid until {shown}" in body
+    html = smtp_sink.to("john@example.com")[-1].get_body(("html",)).get_content()
+    assert f"Your code · 15% off · valid until {shown}" in html
 
 
 def test_without_the_discount_scope_the_email_goes_without_a_code(shop, shopify, webhooks,

@@ -1,5 +1,6 @@
 """The email designer's routes (issue 18): a design saved, shown and reset; the live preview of
-a draft as the sample or a customer; and the attacker's tries: a forged form, another store's
+a draft as the sample or a customer; a built flow's send step in the same designer; and the
+attacker's tries: a forged form, another store's
 design or customer, a javascript:/data:/http: address, a <script> in a text, a huge draft, and
 the design's words in the logs."""
 from __future__ import annotations
@@ -17,8 +18,10 @@ from app.mail import outbox
 from app.mail.design import store as designs
 from app.mail.render import default_design
 from app.models import Checkout, Message
+from flows import document, library
 from tests.helpers import published
 from tests.mail_helpers import with_postal_address
+from tests.test_flow_built import EXAMPLE, FLOW
 from tests.ui_helpers import add_customer, connect_rival, sign_in, sign_in_viewer
 
 EMAIL = "abandoned_checkout/email_1"
@@ -66,7 +69,7 @@ def test_the_page_holds_the_default_design_and_both_previews(client, owner):
     # Reached from the preview and the Flows page; an email not drawn from blocks has none.
     assert f'href="{PAGE}"' in client.get(f"/app/preview?step={EMAIL}").get_data(as_text=True)
     assert f'href="{PAGE}"' in client.get("/app/flows").get_data(as_text=True)
-    assert client.get("/app/emails/welcome/confirm/design").status_code == 404
+    assert client.get("/app/emails/welcome/no_such_step/design").status_code == 404
     assert client.get("/app/emails/nope/email_1/design").status_code == 404
 
 
@@ -171,7 +174,7 @@ def test_another_stores_design_and_customers_are_out_of_reach(app, client, owner
     rival = connect_rival()
     with db.session() as session:
         designs.save(session, rival.id, "abandoned_checkout", "email_1",
-                     edited("Rival store sale"), "rival")
+                     edited("Rival store sale"), "rival", [("abandoned_checkout", "email_1")])
     assert "Rival store sale" not in client.get(PAGE).get_data(as_text=True)
     assert save(client, owner, edited(), f"{PAGE}?store_id={rival.id}").status_code == 302
     with db.session() as session:
@@ -216,3 +219,44 @@ def test_a_test_send_from_the_designer_sends_the_saved_design_and_comes_back(cli
     assert outbox.deliver(message_id) == "sent"
     sent = message_from_bytes(smtp_sink.raw[-1], policy=policy.default)
     assert SECRET in sent.get_body(("html",)).get_content()
+
+
+def test_a_built_flows_send_step_is_designed_previewed_test_sent_and_reset(client, owner, shop,
+                                                                         smtp_sink):
+    """The same designer for a merchant's own flow: its step's words in the default design,
+    its draft drawn, saved, test-sent as it will be sent, and reset."""
+    with_postal_address(shop.id)
+    with db.session() as session:
+        library.save(session, shop.id, document.check(EXAMPLE), "the owner")
+    page = f"/app/emails/{FLOW}/thanks/design"
+    shown = client.get(page).get_data(as_text=True)
+    assert "We are packing it now." in shown and "Shop again" in shown
+    design = copy.deepcopy(default_design("built/email"))
+    design["blocks"][0]["text"] = SECRET
+    drawn = client.post(f"{page}/preview", data=json.dumps(design), headers={
+        "Content-Type": "application/json", "X-CSRF-Token": owner}).get_json()
+    assert SECRET in drawn["html"] and drawn["subject"] == "Thank you for your big order, Ana"
+    assert save(client, owner, design, page).status_code == 302
+    answer = client.post("/app/preview/send", data={
+        "csrf_token": owner, "flow": FLOW, "send_step": "thanks", "from": "designer",
+        "to": "owner@example.com"})
+    assert answer.status_code == 302 and answer.location == page
+    with db.session() as session:
+        message = session.execute(select(Message).where(
+            Message.store_id == shop.id, Message.email == "owner@example.com")).scalar_one()
+        assert message.flow is None  # a test send counts in no report
+    assert outbox.deliver(message.id) == "sent"
+    sent = message_from_bytes(smtp_sink.raw[-1], policy=policy.default)
+    assert SECRET in sent.get_body(("html",)).get_content()
+    assert client.post(f"{page}/reset", data={"csrf_token": owner}).status_code == 302
+    with db.session() as session:
+        assert designs.own(session, shop.id, FLOW, "thanks") is None
+
+
+def test_a_design_for_an_email_the_store_does_not_send_is_refused_naming_its_emails(
+        client, owner, shop):
+    answer = save(client, owner, edited(), f"/app/emails/{FLOW}/thanks/design")
+    assert answer.status_code == 404
+    assert "abandoned_checkout/email_1" in answer.get_data(as_text=True)
+    with db.session() as session:
+        assert designs.own(session, shop.id, FLOW, "thanks") is None

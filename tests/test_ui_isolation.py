@@ -18,8 +18,7 @@ from app.mail.design import store as designs
 from app.mail.transport import transports
 from app.models import (Campaign, Customer, Message, Order, Segment, Store, StoreNotice,
                         TimelineEntry)
-from app.web.ui import staff
-from app.web.ui.designer import designable
+from app.web.ui import previews, staff
 from flows import document, library
 from flows.catalog import FLOWS
 from tests.test_flow_built import EXAMPLE, FLOW
@@ -65,7 +64,8 @@ def two_stores(app, shop):
             library.save(session, store_id, document.check({**EXAMPLE, "title": title}),
                          "the owner")
         designs.save(session, rival.id, "abandoned_checkout", "email_1", {
-            "format": 1, "blocks": [{"type": "heading", "text": "RIVAL-ONLY sale"}]}, "the owner")
+            "format": 1, "blocks": [{"type": "heading", "text": "RIVAL-ONLY sale"}]}, "the owner",
+            [("abandoned_checkout", "email_1")])
     return shop, rival
 
 
@@ -105,7 +105,8 @@ def pages(store_id: int) -> dict[str, list[str]]:
         "/app/preview": ["/app/preview", f"/app/preview?email={ANA}",
                          *(f"/app/preview?customer_id={i}" for i in customers)],
         "/app/emails/<flow>/<step>/design": [
-            *(f"/app/emails/{s.template}/design" for s in designable()),
+            *(f"/app/emails/{s.template}/design" for s in previews.steps()),
+            f"/app/emails/{FLOW}/thanks/design",
             f"/app/emails/abandoned_checkout/email_1/design?email={ANA}",
             *(f"/app/emails/abandoned_checkout/email_1/design?customer_id={i}" for i in customers)],
         "/app/settings": ["/app/settings"],

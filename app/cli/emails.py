@@ -29,19 +29,23 @@ def _email(command):
     return options.STORE(click.argument("flow")(click.argument("step")(command)))
 
 
+def _sent(session, store_id: int) -> dict[tuple[str, str], str]:
+    """Every email the store's flows send: (flow, step) -> the email template it sends."""
+    from flows import library
+
+    return {(flow.name, step.template): step.drawn_from
+            for flow, step in library.sends(session, store_id)}
+
+
 @emails.command("list")
 @options.STORE
 def list_designs(store_ref: str) -> None:
-    """Every email of the store's flows and what it is drawn from: the store's own design,
-    the default design, or the prebuilt template (not yet a design)."""
+    """Every email of the store's flows and what it is drawn from: the store's own design or
+    the default design."""
     from app.mail.design import store as designs
-    from flows import library
-    from flows.steps import Send
 
     with _store_session(store_ref) as (session, store):
-        emails_of = [(flow.name, planned.step.template) for flow in library.flows_for(session, store.id)
-                     for planned in flow.planned if isinstance(planned.step, Send)]
-        for row in designs.listing(session, store.id, emails_of):
+        for row in designs.listing(session, store.id, list(_sent(session, store.id))):
             when = f"  {row.updated_at:%Y-%m-%d %H:%M}" if row.updated_at else ""
             click.echo(f"{row.flow}\t{row.step}\t{row.source}{when}")
 
@@ -58,11 +62,13 @@ def _designs(store_ref: str, action):
 @_email
 def export(store_ref: str, flow: str, step: str) -> None:
     """Print the email's current design as JSON (the store's own, else the default)."""
-    design = _designs(store_ref, lambda designs, session, store_id:
-                      designs.current(session, store_id, flow, step))
-    if design is None:
-        raise click.ClickException(f"{flow}/{step} has no design yet (a prebuilt template, or "
-                                   "no such email): import one to design it")
+    def current(designs, session, store_id: int) -> dict:
+        sent = _sent(session, store_id)
+        if (flow, step) not in sent:
+            raise designs.unknown(flow, step, list(sent))
+        return designs.current(session, store_id, flow, step, sent[(flow, step)])
+
+    design = _designs(store_ref, current)
     click.echo(json.dumps(design, indent=2, ensure_ascii=False))
 
 
@@ -70,12 +76,14 @@ def export(store_ref: str, flow: str, step: str) -> None:
 @_email
 @click.argument("file", type=click.File("rb"))
 def import_design(store_ref: str, flow: str, step: str, file) -> None:
-    """Check FILE (JSON, `-` for stdin) and make it the email's design."""
+    """Check FILE (JSON, `-` for stdin) and make it the email's design; refused for an email
+    the store does not send."""
     from app.mail.design import document
 
     text = file.read(document.MAX_BYTES + 1)
     design = _designs(store_ref, lambda designs, session, store_id: designs.save(
-        session, store_id, flow, step, document.parse(text), ACTOR))
+        session, store_id, flow, step, document.parse(text), ACTOR,
+        list(_sent(session, store_id))))
     click.echo(f"saved the design of {flow}/{step}: {len(design['blocks'])} block(s)")
 
 

@@ -96,9 +96,9 @@ def render(source: str, variables: dict[str, str]) -> str:
     return " ".join(paragraphs(source, variables))
 
 
-def check(source: str) -> str:
+def check(source: str, sample: dict[str, str] = SAMPLE) -> str:
     """Validate merchant text before it is saved (rendered once with sample values)."""
     _allowed(source)
-    if not render(source, SAMPLE):
+    if not render(source, sample):
         raise MerchantTextError("renders to nothing")
     return source

@@ -1,5 +1,5 @@
 """Money as every email shows it: the currency's symbol where shoppers know one, else its code;
-no decimals in the currencies that have none. The Jinja templates and the block designs share it."""
+no decimals in the currencies that have none. The block designs (app.mail.design) use it."""
 from __future__ import annotations
 
 from decimal import Decimal

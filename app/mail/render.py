@@ -1,28 +1,22 @@
-"""Templates -> subject, HTML (CSS inlined) and text, addressed by name:
-`flows/templates/<flow>/<step>/{subject.txt, body.html, body.txt}` extending `_layout/`.
-A step with a `design.json` beside them (blocks, app.mail.design) draws its body from that
-design, or from the store's own design of the email when it has one."""
+"""A flow step's email -> subject, HTML and text part. The subject is its template,
+`flows/templates/<flow>/<step>/subject.txt`; the body is drawn from a block design
+(app.mail.design): the store's own design of the email when it has one, else the step's
+default, `design.json` beside the subject."""
 from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import css_inline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from app.mail import merchant_text
-from app.mail.brand_kit import kit
 from app.mail.design import document, email
-from app.mail.money import money
 
 log = logging.getLogger(__name__)
-# Optional blocks leave blank lines behind; the text part keeps one between paragraphs.
-BLANK_RUNS = re.compile(r"\n(?:[ \t]*\n){2,}")
 TEMPLATES = Path(__file__).resolve().parents[2] / "flows" / "templates"
 
 
@@ -34,27 +28,15 @@ class Rendered:
 
 
 @lru_cache(maxsize=1)
-def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["brand_kit"] = kit
-    env.globals["format_money"] = money
-    return env
-
-
-@lru_cache(maxsize=1)
-def _inliner() -> css_inline.CSSInliner:
-    return css_inline.CSSInliner(keep_style_tags=True)
+def _subjects() -> Environment:
+    """The subject lines' templates: plain text, one line each."""
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True)
 
 
 @lru_cache(maxsize=None)
 def default_design(template: str) -> dict | None:
-    """The prebuilt email's design (`design.json` beside its templates); None until ported."""
+    """The step's default design (`design.json` beside its subject); None for no such step."""
     path = TEMPLATES / template / "design.json"
     return document.check(json.loads(path.read_text())) if path.exists() else None
 
@@ -64,9 +46,9 @@ def render(template: str, context: dict[str, Any], design: dict | None = None) -
     message (`subject`, `message` in context) replace the template's subject and opening
     paragraph (`lead`) when they render; a built flow's email also has its own preheader and
     button (an https address, else the shop's). `design` (a store's own, checked) replaces the
-    template's body; else the step's default design, else its Jinja body."""
-    env = environment()
-    subject = _merchant(context, "subject") or env.get_template(f"{template}/subject.txt").render(context)
+    step's default design."""
+    subject = _merchant(context, "subject") or _subjects().get_template(
+        f"{template}/subject.txt").render(context, first_name=_first_name(context))
     url = _merchant(context, "button_url")
     context = {**context, "lead": _merchant(context, "message", merchant_text.paragraphs),
                "subject_line": " ".join(subject.split()),
@@ -74,14 +56,14 @@ def render(template: str, context: dict[str, Any], design: dict | None = None) -
                "own_preheader": _merchant(context, "preheader"),
                "own_button_text": _merchant(context, "button_text"),
                "own_button_url": url if url and url.startswith("https://") else None}
-    design = design or default_design(template)
-    if design is not None:
-        html, text = email.parts(design, context, context["subject_line"])
-        return Rendered(subject=context["subject_line"], html=html, text=text)
-    html = env.get_template(f"{template}/body.html").render(context)
-    text = env.get_template(f"{template}/body.txt").render(context)
-    return Rendered(subject=context["subject_line"], html=_inliner().inline(html),
-                    text=BLANK_RUNS.sub("\n\n", text).strip() + "\n")
+    html, text = email.parts(design or default_design(template), context, context["subject_line"])
+    return Rendered(subject=context["subject_line"], html=html, text=text)
+
+
+def _first_name(context: dict[str, Any]) -> str:
+    """The customer's first name for a subject line; empty when unknown."""
+    customer = context.get("customer")
+    return ((customer.first_name if customer is not None else None) or "").strip()
 
 
 def _merchant(context: dict[str, Any], part: str, render_text=merchant_text.render) -> Any:

@@ -230,7 +230,14 @@
             input("Preheader", send.preheader, function (v) { send.preheader = v; tidy(); }),
             input("Body", send.body, function (v) { send.body = v; }, { multiline: true }),
             input("Button text", button.text, function (v) { button.text = v; tidy(); }),
-            input("Button link", button.url, function (v) { button.url = v; tidy(); })].concat(emailTools(send));
+            input("Button link", button.url, function (v) { button.url = v; tidy(); })].concat(emailTools(send), designLink(step));
+  }
+  // A saved flow's send step opens in the email designer (the blocks its words are drawn into).
+  function designLink(step) {
+    if (!form.dataset.designUrl) { return []; }
+    return [el("p", { className: "small" }, [
+      el("a", { className: "link", textContent: "Design this email", href: form.dataset.designUrl.replace("%7Bstep%7D", encodeURIComponent(step.id)) }),
+      el("span", { className: "hint", textContent: " · the saved flow's step: save your changes first." })])];
   }
   // The email as drafted, rendered by the server for the sample customer, or sent as a test.
   function emailTools(send) {

@@ -16,10 +16,12 @@
     ["tracking", "With shipment tracking"], ["no_tracking", "Without shipment tracking"]]];
   // Each block type: its name, what a new one holds, and its fields [key, label, kind, options].
   // Kinds: line, words (several lines), url, number, choice, numbers (a choice of numbers), link
-  // (a button's: one of ours, or an address of the merchant's), alt (kept even when empty).
+  // (a button's: one of ours, or an address of the merchant's), alt (kept even when empty), flag
+  // (a tick: true, else left out).
   var TYPES = {
     heading: ["Heading", { text: "A heading" }, [["text", "Text", "line"], ["level", "Size", "numbers", [["", "Large"], ["2", "Smaller"]]], ALIGN]],
-    text: ["Text", { text: "Your text" }, [["text", "Text", "words"], ["style", "Style", "choice", [["", "Normal"], ["small", "Small"]]], ALIGN]],
+    text: ["Text", { text: "Your text" }, [["text", "Text", "words"], ["style", "Style", "choice", [["", "Normal"], ["small", "Small"]]],
+      ["opening", "Opening: the message set for this email in Preview replaces it", "flag"], ALIGN]],
     image: ["Image", { src: "", width: 600, height: 300, alt: "" }, [["src", "Picture address (https)", "url"], ["width", "Width (px)", "number"],
       ["height", "Height (px)", "number"], ["alt", "Describe it (alt text)", "alt"], ["href", "Link (https, optional)", "url"], ALIGN]],
     button: ["Button", { text: "Shop now", link: "shop" }, [["text", "Text", "line"], ["link", "Goes to", "link", [["shop", "Your shop"],
@@ -49,6 +51,11 @@
   }
   function field(block, spec) {
     var key = spec[0], kind = spec[2], box, value = block[key] === undefined ? "" : String(block[key]);
+    if (kind === "flag") {
+      box = el("input", { type: "checkbox", checked: block[key] === true });
+      box.addEventListener("change", function () { if (box.checked) { block[key] = true; } else { delete block[key]; } changed(); });
+      return el("label", { className: "check" }, [box, el("span", { textContent: spec[1] })]);
+    }
     if (kind === "choice" || kind === "numbers" || kind === "link") {
       box = el("select", { className: "input" });
       spec[3].forEach(function (o) { box.appendChild(el("option", { value: o[0], textContent: o[1], selected: o[0] === value })); });

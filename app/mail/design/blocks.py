@@ -4,6 +4,7 @@ so the HTML (mjml_html) and the text part (text) say the same thing."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any, Callable
 
 from jinja2 import UndefinedError
@@ -20,8 +21,9 @@ GRID_LIMIT = 3
 
 
 class SubjectGone(UndefinedError):
-    """A block shows a cart or an order the email has not (any more): it cannot be drawn, as a
-    Jinja template cannot. The UI says so; the outbox does not send a cart email with no cart."""
+    """A block shows a cart or an order the email has not (any more): it cannot be drawn (an
+    UndefinedError, as a subject line's missing value is). The UI says so; the outbox does not
+    send a cart email with no cart."""
 
 
 def _about(context: dict[str, Any], name: str):
@@ -32,12 +34,24 @@ def _about(context: dict[str, Any], name: str):
 
 
 def values(context: dict[str, Any]) -> dict[str, str]:
-    """What a design's texts may use: the merchant-text placeholders and the sign-off's name."""
+    """What a design's texts may use: the merchant-text placeholders, the sign-off's name, the
+    subject line (a built flow's heading), and in a note to the staff who it is about."""
     store, order, shipment = context["store"], context.get("order"), context.get("shipment")
+    about = context.get("about")
     return {**merchant_text.values(context),
             "sender_name": store.get("from_name") or f"The {store['name']} team",
             "order_name": order.name if order is not None else "",
-            "carrier": (shipment.tracking_company if shipment is not None else None) or ""}
+            "carrier": (shipment.tracking_company if shipment is not None else None) or "",
+            "subject": context.get("subject_line", ""),
+            "flow_title": context.get("flow_title", ""),
+            "customer_name": " ".join(filter(None, (about.first_name, about.last_name)))
+            if about is not None else ""}
+
+
+# What a design's texts are checked with before they are saved (each must render to something).
+SAMPLE = {**merchant_text.SAMPLE, "sender_name": "The Fernhill team", "order_name": "#1001",
+          "carrier": "UPS", "subject": "Your order is on its way", "flow_title": "Big orders",
+          "customer_name": "Ana Lima", "customer_email": "ana@example.com"}
 
 
 def _shows(show: str | None, context: dict[str, Any]) -> bool:
@@ -49,7 +63,9 @@ def _shows(show: str | None, context: dict[str, Any]) -> bool:
             "products": bool(context.get("recommendations") or context.get("products")),
             "can_reply": bool(store.get("reply_to") or store.get("from_email")),
             "cart_link": bool(checkout is not None and checkout.recovery_url),
-            "tracking": _tracking({}, context, {}) is not None}
+            "tracking": _tracking({}, context, {}) is not None,
+            "marketing": bool(context.get("marketing")),
+            "step_button": bool(context.get("own_button_text"))}
     return have[show.removeprefix("no_").replace("cannot_", "can_")] == (
         not show.startswith(("no_", "cannot_")))
 
@@ -105,7 +121,9 @@ def _image(block, context, variables):
 
 def _button(block, context, variables):
     url = block.get("url") or _link(block["link"], context)
-    return {"text": _text(block["text"], variables), "url": url} if url else None
+    # A built flow's step brings its own button text (flows.steps.Content), else the block's.
+    own = context.get("own_button_text") if block.get("link") == "step" else None
+    return {"text": own or _text(block["text"], variables), "url": url} if url else None
 
 
 def _link(name: str, context: dict[str, Any]) -> str | None:
@@ -115,7 +133,8 @@ def _link(name: str, context: dict[str, Any]) -> str | None:
             "cart": (checkout.recovery_url if checkout is not None else None) or shop,
             "offer": context.get("discount_url") or shop,
             "confirm": context.get("confirm_url"),
-            "tracking": shipment.tracking_url if shipment is not None else None}[name]
+            "tracking": shipment.tracking_url if shipment is not None else None,
+            "step": context.get("own_button_url") or shop}[name]
 
 
 def _card(title: str, price, currency: str, product, shop: str) -> Block:
@@ -144,9 +163,16 @@ def _discount(block, context, variables):
     code = context.get("discount_code")
     if not code:
         return None
+    expires = context.get("discount_expires_on")  # an ISO date (flows.execute keeps it so)
     return {"code": code, "percent": context.get("discount_percent"),
-            "expires": context.get("discount_expires_on"),
+            "expires": _day(expires) if expires else None,
             "note": _text(block.get("note", "Enter it at checkout."), variables)}
+
+
+def _day(iso: str) -> str:
+    """An ISO date as a shopper reads it: December 21, 2026."""
+    day = date.fromisoformat(iso)
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def _summary(block, context, variables):

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from app.core import pointed
 from app.mail import merchant_text
+from app.mail.design.blocks import SAMPLE
 
 FORMAT = 1
 SCHEMA = Path(__file__).parent / "email-design-1.schema.json"
@@ -62,7 +63,7 @@ def check(design) -> dict:
 
 def _text_problems(source: str, pointer: str) -> list[tuple[str, str]]:
     try:
-        merchant_text.check(source)
+        merchant_text.check(source, SAMPLE)
     except merchant_text.MerchantTextError as error:
         return [(pointer, str(error))]
     return []

@@ -1,9 +1,9 @@
 """A store's email designs: one per (flow, send step), for the prebuilt flows' emails and the
-built flows' send steps alike. Reading a design gives the store's own, else the email's default;
-saving checks it first; resetting goes back to the default. Every query names the store."""
+built flows' send steps alike. Reading a design gives the store's own, else the default of the
+email the step sends; saving checks it first, and only for an email the store sends; resetting
+goes back to the default. Every query names the store."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,23 +16,23 @@ from app.mail.design import document
 from app.mail.render import default_design
 from app.models import Campaign, EmailDesign, Message
 
-# Flow names and step ids as flows.document allows them; also keeps a lookup of the default
-# design (a file under flows/templates) inside that folder.
-NAME = re.compile(r"^[a-z0-9_]{1,64}$")
+# A test send's context names the email whose design it carries (it has no run, and no flow,
+# which would count it in the flow's reports).
+DESIGN_OF = "design_of"
 
 
 @dataclass(frozen=True)
 class Listed:
     flow: str
     step: str
-    source: str  # "store" (the merchant's), "default" (design.json) or "template" (not ported)
+    source: str  # "store" (the merchant's) or "default" (design.json)
     updated_at: datetime | None
 
 
-def _checked_key(flow: str, step: str) -> None:
-    for pointer, name in (("flow", flow), ("step", step)):
-        if not NAME.match(name or ""):
-            raise document.DesignError([("", f"{pointer} {name!r}: lowercase letters, digits, _")])
+def unknown(flow: str, step: str, emails: list[tuple[str, str]]) -> document.DesignError:
+    """The refusal of a design for an email the store does not send, naming those it does."""
+    return document.DesignError([("", f"this store sends no email {flow}/{step}; it sends "
+                                      + ", ".join(f"{f}/{s}" for f, s in emails))])
 
 
 def own(session: Session, store_id: int, flow: str, step: str) -> EmailDesign | None:
@@ -42,16 +42,11 @@ def own(session: Session, store_id: int, flow: str, step: str) -> EmailDesign | 
     )).scalar_one_or_none()
 
 
-def default(flow: str, step: str) -> dict | None:
-    """The email's default design; None for an email still drawn by its prebuilt template or a
-    built flow's step (its text and button come from the flow document)."""
-    return default_design(f"{flow}/{step}") if NAME.match(flow) and NAME.match(step) else None
-
-
-def current(session: Session, store_id: int, flow: str, step: str) -> dict | None:
-    """The design this email is drawn from now: the store's own, else the default."""
+def current(session: Session, store_id: int, flow: str, step: str, template: str) -> dict:
+    """The design this email is drawn from now: the store's own, else the default of the email
+    template the step sends (`template`)."""
     row = own(session, store_id, flow, step)
-    return row.design if row is not None else default(flow, step)
+    return row.design if row is not None else default_design(template)
 
 
 def for_message(session: Session, message: Message) -> dict | None:
@@ -62,15 +57,20 @@ def for_message(session: Session, message: Message) -> dict | None:
                                     message.context["campaign_id"])
         return campaign.design if campaign is not None else None
     flow, _, step = message.template.partition("/")
-    if message.flow and message.step:  # a run's send: a built flow's step is named there
+    if DESIGN_OF in message.context:
+        flow, step = message.context[DESIGN_OF]
+    elif message.flow and message.step:  # a run's send: a built flow's step is named there
         flow, step = message.flow, message.step
     row = own(session, message.store_id, flow, step)
     return row.design if row is not None else None
 
 
-def save(session: Session, store_id: int, flow: str, step: str, design, actor: str) -> dict:
-    """Check and store the store's design of this email; DesignError naming each problem."""
-    _checked_key(flow, step)
+def save(session: Session, store_id: int, flow: str, step: str, design, actor: str,
+         emails: list[tuple[str, str]]) -> dict:
+    """Check and store the store's design of this email, one of the (flow, step) `emails` it
+    sends; DesignError naming each problem."""
+    if (flow, step) not in emails:
+        raise unknown(flow, step, emails)
     checked = document.check(design)
     session.execute(insert(EmailDesign).values(
         store_id=store_id, flow=flow, step=step, design=checked, updated_by=actor,
@@ -94,5 +94,4 @@ def listing(session: Session, store_id: int, emails: list[tuple[str, str]]) -> l
         select(EmailDesign).where(EmailDesign.store_id == store_id)).scalars()}
     keys = list(dict.fromkeys([*emails, *sorted(rows)]))
     return [Listed(flow, step, "store", rows[(flow, step)].updated_at) if (flow, step) in rows
-            else Listed(flow, step, "default" if default(flow, step) else "template", None)
-            for flow, step in keys]
+            else Listed(flow, step, "default", None) for flow, step in keys]

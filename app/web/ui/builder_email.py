@@ -16,7 +16,7 @@ from app.web.ui import bp
 from app.web.ui.preview import TEST_SENDS_PER_HOUR, allow_test_send
 from connectors.values import normalize_email
 from flows import document
-from flows.execute import BUILT_TEMPLATE
+from flows.steps import BUILT_TEMPLATE
 
 log = logging.getLogger(__name__)
 SAMPLE_ADDRESS = "ana@example.com"

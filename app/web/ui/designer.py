@@ -1,4 +1,5 @@
-"""The email designer: a prebuilt email's block design (app.mail.design) edited block by block
+"""The email designer: an email's block design (app.mail.design), a prebuilt flow's email or a
+built flow's send step, edited block by block
 (static/ui/designer.js), previewed live at desktop and phone widths through the renderer that
 sends it, saved for the signed-in store only after app.mail.design.document's check, or reset to
 the default. Every design is read and written for g.store (the signed-in session's store, never
@@ -20,25 +21,22 @@ from flows import choices
 log = logging.getLogger(__name__)
 
 
-def designable() -> list[previews.PreviewStep]:
-    """Every prebuilt email drawn from a block design, in flow order."""
-    return [step for step in previews.steps()
-            if designs.default(step.flow.name, step.step.template) is not None]
-
-
 @bp.app_template_global()
 def designer_url(flow: str, step: str | None = None) -> str | None:
-    """The designer of this email (with no step: of the flow's first designed email); None if
-    it is not drawn from blocks."""
-    found = next((s for s in designable() if s.flow.name == flow
+    """The designer of a prebuilt flow's email (with no step: of its first); None if the flow
+    has no such email."""
+    found = next((s for s in previews.steps() if s.flow.name == flow
                   and step in (None, s.step.template)), None)
     return url_for("ui.designer", flow=flow, step=found.step.template) if found else None
 
 
 def _step(flow: str, step: str) -> previews.PreviewStep:
-    found = previews.find(f"{flow}/{step}")
-    if found is None or designs.default(flow, step) is None:
-        abort(404, "There is no such email, or it is not drawn from blocks yet.")
+    """The store's email (a built flow's send step too); 404 naming those it has if none."""
+    with db.session() as session:
+        emails = previews.for_store(session, g.store.id)
+    found = previews.find_email(emails, flow, step)
+    if found is None:
+        abort(404, designs.unknown(flow, step, previews.keys(emails)).problems[0][1])
     return found
 
 
@@ -56,10 +54,11 @@ def _page(step: previews.PreviewStep, design: dict, problems=(), status: int = 2
     with db.session() as session:
         customer, notice = chosen_customer(session)
         checked = design if not problems else designs.current(
-            session, g.store.id, step.flow.name, step.step.template)
+            session, g.store.id, step.flow.name, step.step.template, step.template)
         shown, unshown = _preview(session, step, customer, checked)
         own = designs.own(session, g.store.id, step.flow.name, step.step.template) is not None
-    return render_template("ui/designer.html", steps=designable(), step=step, design=design,
+        emails = previews.for_store(session, g.store.id)
+    return render_template("ui/designer.html", steps=emails, step=step, design=design,
                            problems=[*problems, *unshown], preview=shown, customer=customer,
                            notice=notice, own=own), status
 
@@ -70,7 +69,7 @@ def designer(flow: str, step: str):
     """The designer holding the email's design: the store's own, else the default."""
     found = _step(flow, step)
     with db.session() as session:
-        design = designs.current(session, g.store.id, flow, step)
+        design = designs.current(session, g.store.id, flow, step, found.template)
     return _page(found, design)
 
 
@@ -112,7 +111,8 @@ def designer_save(flow: str, step: str):
     try:
         design = document.parse(text)
         with db.session() as session:
-            designs.save(session, g.store.id, flow, step, design, g.actor)
+            designs.save(session, g.store.id, flow, step, design, g.actor,
+                         previews.keys(previews.for_store(session, g.store.id)))
     except document.DesignError as error:
         return _page(found, submitted(text), error.problems, 400)
     log.info("email design saved", extra={"store_id": g.store.id})

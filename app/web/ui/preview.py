@@ -24,8 +24,17 @@ TEST_SEND_KEY = "storeflow:ui-test-sends:{}"
 
 
 def _step() -> previews.PreviewStep:
+    """The email asked about: a prebuilt one by `step` (its template), or by `flow` and
+    `send_step` any email of the store (the designer's, a built flow's step among them)."""
     steps = previews.steps()
-    flow = request.values.get("flow")
+    flow, send = request.values.get("flow"), request.values.get("send_step")
+    if flow and send:
+        with db.session() as session:
+            steps = previews.for_store(session, g.store.id)
+        found = previews.find_email(steps, flow, send)
+        if found is None:
+            abort(404, "There is no such email.")
+        return found
     default = next((s for s in steps if s.flow.name == flow), steps[0]).template
     step = previews.find(request.values.get("step") or default)
     if step is None:

@@ -11,7 +11,7 @@ from app.mail import compose, merchant_text, samples
 from app.mail.design import store as designs
 from app.mail.render import Rendered, render
 from app.models import Checkout, Customer, Message, Order, ProductView, Store
-from flows import choices
+from flows import choices, library
 from flows.catalog import FLOWS
 from flows.steps import Discount, Flow, Send
 
@@ -29,7 +29,7 @@ class PreviewStep:
 
     @property
     def template(self) -> str:
-        return self.step.email
+        return self.step.drawn_from
 
     @property
     def label(self) -> str:
@@ -49,6 +49,21 @@ def steps() -> list[PreviewStep]:
 def find(template: str) -> PreviewStep | None:
     """The step whose template is `<flow>/<step>`."""
     return next((step for step in steps() if step.template == template), None)
+
+
+def for_store(session: Session, store_id: int) -> list[PreviewStep]:
+    """Every email step of the store's flows: the prebuilt ones', then its built flows'."""
+    return [PreviewStep(flow, step) for flow, step in library.sends(session, store_id)]
+
+
+def find_email(emails: list[PreviewStep], flow: str, step: str) -> PreviewStep | None:
+    """The email of this flow and send step among `emails`."""
+    return next((e for e in emails if (e.flow.name, e.step.template) == (flow, step)), None)
+
+
+def keys(emails: list[PreviewStep]) -> list[tuple[str, str]]:
+    """(flow, step) of each email, as its design is kept."""
+    return [(email.flow.name, email.step.template) for email in emails]
 
 
 def _references(session: Session, store_id: int, customer: Customer, subject: str) -> dict:
@@ -98,8 +113,12 @@ def message_context(session: Session, store_id: int, step: PreviewStep,
     """References to the customer's own rows, `sample` where there are none (or no customer),
     and the merchant's texts for the step."""
     percent = discount_percent(step, settings)
-    context: dict = {} if percent is None else {"discount_code": samples.discount_code(percent)}
+    context: dict = {} if percent is None else {"discount_code": samples.discount_code(percent),
+                                                "discount_percent": percent}
     context.update(choices.merchant_texts(settings, step.step))
+    if step.step.content is not None:  # a built flow's step: its words
+        context.update(step.step.content.message_context())
+    context[designs.DESIGN_OF] = [step.flow.name, step.step.template]
     subject = SUBJECTS.get(step.flow.name)
     if customer is None:
         return {**context, "sample": True}, None
@@ -121,6 +140,7 @@ def build(session: Session, store: Store, step: PreviewStep, customer: Customer 
                       customer_id=customer.id if customer else None, template=step.template,
                       context=context, marketing=step.marketing, flow=step.flow.name)
     render_context = compose.context_for(session, store, message)
-    design = design or designs.current(session, store.id, step.flow.name, step.step.template)
+    design = design or designs.current(session, store.id, step.flow.name, step.step.template,
+                                       step.template)
     return Preview(render(step.template, render_context, design), context, sampled,
                    tuple(merchant_text.values(render_context)))
