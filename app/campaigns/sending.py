@@ -166,11 +166,20 @@ def _finish(campaign_id: int) -> None:
 
 def deliver(message_id: int, campaign_id: int, at: str | None = None) -> str:
     """A campaign message's mail job: the outbox's own, on the campaigns queue (below the
-    flows' mail, so a campaign never holds back a checkout reminder); the last one marks the
-    campaign sent."""
-    status = outbox.deliver(message_id, at)
+    flows' mail, so a campaign never holds back a checkout reminder), sending the campaign's
+    mail waiting behind it; the last one marks the campaign sent."""
+    status = outbox.deliver_as(lane(key(campaign_id)), message_id, at)
     _finish(campaign_id)
     return status
+
+
+def lane(flow: str | None) -> tuple | None:
+    """An outbox lane (registered by app.wiring): a campaign's message is delivered by
+    `deliver` on the campaigns queue, however it is queued again (over the rate, by the sweep)."""
+    prefix, _, campaign_id = (flow or "").partition(":")
+    if prefix != "campaign" or not campaign_id.isdigit():
+        return None
+    return deliver, (int(campaign_id),)
 
 
 def campaign_still_sending(session: Session, message: Message) -> str | None:
