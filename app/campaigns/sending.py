@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import exists, func, literal, or_, select, union, update
+from sqlalchemy import (BigInteger, String, Text, cast, column, exists, func, literal, or_, select,
+                        union, update, values)
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -100,31 +101,29 @@ def sweep_campaigns() -> int:
 def send_chunk(campaign_id: int, first: int, last: int) -> int:
     """The sending job: queue an outbox message for each pending recipient with an id from
     `first` to `last`, unless the frequency cap holds them back; how many were queued. Does
-    nothing unless the campaign is sending (read under a shared lock: a pause waits for it)."""
+    nothing unless the campaign is sending (read under a shared lock: a pause waits for it).
+    The chunk is written in a few statements, its messages in one INSERT (and their consent
+    in one more) and its recipients in one UPDATE, all in one transaction."""
     with db.session() as session:
         campaign = session.execute(select(Campaign).where(Campaign.id == campaign_id)
                                    .with_for_update(read=True)).scalar_one_or_none()
         if campaign is None or campaign.status != "sending":
             return 0
-        rows = session.execute(select(R, _still_wanted).join(
+        rows = session.execute(select(R.id, R.customer_id, R.email, _still_wanted).join(
             Customer, (Customer.id == R.customer_id) & (Customer.store_id == R.store_id)).where(
             R.campaign_id == campaign.id, R.store_id == campaign.store_id, R.status == "pending",
             R.id.between(first, last)).order_by(R.id).with_for_update(of=R, skip_locked=True)).all()
-        capped = _capped(session, campaign, [recipient for recipient, _ in rows])
-        queued = []
-        for recipient, wanted in rows:
-            # The consent ledger keeps what a message is queued on, so it is judged now.
-            reason = (UNWANTED if not wanted else
-                      CAPPED if capped & {recipient.customer_id, recipient.email} else None)
-            if reason:
-                recipient.status, recipient.reason = "skipped", reason
-                continue
-            recipient.message_id = outbox.queue_message(
-                session, store_id=campaign.store_id, email=recipient.email, template="campaign",
-                marketing=True, customer_id=recipient.customer_id, flow=key(campaign.id),
-                step="email", context={"campaign_id": campaign.id, "subject": campaign.subject})
-            recipient.status = "queued"
-            queued.append(recipient.message_id)
+        capped = _capped(session, campaign, rows)
+        # The consent ledger keeps what a message is queued on, so it is judged now.
+        reasons = {row.id: UNWANTED if not row.still_wanted else
+                   CAPPED if capped & {row.customer_id, row.email} else None for row in rows}
+        going = [row for row in rows if reasons[row.id] is None]
+        queued = outbox.queue_messages(
+            session, store_id=campaign.store_id, template="campaign", marketing=True,
+            flow=key(campaign.id), step="email",
+            outgoing=[outbox.Outgoing(row.email, _context(campaign), row.customer_id)
+                      for row in going])
+        _mark(session, campaign.store_id, reasons, dict(zip((row.id for row in going), queued)))
     instant = clock.frozen()
     jobs.enqueue_many(deliver, [(message_id, campaign_id, instant.isoformat() if instant else None)
                                 for message_id in queued])
@@ -132,12 +131,33 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
     return len(queued)
 
 
+def _context(campaign: Campaign) -> dict:
+    """What a recipient's message is rendered with."""
+    return {"campaign_id": campaign.id, "subject": campaign.subject}
+
+
+def _mark(session: Session, store_id: int, reasons: dict[int, str | None],
+          messages: dict[int, int]) -> None:
+    """In one UPDATE: each recipient queued with its message, or skipped for its reason."""
+    if not reasons:
+        return
+    marks = values(column("id", BigInteger), column("status", String), column("reason", Text),
+                   column("message_id", BigInteger), name="marks").data(
+        [(recipient, "skipped" if reason else "queued", reason, messages.get(recipient))
+         for recipient, reason in reasons.items()])
+    session.execute(update(R).where(R.store_id == store_id, R.id == marks.c.id).values(
+        # Cast: a column of NULLs alone (a chunk skipped whole) reads as text.
+        status=marks.c.status, reason=marks.c.reason,
+        message_id=cast(marks.c.message_id, BigInteger),
+    ).execution_options(synchronize_session=False))
+
+
 # A recipient is still wanted while their address is the one resolved and they still consent.
 _still_wanted = ((Customer.email == R.email) & (Customer.email_consent == consent.SUBSCRIBED)
                  ).label("still_wanted")
 
 
-def _capped(session: Session, campaign: Campaign, recipients: list[CampaignRecipient]) -> set:
+def _capped(session: Session, campaign: Campaign, recipients: list) -> set:
     """Customer ids and addresses among these recipients that had a marketing email within the
     store's frequency cap (empty when the campaign bypasses it or the store has no cap)."""
     hours = session.get(Store, campaign.store_id).effective_settings["frequency_cap_hours"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable
@@ -67,19 +68,45 @@ def queue_message(session: Session, *, store_id: int, email: str, template: str,
                   marketing: bool, context: dict | None = None, customer_id: int | None = None,
                   flow: str | None = None, run_id: int | None = None,
                   step: str | None = None) -> int | None:
-    """Write a queued message; None if this (run, step) already has one. Enqueue after commit.
-    A flow's or a campaign's marketing email keeps the consent it is queued on
-    (app.mail.consent_ledger); a test send (no flow) goes on nobody's."""
-    statement = insert(Message).values(
-        store_id=store_id, email=email, template=template, marketing=marketing,
-        context=context or {}, customer_id=customer_id, flow=flow, run_id=run_id, step=step,
-        status="queued", message_id=f"<{uuid.uuid4().hex}@{transports.message_id_domain}>",
-        created_at=clock.now(), updated_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=["run_id", "step"]).returning(Message.id)
-    message_id = session.execute(statement).scalar_one_or_none()
-    if message_id is not None and marketing and flow is not None and customer_id is not None:
-        consent_ledger.record(session, store_id, message_id, customer_id)
-    return message_id
+    """Write a queued message; None if this (run, step) already has one. Enqueue after commit."""
+    return queue_messages(session, store_id=store_id, template=template, marketing=marketing,
+                          flow=flow, step=step,
+                          outgoing=[Outgoing(email, context or {}, customer_id, run_id)])[0]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of `queue_messages`: to whom, with what context, for which flow run."""
+    email: str
+    context: dict
+    customer_id: int | None = None
+    run_id: int | None = None
+
+
+def queue_messages(session: Session, *, store_id: int, template: str, marketing: bool,
+                   flow: str | None, step: str | None, outgoing: list[Outgoing]) -> list[int | None]:
+    """Write queued messages of one template in one INSERT (a campaign's chunk: keep it to a few
+    thousand), each as `queue_message` writes one: their ids in order, None where the (run, step)
+    already has one. Enqueue after commit. A flow's or a campaign's marketing email keeps the
+    consent it is queued on (app.mail.consent_ledger, one INSERT more); a test send (no flow)
+    goes on nobody's."""
+    if not outgoing:
+        return []
+    now = clock.now()
+    rows = [dict(store_id=store_id, email=message.email, template=template, marketing=marketing,
+                 context=message.context, customer_id=message.customer_id, flow=flow,
+                 run_id=message.run_id, step=step, status="queued",
+                 message_id=f"<{uuid.uuid4().hex}@{transports.message_id_domain}>",
+                 created_at=now, updated_at=now) for message in outgoing]
+    written = dict(session.execute(
+        insert(Message).values(rows).on_conflict_do_nothing(index_elements=["run_id", "step"])
+        .returning(Message.message_id, Message.id)).all())
+    ids = [written.get(row["message_id"]) for row in rows]
+    if marketing and flow is not None:
+        consent_ledger.record(session, store_id, [
+            (message_id, message.customer_id) for message_id, message in zip(ids, outgoing)
+            if message_id is not None and message.customer_id is not None])
+    return ids
 
 
 def cancel_run_messages(session: Session, store_id: int, run_id: int, reason: str) -> None:
