@@ -19,10 +19,7 @@ import pstats
 import signal
 import time
 
-from sqlalchemy import text
-
 from app import create_app
-from app.audiences import segments
 from app.campaigns import campaigns, sending
 from app.core.db import db
 from app.models import Store
@@ -30,44 +27,24 @@ from bench import audience
 from bench.harness import load_note, peak_rss_mb, production_env, record, services
 from bench.mail import Sink, per_worker, sent
 from bench.ui import SETTINGS, figures, signed_in, took
+from tests.campaign_helpers import campaign_to_everyone, many_subscribers
 from tests.faults.workers import start_worker
 from tests.flow_helpers import enable
 from tests.helpers import work
 
 CUSTOMERS = 100_000
-NAME, SEGMENT = "Bench spring teas", "Everyone"
+NAME = "Spring teas"
 PAGES = {"overview": "/app/", "segments": "/app/segments"}
 PROFILED = 10  # chunks queued under cProfile, of CHUNK recipients each
-# Subscribed customers (platform ids clear of the baseline's checkout customers), each with the
-# consent history row their subscription rests on (what the ledger copies).
-CUSTOMERS_SQL = text("""
-WITH c AS (
-  INSERT INTO customers (store_id, platform_id, email, first_name, tags, email_consent,
-                         email_consent_opt_in_level, email_consent_updated_at, created_at,
-                         updated_at)
-  SELECT :store, 10000000 + n, 'subscriber' || n || '@example.com', 'Ann' || n, '[]',
-         'subscribed', 'single_opt_in', now(), now(), now()
-  FROM generate_series(1, :customers) AS n
-  RETURNING id
-)
-INSERT INTO consent_changes (store_id, customer_id, state, opt_in_level, source, occurred_at,
-                             recorded_at)
-SELECT :store, id, 'subscribed', 'single_opt_in', 'shopify:customers/create', now(), now()
-FROM c
-""")
 
 
 def prepare(store: Store, customers: int) -> None:
     """`customers` subscribed customers, the store's settings, the segment and the campaign."""
-    with db.engine.begin() as connection:
-        connection.execute(CUSTOMERS_SQL, {"store": store.id, "customers": customers})
+    many_subscribers(store.id, customers)
     audience.ddl("VACUUM ANALYZE customers, consent_changes")
     with db.session() as session:
         session.get(Store, store.id).settings = SETTINGS
-        segments.create(session, store.id, SEGMENT, "true", actor="bench")
-        campaigns.create(session, store.id, NAME, subject="New spring teas, {{ first_name }}",
-                         body="Our first flush is in.", included=(SEGMENT,),
-                         button_text="See the teas", actor="bench")
+    campaign_to_everyone(store.id, NAME)
     enable(store.id, "abandoned_checkout")  # the baseline's flow; quiet hours off
 
 

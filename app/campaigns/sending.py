@@ -72,30 +72,32 @@ def resolve(session: Session, campaign: Campaign) -> int:
         R.campaign_id == campaign.id, R.store_id == store_id)).scalar_one()
 
 
-def enqueue_chunks(campaign_id: int) -> int:
+def enqueue_chunks(campaign_id: int, started_grace: timedelta = timedelta(minutes=5)) -> int:
     """Queue a sending job per CHUNK of the campaign's pending recipients (after the commit
-    that made them pending); how many. A campaign with nothing left to send is marked sent."""
+    that made them pending) unless it is waiting, or running within `started_grace` of a
+    heartbeat; how many. A campaign with nothing left to send is marked sent."""
     with db.session() as session:
         numbered = select(R.id, ((func.row_number().over(order_by=R.id) - 1) // CHUNK).label("n")
                           ).where(R.campaign_id == campaign_id, R.status == "pending").subquery()
         bounds = session.execute(select(func.min(numbered.c.id), func.max(numbered.c.id))
                                  .group_by(numbered.c.n).order_by(func.min(numbered.c.id))).all()
     chunks = [(campaign_id, first, last) for first, last in bounds
-              if not jobs.job_pending(jobs.policy(send_chunk).job_id((campaign_id, first, last)))]
+              if not jobs.job_pending(jobs.policy(send_chunk).job_id((campaign_id, first, last)),
+                                      started_grace)]
     jobs.enqueue_many(send_chunk, chunks)
     if not bounds:
         _finish(campaign_id)
     return len(chunks)
 
 
-def sweep_campaigns() -> int:
+def sweep_campaigns(started_grace: timedelta = timedelta(minutes=5)) -> int:
     """Queue again the chunks of sending campaigns whose jobs were lost (Redis flushed, a worker
     killed) and mark sent those with nothing left: the database, not Redis, says what is owed.
     Sweeping a chunk twice is harmless (a chunk takes only pending recipients, under lock)."""
     with db.session() as session:
         sending = session.execute(select(Campaign.id).where(Campaign.status == "sending")
                                   .order_by(Campaign.id)).scalars().all()
-    return sum(enqueue_chunks(campaign_id) for campaign_id in sending)
+    return sum(enqueue_chunks(campaign_id, started_grace) for campaign_id in sending)
 
 
 def send_chunk(campaign_id: int, first: int, last: int) -> int:
