@@ -1,7 +1,9 @@
 """`python -m bench`: run every benchmark in turn at its default size (each appends to
 bench/RESULTS.md). Run one with its own options: `python -m bench.engine --runs 20000`."""
-from bench import audience, engine, ingress, mail, recommendations, render, segments, ui
+from bench import (audience, campaign, engine, ingress, mail, recommendations, render, segments,
+                   ui)
 
 if __name__ == "__main__":
-    for benchmark in (ingress, engine, audience, segments, mail, render, recommendations, ui):
+    for benchmark in (ingress, engine, audience, segments, mail, campaign, render, recommendations,
+                      ui):
         benchmark.main()
