@@ -117,12 +117,14 @@ def main() -> None:
     prepare(store, args.customers)
     sink = Sink()
     env = {**production_env(config), "SMTP_URL": f"smtp://127.0.0.1:{sink.port}"}
-    baseline = per_worker(store, env, args.emails)
+    try:
+        baseline = per_worker(store, env, args.emails)
+        queued = queue_all(store)
+        one = sending_for(env, 1, args.seconds)
+        two = sending_for(env, 2, args.seconds, ui_probe(config, store))
+    finally:  # a failed run leaves no SMTP sink behind
+        sink.stop()
     mail_rate = baseline["emails"] / (baseline["seconds"] - baseline["startup_s"])
-    queued = queue_all(store)
-    one = sending_for(env, 1, args.seconds)
-    two = sending_for(env, 2, args.seconds, ui_probe(config, store))
-    sink.stop()
     pages = {name: figures([ms for page, ms in two["answers"] if page == name]) for name in PAGES}
     record("Campaigns (bench/campaign.py)", [
         note, "",

@@ -98,9 +98,12 @@ def queue_messages(session: Session, *, store_id: int, template: str, marketing:
                  run_id=message.run_id, step=step, status="queued",
                  message_id=f"<{uuid.uuid4().hex}@{transports.message_id_domain}>",
                  created_at=now, updated_at=now) for message in outgoing]
+    # Executed with many parameter sets rather than one VALUES list: SQLAlchemy compiles the
+    # statement once and batches the rows itself (compiling 500 rows' VALUES took most of a
+    # chunk's time, bench/RESULTS.md).
     written = dict(session.execute(
-        insert(Message).values(rows).on_conflict_do_nothing(index_elements=["run_id", "step"])
-        .returning(Message.message_id, Message.id)).all())
+        insert(Message).on_conflict_do_nothing(index_elements=["run_id", "step"])
+        .returning(Message.message_id, Message.id), rows).all())
     ids = [written.get(row["message_id"]) for row in rows]
     if marketing and flow is not None:
         consent_ledger.record(session, store_id, [
