@@ -1,6 +1,6 @@
 """What connects the rooms, done once at start-up and listed here: the table of job policies, the
-port through which the flows reach app, the listeners of each domain event, and the checks
-before every send.
+port through which the flows reach app, the listeners of each domain event, the checks
+before every send and the outbox's lanes.
 
 Nothing is registered by importing a module: a process has exactly what `wire()` lists.
 """
@@ -50,3 +50,4 @@ def wire() -> None:
     events.listen(*membership.CHANGES)(membership.on_event)
     for guard in SEND_GUARDS:
         outbox.register_send_guard(guard)
+    outbox.register_lane(campaign_sending.lane)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from app.audiences import segments
+from app.campaigns import campaigns, sending
 from app.core.db import db
 from app.demo.payloads import Person, consent_update, customer
 from app.mail import outbox
-from app.models import CampaignRecipient, Message
-from tests.flow_helpers import at, enable
+from app.models import CampaignRecipient, Message, Store
+from tests.flow_helpers import POSTAL_ADDRESS, at, enable
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 PEOPLE = [Person(9100 + n, f"Ann{n}", "Tea", f"tea{n}@example.com") for n in range(6)]
@@ -64,3 +66,48 @@ def listed(storeflow, shop) -> list[str]:
     """The last line of `campaigns list`, split: status and name."""
     output = storeflow("campaigns", "list", "--store", shop.domain).output
     return output.strip().splitlines()[-1].split()
+
+
+# Subscribed customers written in one statement (platform ids clear of the seeded checkouts'),
+# each with the consent history row their subscription rests on (what the ledger copies).
+MANY = text("""
+WITH c AS (
+  INSERT INTO customers (store_id, platform_id, email, first_name, tags, email_consent,
+                         email_consent_opt_in_level, email_consent_updated_at, created_at,
+                         updated_at)
+  SELECT :store, 10000000 + n, 'subscriber' || n || '@example.com', 'Ann' || n, '[]',
+         'subscribed', 'single_opt_in', now(), now(), now()
+  FROM generate_series(1, :count) AS n
+  RETURNING id
+)
+INSERT INTO consent_changes (store_id, customer_id, state, opt_in_level, source, occurred_at,
+                             recorded_at)
+SELECT :store, id, 'subscribed', 'single_opt_in', 'shopify:customers/create', now(), now()
+FROM c
+""")
+
+
+def many_subscribers(store_id: int, count: int) -> None:
+    """`count` subscribed customers, in one statement."""
+    with db.engine.begin() as connection:
+        connection.execute(MANY, {"store": store_id, "count": count})
+
+
+def campaign_to_everyone(store_id: int, name: str = "Spring teas") -> None:
+    """A segment of every customer and a draft campaign to it; the store has a postal address."""
+    with db.session() as session:
+        store = session.get(Store, store_id)
+        store.settings = {"postal_address": POSTAL_ADDRESS, **store.settings}
+        segments.create(session, store_id, "Everyone", "true", actor="test")
+        campaigns.create(session, store_id, name, subject="New spring teas, {{ first_name }}",
+                         body="Our first flush is in.", included=("Everyone",),
+                         button_text="See the teas", actor="test")
+
+
+def send(store_id: int, name: str = "Spring teas") -> int:
+    """Send a draft (resolve, then queue its chunk jobs, as `campaigns send`); its id."""
+    with db.session() as session:
+        campaigns.send(session, store_id, name, actor="test")
+        campaign_id = campaigns.named(session, store_id, name).id
+    sending.enqueue_chunks(campaign_id)
+    return campaign_id

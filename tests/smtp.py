@@ -27,13 +27,25 @@ class SmtpSink:
         self.hang_up: set[str] = set()
         # Addresses answered with a temporary 451, as a greylisting or busy server would.
         self.defer: set[str] = set()
+        # A reply every message gets while set, as a busy server gives: a 421 at MAIL (the
+        # server closes the channel), anything else at RCPT.
+        self.refusing: str | None = None
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refusing and self.refusing.startswith("421"):
+            return self.refusing
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
         if address in self.defer:
             return "451 4.7.1 try again later"
+        if self.refusing:
+            return self.refusing
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

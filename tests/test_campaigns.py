@@ -7,11 +7,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from redis.exceptions import ConnectionError as RedisDown
+from rq.registry import ScheduledJobRegistry
 
 from app.campaigns import sending
 from app.core.db import db
 from app.jobs import broker
 from app.mail import outbox
+from app.mail.rate import send_rate
 from app.models import Campaign
 from tests.campaign_helpers import (CREATE, NOW, PEOPLE, REACHED, campaign_messages, listed, recipients,
                                     report, subscribers)
@@ -64,20 +66,17 @@ def test_a_crash_before_or_after_a_chunk_commits_sends_nobody_twice(
     storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
     resolved = recipients()
     first, last, campaign_id = resolved[0].id, resolved[-1].id, resolved[0].campaign_id
-    queue = outbox.queue_message
-    calls = []
+    queue = outbox.queue_messages
 
-    def dies_on_the_second(*args, **kwargs):  # the worker dies halfway through the chunk
-        calls.append(1)
-        if len(calls) == 2:
-            raise SystemExit("killed")
-        return queue(*args, **kwargs)
+    def dies_halfway(*args, **kwargs):  # the chunk's messages are written, its recipients not
+        queue(*args, **kwargs)
+        raise SystemExit("killed")
 
-    monkeypatch.setattr(outbox, "queue_message", dies_on_the_second)
+    monkeypatch.setattr(outbox, "queue_messages", dies_halfway)
     with pytest.raises(SystemExit):
         sending.send_chunk(campaign_id, first, last)
     assert campaign_messages() == [] and {r.status for r in recipients()} == {"pending"}
-    monkeypatch.setattr(outbox, "queue_message", queue)
+    monkeypatch.setattr(outbox, "queue_messages", queue)
 
     # Committed, then Redis went away before the deliveries were queued.
     enqueue_many = sending.jobs.enqueue_many
@@ -280,9 +279,9 @@ def test_a_send_whose_jobs_redis_lost_is_resumed_from_the_database(tea_shop, sto
     broker.connection.flushall()  # ... and lost
     with at(NOW.replace(minute=5)):
         assert sending.sweep_campaigns() == 0 and outbox.sweep_outbox() == 3
+        # Swept onto the campaigns queue, as the campaign's mail: the last one marks it sent.
+        assert broker.queue("campaigns").count == 3 and broker.queue("mail").count == 0
         work()
-        assert listed(storeflow, tea_shop) == ["sending", "Spring", "teas"]  # swept as plain mail
-        sending.sweep_campaigns()  # nothing left: it is sent
     assert addressees(smtp_sink) == REACHED
     assert listed(storeflow, tea_shop) == ["sent", "Spring", "teas"]
 
@@ -298,3 +297,23 @@ def test_a_recipient_who_withdraws_consent_after_the_send_started_is_not_mailed(
     assert addressees(smtp_sink) == REACHED[1:]
     figures = report(storeflow, tea_shop, "Spring teas")
     assert (figures["recipients"], figures["skipped_no_consent"], figures["sent"]) == (3, 1, 2)
+
+
+def test_campaign_mail_over_the_transport_rate_waits_on_the_campaigns_queue(
+        tea_shop, storeflow, smtp_sink, config):
+    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
+    work("campaigns", max_jobs=1)  # the chunk: three deliveries waiting on the campaigns queue
+    send_rate.configure("2/minute", config.redis_url)
+    try:
+        work("campaigns", max_jobs=1)  # one job: its own and the two behind it, one over the rate
+    finally:
+        send_rate.configure(None, config.redis_url)
+
+    assert len(smtp_sink.received) == 2
+    [later] = ScheduledJobRegistry(queue=broker.queue("campaigns")).get_job_ids()
+    assert ScheduledJobRegistry(queue=broker.queue("mail")).get_job_ids() == []
+    deferred = broker.queue("campaigns").fetch_job(later)
+    assert deferred.func_name == "app.campaigns.sending.deliver"
+    deferred.perform()  # the window has passed: it leaves, as the campaign's last
+    assert addressees(smtp_sink) == REACHED
+    assert listed(storeflow, tea_shop) == ["sent", "Spring", "teas"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import exists, func, literal, or_, select, union, update
+from sqlalchemy import (BigInteger, String, Text, cast, column, exists, func, literal, or_, select,
+                        union, update, values)
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -89,16 +90,18 @@ def resolve(session: Session, campaign: Campaign) -> int:
         R.campaign_id == campaign.id, R.store_id == store_id)).scalar_one()
 
 
-def enqueue_chunks(campaign_id: int) -> int:
+def enqueue_chunks(campaign_id: int, started_grace: timedelta = timedelta(minutes=5)) -> int:
     """Queue a sending job per CHUNK of the campaign's pending recipients (after the commit
-    that made them pending); how many. A campaign with nothing left to send is marked sent."""
+    that made them pending) unless it is waiting, or running within `started_grace` of a
+    heartbeat; how many. A campaign with nothing left to send is marked sent."""
     with db.session() as session:
         numbered = select(R.id, ((func.row_number().over(order_by=R.id) - 1) // CHUNK).label("n")
                           ).where(R.campaign_id == campaign_id, R.status == "pending").subquery()
         bounds = session.execute(select(func.min(numbered.c.id), func.max(numbered.c.id))
                                  .group_by(numbered.c.n).order_by(func.min(numbered.c.id))).all()
     chunks = [(campaign_id, first, last) for first, last in bounds
-              if not jobs.job_pending(jobs.policy(send_chunk).job_id((campaign_id, first, last)))]
+              if not jobs.job_pending(jobs.policy(send_chunk).job_id((campaign_id, first, last)),
+                                      started_grace)]
     jobs.enqueue_many(send_chunk, chunks)
     if not bounds:
         _finish(campaign_id)
@@ -171,12 +174,12 @@ def pick_winner(campaign_id: int) -> str | None:
     return winner
 
 
-def sweep_campaigns() -> int:
+def sweep_campaigns(started_grace: timedelta = timedelta(minutes=5)) -> int:
     """Start scheduled campaigns, release local-time recipients and pick A/B winners whose job
     was lost, queue again the chunks of sending campaigns whose jobs were lost (Redis flushed, a
-    worker killed) and mark sent those with nothing left: the database, not Redis, says what is
-    owed. Sweeping a chunk twice is harmless (a chunk takes only pending recipients, under
-    lock); how many chunks."""
+    worker killed; a chunk job started more than `started_grace` ago counts as lost) and mark
+    sent those with nothing left: the database, not Redis, says what is owed. Sweeping a chunk
+    twice is harmless (a chunk takes only pending recipients, under lock); how many chunks."""
     for campaign_id in timing.starts_due():
         start_scheduled(campaign_id)
     for campaign_id in timing.releases_due():
@@ -186,38 +189,35 @@ def sweep_campaigns() -> int:
     with db.session() as session:
         sending = session.execute(select(Campaign.id).where(Campaign.status == "sending")
                                   .order_by(Campaign.id)).scalars().all()
-    return sum(enqueue_chunks(campaign_id) for campaign_id in sending)
+    return sum(enqueue_chunks(campaign_id, started_grace) for campaign_id in sending)
 
 
 def send_chunk(campaign_id: int, first: int, last: int) -> int:
     """The sending job: queue an outbox message for each pending recipient with an id from
     `first` to `last`, unless the frequency cap holds them back; how many were queued. Does
-    nothing unless the campaign is sending (read under a shared lock: a pause waits for it)."""
+    nothing unless the campaign is sending (read under a shared lock: a pause waits for it).
+    The chunk is written in a few statements, its messages in one INSERT (and their consent
+    in one more) and its recipients in one UPDATE, all in one transaction."""
     with db.session() as session:
         campaign = session.execute(select(Campaign).where(Campaign.id == campaign_id)
                                    .with_for_update(read=True)).scalar_one_or_none()
         if campaign is None or campaign.status != "sending":
             return 0
-        rows = session.execute(select(R, _still_wanted).join(
+        rows = session.execute(select(R.id, R.customer_id, R.email, R.variant, _still_wanted).join(
             Customer, (Customer.id == R.customer_id) & (Customer.store_id == R.store_id)).where(
             R.campaign_id == campaign.id, R.store_id == campaign.store_id, R.status == "pending",
             R.id.between(first, last)).order_by(R.id).with_for_update(of=R, skip_locked=True)).all()
-        capped = _capped(session, campaign, [recipient for recipient, _ in rows])
-        queued = []
-        for recipient, wanted in rows:
-            # The consent ledger keeps what a message is queued on, so it is judged now.
-            reason = (UNWANTED if not wanted else
-                      CAPPED if capped & {recipient.customer_id, recipient.email} else None)
-            if reason:
-                recipient.status, recipient.reason = "skipped", reason
-                continue
-            subject = abtest.subject(campaign, recipient.variant)
-            recipient.message_id = outbox.queue_message(
-                session, store_id=campaign.store_id, email=recipient.email, template="campaign",
-                marketing=True, customer_id=recipient.customer_id, flow=key(campaign.id),
-                step="email", context={"campaign_id": campaign.id, "subject": subject})
-            recipient.status = "queued"
-            queued.append(recipient.message_id)
+        capped = _capped(session, campaign, rows)
+        # The consent ledger keeps what a message is queued on, so it is judged now.
+        reasons = {row.id: UNWANTED if not row.still_wanted else
+                   CAPPED if capped & {row.customer_id, row.email} else None for row in rows}
+        going = [row for row in rows if reasons[row.id] is None]
+        queued = outbox.queue_messages(
+            session, store_id=campaign.store_id, template="campaign", marketing=True,
+            flow=key(campaign.id), step="email",
+            outgoing=[outbox.Outgoing(row.email, _context(campaign, row.variant), row.customer_id)
+                      for row in going])
+        _mark(session, campaign.store_id, reasons, dict(zip((row.id for row in going), queued)))
     instant = clock.frozen()
     jobs.enqueue_many(deliver, [(message_id, campaign_id, instant.isoformat() if instant else None)
                                 for message_id in queued])
@@ -225,12 +225,33 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
     return len(queued)
 
 
+def _context(campaign: Campaign, variant: str | None) -> dict:
+    """What a recipient's message is rendered with: the subject of their A/B variant, if any."""
+    return {"campaign_id": campaign.id, "subject": abtest.subject(campaign, variant)}
+
+
+def _mark(session: Session, store_id: int, reasons: dict[int, str | None],
+          messages: dict[int, int]) -> None:
+    """In one UPDATE: each recipient queued with its message, or skipped for its reason."""
+    if not reasons:
+        return
+    marks = values(column("id", BigInteger), column("status", String), column("reason", Text),
+                   column("message_id", BigInteger), name="marks").data(
+        [(recipient, "skipped" if reason else "queued", reason, messages.get(recipient))
+         for recipient, reason in reasons.items()])
+    session.execute(update(R).where(R.store_id == store_id, R.id == marks.c.id).values(
+        # Cast: a column of NULLs alone (a chunk skipped whole) reads as text.
+        status=marks.c.status, reason=marks.c.reason,
+        message_id=cast(marks.c.message_id, BigInteger),
+    ).execution_options(synchronize_session=False))
+
+
 # A recipient is still wanted while their address is the one resolved and they still consent.
 _still_wanted = ((Customer.email == R.email) & (Customer.email_consent == consent.SUBSCRIBED)
                  ).label("still_wanted")
 
 
-def _capped(session: Session, campaign: Campaign, recipients: list[CampaignRecipient]) -> set:
+def _capped(session: Session, campaign: Campaign, recipients: list) -> set:
     """Customer ids and addresses among these recipients that had a marketing email within the
     store's frequency cap (empty when the campaign bypasses it or the store has no cap)."""
     hours = session.get(Store, campaign.store_id).effective_settings["frequency_cap_hours"]
@@ -259,11 +280,20 @@ def _finish(campaign_id: int) -> None:
 
 def deliver(message_id: int, campaign_id: int, at: str | None = None) -> str:
     """A campaign message's mail job: the outbox's own, on the campaigns queue (below the
-    flows' mail, so a campaign never holds back a checkout reminder); the last one marks the
-    campaign sent."""
-    status = outbox.deliver(message_id, at)
+    flows' mail, so a campaign never holds back a checkout reminder), sending the campaign's
+    mail waiting behind it; the last one marks the campaign sent."""
+    status = outbox.deliver_as(lane(key(campaign_id)), message_id, at)
     _finish(campaign_id)
     return status
+
+
+def lane(flow: str | None) -> tuple | None:
+    """An outbox lane (registered by app.wiring): a campaign's message is delivered by
+    `deliver` on the campaigns queue, however it is queued again (over the rate, by the sweep)."""
+    prefix, _, campaign_id = (flow or "").partition(":")
+    if prefix != "campaign" or not campaign_id.isdigit():
+        return None
+    return deliver, (int(campaign_id),)
 
 
 def campaign_still_sending(session: Session, message: Message) -> str | None:

@@ -4,29 +4,38 @@ show it. A transactional email needs none, and a test send goes to staff on nobo
 """
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import BigInteger, DateTime, column, insert, literal, select, true, values
 from sqlalchemy.orm import Session
 
-from app.core import clock, stores
+from app.core import clock
 from app.ingest import consent
 from app.models import ConsentChange, Customer, Message, SendConsent
 
 
-def record(session: Session, store_id: int, message_id: int, customer_id: int) -> None:
-    """Copy the customer's consent as it stands now into the ledger row of `message_id`."""
-    customer = stores.get_owned(session, Customer, store_id, customer_id)
+def record(session: Session, store_id: int, sent: list[tuple[int, int]]) -> None:
+    """Copy each customer's consent as it stands now into the ledger row of their message, in
+    one INSERT ... SELECT: `sent` is (message id, customer id) pairs of one store."""
+    if not sent:
+        return
+    pairs = values(column("message_id", BigInteger), column("customer_id", BigInteger),
+                   name="sent").data(sent)
     # The history row that set what the customer holds (the newest of that state: a merged
-    # customer's history may end with the other profile's changes), read by the insert itself.
-    change = (select(ConsentChange).where(
-        ConsentChange.store_id == store_id, ConsentChange.customer_id == customer_id,
-        ConsentChange.state == customer.email_consent,
-    ).order_by(ConsentChange.id.desc()).limit(1))
-    session.execute(insert(SendConsent).values(
-        store_id=store_id, message_id=message_id, customer_id=customer_id,
-        consent_change_id=change.with_only_columns(ConsentChange.id).scalar_subquery(),
-        state=customer.email_consent, opt_in_level=customer.email_consent_opt_in_level,
-        source=change.with_only_columns(ConsentChange.source).scalar_subquery(),
-        consented_at=customer.email_consent_updated_at, judged_at=clock.now()))
+    # customer's history may end with the other profile's changes).
+    change = select(ConsentChange.id, ConsentChange.source).where(
+        ConsentChange.store_id == store_id, ConsentChange.customer_id == Customer.id,
+        ConsentChange.state == Customer.email_consent,
+    ).order_by(ConsentChange.id.desc()).limit(1).lateral("change")
+    chosen = select(
+        literal(store_id), pairs.c.message_id, Customer.id, change.c.id, Customer.email_consent,
+        Customer.email_consent_opt_in_level, change.c.source, Customer.email_consent_updated_at,
+        literal(clock.now(), DateTime(timezone=True)),
+    ).select_from(pairs).join(Customer, (Customer.store_id == store_id)
+                              & (Customer.id == pairs.c.customer_id)).outerjoin(change, true())
+    written = len(session.execute(insert(SendConsent).from_select(
+        ["store_id", "message_id", "customer_id", "consent_change_id", "state", "opt_in_level",
+         "source", "consented_at", "judged_at"], chosen).returning(SendConsent.id)).all())
+    if written != len(sent):  # a customer of another store, or none: no consent to send on
+        raise LookupError(f"{len(sent) - written} message(s) for no customer of store {store_id}")
 
 
 def consent_still_given(session: Session, message: Message) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable
@@ -39,6 +40,24 @@ STALE_SENDING = timedelta(minutes=10)
 BATCH = 10
 
 
+# How a message's delivery is queued when it is not `deliver`'s (app.wiring registers a
+# campaign's, on the campaigns queue): a lane maps a message's flow to its job and the job's
+# arguments between the message id and `at`, or None. A deferral over the rate, a batch and the
+# sweep keep each message on its lane.
+Lane = Callable[["str | None"], "tuple[Callable, tuple] | None"]
+_lanes: list[Lane] = []
+
+
+def register_lane(lane: Lane) -> None:
+    """Add a lane (once)."""
+    if lane not in _lanes:
+        _lanes.append(lane)
+
+
+def _lane_of(flow: str | None) -> tuple[Callable, tuple]:
+    return next((found for found in (lane(flow) for lane in _lanes) if found), (deliver, ()))
+
+
 def register_send_guard(guard: SendGuard) -> None:
     """Add a check run before every send (once); it returns a reason to cancel, or None."""
     if guard not in _guards:
@@ -49,19 +68,48 @@ def queue_message(session: Session, *, store_id: int, email: str, template: str,
                   marketing: bool, context: dict | None = None, customer_id: int | None = None,
                   flow: str | None = None, run_id: int | None = None,
                   step: str | None = None) -> int | None:
-    """Write a queued message; None if this (run, step) already has one. Enqueue after commit.
-    A flow's or a campaign's marketing email keeps the consent it is queued on
-    (app.mail.consent_ledger); a test send (no flow) goes on nobody's."""
-    statement = insert(Message).values(
-        store_id=store_id, email=email, template=template, marketing=marketing,
-        context=context or {}, customer_id=customer_id, flow=flow, run_id=run_id, step=step,
-        status="queued", message_id=f"<{uuid.uuid4().hex}@{transports.message_id_domain}>",
-        created_at=clock.now(), updated_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=["run_id", "step"]).returning(Message.id)
-    message_id = session.execute(statement).scalar_one_or_none()
-    if message_id is not None and marketing and flow is not None and customer_id is not None:
-        consent_ledger.record(session, store_id, message_id, customer_id)
-    return message_id
+    """Write a queued message; None if this (run, step) already has one. Enqueue after commit."""
+    return queue_messages(session, store_id=store_id, template=template, marketing=marketing,
+                          flow=flow, step=step,
+                          outgoing=[Outgoing(email, context or {}, customer_id, run_id)])[0]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message of `queue_messages`: to whom, with what context, for which flow run."""
+    email: str
+    context: dict
+    customer_id: int | None = None
+    run_id: int | None = None
+
+
+def queue_messages(session: Session, *, store_id: int, template: str, marketing: bool,
+                   flow: str | None, step: str | None, outgoing: list[Outgoing]) -> list[int | None]:
+    """Write queued messages of one template in one INSERT (a campaign's chunk: keep it to a few
+    thousand), each as `queue_message` writes one: their ids in order, None where the (run, step)
+    already has one. Enqueue after commit. A flow's or a campaign's marketing email keeps the
+    consent it is queued on (app.mail.consent_ledger, one INSERT more); a test send (no flow)
+    goes on nobody's."""
+    if not outgoing:
+        return []
+    now = clock.now()
+    rows = [dict(store_id=store_id, email=message.email, template=template, marketing=marketing,
+                 context=message.context, customer_id=message.customer_id, flow=flow,
+                 run_id=message.run_id, step=step, status="queued",
+                 message_id=f"<{uuid.uuid4().hex}@{transports.message_id_domain}>",
+                 created_at=now, updated_at=now) for message in outgoing]
+    # Executed with many parameter sets rather than one VALUES list: SQLAlchemy compiles the
+    # statement once and batches the rows itself (compiling 500 rows' VALUES took most of a
+    # chunk's time, bench/RESULTS.md).
+    written = dict(session.execute(
+        insert(Message).on_conflict_do_nothing(index_elements=["run_id", "step"])
+        .returning(Message.message_id, Message.id), rows).all())
+    ids = [written.get(row["message_id"]) for row in rows]
+    if marketing and flow is not None:
+        consent_ledger.record(session, store_id, [
+            (message_id, message.customer_id) for message_id, message in zip(ids, outgoing)
+            if message_id is not None and message.customer_id is not None])
+    return ids
 
 
 def cancel_run_messages(session: Session, store_id: int, run_id: int, reason: str) -> None:
@@ -71,10 +119,16 @@ def cancel_run_messages(session: Session, store_id: int, run_id: int, reason: st
     ).values(status="cancelled", reason=reason, updated_at=clock.now()))
 
 
-def enqueue_delivery(message_id: int) -> None:
-    """Queue the mail job; a set clock (`storeflow tick --at`) travels with it."""
+def enqueue_delivery(message_id: int, flow: str | None = None) -> None:
+    """Queue the mail job of the message's lane (by its flow); a set clock (`storeflow tick
+    --at`) travels with it."""
+    job, lead = _lane_of(flow)
+    jobs.enqueue(job, message_id, *lead, _frozen())
+
+
+def _frozen() -> str | None:
     instant = clock.frozen()
-    jobs.enqueue(deliver, message_id, instant.isoformat() if instant else None)
+    return instant.isoformat() if instant else None
 
 
 def _blocked(session: Session, message: Message, store: Store,
@@ -103,37 +157,44 @@ def _set_status(message_id: int, status: str, reason: str | None = None, **value
 def deliver(message_id: int, at: str | None = None) -> str:
     """The mail job: check, render, send once, as of `at` (default now); then the same for up to
     BATCH - 1 more deliveries waiting behind it. Returns its own message's status."""
+    return deliver_as((deliver, ()), message_id, at)
+
+
+def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) -> str:
+    """What the mail job of `lane` (its function and arguments between the message id and `at`)
+    does: deliver, then deliver the jobs of the same lane waiting behind it."""
     with clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext():
-        status = _deliver(message_id)
+        status = _deliver(lane, message_id)
         if status != "deferred":  # over the rate, the ones behind wait their own turn
-            _deliver_taken(at)
+            _deliver_taken(lane, at)
         return status
 
 
-def _deliver_taken(at: str | None) -> None:
-    """Deliver messages whose jobs wait at the head of the mail queue, one at a time, each as
+def _deliver_taken(lane: tuple[Callable, tuple], at: str | None) -> None:
+    """Deliver messages whose jobs wait at the head of the lane's queue, one at a time, each as
     its own job would: a worker killed here leaves at most the one being sent `sending`, and the
     rest `queued` (the sweep queues them again)."""
-    taken = [args[0] for args in batch.take(deliver, (at,), BATCH - 1)]
+    job, lead = lane
+    taken = [args[0] for args in batch.take(job, (*lead, at), BATCH - 1)]
     for done, message_id in enumerate(taken):
         try:
-            _deliver(message_id)
+            _deliver(lane, message_id)
         except Exception:
             # Their jobs are gone: this one and the rest go back as jobs of their own (retried
             # with backoff should this one fail again), and this job fails, for all to see.
-            jobs.enqueue_many(deliver, [(rest, at) for rest in taken[done:]])
+            jobs.enqueue_many(job, [(rest, *lead, at) for rest in taken[done:]])
             raise
 
 
-def _deliver(message_id: int) -> str:
+def _deliver(lane: tuple[Callable, tuple], message_id: int) -> str:
     context = {"message_id": message_id}
     wait = send_rate.wait()
     if wait:
         # Over the transport's rate: try again once the window has passed (under another job
-        # id: this one is still running). The row stays queued, so nothing is lost or doubled.
-        instant = clock.frozen()
-        jobs.follow_up(deliver, timedelta(seconds=wait), message_id,
-                       instant.isoformat() if instant else None)
+        # id: this one is still running), on the same lane. The row stays queued, so nothing is
+        # lost or doubled.
+        job, lead = lane
+        jobs.follow_up(job, timedelta(seconds=wait), message_id, *lead, _frozen())
         return "deferred"
     with db.session() as session:
         claimed = _claim(session, message_id, context)
@@ -247,13 +308,15 @@ def sweep_outbox(older_than_seconds: int = 10,
     # enough for mail lost with Redis to leave within the next tick interval.
     cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     with db.session() as session:
-        ids = session.execute(
-            select(Message.id).where(Message.status == "queued", Message.updated_at < cutoff)
+        rows = session.execute(
+            select(Message.id, Message.flow).where(Message.status == "queued",
+                                                   Message.updated_at < cutoff)
             .order_by(Message.id).limit(5000)
-        ).scalars().all()
-    swept = [message_id for message_id in ids if not jobs.job_pending(f"mail-{message_id}", started_grace)]
-    for message_id in swept:
-        enqueue_delivery(message_id)
+        ).all()
+    swept = [(message_id, flow) for message_id, flow in rows
+             if not jobs.job_pending(f"mail-{message_id}", started_grace)]
+    for message_id, flow in swept:
+        enqueue_delivery(message_id, flow)
     if swept:
         log.info("sweep queued %d undelivered message(s)", len(swept))
     return len(swept)
