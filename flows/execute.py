@@ -225,6 +225,7 @@ def _send_now(ctx: RunContext, flow: Flow, step: Send) -> str:
         run_id=ctx.run.id, step=step.template)
     ctx.run.data = {key: value for key, value in ctx.run.data.items() if key != "due_since"}
     if message_id is not None:
+        guards.forget_around(ctx)
         ctx.queued.append(message_id)
         record(ctx.session, ctx.run, "sent", ctx.now, name, "queued for sending")
     return NEXT

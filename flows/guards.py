@@ -65,6 +65,11 @@ def _around(ctx: RunContext, cap: timedelta) -> dict[str, list]:
     return ctx.__dict__["cap_window"]
 
 
+def forget_around(ctx: RunContext) -> None:
+    """After a send is queued: the step's next send reads the window again, so it counts it."""
+    ctx.__dict__.pop("cap_window", None)
+
+
 def frequency_cap(ctx: RunContext, priority_of) -> Deferral | None:
     """One marketing email per cap window; only mail of equal or higher priority counts, so a
     browse email never holds back a checkout reminder."""

@@ -126,6 +126,29 @@ def test_no_click_sends_the_nudge_a_day_after_the_thanks_and_tags_no_one(
     assert [m.step for m in messages(FLOW)] == ["thanks", "nudge"]
 
 
+@pytest.fixture
+def two_sends_on(shop, storeflow, tmp_path):
+    """The example with a second email straight after the thanks, imported and switched on."""
+    doc = copy.deepcopy(EXAMPLE)
+    doc["steps"][2:] = [{"id": "again", "send": {"subject": "One more thing", "body": "Soon."}}]
+    path = tmp_path / "two_sends.json"
+    path.write_text(json.dumps(doc))
+    storeflow("flows", "import", "--store", shop.domain, str(path))
+    enable(shop.id)
+    storeflow("flows", "enable", "--store", shop.domain, FLOW)
+
+
+def test_two_sends_due_in_one_job_still_keep_the_frequency_cap(
+        shop, two_sends_on, webhooks, run_jobs, smtp_sink):
+    john_buys(webhooks, run_jobs)
+    move_to(SAMPLE_TIME + HOUR, run_jobs)  # both sends fall due in the same step job
+
+    assert [m["Subject"] for m in smtp_sink.to(BUYER_EMAIL)] == [
+        "Thank you for your big order, John"]
+    assert any(kind == "deferred" and detail.startswith("frequency cap")
+               for kind, _, detail in timeline(shop.id, BUYER_EMAIL))
+
+
 def test_an_order_of_100_or_less_does_not_enter(shop, example_on, webhooks, run_jobs, smtp_sink):
     john_buys(webhooks, run_jobs, total_price="100.00", current_total_price="100.00")
     move_to(SAMPLE_TIME + 2 * DAY, run_jobs)
