@@ -118,6 +118,21 @@ def test_in_local_time_each_recipient_gets_it_at_their_own_hour_after_quiet_hour
         assert listed(storeflow, paris_shop)[0] == ("sent" if n == 3 else "sending")
 
 
+def test_in_local_time_a_recipient_whose_hour_has_passed_still_waits_out_their_quiet_hours(
+        paris_shop, storeflow, run_jobs, smtp_sink):
+    """Sent at 13:00 UTC for 15:00 local: Tokyo's 15:00 has passed, and it is 22:00 there now,
+    in the quiet hours (21:00-08:00): Tokyo gets it at 08:00 its time, not now."""
+    storeflow("settings", "set", "--store", paris_shop.domain, "quiet_hours=21:00-08:00")
+    with at(datetime(2026, 3, 2, 13, 0, tzinfo=UTC)):
+        storeflow("campaigns", "send", "--store", paris_shop.domain, "Spring",
+                  "--at", "2026-03-02 15:00", "--local-time")
+        scheduler_hands_over("campaigns")
+        run_jobs()
+    assert smtp_sink.received == []
+    assert {r.email: r.due_at for r in recipients()}[TOKYO.email] == datetime(
+        2026, 3, 2, 23, 0, tzinfo=UTC)
+
+
 def test_a_local_time_send_paused_waits_for_the_resume(paris_shop, storeflow, run_jobs,
                                                        smtp_sink):
     with at(NOW):

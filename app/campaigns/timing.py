@@ -50,10 +50,11 @@ def spread(session: Session, store: Store, campaign: Campaign) -> None:
                                    & (R.store_id == Customer.store_id)).where(*pending)).all()
     for country, province in places:
         local = localtime.recipient_zone(country, zone, province)
-        due = localtime.next_allowed(wall.replace(tzinfo=local).astimezone(timezone.utc),
-                                     local, quiet)
+        # A moment already past is judged now: it may be night there by the time we start.
+        moment = max(wall.replace(tzinfo=local).astimezone(timezone.utc), now)
+        due = localtime.next_allowed(moment, local, quiet)
         if due <= now:
-            continue  # their time has come already: they go now
+            continue  # their time has come, outside their quiet hours: they go now
         there = select(Customer.id).where(
             Customer.store_id == store.id, Customer.country_code.is_not_distinct_from(country),
             Customer.province_code.is_not_distinct_from(province))
