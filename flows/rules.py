@@ -188,8 +188,13 @@ def stage_is(stage: str):
 
 
 def subscribing(ctx: RunContext) -> str | None:
-    """The welcome flow's entry: the customer has just subscribed (or is pending confirmation)."""
-    return None if consent.subscribing(ctx.customer) else "not a new subscriber"
+    """The welcome flow's entry: the customer has just subscribed (or is pending confirmation),
+    and not by coming back on the preference page after leaving through our link."""
+    if not consent.subscribing(ctx.customer):
+        return "not a new subscriber"
+    if consent.last_source(ctx.session, ctx.store.id, ctx.customer.id) == consent.PREFERENCE_PAGE:
+        return "resubscribed on the preference page"
+    return None
 
 
 def subscribed(ctx: RunContext) -> bool:

@@ -25,6 +25,7 @@ from app.reports.export import export_customer
 from connectors.base import CustomerRedaction
 from flows import timeline
 from tests.campaign_helpers import CREATE, NOW, REACHED, campaign_messages, subscribers
+from tests.flow_helpers import enable, messages, move_to
 from tests.helpers import SHOP
 from tests.mail_helpers import POSTAL_ADDRESS, checkout_message, sent_message, status
 from tests.test_tracking import forged_tokens
@@ -181,6 +182,26 @@ def test_one_who_unsubscribed_through_our_link_can_resubscribe_and_the_store_hea
         "consentUpdatedAt": customer.email_consent_updated_at.isoformat()}
     again = checkout_message(shop, webhooks, run_jobs, email=OWN, run_id=2)
     assert outbox.deliver(again) == "sent"
+
+
+def test_resubscribing_does_not_greet_them_as_a_new_subscriber(
+        shop, webhooks, run_jobs, client, smtp_sink):
+    message_id = sent_message(shop, webhooks, run_jobs, email=OWN)
+    path = path_of(message_id)
+    client.post(path, data={"List-Unsubscribe": "One-Click"})
+    run_jobs()
+    enable(shop.id, "welcome")  # double opt-in, as it starts
+
+    choose(client, path, "resubscribe")
+    run_jobs()
+    move_to(clock.now() + timedelta(hours=1), run_jobs)
+
+    assert consent_of(message_id) == ("subscribed", "storeflow:preference_page")
+    assert messages("welcome") == []
+    with db.session() as session:
+        assert ("not_enrolled", "welcome", "resubscribed on the preference page") in [
+            (entry.kind, entry.flow, entry.detail) for entry in session.execute(
+                select(TimelineEntry).where(TimelineEntry.store_id == shop.id)).scalars()]
 
 
 @pytest.mark.parametrize("stop", ["hard_bounce", "complaint"])

@@ -90,14 +90,18 @@ def resubscribe(session: Session, store_id: int, customer_id: int,
     """The customer resubscribed on the preference page behind our unsubscribe link: this undoes
     only an unsubscribe made through our own link (one told to the store, or a bounce, is
     undone only where it was made). Recorded and told to the store as an unsubscribe is."""
-    last = session.execute(select(ConsentChange.source).where(
+    if last_source(session, store_id, customer_id) != OUR_UNSUBSCRIBE:
+        return []
+    # Single opt-in: the page proves a click on a link we sent, not a fresh double opt-in (the
+    # welcome flow does not greet them again: rules.subscribing reads the source).
+    return _ours(session, store_id, customer_id, SUBSCRIBED, SINGLE, PREFERENCE_PAGE, occurred_at)
+
+
+def last_source(session: Session, store_id: int, customer_id: int) -> str | None:
+    """Where the customer's newest change of consent came from (None before any)."""
+    return session.execute(select(ConsentChange.source).where(
         ConsentChange.store_id == store_id, ConsentChange.customer_id == customer_id,
     ).order_by(ConsentChange.id.desc()).limit(1)).scalar_one_or_none()
-    if last != OUR_UNSUBSCRIBE:
-        return []
-    # Single opt-in: the page proves a click on a link we sent, not a fresh double opt-in, and
-    # a confirmed opt-in would greet them as a new subscriber (the welcome flow).
-    return _ours(session, store_id, customer_id, SUBSCRIBED, SINGLE, PREFERENCE_PAGE, occurred_at)
 
 
 def _ours(session: Session, store_id: int, customer_id: int, state: str,
