@@ -41,6 +41,7 @@ def previews(tab):
 def test_add_move_save_send_and_reset_a_heading(designer, shop, webhooks, run_jobs, smtp_sink):
     tab = designer
     blocks = tab.locator("#design-blocks .design-block")
+    expect(blocks.first).to_be_visible()  # the script has drawn the design: count it
     count = blocks.count()
     tab.locator("#block-kind").select_option("heading")
     tab.locator("#block-add").click()
