@@ -16,16 +16,21 @@ from tests.test_ui_campaigns_options import ZONE, typed
 HEADING = "Our first flush, {{ first_name }}"
 
 
+def new_campaign(tab, app_server: str, name: str, subject: str) -> None:
+    """The New campaign form filled in: to "Tea lovers", minus "Staff"."""
+    tab.set_viewport_size({"width": 1400, "height": 900})
+    tab.goto(f"{app_server}/app/campaigns")
+    tab.locator("input[name=name]").fill(name)
+    tab.locator("input[name=subject]").fill(subject)
+    tab.get_by_label("Include Tea lovers").check()
+    tab.get_by_label("Exclude Staff").check()
+
+
 def test_create_design_and_send_a_campaign(tea_shop, signed_in, app_server, run_jobs, smtp_sink):
     """(The sink after the shop: the `storeflow` commands making its segments set the transport.)"""
     configure(tea_shop.id, **SENDER)
     tab = signed_in
-    tab.set_viewport_size({"width": 1400, "height": 900})
-    tab.goto(f"{app_server}/app/campaigns")
-    tab.locator("input[name=name]").fill("Spring teas")
-    tab.locator("input[name=subject]").fill("New spring teas, {{ first_name }}")
-    tab.get_by_label("Include Tea lovers").check()
-    tab.get_by_label("Exclude Staff").check()
+    new_campaign(tab, app_server, "Spring teas", "New spring teas, {{ first_name }}")
     tab.locator("button:has-text('Create campaign')").click()
     expect(tab.locator(".toast")).to_contain_text("Campaign created")
     expect(tab.locator("[data-recipients]")).to_have_text("3")
@@ -58,10 +63,7 @@ def test_create_design_and_send_a_campaign(tea_shop, signed_in, app_server, run_
 def test_an_ab_campaign_with_a_holdout_is_scheduled_and_listed(tea_shop, signed_in, app_server):
     configure(tea_shop.id, **SENDER, timezone=ZONE)
     tab = signed_in
-    tab.set_viewport_size({"width": 1400, "height": 900})
-    tab.goto(f"{app_server}/app/campaigns")
-    tab.locator("input[name=name]").fill("Spring test")
-    tab.locator("input[name=subject]").fill("New spring teas")
+    new_campaign(tab, app_server, "Spring test", "New spring teas")
     expect(tab.locator("[data-ab]")).to_be_hidden()
     tab.locator("input[name=subject_b]").fill("Our first flush is in")
     expect(tab.locator("[data-ab]")).to_be_visible()
@@ -69,8 +71,6 @@ def test_an_ab_campaign_with_a_holdout_is_scheduled_and_listed(tea_shop, signed_
     tab.locator("input[name=test_share]").fill("50")
     tab.locator("input[name=winner_after]").fill("6")
     tab.locator("select[name=judge]").select_option("revenue")
-    tab.get_by_label("Include Tea lovers").check()
-    tab.get_by_label("Exclude Staff").check()
     tab.locator("button:has-text('Create campaign')").click()
     expect(tab.locator(".toast")).to_contain_text("Campaign created")
     expect(tab.locator("[data-recipients]")).to_have_text("3 (1 held out, 1 in the A/B test)")
