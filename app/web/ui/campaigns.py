@@ -1,9 +1,9 @@
 """Campaigns: the store's campaigns with their figures and a form for a new one; a campaign's
 page with its design (the block designer), what a send would do (recipients, duration, the check
 list), send now or schedule, pause, resume and cancel, and its report (with its A/B test and
-its holdout's incremental revenue). Every value and command goes
-through app.campaigns, as the CLI's do; every campaign is fetched for the signed-in store
-(another store's id is a 404). Viewers see the pages, never the forms."""
+its holdout's incremental revenue). Every value and command goes through app.campaigns, as the
+CLI's do; every campaign is fetched for the signed-in store (another store's id is a 404).
+Viewers see the pages, never the forms."""
 from __future__ import annotations
 
 import logging
@@ -106,13 +106,12 @@ def campaign_page(campaign_id: int, posted: str | None = None, problems=(), stat
         preview, unshown = drawn(session, g.store, row, customer, row.design)
         checks = readiness.checks(g.store, row.design) if row.status == "draft" else None
         figures = report.figures(session, g.store, row) if row.started_at else None
-        zone = g.store.effective_settings["timezone"]
-        return render_template(
-            "ui/campaign.html", campaign=row, design=design, problems=[*problems, *unshown],
-            preview=preview and {"rendered": preview}, customer=customer, notice=notice,
-            checks=checks, figures=figures, moves=service.MOVES, test_address=staff_address(),
-            zone=zone, when=service.when(row, zone), errors=errors or {},
-            form=request.form), status
+    zone = g.store.effective_settings["timezone"]
+    return render_template(
+        "ui/campaign.html", campaign=row, design=design, problems=[*problems, *unshown],
+        preview=preview and {"rendered": preview}, customer=customer, notice=notice,
+        checks=checks, figures=figures, moves=service.MOVES, test_address=staff_address(),
+        zone=zone, when=service.when(row, zone), errors=errors or {}, form=request.form), status
 
 
 @bp.get("/campaigns/<id:campaign_id>/recipients")
