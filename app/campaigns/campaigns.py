@@ -39,27 +39,35 @@ STARTER_BODY = "Write your message here, then add pictures, products and buttons
 
 class CampaignError(ValueError):
     """A value that cannot be used, or a command the campaign's state refuses; says why, and
-    `field` names the value (name, subject, preheader, segments, excluded, design), if one."""
+    `field` names the value (name, subject, preheader, subject_b, holdout, test_share,
+    winner_after, judge, segments, excluded, design, at, local_time), if one."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 
 
-def _line(label: str, value: str | None, required: bool = True) -> str | None:
+def _line(label: str, value: str | None, required: bool = True,
+          field: str | None = None) -> str | None:
     """Merchant text of one line (placeholders allowed), at most SUBJECT_MAX characters."""
+    field = field or label
     value = " ".join((value or "").split())
     if not value:
         if required:
-            raise CampaignError(f"{label}: required", label)
+            raise CampaignError(f"{label}: required", field)
         return None
     if len(value) > SUBJECT_MAX:
-        raise CampaignError(f"{label}: at most {SUBJECT_MAX} characters, not {len(value)}", label)
+        raise CampaignError(f"{label}: at most {SUBJECT_MAX} characters, not {len(value)}", field)
     try:
         merchant_text.check(value)
     except merchant_text.MerchantTextError as error:
-        raise CampaignError(f"{label}: {error}", label) from None
+        raise CampaignError(f"{label}: {error}", field) from None
     return value
+
+
+def _field(option: str) -> str:
+    """The field a command-line option names: "--test-share" -> "test_share"."""
+    return option.removeprefix("--").replace("-", "_")
 
 
 def _whole(label: str, value: int | None, bounds: tuple[int, int], unit: str = "") -> int | None:
@@ -69,7 +77,8 @@ def _whole(label: str, value: int | None, bounds: tuple[int, int], unit: str = "
         return None
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise CampaignError(f"{label}: a whole number from {low} to {high}{unit}, not {value!r}")
+        raise CampaignError(f"{label}: a whole number from {low} to {high}{unit}, not {value!r}",
+                            _field(label))
     return value
 
 
@@ -107,14 +116,16 @@ def _test(subject: str, subject_b: str | None, **chosen) -> dict:
     given = [f"--{name.replace('_', '-')}" for name, value in chosen.items() if value is not None]
     if subject_b is None:
         if given:
-            raise CampaignError(f"{given[0]} needs --subject-b")
+            raise CampaignError(f"{given[0]} needs --subject-b", _field(given[0]))
         return {}
     if subject_b == subject:
-        raise CampaignError("subject B: the same as the subject; an A/B test needs two")
+        raise CampaignError("subject B: the same as the subject; an A/B test needs two",
+                            "subject_b")
     values = {name: TEST_DEFAULTS[name] if value is None else value
               for name, value in chosen.items()}
     if values["judge"] not in abtest.JUDGES:
-        raise CampaignError(f"--judge: {' or '.join(abtest.JUDGES)}, not {values['judge']!r}")
+        raise CampaignError(f"--judge: {' or '.join(abtest.JUDGES)}, not {values['judge']!r}",
+                            "judge")
     return {"subject_b": subject_b,
             "test_share": _whole("--test-share", values["test_share"], TEST_SHARE, " (percent)"),
             "winner_after_hours": _whole("--winner-after", values["winner_after"], WINNER_AFTER,
@@ -145,7 +156,7 @@ def create(session: Session, store_id: int, name: str, *, subject: str,
     subject = _line("subject", subject)
     preheader = _line("preheader", preheader, required=False)
     holdout = _whole("--holdout", holdout, HOLDOUT, " (percent)")
-    test = _test(subject, _line("subject B", subject_b, required=False),
+    test = _test(subject, _line("subject B", subject_b, required=False, field="subject_b"),
                  test_share=test_share, winner_after=winner_after, judge=judge)
     if not included:
         raise CampaignError("a campaign needs at least one --segment", "segments")
@@ -219,10 +230,10 @@ def _send_at(text: str, zone: str) -> datetime:
     try:
         moment = datetime.strptime(" ".join(text.split()), AT_FORMAT)
     except ValueError:
-        raise CampaignError(f"--at: {rule}, not {text!r}") from None
+        raise CampaignError(f"--at: {rule}, not {text!r}", "at") from None
     moment, now = moment.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc), clock.now()
     if not now < moment <= now + AHEAD:
-        raise CampaignError(f"--at: {rule}, not {text!r}")
+        raise CampaignError(f"--at: {rule}, not {text!r}", "at")
     return moment
 
 
@@ -236,10 +247,10 @@ def send(session: Session, store_id: int, name: str, actor: str, at: str | None 
         raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; a campaign is "
                             f"sent once (pause, resume or cancel it instead)")
     if local_time and at is None:
-        raise CampaignError("--local-time needs --at")
+        raise CampaignError("--local-time needs --at", "at")
     if local_time and campaign.subject_b is not None:
         # The winner is due hours after the start, while most time zones are still to come.
-        raise CampaignError("--local-time: not with an A/B test (--subject-b)")
+        raise CampaignError("--local-time: not with an A/B test (--subject-b)", "local_time")
     store = session.get(Store, store_id)
     # Said now, rather than by every message the outbox would cancel for it.
     refused = store_settings.refusal(store.settings, marketing=True)

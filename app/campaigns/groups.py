@@ -45,3 +45,10 @@ def split_test(session: Session, campaign: Campaign) -> int:
         variant=case((tested & (ranked.c.rank % 2 == 1), "A"), (tested, "B"), else_=None),
     ).returning(R.variant)).scalars().all()
     return len(variants) - variants.count(None)
+
+
+def sizes(campaign: Campaign, recipients: int) -> tuple[int, int]:
+    """How many of `recipients` the draws above would hold out and put in the A/B test."""
+    held_out = recipients * campaign.holdout_percent // 100
+    tested = (recipients - held_out) * campaign.test_share // 100 if campaign.subject_b else 0
+    return held_out, tested

@@ -1,6 +1,7 @@
 """What a campaign's page says before it is sent: the check list a send waits for, how many it
-would reach now (counted as `sending.resolve` would write them, writing nothing) and how long
-sending would take at the configured SMTP rate."""
+would reach now (counted as `sending.resolve` would write them, writing nothing; how many of
+them its holdout and A/B test would take) and how long sending would take at the configured
+SMTP rate."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.audiences import segments
-from app.campaigns import sending
+from app.campaigns import groups, sending
 from app.core import settings as store_settings
 from app.mail.rate import send_rate
 from app.models import Campaign, Store
@@ -35,15 +36,22 @@ def checks(store: Store, design: dict) -> list[Check]:
 
 
 def estimate(session: Session, campaign: Campaign) -> dict:
-    """{"recipients", "duration"} of a send now (the count takes a moment on a large store, so
-    the page asks for it after it has loaded), or {"error"} when a segment it names is gone."""
+    """{"recipients", "duration"} of a send now, with "held_out" for a campaign with a holdout
+    and "tested" (the A/B test's share) for one with a second subject (the count takes a moment
+    on a large store, so the page asks for it after it has loaded), or {"error"} when a segment
+    it names is gone."""
     try:
         recipients = sending.count(session, campaign)
     except segments.SegmentError as error:  # a segment deleted since the campaign was made
         return {"error": str(error)}
-    rate = send_rate.per_second()
-    return {"recipients": recipients,
-            "duration": duration(recipients / rate if rate else None, rate)}
+    held_out, tested = groups.sizes(campaign, recipients)
+    rate, emails = send_rate.per_second(), recipients - held_out
+    answer = {"recipients": recipients, "duration": duration(emails / rate if rate else None, rate)}
+    if campaign.holdout_percent:
+        answer["held_out"] = held_out
+    if campaign.subject_b:
+        answer["tested"] = tested
+    return answer
 
 
 def duration(seconds: float | None, rate: float | None) -> str:

@@ -1,6 +1,6 @@
 // A campaign's page before its send: the recipients and the send's duration, asked once the page
-// has loaded (counting a large store's segments takes longer than a page may). With nobody to
-// send to, Send stays off.
+// has loaded (counting a large store's segments takes longer than a page may), with how many of
+// them the holdout and the A/B test would take. With nobody to send to, Send stays off.
 (function () {
   var facts = document.querySelector("[data-estimate]");
   if (!facts) { return; }
@@ -14,7 +14,10 @@
         recipients.className = "error-text";
         duration.textContent = "–";
       } else {
-        recipients.textContent = answer.recipients.toLocaleString("en-US");
+        var shares = [];
+        if ("held_out" in answer) { shares.push(answer.held_out.toLocaleString("en-US") + " held out"); }
+        if ("tested" in answer) { shares.push(answer.tested.toLocaleString("en-US") + " in the A/B test"); }
+        recipients.textContent = answer.recipients.toLocaleString("en-US") + (shares.length ? " (" + shares.join(", ") + ")" : "");
         duration.textContent = answer.duration;
       }
       if (send && !answer.recipients) { send.disabled = true; }

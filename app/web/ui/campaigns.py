@@ -1,17 +1,20 @@
 """Campaigns: the store's campaigns with their figures and a form for a new one; a campaign's
 page with its design (the block designer), what a send would do (recipients, duration, the check
-list), the send, pause, resume and cancel buttons, and its report. Every value and command goes
-through app.campaigns, as the CLI's do; every campaign is fetched for the signed-in store
-(another store's id is a 404). Viewers see the pages, never the forms."""
+list), send now or schedule, pause, resume and cancel, and its report (with its A/B test and
+its holdout's incremental revenue). Every value and command goes through app.campaigns, as the
+CLI's do; every campaign is fetched for the signed-in store (another store's id is a 404).
+Viewers see the pages, never the forms."""
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy.exc import OperationalError
 
 from app.audiences import segments
 from app.campaigns import campaigns as service, readiness, report, sending
+from app.campaigns.abtest import JUDGES
 from app.core.db import db
 from app.mail.design import document
 from app.models import Campaign
@@ -26,22 +29,43 @@ log = logging.getLogger(__name__)
 # A pause or cancel is acknowledged once no email of it is being handed to the mail server;
 # the page waits this long for that (the CLI waits a minute).
 IN_FLIGHT_WAIT = 10.0
+WHOLE = re.compile(r"-?\d{1,9}")
 
 
 def _listing(errors: dict | None = None, status: int = 200):
     with db.session() as session:
-        listed = [(c, report.figures(session, g.store, c) if c.started_at else None)
-                  for c in service.all_of(session, g.store.id)]
+        zone = g.store.effective_settings["timezone"]
+        listed = [(c, report.figures(session, g.store, c) if c.started_at else None,
+                   service.when(c, zone)) for c in service.all_of(session, g.store.id)]
         names = [s.name for s in segments.all_of(session, g.store.id)]
     return render_template("ui/campaigns.html", listed=listed, segment_names=names,
-                           errors=errors or {}, form=request.form,
-                           name_rule=service.NAME_RULE), status
+                           errors=errors or {}, form=request.form, name_rule=service.NAME_RULE,
+                           judges=JUDGES, test_defaults=service.TEST_DEFAULTS), status
 
 
 @bp.get("/campaigns")
 def campaigns_page():
     """The store's campaigns, newest first, and the form for a new one."""
     return _listing()
+
+
+def _whole(text: str | None, default: int | None = None) -> int | str | None:
+    """A typed whole number as an int (blank: `default`); anything else as typed, for
+    `create` to refuse beside its field."""
+    text = (text or "").strip()
+    if not text:
+        return default
+    return int(text) if WHOLE.fullmatch(text) else text
+
+
+def _test(form) -> dict:
+    """The A/B test's values, only when subject B is filled in: its other fields are hidden,
+    not cleared, without it."""
+    subject_b = form.get("subject_b", "").strip()
+    if not subject_b:
+        return {}
+    return {"subject_b": subject_b, "test_share": _whole(form.get("test_share")),
+            "winner_after": _whole(form.get("winner_after")), "judge": form.get("judge") or None}
 
 
 @bp.post("/campaigns")
@@ -54,7 +78,8 @@ def create_campaign():
                 session, g.store.id, form.get("name", ""), subject=form.get("subject", ""),
                 preheader=form.get("preheader") or None,
                 included=tuple(form.getlist("segment")), excluded=tuple(form.getlist("exclude")),
-                bypass_frequency_cap=form.get("bypass_frequency_cap") == "on", actor=g.actor)
+                bypass_frequency_cap=form.get("bypass_frequency_cap") == "on",
+                holdout=_whole(form.get("holdout"), 0), **_test(form), actor=g.actor)
             campaign_id = campaign.id
     except service.CampaignError as error:
         return _listing({error.field or "name": str(error)}, 400)
@@ -70,8 +95,10 @@ def campaign(campaign_id: int):
     return campaign_page(campaign_id)
 
 
-def campaign_page(campaign_id: int, posted: str | None = None, problems=(), status: int = 200):
-    """The page, holding `posted` (a design that was refused, with its problems) if given."""
+def campaign_page(campaign_id: int, posted: str | None = None, problems=(), status: int = 200,
+                  errors: dict | None = None):
+    """The page, holding `posted` (a design that was refused, with its problems) if given, and
+    the schedule form's `errors` by field."""
     with db.session() as session:
         row = owned_or_404(session, Campaign, campaign_id)
         customer, notice = chosen_customer(session)
@@ -79,10 +106,12 @@ def campaign_page(campaign_id: int, posted: str | None = None, problems=(), stat
         preview, unshown = drawn(session, g.store, row, customer, row.design)
         checks = readiness.checks(g.store, row.design) if row.status == "draft" else None
         figures = report.figures(session, g.store, row) if row.started_at else None
+    zone = g.store.effective_settings["timezone"]
     return render_template(
         "ui/campaign.html", campaign=row, design=design, problems=[*problems, *unshown],
         preview=preview and {"rendered": preview}, customer=customer, notice=notice,
-        checks=checks, figures=figures, moves=service.MOVES, test_address=staff_address()), status
+        checks=checks, figures=figures, moves=service.MOVES, test_address=staff_address(),
+        zone=zone, when=service.when(row, zone), errors=errors or {}, form=request.form), status
 
 
 @bp.get("/campaigns/<id:campaign_id>/recipients")
@@ -119,12 +148,17 @@ def campaign_design_save(campaign_id: int):
                             customer_id=request.form.get("customer_id") or None))
 
 
+def _check_list(row: Campaign) -> None:
+    """CampaignError naming what the check list still misses: a send (or schedule) waits."""
+    failing = [c.label for c in readiness.checks(g.store, row.design) if not c.ok]
+    if failing:
+        raise service.CampaignError(f"fix the check list first: {', '.join(failing)}")
+
+
 def _command(session, row: Campaign, command: str) -> str:
     """Run the command as the CLI does; what to tell the merchant. CampaignError if refused."""
     if command == "send":
-        failing = [c.label for c in readiness.checks(g.store, row.design) if not c.ok]
-        if failing:
-            raise service.CampaignError(f"fix the check list first: {', '.join(failing)}")
+        _check_list(row)
         count = service.send(session, g.store.id, row.name, g.actor)
         return f"Sending “{row.name}” to {count} recipient(s)."
     service.move(session, g.store.id, row.name, command, g.actor)
@@ -152,3 +186,27 @@ def campaign_command(campaign_id: int, command: str):
                  if in_flight else " No further email of it is sent.")
     flash(said)
     return redirect(back)
+
+
+@bp.post("/campaigns/<id:campaign_id>/schedule")
+def campaign_schedule(campaign_id: int):
+    """Schedule a draft as `campaigns send --at [--local-time]` does: its moment typed in the
+    store's time zone; a refused moment is shown beside its field."""
+    # The browser's date-time field says "2027-03-01T09:00"; the CLI's shape has a space.
+    at, zone = request.form.get("at", "").replace("T", " "), g.store.effective_settings["timezone"]
+    try:
+        with db.session() as session:
+            row = owned_or_404(session, Campaign, campaign_id)
+            _check_list(row)
+            service.send(session, g.store.id, row.name, g.actor, at=at,
+                         local_time=request.form.get("local_time") == "on")
+            said = f"“{row.name}” is scheduled for {service.when(row, zone)}."
+    except service.CampaignError as error:
+        if error.field:
+            return campaign_page(campaign_id, status=400, errors={error.field: str(error)})
+        flash(f"Not done: {error}.", "error")
+        return redirect(url_for("ui.campaign", campaign_id=campaign_id))
+    log.info("campaign scheduled", extra={"store_id": g.store.id, "campaign_id": campaign_id})
+    sending.start(campaign_id)
+    flash(said)
+    return redirect(url_for("ui.campaign", campaign_id=campaign_id))
