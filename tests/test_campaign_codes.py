@@ -1,0 +1,143 @@
+"""A campaign whose design has a discount block: one single-use code per recipient, made on the
+Shopify stub (discountCodeBasicCreate, its published response) before the recipient's email is
+queued, shown in that email alone; never a second code on a retry, and a recipient whose code the
+platform would not make waits and goes once it does."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from app.campaigns import campaigns, codes, sending
+from app.core.db import db
+from app.demo.payloads import Person, consent_update, customer
+from app.mail import outbox
+from app.mail.design import document
+from tests.campaign_helpers import NOW, recipients, report
+from tests.flow_helpers import at, enable
+from tests.helpers import SHOP
+
+PEOPLE = [Person(9300 + n, f"Bea{n}", "Leaf", f"leaf{n}@example.com") for n in range(5)]
+CODE = re.compile(r"Your code: (SF-[0-9A-F]{8}) \(15% off\), valid until (\w+ \d+, \d{4})")
+
+
+def design(**offer) -> dict:
+    return {"format": 1, "blocks": [
+        {"type": "heading", "text": "A spring thank-you"},
+        {"type": "discount", **offer}, {"type": "footer"}]}
+
+
+@pytest.fixture
+def offer_shop(shop, shopify, webhooks, run_jobs, storeflow, smtp_sink, monkeypatch):
+    """Five subscribers, and a draft campaign to them whose discount block gives 15 % for 7 days."""
+    # The command's start-up configures the transport and Shopify's address from the
+    # environment: the same sink and stub.
+    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{smtp_sink.port}")
+    monkeypatch.setenv("SHOPIFY_API_BASE_URL", shopify.base_url)
+    enable(shop.id)
+    with at(NOW - timedelta(days=1)):
+        for person in PEOPLE:
+            webhooks.deliver("customers/create", customer(person, NOW - timedelta(days=2)))
+            webhooks.deliver("customers_email_marketing_consent/update",
+                             consent_update(person.id, person.email))
+        run_jobs()
+    storeflow("segments", "create", "--store", shop.domain, "Everyone", "--rule", "true")
+    with at(NOW):
+        storeflow("campaigns", "create", "--store", shop.domain, "Thanks", "--segment",
+                  "Everyone", "--subject", "Thank you", "--body", "A code for you.")
+        with db.session() as session:
+            campaigns.save_design(session, campaigns.named(session, shop.id, "Thanks"),
+                                  design(percent=15, valid_days=7), "test")
+        yield shop
+
+
+def codes_mailed(smtp_sink) -> dict[str, str]:
+    """Each addressee's code, as their email's text part shows it (one email each)."""
+    found = {}
+    for mail in smtp_sink.received:
+        assert mail["To"] not in found
+        [(code, until)] = CODE.findall(mail.get_body(("plain",)).get_content())
+        last_day = NOW + timedelta(days=7)
+        assert until == f"{last_day:%B} {last_day.day}, {last_day.year}"
+        found[mail["To"]] = code
+    return found
+
+
+def test_each_recipient_gets_their_own_single_use_code_in_their_own_email(
+        offer_shop, storeflow, run_jobs, smtp_sink, shopify):
+    storeflow("campaigns", "send", "--store", offer_shop.domain, "Thanks")
+    run_jobs()
+
+    mailed = codes_mailed(smtp_sink)
+    assert sorted(mailed) == sorted(p.email for p in PEOPLE)
+    assert len(set(mailed.values())) == 5
+    made = {d["code"]: d for d in shopify.discounts[SHOP]}
+    assert sorted(made) == sorted(mailed.values())
+    for person in PEOPLE:
+        discount = made[mailed[person.email]]
+        assert discount["context"] == {"customers": {"add": [f"gid://shopify/Customer/{person.id}"]}}
+        assert (discount["usageLimit"], discount["customerGets"]["value"]) == (1, {"percentage": 0.15})
+        ends = datetime.fromisoformat(discount["endsAt"]) - datetime.fromisoformat(discount["startsAt"])
+        assert ends == timedelta(days=7)
+    figures = report(storeflow, offer_shop, "Thanks")
+    assert (figures["status"], figures["sent"], figures["waiting_for_code"]) == ("sent", 5, 0)
+
+
+def test_a_chunk_retried_after_a_crash_makes_no_second_code(
+        offer_shop, storeflow, run_jobs, smtp_sink, shopify, monkeypatch):
+    storeflow("campaigns", "send", "--store", offer_shop.domain, "Thanks")
+    resolved = recipients()
+    first, last, campaign_id = resolved[0].id, resolved[-1].id, resolved[0].campaign_id
+    queue = outbox.queue_messages
+
+    def killed(*args, **kwargs):  # the codes are made; the worker dies as the emails are written
+        queue(*args, **kwargs)
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(outbox, "queue_messages", killed)
+    with pytest.raises(SystemExit):
+        sending.send_chunk(campaign_id, first, last)
+    kept = {r.email: r.discount_code for r in recipients()}
+    assert len(shopify.discounts[SHOP]) == 5 and {r.status for r in recipients()} == {"pending"}
+    monkeypatch.setattr(outbox, "queue_messages", queue)
+
+    assert sending.send_chunk(campaign_id, first, last) == 5
+    run_jobs()  # the chunk job `send` queued: nobody pending, no code asked for
+    assert len(shopify.discounts[SHOP]) == 5
+    assert codes_mailed(smtp_sink) == kept
+
+
+def test_a_recipient_whose_code_the_platform_refused_waits_then_goes_once(
+        offer_shop, storeflow, run_jobs, smtp_sink, shopify):
+    shopify.missing_scopes[SHOP].add("write_discounts")  # Shopify denies discountCodeBasicCreate
+    storeflow("campaigns", "send", "--store", offer_shop.domain, "Thanks")
+    run_jobs()
+    assert smtp_sink.received == [] and shopify.discounts[SHOP] == []
+    figures = report(storeflow, offer_shop, "Thanks")
+    assert (figures["status"], figures["pending"], figures["waiting_for_code"]) == ("sending", 5, 5)
+
+    shopify.missing_scopes[SHOP].discard("write_discounts")  # the merchant grants the scope
+    assert sending.sweep_campaigns() == 1
+    run_jobs()
+    sending.sweep_campaigns()
+    run_jobs()
+    mailed = codes_mailed(smtp_sink)
+    assert len(mailed) == 5 and len(shopify.discounts[SHOP]) == 5
+    assert sorted(mailed.values()) == sorted(d["code"] for d in shopify.discounts[SHOP])
+    figures = report(storeflow, offer_shop, "Thanks")
+    assert (figures["status"], figures["sent"], figures["waiting_for_code"]) == ("sent", 5, 0)
+
+
+@pytest.mark.parametrize("offer, refusal", [
+    ({"percent": 100}, "discount_percent: must be from 1 to 90%, not 100"),
+    ({"valid_days": 3650}, "discount_valid_days: must be from 1 to 365 days, not 3650"),
+    ({"percent": "15"}, "/blocks/1/percent"),
+])
+def test_a_design_asking_for_a_free_or_endless_code_is_refused(offer_shop, offer, refusal):
+    with db.session() as session:
+        campaign = campaigns.named(session, offer_shop.id, "Thanks")
+        with pytest.raises(document.DesignError) as refused:
+            campaigns.save_design(session, campaign, design(**offer), "attacker")
+        assert refusal in str(refused.value.problems)
+        assert codes.offer(campaign.design) == (15, 7)  # the saved design is unchanged
