@@ -1,7 +1,8 @@
 """A campaign whose design has a discount block: one single-use code per recipient, made on the
-Shopify stub (discountCodeBasicCreate, its published response) before the recipient's email is
-queued, shown in that email alone; never a second code on a retry, and a recipient whose code the
-platform would not make waits and goes once it does."""
+Shopify stub (discountCodeBasicCreate, its published response) or the WooCommerce stub
+(coupons/batch, its published response) before the recipient's email is queued, shown in that
+email alone; never a second code on a retry, and a recipient whose code the platform would not
+make waits and goes once it does."""
 from __future__ import annotations
 
 import re
@@ -9,14 +10,21 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from app.audiences import segments
 from app.campaigns import campaigns, codes, sending
 from app.core.db import db
-from app.demo.payloads import Person, consent_update, customer
+from app.demo.payloads import Person
+from app.ingest import consent
 from app.mail import outbox
 from app.mail.design import document
+from app.models import Customer
+from app.sync import discounts
+from connectors.base import CodeOffer
+from connectors.woocommerce.coupons import batch_answers
+from tests.campaign_engine_helpers import everyone
 from tests.campaign_helpers import NOW, recipients, report
 from tests.flow_helpers import at, enable
-from tests.helpers import SHOP
+from tests.helpers import SHOP, published
 
 PEOPLE = [Person(9300 + n, f"Bea{n}", "Leaf", f"leaf{n}@example.com") for n in range(5)]
 CODE = re.compile(r"Your code: (SF-[0-9A-F]{8}) \(15% off\), valid until (\w+ \d+, \d{4})")
@@ -35,14 +43,7 @@ def offer_shop(shop, shopify, webhooks, run_jobs, storeflow, smtp_sink, monkeypa
     # environment: the same sink and stub.
     monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{smtp_sink.port}")
     monkeypatch.setenv("SHOPIFY_API_BASE_URL", shopify.base_url)
-    enable(shop.id)
-    with at(NOW - timedelta(days=1)):
-        for person in PEOPLE:
-            webhooks.deliver("customers/create", customer(person, NOW - timedelta(days=2)))
-            webhooks.deliver("customers_email_marketing_consent/update",
-                             consent_update(person.id, person.email))
-        run_jobs()
-    storeflow("segments", "create", "--store", shop.domain, "Everyone", "--rule", "true")
+    everyone(shop, webhooks, run_jobs, storeflow, NOW, PEOPLE)
     with at(NOW):
         storeflow("campaigns", "create", "--store", shop.domain, "Thanks", "--segment",
                   "Everyone", "--subject", "Thank you", "--body", "A code for you.")
@@ -50,6 +51,13 @@ def offer_shop(shop, shopify, webhooks, run_jobs, storeflow, smtp_sink, monkeypa
             campaigns.save_design(session, campaigns.named(session, shop.id, "Thanks"),
                                   design(percent=15, valid_days=7), "test")
         yield shop
+
+
+def sent_chunk(storeflow, shop) -> tuple[int, int, int]:
+    """Send the campaign: its id and its one chunk's first and last recipient ids."""
+    storeflow("campaigns", "send", "--store", shop.domain, "Thanks")
+    resolved = recipients()
+    return resolved[0].campaign_id, resolved[0].id, resolved[-1].id
 
 
 def codes_mailed(smtp_sink) -> dict[str, str]:
@@ -86,9 +94,7 @@ def test_each_recipient_gets_their_own_single_use_code_in_their_own_email(
 
 def test_a_chunk_retried_after_a_crash_makes_no_second_code(
         offer_shop, storeflow, run_jobs, smtp_sink, shopify, monkeypatch):
-    storeflow("campaigns", "send", "--store", offer_shop.domain, "Thanks")
-    resolved = recipients()
-    first, last, campaign_id = resolved[0].id, resolved[-1].id, resolved[0].campaign_id
+    campaign_id, first, last = sent_chunk(storeflow, offer_shop)
     queue = outbox.queue_messages
 
     def killed(*args, **kwargs):  # the codes are made; the worker dies as the emails are written
@@ -104,6 +110,26 @@ def test_a_chunk_retried_after_a_crash_makes_no_second_code(
 
     assert sending.send_chunk(campaign_id, first, last) == 5
     run_jobs()  # the chunk job `send` queued: nobody pending, no code asked for
+    assert len(shopify.discounts[SHOP]) == 5
+    assert codes_mailed(smtp_sink) == kept
+
+
+def test_a_crash_after_the_platform_made_the_codes_asks_for_the_same_ones_again(
+        offer_shop, storeflow, run_jobs, smtp_sink, shopify, monkeypatch):
+    campaign_id, first, last = sent_chunk(storeflow, offer_shop)
+    create_codes = discounts.create_codes
+
+    def made_then_killed(*args):  # Shopify made them; the worker died before noting it
+        create_codes(*args)
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(discounts, "create_codes", made_then_killed)
+    with pytest.raises(SystemExit):
+        sending.send_chunk(campaign_id, first, last)
+    monkeypatch.setattr(discounts, "create_codes", create_codes)
+    kept = {r.email: r.discount_code for r in recipients()}
+
+    run_jobs()  # Shopify answers TAKEN for each: the codes it already has are ours
     assert len(shopify.discounts[SHOP]) == 5
     assert codes_mailed(smtp_sink) == kept
 
@@ -141,3 +167,53 @@ def test_a_design_asking_for_a_free_or_endless_code_is_refused(offer_shop, offer
             campaigns.save_design(session, campaign, design(**offer), "attacker")
         assert refusal in str(refused.value.problems)
         assert codes.offer(campaign.design) == (15, 7)  # the saved design is unchanged
+
+
+def test_a_woocommerce_store_makes_the_codes_through_coupons_batch(woo_store, woo_stub, run_jobs,
+                                                                  smtp_sink):
+    enable(woo_store.id)
+    with at(NOW):
+        with db.session() as session:
+            session.add_all([Customer(store_id=woo_store.id, platform_id=p.id, email=p.email,
+                                      first_name=p.first_name, email_consent=consent.SUBSCRIBED)
+                             for p in PEOPLE])
+            segments.create(session, woo_store.id, "Everyone", "true", "test")
+            campaign = campaigns.create(session, woo_store.id, "Thanks", subject="Thank you",
+                                        included=("Everyone",), body="A code for you.",
+                                        actor="test")
+            campaigns.save_design(session, campaign, design(percent=15, valid_days=7), "test")
+            campaigns.send(session, woo_store.id, "Thanks", "test")
+        sending.start(campaign.id)
+        run_jobs()
+
+        mailed = codes_mailed(smtp_sink)
+        assert len(mailed) == 5 and len(set(mailed.values())) == 5
+        [call] = woo_stub.requests("POST", "coupons/batch")  # five coupons, one request
+        assert {item["email_restrictions"][0]: item["code"] for item in call.body["create"]} == mailed
+        assert {(item["amount"], item["usage_limit"]) for item in call.body["create"]} == {("15.00", 1)}
+        # Asked again (a crash before they were noted): WooCommerce has them, no sixth is made.
+        offers = [CodeOffer(code, email, None, NOW + timedelta(days=7))
+                  for email, code in mailed.items()]
+        assert discounts.create_codes(woo_store, offers, 15) == dict.fromkeys(mailed.values())
+    assert len(woo_stub.collections["coupons"]) == 5
+
+
+def test_a_woocommerce_batch_holds_at_most_a_hundred(woo_store, woo_stub):
+    with at(NOW):
+        woo_stub.collections["coupons"].append({"code": "SF-00000001"})  # made before a crash
+        offers = [CodeOffer(f"SF-{n:08X}", f"c{n}@example.com", None, NOW + timedelta(days=7))
+                  for n in range(1, 151)]
+        answers = discounts.create_codes(woo_store, offers, 10)
+    assert len(woo_stub.requests("POST", "coupons/batch")) == 2
+    assert [len(call.body["create"]) for call in woo_stub.requests("POST", "coupons/batch")] == [100, 50]
+    assert answers["SF-00000001"] is None  # a code the store has counts as made
+    assert sum(answer is None for answer in answers.values()) == 150
+    assert len(woo_stub.collections["coupons"]) == 150
+
+
+def test_one_coupon_woocommerce_refuses_in_a_batch_waits_alone():
+    made = published("woocommerce/coupons_batch.json")["create"][0]
+    refused = {"id": 0, "error": {"code": "woocommerce_rest_invalid_email",
+                                  "message": "Invalid email", "data": {"status": 400}}}
+    assert batch_answers(["SF-1", "SF-2", "SF-3"], {"create": [made, refused]}) == {
+        "SF-1": None, "SF-2": "Invalid email", "SF-3": "WooCommerce did not answer for it"}

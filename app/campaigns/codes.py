@@ -18,6 +18,7 @@ from app.core import clock
 from app.core.db import db
 from app.models import Campaign, CampaignRecipient, Customer, Store
 from app.sync import discounts
+from connectors.base import CodeOffer
 from flows import limits
 
 R = CampaignRecipient
@@ -55,7 +56,7 @@ def ensure(campaign_id: int, first: int, last: int) -> dict[int, dict] | None:
             if recipient.discount_code is None:
                 recipient.discount_code = discounts.new_code()
                 recipient.discount_expires_at = clock.now() + timedelta(days=days)
-        wanted = [(r.discount_code, r.email, platform_id, r.discount_expires_at)
+        wanted = [CodeOffer(r.discount_code, r.email, platform_id, r.discount_expires_at)
                   for r, platform_id in rows]
         store = session.get(Store, store_id)
         session.expunge(store)

@@ -2,17 +2,14 @@
 store's platform."""
 from __future__ import annotations
 
-import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import connectors
 from app.core import clock
 from app.models import Customer, Store
 from app.sync import access
-from connectors.base import Refused
-
-log = logging.getLogger(__name__)
+from connectors.base import CodeOffer, Refused
 
 
 def new_code() -> str:
@@ -37,23 +34,13 @@ def create_code(store: Store, customer: Customer, *, code: str, percent: float,
     return code, None
 
 
-def create_codes(store: Store, wanted: list[tuple[str, str, int | None, datetime]],
-                 percent: float) -> dict[str, str | None]:
-    """Ask the store's platform for each (code, email, customer's platform id, end): code ->
-    None once made, else why not. One recipient's failure, refused or transient, is theirs
-    alone: the others' codes are still asked for. Called with no transaction open."""
-    connector, grant = connectors.get(store.platform), access.fresh(store.id)
-    answers: dict[str, str | None] = {}
-    for code, email, platform_id, expires_at in wanted:
-        try:
-            connector.create_discount(grant, code=code, percent=percent, email=email,
-                                      starts_at=clock.now(), expires_at=expires_at,
-                                      customer_platform_id=platform_id)
-            answers[code] = None
-        except NotImplementedError:
-            answers[code] = f"{store.platform} stores cannot make codes yet"
-        except Exception as error:  # noqa: BLE001 - any failure: asked again on a later chunk
-            log.warning("a campaign code was not made", extra={"store_id": store.id,
-                                                               "error": type(error).__name__})
-            answers[code] = str(error) or type(error).__name__
-    return answers
+def create_codes(store: Store, offers: list[CodeOffer], percent: float) -> dict[str, str | None]:
+    """Ask the store's platform for these codes, in as few calls as it allows: code -> None
+    once made, else why not (each one's failure its own: the others are still asked for).
+    Called with no transaction open."""
+    try:
+        return connectors.get(store.platform).create_discounts(
+            access.fresh(store.id), offers, percent=percent, starts_at=clock.now())
+    except NotImplementedError:
+        return dict.fromkeys((offer.code for offer in offers),
+                             f"{store.platform} stores cannot make codes yet")
