@@ -17,8 +17,9 @@ from app.demo.payloads import Person
 from app.ingest import consent
 from app.mail import outbox
 from app.mail.design import document
-from app.models import Customer
+from app.models import Customer, Store
 from app.sync import discounts
+from app.web.ui import campaign_email
 from connectors.base import CodeOffer
 from connectors.woocommerce.coupons import batch_answers
 from tests.campaign_engine_helpers import everyone
@@ -84,10 +85,12 @@ def test_each_recipient_gets_their_own_single_use_code_in_their_own_email(
     assert sorted(made) == sorted(mailed.values())
     for person in PEOPLE:
         discount = made[mailed[person.email]]
-        assert discount["context"] == {"customers": {"add": [f"gid://shopify/Customer/{person.id}"]}}
-        assert (discount["usageLimit"], discount["customerGets"]["value"]) == (1, {"percentage": 0.15})
-        ends = datetime.fromisoformat(discount["endsAt"]) - datetime.fromisoformat(discount["startsAt"])
-        assert ends == timedelta(days=7)
+        buyer = f"gid://shopify/Customer/{person.id}"
+        assert discount["context"] == {"customers": {"add": [buyer]}}
+        assert discount["usageLimit"] == 1
+        assert discount["customerGets"]["value"] == {"percentage": 0.15}
+        starts, ends = (datetime.fromisoformat(discount[key]) for key in ("startsAt", "endsAt"))
+        assert ends - starts == timedelta(days=7)
     figures = report(storeflow, offer_shop, "Thanks")
     assert (figures["status"], figures["sent"], figures["waiting_for_code"]) == ("sent", 5, 0)
 
@@ -189,8 +192,9 @@ def test_a_woocommerce_store_makes_the_codes_through_coupons_batch(woo_store, wo
         mailed = codes_mailed(smtp_sink)
         assert len(mailed) == 5 and len(set(mailed.values())) == 5
         [call] = woo_stub.requests("POST", "coupons/batch")  # five coupons, one request
-        assert {item["email_restrictions"][0]: item["code"] for item in call.body["create"]} == mailed
-        assert {(item["amount"], item["usage_limit"]) for item in call.body["create"]} == {("15.00", 1)}
+        made = call.body["create"]
+        assert {item["email_restrictions"][0]: item["code"] for item in made} == mailed
+        assert {(item["amount"], item["usage_limit"]) for item in made} == {("15.00", 1)}
         # Asked again (a crash before they were noted): WooCommerce has them, no sixth is made.
         offers = [CodeOffer(code, email, None, NOW + timedelta(days=7))
                   for email, code in mailed.items()]
@@ -204,8 +208,8 @@ def test_a_woocommerce_batch_holds_at_most_a_hundred(woo_store, woo_stub):
         offers = [CodeOffer(f"SF-{n:08X}", f"c{n}@example.com", None, NOW + timedelta(days=7))
                   for n in range(1, 151)]
         answers = discounts.create_codes(woo_store, offers, 10)
-    assert len(woo_stub.requests("POST", "coupons/batch")) == 2
-    assert [len(call.body["create"]) for call in woo_stub.requests("POST", "coupons/batch")] == [100, 50]
+    calls = woo_stub.requests("POST", "coupons/batch")
+    assert [len(call.body["create"]) for call in calls] == [100, 50]
     assert answers["SF-00000001"] is None  # a code the store has counts as made
     assert sum(answer is None for answer in answers.values()) == 150
     assert len(woo_stub.collections["coupons"]) == 150
@@ -217,3 +221,14 @@ def test_one_coupon_woocommerce_refuses_in_a_batch_waits_alone():
                                   "message": "Invalid email", "data": {"status": 400}}}
     assert batch_answers(["SF-1", "SF-2", "SF-3"], {"create": [made, refused]}) == {
         "SF-1": None, "SF-2": "Invalid email", "SF-3": "WooCommerce did not answer for it"}
+
+
+def test_the_preview_shows_a_stand_in_code_and_a_refusal_by_its_block(offer_shop):
+    with db.session() as session, at(NOW):
+        campaign = campaigns.named(session, offer_shop.id, "Thanks")
+        store = session.get(Store, offer_shop.id)
+        shown, problems = campaign_email.drawn(session, store, campaign, None, campaign.design)
+        assert problems == [] and "Your code: PREVIEW-15OFF (15% off)" in shown.text
+        shown, problems = campaign_email.drawn(session, store, campaign, None, design(percent=95))
+    assert shown is None
+    assert problems == [("/blocks/1/percent", "discount_percent: must be from 1 to 90%, not 95")]

@@ -17,7 +17,6 @@ from app.core import audit, clock, settings as store_settings
 from app.mail import merchant_text
 from app.mail.design import document
 from app.models import Campaign, Store
-from flows.limits import LimitError
 
 NAME = re.compile(r"[^\W_][\w \-]{0,59}")
 NAME_RULE = "1 to 60 characters: letters, digits, spaces, - and _, starting with a letter or digit"
@@ -184,18 +183,18 @@ def when(campaign: Campaign, zone: str) -> str | None:
 
 def save_design(session: Session, campaign: Campaign, design, actor: str) -> dict:
     """Check and store a draft's design (its preheader becomes the campaign's, its discount
-    block's percent and days within the flows' ranges); DesignError naming each problem, CampaignError once the campaign has been sent (its emails are drawn
-    from the design as they leave, so it stays as it was sent)."""
+    block's percent and days within the flows' ranges); DesignError naming each problem,
+    CampaignError once the campaign has been sent (its emails are drawn from the design as they
+    leave, so it stays as it was sent)."""
     if campaign.status != "draft":
         raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; only a draft's "
                             f"design can change", "design")
     checked = document.check(design)
     if len(checked.get("preheader", "")) > SUBJECT_MAX:  # the campaign's column holds it too
         raise document.DesignError([("/preheader", f"at most {SUBJECT_MAX} characters")])
-    try:
-        codes.offer(checked)  # each recipient's code: the flows' ranges for a discount
-    except LimitError as error:
-        raise document.DesignError([("/blocks", str(error))]) from None
+    refused = codes.problems(checked)  # each recipient's code: the flows' discount ranges
+    if refused:
+        raise document.DesignError(refused)
     campaign.design, campaign.preheader = checked, checked.get("preheader")
     audit.record(session, campaign.store_id, actor, f"campaign {campaign.name}", None,
                  {"design": "changed"})

@@ -16,24 +16,49 @@ from sqlalchemy.orm import Session
 
 from app.core import clock
 from app.core.db import db
+from app.mail import samples
 from app.models import Campaign, CampaignRecipient, Customer, Store
 from app.sync import discounts
 from connectors.base import CodeOffer
 from flows import limits
 
 R = CampaignRecipient
-# A discount block that names no percent or days gives these.
-DEFAULT_PERCENT, DEFAULT_DAYS = 10, 14
+# The discount block's settings: each checked as the flows' setting of that name, and what a
+# block that does not name it gives.
+SETTINGS = (("percent", "discount_percent", 10), ("valid_days", "discount_valid_days", 14))
+
+
+def problems(design: dict) -> list[tuple[str, str]]:
+    """Each discount block's percent or days outside the flows' ranges, by JSON pointer."""
+    found = []
+    for at, block in enumerate(design["blocks"]):
+        for key, setting, default in SETTINGS if block["type"] == "discount" else ():
+            try:
+                limits.number(setting, block.get(key, default))
+            except limits.LimitError as error:
+                found.append((f"/blocks/{at}/{key}", str(error)))
+    return found
 
 
 def offer(design: dict) -> tuple[float, int] | None:
-    """The percent and days the design's discount blocks give (each checked as a flow's
-    discount_percent and discount_valid_days are; the first block's win), None without one;
-    LimitError stating the range."""
-    offers = [(limits.number("discount_percent", block.get("percent", DEFAULT_PERCENT)),
-               int(limits.number("discount_valid_days", block.get("valid_days", DEFAULT_DAYS))))
-              for block in design["blocks"] if block["type"] == "discount"]
-    return offers[0] if offers else None
+    """The percent and days of the design's first discount block (checked by `problems` when
+    it was saved), None without one."""
+    for block in design["blocks"]:
+        if block["type"] == "discount":
+            percent, days = (limits.number(setting, block.get(key, default))
+                             for key, setting, default in SETTINGS)
+            return percent, int(days)
+    return None
+
+
+def sample(design: dict) -> dict:
+    """A preview's or a test send's stand-in for a recipient's code (nothing is asked of the
+    store): {} without a discount block."""
+    given = offer(design)
+    if given is None:
+        return {}
+    return {"discount_code": samples.discount_code(given[0]), "discount_percent": given[0],
+            "discount_expires_on": (clock.now() + timedelta(days=given[1])).date().isoformat()}
 
 
 def ensure(campaign_id: int, first: int, last: int) -> dict[int, dict] | None:
