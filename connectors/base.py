@@ -33,6 +33,23 @@ class Refused(RuntimeError):
         self.permission = permission
 
 
+class CodeTaken(Refused):
+    """The store already has a discount code of this name."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permission=False)
+
+
+@dataclass(frozen=True)
+class CodeOffer:
+    """One recipient's single-use code: its name, who may use it, and when it ends."""
+
+    code: str
+    email: str | None
+    customer_platform_id: int | None
+    expires_at: datetime
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What a connector reads from a webhook request's headers."""
@@ -265,6 +282,27 @@ class Connector(ABC):
                         customer_platform_id: int | None = None) -> None:
         """Create a single-use percentage code for one recipient in the store."""
         raise NotImplementedError(f"{self.platform} cannot create discount codes yet")
+
+    def create_discounts(self, store: StoreAccess, offers: list[CodeOffer], *, percent: float,
+                         starts_at: datetime) -> dict[str, str | None]:
+        """Create one single-use percentage code per offer: code -> None once made, else why
+        not; one offer's failure, refused or transient, is its own. A code the store already has
+        counts as made: codes are random, so it is this one, made before a crash. By default,
+        one create_discount each; NotImplementedError where codes cannot be made at all."""
+        answers: dict[str, str | None] = {}
+        for offer in offers:
+            try:
+                self.create_discount(store, code=offer.code, percent=percent, email=offer.email,
+                                     starts_at=starts_at, expires_at=offer.expires_at,
+                                     customer_platform_id=offer.customer_platform_id)
+                answers[offer.code] = None
+            except CodeTaken:
+                answers[offer.code] = None
+            except NotImplementedError:
+                raise
+            except Exception as error:  # noqa: BLE001 - this code alone waits; asked again later
+                answers[offer.code] = str(error) or type(error).__name__
+        return answers
 
     def write_consent(self, store: StoreAccess, *, customer_platform_id: int, state: str,
                       opt_in_level: str | None, updated_at: datetime) -> bool:

@@ -128,6 +128,8 @@ class WooStub:
             if "modified_after" in call.query:
                 items = [i for i in items if i["date_modified_gmt"] > call.query["modified_after"]]
             return self._page(request, items, call.query)
+        if method == "POST" and item_id == "batch":
+            return self._batch(request, resource, call.body)
         if method == "POST" and not item_id:
             return self._send(request, 201, self._create(resource, call.body))
         if method == "PUT" and item_id.isdigit():
@@ -170,6 +172,23 @@ class WooStub:
             item["resource"], _, item["event"] = body["topic"].partition(".")
         self.collections[resource].append(item)
         return item
+
+    def _batch(self, request, resource: str, body: dict) -> None:
+        """POST <resource>/batch, creates only, as WC_REST_Controller::batch_items answers:
+        at most 100 items, each created or `{"id": 0, "error": ...}` in the order asked (a code
+        the store already has is refused as WC_REST_Coupons_Controller refuses it)."""
+        creates = body.get("create") or []
+        if len(creates) > 100:
+            return self._send(request, 413, {"code": "woocommerce_rest_request_entity_too_large"})
+        answer = {key: [] for key in published("woocommerce/coupons_batch.json")}
+        for item in creates:
+            if any(made["code"] == item["code"] for made in self.collections[resource]):
+                answer["create"].append({"id": 0, "error": {
+                    "code": "woocommerce_rest_coupon_code_already_exists",
+                    "message": "The coupon code already exists", "data": {"status": 400}}})
+            else:
+                answer["create"].append(self._create(resource, item))
+        return self._send(request, 200, answer)
 
     def _page(self, request, items: list, query: dict) -> None:
         per_page, page = int(query.get("per_page", 10)), int(query.get("page", 1))

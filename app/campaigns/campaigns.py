@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audiences import segments
-from app.campaigns import abtest, sending
+from app.campaigns import abtest, codes, sending
 from app.core import audit, clock, settings as store_settings
 from app.mail import merchant_text
 from app.mail.design import document
@@ -193,15 +193,19 @@ def when(campaign: Campaign, zone: str) -> str | None:
 
 
 def save_design(session: Session, campaign: Campaign, design, actor: str) -> dict:
-    """Check and store a draft's design (its preheader becomes the campaign's); DesignError
-    naming each problem, CampaignError once the campaign has been sent (its emails are drawn
-    from the design as they leave, so it stays as it was sent)."""
+    """Check and store a draft's design (its preheader becomes the campaign's, its discount
+    block's percent and days within the flows' ranges); DesignError naming each problem,
+    CampaignError once the campaign has been sent (its emails are drawn from the design as they
+    leave, so it stays as it was sent)."""
     if campaign.status != "draft":
         raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; only a draft's "
                             f"design can change", "design")
     checked = document.check(design)
     if len(checked.get("preheader", "")) > SUBJECT_MAX:  # the campaign's column holds it too
         raise document.DesignError([("/preheader", f"at most {SUBJECT_MAX} characters")])
+    refused = codes.problems(checked)  # each recipient's code: the flows' discount ranges
+    if refused:
+        raise document.DesignError(refused)
     campaign.design, campaign.preheader = checked, checked.get("preheader")
     audit.record(session, campaign.store_id, actor, f"campaign {campaign.name}", None,
                  {"design": "changed"})

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import DateTime, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from app.campaigns import abtest
+from app.campaigns import abtest, codes
 from app.campaigns.sending import CAPPED, UNWANTED, key
 from app.models import Campaign, CampaignRecipient, Message, Store
 from app.reports import report as reports
@@ -39,6 +39,7 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
         "incremental_revenue": _incremental(session, store, campaign),
         "waiting_for_winner": counts.get("waiting", 0),
         "waiting_for_local_time": counts.get("scheduled", 0),
+        "waiting_for_code": codes.waiting(session, campaign),
         "send_at": campaign.send_at.isoformat() if campaign.send_at else None,
         "local_time": campaign.local_time,
         "ab_test": _ab_test(session, store, campaign),

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app import jobs
 from app.audiences import segments, sql
-from app.campaigns import abtest, groups, timing
+from app.campaigns import abtest, codes, groups, timing
 from app.core import audit, clock
 from app.core.db import db
 from app.ingest import consent
@@ -197,7 +197,9 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
     `first` to `last`, unless the frequency cap holds them back; how many were queued. Does
     nothing unless the campaign is sending (read under a shared lock: a pause waits for it).
     The chunk is written in a few statements, its messages in one INSERT (and their consent
-    in one more) and its recipients in one UPDATE, all in one transaction."""
+    in one more) and its recipients in one UPDATE, all in one transaction. A recipient whose
+    discount code is not made yet stays pending for a later chunk."""
+    ready = codes.ensure(campaign_id, first, last)
     with db.session() as session:
         campaign = session.execute(select(Campaign).where(Campaign.id == campaign_id)
                                    .with_for_update(read=True)).scalar_one_or_none()
@@ -207,6 +209,7 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
             Customer, (Customer.id == R.customer_id) & (Customer.store_id == R.store_id)).where(
             R.campaign_id == campaign.id, R.store_id == campaign.store_id, R.status == "pending",
             R.id.between(first, last)).order_by(R.id).with_for_update(of=R, skip_locked=True)).all()
+        rows = [row for row in rows if ready is None or row.id in ready]
         capped = _capped(session, campaign, rows)
         # The consent ledger keeps what a message is queued on, so it is judged now.
         reasons = {row.id: UNWANTED if not row.still_wanted else
@@ -215,7 +218,8 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
         queued = outbox.queue_messages(
             session, store_id=campaign.store_id, template="campaign", marketing=True,
             flow=key(campaign.id), step="email",
-            outgoing=[outbox.Outgoing(row.email, _context(campaign, row.variant), row.customer_id)
+            outgoing=[outbox.Outgoing(row.email, {**_context(campaign, row.variant),
+                                                  **(ready or {}).get(row.id, {})}, row.customer_id)
                       for row in going])
         _mark(session, campaign.store_id, reasons, dict(zip((row.id for row in going), queued)))
     instant = clock.frozen()

@@ -78,3 +78,9 @@ class CampaignRecipient(StoreOwned, Base):
     variant: Mapped[str | None] = mapped_column(String(1))
     # A local-time send's moment for this recipient (while `scheduled`).
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A design with a discount block: this recipient's single-use code, kept before the store's
+    # platform is asked to make it (a retry asks again for the same code, never a second one),
+    # its end, and whether the platform has made it (app.campaigns.codes).
+    discount_code: Mapped[str | None] = mapped_column(String(32))
+    discount_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    discount_made: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

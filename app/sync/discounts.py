@@ -1,13 +1,20 @@
-"""Discount codes for flows: unique, single-use, for one recipient, made by the store's platform."""
+"""Discount codes for flows and campaigns: unique, single-use, for one recipient, made by the
+store's platform."""
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import connectors
 from app.core import clock
 from app.models import Customer, Store
 from app.sync import access
-from connectors.base import Refused
+from connectors.base import CodeOffer, Refused
+
+
+def new_code() -> str:
+    """A fresh code, as a flow's Discount step makes one: `SF-1A2B3C4D`."""
+    return f"SF-{secrets.token_hex(4).upper()}"
 
 
 def create_code(store: Store, customer: Customer, *, code: str, percent: float,
@@ -25,3 +32,15 @@ def create_code(store: Store, customer: Customer, *, code: str, percent: float,
     except Refused as error:
         return None, f"the store refused the code: {error}"
     return code, None
+
+
+def create_codes(store: Store, offers: list[CodeOffer], percent: float) -> dict[str, str | None]:
+    """Ask the store's platform for these codes, in as few calls as it allows: code -> None
+    once made, else why not (each one's failure its own: the others are still asked for).
+    Called with no transaction open."""
+    try:
+        return connectors.get(store.platform).create_discounts(
+            access.fresh(store.id), offers, percent=percent, starts_at=clock.now())
+    except NotImplementedError:
+        return dict.fromkeys((offer.code for offer in offers),
+                             f"{store.platform} stores cannot make codes yet")

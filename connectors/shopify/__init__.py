@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from connectors.base import Connector, Delivery, Record, Refused, dispatch
+from connectors.base import CodeTaken, Connector, Delivery, Record, Refused, dispatch
 from connectors.shopify import (credentials, customers, discounts, normalize as _normalize,
                                 records, sync)
 from connectors.shopify.admin import AdminError, UserErrors
@@ -64,6 +64,8 @@ class ShopifyConnector(Connector):
             discounts.create(sync.client(store), code, percent, customer_platform_id,
                              starts_at, expires_at)
         except AdminError as error:  # userErrors or a missing scope: asking again won't help
+            if isinstance(error, UserErrors) and "TAKEN" in error.codes:
+                raise CodeTaken(str(error)) from error
             raise _refused(error) from error
 
     def write_consent(self, store: StoreAccess, *, customer_platform_id: int, state: str,

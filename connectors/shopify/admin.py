@@ -28,7 +28,12 @@ class AdminError(RuntimeError):
 
 
 class UserErrors(AdminError):
-    """Shopify refused a mutation's input (`userErrors`): about the record, not our access."""
+    """Shopify refused a mutation's input (`userErrors`): about the record, not our access.
+    `codes` are the errors' codes (e.g. TAKEN), where Shopify gave them."""
+
+    def __init__(self, message: str, codes: tuple = ()) -> None:
+        super().__init__(message)
+        self.codes = codes
 
 
 class Unauthorized(AdminError):
@@ -159,7 +164,8 @@ def mutation_result(data: dict, name: str) -> dict:
     """A mutation's payload out of `execute`'s data; UserErrors when Shopify refused its input."""
     result = data[name]
     if result["userErrors"]:
-        raise UserErrors("; ".join(e["message"] for e in result["userErrors"]))
+        raise UserErrors("; ".join(e["message"] for e in result["userErrors"]),
+                         tuple(e.get("code") for e in result["userErrors"]))
     return result
 
 

@@ -1,8 +1,15 @@
-"""Single-use, single-recipient percentage coupons (POST /coupons)."""
+"""Single-use, single-recipient percentage coupons (POST /coupons, or up to BATCH at once
+through POST /coupons/batch)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+
+# WooCommerce takes at most this many items per batch request (WC_REST_Controller's
+# check_batch_limit, the `woocommerce_rest_batch_items_limit` filter's default).
+BATCH = 100
+# What WooCommerce answers for a code it already has.
+TAKEN = "woocommerce_rest_coupon_code_already_exists"
 
 
 def coupon_request(code: str, percent: float, email: str | None, expires_at: datetime) -> dict:
@@ -22,3 +29,15 @@ def coupon_request(code: str, percent: float, email: str | None, expires_at: dat
         "date_expires_gmt": expires_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
         "description": "Storeflow: one recipient, one use",
     }
+
+
+def batch_answers(codes: list[str], body: dict) -> dict[str, str | None]:
+    """Each code of a batch's `create` list -> None once made (or already there: codes are
+    random, so it is ours, made before a crash), else WooCommerce's reason. Its answers come
+    in the order asked; an item that failed is `{"id": 0, "error": {"code", "message"}}`."""
+    answers: dict[str, str | None] = {code: "WooCommerce did not answer for it" for code in codes}
+    for code, item in zip(codes, body.get("create") or []):
+        error = item.get("error") if isinstance(item, dict) else {"message": "not an object"}
+        answers[code] = None if not error or error.get("code") == TAKEN else str(
+            error.get("message") or error.get("code"))
+    return answers

@@ -7,6 +7,7 @@ import logging
 
 from flask import flash, g, redirect, request, session as cookie, url_for
 
+from app.campaigns import codes
 from app.campaigns.sending import key
 from app.core.db import db
 from app.mail import compose, outbox
@@ -22,8 +23,9 @@ log = logging.getLogger(__name__)
 TEMPLATE = "campaign"  # as app.campaigns.sending queues a campaign's messages
 
 
-def _context(campaign: Campaign, customer: Customer | None) -> dict:
-    context = {"campaign_id": campaign.id, "subject": campaign.subject}
+def _context(campaign: Campaign, customer: Customer | None, design: dict) -> dict:
+    # A stand-in code: a preview or a test asks the store for none.
+    context = {"campaign_id": campaign.id, "subject": campaign.subject, **codes.sample(design)}
     return context if customer is not None else {**context, "sample": True}
 
 
@@ -31,10 +33,14 @@ def drawn(session, store: Store, campaign: Campaign, customer: Customer | None,
           design: dict) -> tuple[Rendered | None, list]:
     """The campaign's email drawn from `design` for the customer (None: the sample), and the
     problems (pointer, reason) that kept it from being drawn."""
+    refused = codes.problems(design)
+    if refused:
+        return None, refused
     # Never added to the session: a preview writes nothing.
     message = Message(store_id=store.id, email=customer.email if customer else SAMPLE_ADDRESS,
                       customer_id=customer.id if customer else None, template=TEMPLATE,
-                      context=_context(campaign, customer), marketing=True, flow=key(campaign.id))
+                      context=_context(campaign, customer, design), marketing=True,
+                      flow=key(campaign.id))
     try:
         return render(TEMPLATE, compose.context_for(session, store, message), design), []
     except blocks.SubjectGone as gone:  # an order summary: a campaign is about no order
@@ -81,7 +87,7 @@ def campaign_test(campaign_id: int):
         # No campaign `flow`: a test is no send of the campaign, and no report counts it.
         message_id = outbox.queue_message(session, store_id=g.store.id, email=address,
                                           template=TEMPLATE, marketing=True, customer_id=None,
-                                          context=_context(campaign, None))
+                                          context=_context(campaign, None, campaign.design))
     outbox.enqueue_delivery(message_id)
     log.info("test send queued", extra={"store_id": g.store.id, "message_id": message_id})
     flash(f"A test of “{campaign.name}” is on its way to {address}.")
