@@ -1,13 +1,13 @@
 """campaign recipients: the single-use discount code a campaign's discount block makes for each
 (issue 21).
 
-Revision ID: 0039
+Revision ID: 0036
 Revises: 0035
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0039'
+revision = '0036'
 down_revision = '0035'
 branch_labels = None
 depends_on = None
