@@ -17,7 +17,7 @@ from app.demo.payloads import Person
 from app.ingest import consent
 from app.mail import outbox
 from app.mail.design import document
-from app.models import Customer, Store
+from app.models import Campaign, Customer, Store
 from app.sync import discounts
 from app.web.ui import campaign_email
 from connectors.base import CodeOffer
@@ -115,6 +115,28 @@ def test_a_chunk_retried_after_a_crash_makes_no_second_code(
     run_jobs()  # the chunk job `send` queued: nobody pending, no code asked for
     assert len(shopify.discounts[SHOP]) == 5
     assert codes_mailed(smtp_sink) == kept
+
+
+def test_a_chunk_that_found_the_campaign_paused_sends_nobody_without_a_code(
+        offer_shop, storeflow, run_jobs, smtp_sink, shopify, monkeypatch):
+    campaign_id, first, last = sent_chunk(storeflow, offer_shop)
+    storeflow("campaigns", "pause", "--store", offer_shop.domain, "Thanks")
+    ensure = codes.ensure
+
+    def resumed_meanwhile(*args):  # the codes are asked for while paused; then it is resumed
+        found = ensure(*args)
+        with db.session() as session:
+            session.get(Campaign, campaign_id).status = "sending"
+        return found
+
+    monkeypatch.setattr(codes, "ensure", resumed_meanwhile)
+    assert sending.send_chunk(campaign_id, first, last) == 0
+    assert smtp_sink.received == [] and {r.status for r in recipients()} == {"pending"}
+    monkeypatch.setattr(codes, "ensure", ensure)
+
+    assert sending.send_chunk(campaign_id, first, last) == 5
+    run_jobs()
+    assert len(codes_mailed(smtp_sink)) == 5
 
 
 def test_a_crash_after_the_platform_made_the_codes_asks_for_the_same_ones_again(

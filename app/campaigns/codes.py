@@ -89,7 +89,7 @@ def ensure(campaign_id: int, first: int, last: int) -> dict[int, dict] | None:
     made = [code for code, why_not in answers.items() if why_not is None]
     with db.session() as session:
         if made:
-            session.execute(update(R).where(R.campaign_id == campaign_id,
+            session.execute(update(R).where(R.campaign_id == campaign_id, R.store_id == store_id,
                                             R.discount_code.in_(made)).values(discount_made=True))
         ready = session.execute(select(R.id, R.discount_code, R.discount_expires_at).where(
             R.campaign_id == campaign_id, R.store_id == store_id, R.status == "pending",

@@ -205,6 +205,8 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
                                    .with_for_update(read=True)).scalar_one_or_none()
         if campaign is None or campaign.status != "sending":
             return 0
+        if ready is None and codes.offer(campaign.design) is not None:
+            return 0  # its codes were not asked for (it was paused then): a later chunk asks
         rows = session.execute(select(R.id, R.customer_id, R.email, R.variant, _still_wanted).join(
             Customer, (Customer.id == R.customer_id) & (Customer.store_id == R.store_id)).where(
             R.campaign_id == campaign.id, R.store_id == campaign.store_id, R.status == "pending",
