@@ -28,7 +28,7 @@ from tests.flow_helpers import at, enable
 from tests.helpers import SHOP, published
 
 PEOPLE = [Person(9300 + n, f"Bea{n}", "Leaf", f"leaf{n}@example.com") for n in range(5)]
-CODE = re.compile(r"Your code: (SF-[0-9A-F]{8}) \(15% off\), valid until (\w+ \d+, \d{4})")
+CODE = re.compile(r"Your code: (SF-[0-9A-F]{12}) \(15% off\), valid until (\w+ \d+, \d{4})")
 
 
 def design(**offer) -> dict:
