@@ -17,12 +17,15 @@ $(VENV)/.installed-%: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed-embedded
 	$(BIN)/storeflow dev
 
+# One test process per core (at most 4), a whole test file per process at a time.
+PARALLEL = -n auto --maxprocesses 4 --dist loadfile
+
 test: $(VENV)/.installed-test
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PARALLEL) $(PYTEST_ARGS)
 
 # Daily work: the same real services, without the slow fault and fuzz tests.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" $(PARALLEL) $(PYTEST_ARGS)
 
 # Mutation testing of the critical modules (tens of minutes; not in CI): tests/MUTATION.md.
 mutate: $(VENV)/.installed-mutation

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from cryptography.fernet import Fernet
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from app.core import embedded, migrate
@@ -56,13 +57,42 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def config(tmp_path_factory) -> Config:
     home = tmp_path_factory.mktemp("storeflow")
-    database_url = os.environ.get("TEST_DATABASE_URL") or embedded.start_postgres(home, "storeflow_test")
-    redis_url = os.environ.get("REDIS_URL") or embedded.start_redis(home, persist=False)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ... under `pytest -n`
+    database_url = os.environ.get("TEST_DATABASE_URL")
+    database_url = (own_database(database_url, worker) if database_url and worker
+                    else database_url or embedded.start_postgres(home, "storeflow_test"))
+    redis_url = os.environ.get("REDIS_URL")
+    redis_url = (own_redis_database(redis_url, worker) if redis_url and worker
+                 else redis_url or embedded.start_redis(home, persist=False))
     return Config(
         database_url=normalize_database_url(database_url), redis_url=redis_url,
         secret_key="test-secret-key", encryption_keys=(Fernet.generate_key().decode(),),
         base_url="http://storeflow.test", port=5000, home=home,
     )
+
+
+def own_database(url: str, worker: str) -> str:
+    """A database of this test worker's own beside TEST_DATABASE_URL's (each worker empties
+    its tables before every test), created on first use."""
+    given = make_url(normalize_database_url(url))
+    own = given.set(database=f"{given.database}_{worker}")
+    engine = create_engine(given, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                 {"name": own.database}):
+            connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
+def own_redis_database(url: str, worker: str) -> str:
+    """This test worker's own Redis database on REDIS_URL's server (gw0 gets 1, gw1 gets 2...;
+    Redis has 16 unless configured otherwise), named in the query, which works for unix://
+    URLs too and wins over a path's number."""
+    address, _, query = url.partition("?")
+    pairs = [pair for pair in parse_qsl(query) if pair[0] != "db"]
+    pairs.append(("db", str(int(worker.removeprefix("gw")) + 1)))
+    return f"{address}?{urlencode(pairs)}"
 
 
 @pytest.fixture(scope="session")
