@@ -35,8 +35,9 @@ WHOLE = re.compile(r"-?\d{1,9}")
 def _listing(errors: dict | None = None, status: int = 200):
     with db.session() as session:
         zone = g.store.effective_settings["timezone"]
-        listed = [(c, report.figures(session, g.store, c) if c.started_at else None,
-                   service.when(c, zone)) for c in service.all_of(session, g.store.id)]
+        every = service.all_of(session, g.store.id)
+        figures = report.listed(session, g.store, every)
+        listed = [(c, figures.get(c.id), service.when(c, zone)) for c in every]
         names = [s.name for s in segments.all_of(session, g.store.id)]
     return render_template("ui/campaigns.html", listed=listed, segment_names=names,
                            errors=errors or {}, form=request.form, name_rule=service.NAME_RULE,
