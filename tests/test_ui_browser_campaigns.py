@@ -2,7 +2,7 @@
 minus another, created in the form; its recipient count; a heading added with the designer and
 saved; Send; and the real email in the SMTP sink carrying the designed heading. And an A/B
 campaign with a holdout (the test's fields shown once subject B is typed), scheduled, and listed
-as scheduled."""
+as scheduled, its subject B changed while it waits."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -81,10 +81,15 @@ def test_an_ab_campaign_with_a_holdout_is_scheduled_and_listed(tea_shop, signed_
     when = f"{moment.replace('T', ' ')} {ZONE}"
     expect(tab.locator(".toast")).to_contain_text(f"“Spring test” is scheduled for {when}.")
     expect(tab.locator("[data-when]")).to_have_text(f"Scheduled for {when}.")
+    words = tab.locator("#campaign-words")  # still editable until it starts
+    words.locator("input[name=subject_b]").fill("Fresh leaves, just in")
+    words.locator("button[data-save-words]").click()
+    expect(tab.locator(".toast")).to_contain_text("Saved: the campaign goes with")
     tab.locator("a:has-text('Campaigns')").first.click()
     row = tab.locator("[data-campaign='Spring test']")
     expect(row.locator(".badge")).to_have_text("scheduled")
     expect(row.locator("[data-when]")).to_have_text(f"scheduled for {when}")
     campaign = stored("Spring test")
-    assert (campaign.holdout_percent, campaign.test_share, campaign.winner_after_hours,
-            campaign.judge) == (50, 50, 6, "revenue")
+    assert (campaign.holdout_percent, campaign.subject_b, campaign.test_share,
+            campaign.winner_after_hours, campaign.judge) == (
+        50, "Fresh leaves, just in", 50, 6, "revenue")

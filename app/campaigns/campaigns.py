@@ -1,10 +1,9 @@
-"""A store's campaigns: every value a merchant types checked once, here, and the lifecycle the
-CLI drives (send, pause, resume, cancel). Every query names the store."""
+"""A store's campaigns: made and edited (every typed value checked by app.campaigns.values), and
+the lifecycle the CLI drives (send, pause, resume, cancel). Every query names the store."""
 from __future__ import annotations
 
-import re
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -12,125 +11,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audiences import segments
-from app.campaigns import abtest, codes, sending
+from app.campaigns import codes, sending
+from app.campaigns.values import (HOLDOUT, SUBJECT_MAX, CampaignError, ab_test, simple_design,
+                                  whole, words)
 from app.core import audit, clock, settings as store_settings
-from app.mail import merchant_text
 from app.mail.design import document
 from app.models import Campaign, Store
 
-NAME = re.compile(r"[^\W_][\w \-]{0,59}")
-NAME_RULE = "1 to 60 characters: letters, digits, spaces, - and _, starting with a letter or digit"
-SUBJECT_MAX = 150
-# The largest holdout share: past half, the campaign would mostly not be sent.
-HOLDOUT = (0, 50)
-# An A/B test: the share it is sent to, and the hours until the rest get the winner.
-TEST_SHARE, WINNER_AFTER = (10, 50), (1, 72)
-TEST_DEFAULTS = {"test_share": 20, "winner_after": 4, "judge": "clicks"}
 # What each command may act on, the status it leaves behind, and what it is called done.
 MOVES = {"pause": ({"sending"}, "paused", "paused"), "resume": ({"paused"}, "sending", "resumed"),
          "cancel": ({"draft", "scheduled", "sending", "paused"}, "cancelled", "cancelled")}
+# What `edit` may change: a campaign not yet started.
+EDITABLE = ("draft", "scheduled")
 # How a scheduled send's time is typed (in the store's time zone), and how far ahead it may be.
 AT_FORMAT, AT_SHOWN, AHEAD = "%Y-%m-%d %H:%M", "YYYY-MM-DD HH:MM", timedelta(days=365)
-
-
 # The text a campaign made in the UI starts with, before the merchant designs it.
 STARTER_BODY = "Write your message here, then add pictures, products and buttons."
-
-
-class CampaignError(ValueError):
-    """A value that cannot be used, or a command the campaign's state refuses; says why, and
-    `field` names the value (name, subject, preheader, subject_b, holdout, test_share,
-    winner_after, judge, segments, excluded, design, at, local_time), if one."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def _line(label: str, value: str | None, required: bool = True,
-          field: str | None = None) -> str | None:
-    """Merchant text of one line (placeholders allowed), at most SUBJECT_MAX characters."""
-    field = field or label
-    value = " ".join((value or "").split())
-    if not value:
-        if required:
-            raise CampaignError(f"{label}: required", field)
-        return None
-    if len(value) > SUBJECT_MAX:
-        raise CampaignError(f"{label}: at most {SUBJECT_MAX} characters, not {len(value)}", field)
-    try:
-        merchant_text.check(value)
-    except merchant_text.MerchantTextError as error:
-        raise CampaignError(f"{label}: {error}", field) from None
-    return value
-
-
-def _field(option: str) -> str:
-    """The field a command-line option names: "--test-share" -> "test_share"."""
-    return option.removeprefix("--").replace("-", "_")
-
-
-def _whole(label: str, value: int | None, bounds: tuple[int, int], unit: str = "") -> int | None:
-    """A whole number the merchant typed, within `bounds` (both included), or CampaignError
-    stating the range."""
-    if value is None:
-        return None
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise CampaignError(f"{label}: a whole number from {low} to {high}{unit}, not {value!r}",
-                            _field(label))
-    return value
-
-
-def simple_design(subject: str, body: str, preheader: str | None = None,
-                  button_text: str | None = None, button_url: str | None = None) -> dict:
-    """The design the command line makes: a heading (the subject), the body's paragraphs, an
-    optional button (to its https address, else the shop) and the footer; checked."""
-    if button_url and not button_text:
-        raise CampaignError("--button-url needs --button-text")
-    split = urlsplit(button_url or "https://shop")
-    if split.scheme != "https" or not split.hostname or " " in (button_url or ""):
-        raise CampaignError(f"--button-url: an https:// address with a host, not {button_url!r}")
-    if not (body or "").strip():
-        raise CampaignError("--body: required")
-    try:
-        merchant_text.check(body)
-    except merchant_text.MerchantTextError as error:
-        raise CampaignError(f"--body: {error}") from None
-    blocks = [{"type": "heading", "text": subject}, {"type": "text", "text": body}]
-    if button_text:
-        target = {"url": button_url} if button_url else {"link": "shop"}
-        blocks.append({"type": "button", "text": button_text, **target})
-    blocks.append({"type": "footer"})
-    design = {"format": document.FORMAT, "blocks": blocks}
-    if preheader:
-        design["preheader"] = preheader
-    try:
-        return document.check(design)
-    except document.DesignError as error:
-        raise CampaignError(f"design {error}") from None
-
-
-def _test(subject: str, subject_b: str | None, **chosen) -> dict:
-    """An A/B test's columns, checked, defaults filled in (none without a second subject)."""
-    given = [f"--{name.replace('_', '-')}" for name, value in chosen.items() if value is not None]
-    if subject_b is None:
-        if given:
-            raise CampaignError(f"{given[0]} needs --subject-b", _field(given[0]))
-        return {}
-    if subject_b == subject:
-        raise CampaignError("subject B: the same as the subject; an A/B test needs two",
-                            "subject_b")
-    values = {name: TEST_DEFAULTS[name] if value is None else value
-              for name, value in chosen.items()}
-    if values["judge"] not in abtest.JUDGES:
-        raise CampaignError(f"--judge: {' or '.join(abtest.JUDGES)}, not {values['judge']!r}",
-                            "judge")
-    return {"subject_b": subject_b,
-            "test_share": _whole("--test-share", values["test_share"], TEST_SHARE, " (percent)"),
-            "winner_after_hours": _whole("--winner-after", values["winner_after"], WINNER_AFTER,
-                                         " (hours)"),
-            "judge": values["judge"]}
 
 
 def _segment_names(session: Session, store_id: int, names: tuple[str, ...],
@@ -139,6 +35,19 @@ def _segment_names(session: Session, store_id: int, names: tuple[str, ...],
         return [segments.named(session, store_id, name).name for name in names]
     except segments.SegmentError as error:
         raise CampaignError(str(error), field) from None
+
+
+@contextmanager
+def _named(session: Session, name: str):
+    """Written, in a savepoint, as the block ends: a name the store already has is refused by
+    its field. Changes to a stored campaign are made inside the block (its start would write
+    them outside the savepoint)."""
+    try:
+        with session.begin_nested():
+            yield
+            session.flush()
+    except IntegrityError:
+        raise CampaignError(f"there is already a campaign named {name!r}", "name") from None
 
 
 def create(session: Session, store_id: int, name: str, *, subject: str,
@@ -150,14 +59,10 @@ def create(session: Session, store_id: int, name: str, *, subject: str,
            judge: str | None = None, actor: str) -> Campaign:
     """A draft campaign, every value checked (for the command line and the Campaigns page
     alike); CampaignError naming the first bad one and its field."""
-    name = (name or "").strip()
-    if not NAME.fullmatch(name):
-        raise CampaignError(f"a campaign name is {NAME_RULE}", "name")
-    subject = _line("subject", subject)
-    preheader = _line("preheader", preheader, required=False)
-    holdout = _whole("--holdout", holdout, HOLDOUT, " (percent)")
-    test = _test(subject, _line("subject B", subject_b, required=False, field="subject_b"),
-                 test_share=test_share, winner_after=winner_after, judge=judge)
+    name, subject, preheader, subject_b = words(name, subject, preheader, subject_b)
+    holdout = whole("--holdout", holdout, HOLDOUT, " (percent)")
+    test = ab_test(subject, subject_b, test_share=test_share, winner_after=winner_after,
+                 judge=judge)
     if not included:
         raise CampaignError("a campaign needs at least one --segment", "segments")
     both = set(included) & set(excluded)
@@ -171,16 +76,46 @@ def create(session: Session, store_id: int, name: str, *, subject: str,
         excluded_segments=_segment_names(session, store_id, excluded, "excluded"),
         bypass_frequency_cap=bypass_frequency_cap, holdout_percent=holdout, status="draft",
         **test)
-    try:
-        with session.begin_nested():
-            session.add(campaign)
-            session.flush()
-    except IntegrityError:
-        raise CampaignError(f"there is already a campaign named {name!r}", "name") from None
+    with _named(session, name):
+        session.add(campaign)
     audit.record(session, store_id, actor, f"campaign {name}", None,
                  {"segments": campaign.segments, "excluded": campaign.excluded_segments,
                   "subject": subject, "bypass_frequency_cap": bypass_frequency_cap,
                   "holdout_percent": holdout, **test})
+    return campaign
+
+
+def edit(session: Session, campaign: Campaign, actor: str, *, name: str, subject: str,
+         preheader: str | None, subject_b: str | None) -> Campaign:
+    """Rename a draft or scheduled campaign, or change its subject, preheader or subject B
+    (blank: no A/B test; a new one takes the defaults, an existing one keeps its share, hours
+    and judge), each value checked as `create` checks it; CampaignError naming the first bad
+    one and its field, or once the campaign has started."""
+    # Locked: a scheduled campaign's start (sending.start_scheduled) waits for the change.
+    session.refresh(campaign, with_for_update=True)
+    if campaign.status not in EDITABLE:
+        raise CampaignError(f"campaign {campaign.name!r} is {campaign.status}; only a draft or a "
+                            f"scheduled campaign can be edited")
+    name, subject, preheader, subject_b = words(name, subject, preheader, subject_b)
+    if subject_b is not None and campaign.local_time:
+        raise CampaignError("subject B: not with a send at each recipient's local time",
+                            "subject_b")
+    kept = {"test_share": campaign.test_share, "winner_after": campaign.winner_after_hours,
+            "judge": campaign.judge} if subject_b is not None else {}
+    test = ab_test(subject, subject_b, **kept) or dict.fromkeys(
+        ("subject_b", "test_share", "winner_after_hours", "judge"))
+    before = {"name": campaign.name, "subject": campaign.subject,
+              "preheader": campaign.preheader, "subject_b": campaign.subject_b}
+    # The design's preheader is the one the email shows (save_design keeps the two the same).
+    design = {k: v for k, v in campaign.design.items() if k != "preheader"}
+    with _named(session, name):
+        campaign.design = {**design, "preheader": preheader} if preheader else design
+        campaign.name, campaign.subject, campaign.preheader = name, subject, preheader
+        for column, value in test.items():
+            setattr(campaign, column, value)
+    audit.record(session, campaign.store_id, actor, f"campaign {name}", before,
+                 {"name": name, "subject": subject, "preheader": preheader,
+                  "subject_b": test["subject_b"]})
     return campaign
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import DateTime, exists, func, literal, or_, select
+from sqlalchemy import DateTime, String, and_, column, exists, func, literal, or_, select, values
 from sqlalchemy.orm import Session
 
 from app.campaigns import abtest, codes
 from app.campaigns.sending import CAPPED, UNWANTED, key
-from app.models import Campaign, CampaignRecipient, Message, Store
+from app.models import Attribution, Campaign, CampaignRecipient, Message, Order, Store
 from app.reports import report as reports
 
 R = CampaignRecipient
@@ -47,6 +47,45 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
         "started_at": campaign.started_at.isoformat() if campaign.started_at else None,
         "finished_at": campaign.finished_at.isoformat() if campaign.finished_at else None,
     }
+
+
+def listed(session: Session, store: Store, campaigns: list[Campaign]) -> dict[int, dict]:
+    """The Campaigns list's figures of every started campaign, by id: the recipients, sent,
+    opened, clicked, orders and revenue `figures` gives, with its window rules (messages sent
+    and orders placed since the campaign's start), in three statements however many there are."""
+    started = [c for c in campaigns if c.started_at is not None]
+    if not started:
+        return {}
+    ids = [c.id for c in started]
+    recipients = dict(session.execute(select(R.campaign_id, func.count()).where(
+        R.store_id == store.id, R.campaign_id.in_(ids)).group_by(R.campaign_id)).all())
+    starts = values(column("flow", String), column("since", DateTime(timezone=True)),
+                    name="starts").data([(key(c.id), c.started_at) for c in started])
+    mail = {flow: rest for flow, *rest in session.execute(
+        select(starts.c.flow, func.count(), func.count(Message.first_opened_at),
+               func.count(Message.first_clicked_at)).select_from(starts)
+        .join(Message, and_(Message.store_id == store.id, Message.flow == starts.c.flow,
+                            Message.status == "sent", Message.sent_at >= starts.c.since))
+        .group_by(starts.c.flow)).all()}
+    # Orders in every currency, revenue in the store's: as `figures` counts them.
+    earned = {flow: rest for flow, *rest in session.execute(
+        select(starts.c.flow, func.count(),
+               func.sum(Attribution.revenue).filter(Attribution.currency == store.currency))
+        .select_from(starts)
+        .join(Attribution, and_(Attribution.store_id == store.id,
+                                Attribution.flow == starts.c.flow))
+        .join(Order, and_(Order.id == Attribution.order_id, Order.store_id == store.id,
+                          Order.placed_at >= starts.c.since))
+        .group_by(starts.c.flow)).all()}
+    shown = {}
+    for campaign in started:
+        sent, opened, clicked = mail.get(key(campaign.id), (0, 0, 0))
+        orders, revenue = earned.get(key(campaign.id), (0, None))
+        shown[campaign.id] = {
+            "recipients": recipients.get(campaign.id, 0), "sent": sent, "opened": opened,
+            "clicked": clicked, "orders": orders, "revenue": _money(revenue or Decimal(0)),
+            "currency": store.currency}
+    return shown
 
 
 def _money(amount: Decimal) -> str:

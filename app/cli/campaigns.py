@@ -20,7 +20,7 @@ def campaigns() -> None:
 
 
 def _store_session(store_ref: str):
-    from app.campaigns.campaigns import CampaignError
+    from app.campaigns.values import CampaignError
 
     return options.store_session(store_ref, CampaignError)
 
@@ -64,6 +64,27 @@ def create(store_ref: str, name: str, included: tuple[str, ...], excluded: tuple
             actor=ACTOR)
         click.echo(f"created campaign {campaign.name!r} (draft); "
                    f"`storeflow campaigns send --store {store_ref} {campaign.name!r}` sends it")
+
+
+@campaigns.command("edit")
+@options.STORE
+@NAME
+@click.option("--subject", help="The new subject line.")
+@click.option("--subject-b", help='The new second subject ("": no A/B test).')
+@click.option("--preheader", help='The new inbox preview line ("": none).')
+def edit(store_ref: str, name: str, subject: str | None, subject_b: str | None,
+         preheader: str | None) -> None:
+    """Change draft or scheduled NAME's subject, subject B or preheader (what is not given
+    stays), checked as `create` checks them."""
+    from app.campaigns import campaigns as service
+
+    with _store_session(store_ref) as (session, store):
+        campaign = service.named(session, store.id, name)
+        service.edit(session, campaign, ACTOR, name=campaign.name,
+                     subject=campaign.subject if subject is None else subject,
+                     subject_b=campaign.subject_b if subject_b is None else subject_b,
+                     preheader=campaign.preheader if preheader is None else preheader)
+    click.echo(f"edited campaign {name.strip()!r}")
 
 
 @campaigns.command("send")

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from app.audiences import segments
 from app.campaigns import campaigns as service, readiness, report, sending
 from app.campaigns.abtest import JUDGES
+from app.campaigns.values import NAME_RULE, TEST_DEFAULTS, CampaignError
 from app.core.db import db
 from app.mail.design import document
 from app.models import Campaign
@@ -35,12 +36,13 @@ WHOLE = re.compile(r"-?\d{1,9}")
 def _listing(errors: dict | None = None, status: int = 200):
     with db.session() as session:
         zone = g.store.effective_settings["timezone"]
-        listed = [(c, report.figures(session, g.store, c) if c.started_at else None,
-                   service.when(c, zone)) for c in service.all_of(session, g.store.id)]
+        every = service.all_of(session, g.store.id)
+        figures = report.listed(session, g.store, every)
+        listed = [(c, figures.get(c.id), service.when(c, zone)) for c in every]
         names = [s.name for s in segments.all_of(session, g.store.id)]
     return render_template("ui/campaigns.html", listed=listed, segment_names=names,
-                           errors=errors or {}, form=request.form, name_rule=service.NAME_RULE,
-                           judges=JUDGES, test_defaults=service.TEST_DEFAULTS), status
+                           errors=errors or {}, form=request.form, name_rule=NAME_RULE,
+                           judges=JUDGES, test_defaults=TEST_DEFAULTS), status
 
 
 @bp.get("/campaigns")
@@ -81,7 +83,7 @@ def create_campaign():
                 bypass_frequency_cap=form.get("bypass_frequency_cap") == "on",
                 holdout=_whole(form.get("holdout"), 0), **_test(form), actor=g.actor)
             campaign_id = campaign.id
-    except service.CampaignError as error:
+    except CampaignError as error:
         return _listing({error.field or "name": str(error)}, 400)
     log.info("campaign created", extra={"store_id": g.store.id})
     flash("Campaign created: design its email, then send it from this page.")
@@ -111,6 +113,7 @@ def campaign_page(campaign_id: int, posted: str | None = None, problems=(), stat
         "ui/campaign.html", campaign=row, design=design, problems=[*problems, *unshown],
         preview=preview and {"rendered": preview}, customer=customer, notice=notice,
         checks=checks, figures=figures, moves=service.MOVES, test_address=staff_address(),
+        edits=service.EDITABLE,
         zone=zone, when=service.when(row, zone), errors=errors or {}, form=request.form), status
 
 
@@ -140,7 +143,7 @@ def campaign_design_save(campaign_id: int):
             service.save_design(session, row, document.parse(text), g.actor)
     except document.DesignError as error:
         return campaign_page(campaign_id, text, error.problems, 400)
-    except service.CampaignError as error:
+    except CampaignError as error:
         return campaign_page(campaign_id, text, [("", str(error))], 400)
     log.info("campaign design saved", extra={"store_id": g.store.id})
     flash("Design saved: the campaign sends this design.")
@@ -148,11 +151,37 @@ def campaign_design_save(campaign_id: int):
                             customer_id=request.form.get("customer_id") or None))
 
 
+def _refused(campaign_id: int, error: CampaignError):
+    """The page again with a refused value beside its field, or back to it saying why not."""
+    if error.field:
+        return campaign_page(campaign_id, status=400, errors={error.field: str(error)})
+    flash(f"Not done: {error}.", "error")
+    return redirect(url_for("ui.campaign", campaign_id=campaign_id))
+
+
+@bp.post("/campaigns/<id:campaign_id>/edit")
+def campaign_edit(campaign_id: int):
+    """Rename a draft or scheduled campaign, or change its subject, subject B or preheader, as
+    `campaigns edit` does; a refused value is shown beside its field."""
+    form = request.form
+    try:
+        with db.session() as session:
+            row = owned_or_404(session, Campaign, campaign_id)
+            service.edit(session, row, g.actor, name=form.get("name", ""),
+                         subject=form.get("subject", ""), preheader=form.get("preheader"),
+                         subject_b=form.get("subject_b"))
+    except CampaignError as error:
+        return _refused(campaign_id, error)
+    log.info("campaign edited", extra={"store_id": g.store.id, "campaign_id": campaign_id})
+    flash("Saved: the campaign goes with this name, subject and preheader.")
+    return redirect(url_for("ui.campaign", campaign_id=campaign_id))
+
+
 def _check_list(row: Campaign) -> None:
     """CampaignError naming what the check list still misses: a send (or schedule) waits."""
     failing = [c.label for c in readiness.checks(g.store, row.design) if not c.ok]
     if failing:
-        raise service.CampaignError(f"fix the check list first: {', '.join(failing)}")
+        raise CampaignError(f"fix the check list first: {', '.join(failing)}")
 
 
 def _command(session, row: Campaign, command: str) -> str:
@@ -172,7 +201,7 @@ def campaign_command(campaign_id: int, command: str):
     try:
         with db.session() as session:
             said = _command(session, owned_or_404(session, Campaign, campaign_id), command)
-    except service.CampaignError as error:
+    except CampaignError as error:
         flash(f"Not done: {error}.", "error")
         return redirect(back)
     log.info("campaign %s", command, extra={"store_id": g.store.id, "campaign_id": campaign_id})
@@ -201,11 +230,8 @@ def campaign_schedule(campaign_id: int):
             service.send(session, g.store.id, row.name, g.actor, at=at,
                          local_time=request.form.get("local_time") == "on")
             said = f"“{row.name}” is scheduled for {service.when(row, zone)}."
-    except service.CampaignError as error:
-        if error.field:
-            return campaign_page(campaign_id, status=400, errors={error.field: str(error)})
-        flash(f"Not done: {error}.", "error")
-        return redirect(url_for("ui.campaign", campaign_id=campaign_id))
+    except CampaignError as error:
+        return _refused(campaign_id, error)
     log.info("campaign scheduled", extra={"store_id": g.store.id, "campaign_id": campaign_id})
     sending.start(campaign_id)
     flash(said)
