@@ -1,7 +1,9 @@
 """Helpers for mail tests: a queued message about the published abandoned checkout."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
 
 from app.core.db import db
 from app.mail import outbox
@@ -49,3 +51,22 @@ def sent_message(shop, webhooks, run_jobs, **options) -> int:
 def status(message_id: int) -> Message:
     with db.session() as session:
         return session.get(Message, message_id)
+
+
+@contextmanager
+def statements():
+    """Every SQL statement run inside the block, and each COMMIT, in order."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append(" ".join(statement.split()))
+
+    def commit(conn) -> None:
+        seen.append("COMMIT")
+    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(db.engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+        event.remove(db.engine, "commit", commit)

@@ -13,9 +13,13 @@ from rq.job import Job
 from app.core import clock
 from app.jobs import broker
 from app.jobs.failing import FAILING
-from app.mail import outbox
+from sqlalchemy import select
+
+from app.core.db import db
+from app.mail import compose, outbox
 from app.mail.transport import TransientFailure, transports
-from tests.mail_helpers import checkout_message, status
+from app.models import CustomerMetrics
+from tests.mail_helpers import checkout_message, statements, status
 
 AT = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
 
@@ -65,6 +69,45 @@ def test_a_mail_job_sends_the_batch_waiting_behind_it_each_once(queued, smtp_sin
     # The taken jobs are gone from Redis; the ones behind the batch wait as they were.
     assert mail_jobs() == [f"mail-{m}" for m in rest]
     assert not any(Job.exists(f"mail-{m}", broker.connection) for m in batch[1:])
+
+
+def test_each_message_of_a_batch_is_marked_sent_in_the_transaction_that_claims_the_next(
+        queued, smtp_sink):
+    ids = queued(3)
+
+    with statements() as seen:
+        outbox.deliver(*take_lead())
+
+    assert statuses(ids) == ["sent"] * 3
+    # Claim 1; sent 1 and claim 2; sent 2 and claim 3; sent 3: four transactions, not six.
+    transactions = " ".join(seen).split("COMMIT")[:-1]
+    assert len(transactions) == 4 and seen[-1] == "COMMIT"
+    for transaction in transactions[1:3]:
+        assert transaction.index("sent_at") < transaction.index("FOR UPDATE OF messages")
+    # The email's design is read once for the batch.
+    assert len([text for text in seen if " FROM email_designs" in text]) == 1
+
+
+def test_a_claim_that_fails_after_a_send_still_marks_the_one_sent_before_it(
+        queued, smtp_sink, monkeypatch):
+    ids = queued(3)
+    build = compose.build
+
+    def fails_for_the_second(session, store, message, *args):
+        if message.id == ids[1]:
+            raise RuntimeError("the email did not render")
+        return build(session, store, message, *args)
+    monkeypatch.setattr(compose, "build", fails_for_the_second)
+
+    with pytest.raises(RuntimeError):
+        outbox.deliver(*take_lead())
+
+    assert statuses(ids) == ["sent", "queued", "queued"]
+    assert mail_jobs() == [f"mail-{m}" for m in ids[1:]]
+    first = status(ids[0])
+    with db.session() as session:  # its counts too, as if written before the claim began
+        assert first.sent_at in session.execute(select(CustomerMetrics.recent_sends).where(
+            CustomerMetrics.customer_id == first.customer_id)).scalar_one()
 
 
 def test_only_deliveries_as_of_the_same_instant_and_not_failing_are_taken(queued, smtp_sink):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from app.audiences import metrics
 from app.core import clock
@@ -17,27 +16,8 @@ from app.mail import outbox
 from app.models import CustomerMetrics
 from flows import engine
 from tests.flow_helpers import SAMPLE_TIME, enable, messages
-from tests.mail_helpers import status, with_postal_address
+from tests.mail_helpers import statements, status, with_postal_address
 from tests.seed import due_checkout_runs
-
-
-@contextmanager
-def statements():
-    """Every SQL statement run inside the block, and each COMMIT, in order."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(" ".join(statement.split()))
-
-    def commit(conn) -> None:
-        seen.append("COMMIT")
-    event.listen(db.engine, "before_cursor_execute", record)
-    event.listen(db.engine, "commit", commit)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-        event.remove(db.engine, "commit", commit)
 
 
 @pytest.fixture
@@ -129,3 +109,11 @@ def test_the_counts_upkeep_keeps_its_generic_plan_without_round_trips_of_its_own
     assert not any(text.startswith("SET") for text in seen)
     with db.session() as session:
         assert session.execute(text("SHOW plan_cache_mode")).scalar_one() == "auto"
+
+
+def test_an_email_whose_design_shows_no_recommendations_reads_no_products(flow_email, smtp_sink):
+    # The abandoned-checkout email 1 shows the cart's lines, never suggestions: nothing to read.
+    message_id, seen = sent_counting(flow_email)
+
+    assert not any(" FROM products" in text for text in seen)
+    assert len(smtp_sink.received) == 1

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from app.core import clock, stores
 from app.ingest import consent, orders
 from app.mail import links, mime, product_picks, samples, tracking
+from app.mail.design import blocks
 from app.mail.design import store as designs
 from app.mail.feedback import postmark
-from app.mail.render import render
+from app.mail.render import default_design, render
 from app.mail.transport import transports
 from app.models import Checkout, Customer, Message, Order, Store
 
@@ -31,9 +32,11 @@ def addressee(session: Session, message: Message) -> Customer | None:
     return customer if consent.own_address(customer, message.email) else None
 
 
-def context_for(session: Session, store: Store, message: Message) -> dict[str, Any]:
+def context_for(session: Session, store: Store, message: Message,
+                recommend: bool = True) -> dict[str, Any]:
     """What a template sees: the store, the customer (to their own address only), and the rows
-    the message refers to, read now (prices and stock as they are at send time)."""
+    the message refers to, read now (prices and stock as they are at send time); without
+    `recommend`, no recommendations (the design shows none: two reads saved)."""
     settings = store.effective_settings
     customer = addressee(session, message)
     context: dict[str, Any] = {
@@ -54,7 +57,7 @@ def context_for(session: Session, store: Store, message: Message) -> dict[str, A
         context["shipment"] = orders.latest_shipment(session, store.id, context["order"].id)
     if "product_ids" in message.context:
         context["products"] = product_picks.products(session, store.id, message.context["product_ids"])
-    if customer is not None:
+    if customer is not None and recommend:
         context["recommendations"] = product_picks.recommendations(
             session, store.id, customer, context.get("order"))
     if message.context.get("sample"):
@@ -83,10 +86,15 @@ def list_unsubscribe(store: Store, unsubscribe_url: str) -> str:
     return ", ".join(targets)
 
 
-def build(session: Session, store: Store, message: Message) -> EmailMessage:
-    """Render and assemble the message; headers appear exactly once each."""
-    context = context_for(session, store, message)
-    rendered = render(message.template, context, designs.for_message(session, message))
+def build(session: Session, store: Store, message: Message,
+          designs_read: dict | None = None) -> EmailMessage:
+    """Render and assemble the message; headers appear exactly once each. `designs_read`: the
+    designs a mail job has read for its earlier messages (app.mail.design.store.for_message)."""
+    design = (designs.for_message(session, message, designs_read)
+              or default_design(message.template))
+    context = context_for(session, store, message,
+                          recommend=design is None or blocks.shows_recommendations(design))
+    rendered = render(message.template, context, design)
     headers = [("From", sender(store)), ("To", message.email), ("Subject", rendered.subject),
                # The app's clock, which `tick --at` and the demo move.
                ("Date", format_datetime(clock.now())), ("Message-ID", message.message_id),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable
@@ -160,17 +160,37 @@ def deliver(message_id: int, at: str | None = None) -> str:
     return deliver_as((deliver, ()), message_id, at)
 
 
+@dataclass
+class _JobState:
+    """What one mail job's deliveries share: the designs read, and the `sent` write owed for the
+    message it sent last, made in the transaction that claims the next one (one transaction per
+    message instead of two). Owed, that message is `sending`, and the next is still `queued`
+    until that transaction commits: a worker killed in between leaves one row `sending`."""
+    designs: dict = field(default_factory=dict)
+    owed: tuple[Message, datetime] | None = None
+
+    def settle(self) -> None:
+        """Write the owed `sent` in a transaction of its own (the job ends, or a claim failed)."""
+        owed, self.owed = self.owed, None
+        if owed is not None:
+            _record_sent(*owed)
+
+
 def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) -> str:
     """What the mail job of `lane` (its function and arguments between the message id and `at`)
     does: deliver, then deliver the jobs of the same lane waiting behind it."""
+    state = _JobState()
     with clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext():
-        status = _deliver(lane, message_id)
-        if status != "deferred":  # over the rate, the ones behind wait their own turn
-            _deliver_taken(lane, at)
+        try:
+            status = _deliver(lane, message_id, state)
+            if status != "deferred":  # over the rate, the ones behind wait their own turn
+                _deliver_taken(lane, at, state)
+        finally:
+            state.settle()
         return status
 
 
-def _deliver_taken(lane: tuple[Callable, tuple], at: str | None) -> None:
+def _deliver_taken(lane: tuple[Callable, tuple], at: str | None, state: _JobState) -> None:
     """Deliver messages whose jobs wait at the head of the lane's queue, one at a time, each as
     its own job would: a worker killed here leaves at most the one being sent `sending`, and the
     rest `queued` (the sweep queues them again)."""
@@ -178,7 +198,7 @@ def _deliver_taken(lane: tuple[Callable, tuple], at: str | None) -> None:
     taken = [args[0] for args in batch.take(job, (*lead, at), BATCH - 1)]
     for done, message_id in enumerate(taken):
         try:
-            _deliver(lane, message_id)
+            _deliver(lane, message_id, state)
         except Exception:
             # Their jobs are gone: this one and the rest go back as jobs of their own (retried
             # with backoff should this one fail again), and this job fails, for all to see.
@@ -186,7 +206,7 @@ def _deliver_taken(lane: tuple[Callable, tuple], at: str | None) -> None:
             raise
 
 
-def _deliver(lane: tuple[Callable, tuple], message_id: int) -> str:
+def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) -> str:
     context = {"message_id": message_id}
     wait = send_rate.wait()
     if wait:
@@ -196,8 +216,16 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int) -> str:
         job, lead = lane
         jobs.follow_up(job, timedelta(seconds=wait), message_id, *lead, _frozen())
         return "deferred"
-    with db.session() as session:
-        claimed = _claim(session, message_id, context)
+    owed, state.owed = state.owed, None
+    try:
+        with db.session() as session:
+            if owed is not None:
+                _write_sent(session, *owed)
+            claimed = _claim(session, message_id, context, state.designs)
+    except Exception:
+        state.owed = owed
+        state.settle()  # as it would have been written before this claim began
+        raise
     if isinstance(claimed, str):
         return claimed
     message, mime = claimed
@@ -216,15 +244,16 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int) -> str:
         _set_status(message_id, "unknown", f"connection lost during send: {error}")
         log.warning("message delivery unknown", extra=context)
         return "unknown"
-    _record_sent(message)
+    state.owed = (message, clock.now())
     log.info("message sent", extra=context)
     return "sent"
 
 
-def _claim(session: Session, message_id: int, context: dict) -> str | tuple[Message, EmailMessage]:
-    """Lock the row, check that it may still go, build it and mark it `sending` (committed
-    before the send, so a worker killed mid-send never sends it again). Returns the message
-    and its MIME, or the status it keeps when it does not go."""
+def _claim(session: Session, message_id: int, context: dict,
+           designs: dict) -> str | tuple[Message, EmailMessage]:
+    """Lock the row, check that it may still go, build it (with the `designs` its job has read)
+    and mark it `sending` (committed before the send, so a worker killed mid-send never sends it
+    again). Returns the message and its MIME, or the status it keeps when it does not go."""
     _hold_loaded_rows(session)
     # The store and the address's suppression come with the row (read, not locked): one round
     # trip. They are as of before any wait for the lock; but whoever holds a queued message's
@@ -244,7 +273,7 @@ def _claim(session: Session, message_id: int, context: dict) -> str | tuple[Mess
         message.status, message.reason = "cancelled", reason
         log.info("message cancelled: %s", reason, extra=context)
         return "cancelled"
-    mime = compose.build(session, store, message)
+    mime = compose.build(session, store, message, designs)
     message.status, message.subject = "sending", mime["Subject"]
     return message, mime
 
@@ -257,17 +286,22 @@ def _hold_loaded_rows(session: Session) -> None:
     event.listen(session, "loaded_as_persistent", lambda _session, row: held.append(row))
 
 
-def _record_sent(message: Message) -> None:
+def _write_sent(session: Session, message: Message, sent_at: datetime) -> None:
     """The one write after a send: the row marked sent and its customers' counts, together."""
-    sent = _status(message.id, "sent", sent_at=clock.now())
+    session.execute(_status(message.id, "sent", sent_at=sent_at))
+    metrics.message_recorded(session, message)
+
+
+def _record_sent(message: Message, sent_at: datetime) -> None:
+    """`_write_sent` in a transaction of its own; the row marked sent whatever the counts'
+    upkeep met."""
     try:
         with db.session() as session:
-            session.execute(sent)
-            metrics.message_recorded(session, message)
+            _write_sent(session, message, sent_at)
     except Exception:
         # The message has left, whatever the counts' upkeep met: its row must say so.
         with db.session() as session:
-            session.execute(sent)
+            session.execute(_status(message.id, "sent", sent_at=sent_at))
         raise
 
 

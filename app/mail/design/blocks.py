@@ -54,6 +54,13 @@ SAMPLE = {**merchant_text.SAMPLE, "sender_name": "The Fernhill team", "order_nam
           "customer_name": "Ana Lima", "customer_email": "ana@example.com"}
 
 
+def shows_recommendations(design: dict) -> bool:
+    """Whether drawing `design` can show the customer's recommendations (a grid of them, or a
+    block shown on whether the email has products): a send reads them only then."""
+    return any(block.get("source") == "recommendations"
+               or block.get("if") in ("products", "no_products") for block in design["blocks"])
+
+
 def _shows(show: str | None, context: dict[str, Any]) -> bool:
     """A block's `if`: shown only when the email has (or lacks) the thing it names."""
     if show is None:

@@ -49,20 +49,33 @@ def current(session: Session, store_id: int, flow: str, step: str, template: str
     return row.design if row is not None else default_design(template)
 
 
-def for_message(session: Session, message: Message) -> dict | None:
+def for_message(session: Session, message: Message, read: dict | None = None) -> dict | None:
     """The store's own design of the email a message is (None: render's default applies); a
-    campaign's message is drawn from its campaign's design."""
-    if "campaign_id" in message.context:
-        campaign = stores.get_owned(session, Campaign, message.store_id,
-                                    message.context["campaign_id"])
-        return campaign.design if campaign is not None else None
+    campaign's message is drawn from its campaign's design. `read` keeps what was read for the
+    next messages of one mail job (its batch): a design saved meanwhile is used from the next
+    job on, as if the batch had been sent a moment earlier."""
+    key = (message.store_id, message.context.get("campaign_id"), *_email_of(message))
+    if read is not None and key in read:
+        return read[key]
+    if key[1] is not None:
+        campaign = stores.get_owned(session, Campaign, message.store_id, key[1])
+        design = campaign.design if campaign is not None else None
+    else:
+        row = own(session, message.store_id, *key[2:])
+        design = row.design if row is not None else None
+    if read is not None:
+        read[key] = design
+    return design
+
+
+def _email_of(message: Message) -> tuple[str, str]:
+    """The (flow, step) whose design a message is drawn from, outside a campaign."""
     flow, _, step = message.template.partition("/")
     if DESIGN_OF in message.context:
         flow, step = message.context[DESIGN_OF]
     elif message.flow and message.step:  # a run's send: a built flow's step is named there
         flow, step = message.flow, message.step
-    row = own(session, message.store_id, flow, step)
-    return row.design if row is not None else None
+    return flow, step
 
 
 def save(session: Session, store_id: int, flow: str, step: str, design, actor: str,
