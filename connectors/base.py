@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Iterator, Mapping, Union
 
-from connectors.sync import Change, Grant, Page, StoreAccess
+from connectors.sync import Change, Grant, Page, StoreAccess, TryLater
 
 
 class PayloadError(ValueError):
@@ -38,6 +38,12 @@ class CodeTaken(Refused):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, permission=False)
+
+
+class CodeRefused(str):
+    """Why the platform will not make one code, for something about that code's record (an
+    invalid customer or address): asking again will not help. A str, so it reads as any other
+    reason; a plain str reason (an outage, a missing scope) is worth asking again."""
 
 
 @dataclass(frozen=True)
@@ -246,6 +252,9 @@ class Connector(ABC):
     backfill_resources: tuple[str, ...] = ()
     # How often reconciliation asks the store what changed.
     reconcile_every: timedelta = timedelta(hours=1)
+    # How many discount codes a campaign asks for at once, between two reads of its status: a
+    # platform's batch, or (one call each, as Shopify's) about 10 s at its usual request rate.
+    code_batch: int = 50
 
     @property
     def app_secret(self) -> str | None:
@@ -286,9 +295,11 @@ class Connector(ABC):
     def create_discounts(self, store: StoreAccess, offers: list[CodeOffer], *, percent: float,
                          starts_at: datetime) -> dict[str, str | None]:
         """Create one single-use percentage code per offer: code -> None once made, else why
-        not; one offer's failure, refused or transient, is its own. A code the store already has
-        counts as made: codes are random, so it is this one, made before a crash. By default,
-        one create_discount each; NotImplementedError where codes cannot be made at all."""
+        not (a CodeRefused when the platform refused that code's record); one offer's failure is
+        its own, except a spent API budget, which leaves the rest unasked (each would wait
+        for it). A code the store already has counts as made: the caller keeps its codes unique,
+        so it is this one, made before a crash. By default, one create_discount each;
+        NotImplementedError where codes cannot be made at all."""
         answers: dict[str, str | None] = {}
         for offer in offers:
             try:
@@ -298,11 +309,21 @@ class Connector(ABC):
                 answers[offer.code] = None
             except CodeTaken:
                 answers[offer.code] = None
+            except Refused as error:
+                answers[offer.code] = str(error) if error.permission else CodeRefused(error)
             except NotImplementedError:
                 raise
+            except TryLater as error:  # the next ones would wait for the same budget
+                unasked = [other.code for other in offers if other.code not in answers]
+                return {**answers, **dict.fromkeys(unasked, str(error))}
             except Exception as error:  # noqa: BLE001 - this code alone waits; asked again later
                 answers[offer.code] = str(error) or type(error).__name__
         return answers
+
+    def code_problem(self, store: StoreAccess) -> str | None:
+        """Why the store cannot make discount codes for good (a scope not granted, no keys), as
+        far as its credentials tell without asking; None when it can."""
+        return f"{self.title} stores cannot make discount codes yet"
 
     def write_consent(self, store: StoreAccess, *, customer_platform_id: int, state: str,
                       opt_in_level: str | None, updated_at: datetime) -> bool:

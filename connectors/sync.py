@@ -20,6 +20,7 @@ class StoreAccess:
     webhook_secret: str | None = None
     refresh_token: str | None = None
     access_token_expires_at: datetime | None = None
+    scopes: str | None = None  # what an OAuth grant allowed (None: not known, a custom app)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class ShopifyStub:
         self.consent_updates: dict[str, list[dict]] = defaultdict(list)
         # shop -> userErrors to answer consent updates with (input refused, e.g. no email)
         self.consent_user_errors: dict[str, list[dict]] = defaultdict(list)
+        # shop -> customer gid -> userErrors to refuse that customer's discount codes with
+        self.discount_user_errors: dict[str, dict[str, list[dict]]] = defaultdict(dict)
         self.tags_added: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         self.tags_removed: dict[str, list[tuple[str, list[str]]]] = defaultdict(list)
         # shop -> scopes its token lacks: a mutation needing one is answered ACCESS_DENIED
@@ -154,6 +156,12 @@ class ShopifyStub:
             if "write_discounts" in self.missing_scopes[shop]:
                 return fixture("access_denied.json")
             code = variables["basicCodeDiscount"]["code"]
+            buyers = variables["basicCodeDiscount"]["context"].get("customers", {}).get("add", [])
+            refusal = next((self.discount_user_errors[shop][gid] for gid in buyers
+                            if gid in self.discount_user_errors[shop]), None)
+            if refusal:
+                return {"data": {"discountCodeBasicCreate": {"codeDiscountNode": None,
+                                                             "userErrors": refusal}}}
             if any(made["code"] == code for made in self.discounts[shop]):
                 return {"data": {"discountCodeBasicCreate": {
                     "codeDiscountNode": None,

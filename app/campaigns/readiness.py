@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.audiences import segments
-from app.campaigns import groups, sending
+from app.campaigns import codes, groups, sending
 from app.core import settings as store_settings
 from app.mail.rate import send_rate
 from app.models import Campaign, Store
+from app.sync import discounts
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,11 @@ class Check:
 
 
 def checks(store: Store, design: dict) -> list[Check]:
-    """Postal address, unsubscribe link and sender: what a marketing email must carry."""
+    """Postal address, unsubscribe link and sender: what a marketing email must carry; and, for
+    a design with a discount block, that the store lets us make codes (else every recipient
+    would wait for one)."""
     settings = store.effective_settings
-    return [
+    found = [
         Check("Postal address", bool(settings["postal_address"]),
               "Marketing email must carry the store's postal address: add it in Settings."),
         Check("Unsubscribe link", any(block["type"] == "footer" for block in design["blocks"]),
@@ -33,6 +36,10 @@ def checks(store: Store, design: dict) -> list[Check]:
         Check("Sender", bool(settings["from_email"]) and not store_settings.problems(store.settings),
               "Set the sender's name and address in Settings (and fix any setting it names)."),
     ]
+    if codes.offer(design) is not None:
+        cannot = discounts.code_problem(store)
+        found.append(Check("Discount codes", cannot is None, cannot or ""))
+    return found
 
 
 def estimate(session: Session, campaign: Campaign) -> dict:

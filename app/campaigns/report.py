@@ -30,6 +30,9 @@ def figures(session: Session, store: Store, campaign: Campaign) -> dict:
         "recipients": sum(counts.values()), "pending": counts.get("pending", 0),
         "skipped_frequency_cap": counts.get(CAPPED, 0),
         "skipped_no_consent": counts.get(UNWANTED, 0),
+        # The platform's words for each code it refused for good, and how many.
+        "skipped_code_refused": {reason: n for reason, n in counts.items()
+                                 if reason.startswith(codes.REFUSED)},
         "sent": stats.sent, "opened": stats.opened, "clicked": stats.clicked,
         "unsubscribed": stats.unsubscribed, "bounced": stats.bounced,
         "complained": stats.complained, "orders": stats.orders,

@@ -42,7 +42,11 @@ POLICIES = {
     # A campaign's mail: the same job id, so the outbox's sweep sees it waiting.
     campaign_sending.deliver: Policy("campaigns", CAMPAIGNS, id="mail-{0}", about=Message,
                                      retry=MAIL_RETRY),
+    # A chunk with discount codes asks Shopify for them one call at a time, in 10 slices of
+    # 50 (CHUNK / code_batch): about 10 s a slice at its usual rate, a minute throttled. A job cut
+    # off loses only the slice in flight's notes (the codes are asked again, "already exists").
     campaign_sending.send_chunk: Policy("campaigns", CAMPAIGNS, id="campaign-{0}-{1}-{2}",
+                                        timeout=timedelta(minutes=10),
                                         retry=Retry(max=3, interval=[10, 60, 300]),
                                         result_ttl=timedelta(0), failure_ttl=timedelta(hours=1)),
     # At its due time (RQ's scheduler); the sweep picks a winner whose job was lost.

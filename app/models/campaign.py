@@ -63,6 +63,9 @@ class CampaignRecipient(StoreOwned, Base):
         UniqueConstraint("campaign_id", "customer_id"),
         # The sending chunks walk a campaign's pending recipients by id.
         Index("ix_campaign_recipients_campaign_id_status_id", "campaign_id", "status", "id"),
+        # Never one code for two recipients: "already exists" then means made by our own try.
+        Index("uq_campaign_recipients_store_id_discount_code", "store_id", "discount_code",
+              unique=True),
     )
 
     campaign_id: Mapped[int] = mapped_column(
@@ -84,3 +87,6 @@ class CampaignRecipient(StoreOwned, Base):
     discount_code: Mapped[str | None] = mapped_column(String(32))
     discount_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     discount_made: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # How often the platform refused that code's record; at codes.REFUSALS the recipient is
+    # skipped.
+    discount_refusals: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")

@@ -25,7 +25,7 @@ def of(store: Store) -> StoreAccess:
         store_id=store.id, platform=store.platform, domain=store.domain,
         installed=store.installed, access_token=store.access_token, api_key=store.api_key,
         webhook_secret=store.webhook_secret, refresh_token=store.refresh_token,
-        access_token_expires_at=store.access_token_expires_at)
+        access_token_expires_at=store.access_token_expires_at, scopes=store.scopes)
 
 
 def keep_grant(store: Store, grant: Grant) -> None:

@@ -46,3 +46,14 @@ def create_codes(store: Store, offers: list[CodeOffer], percent: float) -> dict[
     except NotImplementedError:
         return dict.fromkeys((offer.code for offer in offers),
                              f"{store.platform} stores cannot make codes yet")
+
+
+def code_problem(store: Store) -> str | None:
+    """Why the store cannot make discount codes at all, as far as its credentials tell (a
+    campaign's check list); None when it can."""
+    return connectors.get(store.platform).code_problem(access.of(store))
+
+
+def batch_size(store: Store) -> int:
+    """How many codes to ask the store's platform for at once."""
+    return connectors.get(store.platform).code_batch

@@ -68,6 +68,15 @@ class ShopifyConnector(Connector):
                 raise CodeTaken(str(error)) from error
             raise _refused(error) from error
 
+    def code_problem(self, store: StoreAccess) -> str | None:
+        """An OAuth grant without write_discounts; a custom app's scopes are not known here
+        (its refusal, when it comes, leaves the codes waiting and says so)."""
+        granted = {scope.strip() for scope in (store.scopes or "").split(",")}
+        if store.scopes is not None and discounts.SCOPE not in granted:
+            return (f"Shopify has not granted Storeflow the {discounts.SCOPE} access scope: "
+                    "approve it by opening the app from the Shopify admin again.")
+        return None
+
     def write_consent(self, store: StoreAccess, *, customer_platform_id: int, state: str,
                       opt_in_level: str | None, updated_at: datetime) -> bool:
         """customerEmailMarketingConsentUpdate; refused without the write_customers scope."""

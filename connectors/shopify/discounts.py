@@ -5,6 +5,8 @@ from datetime import datetime
 
 from connectors.shopify.admin import AdminClient, mutation_result
 
+# The access scope discountCodeBasicCreate needs.
+SCOPE = "write_discounts"
 CREATE = """mutation discountCodeBasicCreate($basicCodeDiscount: DiscountCodeBasicInput!) {
   discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
     codeDiscountNode { id } userErrors { field code message } } }"""

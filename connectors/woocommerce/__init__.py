@@ -23,6 +23,7 @@ class WooCommerceConnector(Connector):
     backfill_resources = tuple(sync.TOPICS)
     # WooCommerce disables failing webhooks silently; 15 minutes bounds what a store misses.
     reconcile_every = timedelta(minutes=15)
+    code_batch = BATCH
 
     def read_delivery(self, headers: Mapping[str, str]) -> Delivery:
         return read_delivery(headers)
@@ -56,6 +57,13 @@ class WooCommerceConnector(Connector):
                         customer_platform_id: int | None = None) -> None:
         """A single-use percent coupon restricted to the recipient's email (it starts at once)."""
         WooClient.for_store(store).post("coupons", coupon_request(code, percent, email, expires_at))
+
+    def code_problem(self, store: StoreAccess) -> str | None:
+        """Coupons are written with the store's REST API keys."""
+        if not (store.api_key and store.access_token):
+            return ("Storeflow has no WooCommerce REST API keys for this store: connect it again "
+                    "with keys that may write (Read/Write).")
+        return None
 
     def create_discounts(self, store: StoreAccess, offers: list[CodeOffer], *, percent: float,
                          starts_at: datetime) -> dict[str, str | None]:

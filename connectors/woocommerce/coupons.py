@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from connectors.base import CodeRefused
+
 # WooCommerce takes at most this many items per batch request (WC_REST_Controller's
 # check_batch_limit, the `woocommerce_rest_batch_items_limit` filter's default).
 BATCH = 100
@@ -32,12 +34,13 @@ def coupon_request(code: str, percent: float, email: str | None, expires_at: dat
 
 
 def batch_answers(codes: list[str], body: dict) -> dict[str, str | None]:
-    """Each code of a batch's `create` list -> None once made (or already there: codes are
-    random, so it is ours, made before a crash), else WooCommerce's reason. Its answers come
-    in the order asked; an item that failed is `{"id": 0, "error": {"code", "message"}}`."""
+    """Each code of a batch's `create` list -> None once made (or already there: our codes are
+    unique, so it is ours, made before a crash), else WooCommerce's reason (its refusal of that
+    coupon a CodeRefused). Its answers come in the order asked; an item that failed is
+    `{"id": 0, "error": {"code", "message"}}`."""
     answers: dict[str, str | None] = {code: "WooCommerce did not answer for it" for code in codes}
     for code, item in zip(codes, body.get("create") or []):
         error = item.get("error") if isinstance(item, dict) else {"message": "not an object"}
-        answers[code] = None if not error or error.get("code") == TAKEN else str(
+        answers[code] = None if not error or error.get("code") == TAKEN else CodeRefused(
             error.get("message") or error.get("code"))
     return answers

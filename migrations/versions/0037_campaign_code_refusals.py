@@ -1,0 +1,25 @@
+"""campaign recipients: a store's campaign codes unique (an "already exists" answer can then only
+be our own earlier attempt), and how often the platform refused a recipient's code (issue 21).
+
+Revision ID: 0037
+Revises: 0036
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0037'
+down_revision = '0036'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column('campaign_recipients', sa.Column('discount_refusals', sa.SmallInteger(),
+                                                   nullable=False, server_default='0'))
+    op.create_index('uq_campaign_recipients_store_id_discount_code', 'campaign_recipients',
+                    ['store_id', 'discount_code'], unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index('uq_campaign_recipients_store_id_discount_code', 'campaign_recipients')
+    op.drop_column('campaign_recipients', 'discount_refusals')
