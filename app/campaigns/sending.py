@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import (BigInteger, String, Text, cast, column, exists, func, literal, or_, select,
-                        union, update, values)
+from sqlalchemy import (BigInteger, String, Text, any_, exists, func, literal, or_, select, union,
+                        update)
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from app import jobs
 from app.audiences import segments, sql
 from app.campaigns import abtest, codes, groups, timing
 from app.core import audit, clock
-from app.core.db import db
+from app.core.db import array, db
 from app.ingest import consent
 from app.mail import outbox
 from app.models import Campaign, CampaignRecipient, Customer, Message, Store, Suppression
@@ -241,14 +241,14 @@ def _mark(session: Session, store_id: int, reasons: dict[int, str | None],
     """In one UPDATE: each recipient queued with its message, or skipped for its reason."""
     if not reasons:
         return
-    marks = values(column("id", BigInteger), column("status", String), column("reason", Text),
-                   column("message_id", BigInteger), name="marks").data(
-        [(recipient, "skipped" if reason else "queued", reason, messages.get(recipient))
-         for recipient, reason in reasons.items()])
+    marks = func.unnest(
+        array(list(reasons), BigInteger),
+        array(["skipped" if reason else "queued" for reason in reasons.values()], String),
+        array(list(reasons.values()), Text),
+        array([messages.get(recipient) for recipient in reasons], BigInteger),
+    ).table_valued("id", "status", "reason", "message_id").render_derived()
     session.execute(update(R).where(R.store_id == store_id, R.id == marks.c.id).values(
-        # Cast: a column of NULLs alone (a chunk skipped whole) reads as text.
-        status=marks.c.status, reason=marks.c.reason,
-        message_id=cast(marks.c.message_id, BigInteger),
+        status=marks.c.status, reason=marks.c.reason, message_id=marks.c.message_id,
     ).execution_options(synchronize_session=False))
 
 
@@ -266,8 +266,8 @@ def _capped(session: Session, campaign: Campaign, recipients: list) -> set:
     rows = session.execute(select(Message.customer_id, Message.email).where(
         Message.store_id == campaign.store_id, Message.marketing.is_(True),
         Message.status.in_(COUNTED), Message.created_at > clock.now() - timedelta(hours=hours),
-        or_(Message.customer_id.in_([r.customer_id for r in recipients]),
-            Message.email.in_([r.email for r in recipients])))).all()
+        or_(Message.customer_id == any_(array([r.customer_id for r in recipients], BigInteger)),
+            Message.email == any_(array([r.email for r in recipients], String))))).all()
     return {value for row in rows for value in row if value is not None}
 
 
