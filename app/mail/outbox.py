@@ -173,11 +173,25 @@ def deliver(message_id: int, at: str | None = None) -> str:
 def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) -> str:
     """What the mail job of `lane` (its function and arguments between the message id and `at`)
     does: deliver, then deliver the jobs of the same lane waiting behind it."""
-    with clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext():
+    with _as_of(at):
         status = _deliver(lane, message_id)
         if status != "deferred":  # over the rate, the ones behind wait their own turn
             _deliver_taken(lane, at)
         return status
+
+
+def deliver_each(lane: tuple[Callable, tuple], message_ids: list[int], at: str | None) -> None:
+    """What a mail job carrying several messages does (a campaign's): deliver them one after
+    another, each as its own job of `lane` would. A worker killed here leaves at most the one
+    being sent `sending`, and the rest `queued`; one over the rate waits in a job of its own on
+    the lane; a transient failure fails the job, whose retry skips those already gone."""
+    with _as_of(at):
+        for message_id in message_ids:
+            _deliver(lane, message_id)
+
+
+def _as_of(at: str | None):
+    return clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext()
 
 
 def _deliver_taken(lane: tuple[Callable, tuple], at: str | None) -> None:
@@ -323,8 +337,18 @@ def sweep_outbox(older_than_seconds: int = 10,
                                                    Message.updated_at < cutoff)
             .order_by(Message.id).limit(5000)
         ).all()
-    swept = [(message_id, flow) for message_id, flow in rows
-             if not jobs.job_pending(f"mail-{message_id}", started_grace)]
+    # A job carrying several messages (a campaign's) is named after the first and sends it
+    # last, so while any of them is queued its first is too, and comes first here.
+    carried: set[int] = set()
+    swept = []
+    for message_id, flow in rows:
+        if message_id in carried:
+            continue
+        job = jobs.pending_job(f"mail-{message_id}", started_grace)
+        if job is None:
+            swept.append((message_id, flow))
+        else:
+            carried.update(next((arg for arg in job.args if isinstance(arg, list)), ()))
     for message_id, flow in swept:
         enqueue_delivery(message_id, flow)
     if swept:
