@@ -302,10 +302,10 @@ def test_a_recipient_who_withdraws_consent_after_the_send_started_is_not_mailed(
 def test_campaign_mail_over_the_transport_rate_waits_on_the_campaigns_queue(
         tea_shop, storeflow, smtp_sink, config):
     storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
-    work("campaigns", max_jobs=1)  # the chunk: three deliveries waiting on the campaigns queue
+    work("campaigns", max_jobs=1)  # the chunk: one job for its three deliveries
     send_rate.configure("2/minute", config.redis_url)
     try:
-        work("campaigns", max_jobs=1)  # one job: its own and the two behind it, one over the rate
+        work("campaigns", max_jobs=1)  # one job carrying the three, one over the rate
     finally:
         send_rate.configure(None, config.redis_url)
 
@@ -317,3 +317,25 @@ def test_campaign_mail_over_the_transport_rate_waits_on_the_campaigns_queue(
     deferred.perform()  # the window has passed: it leaves, as the campaign's last
     assert addressees(smtp_sink) == REACHED
     assert listed(storeflow, tea_shop) == ["sent", "Spring", "teas"]
+
+
+def test_a_chunk_queues_one_mail_job_for_several_and_the_sweep_counts_them_all_waiting(
+        tea_shop, storeflow, run_jobs, smtp_sink):
+    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
+    work("campaigns", max_jobs=1)  # the chunk
+    ids = [message.id for message in campaign_messages()]
+    assert broker.queue("campaigns").job_ids == [f"mail-{ids[0]}"]
+    assert outbox.sweep_outbox(older_than_seconds=-1) == 0  # none is owed a job
+    run_jobs()
+    assert addressees(smtp_sink) == REACHED
+
+
+def test_the_messages_of_a_lost_several_message_job_are_queued_again_once_each(
+        tea_shop, storeflow, run_jobs, smtp_sink):
+    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
+    work("campaigns", max_jobs=1)
+    broker.queue("campaigns").empty()  # Redis lost the mail job
+    assert outbox.sweep_outbox(older_than_seconds=-1) == 3
+    assert outbox.sweep_outbox(older_than_seconds=-1) == 0  # their new jobs are waiting
+    run_jobs()
+    assert addressees(smtp_sink) == REACHED

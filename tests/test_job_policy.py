@@ -76,7 +76,7 @@ def test_every_function_queued_anywhere_is_in_the_table(app):
     declared = {name.rpartition(".")[2] for name in jobs.POLICIES}
     assert queued - {"job", "func"} <= declared  # `job`/`func`: the generic helpers' parameters
     assert {job.__name__ for job, _ in PERIODIC} <= declared
-    assert {"ingest", "advance", "deliver", "summarize", "consent", "tag"} <= queued
+    assert {"ingest", "advance", "deliver_several", "summarize", "consent", "tag"} <= queued
 
 
 def test_a_job_queued_under_a_path_a_release_moved_still_runs(app, monkeypatch):

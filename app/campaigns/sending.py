@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from sqlalchemy import (BigInteger, String, Text, cast, column, exists, func, literal, or_, select,
-                        union, update, values)
+from sqlalchemy import (BigInteger, String, Text, exists, func, literal, or_, select, union,
+                        update)
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from app import jobs
 from app.audiences import segments, sql
 from app.campaigns import abtest, codes, groups, timing
 from app.core import audit, clock
-from app.core.db import db
+from app.core.db import array, db
 from app.ingest import consent
 from app.mail import outbox
 from app.models import Campaign, CampaignRecipient, Customer, Message, Store, Suppression
@@ -215,7 +215,7 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
         capped = _capped(session, campaign, rows)
         # The consent ledger keeps what a message is queued on, so it is judged now.
         reasons = {row.id: UNWANTED if not row.still_wanted else
-                   CAPPED if capped & {row.customer_id, row.email} else None for row in rows}
+                   CAPPED if row.id in capped else None for row in rows}
         going = [row for row in rows if reasons[row.id] is None]
         queued = outbox.queue_messages(
             session, store_id=campaign.store_id, template="campaign", marketing=True,
@@ -225,8 +225,10 @@ def send_chunk(campaign_id: int, first: int, last: int) -> int:
                       for row in going])
         _mark(session, campaign.store_id, reasons, dict(zip((row.id for row in going), queued)))
     instant = clock.frozen()
-    jobs.enqueue_many(deliver, [(message_id, campaign_id, instant.isoformat() if instant else None)
-                                for message_id in queued])
+    ids = sorted(queued)
+    jobs.enqueue_many(deliver_several, [
+        (campaign_id, ids[start:start + outbox.BATCH], instant.isoformat() if instant else None)
+        for start in range(0, len(ids), outbox.BATCH)])
     _finish(campaign_id)
     return len(queued)
 
@@ -241,14 +243,14 @@ def _mark(session: Session, store_id: int, reasons: dict[int, str | None],
     """In one UPDATE: each recipient queued with its message, or skipped for its reason."""
     if not reasons:
         return
-    marks = values(column("id", BigInteger), column("status", String), column("reason", Text),
-                   column("message_id", BigInteger), name="marks").data(
-        [(recipient, "skipped" if reason else "queued", reason, messages.get(recipient))
-         for recipient, reason in reasons.items()])
+    marks = func.unnest(
+        array(list(reasons), BigInteger),
+        array(["skipped" if reason else "queued" for reason in reasons.values()], String),
+        array(list(reasons.values()), Text),
+        array([messages.get(recipient) for recipient in reasons], BigInteger),
+    ).table_valued("id", "status", "reason", "message_id").render_derived()
     session.execute(update(R).where(R.store_id == store_id, R.id == marks.c.id).values(
-        # Cast: a column of NULLs alone (a chunk skipped whole) reads as text.
-        status=marks.c.status, reason=marks.c.reason,
-        message_id=cast(marks.c.message_id, BigInteger),
+        status=marks.c.status, reason=marks.c.reason, message_id=marks.c.message_id,
     ).execution_options(synchronize_session=False))
 
 
@@ -257,18 +259,26 @@ _still_wanted = ((Customer.email == R.email) & (Customer.email_consent == consen
                  ).label("still_wanted")
 
 
-def _capped(session: Session, campaign: Campaign, recipients: list) -> set:
-    """Customer ids and addresses among these recipients that had a marketing email within the
-    store's frequency cap (empty when the campaign bypasses it or the store has no cap)."""
+def _capped(session: Session, campaign: Campaign, recipients: list) -> set[int]:
+    """The ids of these recipients who had a marketing email (to their customer or address)
+    within the store's frequency cap (none when the campaign bypasses it or the store has no
+    cap)."""
     hours = session.get(Store, campaign.store_id).effective_settings["frequency_cap_hours"]
     if campaign.bypass_frequency_cap or not hours or not recipients:
         return set()
-    rows = session.execute(select(Message.customer_id, Message.email).where(
+    chunk = func.unnest(array([r.id for r in recipients], BigInteger),
+                        array([r.customer_id for r in recipients], BigInteger),
+                        array([r.email for r in recipients], String),
+                        ).table_valued("id", "customer_id", "email").render_derived()
+    recent = select(Message.id).where(
         Message.store_id == campaign.store_id, Message.marketing.is_(True),
-        Message.status.in_(COUNTED), Message.created_at > clock.now() - timedelta(hours=hours),
-        or_(Message.customer_id.in_([r.customer_id for r in recipients]),
-            Message.email.in_([r.email for r in recipients])))).all()
-    return {value for row in rows for value in row if value is not None}
+        Message.status.in_(COUNTED), Message.created_at > clock.now() - timedelta(hours=hours))
+    # Asked recipient by recipient, so each question is an index lookup by customer or by
+    # address. Asked for the whole chunk at once, the planner scanned every message of the
+    # window (the campaign's own, newer than the statistics: it thought them few) for each chunk.
+    return set(session.execute(select(chunk.c.id).where(or_(
+        recent.where(Message.customer_id == chunk.c.customer_id).exists(),
+        recent.where(Message.email == chunk.c.email).exists()))).scalars())
 
 
 def _finish(campaign_id: int) -> None:
@@ -291,6 +301,14 @@ def deliver(message_id: int, campaign_id: int, at: str | None = None) -> str:
     status = outbox.deliver_as(lane(key(campaign_id)), message_id, at)
     _finish(campaign_id)
     return status
+
+
+def deliver_several(campaign_id: int, message_ids: list[int], at: str | None = None) -> None:
+    """The mail job a chunk queues for up to outbox.BATCH of its messages (one RQ job, not one
+    each): named after the first, which it sends last (the outbox's sweep counts on it), on the
+    campaigns queue; the last one marks the campaign sent."""
+    outbox.deliver_each(lane(key(campaign_id)), message_ids[::-1], at)
+    _finish(campaign_id)
 
 
 def lane(flow: str | None) -> tuple | None:

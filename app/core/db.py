@@ -6,7 +6,8 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import MetaData, create_engine, event, exc
+from sqlalchemy import BindParameter, MetaData, bindparam, create_engine, event, exc
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -93,3 +94,10 @@ def _ping_when_idle(engine: Engine) -> None:
 
 db = Database()
 os.register_at_fork(after_in_child=db._after_fork)
+
+
+def array(items: list, item_type) -> BindParameter:
+    """A list bound as one PostgreSQL array of `item_type`: a statement over many rows taking
+    each column as one array (`unnest`, `= ANY`) is the same statement whatever their number,
+    so SQLAlchemy compiles it once and PostgreSQL prepares it once."""
+    return bindparam(None, items, ARRAY(item_type))

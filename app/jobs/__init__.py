@@ -154,18 +154,25 @@ broker = Broker()
 def job_pending(job_id: str, started_grace: timedelta = timedelta(minutes=5)) -> bool:
     """True while a job with this id is waiting, or running with a recent heartbeat. A started
     job whose worker was killed stops beating; after `started_grace` it counts as lost."""
+    return pending_job(job_id, started_grace) is not None
+
+
+def pending_job(job_id: str, started_grace: timedelta = timedelta(minutes=5)) -> Job | None:
+    """The job with this id while it is pending (as `job_pending` says), else None."""
     if not Job.exists(job_id, broker.connection):
-        return False
+        return None
     job = Job.fetch(job_id, connection=broker.connection)
     status = job.get_status()
     if status == JobStatus.STARTED:
         beat = job.last_heartbeat or job.started_at
-        return beat is not None and beat.replace(tzinfo=timezone.utc) > _utcnow() - started_grace
-    if status == JobStatus.QUEUED:
+        pending = beat is not None and beat.replace(tzinfo=timezone.utc) > _utcnow() - started_grace
+    elif status == JobStatus.QUEUED:
         # A worker killed between taking the id off the list and starting the job leaves it
         # "queued" in name only: it must still be on its queue's list.
-        return broker.queue(job.origin).get_job_position(job_id) is not None
-    return status in WAITING
+        pending = broker.queue(job.origin).get_job_position(job_id) is not None
+    else:
+        pending = status in WAITING
+    return job if pending else None
 
 
 def _utcnow() -> datetime:

@@ -17,7 +17,7 @@ from app.ingest import sweep
 from app.ingest.pipeline import ingest
 from app.jobs import Policy
 from app.mail import outbox
-from app.models import FlowRun, Message, WebhookEvent
+from app.models import Campaign, FlowRun, Message, WebhookEvent
 from app.sync import backfill, reconcile, setup, writeback
 from app.web.ui import staff
 from flows import dryrun, engine
@@ -42,6 +42,9 @@ POLICIES = {
     # A campaign's mail: the same job id, so the outbox's sweep sees it waiting.
     campaign_sending.deliver: Policy("campaigns", CAMPAIGNS, id="mail-{0}", about=Message,
                                      retry=MAIL_RETRY),
+    # Several of a campaign's messages, named after the first (the sweep sees them waiting).
+    campaign_sending.deliver_several: Policy("campaigns", CAMPAIGNS, id="mail-{1[0]}",
+                                             about=Campaign, retry=MAIL_RETRY),
     # A chunk with discount codes asks Shopify for them one call at a time, in 10 slices of
     # 50 (CHUNK / code_batch): about 10 s a slice at its usual rate, a minute throttled. A job cut
     # off loses only the slice in flight's notes (the codes are asked again, "already exists").

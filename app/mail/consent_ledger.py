@@ -4,10 +4,11 @@ show it. A transactional email needs none, and a test send goes to staff on nobo
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, DateTime, column, insert, literal, select, true, values
+from sqlalchemy import BigInteger, DateTime, func, insert, literal, select, true
 from sqlalchemy.orm import Session
 
 from app.core import clock
+from app.core.db import array
 from app.ingest import consent
 from app.models import ConsentChange, Customer, Message, SendConsent
 
@@ -17,8 +18,9 @@ def record(session: Session, store_id: int, sent: list[tuple[int, int]]) -> None
     one INSERT ... SELECT: `sent` is (message id, customer id) pairs of one store."""
     if not sent:
         return
-    pairs = values(column("message_id", BigInteger), column("customer_id", BigInteger),
-                   name="sent").data(sent)
+    pairs = func.unnest(array([message for message, _ in sent], BigInteger),
+                        array([customer for _, customer in sent], BigInteger),
+                        ).table_valued("message_id", "customer_id").render_derived()
     # The history row that set what the customer holds (the newest of that state: a merged
     # customer's history may end with the other profile's changes).
     change = select(ConsentChange.id, ConsentChange.source).where(

@@ -15,14 +15,15 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable
 
-from sqlalchemy import and_, event, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (BigInteger, DateTime, String, and_, event, func, literal, select,
+                        update)
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
 from app import jobs
 from app.audiences import metrics
 from app.core import clock
-from app.core.db import db
+from app.core.db import array, db
 from app.jobs import batch
 from app.mail import compose, consent_ledger
 from app.mail.rate import send_rate
@@ -93,18 +94,27 @@ def queue_messages(session: Session, *, store_id: int, template: str, marketing:
     if not outgoing:
         return []
     now = clock.now()
-    rows = [dict(store_id=store_id, email=message.email, template=template, marketing=marketing,
-                 context=message.context, customer_id=message.customer_id, flow=flow,
-                 run_id=message.run_id, step=step, status="queued",
-                 message_id=f"<{uuid.uuid4().hex}@{transports.message_id_domain}>",
-                 created_at=now, updated_at=now) for message in outgoing]
-    # Executed with many parameter sets rather than one VALUES list: SQLAlchemy compiles the
-    # statement once and batches the rows itself (compiling 500 rows' VALUES took most of a
-    # chunk's time, bench/RESULTS.md).
+    keys = [f"<{uuid.uuid4().hex}@{transports.message_id_domain}>" for _ in outgoing]
+    # Each column as one array: compiling and parsing every row's parameters took most of a
+    # chunk's time (bench/RESULTS.md).
+    rows = func.unnest(
+        array([message.email for message in outgoing], String),
+        array([message.context for message in outgoing], JSONB),
+        array([message.customer_id for message in outgoing], BigInteger),
+        array([message.run_id for message in outgoing], BigInteger),
+        array(keys, String),
+    ).table_valued("email", "context", "customer_id", "run_id", "message_id").render_derived()
     written = dict(session.execute(
-        insert(Message).on_conflict_do_nothing(index_elements=["run_id", "step"])
-        .returning(Message.message_id, Message.id), rows).all())
-    ids = [written.get(row["message_id"]) for row in rows]
+        insert(Message).from_select(
+            ["store_id", "email", "template", "marketing", "context", "customer_id", "flow",
+             "run_id", "step", "status", "message_id", "created_at", "updated_at"],
+            select(literal(store_id), rows.c.email, literal(template), literal(marketing),
+                   rows.c.context, rows.c.customer_id, literal(flow, String),
+                   rows.c.run_id, literal(step, String), literal("queued"), rows.c.message_id,
+                   literal(now, DateTime(timezone=True)), literal(now, DateTime(timezone=True))))
+        .on_conflict_do_nothing(index_elements=["run_id", "step"])
+        .returning(Message.message_id, Message.id)).all())
+    ids = [written.get(key) for key in keys]
     if marketing and flow is not None:
         consent_ledger.record(session, store_id, [
             (message_id, message.customer_id) for message_id, message in zip(ids, outgoing)
@@ -180,7 +190,7 @@ def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) ->
     """What the mail job of `lane` (its function and arguments between the message id and `at`)
     does: deliver, then deliver the jobs of the same lane waiting behind it."""
     state = _JobState()
-    with clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext():
+    with _as_of(at):
         try:
             status = _deliver(lane, message_id, state)
             if status != "deferred":  # over the rate, the ones behind wait their own turn
@@ -188,6 +198,24 @@ def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) ->
         finally:
             state.settle()
         return status
+
+
+def deliver_each(lane: tuple[Callable, tuple], message_ids: list[int], at: str | None) -> None:
+    """What a mail job carrying several messages does (a campaign's): deliver them one after
+    another, each as its own job of `lane` would. A worker killed here leaves at most the one
+    being sent `sending`, and the rest `queued`; one over the rate waits in a job of its own on
+    the lane; a transient failure fails the job, whose retry skips those already gone."""
+    state = _JobState()
+    with _as_of(at):
+        try:
+            for message_id in message_ids:
+                _deliver(lane, message_id, state)
+        finally:
+            state.settle()
+
+
+def _as_of(at: str | None):
+    return clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext()
 
 
 def _deliver_taken(lane: tuple[Callable, tuple], at: str | None, state: _JobState) -> None:
@@ -347,8 +375,18 @@ def sweep_outbox(older_than_seconds: int = 10,
                                                    Message.updated_at < cutoff)
             .order_by(Message.id).limit(5000)
         ).all()
-    swept = [(message_id, flow) for message_id, flow in rows
-             if not jobs.job_pending(f"mail-{message_id}", started_grace)]
+    # A job carrying several messages (a campaign's) is named after the first and sends it
+    # last, so while any of them is queued its first is too, and comes first here.
+    carried: set[int] = set()
+    swept = []
+    for message_id, flow in rows:
+        if message_id in carried:
+            continue
+        job = jobs.pending_job(f"mail-{message_id}", started_grace)
+        if job is None:
+            swept.append((message_id, flow))
+        else:
+            carried.update(next((arg for arg in job.args if isinstance(arg, list)), ()))
     for message_id, flow in swept:
         enqueue_delivery(message_id, flow)
     if swept:
