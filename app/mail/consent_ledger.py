@@ -4,7 +4,9 @@ show it. A transactional email needs none, and a test send goes to staff on nobo
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, DateTime, column, insert, literal, select, true, values
+from sqlalchemy import (BigInteger, DateTime, bindparam, column, func, insert, literal, select,
+                        true)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.core import clock
@@ -17,8 +19,14 @@ def record(session: Session, store_id: int, sent: list[tuple[int, int]]) -> None
     one INSERT ... SELECT: `sent` is (message id, customer id) pairs of one store."""
     if not sent:
         return
-    pairs = values(column("message_id", BigInteger), column("customer_id", BigInteger),
-                   name="sent").data(sent)
+    # Two array parameters, not a VALUES list: the statement's shape is the same for any number
+    # of pairs, so SQLAlchemy compiles it once per process, not once per step (a third of a
+    # flow step's Python time, bench/RESULTS.md).
+    message_ids, customer_ids = (list(ids) for ids in zip(*sent))
+    pairs = func.unnest(bindparam("message_ids", message_ids, ARRAY(BigInteger)),
+                        bindparam("customer_ids", customer_ids, ARRAY(BigInteger)),
+                        ).table_valued(column("message_id", BigInteger),
+                                      column("customer_id", BigInteger)).render_derived("sent")
     # The history row that set what the customer holds (the newest of that state: a merged
     # customer's history may end with the other profile's changes).
     change = select(ConsentChange.id, ConsentChange.source).where(
