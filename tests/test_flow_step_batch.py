@@ -13,6 +13,7 @@ from app.jobs import broker
 from app.jobs.failing import FAILING
 from flows import engine
 from tests.flow_helpers import SAMPLE_TIME, at, enable, messages, runs
+from tests.helpers import take_lead
 from tests.seed import due_checkout_runs
 
 DUE = SAMPLE_TIME + timedelta(hours=1)
@@ -30,14 +31,6 @@ def due(shop):
     return make
 
 
-def take_lead() -> tuple:
-    """Pop the first job off the flows queue as a worker does; its arguments."""
-    flows = broker.queue("flows")
-    job = flows.fetch_job(flows.job_ids[0])
-    flows.remove(job)
-    return job.args
-
-
 def steps() -> dict[int, int]:
     return {run.id: run.step for run in runs()}
 
@@ -51,10 +44,22 @@ def sent_once() -> bool:
     return set(counted.values()) <= {1}
 
 
+def stopped_on_the_third(monkeypatch, error: BaseException) -> None:
+    """The third run a step job walks raises `error` mid-step."""
+    advance_run, calls = engine.advance_run, []
+
+    def stops(ctx):
+        calls.append(ctx.run.id)
+        if len(calls) == 3:
+            raise error
+        advance_run(ctx)
+    monkeypatch.setattr(engine, "advance_run", stops)
+
+
 def test_a_step_job_steps_the_batch_waiting_behind_it(due):
     ids = due(engine.STEP_BATCH + 2)
 
-    assert engine.advance(*take_lead()) == "active"
+    assert engine.advance(*take_lead("flows")) == "active"
 
     batch, rest = ids[:engine.STEP_BATCH], ids[engine.STEP_BATCH:]
     assert [steps()[run] for run in ids] == [2] * engine.STEP_BATCH + [0, 0]
@@ -72,7 +77,7 @@ def test_only_steps_as_of_the_same_instant_and_not_failing_are_taken(due, shop):
     assert engine.tick(later) == 1  # its job steps as of another instant
     [as_of_later] = [run.id for run in runs() if run.id not in (lead, failing, plain)]
 
-    engine.advance(*take_lead())
+    engine.advance(*take_lead("flows"))
 
     assert [steps()[run] for run in (lead, failing, plain, as_of_later)] == [2, 0, 2, 0]
     # Left to their own jobs: one runs as of its instant, one's success clears its failure.
@@ -82,17 +87,10 @@ def test_only_steps_as_of_the_same_instant_and_not_failing_are_taken(due, shop):
 def test_a_failure_mid_batch_puts_the_rest_back_as_jobs_of_their_own(due, run_jobs,
                                                                       monkeypatch):
     ids = due(5)
-    advance_run, calls = engine.advance_run, []
-
-    def fails_on_the_third(ctx):
-        calls.append(ctx.run.id)
-        if len(calls) == 3:
-            raise RuntimeError("the database went away")
-        advance_run(ctx)
-    monkeypatch.setattr(engine, "advance_run", fails_on_the_third)
+    stopped_on_the_third(monkeypatch, RuntimeError("the database went away"))
 
     with pytest.raises(RuntimeError):  # the job fails, for the error to be seen
-        engine.advance(*take_lead())
+        engine.advance(*take_lead("flows"))
 
     assert [steps()[run] for run in ids] == [2, 2, 0, 0, 0]  # the third's step rolled back
     assert step_jobs() == [f"flow-run-{run}" for run in ids[2:]]
@@ -110,17 +108,10 @@ class Killed(BaseException):
 def test_a_worker_killed_mid_batch_loses_no_run_and_doubles_no_message(due, run_jobs,
                                                                        monkeypatch):
     ids = due(5)
-    advance_run, calls = engine.advance_run, []
-
-    def dies_on_the_third(ctx):
-        calls.append(ctx.run.id)
-        if len(calls) == 3:
-            raise Killed()
-        advance_run(ctx)
-    monkeypatch.setattr(engine, "advance_run", dies_on_the_third)
+    stopped_on_the_third(monkeypatch, Killed())
 
     with pytest.raises(Killed):
-        engine.advance(*take_lead())
+        engine.advance(*take_lead("flows"))
 
     assert [steps()[run] for run in ids] == [2, 2, 0, 0, 0]
     # The taken jobs died with the worker: only the database knows what is owed.
