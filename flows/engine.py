@@ -29,7 +29,7 @@ from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
 from flows.steps import AudienceTrigger, EventTrigger, Flow, WaitUntil
-from flows.timeline import record, subject_label
+from flows.timeline import record, subject_label, write_with_run
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,7 @@ def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:
 
 def _advance(ctx: RunContext) -> None:
     advance_run(ctx)
+    write_with_run(ctx.session, ctx.run)
     _deliver_after_commit(ctx.session, ctx.queued)
 
 
