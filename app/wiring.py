@@ -12,7 +12,7 @@ from app import flow_webhooks, jobs
 from app.audiences import membership
 from app.campaigns import sending as campaign_sending
 from app.core import events, signing_secrets
-from app.jobs import policies as job_policies
+from app.jobs import batch, policies as job_policies
 from app.mail import consent_ledger, outbox, preferences, sendable
 from app.reports import attribution
 from app.sync import discounts, writeback
@@ -35,7 +35,8 @@ def flows_port() -> port.Port:
                      deliver=outbox.enqueue_delivery, create_code=discounts.create_code,
                      tag_customer=_tag_customer, post_webhook=flow_webhooks.after_commit,
                      enqueue=jobs.enqueue,
-                     enqueue_many=jobs.enqueue_many, queue=jobs.broker.queue)
+                     enqueue_many=jobs.enqueue_many, work_taken=batch.run_taken,
+                     queue=jobs.broker.queue)
 
 
 def wire() -> None:

@@ -9,12 +9,13 @@ seeing the store's history as it stood then.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from app.core import stores
@@ -96,18 +97,19 @@ def _owned(model, kind: str | None = None) -> ColumnElement[bool]:
     return joined if kind is None else and_(FlowRun.subject == kind, joined)
 
 
-def load(session: Session, run_id: int, now: datetime, lock: bool = True,
-         store_id: int | None = None) -> RunContext | None:
-    """The run's context (None: no such run, in `store_id` if given), its store, flow config,
-    customer, subject and the recipient's suppression read in one query; with `lock`, the run's
-    row locked first."""
-    runs = select(FlowRun).where(FlowRun.id == run_id)
-    if store_id is not None:
-        runs = runs.where(FlowRun.store_id == store_id)
-    # Locked before the rest is read, so the rest is as the lock's last holder left it (one
-    # query would read it from a snapshot taken before waiting for the lock).
-    if lock and session.execute(runs.with_for_update()).scalar_one_or_none() is None:
-        return None
+@functools.cache
+def _run(locked: bool, in_store: bool) -> Select:
+    """The run by id (`:run_id`), in `:store_id` if `in_store`, its row locked if `locked`."""
+    runs = select(FlowRun).where(FlowRun.id == bindparam("run_id"))
+    if in_store:
+        runs = runs.where(FlowRun.store_id == bindparam("store_id"))
+    return runs.with_for_update() if locked else runs
+
+
+@functools.cache
+def _context(in_store: bool) -> Select:
+    """The run with its store, flow config, customer, subject and the recipient's suppression.
+    Built once: building it and its cache key cost more than its round trip to PostgreSQL."""
     subjects = {kind: model for kind, model in SUBJECT_MODELS.items() if model is not Customer}
     # `recipient` in SQL, for every subject but another customer (its email would be theirs).
     recipient = func.coalesce(func.nullif(Checkout.email, ""), func.nullif(Order.email, ""),
@@ -115,14 +117,29 @@ def load(session: Session, run_id: int, now: datetime, lock: bool = True,
     suppression = select(Suppression.reason).where(
         Suppression.store_id == FlowRun.store_id, Suppression.email == recipient,
     ).limit(1).scalar_subquery()
-    query = (runs.add_columns(Store, FlowConfig, Customer, *subjects.values(), suppression)
+    query = (_run(False, in_store)
+             .add_columns(Store, FlowConfig, Customer, *subjects.values(), suppression)
              .join(Store, Store.id == FlowRun.store_id)
              .outerjoin(FlowConfig, and_(FlowConfig.store_id == FlowRun.store_id,
                                          FlowConfig.flow == FlowRun.flow))
              .outerjoin(Customer, _owned(Customer)))
     for kind, model in subjects.items():
         query = query.outerjoin(model, _owned(model, kind))
-    row = session.execute(query).first()
+    return query
+
+
+def load(session: Session, run_id: int, now: datetime, lock: bool = True,
+         store_id: int | None = None) -> RunContext | None:
+    """The run's context (None: no such run, in `store_id` if given), its store, flow config,
+    customer, subject and the recipient's suppression read in one query; with `lock`, the run's
+    row locked first."""
+    in_store = store_id is not None
+    params = {"run_id": run_id, "store_id": store_id} if in_store else {"run_id": run_id}
+    # Locked before the rest is read, so the rest is as the lock's last holder left it (one
+    # query would read it from a snapshot taken before waiting for the lock).
+    if lock and session.execute(_run(True, in_store), params).scalar_one_or_none() is None:
+        return None
+    row = session.execute(_context(in_store), params).first()
     if row is None:
         return None
     run, store, config, customer, *found, suppressed = row

@@ -190,7 +190,7 @@ class Recorder:
         self.port = port.Port(queue_message=self.queue_message, cancel_messages=_nothing,
                               deliver=_no_job, create_code=self.create_code,
                               tag_customer=_nothing, post_webhook=_nothing, enqueue=_no_job,
-                              enqueue_many=_no_job,
+                              enqueue_many=_no_job, work_taken=_no_job,
                               queue=_no_job)
 
     def queue_message(self, _session: Session, **_message) -> int:

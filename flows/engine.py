@@ -29,7 +29,7 @@ from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
 from flows.steps import AudienceTrigger, EventTrigger, Flow, WaitUntil
-from flows.timeline import record, subject_label
+from flows.timeline import record, subject_label, write_with_run
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 TICK_INTERVAL = timedelta(seconds=30)
 # Runs a tick claims and queues per transaction (it walks the whole backlog, a batch at a time).
 TICK_BATCH = 5000
+# Runs one step job steps: its own, then those whose jobs of the same instant wait behind it
+# (app.jobs.batch), each in its own transaction; RQ's own work per job was a quarter of a step.
+STEP_BATCH = 10
 # RQ job states that keep a run from being queued again although no queue list holds its job:
 # running, scheduled or deferred (it will run), or failed (it is queued again once RQ forgets
 # the failure, an hour on, rather than every tick).
@@ -132,6 +135,7 @@ def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:
 
 def _advance(ctx: RunContext) -> None:
     advance_run(ctx)
+    write_with_run(ctx.session, ctx.run)
     _deliver_after_commit(ctx.session, ctx.queued)
 
 
@@ -310,9 +314,23 @@ def _jobs_waiting(queue: Queue, job_ids: list[str]) -> set[str]:
 
 
 def advance(run_id: int, at: str | None = None) -> str:
-    """The step job: run what is due of one run, as of `at` (default now). A Discount step
-    stops the walk with a code request; the platform is asked here, with the run unlocked and
-    no transaction open, and the walk goes on with its answer."""
+    """The step job: run what is due of one run, as of `at` (default now); then the same for up
+    to STEP_BATCH - 1 runs whose step jobs of the same `at` wait behind it. Returns its own
+    run's status.
+
+    Each run is stepped in a transaction of its own, under its row's lock: a worker killed in
+    the middle leaves every run either stepped or still due (the next tick queues it again,
+    since a taken job's key is gone), and a run stepped twice finds nothing due the second
+    time."""
+    status = _advance_one(run_id, at)
+    port.bound().work_taken(advance, () if at is None else (at,), STEP_BATCH - 1, _advance_one)
+    return status
+
+
+def _advance_one(run_id: int, at: str | None = None) -> str:
+    """Run what is due of one run, as of `at` (default now). A Discount step stops the walk
+    with a code request; the platform is asked here, with the run unlocked and no transaction
+    open, and the walk goes on with its answer."""
     instant = datetime.fromisoformat(at) if at else clock.now()
     with clock.frozen_at(instant):
         status, request = _advance_locked(run_id, instant)

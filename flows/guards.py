@@ -5,11 +5,12 @@ defers the run to the latest of them, or drops the send if that is past its rele
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal, or_, select, union_all
+from sqlalchemy import CompoundSelect, bindparam, literal, or_, select, union_all
 
 from app.core.settings import parse_quiet_hours
 from app.models import FlowRun, Message
@@ -41,25 +42,37 @@ def _cap(ctx: RunContext) -> timedelta:
     return timedelta(hours=ctx.store.effective_settings["frequency_cap_hours"])
 
 
+@functools.cache
+def _window() -> CompoundSelect:
+    """The customer's marketing mail since `:since` ("sent": flow, created) and their other
+    active runs falling due before `:until` ("due": flow, due). Built once: building it cost
+    as much as its round trip."""
+    store_id, customer_id = bindparam("store_id"), bindparam("customer_id")
+    sent = select(literal("sent"), Message.flow, Message.created_at).where(
+        Message.store_id == store_id, Message.marketing.is_(True),
+        Message.status.in_(("queued", "sending", "sent", "unknown")),
+        Message.created_at > bindparam("since"),
+        or_(Message.customer_id == customer_id, Message.email == bindparam("email")))
+    due = select(literal("due"), FlowRun.flow, FlowRun.due_at).where(
+        FlowRun.store_id == store_id, FlowRun.customer_id == bindparam("run_customer_id"),
+        FlowRun.status == "active", FlowRun.holdout.is_(False), FlowRun.id != bindparam("run_id"),
+        # Strictly: mail sent now no longer holds back one due a whole cap later (the cap
+        # counts only mail newer than `now - cap`).
+        FlowRun.due_at < bindparam("until"))
+    return union_all(sent, due)
+
+
 def _around(ctx: RunContext, cap: timedelta) -> dict[str, list]:
-    """The customer's marketing mail of the last cap ("sent": flow, created) and their other
-    active runs falling due within the next ("due": flow, due), read in one round trip for the
-    two guards below and kept on the context for the step."""
+    """The customer's marketing mail of the last cap and their other active runs falling due
+    within the next, read in one round trip for the two guards below and kept on the context
+    for the step."""
     if "cap_window" not in ctx.__dict__:
         customer = ctx.customer
-        sent = select(literal("sent"), Message.flow, Message.created_at).where(
-            Message.store_id == ctx.store.id, Message.marketing.is_(True),
-            Message.status.in_(("queued", "sending", "sent", "unknown")),
-            Message.created_at > ctx.now - cap,
-            or_(Message.customer_id == customer.id, Message.email == customer.email))
-        due = select(literal("due"), FlowRun.flow, FlowRun.due_at).where(
-            FlowRun.store_id == ctx.store.id, FlowRun.customer_id == ctx.run.customer_id,
-            FlowRun.status == "active", FlowRun.holdout.is_(False), FlowRun.id != ctx.run.id,
-            # Strictly: mail sent now no longer holds back one due a whole cap later (the cap
-            # counts only mail newer than `now - cap`).
-            FlowRun.due_at < ctx.now + cap)
         window: dict[str, list] = {"sent": [], "due": []}
-        for kind, flow, at in ctx.session.execute(union_all(sent, due)):
+        for kind, flow, at in ctx.session.execute(_window(), {
+                "store_id": ctx.store.id, "customer_id": customer.id, "email": customer.email,
+                "since": ctx.now - cap, "run_customer_id": ctx.run.customer_id,
+                "run_id": ctx.run.id, "until": ctx.now + cap}):
             window[kind].append((flow, at))
         ctx.__dict__["cap_window"] = window
     return ctx.__dict__["cap_window"]

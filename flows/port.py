@@ -37,6 +37,9 @@ class Port:
     enqueue: Callable[..., object]
     # Queue one job per argument tuple in one round trip: (func, [args, ...]).
     enqueue_many: Callable[..., object]
+    # Do the work of up to `limit` jobs of `func` waiting at its queue's head whose arguments
+    # after the first are `rest`, one at a time, `each(*args)`: (func, rest, limit, each).
+    work_taken: Callable[..., None]
     # The RQ queue of this name, to read what waits on it; its `connection` is Storeflow's Redis.
     queue: Callable[[str], Queue]
 

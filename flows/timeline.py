@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, column, func, inspect, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core import clock
 from app.ingest import consent
@@ -21,6 +23,8 @@ from flows.steps import Send
 # enrolled, not_enrolled, held_out, sent, deferred, skipped, waiting, tagged, scored, exited,
 # completed; resumed (a sunset lifted, flows.sunset); branched (an if or a split answered), called
 # (a webhook asked for), moved (onto a built flow's newest version, flows.moves)
+# What `record` fills in of an entry.
+ENTRY_COLUMNS = ("store_id", "customer_id", "run_id", "flow", "step", "kind", "detail", "at")
 KINDS = ("enrolled", "not_enrolled", "held_out", "sent", "deferred", "skipped", "tagged",
          "scored", "exited", "completed", "resumed", "branched", "called", "moved")
 
@@ -30,6 +34,35 @@ def record(session: Session, run: FlowRun, kind: str, at, step: str | None = Non
     """Write one decision about `run` (its id may still be unassigned for not_enrolled)."""
     session.add(TimelineEntry(store_id=run.store_id, customer_id=run.customer_id, run_id=run.id,
                               flow=run.flow, step=step, kind=kind, detail=detail, at=at))
+
+
+def write_with_run(session: Session, run: FlowRun) -> None:
+    """Write the run's changes and the entries recorded about it in one statement (the UPDATE in
+    a WITH, then the INSERT) rather than the flush's two round trips; what else is pending is
+    left to the flush."""
+    entries = sorted((obj for obj in session.new
+                      if isinstance(obj, TimelineEntry) and obj.run_id == run.id),
+                     key=lambda entry: inspect(entry).insert_order)  # ids in the order made
+    changed = {attr.key: attr.value for attr in inspect(run).attrs if attr.history.added}
+    if not entries or not changed:
+        return
+    changed["updated_at"] = clock.now()
+    moved = (update(FlowRun).where(FlowRun.id == run.id).values(changed)
+             .returning(FlowRun.id).cte("moved"))
+    # The entries as one array a column, not a VALUES list: SQLAlchemy caches the statement's
+    # compiled form only for a shape that holds for any number of rows.
+    types = [TimelineEntry.__table__.c[name].type for name in ENTRY_COLUMNS]
+    rows = func.unnest(*(bindparam(name, [getattr(entry, name) for entry in entries], ARRAY(kind))
+                         for name, kind in zip(ENTRY_COLUMNS, types))
+                       ).table_valued(*(column(name, kind) for name, kind in zip(ENTRY_COLUMNS, types))
+                                      ).render_derived("entries")
+    with session.no_autoflush:
+        session.execute(insert(TimelineEntry).add_cte(moved)
+                        .from_select(ENTRY_COLUMNS, select(rows)))
+    for key, value in changed.items():
+        set_committed_value(run, key, value)
+    for entry in entries:
+        session.expunge(entry)
 
 
 def subject_label(session: Session, store_id: int, subject: str, subject_id: int) -> str:

@@ -121,6 +121,17 @@ def work(*queues: str, max_jobs: int | None = None, logging_level: str = "INFO")
                                                    logging_level=logging_level)
 
 
+def take_lead(queue: str) -> tuple:
+    """Pop the first job off the queue as a worker does; its arguments (for a batching job
+    called in the test, which then takes the jobs behind it)."""
+    from app.jobs import broker
+
+    waiting = broker.queue(queue)
+    job = waiting.fetch_job(waiting.job_ids[0])
+    waiting.remove(job)
+    return job.args
+
+
 def waiting_for_a_lock() -> int:
     """How many database sessions are waiting for a lock another one holds."""
     from sqlalchemy import text

@@ -9,16 +9,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from rq.job import Job
-
-from app.core import clock
-from app.jobs import broker
-from app.jobs.failing import FAILING
 from sqlalchemy import select
 
+from app.core import clock
 from app.core.db import db
+from app.jobs import broker
+from app.jobs.failing import FAILING
 from app.mail import compose, outbox
 from app.mail.transport import TransientFailure, transports
 from app.models import CustomerMetrics
+from tests.helpers import take_lead
 from tests.mail_helpers import checkout_message, statements, status
 
 AT = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)
@@ -41,14 +41,6 @@ def queued(shop, webhooks, run_jobs):
     return queue
 
 
-def take_lead() -> tuple:
-    """Pop the first job off the mail queue as a worker does; its arguments."""
-    mail = broker.queue("mail")
-    job = mail.fetch_job(mail.job_ids[0])
-    mail.remove(job)
-    return job.args
-
-
 def statuses(ids: list[int]) -> list[str]:
     return [status(message_id).status for message_id in ids]
 
@@ -60,7 +52,7 @@ def mail_jobs() -> list[str]:
 def test_a_mail_job_sends_the_batch_waiting_behind_it_each_once(queued, smtp_sink):
     ids = queued(outbox.BATCH + 2)
 
-    assert outbox.deliver(*take_lead()) == "sent"
+    assert outbox.deliver(*take_lead("mail")) == "sent"
 
     batch, rest = ids[:outbox.BATCH], ids[outbox.BATCH:]
     assert statuses(batch) == ["sent"] * outbox.BATCH and statuses(rest) == ["queued"] * 2
@@ -116,7 +108,7 @@ def test_only_deliveries_as_of_the_same_instant_and_not_failing_are_taken(queued
     failing, plain = queued(2)
     broker.connection.sadd(FAILING, f"app.mail.outbox.deliver:{failing}")
 
-    outbox.deliver(*take_lead())
+    outbox.deliver(*take_lead("mail"))
 
     assert statuses([lead, as_of_then, failing, plain]) == ["sent", "queued", "queued", "sent"]
     # Left to their own jobs: one runs as of its instant, one's success clears its failure.
@@ -129,7 +121,7 @@ def test_a_failure_mid_batch_puts_the_rest_back_as_jobs_of_their_own(queued, smt
     smtp_sink.defer.add("shopper2@example.com")
 
     with pytest.raises(TransientFailure):  # the job fails, for the error to be seen
-        outbox.deliver(*take_lead())
+        outbox.deliver(*take_lead("mail"))
 
     assert statuses(ids) == ["sent", "sent", "queued", "queued", "queued"]
     assert mail_jobs() == [f"mail-{m}" for m in ids[2:]]
@@ -156,7 +148,7 @@ def test_a_worker_killed_mid_batch_leaves_one_message_sending_and_loses_none(
     monkeypatch.setattr(transports.current, "send", dies_on_the_third)
 
     with pytest.raises(Killed):
-        outbox.deliver(*take_lead())
+        outbox.deliver(*take_lead("mail"))
 
     assert statuses(ids) == ["sent", "sent", "sending", "queued", "queued"]
     # The taken jobs died with the worker: only the database knows what is owed.

@@ -1,6 +1,6 @@
 """One job doing the work of several: it takes more jobs of its own kind off the head of its
-queue (app.mail.outbox sends a run of waiting emails on one SMTP connection, without RQ's
-dozen Redis round trips per job).
+queue (app.mail.outbox sends a run of waiting emails on one SMTP connection, and a flow step job
+runs the steps waiting behind it, without RQ's dozen Redis round trips per job).
 
 A job is taken when LREM removes its id from the queue (a worker that popped it first leaves
 nothing to remove), and its key is deleted then: a worker killed before doing the taken work
@@ -11,6 +11,7 @@ failure (app.jobs.failures).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from app import jobs
 from app.jobs.failing import FAILING, work_key
@@ -36,3 +37,16 @@ def take(func: Callable, rest: tuple, limit: int) -> list[tuple]:
     if taken:
         queue.connection.delete(*(job.key for job in taken))
     return [tuple(job.args) for job in taken]
+
+
+def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any]) -> None:
+    """Take up to `limit` jobs as `take` does and do their work one at a time, `each(*args)`.
+    Should one fail, it and those after it go back as jobs of their own (retried by their
+    policy), and the error goes on: the job that took them fails, for all to see."""
+    taken = take(func, rest, limit)
+    for done, args in enumerate(taken):
+        try:
+            each(*args)
+        except Exception:
+            jobs.enqueue_many(func, taken[done:])
+            raise

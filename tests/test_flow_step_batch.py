@@ -1,0 +1,124 @@
+"""One step job steps the runs whose jobs wait behind it, each in its own transaction, as its own
+job would. A failure or a kill mid-batch loses no run and doubles no message: what is owed is in
+the database, and the tick queues it again."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from rq.job import Job
+
+from app.jobs import broker
+from app.jobs.failing import FAILING
+from flows import engine
+from tests.flow_helpers import SAMPLE_TIME, at, enable, messages, runs
+from tests.helpers import take_lead
+from tests.seed import due_checkout_runs
+
+DUE = SAMPLE_TIME + timedelta(hours=1)
+
+
+@pytest.fixture
+def due(shop):
+    """`due(n)`: n abandoned-checkout runs due at DUE, their step jobs queued by a tick."""
+    enable(shop.id, "abandoned_checkout")
+
+    def make(n: int, first: int = 1) -> list[int]:
+        due_checkout_runs(shop.id, shop.domain, n, DUE, first=first)
+        assert engine.tick(DUE) == n
+        return [run.id for run in runs() if run.step == 0]
+    return make
+
+
+def steps() -> dict[int, int]:
+    return {run.id: run.step for run in runs()}
+
+
+def step_jobs() -> list[str]:
+    return broker.queue("flows").job_ids
+
+
+def sent_once() -> bool:
+    counted = Counter(m.run_id for m in messages())
+    return set(counted.values()) <= {1}
+
+
+def stopped_on_the_third(monkeypatch, error: BaseException) -> None:
+    """The third run a step job walks raises `error` mid-step."""
+    advance_run, calls = engine.advance_run, []
+
+    def stops(ctx):
+        calls.append(ctx.run.id)
+        if len(calls) == 3:
+            raise error
+        advance_run(ctx)
+    monkeypatch.setattr(engine, "advance_run", stops)
+
+
+def test_a_step_job_steps_the_batch_waiting_behind_it(due):
+    ids = due(engine.STEP_BATCH + 2)
+
+    assert engine.advance(*take_lead("flows")) == "active"
+
+    batch, rest = ids[:engine.STEP_BATCH], ids[engine.STEP_BATCH:]
+    assert [steps()[run] for run in ids] == [2] * engine.STEP_BATCH + [0, 0]
+    assert sorted(m.run_id for m in messages()) == batch
+    # The taken jobs are gone from Redis; the ones behind the batch wait as they were.
+    assert step_jobs() == [f"flow-run-{run}" for run in rest]
+    assert not any(Job.exists(f"flow-run-{run}", broker.connection) for run in batch[1:])
+
+
+def test_only_steps_as_of_the_same_instant_and_not_failing_are_taken(due, shop):
+    lead, failing, plain = due(3)
+    broker.connection.sadd(FAILING, f"flows.engine.advance:{failing}")
+    later = DUE + timedelta(minutes=1)
+    due_checkout_runs(shop.id, shop.domain, 1, DUE, first=10_000)
+    assert engine.tick(later) == 1  # its job steps as of another instant
+    [as_of_later] = [run.id for run in runs() if run.id not in (lead, failing, plain)]
+
+    engine.advance(*take_lead("flows"))
+
+    assert [steps()[run] for run in (lead, failing, plain, as_of_later)] == [2, 0, 2, 0]
+    # Left to their own jobs: one runs as of its instant, one's success clears its failure.
+    assert step_jobs() == [f"flow-run-{failing}", f"flow-run-{as_of_later}"]
+
+
+def test_a_failure_mid_batch_puts_the_rest_back_as_jobs_of_their_own(due, run_jobs,
+                                                                      monkeypatch):
+    ids = due(5)
+    stopped_on_the_third(monkeypatch, RuntimeError("the database went away"))
+
+    with pytest.raises(RuntimeError):  # the job fails, for the error to be seen
+        engine.advance(*take_lead("flows"))
+
+    assert [steps()[run] for run in ids] == [2, 2, 0, 0, 0]  # the third's step rolled back
+    assert step_jobs() == [f"flow-run-{run}" for run in ids[2:]]
+    monkeypatch.undo()
+    with at(DUE):
+        run_jobs("flows")
+    assert [steps()[run] for run in ids] == [2] * 5
+    assert sorted(m.run_id for m in messages()) == ids and sent_once()
+
+
+class Killed(BaseException):
+    """The worker process dying where it stands: no handler of the job's runs."""
+
+
+def test_a_worker_killed_mid_batch_loses_no_run_and_doubles_no_message(due, run_jobs,
+                                                                       monkeypatch):
+    ids = due(5)
+    stopped_on_the_third(monkeypatch, Killed())
+
+    with pytest.raises(Killed):
+        engine.advance(*take_lead("flows"))
+
+    assert [steps()[run] for run in ids] == [2, 2, 0, 0, 0]
+    # The taken jobs died with the worker: only the database knows what is owed.
+    assert step_jobs() == []
+    monkeypatch.undo()
+    assert engine.tick(DUE) == 3  # what the scheduler does on its own
+    with at(DUE):
+        run_jobs("flows")
+    assert [steps()[run] for run in ids] == [2] * 5
+    assert sorted(m.run_id for m in messages()) == ids and sent_once()
