@@ -68,7 +68,7 @@ def test_each_message_of_a_batch_is_marked_sent_in_the_transaction_that_claims_t
     ids = queued(3)
 
     with statements() as seen:
-        outbox.deliver(*take_lead())
+        outbox.deliver(*take_lead("mail"))
 
     assert statuses(ids) == ["sent"] * 3
     # Claim 1; sent 1 and claim 2; sent 2 and claim 3; sent 3: four transactions, not six.
@@ -92,7 +92,7 @@ def test_a_claim_that_fails_after_a_send_still_marks_the_one_sent_before_it(
     monkeypatch.setattr(compose, "build", fails_for_the_second)
 
     with pytest.raises(RuntimeError):
-        outbox.deliver(*take_lead())
+        outbox.deliver(*take_lead("mail"))
 
     assert statuses(ids) == ["sent", "queued", "queued"]
     assert mail_jobs() == [f"mail-{m}" for m in ids[1:]]
