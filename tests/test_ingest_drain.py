@@ -110,3 +110,15 @@ def test_a_worker_killed_after_its_drain_claimed_a_batch_loses_none_of_it(shop, 
     assert unprocessed(shop.id) == 0
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(Order)).scalar_one() == 3
+
+
+def test_the_sweep_leaves_fresh_rows_behind_a_backlog_to_their_store_s_drain(shop, webhooks):
+    for _ in range(3):
+        webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+
+    assert sweep_inbox(older_than_seconds=0) == 0  # their drain is queued: no job per row
+    assert queued() == 1
+    broker.connection.delete(drain.FLAG.format(shop.id))  # the flag of a lost job expired
+    assert sweep_inbox(older_than_seconds=0) == 1 and queued() == 2
+    work("ingest")
+    assert unprocessed(shop.id) == 0

@@ -5,7 +5,7 @@ The inbox row is the durable record; the signal is only a nudge. A store's flag
 (`storeflow:ingest-due:<store>`) says a drain job is queued for it: the delivery that sets the flag
 queues the job, the ones after it find the flag set and queue nothing. The job clears the flag
 before it reads, so a delivery stored after its last read queues the next job. A flag whose job
-was lost expires (FLAG_TTL), and the sweep (app.ingest.sweep) queues rows left unprocessed.
+was lost expires (FLAG_TTL), and the sweep (app.ingest.sweep) signals again for rows left.
 
 A drain takes only rows never tried (attempts 0) and counts the attempt as it takes them, in a
 transaction of its own: a row whose batch failed, or whose worker was killed, is then the
@@ -38,10 +38,13 @@ BATCH = 50
 TURN = 500
 
 
-def signal(store_id: int) -> None:
-    """Make sure a drain job is queued for the store's fresh deliveries (raises RedisError)."""
-    if jobs.broker.connection.set(FLAG.format(store_id), 1, nx=True, ex=FLAG_TTL):
-        jobs.enqueue(drain, store_id, job_id=f"ingest-store-{store_id}-{uuid.uuid4().hex}")
+def signal(store_id: int) -> bool:
+    """Make sure a drain job is queued for the store's fresh deliveries; True when this queued
+    it (raises RedisError)."""
+    if not jobs.broker.connection.set(FLAG.format(store_id), 1, nx=True, ex=FLAG_TTL):
+        return False
+    jobs.enqueue(drain, store_id, job_id=f"ingest-store-{store_id}-{uuid.uuid4().hex}")
+    return True
 
 
 def drain(store_id: int) -> None:
