@@ -40,29 +40,35 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
         ).scalar_one_or_none()
         if event is None or event.processed_at is not None:
             return []
-        context = {"store_id": event.store_id, "event_id": event.id, "topic": event.topic}
-        history = inbox.history_of(event.topic)
-        try:
-            records = _normalize(event) if history is None else _history(event, history, context)
-        except PayloadError as error:
-            event.error = str(error)
-            event.processed_at = clock.now()
-            log.warning("ingest rejected payload: %s", error, extra=context)
-            return []
-        emitted = store_records(session, event.store_id, records, event.platform,
-                                event.topic if history is None else BACKFILL)
-        if history is None:
-            events.publish(session, emitted)
-        else:
-            emitted = []  # stored, and news to nobody
-        if any(isinstance(record, ShopRedaction) for record in records) and not _exists(session, event):
-            session.expunge(event)  # the store's purge took this inbox row with it
-            log.info("ingested a shop redaction", extra=context)
-            return emitted
-        if any(isinstance(record, (CustomerRedaction, DataRequest)) for record in records):
-            event.body = b"{}"  # the request itself names the customer
-        event.error = None
+        return ingest_row(session, event)
+
+
+def ingest_row(session: Session, event: WebhookEvent) -> list[events.DomainEvent]:
+    """Process one unprocessed inbox row the caller has locked, in the caller's transaction.
+    A shop redaction purges the store with its inbox: the row leaves the session then."""
+    context = {"store_id": event.store_id, "event_id": event.id, "topic": event.topic}
+    history = inbox.history_of(event.topic)
+    try:
+        records = _normalize(event) if history is None else _history(event, history, context)
+    except PayloadError as error:
+        event.error = str(error)
         event.processed_at = clock.now()
+        log.warning("ingest rejected payload: %s", error, extra=context)
+        return []
+    emitted = store_records(session, event.store_id, records, event.platform,
+                            event.topic if history is None else BACKFILL)
+    if history is None:
+        events.publish(session, emitted)
+    else:
+        emitted = []  # stored, and news to nobody
+    if any(isinstance(record, ShopRedaction) for record in records) and not _exists(session, event):
+        session.expunge(event)  # the store's purge took this inbox row with it
+        log.info("ingested a shop redaction", extra=context)
+        return emitted
+    if any(isinstance(record, (CustomerRedaction, DataRequest)) for record in records):
+        event.body = b"{}"  # the request itself names the customer
+    event.error = None
+    event.processed_at = clock.now()
     log.info("ingested %d record(s), %d event(s)", len(records), len(emitted), extra=context)
     return emitted
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, update
 from app import jobs
 from app.core import clock
 from app.core.db import db
+from app.ingest import drain
 from app.ingest.pipeline import ingest
 from app.models import WebhookEvent
 
@@ -23,21 +24,28 @@ INBOX_RETENTION = timedelta(days=30)
 
 
 def sweep_inbox(older_than_seconds: int = 30) -> int:
-    """Queue inbox rows that were stored but never processed (Redis was down, a job was lost)."""
+    """Queue inbox rows that were stored but never processed (Redis was down, a job was lost):
+    a drain for each store with rows never tried, each row tried before its own job; the number
+    of jobs queued."""
     cutoff = clock.now() - timedelta(seconds=older_than_seconds)
     with db.session() as session:
-        ids = session.execute(
-            select(WebhookEvent.id)
+        rows = session.execute(
+            select(WebhookEvent.id, WebhookEvent.store_id, WebhookEvent.attempts)
             .where(WebhookEvent.processed_at.is_(None), WebhookEvent.received_at < cutoff,
                    WebhookEvent.attempts < MAX_INGEST_ATTEMPTS)
             .order_by(WebhookEvent.id).limit(5000)
-        ).scalars().all()
-    swept = [event_id for event_id in ids if not jobs.job_pending(f"ingest-{event_id}")]
+        ).all()
+    # A fresh row waiting behind a backlog is its store's drain's: a job of its own would only
+    # race it.
+    drained = [store_id for store_id in sorted({row.store_id for row in rows if not row.attempts})
+               if drain.signal(store_id)]
+    swept = [row.id for row in rows if row.attempts and not jobs.job_pending(f"ingest-{row.id}")]
     for event_id in swept:
         jobs.enqueue(ingest, event_id)
-    if swept:
-        log.info("sweep queued %d unprocessed inbox row(s)", len(swept))
-    return len(swept)
+    if drained or swept:
+        log.info("sweep queued %d drain(s) and %d unprocessed inbox row(s)", len(drained),
+                 len(swept))
+    return len(drained) + len(swept)
 
 
 def retry_exhausted(store_id: int | None = None) -> int:

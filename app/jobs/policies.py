@@ -13,7 +13,7 @@ from rq import Retry
 from app import flow_webhooks
 from app.audiences import membership, metrics
 from app.campaigns import sending as campaign_sending
-from app.ingest import sweep
+from app.ingest import drain, sweep
 from app.ingest.pipeline import ingest
 from app.jobs import Policy
 from app.mail import outbox
@@ -33,6 +33,9 @@ CAMPAIGNS = "Sending campaigns"
 POLICIES = {
     ingest: Policy("ingest", "Processing store events", id="ingest-{0}", about=WebhookEvent,
                    retry=Retry(max=5, interval=[10, 30, 60, 300, 900])),
+    # A store's fresh deliveries, in batches (app.ingest.drain); its rows' own jobs above.
+    drain.drain: Policy("ingest", "Processing store events",
+                        retry=Retry(max=3, interval=[10, 60, 300]), result_ttl=timedelta(0)),
     engine.advance: Policy("flows", "Flow steps", id="flow-run-{0}", about=FlowRun,
                            retry=Retry(max=3, interval=[10, 60, 300]),
                            # The key goes when the step is done: a run is never queued twice.

@@ -19,6 +19,9 @@ class WebhookEvent(StoreOwned, Base):
         # The sweeper's question: what was stored but never processed?
         Index("ix_webhook_events_unprocessed", "received_at",
               postgresql_where=text("processed_at IS NULL")),
+        # A store's drain: its deliveries never tried, oldest first (app.ingest.drain).
+        Index("ix_webhook_events_fresh", "store_id", "id",
+              postgresql_where=text("processed_at IS NULL AND attempts = 0")),
     )
 
     platform: Mapped[str] = mapped_column(String(20))

@@ -26,11 +26,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from redis.exceptions import RedisError
 
-from app import jobs
 from app.core.config import limits_storage_uri
 from app.core.db import db
-from app.ingest import inbox
-from app.ingest.pipeline import ingest
+from app.ingest import drain, inbox
 from app.ingest.storefront import auth
 from app.models import Store
 from connectors.base import PayloadError
@@ -164,8 +162,8 @@ def collect():
                for key, topic, raw in parsed]
     accepted = [event_id for event_id in ids if event_id is not None]
     try:
-        for event_id in accepted:
-            jobs.enqueue(ingest, event_id)
+        if accepted:
+            drain.signal(store_id)
     except RedisError as error:
         log.warning("collect stored, queue unavailable (%s); the sweeper will queue it",
                     type(error).__name__, extra={"store_id": store_id})

@@ -34,11 +34,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 import connectors
-from app import jobs
 from app.core import signing_secrets
 from app.core.db import db
-from app.ingest import inbox
-from app.ingest.pipeline import ingest
+from app.ingest import drain, inbox
 from app.models import Store
 from connectors.base import Connector, Delivery, DeliveryError, PayloadError
 
@@ -168,7 +166,7 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
         log.info("webhook duplicate", extra=context)
         return jsonify(status="duplicate"), 200
     try:
-        jobs.enqueue(ingest, event_id)
+        drain.signal(store_id)
     except RedisError as error:
         log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
                     type(error).__name__, extra={**context, "event_id": event_id})

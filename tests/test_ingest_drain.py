@@ -1,0 +1,124 @@
+"""A store's fresh deliveries are ingested in batches by one job (app.ingest.drain): few jobs
+for many deliveries, no store starved by another's flood, and a failing batch loses nothing."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.core import stores
+from app.core.db import db
+from app.ingest import drain, pipeline
+from app.ingest.sweep import sweep_inbox
+from app.jobs import broker
+from app.models import Customer, Order, WebhookEvent
+from tests.helpers import API_SECRET, published, work
+
+OTHER_SHOP, OTHER_SECRET = "other-shop.myshopify.com", "other-secret"
+
+
+def unprocessed(store_id: int) -> int:
+    with db.session() as session:
+        return session.execute(select(func.count()).where(
+            WebhookEvent.store_id == store_id, WebhookEvent.processed_at.is_(None))).scalar_one()
+
+
+def queued() -> int:
+    return broker.queue("ingest").count
+
+
+def test_deliveries_while_a_drain_is_queued_queue_no_more_jobs(shop, webhooks):
+    for _ in range(20):
+        assert webhooks.deliver("orders/create", published("shopify/orders_create.json")
+                                ).status_code == 200
+
+    assert queued() == 1
+    work("ingest")
+    assert unprocessed(shop.id) == 0
+    webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+    assert queued() == 1  # the drain cleared the store's flag: the next delivery queues a job
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(Order)).scalar_one() == 1
+
+
+def test_a_flood_for_one_store_does_not_starve_another_store(shop, webhooks, monkeypatch):
+    monkeypatch.setattr(drain, "TURN", 4)
+    monkeypatch.setattr(drain, "BATCH", 2)
+    with db.session() as session:
+        other, _ = stores.connect(session, "shopify", OTHER_SHOP, access_token="t",
+                                  webhook_secret=OTHER_SECRET)
+    for _ in range(30):
+        webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+    webhooks.deliver("orders/create", published("shopify/orders_create.json"),
+                     secret=OTHER_SECRET, shop=OTHER_SHOP)
+
+    work("ingest", max_jobs=1)  # the flooded store's turn: four of its thirty
+    assert unprocessed(shop.id) == 26 and unprocessed(other.id) == 1
+    work("ingest", max_jobs=1)  # the other store's turn comes next, not after the flood
+    assert unprocessed(other.id) == 0 and unprocessed(shop.id) == 26
+    work("ingest")
+    assert unprocessed(shop.id) == 0
+
+
+def test_a_failing_batch_hands_each_row_to_its_own_job_and_each_is_ingested_once(
+        shop, webhooks, monkeypatch):
+    real, failures = pipeline.store_records, []
+
+    def fails_once(*args):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the database went away mid-batch")
+        return real(*args)
+
+    monkeypatch.setattr(pipeline, "store_records", fails_once)
+    for n in range(3):
+        payload = published("shopify/orders_create.json")
+        webhooks.deliver("orders/create", {**payload, "id": payload["id"] + n})
+
+    work("ingest", max_jobs=1)  # the drain fails, its rows queued one job each
+    assert unprocessed(shop.id) == 3 and queued() == 3
+    work("ingest")
+
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(Order)).scalar_one() == 3
+        assert set(session.execute(select(WebhookEvent.attempts)).scalars()) == {2}
+    assert unprocessed(shop.id) == 0
+
+
+def test_a_shop_redaction_ends_its_batch_with_the_store(installed_shop, webhooks):
+    for topic, name in [("orders/create", "orders_create"), ("app/uninstalled", "app_uninstalled"),
+                        ("shop/redact", "shop_redact"), ("customers/update", "customers_update")]:
+        assert webhooks.deliver(topic, published(f"shopify/{name}.json"),
+                                secret=API_SECRET).status_code == 200
+
+    work("ingest")
+
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(WebhookEvent)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(Order)).scalar_one() == 0
+        assert session.execute(select(func.count()).select_from(Customer)).scalar_one() == 0
+
+
+def test_a_worker_killed_after_its_drain_claimed_a_batch_loses_none_of_it(shop, webhooks):
+    for n in range(3):
+        payload = published("shopify/orders_create.json")
+        webhooks.deliver("orders/create", {**payload, "id": payload["id"] + n})
+    broker.queue("ingest").empty()  # the worker took the drain job off the queue,
+    drain._take(shop.id)            # claimed the batch, and was killed before its commit
+
+    assert sweep_inbox(older_than_seconds=0) == 3
+    work("ingest")
+
+    assert unprocessed(shop.id) == 0
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(Order)).scalar_one() == 3
+
+
+def test_the_sweep_leaves_fresh_rows_behind_a_backlog_to_their_store_s_drain(shop, webhooks):
+    for _ in range(3):
+        webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+
+    assert sweep_inbox(older_than_seconds=0) == 0  # their drain is queued: no job per row
+    assert queued() == 1
+    broker.connection.delete(drain.FLAG.format(shop.id))  # the flag of a lost job expired
+    assert sweep_inbox(older_than_seconds=0) == 1 and queued() == 2
+    work("ingest")
+    assert unprocessed(shop.id) == 0
