@@ -2,7 +2,8 @@
 for many deliveries, no store starved by another's flood, and a failing batch loses nothing."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from app.core import stores
 from app.core.db import db
@@ -58,7 +59,7 @@ def test_a_flood_for_one_store_does_not_starve_another_store(shop, webhooks, mon
     assert unprocessed(shop.id) == 0
 
 
-def test_a_failing_batch_hands_each_row_to_its_own_job_and_each_is_ingested_once(
+def test_a_failing_row_goes_to_its_own_job_and_the_rest_are_ingested_each_once(
         shop, webhooks, monkeypatch):
     real, failures = pipeline.store_records, []
 
@@ -73,14 +74,51 @@ def test_a_failing_batch_hands_each_row_to_its_own_job_and_each_is_ingested_once
         payload = published("shopify/orders_create.json")
         webhooks.deliver("orders/create", {**payload, "id": payload["id"] + n})
 
-    work("ingest", max_jobs=1)  # the drain fails, its rows queued one job each
-    assert unprocessed(shop.id) == 3 and queued() == 3
+    work("ingest", max_jobs=1)  # the drain: the first row fails and is queued on its own
+    assert unprocessed(shop.id) == 1 and queued() == 1
     work("ingest")
 
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(Order)).scalar_one() == 3
-        assert set(session.execute(select(WebhookEvent.attempts)).scalars()) == {2}
+        assert sorted(session.execute(select(WebhookEvent.attempts)).scalars()) == [1, 1, 2]
     assert unprocessed(shop.id) == 0
+
+
+def test_a_drain_holds_one_delivery_s_locks_at_a_time(shop, webhooks, monkeypatch):
+    """Each row in a transaction of its own: a drain holding the locks of many deliveries at
+    once, in arrival order, could deadlock with a mail job locking a customer, then a message."""
+    real, seen = pipeline.ingest_row, []
+
+    def ingest_row(session, event):
+        if seen:  # the first row's transaction has ended: its row is free to lock now
+            with db.engine.connect() as other:
+                assert other.execute(text(
+                    "SELECT id FROM webhook_events WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": seen[0]}).scalar_one() == seen[0]
+                other.rollback()
+        seen.append(event.id)
+        return real(session, event)
+
+    monkeypatch.setattr(drain, "ingest_row", ingest_row)
+    for n in range(2):
+        payload = published("shopify/orders_create.json")
+        webhooks.deliver("orders/create", {**payload, "id": payload["id"] + n})
+
+    work("ingest")
+    assert len(seen) == 2 and unprocessed(shop.id) == 0
+
+
+def test_a_flag_whose_job_could_not_be_queued_is_released(shop, webhooks, monkeypatch):
+    def redis_down(*args, **kwargs):
+        raise ConnectionError("Redis went away")
+
+    monkeypatch.setattr(drain.jobs, "enqueue", redis_down)
+    with pytest.raises(ConnectionError):
+        drain.signal(shop.id)
+    monkeypatch.undo()
+
+    assert not broker.connection.exists(drain.FLAG.format(shop.id))
+    assert drain.signal(shop.id)  # the next delivery, or the sweep, queues the drain
 
 
 def test_a_shop_redaction_ends_its_batch_with_the_store(installed_shop, webhooks):

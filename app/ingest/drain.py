@@ -1,5 +1,5 @@
 """Ingesting a store's fresh deliveries in batches: the web answers a delivery after one small
-Redis command, and one job ingests many deliveries, a batch per transaction.
+Redis command, and one job ingests many deliveries (each in a transaction of its own).
 
 The inbox row is the durable record; the signal is only a nudge. A store's flag
 (`storeflow:ingest-due:<store>`) says a drain job is queued for it: the delivery that sets the flag
@@ -8,9 +8,12 @@ before it reads, so a delivery stored after its last read queues the next job. A
 was lost expires (FLAG_TTL), and the sweep (app.ingest.sweep) signals again for rows left.
 
 A drain takes only rows never tried (attempts 0) and counts the attempt as it takes them, in a
-transaction of its own: a row whose batch failed, or whose worker was killed, is then the
-per-row job's (`ingest(event_id)`, with its retries), queued at once by the failing batch or
-later by the sweep, exactly as before. Order needs no care here: ingest keeps whatever is newest
+transaction of its own, then ingests each row in a transaction of its own, as its own job would:
+locks are held one delivery at a time, so a drain meets the mail and step jobs in the same lock
+order as the per-row job did (a batch in one transaction locked customers and messages of 50
+deliveries in arrival order and could deadlock with a mail job). A row that fails, or whose
+worker was killed, is then the per-row job's (`ingest(event_id)`, with its retries), queued at
+once by the drain or later by the sweep, exactly as before. Order needs no care here: ingest keeps whatever is newest
 whatever order deliveries arrive in (tests/faults/test_delivery_order.py).
 """
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy import select, update
 
 from app import jobs
@@ -30,8 +34,7 @@ log = logging.getLogger(__name__)
 FLAG = "storeflow:ingest-due:{}"
 # A lost job's flag delays the store's next drain at most this long (seconds).
 FLAG_TTL = 60
-# Rows per transaction: enough to share a commit, few enough that a failing batch hands little
-# to the per-row jobs and holds its locks briefly.
+# Rows claimed at once: one statement counts their attempt; each is then ingested on its own.
 BATCH = 50
 # Rows one job takes before it queues the store's next turn behind the other stores' jobs: a
 # flood of one store's deliveries never starves another store's.
@@ -41,9 +44,16 @@ TURN = 500
 def signal(store_id: int) -> bool:
     """Make sure a drain job is queued for the store's fresh deliveries; True when this queued
     it (raises RedisError)."""
-    if not jobs.broker.connection.set(FLAG.format(store_id), 1, nx=True, ex=FLAG_TTL):
+    flag = FLAG.format(store_id)
+    if not jobs.broker.connection.set(flag, 1, nx=True, ex=FLAG_TTL):
         return False
-    jobs.enqueue(drain, store_id, job_id=f"ingest-store-{store_id}-{uuid.uuid4().hex}")
+    try:
+        jobs.enqueue(drain, store_id, job_id=f"ingest-store-{store_id}-{uuid.uuid4().hex}")
+    except BaseException:
+        # No job behind the flag: without this the store's next deliveries and the sweep would
+        # queue nothing until it expired.
+        jobs.broker.connection.delete(flag)
+        raise
     return True
 
 
@@ -73,21 +83,23 @@ def _take(store_id: int) -> list[int]:
 
 
 def _ingest_batch(event_ids: list[int]) -> None:
-    """Ingest claimed rows in one transaction. If it fails, each row goes to its own job, which
-    fails, retries and is reported on its own: one bad delivery holds up no other."""
-    if not event_ids:
-        return
-    try:
-        with db.session() as session:
-            rows = session.execute(
-                select(WebhookEvent).where(WebhookEvent.id.in_(event_ids),
-                                           WebhookEvent.processed_at.is_(None))
-                .order_by(WebhookEvent.id).with_for_update(skip_locked=True)).scalars().all()
-            for event in rows:
+    """Ingest claimed rows, each in a transaction of its own. A row that fails goes to its own
+    job, which fails, retries and is reported on its own: one bad delivery holds up no other."""
+    for event_id in event_ids:
+        try:
+            with db.session() as session:
+                event = session.execute(
+                    select(WebhookEvent).where(WebhookEvent.id == event_id,
+                                               WebhookEvent.processed_at.is_(None))
+                    .with_for_update(skip_locked=True)).scalar_one_or_none()
+                if event is None:  # done by its own job meanwhile, or being done now
+                    continue
                 ingest_row(session, event)
                 if event not in session:  # a shop redaction purged the store and its inbox
-                    break
-    except Exception as error:  # noqa: BLE001 - handed on: the rows' own jobs raise it again
-        log.warning("ingest batch failed (%s); its %d row(s) go to their own jobs",
-                    type(error).__name__, len(event_ids))
-        jobs.enqueue_many(ingest, [(event_id,) for event_id in event_ids])
+                    return
+        except BaseTimeoutException:
+            raise  # the job's time is up: the rest are the sweep's
+        except Exception as error:  # noqa: BLE001 - handed on: the row's own job raises it again
+            log.warning("ingest of inbox row %d failed (%s); it goes to its own job", event_id,
+                        type(error).__name__)
+            jobs.enqueue(ingest, event_id)
