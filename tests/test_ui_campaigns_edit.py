@@ -11,6 +11,7 @@ import pytest
 from app.campaigns import campaigns
 from app.core import clock
 from app.core.db import db
+from app.models import Campaign
 from tests.test_ui_campaigns import (FORM, SENDER, configure, made, owner, stored,  # noqa: F401
                                      tea_shop)
 from tests.ui_helpers import connect_rival, sign_in, sign_in_viewer
@@ -136,3 +137,23 @@ def test_the_edit_command_changes_only_what_it_is_given(client, owner, tea_shop,
                      "--subject", "Hi", ok=False)
     assert late.output.strip() == ("Error: campaign 'Spring teas' is cancelled; only a draft or "
                                    "a scheduled campaign can be edited")
+
+
+def test_a_heading_that_repeats_the_subject_follows_it_and_a_merchant_s_own_heading_stays(
+        client, owner, tea_shop):
+    path = made(client, owner)
+    headings = [b["text"] for b in stored().design["blocks"] if b["type"] == "heading"]
+    assert headings == [FORM["subject"]]  # the new campaign's design shows its subject
+
+    assert edit(client, owner, path, subject="Cold brew is back").status_code == 302
+    assert [b["text"] for b in stored("Summer teas").design["blocks"]
+            if b["type"] == "heading"] == ["Cold brew is back"]
+
+    with db.session() as session:
+        campaign = session.get(Campaign, stored("Summer teas").id)
+        campaign.design = {**campaign.design, "blocks": [
+            {**b, "text": "Our own words"} if b["type"] == "heading" else b
+            for b in campaign.design["blocks"]]}
+    assert edit(client, owner, path, subject="Iced, at last").status_code == 302
+    assert [b["text"] for b in stored("Summer teas").design["blocks"]
+            if b["type"] == "heading"] == ["Our own words"]

@@ -106,8 +106,12 @@ def edit(session: Session, campaign: Campaign, actor: str, *, name: str, subject
         ("subject_b", "test_share", "winner_after_hours", "judge"))
     before = {"name": campaign.name, "subject": campaign.subject,
               "preheader": campaign.preheader, "subject_b": campaign.subject_b}
-    # The design's preheader is the one the email shows (save_design keeps the two the same).
+    # The design's preheader is the one the email shows (save_design keeps the two the same),
+    # and a heading that repeats the subject (as `create` draws one) follows it.
     design = {k: v for k, v in campaign.design.items() if k != "preheader"}
+    design["blocks"] = [{**block, "text": subject} if block.get("type") == "heading"
+                        and block.get("text") == campaign.subject else block
+                        for block in design["blocks"]]
     with _named(session, name):
         campaign.design = {**design, "preheader": preheader} if preheader else design
         campaign.name, campaign.subject, campaign.preheader = name, subject, preheader
