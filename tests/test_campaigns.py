@@ -273,10 +273,10 @@ def test_a_store_without_a_postal_address_is_told_before_anything_is_resolved(
 def test_a_send_whose_jobs_redis_lost_is_resumed_from_the_database(tea_shop, storeflow,
                                                                     smtp_sink):
     storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
-    broker.connection.flushall()  # the chunk job is gone
+    broker.connection.flushdb()  # the chunk job is gone
     assert sending.sweep_campaigns() == 1
     work("campaigns", max_jobs=1)  # the chunk: its deliveries queued ...
-    broker.connection.flushall()  # ... and lost
+    broker.connection.flushdb()  # ... and lost
     with at(NOW.replace(minute=5)):
         assert sending.sweep_campaigns() == 0 and outbox.sweep_outbox() == 3
         # Swept onto the campaigns queue, as the campaign's mail: the last one marks it sent.

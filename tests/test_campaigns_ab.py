@@ -84,7 +84,7 @@ def test_judged_on_revenue_a_winner_whose_job_redis_lost_is_picked_by_the_sweep(
         clicks(client, a_mails[0])
         clicks(client, b_mail)  # B has the clicker too, but A's buys
     buys(webhooks, run_jobs, by_email[a_mails[0]["To"]], NOW + HOUR + MINUTE, "30.00", 7101)
-    broker.connection.flushall()
+    broker.connection.flushdb()
     with at(NOW + 2 * HOUR + MINUTE):
         sending.sweep_campaigns()
         run_jobs()

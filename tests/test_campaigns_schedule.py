@@ -67,7 +67,7 @@ def test_a_scheduled_send_whose_job_redis_lost_is_started_by_the_sweep_and_a_can
         storeflow("campaigns", "send", "--store", paris_shop.domain, "Called off", "--at",
                   "2026-03-03 09:00")
         storeflow("campaigns", "cancel", "--store", paris_shop.domain, "Called off")
-    broker.connection.flushall()
+    broker.connection.flushdb()
     with at(datetime(2026, 3, 3, 7, 59, tzinfo=UTC)):
         sending.sweep_campaigns()  # not yet
         run_jobs()
@@ -109,7 +109,7 @@ def test_in_local_time_each_recipient_gets_it_at_their_own_hour_after_quiet_hour
         with at(eight[person] - MINUTE):
             assert scheduler_hands_over("campaigns") == 0
         if person is LONDON:  # this moment's job is lost: the sweep releases them
-            broker.connection.flushall()
+            broker.connection.flushdb()
         with at(eight[person] + timedelta(seconds=30)):
             scheduler_hands_over("campaigns")
             sending.sweep_campaigns()
