@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from rq.job import Job
 
+from app import jobs
+
 FAILING = "storeflow:failing-work"  # the keys of app.jobs.failures' rows
 
 
@@ -16,6 +18,11 @@ def work_key(job: Job) -> str:
 
 
 def key_of(name: str, args: Sequence) -> str:
-    """What the job `name` with these arguments does: its function and first argument."""
-    first = args[0] if args else ""
-    return f"{name}:{first}"[:200]
+    """What the job `name` with these arguments does: its function and the piece of work its
+    policy names (`Policy.work`), by default its first argument."""
+    policy = jobs.policy_of(name)
+    if policy is not None and policy.work is not None:
+        about = policy.work.format(*args)
+    else:
+        about = args[0] if args else ""
+    return f"{name}:{about}"[:200]
