@@ -11,7 +11,8 @@ from rq.registry import ScheduledJobRegistry
 
 from app.campaigns import sending
 from app.core.db import db
-from app.jobs import broker
+from app import jobs
+from app.jobs import broker, failures as job_failures
 from app.mail import outbox
 from app.mail.rate import send_rate
 from app.models import Campaign
@@ -339,3 +340,23 @@ def test_the_messages_of_a_lost_several_message_job_are_queued_again_once_each(
     assert outbox.sweep_outbox(older_than_seconds=-1) == 0  # their new jobs are waiting
     run_jobs()
     assert addressees(smtp_sink) == REACHED
+
+
+def test_a_batchs_failure_stays_while_another_batch_of_its_campaign_succeeds(
+        tea_shop, storeflow, run_jobs, smtp_sink):
+    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
+    work("campaigns", max_jobs=1)  # the chunk: one job for its three deliveries
+    waiting = broker.queue("campaigns")
+    campaign_id, ids, at_ = waiting.fetch_job(waiting.job_ids[0]).args
+    waiting.empty()  # sent instead as two batches of the one campaign
+    jobs.enqueue_many(sending.deliver_several, [(campaign_id, ids[:1], at_),
+                                                (campaign_id, ids[1:], at_)])
+    [first] = [m.email for m in campaign_messages() if m.id == ids[0]]
+    smtp_sink.defer.add(first)
+
+    run_jobs()  # the first batch fails (retried later), the second succeeds
+
+    assert len(smtp_sink.received) == 2
+    with db.session() as session:
+        assert [(row.job_key, row.store_id) for row in job_failures.open_failures(session)] == [
+            (f"app.campaigns.sending.deliver_several:{ids[0]}", tea_shop.id)]

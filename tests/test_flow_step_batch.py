@@ -4,14 +4,16 @@ the database, and the tick queues it again."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from rq.job import Job
 
-from app.jobs import broker
+from app.core.db import db
+from app.jobs import broker, failures as job_failures
 from app.jobs.failing import FAILING
 from flows import engine
+from tests.campaign_engine_helpers import scheduler_hands_over
 from tests.flow_helpers import SAMPLE_TIME, at, enable, messages, runs
 from tests.helpers import take_lead
 from tests.seed import due_checkout_runs
@@ -84,21 +86,44 @@ def test_only_steps_as_of_the_same_instant_and_not_failing_are_taken(due, shop):
     assert step_jobs() == [f"flow-run-{failing}", f"flow-run-{as_of_later}"]
 
 
-def test_a_failure_mid_batch_puts_the_rest_back_as_jobs_of_their_own(due, run_jobs,
-                                                                      monkeypatch):
+def test_a_failure_mid_batch_fails_its_own_run_not_the_job_that_took_it(due, run_jobs, shop,
+                                                                       monkeypatch):
     ids = due(5)
-    stopped_on_the_third(monkeypatch, RuntimeError("the database went away"))
+    advance_run = engine.advance_run
 
-    with pytest.raises(RuntimeError):  # the job fails, for the error to be seen
-        engine.advance(*take_lead("flows"))
+    def fails_for_the_third(ctx):
+        if ctx.run.id == ids[2]:
+            raise RuntimeError("the database went away")
+        advance_run(ctx)
+    monkeypatch.setattr(engine, "advance_run", fails_for_the_third)
+
+    with at(DUE):
+        run_jobs("flows", max_jobs=1)  # the lead, taking the four behind it
 
     assert [steps()[run] for run in ids] == [2, 2, 0, 0, 0]  # the third's step rolled back
+    # The failing one and the rest go back as jobs of their own; the lead's run is stepped, its
+    # job is not held, and no failure is kept under it.
     assert step_jobs() == [f"flow-run-{run}" for run in ids[2:]]
+    lead = broker.connection.hget(Job.key_for(f"flow-run-{ids[0]}"), "status")
+    assert lead not in engine.HELD_JOB_STATUSES
+    assert failures() == []
+    with at(DUE):
+        run_jobs("flows", max_jobs=1)  # the failing one, in its own job
+    assert failures() == [(f"flows.engine.advance:{ids[2]}", shop.id, True)]
     monkeypatch.undo()
+    with at(datetime.now(timezone.utc) + timedelta(hours=1)):  # RQ's scheduler: wall-clock
+        assert scheduler_hands_over("flows") == 1  # its retry
     with at(DUE):
         run_jobs("flows")
-    assert [steps()[run] for run in ids] == [2] * 5
+    assert [steps()[run] for run in ids] == [2] * 5 and failures() == []
     assert sorted(m.run_id for m in messages()) == ids and sent_once()
+
+
+def failures() -> list[tuple[str, int, bool]]:
+    """Open job failures: which work, whose store, still retrying."""
+    with db.session() as session:
+        return [(row.job_key, row.store_id, row.retrying)
+                for row in job_failures.open_failures(session)]
 
 
 class Killed(BaseException):

@@ -28,7 +28,8 @@ class Policy:
     """How one job runs. `id` formats the job's arguments into its id (`"mail-{0}"`): an id that
     says what the job is about lets a sweep ask whether it is still waiting. `title` names the
     work on the overview; `about` is the model whose row id the job's first argument is (the row
-    that says which store a failure belongs to)."""
+    that says which store a failure belongs to); `work` formats the job's arguments into the
+    piece of work its failures are kept under (app.jobs.failing), by default its first argument."""
 
     queue: str
     title: str
@@ -38,6 +39,7 @@ class Policy:
     result_ttl: timedelta | None = None  # RQ's default (500 s) when None
     failure_ttl: timedelta = timedelta(days=7)
     about: type | None = None
+    work: str | None = None
 
     def __post_init__(self) -> None:
         if self.queue not in QUEUES:

@@ -6,15 +6,19 @@ A job is taken when LREM removes its id from the queue (a worker that popped it 
 nothing to remove), and its key is deleted then: a worker killed before doing the taken work
 leaves nothing behind in Redis, so the database must say what is owed (the caller's sweep
 queues it again). Work whose job has failed is not taken: its own job's success clears the
-failure (app.jobs.failures).
+failure (app.jobs.failures). Nor does taken work that fails fail the job that took it: it goes
+back as a job of its own, so its failure is kept, retried and shown under its own work and store.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from app import jobs
-from app.jobs.failing import FAILING, work_key
+from app.jobs.failing import FAILING, key_of, work_key
+
+log = logging.getLogger(__name__)
 
 
 def take(func: Callable, rest: tuple, limit: int) -> list[tuple]:
@@ -41,12 +45,20 @@ def take(func: Callable, rest: tuple, limit: int) -> list[tuple]:
 
 def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any]) -> None:
     """Take up to `limit` jobs as `take` does and do their work one at a time, `each(*args)`.
-    Should one fail, it and those after it go back as jobs of their own (retried by their
-    policy), and the error goes on: the job that took them fails, for all to see."""
+    Should one fail, it and those after it go back as jobs of their own, and this job goes on to
+    succeed: the failing one fails again in its own job, under its own work and store (retried
+    by its policy), not under this job's."""
     taken = take(func, rest, limit)
     for done, args in enumerate(taken):
         try:
             each(*args)
-        except Exception:
+        except Exception as error:
+            key = key_of(jobs.path(func), args)
+            # Marked failing before it is queued, so that no other job takes it again before
+            # it has run on its own; its own job's success clears the mark.
+            jobs.broker.connection.sadd(FAILING, key)
             jobs.enqueue_many(func, taken[done:])
-            raise
+            # The error's class only: its message can carry personal data.
+            log.warning("taken work failed (%s); queued again as a job of its own",
+                        type(error).__name__, extra={"work": key})
+            return

@@ -2,7 +2,7 @@
 
 The worker (app.jobs.worker) calls `record` for every failure of a job, whether RQ will retry it or
 not, and `cleared` after every success: a failure is kept per piece of work (the job's function
-and first argument), so the work succeeding under any job id (a retry, mail deferred over the
+and first argument, or what its policy's `work` names), so the work succeeding under any job id (a retry, mail deferred over the
 rate, an ingest queued again) clears it. Which work is failing is also a Redis set
 (app.jobs.failing), so a
 success costs one SREM, not a query. The overview shows a store's open

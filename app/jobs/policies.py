@@ -45,9 +45,10 @@ POLICIES = {
     # A campaign's mail: the same job id, so the outbox's sweep sees it waiting.
     campaign_sending.deliver: Policy("campaigns", CAMPAIGNS, id="mail-{0}", about=Message,
                                      retry=MAIL_RETRY),
-    # Several of a campaign's messages, named after the first (the sweep sees them waiting).
+    # Several of a campaign's messages, named after the first (the sweep sees them waiting);
+    # its failures are kept under the first too, so another batch's success clears none of them.
     campaign_sending.deliver_several: Policy("campaigns", CAMPAIGNS, id="mail-{1[0]}",
-                                             about=Campaign, retry=MAIL_RETRY),
+                                             about=Campaign, work="{1[0]}", retry=MAIL_RETRY),
     # A chunk with discount codes asks Shopify for them one call at a time, in 10 slices of
     # 50 (CHUNK / code_batch): about 10 s a slice at its usual rate, a minute throttled. A job cut
     # off loses only the slice in flight's notes (the codes are asked again, "already exists").

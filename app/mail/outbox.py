@@ -220,18 +220,11 @@ def _as_of(at: str | None):
 
 def _deliver_taken(lane: tuple[Callable, tuple], at: str | None, state: _JobState) -> None:
     """Deliver messages whose jobs wait at the head of the lane's queue, one at a time, each as
-    its own job would: a worker killed here leaves at most the one being sent `sending`, and the
-    rest `queued` (the sweep queues them again)."""
+    its own job would (app.jobs.batch.run_taken): a worker killed here leaves at most the one
+    being sent `sending`, and the rest `queued` (the sweep queues them again)."""
     job, lead = lane
-    taken = [args[0] for args in batch.take(job, (*lead, at), BATCH - 1)]
-    for done, message_id in enumerate(taken):
-        try:
-            _deliver(lane, message_id, state)
-        except Exception:
-            # Their jobs are gone: this one and the rest go back as jobs of their own (retried
-            # with backoff should this one fail again), and this job fails, for all to see.
-            jobs.enqueue_many(job, [(rest, *lead, at) for rest in taken[done:]])
-            raise
+    batch.run_taken(job, (*lead, at), BATCH - 1,
+                    lambda message_id, *_: _deliver(lane, message_id, state))
 
 
 def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) -> str:
