@@ -3,7 +3,6 @@ job would. A failure or a kill mid-batch loses no run and doubles no message: wh
 the database, and the tick queues it again."""
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -39,11 +38,6 @@ def steps() -> dict[int, int]:
 
 def step_jobs() -> list[str]:
     return broker.queue("flows").job_ids
-
-
-def sent_once() -> bool:
-    counted = Counter(m.run_id for m in messages())
-    return set(counted.values()) <= {1}
 
 
 def stopped_on_the_third(monkeypatch, error: BaseException) -> None:
@@ -116,7 +110,7 @@ def test_a_failure_mid_batch_fails_its_own_run_not_the_job_that_took_it(due, run
     with at(DUE):
         run_jobs("flows")
     assert [steps()[run] for run in ids] == [2] * 5 and failures() == []
-    assert sorted(m.run_id for m in messages()) == ids and sent_once()
+    assert sorted(m.run_id for m in messages()) == ids  # one message per run: none stepped twice
 
 
 def failures() -> list[tuple[str, int, bool]]:
@@ -146,4 +140,4 @@ def test_a_worker_killed_mid_batch_loses_no_run_and_doubles_no_message(due, run_
     with at(DUE):
         run_jobs("flows")
     assert [steps()[run] for run in ids] == [2] * 5
-    assert sorted(m.run_id for m in messages()) == ids and sent_once()
+    assert sorted(m.run_id for m in messages()) == ids  # one message per run: none stepped twice
