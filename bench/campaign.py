@@ -4,7 +4,8 @@ row the ledger copies) and a segment of them all. Measured in one run:
     chunks under cProfile;
 (b) emails/s of one `storeflow worker` sending the campaign into aiosmtpd's discarding sink,
     against bench/mail.py's per-worker figure in the same run (the baseline);
-(c) two workers against one; (d) the workers' peak RSS; (e) UI pages while the two send.
+(c) two workers against one; (d) the workers' peak RSS; (e) UI pages while the two send, in a
+window of its own.
 
 Targets (issue 21): (a) < 30 s; (b) within 10 % of the baseline; (c) ~2x; (d) < 250 MB;
 (e) < 200 ms.
@@ -121,11 +122,14 @@ def main() -> None:
         baseline = per_worker(store, env, args.emails)
         queued = queue_all(store)
         one = sending_for(env, 1, args.seconds)
-        two = sending_for(env, 2, args.seconds, ui_probe(config, store))
+        # Apart: the UI's requests take a share of the same two cores the workers use.
+        two = sending_for(env, 2, args.seconds)
+        browsed = sending_for(env, 2, args.seconds, ui_probe(config, store))
     finally:  # a failed run leaves no SMTP sink behind
         sink.stop()
     mail_rate = baseline["emails"] / (baseline["seconds"] - baseline["startup_s"])
-    pages = {name: figures([ms for page, ms in two["answers"] if page == name]) for name in PAGES}
+    pages = {name: figures([ms for page, ms in browsed["answers"] if page == name])
+             for name in PAGES}
     record("Campaigns (bench/campaign.py)", [
         note, "",
         f"A store of {args.customers:,} subscribed customers; a campaign to the segment of all "
@@ -133,7 +137,8 @@ def main() -> None:
         f"{sending.CHUNK}). Resolve as `campaigns send`; the chunk jobs run by an RQ worker in "
         "the bench process; sending by `storeflow worker` processes into aiosmtpd's discarding "
         f"sink, each window {args.seconds:.0f} s from the first email; UI pages requested "
-        "through the Flask app while two workers send.",
+        "through the Flask app in a third window while two workers send (the two workers' "
+        "rate is measured without them).",
         "",
         "| figure | value | target |",
         "|---|---|---|",
@@ -145,7 +150,8 @@ def main() -> None:
         "the baseline) | within 10 % |",
         f"| campaign, two workers | {two['rate']:.0f} emails/s ({two['rate'] / one['rate']:.2f}x "
         "one) | ~2x |",
-        f"| peak worker RSS | {max(one['rss'], two['rss']):.0f} MB | < 250 MB |",
+        f"| campaign, two workers while the UI is browsed | {browsed['rate']:.0f} emails/s | |",
+        f"| peak worker RSS | {max(one['rss'], two['rss'], browsed['rss']):.0f} MB | < 250 MB |",
         *(f"| UI {name} while two workers send, median / p95 | {figure['median']:.0f} / "
           f"{figure['p95']:.0f} ms | < 200 ms |" for name, figure in pages.items()),
         "",
