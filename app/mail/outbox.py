@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Callable
+from typing import Callable, Iterator
 
 from sqlalchemy import (BigInteger, DateTime, String, and_, event, func, literal, select,
                         update)
@@ -189,14 +189,10 @@ class _JobState:
 def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) -> str:
     """What the mail job of `lane` (its function and arguments between the message id and `at`)
     does: deliver, then deliver the jobs of the same lane waiting behind it."""
-    state = _JobState()
-    with _as_of(at):
-        try:
-            status = _deliver(lane, message_id, state)
-            if status != "deferred":  # over the rate, the ones behind wait their own turn
-                _deliver_taken(lane, at, state)
-        finally:
-            state.settle()
+    with _mail_job(at) as state:
+        status = _deliver(lane, message_id, state)
+        if status != "deferred":  # over the rate, the ones behind wait their own turn
+            _deliver_taken(lane, at, state)
         return status
 
 
@@ -205,17 +201,21 @@ def deliver_each(lane: tuple[Callable, tuple], message_ids: list[int], at: str |
     another, each as its own job of `lane` would. A worker killed here leaves at most the one
     being sent `sending`, and the rest `queued`; one over the rate waits in a job of its own on
     the lane; a transient failure fails the job, whose retry skips those already gone."""
+    with _mail_job(at) as state:
+        for message_id in message_ids:
+            _deliver(lane, message_id, state)
+
+
+@contextmanager
+def _mail_job(at: str | None) -> Iterator[_JobState]:
+    """One mail job's deliveries, as of `at` (default now): their shared state, and the last
+    `sent` written however the job ends."""
     state = _JobState()
-    with _as_of(at):
+    with clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext():
         try:
-            for message_id in message_ids:
-                _deliver(lane, message_id, state)
+            yield state
         finally:
             state.settle()
-
-
-def _as_of(at: str | None):
-    return clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext()
 
 
 def _deliver_taken(lane: tuple[Callable, tuple], at: str | None, state: _JobState) -> None:
