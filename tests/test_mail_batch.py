@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from rq.job import Job, JobStatus
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import select
 
 from app.core import clock
@@ -177,3 +178,23 @@ def test_a_worker_killed_mid_batch_leaves_one_message_sending_and_loses_none(
     assert statuses(ids) == ["sent", "sent", "unknown", "sent", "sent"]
     assert Counter(m["To"] for m in smtp_sink.received) == {
         f"shopper{n}@example.com": 1 for n in (0, 1, 3, 4)}
+
+
+def test_a_job_out_of_time_mid_batch_puts_the_rest_back_and_stops(queued, smtp_sink, monkeypatch):
+    """RQ's job timeout is an exception too: the batch must not swallow it and run on."""
+    ids = queued(4)
+    send, sends = transports.current.send, []
+
+    def out_of_time_on_the_third(message):
+        sends.append(message)
+        if len(sends) == 3:
+            raise JobTimeoutException("Task exceeded maximum timeout value")
+        return send(message)
+
+    monkeypatch.setattr(transports.current, "send", out_of_time_on_the_third)
+    with pytest.raises(JobTimeoutException):
+        outbox.deliver(*take_lead("mail"))
+
+    # The third was being sent when time ran out: `sending`, never resent (the reaper's).
+    assert statuses(ids) == ["sent", "sent", "sending", "queued"]
+    assert mail_jobs() == [f"mail-{m}" for m in ids[2:]]

@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from rq.timeouts import BaseTimeoutException
+
 from app import jobs
 from app.jobs.failing import FAILING, key_of, work_key
 
@@ -52,6 +54,10 @@ def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any])
     for done, args in enumerate(taken):
         try:
             each(*args)
+        except BaseTimeoutException:
+            # The job's time is up (RQ's alarm): the rest are not done; it and they go back.
+            jobs.enqueue_many(func, taken[done:])
+            raise
         except Exception as error:
             key = key_of(jobs.path(func), args)
             # Marked failing before it is queued, so that no other job takes it again before
