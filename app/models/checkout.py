@@ -3,17 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
-from app.models.base import StoreOwned, Timestamps
-from app.models.order import Money
-
-if TYPE_CHECKING:  # the line's catalogue row; SQLAlchemy resolves it by name
-    from app.models.product import Product
+from app.models.base import Money, ProductLine, StoreOwned, Timestamps
 
 
 class Checkout(StoreOwned, Timestamps, Base):
@@ -44,24 +39,10 @@ class Checkout(StoreOwned, Timestamps, Base):
     )
 
 
-class CheckoutLine(StoreOwned, Base):
+class CheckoutLine(ProductLine, StoreOwned, Base):
     __tablename__ = "checkout_lines"
 
     checkout_id: Mapped[int] = mapped_column(
         ForeignKey("checkouts.id", ondelete="CASCADE"), index=True
     )
-    product_id: Mapped[int | None] = mapped_column(BigInteger)
-    variant_id: Mapped[int | None] = mapped_column(BigInteger)
-    sku: Mapped[str | None] = mapped_column(String(255))
-    title: Mapped[str] = mapped_column(String(512))
-    variant_title: Mapped[str | None] = mapped_column(String(512))
-    quantity: Mapped[int] = mapped_column(Integer)
-    price: Mapped[Decimal] = mapped_column(Money)
-
     checkout: Mapped[Checkout] = relationship(back_populates="lines")
-    # The catalogue row of the line's product (its page and picture), read in the same query as
-    # the lines: an email shows them for every line.
-    product: Mapped[Product | None] = relationship(
-        primaryjoin="and_(foreign(CheckoutLine.store_id) == Product.store_id, "
-                    "foreign(CheckoutLine.product_id) == Product.platform_id)",
-        viewonly=True, uselist=False, lazy="joined")

@@ -1,22 +1,15 @@
-"""A placed order and its lines, with money kept exact (Numeric) beside its currency."""
+"""A placed order and its lines."""
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
-from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, Numeric, String,
-                        UniqueConstraint)
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
-from app.models.base import StoreOwned, Timestamps
-
-if TYPE_CHECKING:  # the line's catalogue row; SQLAlchemy resolves it by name
-    from app.models.product import Product
-
-Money = Numeric(18, 4)
+from app.models.base import Money, ProductLine, StoreOwned, Timestamps
 
 
 class Order(StoreOwned, Timestamps, Base):
@@ -53,7 +46,7 @@ class Order(StoreOwned, Timestamps, Base):
     )
 
 
-class OrderLine(StoreOwned, Base):
+class OrderLine(ProductLine, StoreOwned, Base):
     __tablename__ = "order_lines"
     __table_args__ = (
         # The orders a product is in, read from the index alone (bought together, best sellers).
@@ -61,18 +54,4 @@ class OrderLine(StoreOwned, Base):
     )
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
-    product_id: Mapped[int | None] = mapped_column(BigInteger)
-    variant_id: Mapped[int | None] = mapped_column(BigInteger)
-    sku: Mapped[str | None] = mapped_column(String(255))
-    title: Mapped[str] = mapped_column(String(512))
-    variant_title: Mapped[str | None] = mapped_column(String(512))
-    quantity: Mapped[int] = mapped_column(Integer)
-    price: Mapped[Decimal] = mapped_column(Money)
-
     order: Mapped[Order] = relationship(back_populates="lines")
-    # The catalogue row of the line's product (its page and picture), read in the same query as
-    # the lines: an email shows them for every line.
-    product: Mapped[Product | None] = relationship(
-        primaryjoin="and_(foreign(OrderLine.store_id) == Product.store_id, "
-                    "foreign(OrderLine.product_id) == Product.platform_id)",
-        viewonly=True, uselist=False, lazy="joined")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 from app.models.base import StoreOwned, Timestamps
-from app.models.order import Money
+from app.models.base import Money
 
 
 class Product(StoreOwned, Timestamps, Base):
