@@ -1,7 +1,9 @@
-"""The migrations: they build what the models describe, every one of them can be undone, and
-0015 carries both platforms' sync progress into `sync_progress` and back."""
+"""The migrations: they build what the models describe, every one of them can be undone,
+0015 carries both platforms' sync progress into `sync_progress` and back, and 0038 builds its
+index on the inbox without holding up the webhooks that arrive meanwhile."""
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -9,12 +11,14 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from app.core import migrate
 
 SCHEMA = "migration_check"
 SYNC_PROGRESS = "0015"
+INBOX_INDEX = "0038"
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 
 
@@ -44,7 +48,8 @@ def alembic(connection=None) -> AlembicConfig:
 
 
 def migrate_to(engine, direction: str, revision: str) -> None:
-    with engine.begin() as connection:
+    # As `storeflow db upgrade` does: alembic opens a transaction per migration.
+    with engine.connect() as connection:
         getattr(command, direction)(alembic(connection), revision)
 
 
@@ -116,3 +121,35 @@ def test_sync_progress_takes_both_platforms_rows_and_gives_them_back(scratch):
                  "FROM sync_states ORDER BY name") == [
         (woo, "backfill", "failed", None, {"customers": 120, "products": 2}, "WooError"),
         (woo, "reconcile", "done", AT, {}, None)]
+
+
+def test_the_inbox_index_is_built_while_webhooks_keep_arriving(scratch):
+    """A plain CREATE INDEX waits for the inbox's open writes and makes every new webhook INSERT
+    queue behind it; 0038 builds CONCURRENTLY, so a delivery arriving meanwhile is stored."""
+    migrate_to(scratch, "upgrade", previous(INBOX_INDEX))
+    [(store,)] = query(scratch, "INSERT INTO stores (platform, domain, collect_key, settings, "
+                       "currency, created_at, updated_at) VALUES ('shopify', 'a.myshopify.com', "
+                       "'k', '{}', 'USD', :at, :at) RETURNING id", at=AT)
+    deliver = text("INSERT INTO webhook_events (store_id, platform, topic, delivery_key, body, "
+                   "received_at, attempts) VALUES (:s, 'shopify', 'orders/create', :key, '{}', "
+                   ":at, 0)")
+    with scratch.connect() as in_flight:  # a webhook request mid-transaction
+        in_flight.execute(deliver, {"s": store, "key": "first", "at": AT})
+        upgrade = threading.Thread(target=migrate_to, args=(scratch, "upgrade", INBOX_INDEX))
+        upgrade.start()
+        try:
+            query(scratch, "SELECT pg_sleep(1)")  # the build is now waiting for `in_flight`
+            with scratch.connect() as arriving:
+                arriving.execute(text("SET lock_timeout = '3s'"))
+                try:
+                    arriving.execute(deliver, {"s": store, "key": "second", "at": AT})
+                    arriving.commit()
+                except OperationalError:
+                    pytest.fail("a webhook arriving during the migration waited for its index")
+        finally:
+            in_flight.commit()
+            upgrade.join(timeout=60)
+    assert query(scratch, "SELECT indisvalid FROM pg_index WHERE indexrelid = "
+                 "'ix_webhook_events_fresh'::regclass") == [(True,)]
+    assert query(scratch, "SELECT delivery_key FROM webhook_events ORDER BY id") == [
+        ("first",), ("second",)]

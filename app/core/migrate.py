@@ -23,8 +23,9 @@ def _alembic(connection) -> AlembicConfig:
 
 
 def upgrade(revision: str = "head") -> None:
-    """Apply migrations up to `revision` on the configured database."""
-    with db.engine.begin() as connection:
+    """Apply migrations up to `revision` on the configured database, each in a transaction of
+    its own (migrations/env.py), so that one may build an index CONCURRENTLY between them."""
+    with db.engine.connect() as connection:
         command.upgrade(_alembic(connection), revision)
 
 

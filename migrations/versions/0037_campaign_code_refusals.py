@@ -16,8 +16,13 @@ depends_on = None
 def upgrade() -> None:
     op.add_column('campaign_recipients', sa.Column('discount_refusals', sa.SmallInteger(),
                                                    nullable=False, server_default='0'))
-    op.create_index('uq_campaign_recipients_store_id_discount_code', 'campaign_recipients',
-                    ['store_id', 'discount_code'], unique=True)
+    # Concurrently: a campaign being sent writes its recipients while the index is built.
+    # A build cut off leaves an invalid index, dropped on the next try.
+    with op.get_context().autocommit_block():
+        op.drop_index('uq_campaign_recipients_store_id_discount_code', 'campaign_recipients',
+                      if_exists=True, postgresql_concurrently=True)
+        op.create_index('uq_campaign_recipients_store_id_discount_code', 'campaign_recipients',
+                        ['store_id', 'discount_code'], unique=True, postgresql_concurrently=True)
 
 
 def downgrade() -> None:
