@@ -6,6 +6,9 @@ The inbox row is the durable record; the signal is only a nudge. A store's flag
 queues the job, the ones after it find the flag set and queue nothing. The job clears the flag
 before it reads, so a delivery stored after its last read queues the next job. A flag whose job
 was lost expires (FLAG_TTL), and the sweep (app.ingest.sweep) signals again for rows left.
+A drain whose first batch is full queues the store's next drain at once rather than at the end
+of its turn: a flood is drained by every free worker together, each claim skipping the rows
+another holds.
 
 A drain takes only rows never tried (attempts 0) and counts the attempt as it takes them, in a
 transaction of its own, then ingests each row in a transaction of its own, as its own job would:
@@ -63,6 +66,11 @@ def drain(store_id: int) -> None:
     taken = 0
     while taken < TURN:
         batch = _take(store_id)
+        if taken == 0 and len(batch) == BATCH:
+            # A backlog: a second claimant, queued now, takes batches beside this one on
+            # another worker (each claim skips the other's rows). It does the same when it
+            # starts, so every free worker joins in, one waiting job at a time.
+            signal(store_id)
         _ingest_batch(batch)
         taken += len(batch)
         if len(batch) < BATCH:
