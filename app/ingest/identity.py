@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import and_, delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -70,30 +70,50 @@ def _email_only(session: Session, store_id: int, email: str) -> Customer | None:
     )).scalar_one_or_none()
 
 
+def _known_and_orphan(session: Session, store_id: int, platform_id: int,
+                      email: str | None) -> tuple[int | None, int | None]:
+    """The ids of the platform customer and of an email-only customer with this email, in one
+    read (every delivery about a customer asks both)."""
+    match = Customer.platform_id == platform_id
+    if email is not None:
+        match = or_(match, and_(Customer.email == email, Customer.platform_id.is_(None)))
+    rows = session.execute(select(Customer.id, Customer.platform_id).where(
+        Customer.store_id == store_id, match)).all()
+    known = next((row.id for row in rows if row.platform_id is not None), None)
+    orphan = next((row.id for row in rows if row.platform_id is None), None)
+    return known, orphan
+
+
+def _adopt(session: Session, orphan: int, platform_id: int) -> int:
+    session.execute(update(Customer).where(Customer.id == orphan).values(platform_id=platform_id))
+    return orphan
+
+
 def adopt(session: Session, store_id: int, platform_id: int, email: str | None) -> None:
     """Give an email-only customer its platform id, unless the platform customer already exists."""
     if email is None:
         return
-    exists = session.execute(select(Customer.id).where(
-        Customer.store_id == store_id, Customer.platform_id == platform_id)).first()
-    orphan = None if exists else _email_only(session, store_id, email)
-    if orphan is not None:
-        orphan.platform_id = platform_id
-        session.flush()
+    known, orphan = _known_and_orphan(session, store_id, platform_id, email)
+    if known is None and orphan is not None:
+        _adopt(session, orphan, platform_id)
 
 
 def _by_platform_id(session: Session, store_id: int, platform_id: int, email: str | None) -> int:
-    adopt(session, store_id, platform_id, email)
-    session.execute(insert(Customer).values(
-        store_id=store_id, platform_id=platform_id, email=email,
-        created_at=clock.now(), updated_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=["store_id", "platform_id"]))
-    customer_id = session.execute(select(Customer.id).where(
-        Customer.store_id == store_id, Customer.platform_id == platform_id)).scalar_one()
-    orphan = _email_only(session, store_id, email) if email else None
+    known, orphan = _known_and_orphan(session, store_id, platform_id, email)
+    if known is None and orphan is not None:
+        return _adopt(session, orphan, platform_id)
+    if known is None:
+        known = session.execute(insert(Customer).values(
+            store_id=store_id, platform_id=platform_id, email=email,
+            created_at=clock.now(), updated_at=clock.now(),
+        ).on_conflict_do_nothing(index_elements=["store_id", "platform_id"])
+            .returning(Customer.id)).scalar_one_or_none()
+    if known is None:  # a concurrent delivery created them first
+        known = session.execute(select(Customer.id).where(
+            Customer.store_id == store_id, Customer.platform_id == platform_id)).scalar_one()
     if orphan is not None:
-        merge(session, store_id, orphan.id, customer_id)
-    return customer_id
+        merge(session, store_id, orphan, known)
+    return known
 
 
 def _by_email(session: Session, store_id: int, email: str) -> int:
