@@ -25,7 +25,7 @@ import logging
 import uuid
 
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app import jobs
 from app.core.db import db
@@ -90,16 +90,19 @@ def _take(store_id: int) -> list[int]:
             .values(attempts=1).returning(WebhookEvent.id)).scalars())
 
 
+# Built once: it runs for every delivery.
+_FRESH = (select(WebhookEvent).where(WebhookEvent.id == bindparam("id"),
+                                     WebhookEvent.processed_at.is_(None))
+          .with_for_update(skip_locked=True))
+
+
 def _ingest_batch(event_ids: list[int]) -> None:
     """Ingest claimed rows, each in a transaction of its own. A row that fails goes to its own
     job, which fails, retries and is reported on its own: one bad delivery holds up no other."""
     for event_id in event_ids:
         try:
             with db.session() as session:
-                event = session.execute(
-                    select(WebhookEvent).where(WebhookEvent.id == event_id,
-                                               WebhookEvent.processed_at.is_(None))
-                    .with_for_update(skip_locked=True)).scalar_one_or_none()
+                event = session.execute(_FRESH, {"id": event_id}).scalar_one_or_none()
                 if event is None:  # done by its own job meanwhile, or being done now
                     continue
                 ingest_row(session, event)
