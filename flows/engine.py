@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from rq import Queue
 from rq.job import Job
-from sqlalchemy import event as orm_event, func, select, tuple_
+from sqlalchemy import bindparam, event as orm_event, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -174,10 +174,14 @@ def runnable_settings(session: Session, store: Store, flow: Flow) -> dict | None
     return settings
 
 
-def _last_entered(session: Session, store: Store, flow: Flow, customer_id: int) -> datetime | None:
-    return session.execute(select(func.max(FlowRun.started_at)).where(
-        FlowRun.store_id == store.id, FlowRun.flow == flow.name,
-        FlowRun.customer_id == customer_id)).scalar()
+# Built once: whether the customer has a run of the flow for this subject, and when they last
+# entered the flow at all, in one read of the runs' unique index (every enrollment asks both).
+_ENTERED = select(
+    func.count().filter(FlowRun.subject == bindparam("subject"),
+                        FlowRun.subject_id == bindparam("subject_id")),
+    func.max(FlowRun.started_at),
+).where(FlowRun.store_id == bindparam("store_id"), FlowRun.flow == bindparam("flow"),
+        FlowRun.customer_id == bindparam("customer_id"))
 
 
 def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject: str,
@@ -189,16 +193,15 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
     settings = runnable_settings(session, store, flow)
     if settings is None:
         return None
-    exists = session.execute(select(FlowRun.id).where(
-        FlowRun.store_id == store.id, FlowRun.flow == flow.name, FlowRun.customer_id == customer_id,
-        FlowRun.subject == subject, FlowRun.subject_id == subject_id)).first()
+    exists, last_entered = session.execute(_ENTERED, {
+        "store_id": store.id, "flow": flow.name, "customer_id": customer_id, "subject": subject,
+        "subject_id": subject_id}).one()
     if exists:
         return None
     candidate = FlowRun(store_id=store.id, flow=flow.name, version=flow.version,
                         customer_id=customer_id, subject=subject, subject_id=subject_id,
                         triggered_at=triggered_at, anchor_at=anchor_at, settings=settings,
                         data={}, holdout=held_out(flow, settings, customer_id))
-    last_entered = _last_entered(session, store, flow, customer_id) if flow.reentry_days else None
     refusal = entry_refusal(RunContext(session, store, candidate, now), flow, last_entered)
     if refusal:
         record(session, candidate, "not_enrolled", now, detail=refusal)
