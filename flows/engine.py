@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from rq import Queue
 from rq.job import Job
-from sqlalchemy import event as orm_event, func, select, tuple_
+from sqlalchemy import bindparam, event as orm_event, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -48,31 +48,33 @@ HELD_JOB_STATUSES = frozenset({b"started", b"scheduled", b"deferred", b"failed"}
 
 # --- events --------------------------------------------------------------------------------
 
-def _who_and_when(session: Session, event: events.DomainEvent) -> tuple[int | None, datetime]:
-    """The customer an event concerns and when its activity happened."""
+def _who_and_when(session: Session,
+                  event: events.DomainEvent) -> tuple[int | None, datetime, object | None]:
+    """The customer an event concerns, when its activity happened, and the row it is about
+    (None for a customer: rules read them as the run's customer)."""
     if event.subject == "checkout":
         row = session.get(Checkout, event.subject_id)
         customer = row.customer_id or (row.email and identity.resolve(
             session, event.store_id, email=row.email))
         if customer and not row.customer_id:
             row.customer_id = customer
-        return customer or None, row.source_updated_at
+        return customer or None, row.source_updated_at, row
     if event.subject == "order":
         row = session.get(Order, event.subject_id)
         customer = row.customer_id or (row.email and identity.resolve(
             session, event.store_id, email=row.email))
         when = row.placed_at if event.name == events.ORDER_PLACED else event.occurred_at
-        return customer or None, when
+        return customer or None, when, row
     if event.subject == "fulfillment":  # a shipment speaks for its order, once it has one
         row = session.get(Fulfillment, event.subject_id)
         order = session.get(Order, row.order_id) if row.order_id else None
-        return (order.customer_id if order else None), event.occurred_at
+        return (order.customer_id if order else None), event.occurred_at, row
     if event.subject == "product_view":
         row = session.get(ProductView, event.subject_id)
-        return row.customer_id, row.viewed_at
+        return row.customer_id, row.viewed_at, row
     if event.subject == "customer":
-        return event.subject_id, event.occurred_at
-    return None, event.occurred_at
+        return event.subject_id, event.occurred_at, None
+    return None, event.occurred_at, None
 
 
 def on_event(session: Session, event: events.DomainEvent) -> None:
@@ -80,7 +82,9 @@ def on_event(session: Session, event: events.DomainEvent) -> None:
     store = session.get(Store, event.store_id)
     if store is None or not store.installed:
         return
-    customer_id, when = _who_and_when(session, event)
+    # The subject's row is held for the call: the session keeps a row only while something
+    # refers to it, and enrolling and re-checking read it again (a query each time otherwise).
+    customer_id, when, _held = _who_and_when(session, event)
     if customer_id is None:
         return
     now = clock.now()
@@ -170,10 +174,14 @@ def runnable_settings(session: Session, store: Store, flow: Flow) -> dict | None
     return settings
 
 
-def _last_entered(session: Session, store: Store, flow: Flow, customer_id: int) -> datetime | None:
-    return session.execute(select(func.max(FlowRun.started_at)).where(
-        FlowRun.store_id == store.id, FlowRun.flow == flow.name,
-        FlowRun.customer_id == customer_id)).scalar()
+# Built once: whether the customer has a run of the flow for this subject, and when they last
+# entered the flow at all, in one read of the runs' unique index (every enrollment asks both).
+_ENTERED = select(
+    func.count().filter(FlowRun.subject == bindparam("subject"),
+                        FlowRun.subject_id == bindparam("subject_id")),
+    func.max(FlowRun.started_at),
+).where(FlowRun.store_id == bindparam("store_id"), FlowRun.flow == bindparam("flow"),
+        FlowRun.customer_id == bindparam("customer_id"))
 
 
 def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject: str,
@@ -185,31 +193,30 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
     settings = runnable_settings(session, store, flow)
     if settings is None:
         return None
-    exists = session.execute(select(FlowRun.id).where(
-        FlowRun.store_id == store.id, FlowRun.flow == flow.name, FlowRun.customer_id == customer_id,
-        FlowRun.subject == subject, FlowRun.subject_id == subject_id)).first()
+    exists, last_entered = session.execute(_ENTERED, {
+        "store_id": store.id, "flow": flow.name, "customer_id": customer_id, "subject": subject,
+        "subject_id": subject_id}).one()
     if exists:
         return None
     candidate = FlowRun(store_id=store.id, flow=flow.name, version=flow.version,
                         customer_id=customer_id, subject=subject, subject_id=subject_id,
                         triggered_at=triggered_at, anchor_at=anchor_at, settings=settings,
                         data={}, holdout=held_out(flow, settings, customer_id))
-    last_entered = _last_entered(session, store, flow, customer_id) if flow.reentry_days else None
     refusal = entry_refusal(RunContext(session, store, candidate, now), flow, last_entered)
     if refusal:
         record(session, candidate, "not_enrolled", now, detail=refusal)
         return None
-    run_id = session.execute(insert(FlowRun).values(
+    # The row comes back from its INSERT, locked by it until this transaction ends.
+    run = session.execute(insert(FlowRun).values(
         store_id=store.id, flow=flow.name, version=flow.version, customer_id=customer_id,
         subject=subject, subject_id=subject_id, status="active", step=0,
         triggered_at=triggered_at, anchor_at=anchor_at, due_at=now, settings=settings,
         data={}, holdout=candidate.holdout, started_at=now, updated_at=now,
     ).on_conflict_do_nothing(
         index_elements=["store_id", "flow", "customer_id", "subject", "subject_id"],
-    ).returning(FlowRun.id)).scalar_one_or_none()
-    if run_id is None:  # a concurrent delivery enrolled it first
+    ).returning(FlowRun)).scalar_one_or_none()
+    if run is None:  # a concurrent delivery enrolled it first
         return None
-    run = session.execute(select(FlowRun).where(FlowRun.id == run_id).with_for_update()).scalar_one()
     record(session, run, "held_out" if run.holdout else "enrolled", now,
            detail=subject_label(session, store.id, subject, subject_id))
     return run

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.core import clock
+from app.core import clock, stores
 from app.ingest import consent
 from app.models import (Checkout, ConsentChange, Customer, FlowRun, Order, ProductView, Store,
                         Suppression, TimelineEntry)
@@ -73,8 +73,7 @@ def subject_label(session: Session, store_id: int, subject: str, subject_id: int
             Order.store_id == store_id, Order.id == subject_id)).scalar_one_or_none()
         return f"order {name}" if name else "an order"
     if subject == "checkout":
-        cart = session.execute(select(Checkout).where(
-            Checkout.store_id == store_id, Checkout.id == subject_id)).scalar_one_or_none()
+        cart = stores.get_owned(session, Checkout, store_id, subject_id)
         return (f"{'cart' if cart.stage == 'cart' else 'checkout'} of {cart.total_price:,.2f} "
                 f"{cart.currency}") if cart else "a checkout"
     if subject == "product_view":

@@ -59,6 +59,28 @@ def test_a_flood_for_one_store_does_not_starve_another_store(shop, webhooks, mon
     assert unprocessed(shop.id) == 0
 
 
+def test_a_drain_that_finds_a_backlog_queues_a_second_claimant_before_it_ingests(
+        shop, webhooks, monkeypatch):
+    monkeypatch.setattr(drain, "BATCH", 2)
+    real, waiting = pipeline.ingest_row, []
+
+    def ingest_row(session, event):
+        waiting.append(queued())
+        return real(session, event)
+
+    monkeypatch.setattr(drain, "ingest_row", ingest_row)
+    for n in range(5):
+        payload = published("shopify/orders_create.json")
+        webhooks.deliver("orders/create", {**payload, "id": payload["id"] + n})
+
+    work("ingest", max_jobs=1)
+    assert waiting[0] == 1  # another worker could take batches beside the first drain's
+    work("ingest")
+    assert unprocessed(shop.id) == 0 and len(waiting) == 5
+    with db.session() as session:
+        assert sorted(session.execute(select(WebhookEvent.attempts)).scalars()) == [1] * 5
+
+
 def test_a_failing_row_goes_to_its_own_job_and_the_rest_are_ingested_each_once(
         shop, webhooks, monkeypatch):
     real, failures = pipeline.store_records, []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import connectors
@@ -119,10 +119,7 @@ def record(session: Session, store_id: int, customer_id: int, state: str, *, sou
            undoes_withdrawal: bool = True) -> list[events.DomainEvent]:
     """Apply one report of a customer's consent unless what we hold is newer, and keep it in
     the history; CONSENT_CHANGED when the state or its opt-in level changed."""
-    customer = session.execute(
-        select(Customer).where(Customer.store_id == store_id, Customer.id == customer_id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+    customer = session.execute(_LOCKED, {"store_id": store_id, "id": customer_id}).scalar_one()
     held = (customer.email_consent, customer.email_consent_opt_in_level,
             customer.email_consent_updated_at)
     if held == (state, opt_in_level, occurred_at) or not _is_news(customer, occurred_at):
@@ -141,6 +138,12 @@ def record(session: Session, store_id: int, customer_id: int, state: str, *, sou
         return []
     return [events.DomainEvent(events.CONSENT_CHANGED, store_id, "customer", customer.id,
                                clock.now())]
+
+
+# Built once: every delivery carrying consent runs it.
+_LOCKED = (select(Customer).where(Customer.store_id == bindparam("store_id"),
+                                  Customer.id == bindparam("id"))
+           .with_for_update().execution_options(populate_existing=True))
 
 
 def _is_news(customer: Customer, occurred_at: datetime | None) -> bool:

@@ -6,6 +6,9 @@ The inbox row is the durable record; the signal is only a nudge. A store's flag
 queues the job, the ones after it find the flag set and queue nothing. The job clears the flag
 before it reads, so a delivery stored after its last read queues the next job. A flag whose job
 was lost expires (FLAG_TTL), and the sweep (app.ingest.sweep) signals again for rows left.
+A drain whose first batch is full queues the store's next drain at once rather than at the end
+of its turn: a flood is drained by every free worker together, each claim skipping the rows
+another holds.
 
 A drain takes only rows never tried (attempts 0) and counts the attempt as it takes them, in a
 transaction of its own, then ingests each row in a transaction of its own, as its own job would:
@@ -22,7 +25,7 @@ import logging
 import uuid
 
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from app import jobs
 from app.core.db import db
@@ -63,6 +66,11 @@ def drain(store_id: int) -> None:
     taken = 0
     while taken < TURN:
         batch = _take(store_id)
+        if taken == 0 and len(batch) == BATCH:
+            # A backlog: a second claimant, queued now, takes batches beside this one on
+            # another worker (each claim skips the other's rows). It does the same when it
+            # starts, so every free worker joins in, one waiting job at a time.
+            signal(store_id)
         _ingest_batch(batch)
         taken += len(batch)
         if len(batch) < BATCH:
@@ -82,16 +90,19 @@ def _take(store_id: int) -> list[int]:
             .values(attempts=1).returning(WebhookEvent.id)).scalars())
 
 
+# Built once: it runs for every delivery.
+_FRESH = (select(WebhookEvent).where(WebhookEvent.id == bindparam("id"),
+                                     WebhookEvent.processed_at.is_(None))
+          .with_for_update(skip_locked=True))
+
+
 def _ingest_batch(event_ids: list[int]) -> None:
     """Ingest claimed rows, each in a transaction of its own. A row that fails goes to its own
     job, which fails, retries and is reported on its own: one bad delivery holds up no other."""
     for event_id in event_ids:
         try:
             with db.session() as session:
-                event = session.execute(
-                    select(WebhookEvent).where(WebhookEvent.id == event_id,
-                                               WebhookEvent.processed_at.is_(None))
-                    .with_for_update(skip_locked=True)).scalar_one_or_none()
+                event = session.execute(_FRESH, {"id": event_id}).scalar_one_or_none()
                 if event is None:  # done by its own job meanwhile, or being done now
                     continue
                 ingest_row(session, event)

@@ -13,10 +13,11 @@ id, an email typed at checkout, a signed token). Rules:
 """
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Select, and_, bindparam, delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -70,30 +71,66 @@ def _email_only(session: Session, store_id: int, email: str) -> Customer | None:
     )).scalar_one_or_none()
 
 
+def _known_and_orphan(session: Session, store_id: int, platform_id: int,
+                      email: str | None) -> tuple[int | None, int | None]:
+    """The ids of the platform customer and of an email-only customer with this email, in one
+    read (every delivery about a customer asks both)."""
+    rows = session.execute(_named(email is not None), {
+        "store_id": store_id, "platform_id": platform_id, "email": email}).all()
+    known = next((row.id for row in rows if row.platform_id is not None), None)
+    orphan = next((row.id for row in rows if row.platform_id is None), None)
+    return known, orphan
+
+
+# Built once: every delivery naming a customer runs them.
+@functools.cache
+def _named(with_email: bool) -> Select:
+    """Customers of `:store_id` with `:platform_id`, or (`with_email`) email-only with `:email`."""
+    match = Customer.platform_id == bindparam("platform_id")
+    if with_email:
+        match = or_(match, and_(Customer.email == bindparam("email"),
+                                Customer.platform_id.is_(None)))
+    return select(Customer.id, Customer.platform_id).where(
+        Customer.store_id == bindparam("store_id"), match)
+
+
+_CUSTOMERS = Customer.__table__
+_CREATE = (insert(_CUSTOMERS).values(store_id=bindparam("store_id"),
+                                     platform_id=bindparam("platform_id"),
+                                     email=bindparam("email"), created_at=bindparam("now"),
+                                     updated_at=bindparam("now"))
+           .on_conflict_do_nothing(index_elements=["store_id", "platform_id"])
+           .returning(_CUSTOMERS.c.id))
+_BY_PLATFORM_ID = select(Customer.id).where(Customer.store_id == bindparam("store_id"),
+                                            Customer.platform_id == bindparam("platform_id"))
+
+
+def _adopt(session: Session, orphan: int, platform_id: int) -> int:
+    session.execute(update(Customer).where(Customer.id == orphan).values(platform_id=platform_id))
+    return orphan
+
+
 def adopt(session: Session, store_id: int, platform_id: int, email: str | None) -> None:
     """Give an email-only customer its platform id, unless the platform customer already exists."""
     if email is None:
         return
-    exists = session.execute(select(Customer.id).where(
-        Customer.store_id == store_id, Customer.platform_id == platform_id)).first()
-    orphan = None if exists else _email_only(session, store_id, email)
-    if orphan is not None:
-        orphan.platform_id = platform_id
-        session.flush()
+    known, orphan = _known_and_orphan(session, store_id, platform_id, email)
+    if known is None and orphan is not None:
+        _adopt(session, orphan, platform_id)
 
 
 def _by_platform_id(session: Session, store_id: int, platform_id: int, email: str | None) -> int:
-    adopt(session, store_id, platform_id, email)
-    session.execute(insert(Customer).values(
-        store_id=store_id, platform_id=platform_id, email=email,
-        created_at=clock.now(), updated_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=["store_id", "platform_id"]))
-    customer_id = session.execute(select(Customer.id).where(
-        Customer.store_id == store_id, Customer.platform_id == platform_id)).scalar_one()
-    orphan = _email_only(session, store_id, email) if email else None
+    known, orphan = _known_and_orphan(session, store_id, platform_id, email)
+    if known is None and orphan is not None:
+        return _adopt(session, orphan, platform_id)
+    named = {"store_id": store_id, "platform_id": platform_id, "email": email}
+    if known is None:
+        known = session.execute(_CREATE, {**named, "now": clock.now()}).scalar_one_or_none()
+    if known is None:  # a concurrent delivery created them first
+        known = session.execute(_BY_PLATFORM_ID, named).scalar_one()
     if orphan is not None:
-        merge(session, store_id, orphan.id, customer_id)
-    return customer_id
+        merge(session, store_id, orphan, known)
+    return known
 
 
 def _by_email(session: Session, store_id: int, email: str) -> int:
