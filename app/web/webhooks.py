@@ -27,7 +27,7 @@ import json
 import logging
 from typing import Callable
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Flask, abort, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -35,9 +35,11 @@ from sqlalchemy.exc import IntegrityError
 
 import connectors
 from app.core import signing_secrets
+from app.core.config import Config
 from app.core.db import db
 from app.ingest import drain, inbox
 from app.models import Store
+from app.web import errors, ids
 from connectors.base import Connector, Delivery, DeliveryError, PayloadError
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,27 @@ FOREIGN_KEY_VIOLATION = "23503"
 
 # Finds the store a delivery is for and the secret that signs its webhooks.
 Signer = Callable[[Connection], tuple[int | None, str | None]]
+
+
+def mount(app: Flask, config: Config, beside: tuple[str, ...]) -> None:
+    """Serve these routes from a Flask app of their own inside `app`: a platform's delivery
+    meets none of the full app's per-request machinery (the rate limiter's checks, the session
+    cookie, the dashboard's hooks), which cost more CPU than verifying it (bench/RESULTS.md).
+    Paths starting with one of `beside` (other blueprints under /webhooks) stay the app's."""
+    own = Flask(__name__, static_folder=None)
+    own.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes)
+    errors.init_app(own)
+    ids.register(own)
+    own.register_blueprint(bp)
+    full, prefix = app.wsgi_app, f"{bp.url_prefix}/"
+
+    def dispatch(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(prefix) and not path.startswith(beside):
+            return own.wsgi_app(environ, start_response)
+        return full(environ, start_response)
+
+    app.wsgi_app = dispatch
 
 
 def _signer(connection: Connection, connector: Connector,
