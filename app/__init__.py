@@ -63,7 +63,6 @@ def create_app(config: Config | None = None) -> Flask:
     errors.init_app(flask_app)
     ids.register(flask_app)
     flask_app.register_blueprint(health.bp)
-    flask_app.register_blueprint(webhooks.bp)
     flask_app.register_blueprint(mail_webhooks.bp)
     flask_app.register_blueprint(install_shopify.bp)
     flask_app.register_blueprint(install_woocommerce.bp)
@@ -73,6 +72,7 @@ def create_app(config: Config | None = None) -> Flask:
     collect.init_app(flask_app)
     ui.init_app(flask_app)
     admin_jobs.init_app(flask_app)
+    webhooks.mount(flask_app, config, beside=(f"{mail_webhooks.bp.url_prefix}/",))
     if config.trusted_proxy_hops:
         # The client's address and scheme as the proxies saw them: per-IP limits (/collect)
         # must count visitors, not the router they all come through.

@@ -22,23 +22,29 @@ HISTORY = "history:"
 _INBOX = WebhookEvent.__table__
 # Built once, on the table rather than the ORM entity: every webhook delivery runs it, and
 # building and compiling an ORM insert each time cost three times the statement's own round trip
-# in CPU (bench/RESULTS.md). psycopg prepares it on the server after a few uses.
-_ACCEPT = (
+# in CPU (bench/RESULTS.md). psycopg prepares it on the server after a few uses. Given several
+# deliveries' parameters at once (app.ingest.intake), SQLAlchemy sends one INSERT ... VALUES
+# (...), (...); the key it returns tells which of them were stored.
+ACCEPT = (
     insert(_INBOX)
     .values(store_id=bindparam("store_id"), platform=bindparam("platform"),
             topic=bindparam("topic"), delivery_key=bindparam("key"), body=bindparam("body"),
             received_at=bindparam("received_at"), attempts=0)
     .on_conflict_do_nothing(index_elements=["store_id", "delivery_key"])
-    .returning(_INBOX.c.id)
+    .returning(_INBOX.c.id, _INBOX.c.store_id, _INBOX.c.delivery_key)
 )
 
 
 def accept(session: Session | Connection, store_id: int, platform: str, topic: str, key: str,
            body: bytes) -> int | None:
     """Store a delivery; return its id, or None when this key was already stored."""
-    return session.execute(_ACCEPT, {
-        "store_id": store_id, "platform": platform, "topic": topic, "key": key, "body": body,
-        "received_at": clock.now()}).scalar_one_or_none()
+    return session.execute(ACCEPT, params(store_id, platform, topic, key, body)).scalar_one_or_none()
+
+
+def params(store_id: int, platform: str, topic: str, key: str, body: bytes) -> dict[str, Any]:
+    """ACCEPT's parameters for one delivery, received now."""
+    return {"store_id": store_id, "platform": platform, "topic": topic, "key": key, "body": body,
+            "received_at": clock.now()}
 
 
 def accept_history(session: Session, store_id: int, platform: str, topic: str,

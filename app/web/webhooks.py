@@ -27,17 +27,18 @@ import json
 import logging
 from typing import Callable
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Flask, abort, jsonify, request
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 import connectors
 from app.core import signing_secrets
+from app.core.config import Config
 from app.core.db import db
-from app.ingest import drain, inbox
+from app.ingest import drain, intake
 from app.models import Store
+from app.web import errors, ids
 from connectors.base import Connector, Delivery, DeliveryError, PayloadError
 
 log = logging.getLogger(__name__)
@@ -46,23 +47,46 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 FOREIGN_KEY_VIOLATION = "23503"
 
 # Finds the store a delivery is for and the secret that signs its webhooks.
-Signer = Callable[[Connection], tuple[int | None, str | None]]
+Signer = Callable[[], tuple[int | None, str | None]]
 
 
-def _signer(connection: Connection, connector: Connector,
-            shop: str) -> tuple[int | None, str | None]:
+def mount(app: Flask, config: Config, beside: tuple[str, ...]) -> None:
+    """Serve these routes from a Flask app of their own inside `app`: a platform's delivery
+    meets none of the full app's per-request machinery (the rate limiter's checks, the session
+    cookie, the dashboard's hooks), which cost more CPU than verifying it (bench/RESULTS.md).
+    Paths starting with one of `beside` (other blueprints under /webhooks) stay the app's."""
+    own = Flask(__name__, static_folder=None)
+    own.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes)
+    errors.init_app(own)
+    ids.register(own)
+    own.register_blueprint(bp)
+    full, prefix = app.wsgi_app, f"{bp.url_prefix}/"
+
+    def dispatch(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(prefix) and not path.startswith(beside):
+            return own.wsgi_app(environ, start_response)
+        return full(environ, start_response)
+
+    app.wsgi_app = dispatch
+
+
+def _signer(connector: Connector, shop: str) -> tuple[int | None, str | None]:
     """The store's id and the secret its webhooks are signed with: its own (a custom app's),
     else the app-wide one (a public app's). Only the secret is decrypted."""
-    found = signing_secrets.lookup((connector.platform, shop), lambda: _found(connection.execute(
-        select(Store.id, Store.webhook_secret).where(
-            Store.platform == connector.platform, Store.domain == shop)).first()))
+    found = signing_secrets.lookup((connector.platform, shop), lambda: _store(
+        Store.platform == connector.platform, Store.domain == shop))
     if found is None:
         return None, None
     store_id, secret = found
     return store_id, secret or connector.app_secret
 
 
-def _found(row) -> signing_secrets.Found | None:
+def _store(*where) -> signing_secrets.Found | None:
+    """A store's id and its own webhook secret, read when the cache has neither (one statement
+    on a connection of its own)."""
+    with db.autocommit() as connection:
+        row = connection.execute(select(Store.id, Store.webhook_secret).where(*where)).first()
     return (row.id, row.webhook_secret) if row else None
 
 
@@ -77,12 +101,10 @@ def _nothing_held(connector, delivery, body: bytes):
     return jsonify(status="nothing held"), 200
 
 
-def _store_signer(connection: Connection, platform: str,
-                  store_id: int) -> tuple[int | None, str | None]:
+def _store_signer(platform: str, store_id: int) -> tuple[int | None, str | None]:
     """A store named by its id in the delivery URL, and the secret we gave its webhooks."""
-    found = signing_secrets.lookup((platform, store_id), lambda: _found(connection.execute(
-        select(Store.id, Store.webhook_secret).where(Store.platform == platform, Store.id == store_id)
-    ).first()))
+    found = signing_secrets.lookup((platform, store_id), lambda: _store(
+        Store.platform == platform, Store.id == store_id))
     return found or (None, None)
 
 
@@ -115,7 +137,7 @@ def receive(platform: str):
     connector = _connector(platform)
     body = request.get_data(cache=False)
     delivery = _read_delivery(connector)
-    return _ingress(connector, delivery, body, lambda s: _signer(s, connector, delivery.shop))
+    return _ingress(connector, delivery, body, lambda: _signer(connector, delivery.shop))
 
 
 @bp.post("/<platform>/<store_id:store_id>")
@@ -126,48 +148,48 @@ def receive_for_store(platform: str, store_id: int):
         return "", 200
     delivery = _read_delivery(connector)
     return _ingress(connector, delivery, body,
-                    lambda s: _store_signer(s, connector.platform, store_id))
+                    lambda: _store_signer(connector.platform, store_id))
 
 
 def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Signer):
     """Verify, store once and enqueue one delivery; answer as the module docstring says. The
-    insert is the one statement, so it commits alone: one round trip, none when the signer's
-    secret is cached."""
-    with db.autocommit() as connection:
-        store_id, secret = signer(connection)
-        if store_id is None and delivery.topic in connector.compliance_topics:
-            return _nothing_held(connector, delivery, body)
-        if not secret or not connector.verify(secret, body, delivery.signature):
-            log.warning("webhook refused: unknown shop or bad signature", extra={"topic": delivery.topic})
-            abort(401, "unknown shop or invalid signature")
-        context = {"store_id": store_id, "topic": delivery.topic}
-        if delivery.topic not in connector.topics:
-            log.info("webhook ignored: unsupported topic", extra=context)
-            return jsonify(status="ignored", reason="unsupported topic"), 200
-        try:
-            payload = json.loads(body)
-            key = connector.dedupe_key(delivery, payload)
-        except ValueError as error:  # not JSON, or a PayloadError naming the field
-            log.warning("webhook refused: %s", "bad payload" if isinstance(error, PayloadError)
-                        else "body is not JSON", extra=context)
-            abort(400, str(error) if isinstance(error, PayloadError) else "body is not valid JSON")
-        if not connector.names_shop(delivery, payload):
-            log.warning("webhook refused: the body names another shop", extra=context)
-            abort(401, "the body was signed for another shop")
-        try:
-            event_id = inbox.accept(connection, store_id, connector.platform, delivery.topic, key,
-                                    body)
-        except IntegrityError as error:
-            if getattr(error.orig, "sqlstate", None) != FOREIGN_KEY_VIOLATION:
-                raise
-            return _gone(connector, delivery, body)
+    store's secret is usually cached (no query); the insert is written with whatever other
+    deliveries this process is storing at the moment, in one statement (app.ingest.intake)."""
+    store_id, secret = signer()
+    if store_id is None and delivery.topic in connector.compliance_topics:
+        return _nothing_held(connector, delivery, body)
+    if not secret or not connector.verify(secret, body, delivery.signature):
+        log.warning("webhook refused: unknown shop or bad signature", extra={"topic": delivery.topic})
+        abort(401, "unknown shop or invalid signature")
+    context = {"store_id": store_id, "topic": delivery.topic}
+    if delivery.topic not in connector.topics:
+        log.info("webhook ignored: unsupported topic", extra=context)
+        return jsonify(status="ignored", reason="unsupported topic"), 200
+    try:
+        payload = json.loads(body)
+        key = connector.dedupe_key(delivery, payload)
+    except ValueError as error:  # not JSON, or a PayloadError naming the field
+        log.warning("webhook refused: %s", "bad payload" if isinstance(error, PayloadError)
+                    else "body is not JSON", extra=context)
+        abort(400, str(error) if isinstance(error, PayloadError) else "body is not valid JSON")
+    if not connector.names_shop(delivery, payload):
+        log.warning("webhook refused: the body names another shop", extra=context)
+        abort(401, "the body was signed for another shop")
+    try:
+        stored = intake.accept(intake.Entry(store_id, connector.platform, delivery.topic, key, body))
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != FOREIGN_KEY_VIOLATION:
+            raise
+        return _gone(connector, delivery, body)
 
-    if event_id is None:
+    if stored.event_id is None:
         log.info("webhook duplicate", extra=context)
         return jsonify(status="duplicate"), 200
     try:
-        drain.signal(store_id)
+        # One delivery per store and write signals; its signal follows every row written.
+        if stored.signals:
+            drain.signal(store_id)
     except RedisError as error:
         log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
-                    type(error).__name__, extra={**context, "event_id": event_id})
+                    type(error).__name__, extra={**context, "event_id": stored.event_id})
     return jsonify(status="accepted"), 200
