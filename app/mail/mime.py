@@ -36,9 +36,6 @@ class MailPolicy(EmailPolicy):
     def fold(self, name, value):
         return super(MailPolicy, self._for(name)).fold(name, value)
 
-    def fold_binary(self, name, value):
-        return super(MailPolicy, self._for(name)).fold_binary(name, value)
-
 
 POLICY = MailPolicy(max_line_length=MAX_LINE, linesep=CRLF)
 # For a message to or from an address that is not ASCII (sent with SMTPUTF8, as smtplib did).
