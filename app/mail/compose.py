@@ -1,7 +1,6 @@
 """A Message row -> a MIME message: the template rendered with current data, and its headers."""
 from __future__ import annotations
 
-from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import Any
 
@@ -87,7 +86,7 @@ def list_unsubscribe(store: Store, unsubscribe_url: str) -> str:
 
 
 def build(session: Session, store: Store, message: Message,
-          designs_read: dict | None = None) -> EmailMessage:
+          designs_read: dict | None = None) -> mime.Mail:
     """Render and assemble the message; headers appear exactly once each. `designs_read`: the
     designs a mail job has read for its earlier messages (app.mail.design.store.for_message)."""
     design = (designs.for_message(session, message, designs_read)

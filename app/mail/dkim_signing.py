@@ -5,21 +5,16 @@ published at `<selector>._domainkey.<domain>` (docs/deliverability.md).
 """
 from __future__ import annotations
 
-from email import message_from_bytes
-from email.message import EmailMessage
-
 import dkim
 
 from app.core.config import DkimKey
+from app.mail.mime import Mail
 
 # Relaxed for both: a relay that re-folds a header or trims trailing spaces does not break it.
 CANONICALIZE = (b"relaxed", b"relaxed")
 
 
-def sign(message: EmailMessage, key: DkimKey) -> EmailMessage:
-    """The message with a DKIM-Signature over its bytes as they will be sent. It is parsed back
-    from those bytes, so sending writes them out again unchanged."""
-    data = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
-    signature = dkim.sign(data, key.selector.encode(), key.domain.encode(), key.private_key,
-                          canonicalize=CANONICALIZE)
-    return message_from_bytes(signature + data, policy=message.policy)
+def sign(message: Mail, key: DkimKey) -> Mail:
+    """The message with a DKIM-Signature over its bytes as they will be sent."""
+    return message.signed(dkim.sign(message.data, key.selector.encode(), key.domain.encode(),
+                                    key.private_key, canonicalize=CANONICALIZE))

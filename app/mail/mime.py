@@ -1,15 +1,28 @@
-"""Assembling the MIME message of every mail we send: every line within RFC 2045's 76 characters
-(quoted-printable bodies and folded headers), but for the few headers that must stay whole."""
+"""Assembling the MIME message of every mail we send, once, as the bytes that leave: every line
+within RFC 2045's 76 characters (quoted-printable bodies and folded headers), but for the few
+headers that must stay whole.
+
+The bytes are written here rather than by `email.message`: it parses each header again every
+time it is read, and smtplib and the generator read them all (22 parses a message), which cost
+a send more than rendering its text part. Only a header that is not short plain ASCII goes
+through the email package's header registry (encoded-words, folding).
+"""
 from __future__ import annotations
 
+import binascii
+import secrets
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import EmailPolicy
+from email.utils import getaddresses, parseaddr
 
 # Folding would turn these long URLs and ids into RFC 2047 encoded-words, which mailbox
 # providers (List-Unsubscribe) and Postmark (its metadata) do not decode there.
 UNFOLDED = ("list-unsubscribe", "x-pm-metadata-")
 # RFC 5322's hard limit, for the headers above.
 MAX_HEADER_LINE = 998
+MAX_LINE = 76
+CRLF = "\r\n"
 
 
 class MailPolicy(EmailPolicy):
@@ -20,31 +33,82 @@ class MailPolicy(EmailPolicy):
         return self.clone(max_line_length=MAX_HEADER_LINE) if name.lower().startswith(UNFOLDED) \
             else self
 
-    def header_store_parse(self, name, value):
-        # A short plain-ASCII value is kept as the string it is and written out as it is; only
-        # the others are parsed (and folded) by the header registry, which costs a send more
-        # than rendering its text part. A line break is refused either way (header injection).
-        if (isinstance(value, str) and value.isascii() and "\r" not in value
-                and "\n" not in value and len(name) + 2 + len(value) <= self._for(name).max_line_length):
-            return name, value
-        return super().header_store_parse(name, value)
-
     def fold(self, name, value):
         return super(MailPolicy, self._for(name)).fold(name, value)
 
-    def fold_binary(self, name, value):
-        return super(MailPolicy, self._for(name)).fold_binary(name, value)
+
+POLICY = MailPolicy(max_line_length=MAX_LINE, linesep=CRLF)
+# For a message to or from an address that is not ASCII (sent with SMTPUTF8, as smtplib did).
+UTF8_POLICY = POLICY.clone(utf8=True)
 
 
-POLICY = MailPolicy(max_line_length=76)
+@dataclass(frozen=True)
+class Mail:
+    """A finished message: its headers as given (looked up by name, as on an EmailMessage) and
+    the bytes that leave, with CRLF line ends."""
+    headers: tuple[tuple[str, str], ...]
+    data: bytes
+
+    def __getitem__(self, name: str) -> str | None:
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+    @property
+    def sender(self) -> str:
+        """The envelope sender: the From address."""
+        return parseaddr(self["From"])[1]
+
+    @property
+    def recipients(self) -> list[str]:
+        """The envelope recipients: the To and Cc addresses."""
+        return [address for _, address in getaddresses(
+            [value for key, value in self.headers if key.lower() in ("to", "cc")])]
+
+    @property
+    def international(self) -> bool:
+        """Whether an envelope address is not ASCII (the server must offer SMTPUTF8)."""
+        return not all(address.isascii() for address in (self.sender, *self.recipients))
+
+    def signed(self, signature: bytes) -> Mail:
+        """The message with a header (a DKIM-Signature, as dkimpy writes it) before the rest."""
+        name, _, value = signature.decode("ascii").partition(":")
+        return Mail(((name, " ".join(value.split())), *self.headers), signature + self.data)
+
+    @classmethod
+    def of(cls, message: EmailMessage) -> Mail:
+        """A message built with the email package (a test's), as it would be written out."""
+        return cls(tuple((name, str(value)) for name, value in message.items()),
+                   message.as_bytes(policy=message.policy.clone(linesep=CRLF)))
 
 
-def assemble(headers: list[tuple[str, str]], text: str, html: str | None = None) -> EmailMessage:
+def assemble(headers: list[tuple[str, str]], text: str, html: str | None = None) -> Mail:
     """A text (and HTML) message with these headers, in this order."""
-    mime = EmailMessage(policy=POLICY)
-    for name, value in headers:
-        mime[name] = value
-    mime.set_content(text, cte="quoted-printable")
-    if html is not None:
-        mime.add_alternative(html, subtype="html", cte="quoted-printable")
-    return mime
+    given = tuple(headers)
+    utf8 = Mail(given, b"").international
+    head = "".join(header(name, value, utf8) for name, value in given) + "MIME-Version: 1.0" + CRLF
+    if html is None:
+        return Mail(given, head.encode("utf-8") + _part("plain", text))
+    boundary = f"=={secrets.token_hex(16)}=="  # "==" never occurs in quoted-printable
+    head += f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"{CRLF}{CRLF}'
+    delimiter = f"--{boundary}{CRLF}".encode()
+    return Mail(given, head.encode("utf-8") + delimiter + _part("plain", text) + CRLF.encode()
+                + delimiter + _part("html", html) + f"{CRLF}--{boundary}--{CRLF}".encode())
+
+
+def header(name: str, value: str, utf8: bool = False) -> str:
+    """One header's line(s). A short plain-ASCII value is written as it is; any other goes
+    through the header registry, which encodes and folds it. A line break is refused either
+    way (header injection)."""
+    if (value.isascii() and "\r" not in value and "\n" not in value
+            and len(name) + 2 + len(value) <= MAX_LINE):
+        return f"{name}: {value}{CRLF}"
+    policy = UTF8_POLICY if utf8 else POLICY
+    return policy.fold(*policy.header_store_parse(name, value))
+
+
+def _part(subtype: str, body: str) -> bytes:
+    """A UTF-8 text part, quoted-printable (lines of at most 76), as its headers, a blank line
+    and its lines."""
+    lines = body.encode("utf-8").splitlines()
+    return (f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}'
+            f"Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}".encode()
+            + binascii.b2a_qp(b"\r\n".join(lines) + b"\r\n", istext=True))

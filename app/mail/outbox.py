@@ -12,7 +12,6 @@ import uuid
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from typing import Callable, Iterator
 
 from sqlalchemy import (BigInteger, DateTime, String, and_, event, func, literal, select,
@@ -26,6 +25,7 @@ from app.core import clock
 from app.core.db import array, db
 from app.jobs import batch
 from app.mail import compose, consent_ledger
+from app.mail.mime import Mail
 from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
 from app.models import Message, Store, Suppression
@@ -271,7 +271,7 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
 
 
 def _claim(session: Session, message_id: int, context: dict,
-           designs: dict) -> str | tuple[Message, EmailMessage]:
+           designs: dict) -> str | tuple[Message, Mail]:
     """Lock the row, check that it may still go, build it (with the `designs` its job has read)
     and mark it `sending` (committed before the send, so a worker killed mid-send never sends it
     again). Returns the message and its MIME, or the status it keeps when it does not go."""

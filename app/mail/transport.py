@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from app.core.config import DkimKey
 from app.mail import dkim_signing
+from app.mail.mime import Mail
 
 
 class PermanentFailure(Exception):
@@ -55,7 +56,7 @@ class _Unsent(Exception):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Mail) -> None: ...
     def describe(self) -> str: ...
 
 
@@ -111,10 +112,13 @@ class SMTPTransport:
         self._ready()
         self.close()
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Mail | EmailMessage) -> None:
         """Send on the reused connection, with no NOOP before it (a reply fewer per message): one
         the server has closed since (an idle timeout, a limit of messages per connection) fails
-        before the data, and the message then goes once more on a new one."""
+        before the data, and the message then goes once more on a new one. A message built with
+        the email package is written out first."""
+        if isinstance(message, EmailMessage):
+            message = Mail.of(message)
         attempts = 2 if self._connection is not None else 1
         for attempt in range(attempts):
             try:
@@ -123,10 +127,12 @@ class SMTPTransport:
                 if attempt == attempts - 1:
                     raise TransientFailure(str(error)) from error.__cause__
 
-    def _send(self, connection: smtplib.SMTP, message: EmailMessage) -> None:
+    def _send(self, connection: smtplib.SMTP, message: Mail) -> None:
         connection.data_sent = False
         try:
-            connection.send_message(message)
+            # The bytes as assembled: smtplib's send_message would write them out again.
+            connection.sendmail(message.sender, message.recipients, message.data,
+                                ("SMTPUTF8", "BODY=8BITMIME") if message.international else ())
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
                 smtplib.SMTPDataError) as error:
             refused = isinstance(error, smtplib.SMTPRecipientsRefused)
@@ -164,9 +170,9 @@ class DevInbox:
         """Where the message with this Message-ID is kept."""
         return self.folder / f"{message_id.strip('<>').replace('/', '_')}.eml"
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Mail) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.path(message["Message-ID"]).write_bytes(bytes(message))
+        self.path(message["Message-ID"]).write_bytes(message.data)
 
 
 class Transports:
@@ -184,7 +190,7 @@ class Transports:
         self.message_id_domain = urlsplit(base_url).hostname or "storeflow.invalid"
         self.dkim_key = dkim_key
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Mail) -> None:
         """Hand a finished message to the transport, DKIM-signed when a key is set (nothing may
         change it after this: the signature covers its headers and body)."""
         self.current.send(dkim_signing.sign(message, self.dkim_key) if self.dkim_key else message)

@@ -15,7 +15,6 @@ import hashlib
 import logging
 import re
 from datetime import timedelta
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from sqlalchemy import delete, select
@@ -134,7 +133,7 @@ def _within_rate(address: str) -> bool:
     return pipe.execute()[1] <= SIGN_IN_MAILS_PER_WINDOW
 
 
-def _sign_in_mail(store: Store, member: StaffMember, path: str) -> EmailMessage:
+def _sign_in_mail(store: Store, member: StaffMember, path: str) -> mime.Mail:
     minutes = int(SIGN_IN_LINK_LIFETIME.total_seconds() // 60)
     return mime.assemble(
         [("From", sender(store)), ("To", member.email),
