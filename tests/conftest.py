@@ -206,10 +206,11 @@ def cli_env(config, monkeypatch):
 
 
 @pytest.fixture
-def storeflow(app, cli_env):
+def storeflow(app, config, cli_env):
     """Run `storeflow ARGS...` in this process, configured like production."""
     from click.testing import CliRunner
 
+    from app import bootstrap
     from app.cli import cli
 
     runner = CliRunner()
@@ -219,7 +220,10 @@ def storeflow(app, cli_env):
         if ok:
             assert result.exit_code == 0, result.output
         return result
-    return run
+    yield run
+    # The command bound the process's signers and credentials from the environment the test
+    # set (an https BASE_URL, say): bind them back for the tests that run after it.
+    bootstrap(config)
 
 
 @pytest.fixture
