@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from app.core.config import ConfigError, DkimKey, load_config
 from app.core.db import db
+from app.mail import dkim_signing
 from app.mail.transport import transports
 from app.web.ui import staff
 from tests.mail_helpers import sent_message
@@ -59,6 +60,23 @@ def test_a_sign_in_mail_is_signed_too(signing, shop, smtp_sink):
         member = staff.invite(session, shop.id, "lee@example.com", "viewer", invited_by="test")
     staff.send_sign_in_links([member.id])
     assert dkim.verify(smtp_sink.raw[-1], dnsfunc=signing)
+
+
+def test_openssl_signs_exactly_as_dkimpys_own_rsa(rsa_key, monkeypatch):
+    """Our signer stands in for dkimpy's Python RSA (8-13 ms a signature): same header, byte for
+    byte, with either hash dkimpy signs with."""
+    key, message = pem(rsa_key).encode(), b"From: a@shop.example.com\r\nSubject: Hi\r\n\r\nHi\r\n"
+    monkeypatch.setattr(dkim.time, "time", lambda: 1_796_601_600.0)  # the same t= for both
+    for algorithm in (b"rsa-sha256", b"rsa-sha1"):
+        ours = dkim.sign(message, SELECTOR.encode(), DOMAIN.encode(), key,
+                         canonicalize=dkim_signing.CANONICALIZE, signature_algorithm=algorithm)
+        with monkeypatch.context() as python_rsa:
+            python_rsa.setattr(dkim, "RSASSA_PKCS1_v1_5_sign", dkim.crypto.RSASSA_PKCS1_v1_5_sign)
+            theirs = dkim.sign(message, SELECTOR.encode(), DOMAIN.encode(), key,
+                               canonicalize=dkim_signing.CANONICALIZE,
+                               signature_algorithm=algorithm)
+        assert dkim.RSASSA_PKCS1_v1_5_sign is dkim_signing.rsassa_pkcs1_v1_5_sign
+        assert ours == theirs and b"b=" in ours
 
 
 def test_without_a_key_nothing_is_signed(shop, webhooks, run_jobs, smtp_sink):
