@@ -235,10 +235,10 @@ def smtp_sink(app):
 
     sink = SmtpSink()
     sink.start()
-    previous = transports.current
-    transports.current = SMTPTransport(f"smtp://127.0.0.1:{sink.port}")
+    previous, sending = transports.current, SMTPTransport(f"smtp://127.0.0.1:{sink.port}")
+    transports.current = sending
     yield sink
-    transports.current.close()
+    sending.close()  # its own: a `storeflow` run in the test may have bound another since
     transports.current = previous
     sink.stop()
 

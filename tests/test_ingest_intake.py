@@ -3,15 +3,15 @@ before the write holding their row, and one store's failure is no other delivery
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import create_engine, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from app.core import stores
 from app.core.db import db
 from app.ingest import intake
-from app.models import WebhookEvent
+from app.models import Store, WebhookEvent
 
 OTHER_SHOP = "other-shop.myshopify.com"
 
@@ -51,9 +51,43 @@ def test_a_store_gone_fails_only_its_own_delivery(shop):
     assert stored_keys() == [(shop.id, "a"), (shop.id, "b")]
 
 
+def test_a_row_the_database_refuses_fails_only_its_delivery_and_no_body_is_in_the_error(shop):
+    """A NUL in one delivery's key (PostgreSQL's text refuses it) is that delivery's failure; the
+    error's message, logged with its request, shows no delivery's body."""
+    private = b'{"email": "alice@example.com"}'
+    group = [intake.Entry(shop.id, "shopify", "orders/create", "a", private),
+             intake.Entry(shop.id, "shopify", "orders/create", "b\x00", private)]
+
+    intake.write(group)
+
+    assert group[0].event_id and group[0].error is None
+    assert isinstance(group[1].error, DataError) and b"alice" not in str(group[1].error).encode()
+    assert stored_keys() == [(shop.id, "a")]
+
+
+def test_a_write_blocked_by_one_stores_lock_gives_up_and_fails_only_that_delivery(shop):
+    """A store's row locked (an erasure deleting it, say) blocks a delivery for it at its
+    foreign-key check: the write gives up after the bounded engine's lock timeout instead of
+    holding every delivery the process is answering, and the other store's delivery is stored."""
+    with db.session() as session:
+        other, _ = stores.connect(session, "shopify", OTHER_SHOP, access_token="t",
+                                  webhook_secret="s")
+    group = [entry(shop.id, "a"), entry(other.id, "a")]
+    with db.session() as eraser:
+        eraser.execute(select(Store).where(Store.id == other.id).with_for_update())
+        started = time.monotonic()
+        intake.write(group)
+        waited = time.monotonic() - started
+
+    assert waited < 10  # two lock timeouts of 2 s: the group's, then the row's own
+    assert group[0].event_id and group[0].error is None
+    assert isinstance(group[1].error, OperationalError) and "lock timeout" in str(group[1].error)
+    assert stored_keys() == [(shop.id, "a")]
+
+
 def test_the_database_down_fails_every_delivery_of_the_group(shop, monkeypatch):
     dead = create_engine("postgresql+psycopg://nobody@127.0.0.1:9/none", pool_pre_ping=False)
-    monkeypatch.setattr(db, "_sessions", sessionmaker(dead))
+    monkeypatch.setattr(db, "bounded", dead)
     group = [entry(shop.id, "a"), entry(shop.id, "b")]
 
     intake.write(group)

@@ -38,10 +38,13 @@ def test_non_ascii_names_and_subjects_are_encoded_words_that_read_back():
     assert (mail.sender, mail.recipients) == ("shop@example.com", ["zoe@example.com"])
 
 
-def test_a_line_break_in_a_header_is_refused():
+@pytest.mark.parametrize("subject", [
+    "hi\r\nBcc: all@example.com", "hi\nBcc: all@example.com",
+    "hi\x0bBcc: all@example.com",  # a line break to str.splitlines, so to a reader too
+    "hi\x00there", "hi\x7fthere", "Zoë\x00" + "x" * 80])
+def test_a_line_break_or_control_character_in_a_header_is_refused(subject):
     with pytest.raises(ValueError):
-        mime.assemble([("From", "shop@example.com"), ("Subject", "hi\r\nBcc: all@example.com")],
-                      "text")
+        mime.assemble([("From", "shop@example.com"), ("Subject", subject)], "text")
 
 
 def test_a_non_ascii_address_goes_as_utf8_with_smtputf8():

@@ -164,6 +164,11 @@ def test_unhandled_topic_is_ignored_and_bad_payload_is_400(woo_store, woo_webhoo
     response = woo_webhooks.deliver(woo_store.id, "order.updated", no_id)
     assert response.status_code == 400 and b"'id'" in response.data
     assert woo_webhooks.deliver(woo_store.id, "order.updated", b"{not json").status_code == 400
+    # Signed, but a version PostgreSQL cannot store (a NUL): refused alone, not failed with the
+    # other deliveries written beside it.
+    nul = dict(published("woocommerce/order.json"), date_modified_gmt="2017-03-22T19:28:08\x00")
+    response = woo_webhooks.deliver(woo_store.id, "order.updated", nul)
+    assert response.status_code == 400 and b"control characters" in response.data
     assert count(WebhookEvent) == 0
 
 

@@ -26,6 +26,10 @@ NAMING_CONVENTION = {
 # saves a round trip per request; should it have died anyway, its request fails once (a 503 the
 # platform retries, a job's retry) and the pool drops every connection as old as it.
 PING_AFTER_IDLE_SECONDS = 1.0
+# The bounded engine's limits (libpq settings): a statement gives up after these rather than
+# hold up everything queued behind it (the web's webhook intake, app.ingest.intake).
+BOUNDED = {"options": "-c lock_timeout=2000 -c statement_timeout=4000",
+           "tcp_user_timeout": 10_000}  # ms: a connection whose server vanished, too
 
 
 class Base(DeclarativeBase):
@@ -37,14 +41,22 @@ class Database:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
+        self.bounded: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
 
     def configure(self, url: str, **engine_options) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
+        for engine in (self.engine, self.bounded):
+            if engine is not None:
+                engine.dispose()
+        # A statement's parameters stay out of its error's message: they hold customers' data,
+        # and the message is logged.
+        engine_options = {"hide_parameters": True, **engine_options}
         self.engine = create_engine(url, **engine_options)
         _ping_when_idle(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Its pool opens a connection only once something asks for one (the web's intake).
+        self.bounded = create_engine(url, pool_size=1, max_overflow=1, connect_args=BOUNDED,
+                                     **engine_options)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -55,13 +67,14 @@ class Database:
             yield session
 
     @contextmanager
-    def autocommit(self) -> Iterator[Connection]:
+    def autocommit(self, bounded: bool = False) -> Iterator[Connection]:
         """A connection whose every statement commits on its own (no BEGIN, no COMMIT): for work
         that is a single write, which then costs one round trip. A Core connection, not a
-        Session: the ORM's per-use machinery costs more than the one statement it would wrap."""
+        Session: the ORM's per-use machinery costs more than the one statement it would wrap.
+        `bounded`: from the engine whose statements give up after a few seconds (BOUNDED)."""
         if self._sessions is None:
             raise RuntimeError("database is not configured; call app.bootstrap first")
-        with self._sessions.kw["bind"].connect() as connection:
+        with (self.bounded if bounded else self._sessions.kw["bind"]).connect() as connection:
             # psycopg's autocommit flag, set on this connection alone (no round trip); the pool
             # resets it when the connection comes back.
             connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -69,8 +82,9 @@ class Database:
 
     def _after_fork(self) -> None:
         # A forked RQ work-horse must not share the parent's pooled connections.
-        if self.engine is not None:
-            self.engine.dispose(close=False)
+        for engine in (self.engine, self.bounded):
+            if engine is not None:
+                engine.dispose(close=False)
 
 
 def _ping_when_idle(engine: Engine) -> None:

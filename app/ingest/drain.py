@@ -21,9 +21,11 @@ whatever order deliveries arrive in (tests/faults/test_delivery_order.py).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 
+from redis.exceptions import RedisError
 from rq.timeouts import BaseTimeoutException
 from sqlalchemy import bindparam, select, update
 
@@ -69,8 +71,10 @@ def drain(store_id: int) -> None:
         if taken == 0 and len(batch) == BATCH:
             # A backlog: a second claimant, queued now, takes batches beside this one on
             # another worker (each claim skips the other's rows). It does the same when it
-            # starts, so every free worker joins in, one waiting job at a time.
-            signal(store_id)
+            # starts, so every free worker joins in, one waiting job at a time. Only a nudge:
+            # Redis refusing it must not leave the batch just claimed to the sweep.
+            with contextlib.suppress(RedisError):
+                signal(store_id)
         _ingest_batch(batch)
         taken += len(batch)
         if len(batch) < BATCH:

@@ -105,8 +105,9 @@ _BY_PLATFORM_ID = select(Customer.id).where(Customer.store_id == bindparam("stor
                                             Customer.platform_id == bindparam("platform_id"))
 
 
-def _adopt(session: Session, orphan: int, platform_id: int) -> int:
-    session.execute(update(Customer).where(Customer.id == orphan).values(platform_id=platform_id))
+def _adopt(session: Session, store_id: int, orphan: int, platform_id: int) -> int:
+    session.execute(update(Customer).where(Customer.store_id == store_id, Customer.id == orphan)
+                    .values(platform_id=platform_id))
     return orphan
 
 
@@ -116,13 +117,13 @@ def adopt(session: Session, store_id: int, platform_id: int, email: str | None) 
         return
     known, orphan = _known_and_orphan(session, store_id, platform_id, email)
     if known is None and orphan is not None:
-        _adopt(session, orphan, platform_id)
+        _adopt(session, store_id, orphan, platform_id)
 
 
 def _by_platform_id(session: Session, store_id: int, platform_id: int, email: str | None) -> int:
     known, orphan = _known_and_orphan(session, store_id, platform_id, email)
     if known is None and orphan is not None:
-        return _adopt(session, orphan, platform_id)
+        return _adopt(session, store_id, orphan, platform_id)
     named = {"store_id": store_id, "platform_id": platform_id, "email": email}
     if known is None:
         known = session.execute(_CREATE, {**named, "now": clock.now()}).scalar_one_or_none()

@@ -9,15 +9,18 @@ delivery. Per delivery this saves the statement's round trip, most of PostgreSQL
 and the commit's wait; and a store's drain is signalled once per write (every row the signal
 follows is committed), not once per delivery.
 
-A write that fails on one row's store (deleted meanwhile: a foreign-key violation) is done again
-row by row, so only that delivery gets the error.
+A group's write that fails for one of its rows (its store deleted meanwhile, a value the
+database refuses) is done again row by row, so only that delivery gets the error. Its statement
+gives up after a few seconds (app.core.db.BOUNDED): a write blocked by one store's lock, or on a
+connection whose server has gone, fails its group rather than hold up every webhook the process
+is answering.
 """
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from app.core.db import db
 from app.ingest import inbox
@@ -87,23 +90,21 @@ class Intake:
 
 
 def write(group: list[Entry]) -> None:
-    """Write a group in one statement (one by one should a store be gone), setting each
+    """Write a group in one statement (one by one should the database refuse it), setting each
     delivery's outcome; an error that is not one delivery's is every delivery's."""
     try:
-        with db.autocommit() as connection:
+        with db.autocommit(bounded=True) as connection:
             stored = {(row.store_id, row.delivery_key): row.id for row in connection.execute(
                 inbox.ACCEPT, [inbox.params(d.store_id, d.platform, d.topic, d.key, d.body)
                                for d in group])}
-    except IntegrityError as error:
-        if len(group) == 1:
-            group[0].error = error
+    except Exception as error:  # noqa: BLE001 - raised again in each delivery's own thread
+        if (len(group) > 1 and isinstance(error, DBAPIError) and error.statement is not None
+                and not error.connection_invalidated):  # the statement's failure, not the link's
+            for entry in group:  # one delivery's row may be what the database refused
+                write([entry])
         else:
             for entry in group:
-                write([entry])
-        return
-    except Exception as error:  # noqa: BLE001 - raised again in each delivery's own thread
-        for entry in group:
-            entry.error = error
+                entry.error = error
         return
     signalled: set[int] = set()
     for entry in group:

@@ -10,6 +10,7 @@ through the email package's header registry (encoded-words, folding).
 from __future__ import annotations
 
 import binascii
+import re
 import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -22,6 +23,8 @@ UNFOLDED = ("list-unsubscribe", "x-pm-metadata-")
 # RFC 5322's hard limit, for the headers above.
 MAX_HEADER_LINE = 998
 MAX_LINE = 76
+# C0 controls but tab, and DEL; the registry refuses the other line breaks str.splitlines knows.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 CRLF = "\r\n"
 
 
@@ -95,12 +98,13 @@ def assemble(headers: list[tuple[str, str]], text: str, html: str | None = None)
 
 
 def header(name: str, value: str, utf8: bool = False) -> str:
-    """One header's line(s). A short plain-ASCII value is written as it is; any other goes
-    through the header registry, which encodes and folds it. A line break is refused either
-    way (header injection)."""
-    if (value.isascii() and "\r" not in value and "\n" not in value
-            and len(name) + 2 + len(value) <= MAX_LINE):
+    """One header's line(s). A short printable ASCII value is written as it is; any other goes
+    through the header registry, which encodes and folds it. A line break or another control
+    character (but tab) is refused (header injection; RFC 5322 allows none)."""
+    if value.isascii() and value.isprintable() and len(name) + 2 + len(value) <= MAX_LINE:
         return f"{name}: {value}{CRLF}"
+    if CONTROL.search(value):
+        raise ValueError(f"the {name} header may not hold a line break or control character")
     policy = UTF8_POLICY if utf8 else POLICY
     return policy.fold(*policy.header_store_parse(name, value))
 

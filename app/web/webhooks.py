@@ -168,6 +168,8 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
     try:
         payload = json.loads(body)
         key = connector.dedupe_key(delivery, payload)
+        if not key.isprintable():  # a NUL, say: PostgreSQL's text refuses it
+            raise PayloadError("the delivery's id or version holds control characters")
     except ValueError as error:  # not JSON, or a PayloadError naming the field
         log.warning("webhook refused: %s", "bad payload" if isinstance(error, PayloadError)
                     else "body is not JSON", extra=context)

@@ -14,8 +14,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Committed before the index below: a second try after a failed build finds it there.
     op.add_column('campaign_recipients', sa.Column('discount_refusals', sa.SmallInteger(),
-                                                   nullable=False, server_default='0'))
+                                                   nullable=False, server_default='0'),
+                  if_not_exists=True)
     # Concurrently: a campaign being sent writes its recipients while the index is built.
     # A build cut off leaves an invalid index, dropped on the next try.
     with op.get_context().autocommit_block():
