@@ -18,6 +18,7 @@ from app.core import migrate
 
 SCHEMA = "migration_check"
 SYNC_PROGRESS = "0015"
+CODES_UNIQUE = "0037"
 INBOX_INDEX = "0038"
 AT = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
 
@@ -153,3 +154,20 @@ def test_the_inbox_index_is_built_while_webhooks_keep_arriving(scratch):
                  "'ix_webhook_events_fresh'::regclass") == [(True,)]
     assert query(scratch, "SELECT delivery_key FROM webhook_events ORDER BY id") == [
         ("first",), ("second",)]
+
+
+def test_0037_runs_again_after_a_try_cut_off_before_it_was_recorded(scratch):
+    """Its column commits before its index is built CONCURRENTLY (outside a transaction): a try
+    cut off after either leaves them behind with the version still 0036, and the next try
+    finishes the job instead of stopping at what is already there."""
+    migrate_to(scratch, "upgrade", previous(CODES_UNIQUE))
+    query(scratch, "ALTER TABLE campaign_recipients ADD COLUMN discount_refusals smallint "
+          "NOT NULL DEFAULT 0")
+    query(scratch, "CREATE UNIQUE INDEX uq_campaign_recipients_store_id_discount_code "
+          "ON campaign_recipients (store_id, discount_code)")
+
+    migrate_to(scratch, "upgrade", CODES_UNIQUE)
+
+    assert query(scratch, "SELECT version_num FROM alembic_version") == [(CODES_UNIQUE,)]
+    assert query(scratch, "SELECT indisvalid, indisunique FROM pg_index WHERE indexrelid = "
+                 "'uq_campaign_recipients_store_id_discount_code'::regclass") == [(True, True)]
