@@ -57,6 +57,7 @@ class Database:
         # Its pool opens a connection only once something asks for one (the web's intake).
         self.bounded = create_engine(url, pool_size=1, max_overflow=1, connect_args=BOUNDED,
                                      **engine_options)
+        _share_lost_server(self.bounded, self)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -85,6 +86,18 @@ class Database:
         for engine in (self.engine, self.bounded):
             if engine is not None:
                 engine.dispose(close=False)
+
+
+def _share_lost_server(bounded: Engine, database: Database) -> None:
+    """A server gone (a restart, a failover), as the bounded engine's statement finds it: the
+    main pool's connections went with it, so they go too, as a statement of the main engine
+    finding it would drop them. Without this, the process's next job or request on a connection
+    used less than PING_AFTER_IDLE_SECONDS ago would fail once more."""
+
+    @event.listens_for(bounded, "handle_error")
+    def lost(context) -> None:
+        if context.is_disconnect and database.engine is not None:
+            database.engine.dispose(close=False)
 
 
 def _ping_when_idle(engine: Engine) -> None:
