@@ -57,6 +57,7 @@ class Database:
         # Its pool opens a connection only once something asks for one (the web's intake).
         self.bounded = create_engine(url, pool_size=1, max_overflow=1, connect_args=BOUNDED,
                                      **engine_options)
+        _ping_when_idle(self.bounded)  # a WooCommerce delivery refused once is never sent again
         _share_lost_server(self.bounded, self)
 
     @contextmanager
