@@ -42,6 +42,12 @@ def tea_shop(shop, webhooks, run_jobs, storeflow, smtp_sink, monkeypatch):
         yield shop
 
 
+def send_first_chunk(storeflow, shop) -> None:
+    """Send "Spring teas" and run its first chunk: its messages queued, their mail job waiting."""
+    storeflow("campaigns", "send", "--store", shop.domain, "Spring teas")
+    work("campaigns", max_jobs=1)
+
+
 def test_a_campaign_reaches_its_consenting_members_once_and_a_second_send_is_refused(
         tea_shop, storeflow, run_jobs, smtp_sink):
     sent = storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
@@ -99,8 +105,7 @@ def test_a_crash_before_or_after_a_chunk_commits_sends_nobody_twice(
 
 def test_nothing_leaves_while_paused_and_resume_completes_without_duplicates(
         tea_shop, storeflow, run_jobs, smtp_sink):
-    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
-    work("campaigns", max_jobs=1)  # the chunk: three messages queued, their deliveries waiting
+    send_first_chunk(storeflow, tea_shop)  # three messages queued, their deliveries waiting
     assert len(campaign_messages()) == 3
     paused = storeflow("campaigns", "pause", "--store", tea_shop.domain, "Spring teas")
     assert paused.output.strip() == "paused campaign 'Spring teas': no further email of it is sent"
@@ -128,8 +133,7 @@ def test_a_pause_before_the_first_chunk_holds_everything_until_resumed(
 
 
 def test_cancel_stops_for_good(tea_shop, storeflow, run_jobs, smtp_sink):
-    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
-    work("campaigns", max_jobs=1)
+    send_first_chunk(storeflow, tea_shop)
     storeflow("campaigns", "cancel", "--store", tea_shop.domain, "Spring teas")
     run_jobs()
     assert smtp_sink.received == []
@@ -302,8 +306,7 @@ def test_a_recipient_who_withdraws_consent_after_the_send_started_is_not_mailed(
 
 def test_campaign_mail_over_the_transport_rate_waits_on_the_campaigns_queue(
         tea_shop, storeflow, smtp_sink, config):
-    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
-    work("campaigns", max_jobs=1)  # the chunk: one job for its three deliveries
+    send_first_chunk(storeflow, tea_shop)  # one job for its three deliveries
     send_rate.configure("2/minute", config.redis_url)
     try:
         work("campaigns", max_jobs=1)  # one job carrying the three, one over the rate
@@ -322,8 +325,7 @@ def test_campaign_mail_over_the_transport_rate_waits_on_the_campaigns_queue(
 
 def test_a_chunk_queues_one_mail_job_for_several_and_the_sweep_counts_them_all_waiting(
         tea_shop, storeflow, run_jobs, smtp_sink):
-    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
-    work("campaigns", max_jobs=1)  # the chunk
+    send_first_chunk(storeflow, tea_shop)
     ids = [message.id for message in campaign_messages()]
     assert broker.queue("campaigns").job_ids == [f"mail-{ids[0]}"]
     assert outbox.sweep_outbox(older_than_seconds=-1) == 0  # none is owed a job
@@ -333,8 +335,7 @@ def test_a_chunk_queues_one_mail_job_for_several_and_the_sweep_counts_them_all_w
 
 def test_the_messages_of_a_lost_several_message_job_are_queued_again_once_each(
         tea_shop, storeflow, run_jobs, smtp_sink):
-    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
-    work("campaigns", max_jobs=1)
+    send_first_chunk(storeflow, tea_shop)
     broker.queue("campaigns").empty()  # Redis lost the mail job
     assert outbox.sweep_outbox(older_than_seconds=-1) == 3
     assert outbox.sweep_outbox(older_than_seconds=-1) == 0  # their new jobs are waiting
@@ -344,8 +345,7 @@ def test_the_messages_of_a_lost_several_message_job_are_queued_again_once_each(
 
 def test_a_batchs_failure_stays_while_another_batch_of_its_campaign_succeeds(
         tea_shop, storeflow, run_jobs, smtp_sink):
-    storeflow("campaigns", "send", "--store", tea_shop.domain, "Spring teas")
-    work("campaigns", max_jobs=1)  # the chunk: one job for its three deliveries
+    send_first_chunk(storeflow, tea_shop)  # one job for its three deliveries
     waiting = broker.queue("campaigns")
     campaign_id, ids, at_ = waiting.fetch_job(waiting.job_ids[0]).args
     waiting.empty()  # sent instead as two batches of the one campaign
