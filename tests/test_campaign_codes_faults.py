@@ -142,3 +142,24 @@ def test_woocommerce_refusing_a_coupon_is_a_refusal_of_that_code_alone():
     answers = batch_answers(["SF-1", "SF-2", "SF-3"], {"create": [made, refused]})
     assert isinstance(answers["SF-2"], CodeRefused)
     assert not isinstance(answers["SF-3"], CodeRefused)  # no answer: asked again, not counted
+
+
+# Per-item errors that say nothing against the coupon's record, shaped as WC_REST_Controller's
+# batch_items writes a WP_Error (code, message, data): wp_insert_post's database error carries
+# $wpdb->last_error as its data, no status; a permission error carries 401 or 403.
+NOT_THE_RECORD = [
+    {"code": "db_insert_error", "message": "Could not insert post into the database.",
+     "data": "Deadlock found when trying to get lock"},
+    {"code": "woocommerce_rest_cannot_create", "message": "Sorry, you are not allowed to create "
+     "resources.", "data": {"status": 401}},
+    {"code": "woocommerce_rest_cannot_create", "message": "Sorry, you cannot create resources.",
+     "data": {"status": 403}},
+    {"code": "internal_server_error", "message": "There has been a critical error.",
+     "data": {"status": 500}},
+]
+
+
+@pytest.mark.parametrize("error", NOT_THE_RECORD, ids=lambda e: f"{e['code']}-{e['data']}")
+def test_a_passing_or_access_error_in_a_woocommerce_batch_is_not_counted_as_a_refusal(error):
+    answers = batch_answers(["SF-1"], {"create": [{"id": 0, "error": error}]})
+    assert answers["SF-1"] == error["message"] and not isinstance(answers["SF-1"], CodeRefused)

@@ -35,12 +35,26 @@ def coupon_request(code: str, percent: float, email: str | None, expires_at: dat
 
 def batch_answers(codes: list[str], body: dict) -> dict[str, str | None]:
     """Each code of a batch's `create` list -> None once made (or already there: our codes are
-    unique, so it is ours, made before a crash), else WooCommerce's reason (its refusal of that
-    coupon a CodeRefused). Its answers come in the order asked; an item that failed is
-    `{"id": 0, "error": {"code", "message"}}`."""
+    unique, so it is ours, made before a crash), else WooCommerce's reason. Its answers come in
+    the order asked; an item that failed is `{"id": 0, "error": {"code", "message", "data"}}`,
+    `data` being the WP_Error's data, `{"status": N}` for REST errors. Only a 4xx other than
+    401/403 is a refusal of that coupon's record (a CodeRefused, counted toward skipping its
+    recipient); a permission error waits for the merchant and anything else (a database error
+    carries no status) is asked again, neither counted."""
     answers: dict[str, str | None] = {code: "WooCommerce did not answer for it" for code in codes}
     for code, item in zip(codes, body.get("create") or []):
         error = item.get("error") if isinstance(item, dict) else {"message": "not an object"}
-        answers[code] = None if not error or error.get("code") == TAKEN else CodeRefused(
-            error.get("message") or error.get("code"))
+        if not error or error.get("code") == TAKEN:
+            answers[code] = None
+            continue
+        why = str(error.get("message") or error.get("code"))
+        answers[code] = CodeRefused(why) if _refuses_record(error) else why
     return answers
+
+
+def _refuses_record(error: dict) -> bool:
+    """Whether an item's error is WooCommerce refusing the coupon itself (its status a 4xx other
+    than 401 or 403), not our access or a passing failure."""
+    data = error.get("data")
+    status = data.get("status") if isinstance(data, dict) else None
+    return isinstance(status, int) and 400 <= status < 500 and status not in (401, 403)
