@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.campaigns import abtest, codes
 from app.campaigns.sending import CAPPED, UNWANTED, key
 from app.models import Attribution, Campaign, CampaignRecipient, Message, Order, Store
-from app.reports import report as reports
+from app.reports import attribution, report as reports
 
 R = CampaignRecipient
 
@@ -67,18 +67,16 @@ def listed(session: Session, store: Store, campaigns: list[Campaign]) -> dict[in
     mail = {flow: rest for flow, *rest in session.execute(
         select(starts.c.flow, func.count(), func.count(Message.first_opened_at),
                func.count(Message.first_clicked_at)).select_from(starts)
-        .join(Message, and_(Message.store_id == store.id, Message.flow == starts.c.flow,
-                            Message.status == "sent", Message.sent_at >= starts.c.since))
+        .join(Message, and_(Message.flow == starts.c.flow,
+                            reports.sent_counted(store.id, starts.c.since)))
         .group_by(starts.c.flow)).all()}
     # Orders in every currency, revenue in the store's: as `figures` counts them.
     earned = {flow: rest for flow, *rest in session.execute(
         select(starts.c.flow, func.count(),
                func.sum(Attribution.revenue).filter(Attribution.currency == store.currency))
         .select_from(starts)
-        .join(Attribution, and_(Attribution.store_id == store.id,
-                                Attribution.flow == starts.c.flow))
-        .join(Order, and_(Order.id == Attribution.order_id, Order.store_id == store.id,
-                          Order.placed_at >= starts.c.since))
+        .join(Attribution, Attribution.flow == starts.c.flow)
+        .join(Order, attribution.orders_counted(store.id, starts.c.since))
         .group_by(starts.c.flow)).all()}
     shown = {}
     for campaign in started:

@@ -97,6 +97,13 @@ def one_flow(column, flow: str | None):
     return column == flow if flow is not None else column.is_not(None)
 
 
+def orders_counted(store_id: int, since):
+    """The join condition of an attribution to its order as every report counts it: the order
+    placed since `since` (a time, or a column holding each row's own start)."""
+    return ((Order.id == Attribution.order_id) & (Order.store_id == store_id)
+            & (Attribution.store_id == store_id) & (Order.placed_at >= since))
+
+
 def revenue_by_flow(session: Session, store_id: int, since: datetime,
                     flow: str | None = None) -> list[FlowRevenue]:
     """Attributed revenue of orders placed since `since`, per flow (only `flow` when given) and
@@ -104,9 +111,8 @@ def revenue_by_flow(session: Session, store_id: int, since: datetime,
     rows = session.execute(
         select(Attribution.flow, Attribution.currency, Attribution.step,
                func.count(), func.sum(Attribution.revenue))
-        .join(Order, (Order.id == Attribution.order_id) & (Order.store_id == Attribution.store_id))
-        .where(Attribution.store_id == store_id, Order.store_id == store_id, Order.placed_at >= since,
-               one_flow(Attribution.flow, flow))
+        .join(Order, orders_counted(store_id, since))
+        .where(one_flow(Attribution.flow, flow))
         .group_by(Attribution.flow, Attribution.currency, Attribution.step)
         .order_by(Attribution.flow, Attribution.currency, Attribution.step)
     ).all()

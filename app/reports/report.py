@@ -47,6 +47,12 @@ class FlowStats:
         return bool(self.sent) and Decimal(self.complained) / self.sent > COMPLAINT_LINE
 
 
+def sent_counted(store_id: int, since):
+    """The messages every report counts as sent: the store's, sent since `since` (a time, or a
+    column holding each row's own start)."""
+    return and_(Message.store_id == store_id, Message.status == "sent", Message.sent_at >= since)
+
+
 def flow_stats(session: Session, store: Store, since: datetime,
                flow: str | None = None) -> dict[str, FlowStats]:
     """Per flow (only `flow` when given): messages sent since `since`, how many were opened and
@@ -55,8 +61,7 @@ def flow_stats(session: Session, store: Store, since: datetime,
     rows = session.execute(
         select(Message.flow, func.count(), func.count(Message.first_opened_at),
                func.count(Message.first_clicked_at))
-        .where(Message.store_id == store.id, one_flow(Message.flow, flow),
-               Message.status == "sent", Message.sent_at >= since)
+        .where(sent_counted(store.id, since), one_flow(Message.flow, flow))
         .group_by(Message.flow)).all()
     for name, sent, opened, clicked in rows:
         stats[name] = FlowStats(name, sent, opened, clicked)
@@ -78,8 +83,8 @@ def _add_feedback(session: Session, store: Store, since: datetime,
         select(Message.flow, MessageEvent.kind, func.count(func.distinct(Message.id)))
         .join(MessageEvent, (MessageEvent.message_id == Message.id)
               & (MessageEvent.store_id == Message.store_id))
-        .where(Message.store_id == store.id, one_flow(Message.flow, flow),
-               Message.status == "sent", Message.sent_at >= since, MessageEvent.kind.in_(kinds))
+        .where(sent_counted(store.id, since), one_flow(Message.flow, flow),
+               MessageEvent.kind.in_(kinds))
         .group_by(Message.flow, MessageEvent.kind)).all()
     for name, kind, count in rows:
         setattr(stats.setdefault(name, FlowStats(name)), kinds[kind], count)
