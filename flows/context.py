@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.core import stores
 from app.models import (Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store,
                         Suppression)
+from flows import choices
 from flows.port import Port, bound
 
 SUBJECT_MODELS = {"checkout": Checkout, "order": Order, "product_view": ProductView,
@@ -54,9 +55,7 @@ class RunContext:
     @cached_property
     def config(self) -> FlowConfig | None:
         """The store's choices for the run's flow (None: its defaults)."""
-        return self.session.execute(select(FlowConfig).where(
-            FlowConfig.store_id == self.store.id, FlowConfig.flow == self.run.flow)
-        ).scalar_one_or_none()
+        return choices.config_row(self.session, self.store.id, self.run.flow)
 
     @cached_property
     def customer(self) -> Customer:

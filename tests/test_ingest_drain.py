@@ -2,15 +2,18 @@
 for many deliveries, no store starved by another's flood, and a failing batch loses nothing."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select, text
+from datetime import timedelta
 
-from app.core import stores
+import pytest
+from sqlalchemy import event as sa_event, func, select, text
+
+from app.core import clock, stores
 from app.core.db import db
 from app.ingest import drain, pipeline
 from app.ingest.sweep import sweep_inbox
 from app.jobs import broker
 from app.models import Customer, Order, WebhookEvent
+from tests.flow_helpers import checkout_sample, consent_update, enable, runs
 from tests.helpers import API_SECRET, published, work
 
 OTHER_SHOP, OTHER_SECRET = "other-shop.myshopify.com", "other-secret"
@@ -182,3 +185,51 @@ def test_the_sweep_leaves_fresh_rows_behind_a_backlog_to_their_store_s_drain(sho
     assert sweep_inbox(older_than_seconds=0) == 1 and queued() == 2
     work("ingest")
     assert unprocessed(shop.id) == 0
+
+
+def abandoned_checkout(webhooks, n: int) -> None:
+    """Shopper `n` (subscribed, as the checkout's customer says) leaves a checkout."""
+    customer, email = 7_000_000 + n, f"shopper{n}@example.com"
+    checkout = checkout_sample(clock.now() - timedelta(minutes=5), token=f"drain-{n}", email=email)
+    consent = consent_update(customer, email, updated=clock.now() - timedelta(minutes=5))
+    checkout["customer"] = {**checkout["customer"], "id": customer, "email": email,
+                            "email_marketing_consent": consent["email_marketing_consent"]}
+    assert webhooks.deliver("checkouts/update", checkout).status_code == 200
+
+
+def reads_of_flow_choices(count: int, webhooks) -> int:
+    """Statements reading flow configs or built flows while one drain ingests `count` checkouts."""
+    reads = []
+
+    def note(_conn, _cursor, statement, *_):
+        if "FROM flow_configs" in statement or "FROM flow_documents" in statement:
+            reads.append(statement)
+
+    for n in range(count):
+        abandoned_checkout(webhooks, 100 * count + n)
+    sa_event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        work("ingest")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+    return len(reads)
+
+
+def test_a_drain_reads_the_store_s_flow_choices_once_for_its_batch(shop, webhooks):
+    enable(shop.id, "abandoned_checkout")
+    one = reads_of_flow_choices(1, webhooks)
+
+    assert one > 0 and reads_of_flow_choices(4, webhooks) == one
+    assert len(runs("abandoned_checkout")) == 5
+
+
+def test_a_flow_switched_on_between_two_drains_counts_for_the_second(shop, webhooks):
+    abandoned_checkout(webhooks, 1)
+    work("ingest")
+    assert runs("abandoned_checkout") == []  # off by default
+
+    enable(shop.id, "abandoned_checkout")
+    abandoned_checkout(webhooks, 2)
+    work("ingest")
+    assert len(runs("abandoned_checkout")) == 1
+

@@ -30,6 +30,7 @@ from rq.timeouts import BaseTimeoutException
 from sqlalchemy import bindparam, select, update
 
 from app import jobs
+from app.core import memo
 from app.core.db import db
 from app.ingest.pipeline import ingest, ingest_row
 from app.models import WebhookEvent
@@ -102,10 +103,14 @@ _FRESH = (select(WebhookEvent).where(WebhookEvent.id == bindparam("id"),
 
 def _ingest_batch(event_ids: list[int]) -> None:
     """Ingest claimed rows, each in a transaction of its own. A row that fails goes to its own
-    job, which fails, retries and is reported on its own: one bad delivery holds up no other."""
+    job, which fails, retries and is reported on its own: one bad delivery holds up no other.
+    The rows' sessions share a memo (app.core.memo): the store's flow configs and built flows
+    are read once for the batch, not once per delivery."""
+    shared: dict = {}
     for event_id in event_ids:
         try:
             with db.session() as session:
+                memo.share(session, shared)
                 event = session.execute(_FRESH, {"id": event_id}).scalar_one_or_none()
                 if event is None:  # done by its own job meanwhile, or being done now
                     continue
