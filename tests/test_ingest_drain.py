@@ -233,3 +233,32 @@ def test_a_flow_switched_on_between_two_drains_counts_for_the_second(shop, webho
     work("ingest")
     assert len(runs("abandoned_checkout")) == 1
 
+
+def test_an_ingest_commits_without_waiting_for_the_disk_and_no_other_transaction_does(
+        shop, webhooks, monkeypatch):
+    """Asynchronous commit is local to an ingest's transaction: the webhook's intake before it
+    and the next transaction on its connection (a mail job's, say) stay synchronous."""
+    real, seen = pipeline.ingest_row, []
+
+    def ingest_row(session, event):
+        setting = session.execute(text("SHOW synchronous_commit")).scalar_one()
+        seen.append((setting, session.connection().connection.dbapi_connection))
+        return real(session, event)
+
+    def intake_setting(_conn, cursor, *_):
+        intake_settings.append(cursor.connection.execute("SHOW synchronous_commit").fetchone()[0])
+
+    monkeypatch.setattr(drain, "ingest_row", ingest_row)
+    intake_settings = []
+    sa_event.listen(db.bounded, "after_cursor_execute", intake_setting)
+    try:
+        webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+    finally:
+        sa_event.remove(db.bounded, "after_cursor_execute", intake_setting)
+    work("ingest")
+
+    [(setting, connection)] = seen
+    assert setting == "off" and unprocessed(shop.id) == 0
+    assert connection.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+    connection.rollback()
+    assert intake_settings and set(intake_settings) == {"on"}

@@ -27,7 +27,7 @@ import uuid
 
 from redis.exceptions import RedisError
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app import jobs
 from app.core import memo
@@ -95,9 +95,20 @@ def _take(store_id: int) -> list[int]:
             .values(attempts=1).returning(WebhookEvent.id)).scalars())
 
 
+# An ingest transaction's commit need not wait for its WAL to reach the disk: everything it
+# writes is derived from its inbox row, which the webhook's own (synchronous) commit made durable,
+# and the row's processed mark is written in the same transaction as its effects. A crash can
+# lose only the latest such commits, each whole, mark and effects together: their rows are
+# fresh again, and the sweep has them ingested again. Nothing that leaves the building can
+# depend on a lost one: any later synchronous commit (the webhook intake's, the outbox marking a
+# message `sending` before it is sent) flushes the WAL up to its own commit record, which lies
+# after every commit it could have read. SET LOCAL: the next transaction on the connection (a
+# mail job's) is synchronous again. The setting rides on the row's claim, not a statement of
+# its own (a round trip per delivery).
+ASYNC_COMMIT = func.set_config("synchronous_commit", "off", True)
 # Built once: it runs for every delivery.
-_FRESH = (select(WebhookEvent).where(WebhookEvent.id == bindparam("id"),
-                                     WebhookEvent.processed_at.is_(None))
+_FRESH = (select(WebhookEvent, ASYNC_COMMIT).where(WebhookEvent.id == bindparam("id"),
+                                                   WebhookEvent.processed_at.is_(None))
           .with_for_update(skip_locked=True))
 
 
