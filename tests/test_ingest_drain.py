@@ -187,13 +187,17 @@ def test_the_sweep_leaves_fresh_rows_behind_a_backlog_to_their_store_s_drain(sho
     assert unprocessed(shop.id) == 0
 
 
-def abandoned_checkout(webhooks, n: int) -> None:
-    """Shopper `n` (subscribed, as the checkout's customer says) leaves a checkout."""
+def abandoned_checkout(webhooks, n: int, subscribe_first: bool = False) -> None:
+    """Shopper `n` (subscribed, as the checkout's customer says, and told before it if
+    `subscribe_first`) leaves a checkout."""
     customer, email = 7_000_000 + n, f"shopper{n}@example.com"
     checkout = checkout_sample(clock.now() - timedelta(minutes=5), token=f"drain-{n}", email=email)
     consent = consent_update(customer, email, updated=clock.now() - timedelta(minutes=5))
     checkout["customer"] = {**checkout["customer"], "id": customer, "email": email,
                             "email_marketing_consent": consent["email_marketing_consent"]}
+    if subscribe_first:
+        webhooks.deliver("customers_email_marketing_consent/update", consent)
+        work("ingest")
     assert webhooks.deliver("checkouts/update", checkout).status_code == 200
 
 
@@ -262,3 +266,25 @@ def test_an_ingest_commits_without_waiting_for_the_disk_and_no_other_transaction
     assert connection.execute("SHOW synchronous_commit").fetchone()[0] == "on"
     connection.rollback()
     assert intake_settings and set(intake_settings) == {"on"}
+
+
+def test_a_delivery_that_steps_its_run_checks_the_run_s_exit_rules_once(shop, webhooks):
+    """The engine's re-check of the customer's runs steps a due run, and the step checks the
+    exit rules first: asked once (an order since the trigger is one query), not again before."""
+    enable(shop.id, "abandoned_checkout")
+    abandoned_checkout(webhooks, 1, subscribe_first=True)  # the checkout's one event: checkout_updated
+    asked = []
+
+    def note(_conn, _cursor, statement, *_):
+        if "FROM orders" in statement:
+            asked.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        work("ingest")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+    [run] = runs("abandoned_checkout")
+    assert run.status == "active" and run.due_at > clock.now()  # waiting for its first email
+    assert len(asked) == 1
+
