@@ -12,7 +12,7 @@ from app.core.db import db
 from app.ingest import drain, pipeline
 from app.ingest.sweep import sweep_inbox
 from app.jobs import broker
-from app.models import Customer, Order, WebhookEvent
+from app.models import CheckoutLine, Customer, Order, WebhookEvent
 from tests.flow_helpers import checkout_sample, consent_update, enable, runs
 from tests.helpers import API_SECRET, published, work
 
@@ -202,11 +202,13 @@ def abandoned_checkout(webhooks, n: int, subscribe_first: bool = False) -> None:
 
 
 def reads_of_flow_choices(count: int, webhooks) -> int:
-    """Statements reading flow configs or built flows while one drain ingests `count` checkouts."""
+    """Statements reading flow configs, built flows or segments while one drain ingests `count`
+    checkouts."""
     reads = []
 
     def note(_conn, _cursor, statement, *_):
-        if "FROM flow_configs" in statement or "FROM flow_documents" in statement:
+        if any(f"FROM {table}" in statement
+               for table in ("flow_configs", "flow_documents", "segments")):
             reads.append(statement)
 
     for n in range(count):
@@ -219,7 +221,7 @@ def reads_of_flow_choices(count: int, webhooks) -> int:
     return len(reads)
 
 
-def test_a_drain_reads_the_store_s_flow_choices_once_for_its_batch(shop, webhooks):
+def test_a_drain_reads_the_store_s_flow_choices_and_segments_once_for_its_batch(shop, webhooks):
     enable(shop.id, "abandoned_checkout")
     one = reads_of_flow_choices(1, webhooks)
 
@@ -288,3 +290,17 @@ def test_a_delivery_that_steps_its_run_checks_the_run_s_exit_rules_once(shop, we
     assert run.status == "active" and run.due_at > clock.now()  # waiting for its first email
     assert len(asked) == 1
 
+
+def test_a_new_checkout_s_lines_are_written_without_clearing_lines_it_cannot_have(shop, webhooks):
+    statements = []
+    abandoned_checkout(webhooks, 1)
+    sa_event.listen(db.engine, "before_cursor_execute",
+                    note := lambda _conn, _cursor, statement, *_: statements.append(statement))
+    try:
+        work("ingest")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+
+    assert not any(s.startswith("DELETE FROM checkout_lines") for s in statements)
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(CheckoutLine)).scalar_one() > 0
