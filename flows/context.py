@@ -77,8 +77,8 @@ class RunContext:
     @cached_property
     def suppression(self) -> str | None:
         """Why mail to the recipient is stopped (a bounce, a complaint...), if it is."""
-        return self.session.execute(select(Suppression.reason).where(
-            Suppression.store_id == self.store.id, Suppression.email == self.recipient)).scalar()
+        return self.session.execute(_SUPPRESSION, {"store_id": self.store.id,
+                                                   "email": self.recipient}).scalar()
 
     def by_horizon(self, stamp) -> ColumnElement[bool]:
         """A filter keeping rows stamped (by the column `stamp`) no later than the horizon."""
@@ -87,6 +87,11 @@ class RunContext:
     def happened(self, moment: datetime | None) -> bool:
         """Whether a stamped change (a completion, a cancellation) had happened by the horizon."""
         return moment is not None and (self.horizon is None or moment <= self.horizon)
+
+
+# Built once: the engine's re-check of a customer's runs asks it for every run.
+_SUPPRESSION = select(Suppression.reason).where(Suppression.store_id == bindparam("store_id"),
+                                                Suppression.email == bindparam("email"))
 
 
 def _owned(model, kind: str | None = None) -> ColumnElement[bool]:
