@@ -1,7 +1,7 @@
 """What a batch of short transactions reads once: a job that does many small pieces of work,
 each in a transaction of its own (a drain of a store's deliveries), shares one memo among their
-sessions, so rows that work never writes (a store's flow configs, its built flows) are read
-once per batch instead of once per piece.
+sessions, so rows that work never writes (a store's flow configs, its built flows, its
+segments) are read once per batch instead of once per piece.
 
 A session without a memo reads every time, as before: only a batch's owner opts in, and only for
 a batch that ends within moments (a change a merchant saves meanwhile counts from the next batch,

@@ -115,8 +115,8 @@ _FRESH = (select(WebhookEvent, ASYNC_COMMIT).where(WebhookEvent.id == bindparam(
 def _ingest_batch(event_ids: list[int]) -> None:
     """Ingest claimed rows, each in a transaction of its own. A row that fails goes to its own
     job, which fails, retries and is reported on its own: one bad delivery holds up no other.
-    The rows' sessions share a memo (app.core.memo): the store's flow configs and built flows
-    are read once for the batch, not once per delivery."""
+    The rows' sessions share a memo (app.core.memo): the store's flow configs, built flows and
+    segments are read once for the batch, not once per delivery."""
     shared: dict = {}
     for event_id in event_ids:
         try:
