@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.core import audit, clock, settings as store_settings
+from app.core import audit, clock, memo, settings as store_settings
 from app.mail import merchant_text
 from app.models import FlowConfig, Store
 from flows import limits
@@ -55,9 +55,16 @@ def merchant_texts(settings: dict[str, Any], step: Send) -> dict[str, str]:
 
 def effective(session: Session, store_id: int, flow: Flow) -> tuple[bool, dict[str, Any]]:
     """(enabled, every setting with its current value) for one store."""
-    row = session.execute(select(FlowConfig).where(
-        FlowConfig.store_id == store_id, FlowConfig.flow == flow.name)).scalar_one_or_none()
+    row = config_row(session, store_id, flow.name)
     return enabled(flow, row), {**defaults(flow), **(row.settings if row else {})}
+
+
+def config_row(session: Session, store_id: int, name: str) -> FlowConfig | None:
+    """The store's choices for a flow (None: its defaults); read once per batch where the
+    session shares one (app.core.memo: ingest's drain, every delivery asking for each flow)."""
+    return memo.remembered(session, ("flow_config", store_id, name), lambda: session.execute(
+        select(FlowConfig).where(FlowConfig.store_id == store_id, FlowConfig.flow == name)
+    ).scalar_one_or_none())
 
 
 def enabled(flow: Flow, row: FlowConfig | None) -> bool:

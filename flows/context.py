@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from app.core import stores
 from app.models import (Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store,
                         Suppression)
+from flows import choices
 from flows.port import Port, bound
 
 SUBJECT_MODELS = {"checkout": Checkout, "order": Order, "product_view": ProductView,
@@ -54,9 +55,7 @@ class RunContext:
     @cached_property
     def config(self) -> FlowConfig | None:
         """The store's choices for the run's flow (None: its defaults)."""
-        return self.session.execute(select(FlowConfig).where(
-            FlowConfig.store_id == self.store.id, FlowConfig.flow == self.run.flow)
-        ).scalar_one_or_none()
+        return choices.config_row(self.session, self.store.id, self.run.flow)
 
     @cached_property
     def customer(self) -> Customer:
@@ -78,8 +77,8 @@ class RunContext:
     @cached_property
     def suppression(self) -> str | None:
         """Why mail to the recipient is stopped (a bounce, a complaint...), if it is."""
-        return self.session.execute(select(Suppression.reason).where(
-            Suppression.store_id == self.store.id, Suppression.email == self.recipient)).scalar()
+        return self.session.execute(_SUPPRESSION, {"store_id": self.store.id,
+                                                   "email": self.recipient}).scalar()
 
     def by_horizon(self, stamp) -> ColumnElement[bool]:
         """A filter keeping rows stamped (by the column `stamp`) no later than the horizon."""
@@ -88,6 +87,11 @@ class RunContext:
     def happened(self, moment: datetime | None) -> bool:
         """Whether a stamped change (a completion, a cancellation) had happened by the horizon."""
         return moment is not None and (self.horizon is None or moment <= self.horizon)
+
+
+# Built once: the engine's re-check of a customer's runs asks it for every run.
+_SUPPRESSION = select(Suppression.reason).where(Suppression.store_id == bindparam("store_id"),
+                                                Suppression.email == bindparam("email"))
 
 
 def _owned(model, kind: str | None = None) -> ColumnElement[bool]:

@@ -122,11 +122,12 @@ def _touch(session: Session, store: Store, customer_id: int, event: events.Domai
         if event.name in flow.activity and (same_subject or flow.activity_by_customer):
             run.anchor_at = max(run.anchor_at, when)
         ctx = RunContext(session, store, run, now)
-        reason = exit_reason(ctx, flow)
-        if reason:
-            end(ctx, "exited", reason)
-        elif _ready(run, flow, now):
-            _advance(ctx)
+        if _ready(run, flow, now):
+            _advance(ctx)  # its walk checks the exit rules first: once, not here and there
+        else:
+            reason = exit_reason(ctx, flow)
+            if reason:
+                end(ctx, "exited", reason)
 
 
 def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:

@@ -12,7 +12,7 @@ from typing import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.core import audit
+from app.core import audit, memo
 from app.models import FlowDocument
 from flows import catalog
 from flows.built import compile_flow
@@ -72,10 +72,12 @@ def history(session: Session, store_id: int, name: str,
 
 
 def built(session: Session, store_id: int) -> list[Flow]:
-    """The store's built flows, each at its newest version, by name."""
-    versions = session.execute(select(FlowDocument.name, func.max(FlowDocument.version)).where(
-        FlowDocument.store_id == store_id).group_by(FlowDocument.name)
-        .order_by(FlowDocument.name)).all()
+    """The store's built flows, each at its newest version, by name; their versions are read
+    once per batch where the session shares one (app.core.memo: every delivery asks)."""
+    versions = memo.remembered(session, ("built_flows", store_id), lambda: session.execute(
+        select(FlowDocument.name, func.max(FlowDocument.version)).where(
+            FlowDocument.store_id == store_id).group_by(FlowDocument.name)
+        .order_by(FlowDocument.name)).all())
     return [compiled(session, store_id, name, version) for name, version in versions]
 
 

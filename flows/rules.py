@@ -3,7 +3,9 @@ now (or, in a dry run, as it was at the context's horizon); a rule returns the r
 short name for the timeline, never personal data)."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+import functools
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
 
 from app.ingest import consent, orders
 from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
@@ -29,16 +31,36 @@ def _by_customer(ctx: RunContext) -> ColumnElement[bool]:
 
 def ordered_since_trigger(ctx: RunContext) -> str | None:
     """An order placed since the trigger, or one that completed this very checkout (asked in
-    one query: the send guard runs this before every flow email)."""
-    since = and_(_by_customer(ctx), Order.placed_at >= ctx.run.triggered_at)
-    if ctx.run.subject == "order":
-        since = and_(since, Order.id != ctx.run.subject_id)
-    checkout = ctx.subject if ctx.run.subject == "checkout" else None
-    if checkout is not None:
-        since = or_(since, Order.checkout_token == checkout.token)
-    found = ctx.session.execute(select(Order.id).where(
-        Order.store_id == ctx.store.id, since, ctx.by_horizon(Order.placed_at)).limit(1)).first()
+    one query: the send guard runs this before every flow email, and every step)."""
+    customer, run = ctx.customer, ctx.run
+    checkout = ctx.subject if run.subject == "checkout" else None
+    shape = "order" if run.subject == "order" else "checkout" if checkout is not None else ""
+    query = _ordered_since(bool(customer.email), shape, ctx.horizon is not None)
+    found = ctx.session.execute(query, {
+        "store_id": ctx.store.id, "customer_id": customer.id, "email": customer.email,
+        "triggered_at": run.triggered_at, "subject_id": run.subject_id,
+        "token": checkout.token if checkout is not None else None, "horizon": ctx.horizon,
+    }).first()
     return "ordered" if found else None
+
+
+@functools.cache
+def _ordered_since(by_email: bool, subject: str, by_horizon: bool) -> Select:
+    """`ordered_since_trigger`'s query for one shape of run (`subject`: "order", "checkout" for
+    a checkout still stored, or ""), built once: building it for every step and send cost more
+    than running it."""
+    mine = Order.customer_id == bindparam("customer_id")
+    if by_email:
+        mine = or_(mine, Order.email == bindparam("email"))
+    since = and_(mine, Order.placed_at >= bindparam("triggered_at"))
+    if subject == "order":
+        since = and_(since, Order.id != bindparam("subject_id"))
+    elif subject == "checkout":
+        since = or_(since, Order.checkout_token == bindparam("token"))
+    query = select(Order.id).where(Order.store_id == bindparam("store_id"), since)
+    if by_horizon:
+        query = query.where(Order.placed_at <= bindparam("horizon"))
+    return query.limit(1)
 
 
 def checkout_completed(ctx: RunContext) -> str | None:

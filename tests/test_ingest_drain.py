@@ -2,15 +2,18 @@
 for many deliveries, no store starved by another's flood, and a failing batch loses nothing."""
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select, text
+from datetime import timedelta
 
-from app.core import stores
+import pytest
+from sqlalchemy import event as sa_event, func, select, text
+
+from app.core import clock, stores
 from app.core.db import db
 from app.ingest import drain, pipeline
 from app.ingest.sweep import sweep_inbox
 from app.jobs import broker
-from app.models import Customer, Order, WebhookEvent
+from app.models import CheckoutLine, Customer, Order, WebhookEvent
+from tests.flow_helpers import checkout_sample, consent_update, enable, runs
 from tests.helpers import API_SECRET, published, work
 
 OTHER_SHOP, OTHER_SECRET = "other-shop.myshopify.com", "other-secret"
@@ -182,3 +185,122 @@ def test_the_sweep_leaves_fresh_rows_behind_a_backlog_to_their_store_s_drain(sho
     assert sweep_inbox(older_than_seconds=0) == 1 and queued() == 2
     work("ingest")
     assert unprocessed(shop.id) == 0
+
+
+def abandoned_checkout(webhooks, n: int, subscribe_first: bool = False) -> None:
+    """Shopper `n` (subscribed, as the checkout's customer says, and told before it if
+    `subscribe_first`) leaves a checkout."""
+    customer, email = 7_000_000 + n, f"shopper{n}@example.com"
+    checkout = checkout_sample(clock.now() - timedelta(minutes=5), token=f"drain-{n}", email=email)
+    consent = consent_update(customer, email, updated=clock.now() - timedelta(minutes=5))
+    checkout["customer"] = {**checkout["customer"], "id": customer, "email": email,
+                            "email_marketing_consent": consent["email_marketing_consent"]}
+    if subscribe_first:
+        webhooks.deliver("customers_email_marketing_consent/update", consent)
+        work("ingest")
+    assert webhooks.deliver("checkouts/update", checkout).status_code == 200
+
+
+def reads_of_flow_choices(count: int, webhooks) -> int:
+    """Statements reading flow configs, built flows or segments while one drain ingests `count`
+    checkouts."""
+    reads = []
+
+    def note(_conn, _cursor, statement, *_):
+        if any(f"FROM {table}" in statement
+               for table in ("flow_configs", "flow_documents", "segments")):
+            reads.append(statement)
+
+    for n in range(count):
+        abandoned_checkout(webhooks, 100 * count + n)
+    sa_event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        work("ingest")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+    return len(reads)
+
+
+def test_a_drain_reads_the_store_s_flow_choices_and_segments_once_for_its_batch(shop, webhooks):
+    enable(shop.id, "abandoned_checkout")
+    one = reads_of_flow_choices(1, webhooks)
+
+    assert one > 0 and reads_of_flow_choices(4, webhooks) == one
+    assert len(runs("abandoned_checkout")) == 5
+
+
+def test_a_flow_switched_on_between_two_drains_counts_for_the_second(shop, webhooks):
+    abandoned_checkout(webhooks, 1)
+    work("ingest")
+    assert runs("abandoned_checkout") == []  # off by default
+
+    enable(shop.id, "abandoned_checkout")
+    abandoned_checkout(webhooks, 2)
+    work("ingest")
+    assert len(runs("abandoned_checkout")) == 1
+
+
+def test_an_ingest_commits_without_waiting_for_the_disk_and_no_other_transaction_does(
+        shop, webhooks, monkeypatch):
+    """Asynchronous commit is local to an ingest's transaction: the webhook's intake before it
+    and the next transaction on its connection (a mail job's, say) stay synchronous."""
+    real, seen = pipeline.ingest_row, []
+
+    def ingest_row(session, event):
+        setting = session.execute(text("SHOW synchronous_commit")).scalar_one()
+        seen.append((setting, session.connection().connection.dbapi_connection))
+        return real(session, event)
+
+    def intake_setting(_conn, cursor, *_):
+        intake_settings.append(cursor.connection.execute("SHOW synchronous_commit").fetchone()[0])
+
+    monkeypatch.setattr(drain, "ingest_row", ingest_row)
+    intake_settings = []
+    sa_event.listen(db.bounded, "after_cursor_execute", intake_setting)
+    try:
+        webhooks.deliver("orders/create", published("shopify/orders_create.json"))
+    finally:
+        sa_event.remove(db.bounded, "after_cursor_execute", intake_setting)
+    work("ingest")
+
+    [(setting, connection)] = seen
+    assert setting == "off" and unprocessed(shop.id) == 0
+    assert connection.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+    connection.rollback()
+    assert intake_settings and set(intake_settings) == {"on"}
+
+
+def test_a_delivery_that_steps_its_run_checks_the_run_s_exit_rules_once(shop, webhooks):
+    """The engine's re-check of the customer's runs steps a due run, and the step checks the
+    exit rules first: asked once (an order since the trigger is one query), not again before."""
+    enable(shop.id, "abandoned_checkout")
+    abandoned_checkout(webhooks, 1, subscribe_first=True)  # the checkout's one event: checkout_updated
+    asked = []
+
+    def note(_conn, _cursor, statement, *_):
+        if "FROM orders" in statement:
+            asked.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        work("ingest")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+    [run] = runs("abandoned_checkout")
+    assert run.status == "active" and run.due_at > clock.now()  # waiting for its first email
+    assert len(asked) == 1
+
+
+def test_a_new_checkout_s_lines_are_written_without_clearing_lines_it_cannot_have(shop, webhooks):
+    statements = []
+    abandoned_checkout(webhooks, 1)
+    sa_event.listen(db.engine, "before_cursor_execute",
+                    note := lambda _conn, _cursor, statement, *_: statements.append(statement))
+    try:
+        work("ingest")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+
+    assert not any(s.startswith("DELETE FROM checkout_lines") for s in statements)
+    with db.session() as session:
+        assert session.execute(select(func.count()).select_from(CheckoutLine)).scalar_one() > 0

@@ -27,9 +27,10 @@ import uuid
 
 from redis.exceptions import RedisError
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app import jobs
+from app.core import memo
 from app.core.db import db
 from app.ingest.pipeline import ingest, ingest_row
 from app.models import WebhookEvent
@@ -94,18 +95,33 @@ def _take(store_id: int) -> list[int]:
             .values(attempts=1).returning(WebhookEvent.id)).scalars())
 
 
+# An ingest transaction's commit need not wait for its WAL to reach the disk: everything it
+# writes is derived from its inbox row, which the webhook's own (synchronous) commit made durable,
+# and the row's processed mark is written in the same transaction as its effects. A crash can
+# lose only the latest such commits, each whole, mark and effects together: their rows are
+# fresh again, and the sweep has them ingested again. Nothing that leaves the building can
+# depend on a lost one: any later synchronous commit (the webhook intake's, the outbox marking a
+# message `sending` before it is sent) flushes the WAL up to its own commit record, which lies
+# after every commit it could have read. SET LOCAL: the next transaction on the connection (a
+# mail job's) is synchronous again. The setting rides on the row's claim, not a statement of
+# its own (a round trip per delivery).
+ASYNC_COMMIT = func.set_config("synchronous_commit", "off", True)
 # Built once: it runs for every delivery.
-_FRESH = (select(WebhookEvent).where(WebhookEvent.id == bindparam("id"),
-                                     WebhookEvent.processed_at.is_(None))
+_FRESH = (select(WebhookEvent, ASYNC_COMMIT).where(WebhookEvent.id == bindparam("id"),
+                                                   WebhookEvent.processed_at.is_(None))
           .with_for_update(skip_locked=True))
 
 
 def _ingest_batch(event_ids: list[int]) -> None:
     """Ingest claimed rows, each in a transaction of its own. A row that fails goes to its own
-    job, which fails, retries and is reported on its own: one bad delivery holds up no other."""
+    job, which fails, retries and is reported on its own: one bad delivery holds up no other.
+    The rows' sessions share a memo (app.core.memo): the store's flow configs, built flows and
+    segments are read once for the batch, not once per delivery."""
+    shared: dict = {}
     for event_id in event_ids:
         try:
             with db.session() as session:
+                memo.share(session, shared)
                 event = session.execute(_FRESH, {"id": event_id}).scalar_one_or_none()
                 if event is None:  # done by its own job meanwhile, or being done now
                     continue

@@ -66,12 +66,13 @@ def _locked(table: Table, keys: tuple[str, ...]) -> Select:
                                ).with_for_update()
 
 
-def _replace_lines(session: Session, model, parent: str, parent_id: int, store_id: int,
+def _replace_lines(session: Session, model, parent: str, upserted: Upserted, store_id: int,
                    lines: tuple[LineRecord, ...]) -> None:
-    session.execute(delete(model).where(getattr(model, parent) == parent_id))
+    if not upserted.created:  # a row this delivery inserted has no lines to replace
+        session.execute(delete(model).where(getattr(model, parent) == upserted.id))
     if lines:
         session.execute(insert(model), [
-            {parent: parent_id, "store_id": store_id, **line.__dict__} for line in lines
+            {parent: upserted.id, "store_id": store_id, **line.__dict__} for line in lines
         ])
 
 
@@ -107,7 +108,7 @@ def order(session: Session, store_id: int, record: OrderRecord) -> Upserted:
     result = _upsert(session, Order, {"store_id": store_id, "platform_id": record.platform_id},
                      values, record.updated_at)
     if result.changed:
-        _replace_lines(session, OrderLine, "order_id", result.id, store_id, record.lines)
+        _replace_lines(session, OrderLine, "order_id", result, store_id, record.lines)
     return result
 
 
@@ -132,7 +133,7 @@ def checkout(session: Session, store_id: int, record: CheckoutRecord) -> Upserte
     result = _upsert(session, Checkout, {"store_id": store_id, "token": record.token},
                      values, record.updated_at)
     if result.changed:
-        _replace_lines(session, CheckoutLine, "checkout_id", result.id, store_id, record.lines)
+        _replace_lines(session, CheckoutLine, "checkout_id", result, store_id, record.lines)
     return result
 
 

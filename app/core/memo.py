@@ -1,0 +1,30 @@
+"""What a batch of short transactions reads once: a job that does many small pieces of work,
+each in a transaction of its own (a drain of a store's deliveries), shares one memo among their
+sessions, so rows that work never writes (a store's flow configs, its built flows, its
+segments) are read once per batch instead of once per piece.
+
+A session without a memo reads every time, as before: only a batch's owner opts in, and only for
+a batch that ends within moments (a change a merchant saves meanwhile counts from the next batch,
+as if the batch had run a moment earlier)."""
+from __future__ import annotations
+
+from typing import Any, Callable, Hashable
+
+from sqlalchemy.orm import Session
+
+KEY = "batch_memo"
+
+
+def share(session: Session, memo: dict) -> None:
+    """Let the session's reads through `remembered` use (and fill) the batch's `memo`."""
+    session.info[KEY] = memo
+
+
+def remembered(session: Session, key: Hashable, read: Callable[[], Any]) -> Any:
+    """`read()`, or what it returned for `key` earlier in the session's batch."""
+    memo = session.info.get(KEY)
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
