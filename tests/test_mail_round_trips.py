@@ -59,11 +59,11 @@ def test_a_sent_message_and_its_customer_s_counts_are_written_in_one_transaction
         flow_email, smtp_sink):
     message_id, seen = sent_counting(flow_email)
 
-    sent = next(n for n, text in enumerate(seen) if text.startswith("UPDATE messages SET")
+    sent = next(n for n, text in enumerate(seen) if "UPDATE messages SET" in text
                 and "sent_at" in text)
     upkeep = next(n for n, text in enumerate(seen) if "recent_sends" in text)
     assert sent < upkeep and "COMMIT" not in seen[sent:upkeep]  # one transaction
-    assert not any(text.startswith("UPDATE messages") for text in seen[sent + 1:])
+    assert not any("UPDATE messages" in text for text in seen[sent + 1:])
     message = status(message_id)
     assert message.status == "sent"
     with db.session() as session:
@@ -76,7 +76,7 @@ def test_a_message_whose_counts_upkeep_fails_after_the_send_is_still_marked_sent
         flow_email, smtp_sink, monkeypatch):
     message_id, due = flow_email
 
-    def upkeep_fails(session, message) -> None:
+    def upkeep_fails(session, message, along=None) -> None:
         raise RuntimeError("the counts' statement failed")
     monkeypatch.setattr(metrics, "message_recorded", upkeep_fails)
 
@@ -117,3 +117,14 @@ def test_an_email_whose_design_shows_no_recommendations_reads_no_products(flow_e
 
     assert not any(" FROM products" in text for text in seen)
     assert len(smtp_sink.received) == 1
+
+
+def test_a_sent_message_is_marked_in_the_statement_that_locks_its_customers(
+        flow_email, smtp_sink):
+    # One round trip: the row marked sent, then its customers locked for the counts' upkeep.
+    message_id, seen = sent_counting(flow_email)
+
+    [sent] = [text for text in seen if "UPDATE messages SET" in text and "sent_at" in text]
+    assert "FOR UPDATE OF customers" in sent
+    assert not any(text.startswith("SELECT customers.id") for text in seen)
+    assert status(message_id).status == "sent"

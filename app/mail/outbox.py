@@ -308,9 +308,9 @@ def _hold_loaded_rows(session: Session) -> None:
 
 
 def _write_sent(session: Session, message: Message, sent_at: datetime) -> None:
-    """The one write after a send: the row marked sent and its customers' counts, together."""
-    session.execute(_status(message.id, "sent", sent_at=sent_at))
-    metrics.message_recorded(session, message)
+    """The one write after a send: the row marked sent and its customers' counts, together (the
+    row marked in the statement that locks its customers)."""
+    metrics.message_recorded(session, message, along=_status(message.id, "sent", sent_at=sent_at))
 
 
 def _record_sent(message: Message, sent_at: datetime) -> None:
