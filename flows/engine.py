@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 from rq import Queue
 from rq.job import Job
@@ -374,7 +375,7 @@ def _ask_for_code(run_id: int, request: dict) -> str | None:
 
 # --- the last check before a message leaves -------------------------------------------------
 
-def run_still_wanted(session: Session, message: Message) -> str | None:
+def run_still_wanted(session: Session, message: Message, read: Mapping[str, Any]) -> str | None:
     """The outbox's send guard (registered by app.wiring): re-check the run's exit rules when
     its message is about to be sent, under the message's lock: an order stored before this
     point cancels the send."""

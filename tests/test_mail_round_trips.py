@@ -128,3 +128,15 @@ def test_a_sent_message_is_marked_in_the_statement_that_locks_its_customers(
     assert "FOR UPDATE OF customers" in sent
     assert not any(text.startswith("SELECT customers.id") for text in seen)
     assert status(message_id).status == "sent"
+
+
+def test_the_send_guards_read_consent_and_pause_in_one_statement_after_the_lock(
+        flow_email, smtp_sink):
+    # Each guard names what it reads; the outbox reads them together under the row's lock.
+    message_id, seen = sent_counting(flow_email)
+
+    claim = next(n for n, text in enumerate(seen) if text.endswith("FOR UPDATE OF messages"))
+    [read] = [n for n, text in enumerate(seen) if "FROM mail_pauses" in text]
+    assert "FROM send_consents" in seen[read] and claim < read
+    assert not any(text.startswith(("SELECT send_consents.", "SELECT mail_pauses."))
+                   for text in seen)
