@@ -54,4 +54,6 @@ def wire() -> None:
     events.listen(*membership.CHANGES)(membership.on_event)
     for guard, reads in SEND_GUARDS:
         outbox.register_send_guard(guard, reads)
+    # A flow's message: its run's context, for engine.run_still_wanted, read with the guards'.
+    outbox.register_send_reader(engine.read_with_run)
     outbox.register_lane(campaign_sending.lane)

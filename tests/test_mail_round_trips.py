@@ -130,13 +130,16 @@ def test_a_sent_message_is_marked_in_the_statement_that_locks_its_customers(
     assert status(message_id).status == "sent"
 
 
-def test_the_send_guards_read_consent_and_pause_in_one_statement_after_the_lock(
+def test_the_send_guards_read_consent_pause_and_the_run_in_one_statement_after_the_lock(
         flow_email, smtp_sink):
-    # Each guard names what it reads; the outbox reads them together under the row's lock.
+    # Each guard names what it reads; the outbox reads them together under the row's lock, with
+    # the run's context the exit rules are checked on.
     message_id, seen = sent_counting(flow_email)
 
     claim = next(n for n, text in enumerate(seen) if text.endswith("FOR UPDATE OF messages"))
     [read] = [n for n, text in enumerate(seen) if "FROM mail_pauses" in text]
     assert "FROM send_consents" in seen[read] and claim < read
+    assert seen[read].startswith("SELECT flow_runs.")
+    assert len([text for text in seen if text.startswith("SELECT flow_runs.")]) == 1
     assert not any(text.startswith(("SELECT send_consents.", "SELECT mail_pauses."))
                    for text in seen)

@@ -41,6 +41,11 @@ _guards: list[SendGuard] = []
 # lock (one round trip instead of one per guard), bound to the message's `message_id`,
 # `store_id` and `email` and to `now`.
 _reads: list[Label] = []
+# Readers that read the guards' reads together with rows of their own in one statement, for the
+# messages they know (app.wiring registers the flows' run context): (session, message, reads,
+# params) -> the row by label, or None for a message they do not know.
+Reader = Callable[[Session, Message, tuple, Mapping[str, Any]], "Mapping[str, Any] | None"]
+_readers: list[Reader] = []
 # A row still `sending` after this long belongs to a worker that died mid-send.
 STALE_SENDING = timedelta(minutes=10)
 # Messages one mail job sends: its own, then more whose jobs wait behind it (app.jobs.batch), on
@@ -75,6 +80,12 @@ def register_send_guard(guard: SendGuard, reads: tuple[Label, ...] = ()) -> None
     _reads.extend(read for read in reads if read not in _reads)
 
 
+def register_send_reader(reader: Reader) -> None:
+    """Add a reader of the guards' reads (once); the first that knows a message reads them."""
+    if reader not in _readers:
+        _readers.append(reader)
+
+
 @functools.cache
 def _reading(reads: tuple[Label, ...]) -> Select:
     """The guards' reads as one statement, built once: building it costs about its round trip."""
@@ -84,11 +95,13 @@ def _reading(reads: tuple[Label, ...]) -> Select:
 def _read_for_guards(session: Session, message: Message) -> Mapping[str, Any]:
     """What the guards read, in one statement: run after the row's lock, so it sees what the
     lock's last holder committed."""
-    if not _reads:
-        return {}
-    return session.execute(_reading(tuple(_reads)), {
-        "message_id": message.id, "store_id": message.store_id, "email": message.email,
-        "now": clock.now()}).one()._mapping
+    reads, params = tuple(_reads), {"message_id": message.id, "store_id": message.store_id,
+                                    "email": message.email, "now": clock.now()}
+    for reader in _readers:
+        read = reader(session, message, reads, params)
+        if read is not None:
+            return read
+    return session.execute(_reading(reads), params).one()._mapping if reads else {}
 
 
 def queue_message(session: Session, *, store_id: int, email: str, template: str,
