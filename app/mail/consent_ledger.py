@@ -48,9 +48,11 @@ WITHDRAWN = select(
     (SendConsent.state == consent.SUBSCRIBED) & SendConsent.customer_id.is_not(None)
     & Customer.email_consent.is_distinct_from(consent.SUBSCRIBED)
 ).select_from(SendConsent).outerjoin(
-    Customer, (Customer.store_id == SendConsent.store_id) & (Customer.id == SendConsent.customer_id),
+    Customer, (Customer.store_id == SendConsent.store_id)
+    & (Customer.id == SendConsent.customer_id),
 ).where(
-    SendConsent.store_id == bindparam("store_id"), SendConsent.message_id == bindparam("message_id"),
+    SendConsent.store_id == bindparam("store_id"),
+    SendConsent.message_id == bindparam("message_id"),
 ).scalar_subquery().label("consent_withdrawn")
 
 
