@@ -18,10 +18,13 @@ from app.reports import attribution
 from app.sync import discounts, writeback
 from flows import engine, port, sunset
 
-# Run before every send, in this order, after the suppression list (app.mail.outbox).
-SEND_GUARDS = (sendable.store_settings_allow, consent_ledger.consent_still_given,
-               engine.run_still_wanted, campaign_sending.campaign_still_sending,
-               preferences.not_paused)
+# Run before every send, in this order, after the suppression list (app.mail.outbox); each with
+# what it reads, read for all of them in one statement.
+SEND_GUARDS = ((sendable.store_settings_allow, ()),
+               (consent_ledger.consent_still_given, (consent_ledger.WITHDRAWN,)),
+               (engine.run_still_wanted, ()),
+               (campaign_sending.campaign_still_sending, ()),
+               (preferences.not_paused, (preferences.PAUSED_UNTIL,)))
 
 
 def _tag_customer(session: Session, store_id: int, customer_id: int, tag: str) -> None:
@@ -49,6 +52,8 @@ def wire() -> None:
     events.listen(*sunset.EVENTS)(sunset.on_event)
     engine.listen()
     events.listen(*membership.CHANGES)(membership.on_event)
-    for guard in SEND_GUARDS:
-        outbox.register_send_guard(guard)
+    for guard, reads in SEND_GUARDS:
+        outbox.register_send_guard(guard, reads)
+    # A flow's message: its run's context, for engine.run_still_wanted, read with the guards'.
+    outbox.register_send_reader(engine.read_with_run)
     outbox.register_lane(campaign_sending.lane)

@@ -13,10 +13,10 @@ import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Label, Select, and_, bindparam, func, select, true
+from sqlalchemy.orm import Session, joinedload
 
 from app.core import stores
 from app.models import (Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store,
@@ -40,6 +40,8 @@ class RunContext:
     # order stamped a second ahead of our clock must still stop a reminder.
     horizon: datetime | None = None
     port: Port = field(default_factory=bound)
+    # Columns read with the context for its caller (`load`'s `also`), by label.
+    also: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def replay(self) -> bool:
@@ -111,9 +113,10 @@ def _run(locked: bool, in_store: bool) -> Select:
 
 
 @functools.cache
-def _context(in_store: bool) -> Select:
-    """The run with its store, flow config, customer, subject and the recipient's suppression.
-    Built once: building it and its cache key cost more than its round trip to PostgreSQL."""
+def _context(in_store: bool, also: tuple[Label, ...] = (), lines: bool = False) -> Select:
+    """The run with its store, flow config, customer, subject and the recipient's suppression,
+    the columns `also`, and with `lines` a checkout's or an order's lines. Built once: building
+    it and its cache key cost more than its round trip to PostgreSQL."""
     subjects = {kind: model for kind, model in SUBJECT_MODELS.items() if model is not Customer}
     # `recipient` in SQL, for every subject but another customer (its email would be theirs).
     recipient = func.coalesce(func.nullif(Checkout.email, ""), func.nullif(Order.email, ""),
@@ -129,25 +132,34 @@ def _context(in_store: bool) -> Select:
              .outerjoin(Customer, _owned(Customer)))
     for kind, model in subjects.items():
         query = query.outerjoin(model, _owned(model, kind))
-    return query
+    if lines:
+        query = query.options(joinedload(Checkout.lines), joinedload(Order.lines))
+    return query.add_columns(*also)
 
 
 def load(session: Session, run_id: int, now: datetime, lock: bool = True,
-         store_id: int | None = None) -> RunContext | None:
+         store_id: int | None = None, also: tuple[Label, ...] = (),
+         also_params: Mapping[str, Any] | None = None, lines: bool = False) -> RunContext | None:
     """The run's context (None: no such run, in `store_id` if given), its store, flow config,
     customer, subject and the recipient's suppression read in one query; with `lock`, the run's
-    row locked first."""
+    row locked first. The labelled columns `also` (bound by `also_params`) are read in the same
+    query, into `ctx.also` by label (the outbox's send guards read theirs this way); with
+    `lines`, the subject's lines too (for an email that shows them)."""
     in_store = store_id is not None
     params = {"run_id": run_id, "store_id": store_id} if in_store else {"run_id": run_id}
+    params = {**(also_params or {}), **params}
     # Locked before the rest is read, so the rest is as the lock's last holder left it (one
     # query would read it from a snapshot taken before waiting for the lock).
     if lock and session.execute(_run(True, in_store), params).scalar_one_or_none() is None:
         return None
-    row = session.execute(_context(in_store), params).first()
+    result = session.execute(_context(in_store, also, lines), params)
+    # Joined lines repeat the row once per line: one row per run.
+    row = (result.unique() if lines else result).first()
     if row is None:
         return None
-    run, store, config, customer, *found, suppressed = row
-    ctx = RunContext(session, store, run, now)
+    run, store, config, customer, *found, suppressed = row[:len(row) - len(also)]
+    ctx = RunContext(session, store, run, now,
+                     also={column.key: row._mapping[column.key] for column in also})
     # What the query read stands in for the cached properties' own reads.
     ctx.__dict__.update(config=config, customer=customer)
     if run.subject != "customer":

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 from rq import Queue
 from rq.job import Job
-from sqlalchemy import bindparam, event as orm_event, func, select, tuple_
+from sqlalchemy import Label, bindparam, event as orm_event, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -375,16 +376,36 @@ def _ask_for_code(run_id: int, request: dict) -> str | None:
 
 # --- the last check before a message leaves -------------------------------------------------
 
-def run_still_wanted(session: Session, message: Message) -> str | None:
-    """The outbox's send guard (registered by app.wiring): re-check the run's exit rules when
-    its message is about to be sent, under the message's lock: an order stored before this
-    point cancels the send."""
+RUN_CONTEXT = "run_context"  # where `read_with_run` puts the run's context for the guard below
+
+
+def read_with_run(session: Session, message: Message, reads: tuple[Label, ...],
+                  params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The outbox's reader for a flow's message (registered by app.wiring): the send guards'
+    `reads` and its run's context in one statement, the context under RUN_CONTEXT; None for a
+    message of no run (or of an erased one)."""
     if message.run_id is None:
         return None
+    # With the subject's lines, which the email shows (its compose finds them read).
+    ctx = _run_context(session, message, reads, params, lines=True)
+    return None if ctx is None else {**ctx.also, RUN_CONTEXT: ctx}
+
+
+def _run_context(session: Session, message: Message, reads: tuple[Label, ...] = (),
+                 params: Mapping[str, Any] | None = None, lines: bool = False) -> RunContext | None:
     # Read, not locked: the run's own next step or event records the exit; locking it here
     # (message, then run) would invert the engine's order (run, then its messages).
-    ctx = context.load(session, message.run_id, clock.now(), lock=False,
-                       store_id=message.store_id)
+    return context.load(session, message.run_id, clock.now(), lock=False,
+                        store_id=message.store_id, also=reads, also_params=params, lines=lines)
+
+
+def run_still_wanted(session: Session, message: Message, read: Mapping[str, Any]) -> str | None:
+    """The outbox's send guard (registered by app.wiring): re-check the run's exit rules when
+    its message is about to be sent, under the message's lock: an order stored before this
+    point cancels the send. The run's context is the one `read_with_run` read, else read now."""
+    if message.run_id is None:
+        return None
+    ctx = read[RUN_CONTEXT] if RUN_CONTEXT in read else _run_context(session, message)
     if ctx is None:  # not a flow's message (a test send); an erased run's address is suppressed
         return None
     if ctx.run.status == "exited":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, text
@@ -13,7 +14,7 @@ from app.audiences import metrics
 from app.core import clock
 from app.core.db import db
 from app.mail import outbox
-from app.models import CustomerMetrics
+from app.models import Checkout, CheckoutLine, CustomerMetrics
 from flows import engine
 from tests.flow_helpers import SAMPLE_TIME, enable, messages
 from tests.mail_helpers import statements, status, with_postal_address
@@ -59,11 +60,11 @@ def test_a_sent_message_and_its_customer_s_counts_are_written_in_one_transaction
         flow_email, smtp_sink):
     message_id, seen = sent_counting(flow_email)
 
-    sent = next(n for n, text in enumerate(seen) if text.startswith("UPDATE messages SET")
+    sent = next(n for n, text in enumerate(seen) if "UPDATE messages SET" in text
                 and "sent_at" in text)
     upkeep = next(n for n, text in enumerate(seen) if "recent_sends" in text)
     assert sent < upkeep and "COMMIT" not in seen[sent:upkeep]  # one transaction
-    assert not any(text.startswith("UPDATE messages") for text in seen[sent + 1:])
+    assert not any("UPDATE messages" in text for text in seen[sent + 1:])
     message = status(message_id)
     assert message.status == "sent"
     with db.session() as session:
@@ -76,7 +77,7 @@ def test_a_message_whose_counts_upkeep_fails_after_the_send_is_still_marked_sent
         flow_email, smtp_sink, monkeypatch):
     message_id, due = flow_email
 
-    def upkeep_fails(session, message) -> None:
+    def upkeep_fails(session, message, along=None) -> None:
         raise RuntimeError("the counts' statement failed")
     monkeypatch.setattr(metrics, "message_recorded", upkeep_fails)
 
@@ -117,3 +118,44 @@ def test_an_email_whose_design_shows_no_recommendations_reads_no_products(flow_e
 
     assert not any(" FROM products" in text for text in seen)
     assert len(smtp_sink.received) == 1
+
+
+def test_a_sent_message_is_marked_in_the_statement_that_locks_its_customers(
+        flow_email, smtp_sink):
+    # One round trip: the row marked sent, then its customers locked for the counts' upkeep.
+    message_id, seen = sent_counting(flow_email)
+
+    [sent] = [text for text in seen if "UPDATE messages SET" in text and "sent_at" in text]
+    assert "FOR UPDATE OF customers" in sent
+    assert not any(text.startswith("SELECT customers.id") for text in seen)
+    assert status(message_id).status == "sent"
+
+
+def test_the_send_guards_read_consent_pause_and_the_run_in_one_statement_after_the_lock(
+        flow_email, smtp_sink):
+    # Each guard names what it reads; the outbox reads them together under the row's lock, with
+    # the run's context the exit rules are checked on.
+    message_id, seen = sent_counting(flow_email)
+
+    claim = next(n for n, text in enumerate(seen) if text.endswith("FOR UPDATE OF messages"))
+    [read] = [n for n, text in enumerate(seen) if "FROM mail_pauses" in text]
+    assert "FROM send_consents" in seen[read] and claim < read
+    assert seen[read].startswith("SELECT flow_runs.")
+    assert len([text for text in seen if text.startswith("SELECT flow_runs.")]) == 1
+    assert not any(text.startswith(("SELECT send_consents.", "SELECT mail_pauses."))
+                   for text in seen)
+
+
+def test_a_flow_email_reads_its_checkout_s_lines_with_its_run(flow_email, smtp_sink):
+    # Joined to the run's context: every line, in one statement with it.
+    message_id, _ = flow_email
+    with db.session() as session:
+        checkout = session.execute(select(Checkout)).scalar_one()
+        session.add(CheckoutLine(store_id=checkout.store_id, checkout_id=checkout.id,
+                                 title="Second tea", quantity=2, price=Decimal("4.50")))
+    message_id, seen = sent_counting(flow_email)
+
+    assert not any(text.startswith("SELECT checkout_lines.") for text in seen)
+    [email] = smtp_sink.received
+    html = email.get_body(("html",)).get_content()
+    assert "IPod Nano - 8GB" in html and "Second tea" in html

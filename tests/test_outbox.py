@@ -82,7 +82,7 @@ def test_a_permanent_refusal_fails_and_suppresses_the_address(shop, webhooks, ru
 
 
 def test_a_registered_guard_cancels_at_send_time(shop, webhooks, run_jobs, smtp_sink, monkeypatch):
-    monkeypatch.setattr(outbox, "_guards", [lambda session, message: "customer ordered"])
+    monkeypatch.setattr(outbox, "_guards", [lambda session, message, read: "customer ordered"])
     message_id = checkout_message(shop, webhooks, run_jobs)
 
     assert outbox.deliver(message_id) == "cancelled"
@@ -179,7 +179,7 @@ def test_two_jobs_delivering_one_message_at_once_send_it_once(shop, webhooks, ru
     monkeypatch.setattr(transports, "current", ConnectionPerJob(smtp_sink.port))
     checked = []
 
-    def hold(session, message):
+    def hold(session, message, read):
         # Each job, past the status check, waits for the other to get there too, or to be
         # waiting for the row's lock.
         checked.append(message.id)
@@ -277,8 +277,8 @@ def test_a_registered_send_guard_cancels_mail_at_send_time_with_its_reason(
     """The flows register their exit rules this way; a reason means the mail never leaves."""
     monkeypatch.setattr(outbox, "_guards", list(outbox._guards))
     held, sent = (checkout_message(shop, webhooks, run_jobs, run_id=run_id) for run_id in (1, 2))
-    outbox.register_send_guard(lambda session, message: "customer ordered" if message.id == held
-                               else None)
+    outbox.register_send_guard(lambda session, message, read: "customer ordered"
+                               if message.id == held else None)
 
     assert (outbox.deliver(held), outbox.deliver(sent)) == ("cancelled", "sent")
     assert status(held).reason == "customer ordered" and len(smtp_sink.received) == 1

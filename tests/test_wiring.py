@@ -25,6 +25,7 @@ from flows import port
 bootstrap()
 name = lambda f: f"{f.__module__}.{f.__name__}"
 print(json.dumps({"guards": [name(g) for g in outbox._guards],
+                  "readers": [name(r) for r in outbox._readers],
                   "order_placed": [name(f) for f in events._listeners[events.ORDER_PLACED]],
                   "port": type(port.bound()).__name__}))
 """
@@ -40,6 +41,7 @@ def test_a_fresh_worker_process_has_every_send_guard_and_listener(cli_env):
                                "flows.engine.run_still_wanted",
                                "app.campaigns.sending.campaign_still_sending",
                                "app.mail.preferences.not_paused"]
+    assert wired["readers"] == ["flows.engine.read_with_run"]
     # A returning customer's sunset is lifted before the engine sees the order; segments last.
     assert wired["order_placed"] == ["app.reports.attribution.on_order_placed",
                                      "flows.sunset.on_event", "flows.engine.on_event",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any, Mapping
 
 from sqlalchemy import (BigInteger, String, Text, exists, func, literal, or_, select, union,
                         update)
@@ -320,7 +321,8 @@ def lane(flow: str | None) -> tuple | None:
     return deliver, (int(campaign_id),)
 
 
-def campaign_still_sending(session: Session, message: Message) -> str | None:
+def campaign_still_sending(session: Session, message: Message,
+                           read: Mapping[str, Any]) -> str | None:
     """A send guard (registered by app.wiring): a paused or cancelled campaign's message does
     not leave. The campaign is read under a shared lock, so a pause committed after this check
     waits for this send's claim, and none claimed after it goes."""

@@ -4,7 +4,9 @@ show it. A transactional email needs none, and a test send goes to staff on nobo
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, DateTime, func, insert, literal, select, true
+from typing import Any, Mapping
+
+from sqlalchemy import BigInteger, DateTime, bindparam, func, insert, literal, select, true
 from sqlalchemy.orm import Session
 
 from app.core import clock
@@ -40,19 +42,25 @@ def record(session: Session, store_id: int, sent: list[tuple[int, int]]) -> None
         raise LookupError(f"{len(sent) - written} message(s) for no customer of store {store_id}")
 
 
-def consent_still_given(session: Session, message: Message) -> str | None:
-    """A send guard (registered by app.wiring): a marketing email queued on a subscription the
-    customer has withdrawn since (at their store, not through our link) does not leave."""
-    # The ledger's entry and the customer's consent as it stands now, in one round trip.
-    queued_on, customer_id, now = session.execute(
-        select(SendConsent.state, SendConsent.customer_id, Customer.email_consent)
-        .outerjoin(Customer, (Customer.store_id == SendConsent.store_id)
-                   & (Customer.id == SendConsent.customer_id))
-        .where(SendConsent.store_id == message.store_id, SendConsent.message_id == message.id)
-    ).one_or_none() or (None, None, None)
-    if queued_on != consent.SUBSCRIBED or customer_id is None:
-        return None
-    return None if now == consent.SUBSCRIBED else "marketing consent withdrawn"
+# For the send guard below: whether the message was queued on a subscription its customer (still
+# in the store) no longer holds; NULL with no ledger entry (a transactional email, a test send).
+WITHDRAWN = select(
+    (SendConsent.state == consent.SUBSCRIBED) & SendConsent.customer_id.is_not(None)
+    & Customer.email_consent.is_distinct_from(consent.SUBSCRIBED)
+).select_from(SendConsent).outerjoin(
+    Customer, (Customer.store_id == SendConsent.store_id)
+    & (Customer.id == SendConsent.customer_id),
+).where(
+    SendConsent.store_id == bindparam("store_id"),
+    SendConsent.message_id == bindparam("message_id"),
+).scalar_subquery().label("consent_withdrawn")
+
+
+def consent_still_given(session: Session, message: Message, read: Mapping[str, Any]) -> str | None:
+    """A send guard (registered by app.wiring with what it reads, WITHDRAWN): a marketing email
+    queued on a subscription the customer has withdrawn since (at their store, not through our
+    link) does not leave."""
+    return "marketing consent withdrawn" if read["consent_withdrawn"] else None
 
 
 def of_messages(session: Session, store_id: int, message_ids: list[int]) -> dict[int, SendConsent]:

@@ -7,15 +7,16 @@ message was queued.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
-from sqlalchemy import (BigInteger, DateTime, String, and_, event, func, literal, select,
-                        update)
+from sqlalchemy import (BigInteger, DateTime, Label, Select, String, and_, event, func, literal,
+                        select, update)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
@@ -32,8 +33,19 @@ from app.models import Message, Store, Suppression
 
 log = logging.getLogger(__name__)
 
-SendGuard = Callable[[Session, Message], "str | None"]
+# A check before every send, under the message's lock: a reason to cancel, or None. It is
+# handed the row of what every guard reads (`register_send_guard`), by label.
+SendGuard = Callable[[Session, Message, Mapping[str, Any]], "str | None"]
 _guards: list[SendGuard] = []
+# What the guards read: labelled scalar subqueries, all read in one statement after the row's
+# lock (one round trip instead of one per guard), bound to the message's `message_id`,
+# `store_id` and `email` and to `now`.
+_reads: list[Label] = []
+# Readers that read the guards' reads together with rows of their own in one statement, for the
+# messages they know (app.wiring registers the flows' run context): (session, message, reads,
+# params) -> the row by label, or None for a message they do not know.
+Reader = Callable[[Session, Message, tuple, Mapping[str, Any]], "Mapping[str, Any] | None"]
+_readers: list[Reader] = []
 # A row still `sending` after this long belongs to a worker that died mid-send.
 STALE_SENDING = timedelta(minutes=10)
 # Messages one mail job sends: its own, then more whose jobs wait behind it (app.jobs.batch), on
@@ -59,10 +71,37 @@ def _lane_of(flow: str | None) -> tuple[Callable, tuple]:
     return next((found for found in (lane(flow) for lane in _lanes) if found), (deliver, ()))
 
 
-def register_send_guard(guard: SendGuard) -> None:
-    """Add a check run before every send (once); it returns a reason to cancel, or None."""
+def register_send_guard(guard: SendGuard, reads: tuple[Label, ...] = ()) -> None:
+    """Add a check run before every send (once), and what it `reads` (labelled scalar
+    subqueries over `:message_id`, `:store_id`, `:email` and `:now`); it returns a reason to
+    cancel, or None."""
     if guard not in _guards:
         _guards.append(guard)
+    _reads.extend(read for read in reads if read not in _reads)
+
+
+def register_send_reader(reader: Reader) -> None:
+    """Add a reader of the guards' reads (once); the first that knows a message reads them."""
+    if reader not in _readers:
+        _readers.append(reader)
+
+
+@functools.cache
+def _reading(reads: tuple[Label, ...]) -> Select:
+    """The guards' reads as one statement, built once: building it costs about its round trip."""
+    return select(*reads)
+
+
+def _read_for_guards(session: Session, message: Message) -> Mapping[str, Any]:
+    """What the guards read, in one statement: run after the row's lock, so it sees what the
+    lock's last holder committed."""
+    reads, params = tuple(_reads), {"message_id": message.id, "store_id": message.store_id,
+                                    "email": message.email, "now": clock.now()}
+    for reader in _readers:
+        read = reader(session, message, reads, params)
+        if read is not None:
+            return read
+    return session.execute(_reading(reads), params).one()._mapping if reads else {}
 
 
 def queue_message(session: Session, *, store_id: int, email: str, template: str,
@@ -147,8 +186,9 @@ def _blocked(session: Session, message: Message, store: Store,
         return "store uninstalled"
     if suppression and (message.marketing or suppression.blocks_transactional):
         return f"suppressed: {suppression.reason}"
+    read = _read_for_guards(session, message)
     for guard in _guards:
-        reason = guard(session, message)
+        reason = guard(session, message, read)
         if reason:
             return reason
     return None
@@ -308,9 +348,9 @@ def _hold_loaded_rows(session: Session) -> None:
 
 
 def _write_sent(session: Session, message: Message, sent_at: datetime) -> None:
-    """The one write after a send: the row marked sent and its customers' counts, together."""
-    session.execute(_status(message.id, "sent", sent_at=sent_at))
-    metrics.message_recorded(session, message)
+    """The one write after a send: the row marked sent and its customers' counts, together (the
+    row marked in the statement that locks its customers)."""
+    metrics.message_recorded(session, message, along=_status(message.id, "sent", sent_at=sent_at))
 
 
 def _record_sent(message: Message, sent_at: datetime) -> None:
