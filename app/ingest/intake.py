@@ -93,10 +93,10 @@ def write(group: list[Entry]) -> None:
     """Write a group in one statement (one by one should the database refuse it), setting each
     delivery's outcome; an error that is not one delivery's is every delivery's."""
     try:
-        with db.autocommit(bounded=True) as connection:
-            stored = {(row.store_id, row.delivery_key): row.id for row in connection.execute(
-                inbox.ACCEPT, [inbox.params(d.store_id, d.platform, d.topic, d.key, d.body)
-                               for d in group])}
+        parameters = [value for d in group
+                      for value in inbox.row(d.store_id, d.platform, d.topic, d.key, d.body)]
+        stored = {(store_id, key): event_id for event_id, store_id, key
+                  in db.execute_bounded(inbox.accept_many(len(group)), parameters)}
     except Exception as error:  # noqa: BLE001 - raised again in each delivery's own thread
         if (len(group) > 1 and isinstance(error, DBAPIError) and error.statement is not None
                 and not error.connection_invalidated):  # the statement's failure, not the link's
