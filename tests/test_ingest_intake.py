@@ -131,3 +131,35 @@ def test_deliveries_arriving_during_a_write_share_the_next_and_wait_for_it(shop,
     assert [answers[key].signals for key in "abcd"].count(True) == 2  # one per write
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(WebhookEvent)).scalar_one() == 4
+
+
+def test_a_store_with_a_row_written_has_its_drain_queued_before_its_delivery_is_answered(shop):
+    from app.ingest import drain
+    from app.jobs import broker
+
+    queue = intake.Intake()
+
+    stored = queue.accept(entry(shop.id, "a"))
+
+    assert stored.event_id and stored.signals
+    assert broker.connection.exists(drain.FLAG.format(shop.id))  # the drain's job is queued
+    again = queue.accept(entry(shop.id, "a"))
+    assert again.event_id is None and not again.signals  # a duplicate signals nothing
+
+
+def test_with_redis_down_a_written_delivery_is_answered_as_stored(shop, monkeypatch, caplog):
+    """Its row is safe in the inbox; the sweep queues its drain later."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.ingest import drain
+
+    def down(store_id):
+        raise RedisConnectionError("down")
+
+    monkeypatch.setattr(drain, "signal", down)
+
+    stored = intake.Intake().accept(entry(shop.id, "a"))
+
+    assert stored.event_id and stored.error is None
+    assert stored_keys() == [(shop.id, "a")]
+    assert "the sweeper will queue it" in caplog.text

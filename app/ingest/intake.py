@@ -7,7 +7,10 @@ first of them writes the whole queue, and each waits for its own row's outcome. 
 answered before the write that holds their row has committed, so a 200 still promises a stored
 delivery. Per delivery this saves the statement's round trip, most of PostgreSQL's work for it
 and the commit's wait; and a store's drain is signalled once per write (every row the signal
-follows is committed), not once per delivery.
+follows is committed), not once per delivery, by the thread that wrote it before the next group
+is written: the deliveries arriving meanwhile make that group larger, and each delivery costs
+less CPU (bench/RESULTS.md). A row is safe in the inbox before its signal: with Redis down, its
+delivery is answered as stored and the sweep (app.ingest.sweep) queues its drain.
 
 A group's write that fails for one of its rows (its store deleted meanwhile, a value the
 database refuses) is done again row by row, so only that delivery gets the error. Its statement
@@ -17,13 +20,17 @@ is answering.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from app.core.db import db
-from app.ingest import inbox
+from app.ingest import drain, inbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -36,7 +43,7 @@ class Entry:
     key: str
     body: bytes
     event_id: int | None = None
-    # True for the one delivery per store and write whose thread signals the store's drain.
+    # True for the one delivery per store and write that its store's drain is signalled for.
     signals: bool = False
     error: BaseException | None = None
     # Set when this delivery's thread is to write the queue, or when its outcome is known.
@@ -53,9 +60,8 @@ class Intake:
         self._writing = False
 
     def accept(self, entry: Entry) -> Entry:
-        """Store a delivery, in a group with whatever is queued; return it with its event id
-        (None: a duplicate) and whether this thread signals its store. Raises what the write
-        raised for it."""
+        """Store a delivery, in a group with whatever is queued, and signal its store's drain;
+        return it with its event id (None: a duplicate). Raises what the write raised for it."""
         with self._lock:
             self._queue.append(entry)
             entry.leads = not self._writing
@@ -73,6 +79,7 @@ class Intake:
             group, self._queue = self._queue, []
         try:
             write(group)
+            signal(group)
         except BaseException as error:  # the leader's own thread stopped: nobody's row is known
             for entry in group:
                 entry.error = error
@@ -113,6 +120,20 @@ def write(group: list[Entry]) -> None:
         entry.signals = entry.event_id is not None and entry.store_id not in signalled
         if entry.signals:
             signalled.add(entry.store_id)
+
+
+def signal(group: list[Entry]) -> None:
+    """Make sure a drain is queued for each store with a row just written (app.ingest.drain)."""
+    for entry in group:
+        if not entry.signals:
+            continue
+        try:
+            drain.signal(entry.store_id)
+        except RedisError as error:
+            log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
+                        type(error).__name__, extra={"store_id": entry.store_id,
+                                                     "topic": entry.topic,
+                                                     "event_id": entry.event_id})
 
 
 # The process's one queue: every thread answering a webhook stores through it.

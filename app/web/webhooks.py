@@ -29,7 +29,6 @@ import logging
 from typing import Callable, Mapping
 
 from flask import Flask
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import EnvironHeaders
@@ -41,7 +40,7 @@ import connectors
 from app.core import signing_secrets
 from app.core.config import Config
 from app.core.db import db
-from app.ingest import drain, intake
+from app.ingest import intake
 from app.models import Store
 from app.web import errors, ids
 from connectors.base import Connector, Delivery, DeliveryError, PayloadError
@@ -184,7 +183,8 @@ def _connector(platform: str) -> Connector:
 def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Signer) -> Answer:
     """Verify, store once and enqueue one delivery; answer as the module docstring says. The
     store's secret is usually cached (no query); the insert is written with whatever other
-    deliveries this process is storing at the moment, in one statement (app.ingest.intake)."""
+    deliveries this process is storing at the moment, in one statement, and the store's drain
+    signalled once for them all (app.ingest.intake)."""
     store_id, secret = signer()
     if store_id is None and delivery.topic in connector.compliance_topics:
         return _nothing_held(connector, delivery, body)
@@ -217,11 +217,4 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
     if stored.event_id is None:
         log.info("webhook duplicate", extra=context)
         return 200, {"status": "duplicate"}
-    try:
-        # One delivery per store and write signals; its signal follows every row written.
-        if stored.signals:
-            drain.signal(store_id)
-    except RedisError as error:
-        log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
-                    type(error).__name__, extra={**context, "event_id": stored.event_id})
     return 200, {"status": "accepted"}
