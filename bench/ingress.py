@@ -111,7 +111,7 @@ def cpu_ticks(server: int, config) -> Counter:
     """CPU ticks (user + system) used so far, by kind of process: `server`'s gunicorn,
     `config`'s PostgreSQL and Redis, our wrk (a child this process reaped), and the machine in all
     ("machine"). A process counts its reaped children, so a worker replaced meanwhile
-    (max_requests) still counts."""
+    (max_requests), or a PostgreSQL backend closed, still counts."""
     processes = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -122,15 +122,18 @@ def cpu_ticks(server: int, config) -> Counter:
         except OSError:  # ended meanwhile
             continue
         fields = stat[stat.rindex(")") + 2:].split()  # after the command's name: state, ppid...
-        processes[int(entry.name)] = (int(fields[1]), sum(map(int, fields[11:15])), command)
-    postmasters = {pid for pid, (_, _, command) in processes.items()
+        own, reaped = sum(map(int, fields[11:13])), sum(map(int, fields[13:15]))
+        processes[int(entry.name)] = (int(fields[1]), own, reaped, command)
+    postmasters = {pid for pid, (*_, command) in processes.items()
                    if f"-D {config.home / 'postgres'} " in command}
     redis_socket = config.redis_url.removeprefix("unix://")
     ticks = Counter()
-    for pid, (parent, used, command) in processes.items():
+    for pid, (parent, own, reaped, command) in processes.items():
         kind = _kind(pid, parent, command, server, postmasters, redis_socket)
         if kind:
-            ticks[kind] += used
+            ticks[kind] += own
+            # PostgreSQL's closed children were backends (its helpers live as long as it).
+            ticks["postgres backends" if pid in postmasters else kind] += reaped
     ours = os.times()
     ticks["wrk"] = round((ours.children_user + ours.children_system) * TICKS_PER_S)
     with open("/proc/stat") as stat:
