@@ -182,7 +182,7 @@ def _connector(platform: str) -> Connector:
 
 
 def _json(body: bytes):
-    """A delivery's JSON, read by orjson (a 15 kB order in a fifth of json's time); a body orjson
+    """A delivery's JSON, read by orjson (a 15 kB order in a third of json's time); a body orjson
     refuses (NaN, a byte-order mark, a lone surrogate) is json's to accept or refuse, as it was."""
     try:
         return orjson.loads(body)
