@@ -7,10 +7,12 @@ first of them writes the whole queue, and each waits for its own row's outcome. 
 answered before the write that holds their row has committed, so a 200 still promises a stored
 delivery. Per delivery this saves the statement's round trip, most of PostgreSQL's work for it
 and the commit's wait; and a store's drain is signalled once per write (every row the signal
-follows is committed), not once per delivery, by the thread that wrote it before the next group
+follows is committed), not once per delivery, by the thread that wrote it, before the next group
 is written: the deliveries arriving meanwhile make that group larger, and each delivery costs
-less CPU (bench/RESULTS.md). A row is safe in the inbox before its signal: with Redis down, its
-delivery is answered as stored and the sweep (app.ingest.sweep) queues its drain.
+less CPU (bench/RESULTS.md). The group's other deliveries are answered once their rows are
+committed, without waiting for the signal (the signal is a nudge: a row is safe in the inbox
+before it, and with Redis down its delivery is still answered as stored and the sweep,
+app.ingest.sweep, queues its drain).
 
 A group's write that fails for one of its rows (its store deleted meanwhile, a value the
 database refuses) is done again row by row, so only that delivery gets the error. Its statement
@@ -60,8 +62,9 @@ class Intake:
         self._writing = False
 
     def accept(self, entry: Entry) -> Entry:
-        """Store a delivery, in a group with whatever is queued, and signal its store's drain;
-        return it with its event id (None: a duplicate). Raises what the write raised for it."""
+        """Store a delivery, in a group with whatever is queued (whose writer then signals their
+        stores' drains); return it with its event id (None: a duplicate). Raises what the write
+        raised for it."""
         with self._lock:
             self._queue.append(entry)
             entry.leads = not self._writing
@@ -78,12 +81,8 @@ class Intake:
         with self._lock:
             group, self._queue = self._queue, []
         try:
-            write(group)
+            self._write(group)
             signal(group)
-        except BaseException as error:  # the leader's own thread stopped: nobody's row is known
-            for entry in group:
-                entry.error = error
-            raise
         finally:
             with self._lock:
                 if self._queue:  # the next group's first delivery writes it
@@ -91,6 +90,17 @@ class Intake:
                     self._queue[0].done.set()
                 else:
                     self._writing = False
+
+    @staticmethod
+    def _write(group: list[Entry]) -> None:
+        """Write the group and let each of its deliveries go with its outcome."""
+        try:
+            write(group)
+        except BaseException as error:  # the leader's own thread stopped: nobody's row is known
+            for entry in group:
+                entry.error = error
+            raise
+        finally:
             for entry in group:
                 entry.leads = False
                 entry.done.set()
