@@ -17,11 +17,13 @@ class AccessLogger(Logger):
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
 # Two workers for two cores (a 512 MB dyno holds two; Heroku sets WEB_CONCURRENCY by dyno size,
-# where os.cpu_count() would count the host's cores). Four threads each, so a worker has work
-# while a request waits on PostgreSQL's durable commit.
+# where os.cpu_count() would count the host's cores). Eight threads each: a webhook's thread
+# mostly waits for PostgreSQL's durable commit, and the deliveries waiting together share one
+# INSERT, commit and Redis signal (app.ingest.intake), so more of them at once cost less CPU
+# each (bench/RESULTS.md: 0.96 ms of a worker's CPU per delivery with 8, 1.23 ms with 4).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "4"))
+threads = int(os.environ.get("WEB_THREADS", "8"))
 # The app is built once, in the master, and forked: workers share its imported code (memory on a
 # small dyno), and a worker replaced after max_requests starts in milliseconds instead of
 # building the app again. The pools reconnect in each worker (app.core.db, redis-py).

@@ -6,7 +6,10 @@ cores the server shares: one signed body, a new X-Shopify-Webhook-Id per request
 key; Shopify signs the body only). Without wrk, Python keep-alive clients send the same.
 
 Both servers stay up and are measured alternately for a few rounds; the report lists every round
-with the load average at its start, and the median of the rounds' ratios.
+with the load average at its start, and the median of the rounds' ratios. Beside each run, the
+CPU each process took per request (user + system from /proc, by process kind: the gunicorn
+workers, the PostgreSQL backends, its WAL writer and other processes, Redis, wrk, and the rest of
+the machine): figures the other work on these shared cores moves far less than req/s.
 `python -m bench.ingress [--rounds N] [--seconds S]`.
 
 Targets (issue 9): at least half the bare endpoint's throughput; p99 under 100 ms at 100/s.
@@ -23,6 +26,8 @@ import statistics
 import subprocess
 import tempfile
 import uuid
+from collections import Counter
+from pathlib import Path
 
 from app import gunicorn_conf
 from app.demo.published import SAMPLES
@@ -93,15 +98,87 @@ def _lua_string(value: bytes) -> str:
     return '"' + "".join(f"\\{byte}" for byte in value) + '"'
 
 
-def run(port: int, seconds: int, name: str) -> dict:
+# Per request, the CPU of each kind of process (the rest of the machine, other helpers' work
+# included, last); PostgreSQL's own helper processes by their titles.
+KINDS = ("gunicorn workers", "postgres backends", "postgres walwriter", "postgres other", "redis",
+         "wrk", "rest of the machine")
+POSTGRES_HELPERS = ("checkpointer", "background writer", "autovacuum", "logical replication",
+                    "archiver", "stats", "io worker")
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(server: int, config) -> Counter:
+    """CPU ticks (user + system) used so far, by kind of process: `server`'s gunicorn,
+    `config`'s PostgreSQL and Redis, our wrk (a child this process reaped), and the machine in all
+    ("machine"). A process counts its reaped children, so a worker replaced meanwhile
+    (max_requests), or a PostgreSQL backend closed, still counts."""
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after the command's name: state, ppid...
+        own, reaped = sum(map(int, fields[11:13])), sum(map(int, fields[13:15]))
+        processes[int(entry.name)] = (int(fields[1]), own, reaped, command)
+    postmasters = {pid for pid, (*_, command) in processes.items()
+                   if f"-D {config.home / 'postgres'} " in command}
+    redis_socket = config.redis_url.removeprefix("unix://")
+    ticks = Counter()
+    for pid, (parent, own, reaped, command) in processes.items():
+        kind = _kind(pid, parent, command, server, postmasters, redis_socket)
+        if kind:
+            ticks[kind] += own
+            # PostgreSQL's closed children were backends (its helpers live as long as it).
+            ticks["postgres backends" if pid in postmasters else kind] += reaped
+    ours = os.times()
+    ticks["wrk"] = round((ours.children_user + ours.children_system) * TICKS_PER_S)
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _wait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    ticks["machine"] = user + nice + system + irq + softirq + steal
+    return ticks
+
+
+def _kind(pid: int, parent: int, command: str, server: int, postmasters: set[int],
+          redis_socket: str) -> str | None:
+    if server in (pid, parent):
+        return "gunicorn workers"
+    if pid in postmasters:
+        return "postgres other"
+    if parent in postmasters:
+        title = command.removeprefix("postgres: ")
+        if title.startswith("walwriter"):
+            return "postgres walwriter"
+        return "postgres other" if title.startswith(POSTGRES_HELPERS) else "postgres backends"
+    if redis_socket in command:
+        return "redis"
+    return None
+
+
+def cpu_per_request(before: Counter, after: Counter, requests: int) -> dict[str, float]:
+    """Milliseconds of CPU per request by kind, between two `cpu_ticks`."""
+    spent = {kind: after[kind] - before[kind] for kind in (*KINDS[:-1], "machine")}
+    spent["rest of the machine"] = spent.pop("machine") - sum(spent.values())
+    return {kind: ticks * 1000 / TICKS_PER_S / requests for kind, ticks in spent.items()}
+
+
+def run(server: Gunicorn, config, seconds: int, name: str) -> dict:
     """One measured stretch of load on a running server: wrk for `seconds`, else TOTAL
-    deliveries from the Python clients."""
+    deliveries from the Python clients; with the CPU each kind of process took per request."""
+    before = cpu_ticks(server.process.pid, config)
     if shutil.which("wrk"):
-        return wrk(port, seconds, run=name)
-    return load(port, signed, TOTAL, CONCURRENCY)
+        measured = wrk(server.port, seconds, run=name)
+    else:
+        measured = load(server.port, signed, TOTAL, CONCURRENCY)
+    requests = sum(measured["statuses"].values())
+    measured["cpu_ms"] = cpu_per_request(before, cpu_ticks(server.process.pid, config), requests)
+    return measured
 
 
-def rounds(ports: dict[str, int], count: int, seconds: int) -> list[dict]:
+def rounds(servers: dict[str, Gunicorn], config, count: int, seconds: int) -> list[dict]:
     """`count` rounds, each bare and Storeflow back to back, their order swapped every round, so
     a drift in the other load on the cores falls on both alike; each round notes the load."""
     measured = []
@@ -109,7 +186,7 @@ def rounds(ports: dict[str, int], count: int, seconds: int) -> list[dict]:
         order = ("bare", "storeflow") if n % 2 == 0 else ("storeflow", "bare")
         row = {"round": n + 1, "load": os.getloadavg()[0]}
         for target in order:
-            row[target] = run(ports[target], seconds, f"{target}-{n}")
+            row[target] = run(servers[target], config, seconds, f"{target}-{n}")
         row["ratio"] = row["storeflow"]["requests_per_s"] / row["bare"]["requests_per_s"]
         measured.append(row)
     return measured
@@ -122,18 +199,18 @@ def main() -> None:
                         help="each endpoint's load per round (wrk)")
     args = parser.parse_args()
     started = load_note()  # before our own servers add to it
-    env = production_env(services()[0])
+    config = services()[0]
+    env = production_env(config)
     with contextlib.ExitStack() as stack:
-        ports = {}
+        servers = {}
         for target, app in (("bare", "bench.bare_app:app"), ("storeflow", "app:create_app()")):
-            server = Gunicorn(app, free_port(), env)
+            server = servers[target] = Gunicorn(app, free_port(), env)
             stack.callback(server.stop)
-            ports[target] = server.port
             load(server.port, signed, 200, CONCURRENCY)  # pools, caches, the first WAL segments
             if shutil.which("wrk"):
                 wrk(server.port, WRK_WARM_SECONDS, run=f"warm-{target}")
-        measured = rounds(ports, args.rounds, args.seconds)
-        paced = load(ports["storeflow"], signed, 1000, CONCURRENCY, rate=100)
+        measured = rounds(servers, config, args.rounds, args.seconds)
+        paced = load(servers["storeflow"].port, signed, 1000, CONCURRENCY, rate=100)
     record("Webhook ingress (bench/ingress.py)", report(started, measured, paced, args.seconds))
 
 
@@ -172,8 +249,24 @@ def report(started: str, measured: list[dict], paced: dict, seconds: int) -> lis
         f"(rounds {', '.join(format(row['ratio'], '.2f') for row in measured)}; target ≥ 0.5). "
         f"p99 at 100/s: **{paced['p99_ms']:.1f} ms** (target < 100 ms). Load average at the end: "
         f"{os.getloadavg()[0]:.2f} (1 min).",
+        "",
+        "CPU per request by kind of process, ms (user + system from /proc over each measured "
+        "run; each round's figure, then their median):",
+        "",
+        "| process | bare | Storeflow |",
+        "|---|---|---|",
     ]
+    for kind in (*KINDS, "total"):
+        lines.append(f"| {kind} | " + " | ".join(_cpu_cell(measured, target, kind)
+                                                 for target in ("bare", "storeflow")) + " |")
     return lines
+
+
+def _cpu_cell(measured: list[dict], target: str, kind: str) -> str:
+    figures = [sum(row[target]["cpu_ms"].values()) if kind == "total"
+               else row[target]["cpu_ms"][kind] for row in measured]
+    rounds_ = ", ".join(f"{figure:.3f}" for figure in figures)
+    return f"{rounds_}: **{statistics.median(figures):.3f}**"
 
 
 if __name__ == "__main__":

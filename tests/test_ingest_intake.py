@@ -131,3 +131,85 @@ def test_deliveries_arriving_during_a_write_share_the_next_and_wait_for_it(shop,
     assert [answers[key].signals for key in "abcd"].count(True) == 2  # one per write
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(WebhookEvent)).scalar_one() == 4
+
+
+def test_the_writer_of_a_group_queues_its_stores_drain_before_it_returns(shop):
+    from app.ingest import drain
+    from app.jobs import broker
+
+    queue = intake.Intake()
+
+    stored = queue.accept(entry(shop.id, "a"))
+
+    assert stored.event_id and stored.signals
+    assert broker.connection.exists(drain.FLAG.format(shop.id))  # the drain's job is queued
+    again = queue.accept(entry(shop.id, "a"))
+    assert again.event_id is None and not again.signals  # a duplicate signals nothing
+
+
+def test_with_redis_down_a_written_delivery_is_answered_as_stored(shop, monkeypatch, caplog):
+    """Its row is safe in the inbox; the sweep queues its drain later."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.ingest import drain
+
+    def down(store_id):
+        raise RedisConnectionError("down")
+
+    monkeypatch.setattr(drain, "signal", down)
+
+    stored = intake.Intake().accept(entry(shop.id, "a"))
+
+    assert stored.event_id and stored.error is None
+    assert stored_keys() == [(shop.id, "a")]
+    assert "the sweeper will queue it" in caplog.text
+
+
+def test_a_groups_deliveries_are_answered_without_waiting_for_its_signal(shop, monkeypatch):
+    """Their rows are committed; the writer's Redis round trip holds up only itself and the next
+    group. The first write is held until "b" and "c" queue behind it; their group's writer ("b")
+    is then held in its signal, and "c" is answered meanwhile."""
+    from app.ingest import drain
+
+    first_writing, release_write = threading.Event(), threading.Event()
+    release_signal, signals = threading.Event(), []
+    write = intake.write
+
+    def held_write(group):
+        if not first_writing.is_set():
+            first_writing.set()
+            assert release_write.wait(10)
+        write(group)
+
+    def held_signal(store_id):
+        signals.append(store_id)
+        if len(signals) == 2:  # the second group's
+            assert release_signal.wait(10)
+
+    monkeypatch.setattr(intake, "write", held_write)
+    monkeypatch.setattr(drain, "signal", held_signal)
+    queue = intake.Intake()
+    answers: dict[str, intake.Entry] = {}
+
+    def deliver(key: str) -> None:
+        answers[key] = queue.accept(entry(shop.id, key))
+
+    threads = [threading.Thread(target=deliver, args=(key,)) for key in "abc"]
+    threads[0].start()
+    assert first_writing.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    while len(queue._queue) < 2:
+        threading.Event().wait(0.01)
+    release_write.set()
+    threads[0].join(10)
+    waited = 0.0
+    while len(answers) < 2 and waited < 5:  # "a", and whichever of "b", "c" did not write
+        threading.Event().wait(0.01)
+        waited += 0.01
+
+    assert len(signals) == 2 and len(answers) == 2  # one answered while its writer signals
+    release_signal.set()
+    for thread in threads:
+        thread.join(10)
+    assert all(answers[key].event_id for key in "abc")

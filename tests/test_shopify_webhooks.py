@@ -203,6 +203,22 @@ def test_malformed_json_gets_400_and_stores_nothing(shop, webhooks):
     assert count(WebhookEvent) == 0
 
 
+def test_a_body_only_pythons_json_reads_is_accepted_as_before(shop, webhooks):
+    """orjson reads bodies first (app.web.webhooks._json); what it refuses and json reads (a
+    byte-order mark, NaN) is still accepted."""
+    assert webhooks.deliver("orders/create", b'\xef\xbb\xbf{"id": 1}').status_code == 200
+    assert webhooks.deliver("orders/create", b'{"id": 2, "total_tax": NaN}').status_code == 200
+    assert count(WebhookEvent) == 2
+
+
+def test_other_methods_and_paths_under_webhooks_are_refused(shop, client):
+    get = client.get("/webhooks/shopify")
+    assert get.status_code == 405 and get.headers["Allow"] == "POST"
+    for path in ("/webhooks/", "/webhooks/nowhere", "/webhooks/shopify/1/x",
+                 "/webhooks/woocommerce/0", f"/webhooks/woocommerce/{2**31}"):
+        assert client.post(path, data=b"{}").status_code == 404, path
+
+
 def test_body_over_the_limit_gets_413(shop, webhooks, app):
     limit = app.config["MAX_CONTENT_LENGTH"]
     body = b'{"note": "' + b"x" * limit + b'"}'

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from sqlalchemy import BindParameter, MetaData, bindparam, create_engine, event, exc
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -82,6 +82,50 @@ class Database:
             connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
+    def execute_bounded(self, statement: str, parameters: Sequence) -> list[tuple]:
+        """Run one statement, as psycopg takes it, on the bounded engine's pooled connection in
+        autocommit, and return its rows: for the one statement every webhook runs (the intake's
+        insert), where SQLAlchemy's execution cost more CPU than the statement itself
+        (bench/RESULTS.md). Errors come as the engine would raise them (IntegrityError,
+        OperationalError, ... with the statement, parameters hidden), and a server lost drops
+        its connection and the main pool's."""
+        if self.bounded is None:
+            raise RuntimeError("database is not configured; call app.bootstrap first")
+        dialect = self.bounded.dialect
+        try:
+            pooled = self.bounded.raw_connection()
+        except dialect.loaded_dbapi.Error as error:  # no connection: the link's failure
+            raise exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
+                                          dialect=dialect) from error
+        connection = pooled.driver_connection
+        try:
+            connection.autocommit = True
+            with connection.cursor() as cursor:
+                cursor.execute(statement, parameters)
+                rows = cursor.fetchall()
+            connection.autocommit = False
+            return rows
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, connection, None)
+            if lost:
+                pooled.invalidate(error)
+                self._lost_server()
+            else:
+                connection.autocommit = False
+            raise exc.DBAPIError.instance(statement, None, error, dialect.loaded_dbapi.Error,
+                                          hide_parameters=True, connection_invalidated=lost,
+                                          dialect=dialect) from error
+        finally:
+            pooled.close()
+
+    def _lost_server(self) -> None:
+        """The server is gone (a restart, a failover), as the bounded engine found it: the main
+        pool's connections went with it, so they go too, as a statement of the main engine
+        finding it would drop them. Without this, the process's next job or request on a
+        connection used less than PING_AFTER_IDLE_SECONDS ago would fail once more."""
+        if self.engine is not None:
+            self.engine.dispose(close=False)
+
     def _after_fork(self) -> None:
         # A forked RQ work-horse must not share the parent's pooled connections.
         for engine in (self.engine, self.bounded):
@@ -90,15 +134,12 @@ class Database:
 
 
 def _share_lost_server(bounded: Engine, database: Database) -> None:
-    """A server gone (a restart, a failover), as the bounded engine's statement finds it: the
-    main pool's connections went with it, so they go too, as a statement of the main engine
-    finding it would drop them. Without this, the process's next job or request on a connection
-    used less than PING_AFTER_IDLE_SECONDS ago would fail once more."""
+    """A server gone, as a statement through the bounded engine finds it: Database._lost_server."""
 
     @event.listens_for(bounded, "handle_error")
     def lost(context) -> None:
-        if context.is_disconnect and database.engine is not None:
-            database.engine.dispose(close=False)
+        if context.is_disconnect:
+            database._lost_server()
 
 
 def _ping_when_idle(engine: Engine) -> None:

@@ -7,7 +7,12 @@ first of them writes the whole queue, and each waits for its own row's outcome. 
 answered before the write that holds their row has committed, so a 200 still promises a stored
 delivery. Per delivery this saves the statement's round trip, most of PostgreSQL's work for it
 and the commit's wait; and a store's drain is signalled once per write (every row the signal
-follows is committed), not once per delivery.
+follows is committed), not once per delivery, by the thread that wrote it, before the next group
+is written: the deliveries arriving meanwhile make that group larger, and each delivery costs
+less CPU (bench/RESULTS.md). The group's other deliveries are answered once their rows are
+committed, without waiting for the signal (the signal is a nudge: a row is safe in the inbox
+before it, and with Redis down its delivery is still answered as stored and the sweep,
+app.ingest.sweep, queues its drain).
 
 A group's write that fails for one of its rows (its store deleted meanwhile, a value the
 database refuses) is done again row by row, so only that delivery gets the error. Its statement
@@ -17,13 +22,17 @@ is answering.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from app.core.db import db
-from app.ingest import inbox
+from app.ingest import drain, inbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -36,7 +45,7 @@ class Entry:
     key: str
     body: bytes
     event_id: int | None = None
-    # True for the one delivery per store and write whose thread signals the store's drain.
+    # True for the one delivery per store and write that its store's drain is signalled for.
     signals: bool = False
     error: BaseException | None = None
     # Set when this delivery's thread is to write the queue, or when its outcome is known.
@@ -53,8 +62,8 @@ class Intake:
         self._writing = False
 
     def accept(self, entry: Entry) -> Entry:
-        """Store a delivery, in a group with whatever is queued; return it with its event id
-        (None: a duplicate) and whether this thread signals its store. Raises what the write
+        """Store a delivery, in a group with whatever is queued (whose writer then signals their
+        stores' drains); return it with its event id (None: a duplicate). Raises what the write
         raised for it."""
         with self._lock:
             self._queue.append(entry)
@@ -72,11 +81,8 @@ class Intake:
         with self._lock:
             group, self._queue = self._queue, []
         try:
-            write(group)
-        except BaseException as error:  # the leader's own thread stopped: nobody's row is known
-            for entry in group:
-                entry.error = error
-            raise
+            self._write(group)
+            signal(group)
         finally:
             with self._lock:
                 if self._queue:  # the next group's first delivery writes it
@@ -84,6 +90,17 @@ class Intake:
                     self._queue[0].done.set()
                 else:
                     self._writing = False
+
+    @staticmethod
+    def _write(group: list[Entry]) -> None:
+        """Write the group and let each of its deliveries go with its outcome."""
+        try:
+            write(group)
+        except BaseException as error:  # the leader's own thread stopped: nobody's row is known
+            for entry in group:
+                entry.error = error
+            raise
+        finally:
             for entry in group:
                 entry.leads = False
                 entry.done.set()
@@ -93,10 +110,10 @@ def write(group: list[Entry]) -> None:
     """Write a group in one statement (one by one should the database refuse it), setting each
     delivery's outcome; an error that is not one delivery's is every delivery's."""
     try:
-        with db.autocommit(bounded=True) as connection:
-            stored = {(row.store_id, row.delivery_key): row.id for row in connection.execute(
-                inbox.ACCEPT, [inbox.params(d.store_id, d.platform, d.topic, d.key, d.body)
-                               for d in group])}
+        parameters = [value for d in group
+                      for value in inbox.row(d.store_id, d.platform, d.topic, d.key, d.body)]
+        stored = {(store_id, key): event_id for event_id, store_id, key
+                  in db.execute_bounded(inbox.accept_many(len(group)), parameters)}
     except Exception as error:  # noqa: BLE001 - raised again in each delivery's own thread
         if (len(group) > 1 and isinstance(error, DBAPIError) and error.statement is not None
                 and not error.connection_invalidated):  # the statement's failure, not the link's
@@ -113,6 +130,20 @@ def write(group: list[Entry]) -> None:
         entry.signals = entry.event_id is not None and entry.store_id not in signalled
         if entry.signals:
             signalled.add(entry.store_id)
+
+
+def signal(group: list[Entry]) -> None:
+    """Make sure a drain is queued for each store with a row just written (app.ingest.drain)."""
+    for entry in group:
+        if not entry.signals:
+            continue
+        try:
+            drain.signal(entry.store_id)
+        except RedisError as error:
+            log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
+                        type(error).__name__, extra={"store_id": entry.store_id,
+                                                     "topic": entry.topic,
+                                                     "event_id": entry.event_id})
 
 
 # The process's one queue: every thread answering a webhook stores through it.

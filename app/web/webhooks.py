@@ -12,7 +12,8 @@ Answers, and why:
   (app.web.ids).
 - 200 a correctly signed privacy (compliance) request for a shop we hold nothing about.
 - 400 missing delivery headers or a body that is not JSON: a clear reason.
-- 413 a body over MAX_BODY_BYTES (Flask refuses it before we read it).
+- 413 a body over MAX_BODY_BYTES (refused before we read it).
+- 405 a method other than POST; 404 any other path under /webhooks/ (but `beside`'s).
 - 200 a signed delivery for a topic we do not handle: ignored, because any error would only
   make the platform retry in vain for hours.
 - 200 a duplicate: already stored, nothing else happens.
@@ -25,50 +26,98 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Callable
+from typing import Callable, Mapping
 
-from flask import Blueprint, Flask, abort, jsonify, request
-from redis.exceptions import RedisError
+import orjson
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.exceptions import InternalServerError, MethodNotAllowed, abort
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import get_input_stream
 
 import connectors
 from app.core import signing_secrets
 from app.core.config import Config
 from app.core.db import db
-from app.ingest import drain, intake
+from app.ingest import intake
 from app.models import Store
 from app.web import errors, ids
 from connectors.base import Connector, Delivery, DeliveryError, PayloadError
 
 log = logging.getLogger(__name__)
-bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+PREFIX = "/webhooks/"
 # PostgreSQL's SQLSTATE for an insert naming a row that is not there (the store's).
 FOREIGN_KEY_VIOLATION = "23503"
 
 # Finds the store a delivery is for and the secret that signs its webhooks.
 Signer = Callable[[], tuple[int | None, str | None]]
+# A status and its JSON body (None: an empty body).
+Answer = tuple[int, dict | None]
 
 
 def mount(app: Flask, config: Config, beside: tuple[str, ...]) -> None:
-    """Serve these routes from a Flask app of their own inside `app`: a platform's delivery
-    meets none of the full app's per-request machinery (the rate limiter's checks, the session
-    cookie, the dashboard's hooks), which cost more CPU than verifying it (bench/RESULTS.md).
-    Paths starting with one of `beside` (other blueprints under /webhooks) stay the app's."""
-    own = Flask(__name__, static_folder=None)
-    own.config.update(MAX_CONTENT_LENGTH=config.max_body_bytes)
-    errors.init_app(own)
-    ids.register(own)
-    own.register_blueprint(bp)
-    full, prefix = app.wsgi_app, f"{bp.url_prefix}/"
+    """Answer the platforms' deliveries under PREFIX with a plain WSGI function inside `app`: a
+    delivery meets none of Flask's per-request machinery (request and app contexts, URL
+    routing, the full app's rate limiter, session and hooks), which cost more CPU than verifying
+    and storing it (bench/RESULTS.md). Paths starting with one of `beside` (other blueprints
+    under /webhooks) stay the app's."""
+    full = app.wsgi_app
 
     def dispatch(environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if path.startswith(prefix) and not path.startswith(beside):
-            return own.wsgi_app(environ, start_response)
+        if path.startswith(PREFIX) and not path.startswith(beside):
+            return _respond(environ, start_response, config.max_body_bytes)
         return full(environ, start_response)
 
     app.wsgi_app = dispatch
+
+
+def _respond(environ, start_response, max_body: int):
+    try:
+        status, answer = _route(environ, max_body)
+        headers = []
+    except Exception as error:  # noqa: BLE001 - each error gets its answer; a bug is logged
+        status, answer, headers = _refusal(error)
+    body = json.dumps(answer).encode() if answer is not None else b""
+    start_response(f"{status} {HTTP_STATUS_CODES[status]}", [
+        *headers, ("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _refusal(error: Exception) -> tuple[int, dict, list[tuple[str, str]]]:
+    """An error's answer, as the whole app gives it (app.web.errors); a bug's is a 500."""
+    refused = errors.answer(error)
+    if refused is None:
+        log.exception("webhook failed")
+        return 500, {"error": InternalServerError.description}, []
+    reason, status = refused
+    if isinstance(error, MethodNotAllowed):
+        return status, reason, [("Allow", ", ".join(error.valid_methods))]
+    return status, reason, []
+
+
+def _route(environ, max_body: int) -> Answer:
+    """POST /webhooks/<platform> (the platform names the shop in its headers) or
+    /webhooks/<platform>/<store id> (the address names the store)."""
+    platform, _, store = environ["PATH_INFO"].removeprefix(PREFIX).partition("/")
+    store_id = ids.parse(store) if store else None
+    if not platform or (store and (store_id is None or store_id > ids.INTEGER_MAX)):
+        abort(404)  # not a route of ours, or an id no store can have
+    if environ["REQUEST_METHOD"] != "POST":
+        raise MethodNotAllowed(valid_methods=["POST"])
+    connector = _connector(platform)
+    body = get_input_stream(environ, max_content_length=max_body).read()
+    headers = EnvironHeaders(environ)
+    if store_id is None:
+        delivery = _read_delivery(connector, headers)
+        return _ingress(connector, delivery, body, lambda: _signer(connector, delivery.shop))
+    if connector.is_ping(headers, body):
+        return 200, None
+    delivery = _read_delivery(connector, headers)
+    return _ingress(connector, delivery, body,
+                    lambda: _store_signer(connector.platform, store_id))
 
 
 def _signer(connector: Connector, shop: str) -> tuple[int | None, str | None]:
@@ -98,7 +147,7 @@ def _nothing_held(connector, delivery, body: bytes):
         log.warning("webhook refused: unknown shop or bad signature", extra={"topic": delivery.topic})
         abort(401, "unknown shop or invalid signature")
     log.info("compliance webhook for a shop we hold nothing about", extra={"topic": delivery.topic})
-    return jsonify(status="nothing held"), 200
+    return 200, {"status": "nothing held"}
 
 
 def _store_signer(platform: str, store_id: int) -> tuple[int | None, str | None]:
@@ -118,9 +167,9 @@ def _gone(connector: Connector, delivery: Delivery, body: bytes):
     abort(401, "unknown shop or invalid signature")
 
 
-def _read_delivery(connector: Connector) -> Delivery:
+def _read_delivery(connector: Connector, headers: Mapping[str, str]) -> Delivery:
     try:
-        return connector.read_delivery(request.headers)
+        return connector.read_delivery(headers)
     except DeliveryError as error:
         abort(400, str(error))
 
@@ -132,29 +181,20 @@ def _connector(platform: str) -> Connector:
     return connector
 
 
-@bp.post("/<platform>")
-def receive(platform: str):
-    connector = _connector(platform)
-    body = request.get_data(cache=False)
-    delivery = _read_delivery(connector)
-    return _ingress(connector, delivery, body, lambda: _signer(connector, delivery.shop))
+def _json(body: bytes):
+    """A delivery's JSON, read by orjson (a 15 kB order in a third of json's time); a body orjson
+    refuses (NaN, a byte-order mark, a lone surrogate) is json's to accept or refuse, as it was."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
-@bp.post("/<platform>/<store_id:store_id>")
-def receive_for_store(platform: str, store_id: int):
-    connector = _connector(platform)
-    body = request.get_data(cache=False)
-    if connector.is_ping(request.headers, body):
-        return "", 200
-    delivery = _read_delivery(connector)
-    return _ingress(connector, delivery, body,
-                    lambda: _store_signer(connector.platform, store_id))
-
-
-def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Signer):
+def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Signer) -> Answer:
     """Verify, store once and enqueue one delivery; answer as the module docstring says. The
     store's secret is usually cached (no query); the insert is written with whatever other
-    deliveries this process is storing at the moment, in one statement (app.ingest.intake)."""
+    deliveries this process is storing at the moment, in one statement, and the store's drain
+    signalled once for them all (app.ingest.intake)."""
     store_id, secret = signer()
     if store_id is None and delivery.topic in connector.compliance_topics:
         return _nothing_held(connector, delivery, body)
@@ -164,9 +204,9 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
     context = {"store_id": store_id, "topic": delivery.topic}
     if delivery.topic not in connector.topics:
         log.info("webhook ignored: unsupported topic", extra=context)
-        return jsonify(status="ignored", reason="unsupported topic"), 200
+        return 200, {"status": "ignored", "reason": "unsupported topic"}
     try:
-        payload = json.loads(body)
+        payload = _json(body)
         key = connector.dedupe_key(delivery, payload)
         if not key.isprintable():  # a NUL, say: PostgreSQL's text refuses it
             raise PayloadError("the delivery's id or version holds control characters")
@@ -186,12 +226,5 @@ def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Sign
 
     if stored.event_id is None:
         log.info("webhook duplicate", extra=context)
-        return jsonify(status="duplicate"), 200
-    try:
-        # One delivery per store and write signals; its signal follows every row written.
-        if stored.signals:
-            drain.signal(store_id)
-    except RedisError as error:
-        log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
-                    type(error).__name__, extra={**context, "event_id": stored.event_id})
-    return jsonify(status="accepted"), 200
+        return 200, {"status": "duplicate"}
+    return 200, {"status": "accepted"}
