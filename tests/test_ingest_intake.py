@@ -166,9 +166,9 @@ def test_with_redis_down_a_written_delivery_is_answered_as_stored(shop, monkeypa
 
 
 def test_a_groups_deliveries_are_answered_without_waiting_for_its_signal(shop, monkeypatch):
-    """Their rows are committed; the writer's Redis round trip holds up only itself and the next
-    group. The first write is held until "b" and "c" queue behind it; their group's writer ("b")
-    is then held in its signal, and "c" is answered meanwhile."""
+    """Their rows are committed; the writer's Redis round trip holds up only itself. The
+    first write is held until "b" and "c" queue behind it; their group's writer ("b") is then
+    held in its signal, and "c" is answered meanwhile."""
     from app.ingest import drain
 
     first_writing, release_write = threading.Event(), threading.Event()
@@ -213,3 +213,62 @@ def test_a_groups_deliveries_are_answered_without_waiting_for_its_signal(shop, m
     for thread in threads:
         thread.join(10)
     assert all(answers[key].event_id for key in "abc")
+
+
+def test_a_writer_held_in_its_signal_holds_up_no_later_write(shop, monkeypatch):
+    """A Redis that accepts but never answers holds the thread that signals for up to its
+    socket timeout: that thread alone. The next delivery is written and answered meanwhile."""
+    from app.ingest import drain
+
+    in_signal, release = threading.Event(), threading.Event()
+
+    def hung(store_id):
+        if not in_signal.is_set():
+            in_signal.set()
+            assert release.wait(10)
+
+    monkeypatch.setattr(drain, "signal", hung)
+    queue = intake.Intake()
+    answers: dict[str, intake.Entry] = {}
+
+    def deliver(key: str) -> None:
+        answers[key] = queue.accept(entry(shop.id, key))
+
+    first = threading.Thread(target=deliver, args=("a",))
+    first.start()
+    assert in_signal.wait(10)
+    later = threading.Thread(target=deliver, args=("b",))
+    later.start()
+    later.join(5)
+    try:
+        assert "b" in answers and answers["b"].event_id  # written while "a" waits on Redis
+        assert "a" not in answers
+    finally:
+        release.set()
+        first.join(10)
+    assert answers["a"].event_id and stored_keys() == [(shop.id, "a"), (shop.id, "b")]
+
+
+def test_any_error_signalling_one_store_leaves_the_others_signalled_and_the_row_stored(
+        shop, monkeypatch, caplog):
+    from app.ingest import drain
+
+    with db.session() as session:
+        other, _ = stores.connect(session, "shopify", OTHER_SHOP, access_token="t",
+                                  webhook_secret="s")
+    signalled = []
+
+    def signal(store_id):
+        signalled.append(store_id)
+        if store_id == shop.id:
+            raise RuntimeError("not a Redis error")
+
+    monkeypatch.setattr(drain, "signal", signal)
+    group = [entry(shop.id, "a"), entry(other.id, "b")]
+    intake.write(group)
+
+    intake.signal(group)
+
+    assert signalled == [shop.id, other.id]
+    assert all(e.event_id and e.error is None for e in group)
+    assert "the sweeper will queue it" in caplog.text

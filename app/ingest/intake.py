@@ -7,11 +7,11 @@ first of them writes the whole queue, and each waits for its own row's outcome. 
 answered before the write that holds their row has committed, so a 200 still promises a stored
 delivery. Per delivery this saves the statement's round trip, most of PostgreSQL's work for it
 and the commit's wait; and a store's drain is signalled once per write (every row the signal
-follows is committed), not once per delivery, by the thread that wrote it, before the next group
-is written: the deliveries arriving meanwhile make that group larger, and each delivery costs
-less CPU (bench/RESULTS.md). The group's other deliveries are answered once their rows are
-committed, without waiting for the signal (the signal is a nudge: a row is safe in the inbox
-before it, and with Redis down its delivery is still answered as stored and the sweep,
+follows is committed), not once per delivery, by the thread that wrote it, once it has handed
+the next group to that group's first delivery: a Redis that hangs holds up that one thread, never
+the writes behind it. The group's other deliveries are answered once their rows are committed,
+without waiting for the signal (the signal is a nudge: a row is safe in the inbox before it,
+and with Redis down or failing its delivery is still answered as stored and the sweep,
 app.ingest.sweep, queues its drain).
 
 A group's write that fails for one of its rows (its store deleted meanwhile, a value the
@@ -82,7 +82,6 @@ class Intake:
             group, self._queue = self._queue, []
         try:
             self._write(group)
-            signal(group)
         finally:
             with self._lock:
                 if self._queue:  # the next group's first delivery writes it
@@ -90,6 +89,7 @@ class Intake:
                     self._queue[0].done.set()
                 else:
                     self._writing = False
+        signal(group)
 
     @staticmethod
     def _write(group: list[Entry]) -> None:
@@ -139,11 +139,12 @@ def signal(group: list[Entry]) -> None:
             continue
         try:
             drain.signal(entry.store_id)
-        except RedisError as error:
+        except Exception as error:  # noqa: BLE001 - the row is stored; the other stores still go
             log.warning("webhook stored, queue unavailable (%s); the sweeper will queue it",
                         type(error).__name__, extra={"store_id": entry.store_id,
                                                      "topic": entry.topic,
-                                                     "event_id": entry.event_id})
+                                                     "event_id": entry.event_id},
+                        exc_info=not isinstance(error, RedisError))
 
 
 # The process's one queue: every thread answering a webhook stores through it.
