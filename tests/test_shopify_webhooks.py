@@ -1,12 +1,14 @@
 """Shopify deliveries, from the HTTP request to rows in the local model, through a real worker."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 from decimal import Decimal
 
 import redis
 from sqlalchemy import func, select
+from werkzeug.test import EnvironBuilder
 
 from app.core.db import db
 from app.ingest.pipeline import ingest
@@ -14,7 +16,7 @@ from app.ingest.sweep import sweep_inbox
 from app.jobs import broker
 from app.models import Checkout, CheckoutLine, Customer, Order, OrderLine, WebhookEvent
 from connectors.shopify.webhooks import sign
-from tests.helpers import SHOP_SECRET, published
+from tests.helpers import SHOP, SHOP_SECRET, published
 
 
 def count(model) -> int:
@@ -360,3 +362,33 @@ def test_the_inbox_keeps_one_row_per_delivery_id_and_store(shop):
         row = session.get(WebhookEvent, first)
         assert (row.store_id, row.platform, row.topic, row.delivery_key, row.body, row.attempts,
                 row.processed_at) == (shop.id, "shopify", "orders/paid", "d-1", b"{}", 0, None)
+
+
+def chunked_delivery(app, body: bytes) -> str:
+    """A signed orders/create sent chunked, as gunicorn hands it over (no Content-Length,
+    wsgi.input_terminated): the answer's status line."""
+    environ = EnvironBuilder(path="/webhooks/shopify", method="POST", data=body, headers={
+        "X-Shopify-Topic": "orders/create", "X-Shopify-Hmac-Sha256": sign(SHOP_SECRET, body),
+        "X-Shopify-Shop-Domain": SHOP, "X-Shopify-API-Version": "2026-07",
+        "X-Shopify-Webhook-Id": str(len(body)), "X-Shopify-Triggered-At": "2026-11-22T10:00:00Z",
+    }, content_type="application/json").get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ.update({"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input_terminated": True,
+                    "wsgi.input": io.BytesIO(body)})
+    answered = []
+    b"".join(app.wsgi_app(environ, lambda status, headers: answered.append(status)))
+    return answered[0]
+
+
+def test_a_chunked_body_over_the_limit_gets_413_and_one_within_it_is_stored(shop, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    order = json.dumps(published("shopify/orders_create.json")).encode()
+    assert chunked_delivery(app, b" " * limit + order).startswith("413")
+    assert count(WebhookEvent) == 0
+    assert chunked_delivery(app, order).startswith("200") and count(WebhookEvent) == 1
+
+
+def test_a_signed_body_nested_deeper_than_python_can_read_gets_400(shop, webhooks):
+    response = webhooks.deliver("orders/create", b"[" * 100_000 + b"]" * 100_000)
+    assert response.status_code == 400 and response.json["error"] == "body is not valid JSON"
+    assert count(WebhookEvent) == 0

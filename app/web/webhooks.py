@@ -33,7 +33,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import EnvironHeaders
-from werkzeug.exceptions import InternalServerError, MethodNotAllowed, abort
+from werkzeug.exceptions import (InternalServerError, MethodNotAllowed,
+                                 RequestEntityTooLarge, abort)
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_input_stream
 
@@ -108,7 +109,7 @@ def _route(environ, max_body: int) -> Answer:
     if environ["REQUEST_METHOD"] != "POST":
         raise MethodNotAllowed(valid_methods=["POST"])
     connector = _connector(platform)
-    body = get_input_stream(environ, max_content_length=max_body).read()
+    body = _body(environ, max_body)
     headers = EnvironHeaders(environ)
     if store_id is None:
         delivery = _read_delivery(connector, headers)
@@ -181,13 +182,26 @@ def _connector(platform: str) -> Connector:
     return connector
 
 
+def _body(environ, max_body: int) -> bytes:
+    """The request's body, refused with a 413 over `max_body` bytes whether its length was
+    announced or it came chunked (werkzeug cuts a chunked body off at its limit without a word,
+    so one byte more is read to tell)."""
+    body = get_input_stream(environ, max_content_length=max_body + 1).read()
+    if len(body) > max_body:
+        raise RequestEntityTooLarge()
+    return body
+
+
 def _json(body: bytes):
     """A delivery's JSON, read by orjson (a 15 kB order in a third of json's time); a body orjson
     refuses (NaN, a byte-order mark, a lone surrogate) is json's to accept or refuse, as it was."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except RecursionError as error:  # nested deeper than Python's stack: not a payload
+            raise ValueError("nested too deeply") from error
 
 
 def _ingress(connector: Connector, delivery: Delivery, body: bytes, signer: Signer) -> Answer:
