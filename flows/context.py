@@ -19,8 +19,8 @@ from sqlalchemy import ColumnElement, Label, Select, and_, bindparam, func, sele
 from sqlalchemy.orm import Session, joinedload
 
 from app.core import stores
-from app.models import (Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store,
-                        Suppression)
+from app.models import (Checkout, CheckoutLine, Customer, FlowConfig, FlowRun, Order, OrderLine,
+                        ProductView, Store, Suppression)
 from flows import choices
 from flows.port import Port, bound
 
@@ -133,7 +133,9 @@ def _context(in_store: bool, also: tuple[Label, ...] = (), lines: bool = False) 
     for kind, model in subjects.items():
         query = query.outerjoin(model, _owned(model, kind))
     if lines:
-        query = query.options(joinedload(Checkout.lines), joinedload(Order.lines))
+        query = query.options(  # each line in its subject's store, as every join says
+            joinedload(Checkout.lines.and_(CheckoutLine.store_id == Checkout.store_id)),
+            joinedload(Order.lines.and_(OrderLine.store_id == Order.store_id)))
     return query.add_columns(*also)
 
 
