@@ -213,3 +213,38 @@ def test_customers_who_bought_a_product_type_or_vendor(shop, webhooks, run_jobs)
             assert members({"in": ["Shirts", {"var": "customer.product_types"}]}) == [JOHN]
             assert members({"in": ["Acme", {"var": "customer.vendors"}]}) == [JOHN]
             assert members({"in": ["Globex", {"var": "customer.vendors"}]}) == []
+
+
+def test_a_rule_changed_while_a_drain_runs_holds_for_its_later_deliveries(
+        shop, webhooks, monkeypatch):
+    """The merchant raises a segment's bar between two deliveries of one drain's batch: the
+    second customer is judged by the new rule, not by what the batch read before."""
+    from app.ingest import drain
+    from tests.helpers import work
+
+    with clock.frozen_at(AT + timedelta(days=60)):
+        with db.session() as session:
+            segments.create(session, shop.id, "Big", '{">=": [{"var": "customer.total_spent"}, 100]}',
+                            actor="test")
+        for n, email in ((81, "ann@example.com"), (82, "bob@example.com")):
+            webhooks.deliver("orders/create", shopify_order(
+                3000 + n, AT, "500.00", customer=other_buyer(n, email), email=email))
+        real, seen = drain.ingest_row, []
+
+        def ingest_row(session, event):
+            if seen:  # between the two deliveries the merchant raises the bar (committed)
+                with db.session() as other:
+                    segment = other.execute(select(Segment)).scalar_one()
+                    segments.update(other, segment,
+                                    '{">=": [{"var": "customer.total_spent"}, 1000]}',
+                                    actor="merchant")
+            seen.append(event.id)
+            return real(session, event)
+
+        monkeypatch.setattr(drain, "ingest_row", ingest_row)
+        work("ingest", max_jobs=1)
+    assert len(seen) == 2  # one batch
+    with db.session() as session:
+        members = session.execute(select(Customer.email).join(
+            SegmentMember, SegmentMember.customer_id == Customer.id)).scalars().all()
+    assert members == []

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.audiences import conditions, metrics, sql
 from app.audiences.catalogue import facts
-from app.core import clock, events, memo
+from app.core import clock, events
 from app.core.db import db
 from app.models import Customer, CustomerMetrics, Segment, SegmentMember, Store
 
@@ -61,9 +61,9 @@ def on_event(session: Session, event: events.DomainEvent) -> None:
 def recheck(session: Session, store_id: int, customer_ids: list[int],
             now: datetime) -> list[events.DomainEvent]:
     """Evaluate the store's segments for these customers and record what changed; the events."""
-    # Read once per batch where the session shares one (app.core.memo: ingest's drain).
-    segments = memo.remembered(session, ("segments", store_id), lambda: session.execute(
-        select(Segment).where(Segment.store_id == store_id)).scalars().all())
+    # Read for every event, never from a batch's memo: a rule the merchant changes resets its
+    # members at once, and a delivery after that must not add one by the old rule.
+    segments = session.execute(select(Segment).where(Segment.store_id == store_id)).scalars().all()
     if not segments or not customer_ids:
         return []
     held = set(session.execute(select(SegmentMember.segment_id, SegmentMember.customer_id).where(
