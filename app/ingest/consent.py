@@ -120,6 +120,7 @@ def record(session: Session, store_id: int, customer_id: int, state: str, *, sou
     """Apply one report of a customer's consent unless what we hold is newer, and keep it in
     the history; CONSENT_CHANGED when the state or its opt-in level changed."""
     customer = session.execute(_LOCKED, {"store_id": store_id, "id": customer_id}).scalar_one()
+    _hold(session, customer)
     held = (customer.email_consent, customer.email_consent_opt_in_level,
             customer.email_consent_updated_at)
     if held == (state, opt_in_level, occurred_at) or not _is_news(customer, occurred_at):
@@ -140,6 +141,16 @@ def record(session: Session, store_id: int, customer_id: int, state: str, *, sou
                                clock.now())]
 
 
+def _hold(session: Session, customer: Customer) -> None:
+    """Keep the customer just read (locked, fresh) in the session until its transaction ends:
+    the session holds a row only while something refers to it, and the listeners of the events
+    this delivery publishes read the same customer again (a query each, three a shopper).
+    A write of customers in SQL behind the session expires its copy (app.ingest.upsert)."""
+    session.info.setdefault(HELD, []).append(customer)
+
+
+# The session.info key of the rows `_hold` keeps.
+HELD = "held_customers"
 # Built once: every delivery carrying consent runs it.
 _LOCKED = (select(Customer).where(Customer.store_id == bindparam("store_id"),
                                   Customer.id == bindparam("id"))

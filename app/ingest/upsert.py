@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from sqlalchemy import Insert, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.core import clock
 from app.ingest import identity
@@ -46,9 +47,18 @@ def _upsert(session: Session, model, key: dict[str, Any], values: dict[str, Any]
                            and stored["source_updated_at"] > version):
         return Upserted(id=stored["id"], created=False, changed=False)
     session.execute(update(table).where(table.c.id == stored["id"]).values(**values))
+    _expire_copy(session, model, stored["id"])
     before = {name: stored[name] for name in values}
     return Upserted(id=stored["id"], created=False, changed=True, before=before,
                     changes=frozenset(name for name, value in values.items() if before[name] != value))
+
+
+def _expire_copy(session: Session, model, row_id: int) -> None:
+    """Expire the session's copy of a row just updated in SQL behind it (a customer held for
+    the delivery's listeners, app.ingest.consent), so it is read again when next used."""
+    copy = session.identity_map.get(identity_key(model, row_id))
+    if copy is not None:
+        session.expire(copy)
 
 
 # An upsert's INSERT and its row lock, built once per table and set of columns: building them
