@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, event as orm_event, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.core import clock, events
+from app.core import clock, events, memo
 from app.core.db import db
 from app.ingest import identity
 from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
@@ -79,7 +79,8 @@ def _who_and_when(session: Session,
 
 def on_event(session: Session, event: events.DomainEvent) -> None:
     """Enroll in flows this event triggers, then re-check the customer's runs now."""
-    store = session.get(Store, event.store_id)
+    store = memo.remembered(session, ("store", event.store_id),
+                            lambda: session.get(Store, event.store_id))
     if store is None or not store.installed:
         return
     # The subject's row is held for the call: the session keeps a row only while something
