@@ -170,8 +170,10 @@ def _consent(session: Session, store_id: int, record: ConsentRecord, platform: s
 
 def _comply(session: Session, store_id: int, record: Record) -> list[events.DomainEvent]:
     """Lifecycle and privacy requests: they change what we hold, and start no flow. What the
-    drain's batch read of the store is read again by the deliveries after it."""
+    drain's batch read of the store is read again by the deliveries after it, and customers
+    identified before it are identified again."""
     memo.forget(session)
+    identity.forget(session)
     if isinstance(record, Uninstalled):
         compliance.uninstall(session, store_id)
     elif isinstance(record, CustomerRedaction):
