@@ -290,3 +290,14 @@ def test_a_customer_updated_after_their_consent_in_one_delivery_is_read_as_updat
             updated_at=T0 + timedelta(hours=1)))
         seen = session.get(Customer, customer_id)
         assert (seen.first_name, seen.tags, seen.email_consent) == ("Ana", ["vip"], "subscribed")
+
+
+def test_a_customer_known_a_moment_ago_but_erased_since_is_stored_anew(app):
+    """The upsert locks a customer identity just found without trying to insert it first; one
+    erased in between (a redaction committed meanwhile) is inserted as before."""
+    store_id = connected(SHOP)
+    with db.session() as session:
+        result = upsert._upsert(session, Customer, {"store_id": store_id, "platform_id": 5},
+                                {"email": "ana@example.com", "source_updated_at": T0}, T0,
+                                stored=True)
+    assert result.created and [c.email for c in rows(Customer)] == ["ana@example.com"]

@@ -128,13 +128,15 @@ def _adopt(session: Session, store_id: int, orphan: int, platform_id: int) -> in
     return orphan
 
 
-def adopt(session: Session, store_id: int, platform_id: int, email: str | None) -> None:
-    """Give an email-only customer its platform id, unless the platform customer already exists."""
+def adopt(session: Session, store_id: int, platform_id: int, email: str | None) -> bool:
+    """Give an email-only customer its platform id, unless the platform customer already exists;
+    whether the platform customer exists now (False: not known, or not asked without an email)."""
     if email is None:
-        return
+        return False
     known, orphan = _known_and_orphan(session, store_id, platform_id, email)
     if known is None and orphan is not None:
         _adopt(session, store_id, orphan, platform_id)
+    return known is not None or orphan is not None
 
 
 def _by_platform_id(session: Session, store_id: int, platform_id: int, email: str | None) -> int:

@@ -31,17 +31,22 @@ class Upserted:
 
 
 def _upsert(session: Session, model, key: dict[str, Any], values: dict[str, Any],
-            version: Any) -> Upserted:
-    """Insert, or update only if `version` is not older than the stored `source_updated_at`."""
+            version: Any, stored: bool = False) -> Upserted:
+    """Insert, or update only if `version` is not older than the stored `source_updated_at`.
+    `stored`: the row is known to exist, so it is locked without trying the INSERT first."""
     table, keys, columns = model.__table__, tuple(key), tuple(values)
     params = {f"p_{name}": value for name, value in (*key.items(), *values.items())}
-    inserted = session.execute(_insert(table, keys, columns), params).scalar()
-    if inserted is not None:
-        return Upserted(id=inserted, created=True, changed=True,
-                        changes=frozenset(name for name, value in values.items() if value is not None))
+    if not stored:
+        inserted = session.execute(_insert(table, keys, columns), params).scalar()
+        if inserted is not None:
+            return Upserted(id=inserted, created=True, changed=True, changes=frozenset(
+                name for name, value in values.items() if value is not None))
     # The row lock makes concurrent deliveries of one record take turns, so each compares
     # itself with what the one before it wrote (the events depend on it).
-    stored = session.execute(_locked(table, keys), params).one()._mapping
+    found = session.execute(_locked(table, keys), params).one_or_none()
+    if found is None:  # erased since it was known (a redaction): stored anew
+        return _upsert(session, model, key, values, version)
+    stored = found._mapping
     # Undated data (Shopify's customer embedded in an order) fills a gap, never overwrites.
     if version is None or (stored["source_updated_at"] is not None
                            and stored["source_updated_at"] > version):
@@ -88,7 +93,7 @@ def _replace_lines(session: Session, model, parent: str, upserted: Upserted, sto
 
 def customer(session: Session, store_id: int, record: CustomerRecord) -> Upserted:
     # A shopper first known by the email typed at the shop front becomes this customer.
-    identity.adopt(session, store_id, record.platform_id, record.email)
+    known = identity.adopt(session, store_id, record.platform_id, record.email)
     values = {
         "email": record.email, "first_name": record.first_name, "last_name": record.last_name,
         "phone": record.phone, "country_code": record.country_code,
@@ -98,7 +103,7 @@ def customer(session: Session, store_id: int, record: CustomerRecord) -> Upserte
     if record.birthday is not None:  # most payloads do not carry it; silence keeps what we have
         values["birthday"] = record.birthday
     return _upsert(session, Customer, {"store_id": store_id, "platform_id": record.platform_id},
-                   values, record.updated_at)
+                   values, record.updated_at, stored=known)
 
 
 def _customer_id(session: Session, store_id: int, record: CustomerRecord | None) -> int | None:
