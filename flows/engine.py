@@ -20,7 +20,7 @@ from sqlalchemy import Label, bindparam, event as orm_event, func, select, tuple
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.core import clock, events
+from app.core import clock, events, memo
 from app.core.db import db
 from app.ingest import identity
 from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
@@ -80,7 +80,8 @@ def _who_and_when(session: Session,
 
 def on_event(session: Session, event: events.DomainEvent) -> None:
     """Enroll in flows this event triggers, then re-check the customer's runs now."""
-    store = session.get(Store, event.store_id)
+    store = memo.remembered(session, ("store", event.store_id),
+                            lambda: session.get(Store, event.store_id))
     if store is None or not store.installed:
         return
     # The subject's row is held for the call: the session keeps a row only while something
@@ -114,9 +115,8 @@ def _touch(session: Session, store: Store, customer_id: int, event: events.Domai
            when: datetime, now: datetime) -> None:
     """Active runs of this customer: new activity moves their anchor, and each is advanced now,
     which re-checks its exit rules and wakes a WaitUntil whose condition came true."""
-    runs = session.execute(select(FlowRun).where(
-        FlowRun.store_id == store.id, FlowRun.customer_id == customer_id,
-        FlowRun.status == "active").order_by(FlowRun.id).with_for_update()).scalars().all()
+    runs = session.execute(_ACTIVE_RUNS, {"store_id": store.id, "customer_id": customer_id}
+                           ).scalars().all()
     for run in runs:
         flow = library.definition(session, run)
         same_subject = (run.subject, run.subject_id) == (event.subject, event.subject_id)
@@ -129,6 +129,14 @@ def _touch(session: Session, store: Store, customer_id: int, event: events.Domai
             reason = exit_reason(ctx, flow)
             if reason:
                 end(ctx, "exited", reason)
+
+
+# Built once, as the other statements every delivery runs: building them cost more than running
+# them (bench/ingest_profile.py).
+_ACTIVE_RUNS = (select(FlowRun).where(FlowRun.store_id == bindparam("store_id"),
+                                      FlowRun.customer_id == bindparam("customer_id"),
+                                      FlowRun.status == "active")
+                .order_by(FlowRun.id).with_for_update())
 
 
 def _ready(run: FlowRun, flow: Flow, now: datetime) -> bool:
@@ -186,6 +194,21 @@ _ENTERED = select(
         FlowRun.customer_id == bindparam("customer_id"))
 
 
+_RUNS = FlowRun.__table__
+# Built once: a run's INSERT (a parameter `:v_<column>` a column), the row locked by it until the
+# transaction ends.
+_ENROLL = insert(FlowRun).values(
+    **{name: bindparam(f"v_{name}", type_=_RUNS.c[name].type)
+       for name in ("store_id", "flow", "version", "customer_id", "subject", "subject_id",
+                    "triggered_at", "anchor_at", "settings", "holdout")},
+    **{name: bindparam("v_now", type_=_RUNS.c[name].type)
+       for name in ("due_at", "started_at", "updated_at")},
+    status="active", step=0, data={},
+).on_conflict_do_nothing(
+    index_elements=["store_id", "flow", "customer_id", "subject", "subject_id"],
+).returning(FlowRun)
+
+
 def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject: str,
            subject_id: int, triggered_at: datetime, now: datetime,
            anchor_at: datetime | None = None) -> FlowRun | None:
@@ -209,14 +232,11 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
         record(session, candidate, "not_enrolled", now, detail=refusal)
         return None
     # The row comes back from its INSERT, locked by it until this transaction ends.
-    run = session.execute(insert(FlowRun).values(
-        store_id=store.id, flow=flow.name, version=flow.version, customer_id=customer_id,
-        subject=subject, subject_id=subject_id, status="active", step=0,
-        triggered_at=triggered_at, anchor_at=anchor_at, due_at=now, settings=settings,
-        data={}, holdout=candidate.holdout, started_at=now, updated_at=now,
-    ).on_conflict_do_nothing(
-        index_elements=["store_id", "flow", "customer_id", "subject", "subject_id"],
-    ).returning(FlowRun)).scalar_one_or_none()
+    run = session.execute(_ENROLL, {f"v_{name}": value for name, value in {
+        "store_id": store.id, "flow": flow.name, "version": flow.version,
+        "customer_id": customer_id, "subject": subject, "subject_id": subject_id,
+        "triggered_at": triggered_at, "anchor_at": anchor_at, "now": now, "settings": settings,
+        "holdout": candidate.holdout}.items()}).scalar_one_or_none()
     if run is None:  # a concurrent delivery enrolled it first
         return None
     record(session, run, "held_out" if run.holdout else "enrolled", now,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, inspect, or_, select
 
 from app.ingest import consent, orders
 from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
@@ -103,7 +103,20 @@ def has_email(ctx: RunContext) -> str | None:
 
 def has_lines(ctx: RunContext) -> str | None:
     checkout = ctx.subject
-    return None if checkout is not None and checkout.lines else "empty cart"
+    if checkout is None:
+        return "empty cart"
+    if "lines" not in inspect(checkout).unloaded:  # read already: no query
+        return None if checkout.lines else "empty cart"
+    # Whether there is one, not the lines and their products as objects (which cost more than
+    # the query, every checkout a delivery enrolls).
+    found = ctx.session.execute(_A_LINE, {"store_id": ctx.store.id, "checkout_id": checkout.id})
+    return None if found.first() else "empty cart"
+
+
+# Built once: every checkout a flow enrolls asks it.
+_A_LINE = select(CheckoutLine.id).where(CheckoutLine.store_id == bindparam("store_id"),
+                                        CheckoutLine.checkout_id == bindparam("checkout_id")
+                                        ).limit(1)
 
 
 def marketing_consent(ctx: RunContext) -> str | None:

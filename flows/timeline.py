@@ -2,10 +2,11 @@
 their runs under way will do next."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, column, func, inspect, insert, select, update
+from sqlalchemy import Insert, bindparam, column, func, inspect, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -47,22 +48,35 @@ def write_with_run(session: Session, run: FlowRun) -> None:
     if not entries or not changed:
         return
     changed["updated_at"] = clock.now()
-    moved = (update(FlowRun).where(FlowRun.id == run.id).values(changed)
-             .returning(FlowRun.id).cte("moved"))
-    # The entries as one array a column, not a VALUES list: SQLAlchemy caches the statement's
-    # compiled form only for a shape that holds for any number of rows.
-    types = [TimelineEntry.__table__.c[name].type for name in ENTRY_COLUMNS]
-    rows = func.unnest(*(bindparam(name, [getattr(entry, name) for entry in entries], ARRAY(kind))
-                         for name, kind in zip(ENTRY_COLUMNS, types))
-                       ).table_valued(*(column(name, kind) for name, kind in zip(ENTRY_COLUMNS, types))
-                                      ).render_derived("entries")
+    params = {f"run_{key}": value for key, value in changed.items()}
+    params.update((f"entry_{name}", [getattr(entry, name) for entry in entries])
+                  for name in ENTRY_COLUMNS)
     with session.no_autoflush:
-        session.execute(insert(TimelineEntry).add_cte(moved)
-                        .from_select(ENTRY_COLUMNS, select(rows)))
+        session.execute(_run_and_entries(tuple(changed)), {**params, "moved_id": run.id})
     for key, value in changed.items():
         set_committed_value(run, key, value)
     for entry in entries:
         session.expunge(entry)
+
+
+@functools.cache
+def _run_and_entries(changed: tuple[str, ...]) -> Insert:
+    """The run's (`:moved_id`) UPDATE of the columns `changed` (`:run_<column>`) in a WITH, and
+    the INSERT of its entries, each column one array (`:entry_<column>`): the same statement for
+    any number of entries, built once per set of columns (building it cost more than running
+    it). No parameter is named as a column: an UPDATE would set that column from it too."""
+    runs = FlowRun.__table__
+    moved = (update(runs).where(runs.c.id == bindparam("moved_id"))
+             .values({runs.c[key]: bindparam(f"run_{key}", type_=runs.c[key].type)
+                      for key in changed})
+             .returning(runs.c.id).cte("moved"))
+    table = TimelineEntry.__table__
+    types = [table.c[name].type for name in ENTRY_COLUMNS]
+    rows = func.unnest(*(bindparam(f"entry_{name}", type_=ARRAY(kind))
+                         for name, kind in zip(ENTRY_COLUMNS, types))
+                       ).table_valued(*(column(name, kind) for name, kind in zip(ENTRY_COLUMNS, types))
+                                      ).render_derived("entries")
+    return insert(table).add_cte(moved).from_select(ENTRY_COLUMNS, select(rows))
 
 
 def subject_label(session: Session, store_id: int, subject: str, subject_id: int) -> str:

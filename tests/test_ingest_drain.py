@@ -109,6 +109,60 @@ def test_a_failing_row_goes_to_its_own_job_and_the_rest_are_ingested_each_once(
     assert unprocessed(shop.id) == 0
 
 
+def test_a_row_failing_after_its_listeners_ran_leaves_the_rest_of_the_batch_to_the_drain(
+        shop, webhooks, monkeypatch):
+    """The failed row's rollback expires what its session read for the whole batch (the store,
+    its flow choices): the rows after it read them again instead of failing on the copies."""
+    real, failures = pipeline.events.publish, []
+
+    def fails_once(*args):
+        real(*args)
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("the database went away mid-batch")
+
+    monkeypatch.setattr(pipeline.events, "publish", fails_once)
+    enable(shop.id, "abandoned_checkout")
+    for n in range(3):
+        abandoned_checkout(webhooks, n)
+
+    work("ingest", max_jobs=1)  # the drain: the first row fails and is queued on its own
+
+    assert unprocessed(shop.id) == 1 and queued() == 1
+
+
+def reads_of_the_store(count: int, webhooks) -> int:
+    """Statements reading the store while one drain ingests `count` checkouts."""
+    reads = []
+
+    def note(_conn, _cursor, statement, *_):
+        if "FROM stores" in statement:
+            reads.append(statement)
+
+    for n in range(count):
+        abandoned_checkout(webhooks, 100 * count + n)
+    sa_event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        work("ingest")
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+    return len(reads)
+
+
+def test_a_drain_reads_the_store_once_for_its_batch_and_again_after_an_uninstall(
+        shop, webhooks):
+    enable(shop.id, "abandoned_checkout")
+    assert reads_of_the_store(1, webhooks) == reads_of_the_store(4, webhooks) > 0
+
+    abandoned_checkout(webhooks, 1)
+    assert webhooks.deliver("app/uninstalled", published("shopify/app_uninstalled.json")
+                            ).status_code == 200
+    abandoned_checkout(webhooks, 2)
+    work("ingest")
+
+    assert len(runs("abandoned_checkout")) == 6  # not shopper 2's, after the uninstall
+
+
 def test_a_drain_holds_one_delivery_s_locks_at_a_time(shop, webhooks, monkeypatch):
     """Each row in a transaction of its own: a drain holding the locks of many deliveries at
     once, in arrival order, could deadlock with a mail job locking a customer, then a message."""

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.core import stores
 from app.core.db import db
-from app.ingest import upsert
+from app.ingest import consent, upsert
 from app.ingest.pipeline import ingest
 from app.models import (Checkout, CheckoutLine, Customer, Fulfillment, Order, OrderLine, Product,
                         WebhookEvent)
@@ -274,3 +274,30 @@ def test_a_shipment_records_its_order_and_tracking(app):
     [stored] = rows(Fulfillment)
     assert (result.id, stored.store_id, stored.order_id, stored.order_platform_id,
             stored.tracking_number) == (stored.id, store_id, order_id, 1001, "1Z999")
+
+
+def test_a_customer_updated_after_their_consent_in_one_delivery_is_read_as_updated(app):
+    """Consent keeps the customer it read for the delivery's listeners (app.ingest.consent);
+    an update of the customer later in the same delivery is what they then read, not the copy."""
+    store_id = connected(SHOP)
+    customer_id = written(upsert.customer, store_id,
+                          CustomerRecord(platform_id=5, email="ana@example.com", updated_at=T0)).id
+    with db.session() as session:
+        consent.record(session, store_id, customer_id, consent.SUBSCRIBED, source="shopify:test",
+                       occurred_at=T0)
+        upsert.customer(session, store_id, CustomerRecord(
+            platform_id=5, email="ana@example.com", first_name="Ana", tags=("vip",),
+            updated_at=T0 + timedelta(hours=1)))
+        seen = session.get(Customer, customer_id)
+        assert (seen.first_name, seen.tags, seen.email_consent) == ("Ana", ["vip"], "subscribed")
+
+
+def test_a_customer_known_a_moment_ago_but_erased_since_is_stored_anew(app):
+    """The upsert locks a customer identity just found without trying to insert it first; one
+    erased in between (a redaction committed meanwhile) is inserted as before."""
+    store_id = connected(SHOP)
+    with db.session() as session:
+        result = upsert._upsert(session, Customer, {"store_id": store_id, "platform_id": 5},
+                                {"email": "ana@example.com", "source_updated_at": T0}, T0,
+                                stored=True)
+    assert result.created and [c.email for c in rows(Customer)] == ["ana@example.com"]

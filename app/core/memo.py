@@ -1,7 +1,8 @@
 """What a batch of short transactions reads once: a job that does many small pieces of work,
 each in a transaction of its own (a drain of a store's deliveries), shares one memo among their
-sessions, so rows that work never writes (a store's flow configs, its built flows, its
-segments) are read once per batch instead of once per piece.
+sessions, so rows that work does not write (a store's flow configs, its built flows, the store
+itself) are read once per batch instead of once per piece. A piece that
+does write one of them (an uninstall writes the store) makes the batch forget what it read.
 
 A session without a memo reads every time, as before: only a batch's owner opts in, and only for
 a batch that ends within moments (a change a merchant saves meanwhile counts from the next batch,
@@ -28,3 +29,10 @@ def remembered(session: Session, key: Hashable, read: Callable[[], Any]) -> Any:
     if key not in memo:
         memo[key] = read()
     return memo[key]
+
+
+def forget(session: Session) -> None:
+    """Drop what the session's batch remembered: this piece of work changed it."""
+    memo = session.info.get(KEY)
+    if memo is not None:
+        memo.clear()

@@ -115,8 +115,8 @@ _FRESH = (select(WebhookEvent, ASYNC_COMMIT).where(WebhookEvent.id == bindparam(
 def _ingest_batch(event_ids: list[int]) -> None:
     """Ingest claimed rows, each in a transaction of its own. A row that fails goes to its own
     job, which fails, retries and is reported on its own: one bad delivery holds up no other.
-    The rows' sessions share a memo (app.core.memo): the store's flow configs, built flows and
-    segments are read once for the batch, not once per delivery."""
+    The rows' sessions share a memo (app.core.memo): the store, its flow configs and built flows
+    are read once for the batch, not once per delivery."""
     shared: dict = {}
     for event_id in event_ids:
         try:
@@ -131,6 +131,7 @@ def _ingest_batch(event_ids: list[int]) -> None:
         except BaseTimeoutException:
             raise  # the job's time is up: the rest are the sweep's
         except Exception as error:  # noqa: BLE001 - handed on: the row's own job raises it again
+            shared.clear()  # its rollback expired what its session read for the batch
             log.warning("ingest of inbox row %d failed (%s); it goes to its own job", event_id,
                         type(error).__name__)
             jobs.enqueue(ingest, event_id)

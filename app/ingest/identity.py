@@ -75,11 +75,28 @@ def _known_and_orphan(session: Session, store_id: int, platform_id: int,
                       email: str | None) -> tuple[int | None, int | None]:
     """The ids of the platform customer and of an email-only customer with this email, in one
     read (every delivery about a customer asks both)."""
+    named = (store_id, platform_id, email)
+    identified = session.info.setdefault(IDENTIFIED, {})
+    if named in identified:
+        return identified[named], None
     rows = session.execute(_named(email is not None), {
         "store_id": store_id, "platform_id": platform_id, "email": email}).all()
     known = next((row.id for row in rows if row.platform_id is not None), None)
     orphan = next((row.id for row in rows if row.platform_id is None), None)
+    if known is not None and orphan is None:
+        identified[named] = known
     return known, orphan
+
+
+# The session.info key of what `_known_and_orphan` found settled (a platform customer, no
+# email-only one beside it): a delivery asks it for its checkout's customer and again for its
+# consent. Forgotten when the transaction writes an email-only customer, merges or erases.
+IDENTIFIED = "identified_customers"
+
+
+def forget(session: Session) -> None:
+    """Forget what the session's transaction identified: its customers changed."""
+    session.info.pop(IDENTIFIED, None)
 
 
 # Built once: every delivery naming a customer runs them.
@@ -111,13 +128,15 @@ def _adopt(session: Session, store_id: int, orphan: int, platform_id: int) -> in
     return orphan
 
 
-def adopt(session: Session, store_id: int, platform_id: int, email: str | None) -> None:
-    """Give an email-only customer its platform id, unless the platform customer already exists."""
+def adopt(session: Session, store_id: int, platform_id: int, email: str | None) -> bool:
+    """Give an email-only customer its platform id, unless the platform customer already exists;
+    whether the platform customer exists now (False: not known, or not asked without an email)."""
     if email is None:
-        return
+        return False
     known, orphan = _known_and_orphan(session, store_id, platform_id, email)
     if known is None and orphan is not None:
         _adopt(session, store_id, orphan, platform_id)
+    return known is not None or orphan is not None
 
 
 def _by_platform_id(session: Session, store_id: int, platform_id: int, email: str | None) -> int:
@@ -141,6 +160,7 @@ def _by_email(session: Session, store_id: int, email: str) -> int:
     ).order_by(Customer.platform_id.is_(None), Customer.id).limit(1)).scalar_one_or_none()
     if found is not None:
         return found
+    forget(session)  # an email-only customer may appear beside a platform one
     session.execute(insert(Customer).values(
         store_id=store_id, email=email, created_at=clock.now(), updated_at=clock.now(),
     ).on_conflict_do_nothing(index_elements=["store_id", "email"], index_where=WITHOUT_PLATFORM))
@@ -188,6 +208,7 @@ def merge(session: Session, store_id: int, source_id: int, target_id: int) -> No
     """Move everything of customer `source_id` to `target_id`, then delete the source."""
     if source_id == target_id:
         return
+    forget(session)
     # Consent history moves too: it is what justifies mail already sent.
     for model in (ProductView, Checkout, Order, Visitor, ConsentChange):
         session.execute(update(model).where(

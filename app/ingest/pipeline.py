@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import connectors
-from app.core import clock, events
+from app.core import clock, events, memo
 from app.core.db import db
 from app.ingest import compliance, consent, identity, inbox, link_actions, orders, products, upsert
 from app.ingest.storefront import store as storefront_store
@@ -169,7 +169,11 @@ def _consent(session: Session, store_id: int, record: ConsentRecord, platform: s
 
 
 def _comply(session: Session, store_id: int, record: Record) -> list[events.DomainEvent]:
-    """Lifecycle and privacy requests: they change what we hold, and start no flow."""
+    """Lifecycle and privacy requests: they change what we hold, and start no flow. What the
+    drain's batch read of the store is read again by the deliveries after it, and customers
+    identified before it are identified again."""
+    memo.forget(session)
+    identity.forget(session)
     if isinstance(record, Uninstalled):
         compliance.uninstall(session, store_id)
     elif isinstance(record, CustomerRedaction):

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from sqlalchemy import Insert, Select, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.core import clock
 from app.ingest import identity
@@ -30,25 +31,39 @@ class Upserted:
 
 
 def _upsert(session: Session, model, key: dict[str, Any], values: dict[str, Any],
-            version: Any) -> Upserted:
-    """Insert, or update only if `version` is not older than the stored `source_updated_at`."""
+            version: Any, stored: bool = False) -> Upserted:
+    """Insert, or update only if `version` is not older than the stored `source_updated_at`.
+    `stored`: the row is known to exist, so it is locked without trying the INSERT first."""
     table, keys, columns = model.__table__, tuple(key), tuple(values)
     params = {f"p_{name}": value for name, value in (*key.items(), *values.items())}
-    inserted = session.execute(_insert(table, keys, columns), params).scalar()
-    if inserted is not None:
-        return Upserted(id=inserted, created=True, changed=True,
-                        changes=frozenset(name for name, value in values.items() if value is not None))
+    if not stored:
+        inserted = session.execute(_insert(table, keys, columns), params).scalar()
+        if inserted is not None:
+            return Upserted(id=inserted, created=True, changed=True, changes=frozenset(
+                name for name, value in values.items() if value is not None))
     # The row lock makes concurrent deliveries of one record take turns, so each compares
     # itself with what the one before it wrote (the events depend on it).
-    stored = session.execute(_locked(table, keys), params).one()._mapping
+    found = session.execute(_locked(table, keys), params).one_or_none()
+    if found is None:  # erased since it was known (a redaction): stored anew
+        return _upsert(session, model, key, values, version)
+    stored = found._mapping
     # Undated data (Shopify's customer embedded in an order) fills a gap, never overwrites.
     if version is None or (stored["source_updated_at"] is not None
                            and stored["source_updated_at"] > version):
         return Upserted(id=stored["id"], created=False, changed=False)
     session.execute(update(table).where(table.c.id == stored["id"]).values(**values))
+    _expire_copy(session, model, stored["id"])
     before = {name: stored[name] for name in values}
     return Upserted(id=stored["id"], created=False, changed=True, before=before,
                     changes=frozenset(name for name, value in values.items() if before[name] != value))
+
+
+def _expire_copy(session: Session, model, row_id: int) -> None:
+    """Expire the session's copy of a row just updated in SQL behind it (a customer held for
+    the delivery's listeners, app.ingest.consent), so it is read again when next used."""
+    copy = session.identity_map.get(identity_key(model, row_id))
+    if copy is not None:
+        session.expire(copy)
 
 
 # An upsert's INSERT and its row lock, built once per table and set of columns: building them
@@ -71,14 +86,14 @@ def _replace_lines(session: Session, model, parent: str, upserted: Upserted, sto
     if not upserted.created:  # a row this delivery inserted has no lines to replace
         session.execute(delete(model).where(getattr(model, parent) == upserted.id))
     if lines:
-        session.execute(insert(model), [
+        session.execute(insert(model.__table__), [  # Core: the ORM's bulk path costs more
             {parent: upserted.id, "store_id": store_id, **line.__dict__} for line in lines
         ])
 
 
 def customer(session: Session, store_id: int, record: CustomerRecord) -> Upserted:
     # A shopper first known by the email typed at the shop front becomes this customer.
-    identity.adopt(session, store_id, record.platform_id, record.email)
+    known = identity.adopt(session, store_id, record.platform_id, record.email)
     values = {
         "email": record.email, "first_name": record.first_name, "last_name": record.last_name,
         "phone": record.phone, "country_code": record.country_code,
@@ -88,7 +103,7 @@ def customer(session: Session, store_id: int, record: CustomerRecord) -> Upserte
     if record.birthday is not None:  # most payloads do not carry it; silence keeps what we have
         values["birthday"] = record.birthday
     return _upsert(session, Customer, {"store_id": store_id, "platform_id": record.platform_id},
-                   values, record.updated_at)
+                   values, record.updated_at, stored=known)
 
 
 def _customer_id(session: Session, store_id: int, record: CustomerRecord | None) -> int | None:

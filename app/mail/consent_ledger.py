@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import BigInteger, DateTime, bindparam, func, insert, literal, select, true
+from sqlalchemy import (BigInteger, ColumnElement, DateTime, Insert, Integer, Selectable,
+                        bindparam, func, insert, select, true)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.core import clock
-from app.core.db import array
 from app.ingest import consent
 from app.models import ConsentChange, Customer, Message, SendConsent
 
@@ -20,26 +21,47 @@ def record(session: Session, store_id: int, sent: list[tuple[int, int]]) -> None
     one INSERT ... SELECT: `sent` is (message id, customer id) pairs of one store."""
     if not sent:
         return
-    pairs = func.unnest(array([message for message, _ in sent], BigInteger),
-                        array([customer for _, customer in sent], BigInteger),
-                        ).table_valued("message_id", "customer_id").render_derived()
+    written = len(session.execute(_RECORD, {
+        "store_id": store_id, "judged_at": clock.now(),
+        "message_ids": [message for message, _ in sent],
+        "customer_ids": [customer for _, customer in sent]}).all())
+    if written != len(sent):
+        raise missing(store_id, len(sent) - written)
+
+
+def missing(store_id: int, count: int) -> LookupError:
+    """The error of a ledger entry written for no customer of the store."""
+    return LookupError(f"{count} message(s) for no customer of store {store_id}")
+
+
+def entries(sent: Selectable, message_id: ColumnElement, customer_id: ColumnElement) -> Insert:
+    """The ledger rows of the messages in `sent` (its columns `message_id` and `customer_id`)
+    of `:store_id`, judged at `:judged_at`: one INSERT ... SELECT, returning the messages' ids.
+    A message whose customer is not the store's gets none (the caller counts and refuses)."""
     # The history row that set what the customer holds (the newest of that state: a merged
     # customer's history may end with the other profile's changes).
+    store_id = bindparam("store_id", type_=Integer)
     change = select(ConsentChange.id, ConsentChange.source).where(
         ConsentChange.store_id == store_id, ConsentChange.customer_id == Customer.id,
         ConsentChange.state == Customer.email_consent,
     ).order_by(ConsentChange.id.desc()).limit(1).lateral("change")
     chosen = select(
-        literal(store_id), pairs.c.message_id, Customer.id, change.c.id, Customer.email_consent,
+        store_id, message_id, Customer.id, change.c.id, Customer.email_consent,
         Customer.email_consent_opt_in_level, change.c.source, Customer.email_consent_updated_at,
-        literal(clock.now(), DateTime(timezone=True)),
-    ).select_from(pairs).join(Customer, (Customer.store_id == store_id)
-                              & (Customer.id == pairs.c.customer_id)).outerjoin(change, true())
-    written = len(session.execute(insert(SendConsent).from_select(
+        bindparam("judged_at", type_=DateTime(timezone=True)),
+    ).select_from(sent).join(Customer, (Customer.store_id == store_id)
+                             & (Customer.id == customer_id)).outerjoin(change, true())
+    ledger = SendConsent.__table__
+    return insert(ledger).from_select(
         ["store_id", "message_id", "customer_id", "consent_change_id", "state", "opt_in_level",
-         "source", "consented_at", "judged_at"], chosen).returning(SendConsent.id)).all())
-    if written != len(sent):  # a customer of another store, or none: no consent to send on
-        raise LookupError(f"{len(sent) - written} message(s) for no customer of store {store_id}")
+         "source", "consented_at", "judged_at"], chosen).returning(ledger.c.message_id)
+
+
+# Built once, as every statement a step runs: building it cost more than running it.
+_SENT = func.unnest(bindparam("message_ids", type_=ARRAY(BigInteger)),
+                    bindparam("customer_ids", type_=ARRAY(BigInteger))
+                    ).table_valued("message_id", "customer_id").render_derived()
+_RECORD = entries(_SENT, _SENT.c.message_id, _SENT.c.customer_id)
 
 
 # For the send guard below: whether the message was queued on a subscription its customer (still

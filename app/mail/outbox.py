@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping
 
-from sqlalchemy import (BigInteger, DateTime, Label, Select, String, and_, event, func, literal,
-                        select, update)
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import (BigInteger, Boolean, DateTime, Integer, Label, Select, String, and_,
+                        bindparam, event, func, literal, null, select, update)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.orm import Session
 
 from app import jobs
 from app.audiences import metrics
 from app.core import clock
-from app.core.db import array, db
+from app.core.db import db
 from app.jobs import batch
 from app.mail import compose, consent_ledger
 from app.mail.mime import Mail
@@ -128,37 +128,59 @@ def queue_messages(session: Session, *, store_id: int, template: str, marketing:
     """Write queued messages of one template in one INSERT (a campaign's chunk: keep it to a few
     thousand), each as `queue_message` writes one: their ids in order, None where the (run, step)
     already has one. Enqueue after commit. A flow's or a campaign's marketing email keeps the
-    consent it is queued on (app.mail.consent_ledger, one INSERT more); a test send (no flow)
-    goes on nobody's."""
+    consent it is queued on (app.mail.consent_ledger, in the same statement); a test send (no
+    flow) goes on nobody's."""
     if not outgoing:
         return []
     now = clock.now()
     keys = [f"<{uuid.uuid4().hex}@{transports.message_id_domain}>" for _ in outgoing]
-    # Each column as one array: compiling and parsing every row's parameters took most of a
-    # chunk's time (bench/RESULTS.md).
-    rows = func.unnest(
-        array([message.email for message in outgoing], String),
-        array([message.context for message in outgoing], JSONB),
-        array([message.customer_id for message in outgoing], BigInteger),
-        array([message.run_id for message in outgoing], BigInteger),
-        array(keys, String),
-    ).table_valued("email", "context", "customer_id", "run_id", "message_id").render_derived()
-    written = dict(session.execute(
-        insert(Message).from_select(
-            ["store_id", "email", "template", "marketing", "context", "customer_id", "flow",
-             "run_id", "step", "status", "message_id", "created_at", "updated_at"],
-            select(literal(store_id), rows.c.email, literal(template), literal(marketing),
-                   rows.c.context, rows.c.customer_id, literal(flow, String),
-                   rows.c.run_id, literal(step, String), literal("queued"), rows.c.message_id,
-                   literal(now, DateTime(timezone=True)), literal(now, DateTime(timezone=True))))
+    kept = marketing and flow is not None
+    rows = session.execute(_queue(kept), {
+        "store_id": store_id, "template": template, "marketing": marketing, "flow": flow,
+        "step": step, "now": now, "judged_at": now, "message_ids": keys,
+        "emails": [message.email for message in outgoing],
+        "contexts": [message.context for message in outgoing],
+        "customer_ids": [message.customer_id for message in outgoing],
+        "run_ids": [message.run_id for message in outgoing]}).all()
+    unkept = sum(1 for row in rows if kept and row.customer_id is not None and row.kept is None)
+    if unkept:  # a customer of another store, or none: no consent to send on
+        raise consent_ledger.missing(store_id, unkept)
+    written = {row.message_id: row.id for row in rows}
+    return [written.get(key) for key in keys]
+
+
+@functools.cache
+def _queue(kept: bool) -> Select:
+    """The messages' INSERT (each column one array: compiling and parsing every row's parameters
+    took most of a campaign chunk's time, bench/RESULTS.md), with their consent ledger's when
+    `kept`, in one statement: built once (building it cost more than running it, and a round
+    trip more per message)."""
+    table = Message.__table__
+    rows = func.unnest(*(bindparam(name, type_=ARRAY(kind)) for name, kind in _ARRAYS.items())
+                       ).table_valued(*_ARRAYS).render_derived()
+    written = (insert(table).from_select(
+        ["store_id", "email", "template", "marketing", "context", "customer_id", "flow",
+         "run_id", "step", "status", "message_id", "created_at", "updated_at"],
+        select(bindparam("store_id", type_=Integer), rows.c.emails,
+               bindparam("template", type_=String), bindparam("marketing", type_=Boolean),
+               rows.c.contexts, rows.c.customer_ids, bindparam("flow", type_=String),
+               rows.c.run_ids, bindparam("step", type_=String), literal("queued"),
+               rows.c.message_ids, bindparam("now", type_=DateTime(timezone=True)),
+               bindparam("now", type_=DateTime(timezone=True))))
         .on_conflict_do_nothing(index_elements=["run_id", "step"])
-        .returning(Message.message_id, Message.id)).all())
-    ids = [written.get(key) for key in keys]
-    if marketing and flow is not None:
-        consent_ledger.record(session, store_id, [
-            (message_id, message.customer_id) for message_id, message in zip(ids, outgoing)
-            if message_id is not None and message.customer_id is not None])
-    return ids
+        .returning(table.c.message_id, table.c.id, table.c.customer_id).cte("written"))
+    if not kept:
+        return select(written.c.message_id, written.c.id, written.c.customer_id,
+                      null().label("kept"))
+    ledger = consent_ledger.entries(written, written.c.id, written.c.customer_id).cte("ledger")
+    return select(written.c.message_id, written.c.id, written.c.customer_id,
+                  ledger.c.message_id.label("kept")
+                  ).select_from(written.outerjoin(ledger, ledger.c.message_id == written.c.id))
+
+
+# The columns `queue_messages` binds as one array each, and their items' types.
+_ARRAYS = {"emails": String, "contexts": JSONB, "customer_ids": BigInteger, "run_ids": BigInteger,
+           "message_ids": String}
 
 
 def cancel_run_messages(session: Session, store_id: int, run_id: int, reason: str) -> None:
