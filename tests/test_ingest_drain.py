@@ -132,11 +132,12 @@ def test_a_row_failing_after_its_listeners_ran_leaves_the_rest_of_the_batch_to_t
 
 
 def reads_of_the_store(count: int, webhooks) -> int:
-    """Statements reading the store while one drain ingests `count` checkouts."""
+    """Statements reading the store's row while one drain ingests `count` checkouts (not the
+    claims, which read only its version)."""
     reads = []
 
     def note(_conn, _cursor, statement, *_):
-        if "FROM stores" in statement:
+        if "FROM stores" in statement and "stores.xmin" not in statement:
             reads.append(statement)
 
     for n in range(count):
@@ -256,13 +257,13 @@ def abandoned_checkout(webhooks, n: int, subscribe_first: bool = False) -> None:
 
 
 def reads_of_flow_choices(count: int, webhooks) -> int:
-    """Statements reading flow configs, built flows or segments while one drain ingests `count`
-    checkouts."""
+    """Statements reading flow configs or built flows while one drain ingests `count`
+    checkouts (segments are read for every delivery: tests/test_segments.py)."""
     reads = []
 
     def note(_conn, _cursor, statement, *_):
         if any(f"FROM {table}" in statement
-               for table in ("flow_configs", "flow_documents", "segments")):
+               for table in ("flow_configs", "flow_documents")):
             reads.append(statement)
 
     for n in range(count):
@@ -275,7 +276,7 @@ def reads_of_flow_choices(count: int, webhooks) -> int:
     return len(reads)
 
 
-def test_a_drain_reads_the_store_s_flow_choices_and_segments_once_for_its_batch(shop, webhooks):
+def test_a_drain_reads_the_store_s_flow_choices_once_for_its_batch(shop, webhooks):
     enable(shop.id, "abandoned_checkout")
     one = reads_of_flow_choices(1, webhooks)
 
@@ -354,3 +355,33 @@ def test_a_new_checkout_s_lines_are_written_without_clearing_lines_it_cannot_hav
     assert not any(s.startswith("DELETE FROM checkout_lines") for s in statements)
     with db.session() as session:
         assert session.execute(select(func.count()).select_from(CheckoutLine)).scalar_one() > 0
+
+
+def test_an_uninstall_committed_elsewhere_mid_batch_stops_the_rest_of_the_batch(
+        shop, webhooks, monkeypatch):
+    """Another claimant's drain (or the uninstall's own retry job) commits the store's uninstall
+    while this batch runs: the batch's later deliveries see it, as a read of their own would."""
+    from app.ingest import compliance
+    from app.models import Store
+
+    enable(shop.id, "abandoned_checkout")
+    for n in range(4):
+        abandoned_checkout(webhooks, n)
+    real, seen = pipeline.ingest_row, []
+
+    def ingest_row(session, event):
+        if len(seen) == 1:  # another worker commits the store's uninstall now
+            with db.session() as other:
+                compliance.uninstall(other, shop.id)
+        seen.append(event.id)
+        return real(session, event)
+
+    monkeypatch.setattr(drain, "ingest_row", ingest_row)
+    work("ingest")
+
+    with db.session() as session:
+        assert not session.get(Store, shop.id).installed
+    assert len(seen) == 4  # one batch
+    # Shopper 0's, and shopper 1's: claimed before the uninstall committed, as a delivery under
+    # way would be. Not shoppers 2 and 3's, claimed after it.
+    assert len(runs("abandoned_checkout")) == 2

@@ -2,7 +2,9 @@
 each in a transaction of its own (a drain of a store's deliveries), shares one memo among their
 sessions, so rows that work does not write (a store's flow configs, its built flows, the store
 itself) are read once per batch instead of once per piece. A piece that
-does write one of them (an uninstall writes the store) makes the batch forget what it read.
+does write one of them (an uninstall writes the store) makes the batch forget what it read, and
+so does a write of the store row by any other transaction (app.ingest.drain reads the row's
+version with each delivery's claim).
 
 A session without a memo reads every time, as before: only a batch's owner opts in, and only for
 a batch that ends within moments (a change a merchant saves meanwhile counts from the next batch,

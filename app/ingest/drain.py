@@ -27,13 +27,13 @@ import uuid
 
 from redis.exceptions import RedisError
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 
 from app import jobs
 from app.core import memo
 from app.core.db import db
 from app.ingest.pipeline import ingest, ingest_row
-from app.models import WebhookEvent
+from app.models import Store, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,14 @@ def _take(store_id: int) -> list[int]:
 # mail job's) is synchronous again. The setting rides on the row's claim, not a statement of
 # its own (a round trip per delivery).
 ASYNC_COMMIT = func.set_config("synchronous_commit", "off", True)
-# Built once: it runs for every delivery.
-_FRESH = (select(WebhookEvent, ASYNC_COMMIT).where(WebhookEvent.id == bindparam("id"),
-                                                   WebhookEvent.processed_at.is_(None))
+# The store row's version, read with each claim: PostgreSQL's xmin, the transaction that last
+# wrote the row. A batch forgets what it read of the store once another transaction has written
+# it (an uninstall committed by another claimant, a merchant's settings).
+_STORE_VERSION = (select(literal_column("stores.xmin::text")).select_from(Store)
+                  .where(Store.id == WebhookEvent.store_id).scalar_subquery())
+# Built once: it runs for every delivery. Only the inbox row is locked (the subquery's is not).
+_FRESH = (select(WebhookEvent, _STORE_VERSION, ASYNC_COMMIT)
+          .where(WebhookEvent.id == bindparam("id"), WebhookEvent.processed_at.is_(None))
           .with_for_update(skip_locked=True))
 
 
@@ -118,13 +123,18 @@ def _ingest_batch(event_ids: list[int]) -> None:
     The rows' sessions share a memo (app.core.memo): the store, its flow configs and built flows
     are read once for the batch, not once per delivery."""
     shared: dict = {}
+    store_version = None
     for event_id in event_ids:
         try:
             with db.session() as session:
                 memo.share(session, shared)
-                event = session.execute(_FRESH, {"id": event_id}).scalar_one_or_none()
-                if event is None:  # done by its own job meanwhile, or being done now
+                claimed = session.execute(_FRESH, {"id": event_id}).one_or_none()
+                if claimed is None:  # done by its own job meanwhile, or being done now
                     continue
+                event, version, _ = claimed
+                if version != store_version:  # the store was written since the batch read it
+                    shared.clear()
+                    store_version = version
                 ingest_row(session, event)
                 if event not in session:  # a shop redaction purged the store and its inbox
                     return
