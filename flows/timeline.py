@@ -52,7 +52,8 @@ def write_with_run(session: Session, run: FlowRun) -> None:
     params.update((f"entry_{name}", [getattr(entry, name) for entry in entries])
                   for name in ENTRY_COLUMNS)
     with session.no_autoflush:
-        session.execute(_run_and_entries(tuple(changed)), {**params, "moved_id": run.id})
+        session.execute(_run_and_entries(tuple(changed)),
+                        {**params, "moved_id": run.id, "moved_store": run.store_id})
     for key, value in changed.items():
         set_committed_value(run, key, value)
     for entry in entries:
@@ -61,12 +62,13 @@ def write_with_run(session: Session, run: FlowRun) -> None:
 
 @functools.cache
 def _run_and_entries(changed: tuple[str, ...]) -> Insert:
-    """The run's (`:moved_id`) UPDATE of the columns `changed` (`:run_<column>`) in a WITH, and
+    """The run's (`:moved_id` of `:moved_store`) UPDATE of the columns `changed` (`:run_<column>`) in a WITH, and
     the INSERT of its entries, each column one array (`:entry_<column>`): the same statement for
     any number of entries, built once per set of columns (building it cost more than running
     it). No parameter is named as a column: an UPDATE would set that column from it too."""
     runs = FlowRun.__table__
-    moved = (update(runs).where(runs.c.id == bindparam("moved_id"))
+    moved = (update(runs).where(runs.c.id == bindparam("moved_id"),
+                                runs.c.store_id == bindparam("moved_store"))
              .values({runs.c[key]: bindparam(f"run_{key}", type_=runs.c[key].type)
                       for key in changed})
              .returning(runs.c.id).cte("moved"))
