@@ -16,11 +16,11 @@ from functools import cached_property
 from typing import Any, Mapping
 
 from sqlalchemy import ColumnElement, Label, Select, and_, bindparam, func, select, true
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from app.core import stores
-from app.models import (Checkout, CheckoutLine, Customer, FlowConfig, FlowRun, Order, OrderLine,
-                        ProductView, Store, Suppression)
+from app.models import (Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store,
+                        Suppression)
 from flows import choices
 from flows.port import Port, bound
 
@@ -113,10 +113,10 @@ def _run(locked: bool, in_store: bool) -> Select:
 
 
 @functools.cache
-def _context(in_store: bool, also: tuple[Label, ...] = (), lines: bool = False) -> Select:
+def _context(in_store: bool, also: tuple[Label, ...] = ()) -> Select:
     """The run with its store, flow config, customer, subject and the recipient's suppression,
-    the columns `also`, and with `lines` a checkout's or an order's lines. Built once: building
-    it and its cache key cost more than its round trip to PostgreSQL."""
+    and the columns `also`. Built once: building it and its cache key cost more than its round
+    trip to PostgreSQL."""
     subjects = {kind: model for kind, model in SUBJECT_MODELS.items() if model is not Customer}
     # `recipient` in SQL, for every subject but another customer (its email would be theirs).
     recipient = func.coalesce(func.nullif(Checkout.email, ""), func.nullif(Order.email, ""),
@@ -132,21 +132,16 @@ def _context(in_store: bool, also: tuple[Label, ...] = (), lines: bool = False) 
              .outerjoin(Customer, _owned(Customer)))
     for kind, model in subjects.items():
         query = query.outerjoin(model, _owned(model, kind))
-    if lines:
-        query = query.options(  # each line in its subject's store, as every join says
-            joinedload(Checkout.lines.and_(CheckoutLine.store_id == Checkout.store_id)),
-            joinedload(Order.lines.and_(OrderLine.store_id == Order.store_id)))
     return query.add_columns(*also)
 
 
 def load(session: Session, run_id: int, now: datetime, lock: bool = True,
          store_id: int | None = None, also: tuple[Label, ...] = (),
-         also_params: Mapping[str, Any] | None = None, lines: bool = False) -> RunContext | None:
+         also_params: Mapping[str, Any] | None = None) -> RunContext | None:
     """The run's context (None: no such run, in `store_id` if given), its store, flow config,
     customer, subject and the recipient's suppression read in one query; with `lock`, the run's
     row locked first. The labelled columns `also` (bound by `also_params`) are read in the same
-    query, into `ctx.also` by label (the outbox's send guards read theirs this way); with
-    `lines`, the subject's lines too (for an email that shows them)."""
+    query, into `ctx.also` by label (the outbox's send guards read theirs this way)."""
     in_store = store_id is not None
     params = {"run_id": run_id, "store_id": store_id} if in_store else {"run_id": run_id}
     params = {**(also_params or {}), **params}
@@ -154,9 +149,7 @@ def load(session: Session, run_id: int, now: datetime, lock: bool = True,
     # query would read it from a snapshot taken before waiting for the lock).
     if lock and session.execute(_run(True, in_store), params).scalar_one_or_none() is None:
         return None
-    result = session.execute(_context(in_store, also, lines), params)
-    # Joined lines repeat the row once per line: one row per run.
-    row = (result.unique() if lines else result).first()
+    row = session.execute(_context(in_store, also), params).first()
     if row is None:
         return None
     run, store, config, customer, *found, suppressed = row[:len(row) - len(also)]

@@ -406,17 +406,16 @@ def read_with_run(session: Session, message: Message, reads: tuple[Label, ...],
     message of no run (or of an erased one)."""
     if message.run_id is None:
         return None
-    # With the subject's lines, which the email shows (its compose finds them read).
-    ctx = _run_context(session, message, reads, params, lines=True)
+    ctx = _run_context(session, message, reads, params)
     return None if ctx is None else {**ctx.also, RUN_CONTEXT: ctx}
 
 
 def _run_context(session: Session, message: Message, reads: tuple[Label, ...] = (),
-                 params: Mapping[str, Any] | None = None, lines: bool = False) -> RunContext | None:
+                 params: Mapping[str, Any] | None = None) -> RunContext | None:
     # Read, not locked: the run's own next step or event records the exit; locking it here
     # (message, then run) would invert the engine's order (run, then its messages).
     return context.load(session, message.run_id, clock.now(), lock=False,
-                        store_id=message.store_id, also=reads, also_params=params, lines=lines)
+                        store_id=message.store_id, also=reads, also_params=params)
 
 
 def run_still_wanted(session: Session, message: Message, read: Mapping[str, Any]) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, text
@@ -14,7 +13,7 @@ from app.audiences import metrics
 from app.core import clock
 from app.core.db import db
 from app.mail import outbox
-from app.models import Checkout, CheckoutLine, CustomerMetrics
+from app.models import CustomerMetrics
 from flows import engine
 from tests.flow_helpers import SAMPLE_TIME, enable, messages
 from tests.mail_helpers import statements, status, with_postal_address
@@ -144,18 +143,3 @@ def test_the_send_guards_read_consent_pause_and_the_run_in_one_statement_after_t
     assert len([text for text in seen if text.startswith("SELECT flow_runs.")]) == 1
     assert not any(text.startswith(("SELECT send_consents.", "SELECT mail_pauses."))
                    for text in seen)
-
-
-def test_a_flow_email_reads_its_checkout_s_lines_with_its_run(flow_email, smtp_sink):
-    # Joined to the run's context: every line, in one statement with it.
-    message_id, _ = flow_email
-    with db.session() as session:
-        checkout = session.execute(select(Checkout)).scalar_one()
-        session.add(CheckoutLine(store_id=checkout.store_id, checkout_id=checkout.id,
-                                 title="Second tea", quantity=2, price=Decimal("4.50")))
-    message_id, seen = sent_counting(flow_email)
-
-    assert not any(text.startswith("SELECT checkout_lines.") for text in seen)
-    [email] = smtp_sink.received
-    html = email.get_body(("html",)).get_content()
-    assert "IPod Nano - 8GB" in html and "Second tea" in html
