@@ -131,13 +131,13 @@ def test_a_row_failing_after_its_listeners_ran_leaves_the_rest_of_the_batch_to_t
     assert unprocessed(shop.id) == 1 and queued() == 1
 
 
-def reads_of_the_store(count: int, webhooks) -> int:
-    """Statements reading the store's row while one drain ingests `count` checkouts (not the
-    claims, which read only its version)."""
+def reads_while_draining(count: int, webhooks, *tables: str) -> int:
+    """Statements reading any of `tables` while one drain ingests `count` checkouts (not the
+    claims, which read only the store row's version)."""
     reads = []
 
     def note(_conn, _cursor, statement, *_):
-        if "FROM stores" in statement and "stores.xmin" not in statement:
+        if "stores.xmin" not in statement and any(f"FROM {t}" in statement for t in tables):
             reads.append(statement)
 
     for n in range(count):
@@ -153,7 +153,8 @@ def reads_of_the_store(count: int, webhooks) -> int:
 def test_a_drain_reads_the_store_once_for_its_batch_and_again_after_an_uninstall(
         shop, webhooks):
     enable(shop.id, "abandoned_checkout")
-    assert reads_of_the_store(1, webhooks) == reads_of_the_store(4, webhooks) > 0
+    assert reads_while_draining(1, webhooks, "stores") == reads_while_draining(
+        4, webhooks, "stores") > 0
 
     abandoned_checkout(webhooks, 1)
     assert webhooks.deliver("app/uninstalled", published("shopify/app_uninstalled.json")
@@ -256,31 +257,12 @@ def abandoned_checkout(webhooks, n: int, subscribe_first: bool = False) -> None:
     assert webhooks.deliver("checkouts/update", checkout).status_code == 200
 
 
-def reads_of_flow_choices(count: int, webhooks) -> int:
-    """Statements reading flow configs or built flows while one drain ingests `count`
-    checkouts (segments are read for every delivery: tests/test_segments.py)."""
-    reads = []
-
-    def note(_conn, _cursor, statement, *_):
-        if any(f"FROM {table}" in statement
-               for table in ("flow_configs", "flow_documents")):
-            reads.append(statement)
-
-    for n in range(count):
-        abandoned_checkout(webhooks, 100 * count + n)
-    sa_event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        work("ingest")
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", note)
-    return len(reads)
-
-
 def test_a_drain_reads_the_store_s_flow_choices_once_for_its_batch(shop, webhooks):
     enable(shop.id, "abandoned_checkout")
-    one = reads_of_flow_choices(1, webhooks)
+    # Segments are read for every delivery (tests/test_segments.py).
+    one = reads_while_draining(1, webhooks, "flow_configs", "flow_documents")
 
-    assert one > 0 and reads_of_flow_choices(4, webhooks) == one
+    assert one > 0 and reads_while_draining(4, webhooks, "flow_configs", "flow_documents") == one
     assert len(runs("abandoned_checkout")) == 5
 
 
