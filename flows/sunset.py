@@ -24,8 +24,8 @@ def on_event(session: Session, event: events.DomainEvent) -> None:
     if event.name == events.ORDER_PLACED:
         order = session.execute(select(Order).where(
             Order.store_id == event.store_id, Order.id == event.subject_id)).scalar_one()
-        for customer_id in metrics.owners(session, event.store_id, order.customer_id,
-                                          order.email):
+        for customer_id in metrics.owners(session, event.store_id, [order.customer_id],
+                                          [order.email]):
             lift(session, session.get(Customer, customer_id), order.placed_at, ORDERED)
     elif event.name == events.CONSENT_CHANGED:
         customer = session.get(Customer, event.subject_id)

@@ -73,13 +73,36 @@ def test_each_message_of_a_batch_is_marked_sent_in_the_transaction_that_claims_t
         outbox.deliver(*take_lead("mail"))
 
     assert statuses(ids) == ["sent"] * 3
-    # Claim 1; sent 1 and claim 2; sent 2 and claim 3; sent 3: four transactions, not six.
+    # Claim 1; sent 1 and claim 2; sent 2 and claim 3; sent 3; the three customers' counts:
+    # five transactions, not nine.
     transactions = " ".join(seen).split("COMMIT")[:-1]
-    assert len(transactions) == 4 and seen[-1] == "COMMIT"
+    assert len(transactions) == 5 and seen[-1] == "COMMIT"
     for transaction in transactions[1:3]:
         assert transaction.index("sent_at") < transaction.index("FOR UPDATE OF messages")
     # The email's design is read once for the batch.
     assert len([text for text in seen if " FROM email_designs" in text]) == 1
+
+
+def test_a_batch_s_customers_counts_are_rebuilt_once_after_its_last_send(queued, smtp_sink):
+    ids = queued(3)
+
+    with statements() as seen:
+        outbox.deliver(*take_lead("mail"))
+
+    last_sent = max(n for n, text in enumerate(seen) if "sent_at" in text
+                    and text.startswith("UPDATE messages"))
+    [lock] = [n for n, text in enumerate(seen) if "FOR UPDATE OF customers" in text]
+    [upkeep] = [n for n, text in enumerate(seen) if "recent_sends" in text]
+    assert last_sent < lock < upkeep
+    for message_id in ids:  # every recipient's row counts its send
+        message = status(message_id)
+        assert message.sent_at in recent_sends(message.customer_id)
+
+
+def recent_sends(customer_id: int) -> list[datetime]:
+    with db.session() as session:
+        return session.execute(select(CustomerMetrics.recent_sends).where(
+            CustomerMetrics.customer_id == customer_id)).scalar_one()
 
 
 def test_a_claim_that_fails_after_a_send_still_marks_the_one_sent_before_it(
@@ -98,10 +121,8 @@ def test_a_claim_that_fails_after_a_send_still_marks_the_one_sent_before_it(
     assert statuses(ids) == ["sent", "queued", "queued"]
     assert mail_jobs() == [f"mail-{m}" for m in ids[1:]]
     assert broker.connection.smembers(FAILING) == {f"app.mail.outbox.deliver:{ids[1]}".encode()}
-    first = status(ids[0])
-    with db.session() as session:  # its counts too, as if written before the claim began
-        assert first.sent_at in session.execute(select(CustomerMetrics.recent_sends).where(
-            CustomerMetrics.customer_id == first.customer_id)).scalar_one()
+    first = status(ids[0])  # its counts too
+    assert first.sent_at in recent_sends(first.customer_id)
 
 
 def test_only_deliveries_as_of_the_same_instant_and_not_failing_are_taken(queued, smtp_sink):

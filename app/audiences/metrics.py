@@ -8,7 +8,9 @@ is not taken off (the model keeps no refund amounts).
 """
 from __future__ import annotations
 
-from sqlalchemy import Update, func, or_, select, text
+from typing import Iterable
+
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.audiences.catalogue import ENGAGEMENT_WINDOW
@@ -150,42 +152,28 @@ def recompute_store(session: Session, store_id: int) -> int:
     return rows
 
 
-def _locked(session: Session, store_id: int, match, *joined, upkeep: bool = False,
-            along: Update | None = None) -> list[int]:
+def _locked(session: Session, store_id: int, match, *joined, upkeep: bool = False) -> list[int]:
     """The ids of the store's customers `match` holds for, locked: a concurrent upkeep for them
     waits for this transaction to commit, so its statement starts from a snapshot with this
     order or message in it, instead of overwriting the row with a count that misses it. Locked
     in id order, as every upkeep takes them. For an `upkeep`, the recompute's generic plan is
-    turned on with them (GENERIC_PLAN). `along`: the caller's UPDATE of one row, made in the
-    same statement before the lock (one round trip fewer); none locked if it updates nothing."""
+    turned on with them (GENERIC_PLAN)."""
     query = select(Customer.id).add_columns(GENERIC_PLAN) if upkeep else select(Customer.id)
     for table, on in joined:
         query = query.join(table, on)
-    query = (query.where(Customer.store_id == store_id, match)
-             .order_by(Customer.id).with_for_update(of=Customer))
-    if along is None:
-        return list(session.execute(query).scalars())
-    # The lock as a CTE read by the UPDATE's RETURNING: PostgreSQL runs it after the row is
-    # updated, so the row and then the customers are locked, in the order every writer of a
-    # message takes them.
-    locked = query.cte("owners")
-    ids = session.execute(along.returning(
-        select(func.array_agg(locked.c.id)).scalar_subquery())).scalar()
-    return ids or []
+    return list(session.execute(query.where(Customer.store_id == store_id, match)
+                                .order_by(Customer.id).with_for_update(of=Customer)).scalars())
 
 
-def owners(session: Session, store_id: int, customer_id: int | None,
-           email: str | None, upkeep: bool = False, along: Update | None = None) -> list[int]:
-    """The customers a message belongs to (its linked row and its address's), locked; `along`
-    as `_locked` takes it."""
-    match = [Customer.id == customer_id] if customer_id is not None else []
-    if email:
-        match.append(Customer.email == email)
-    if match:
-        return _locked(session, store_id, or_(*match), upkeep=upkeep, along=along)
-    if along is not None:
-        session.execute(along)
-    return []
+def owners(session: Session, store_id: int, customer_ids: Iterable[int | None],
+           emails: Iterable[str | None], upkeep: bool = False) -> list[int]:
+    """The customers messages or an order belong to (their linked rows and their addresses'),
+    locked."""
+    ids = sorted({customer_id for customer_id in customer_ids if customer_id is not None})
+    addresses = sorted({email for email in emails if email})
+    match = ([Customer.id.in_(ids)] if ids else []) + (
+        [Customer.email.in_(addresses)] if addresses else [])
+    return _locked(session, store_id, or_(*match), upkeep=upkeep) if match else []
 
 
 def order_owners(session: Session, store_id: int, order_id: int,
@@ -203,13 +191,17 @@ def order_stored(session: Session, store_id: int, order_id: int) -> None:
     recompute(session, store_id, order_owners(session, store_id, order_id, upkeep=True))
 
 
-def message_recorded(session: Session, message: Message, along: Update | None = None) -> None:
-    """Upkeep after a message was sent, opened or clicked; `along`: the caller's UPDATE of the
-    message (it marks it sent), made in the statement that locks its customers."""
+def message_recorded(session: Session, message: Message) -> None:
+    """Upkeep after a message was opened or clicked."""
     session.flush()  # the open or click just added is part of what the statement reads
-    recompute(session, message.store_id,
-              owners(session, message.store_id, message.customer_id, message.email,
-                     upkeep=True, along=along))
+    mail_recorded(session, message.store_id, [message.customer_id], [message.email])
+
+
+def mail_recorded(session: Session, store_id: int, customer_ids: Iterable[int | None],
+                  emails: Iterable[str | None]) -> None:
+    """Upkeep after messages of one store were sent, opened or clicked: the rows of the
+    customers they belong to (linked, or by address), rebuilt in one statement."""
+    recompute(session, store_id, owners(session, store_id, customer_ids, emails, upkeep=True))
 
 
 def recompute_all() -> int:

@@ -234,18 +234,36 @@ def deliver(message_id: int, at: str | None = None) -> str:
 
 @dataclass
 class _JobState:
-    """What one mail job's deliveries share: the designs read, and the `sent` write owed for the
+    """What one mail job's deliveries share: the designs read; the `sent` write owed for the
     message it sent last, made in the transaction that claims the next one (one transaction per
-    message instead of two). Owed, that message is `sending`, and the next is still `queued`
-    until that transaction commits: a worker killed in between leaves one row `sending`."""
+    message instead of two); and the customers whose counts its sends changed, rebuilt once as
+    the job ends. Owed, that message is `sending`, and the next is still `queued` until that
+    transaction commits: a worker killed in between leaves one row `sending`."""
     designs: dict = field(default_factory=dict)
     owed: tuple[Message, datetime] | None = None
+    # By store: the customer ids and addresses of the messages marked sent.
+    recipients: dict[int, tuple[set, set]] = field(default_factory=dict)
+
+    def sent(self, message: Message) -> None:
+        """Note a message whose `sent` has committed, for the counts' upkeep."""
+        ids, emails = self.recipients.setdefault(message.store_id, (set(), set()))
+        ids.add(message.customer_id)
+        emails.add(message.email)
 
     def settle(self) -> None:
-        """Write the owed `sent` in a transaction of its own (the job ends, or a claim failed)."""
+        """Write the owed `sent` in a transaction of its own (the job ends, or a claim failed),
+        then its recipients' counts: one statement for the job's sends instead of two per email.
+        The counts (the segments' emails in 30 days) lag the sends by one job; a worker killed
+        before them leaves them to the next upkeep of those customers or the daily recompute."""
         owed, self.owed = self.owed, None
         if owed is not None:
-            _record_sent(*owed)
+            with db.session() as session:
+                session.execute(_status(owed[0].id, "sent", sent_at=owed[1]))
+            self.sent(owed[0])
+        recipients, self.recipients = self.recipients, {}
+        for store_id, (customer_ids, emails) in recipients.items():
+            with db.session() as session:
+                metrics.mail_recorded(session, store_id, customer_ids, emails)
 
 
 def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) -> str:
@@ -303,12 +321,14 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
     try:
         with db.session() as session:
             if owed is not None:
-                _write_sent(session, *owed)
+                session.execute(_status(owed[0].id, "sent", sent_at=owed[1]))
             claimed = _claim(session, message_id, context, state.designs)
     except Exception:
         state.owed = owed
         state.settle()  # as it would have been written before this claim began
         raise
+    if owed is not None:
+        state.sent(owed[0])
     if isinstance(claimed, str):
         return claimed
     message, mime = claimed
@@ -367,25 +387,6 @@ def _hold_loaded_rows(session: Session) -> None:
     checkout the send guards have just read and let go."""
     held: list = []
     event.listen(session, "loaded_as_persistent", lambda _session, row: held.append(row))
-
-
-def _write_sent(session: Session, message: Message, sent_at: datetime) -> None:
-    """The one write after a send: the row marked sent and its customers' counts, together (the
-    row marked in the statement that locks its customers)."""
-    metrics.message_recorded(session, message, along=_status(message.id, "sent", sent_at=sent_at))
-
-
-def _record_sent(message: Message, sent_at: datetime) -> None:
-    """`_write_sent` in a transaction of its own; the row marked sent whatever the counts'
-    upkeep met."""
-    try:
-        with db.session() as session:
-            _write_sent(session, message, sent_at)
-    except Exception:
-        # The message has left, whatever the counts' upkeep met: its row must say so.
-        with db.session() as session:
-            session.execute(_status(message.id, "sent", sent_at=sent_at))
-        raise
 
 
 def suppress(store_id: int, email: str, reason: str) -> None:
