@@ -329,9 +329,7 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
     owed, state.owed = state.owed, None
     try:
         with db.session() as session:
-            if owed is not None:
-                _mark_sent(session, *owed)
-            claimed = _claim(session, message_id, context, state.designs)
+            claimed = _claim(session, message_id, context, state.designs, owed)
     except Exception:
         state.owed = owed
         state.settle()  # as it would have been written before this claim began
@@ -361,22 +359,18 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
     return "sent"
 
 
-def _claim(session: Session, message_id: int, context: dict,
-           designs: dict) -> str | tuple[Message, Mail]:
+def _claim(session: Session, message_id: int, context: dict, designs: dict,
+           owed: tuple[Message, datetime] | None = None) -> str | tuple[Message, Mail]:
     """Lock the row, check that it may still go, build it (with the `designs` its job has read)
     and mark it `sending` (committed before the send, so a worker killed mid-send never sends it
-    again). Returns the message and its MIME, or the status it keeps when it does not go."""
+    again). The `owed` `sent` of the message sent before it is written in the same statement as
+    the lock. Returns the message and its MIME, or the status it keeps when it does not go."""
     _hold_loaded_rows(session)
-    # The store and the address's suppression come with the row (read, not locked): one round
-    # trip. They are as of before any wait for the lock; but whoever holds a queued message's
-    # lock (another delivery, a cancel, an uninstall, an erasure) changes its status, which the
-    # lock's re-read sees, so the message then does not go at all.
+    params = {"claim_id": message_id}
+    if owed is not None:
+        params.update(row_id=owed[0].id, sent_time=owed[1], now=clock.now())
     message, store, suppression = session.execute(
-        select(Message, Store, Suppression).join(Store, Store.id == Message.store_id)
-        .outerjoin(Suppression, and_(Suppression.store_id == Message.store_id,
-                                     Suppression.email == Message.email))
-        .where(Message.id == message_id).with_for_update(of=Message)
-    ).one_or_none() or (None, None, None)
+        _claiming(owed is not None), params).one_or_none() or (None, None, None)
     if message is None or message.status != "queued":
         return message.status if message else "missing"
     context["store_id"] = store.id
@@ -389,6 +383,21 @@ def _claim(session: Session, message_id: int, context: dict,
     session.execute(_SENDING, {"row_id": message.id, "new_subject": mime["Subject"],
                                "now": clock.now()})
     return message, mime
+
+
+@functools.cache
+def _claiming(after_sent: bool) -> Select:
+    """The row locked, with its store and its address's suppression (read, not locked): one
+    round trip. They are as of before any wait for the lock; but whoever holds a queued
+    message's lock (another delivery, a cancel, an uninstall, an erasure) changes its status,
+    which the lock's re-read sees, so the message then does not go at all. `after_sent`: the
+    message sent before it marked `sent` first (_SENT's parameters), in the same statement."""
+    claim = (select(Message, Store, Suppression).join(Store, Store.id == Message.store_id)
+             .outerjoin(Suppression, and_(Suppression.store_id == Message.store_id,
+                                          Suppression.email == Message.email))
+             .where(Message.id == bindparam("claim_id")).with_for_update(of=Message))
+    # PostgreSQL runs a data-modifying WITH to completion whether or not the query reads it.
+    return claim.add_cte(_SENT.cte("sent")) if after_sent else claim
 
 
 def _hold_loaded_rows(session: Session) -> None:
