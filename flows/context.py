@@ -113,10 +113,10 @@ def _run(locked: bool, in_store: bool) -> Select:
 
 
 @functools.cache
-def _context(in_store: bool, also: tuple[Label, ...] = ()) -> Select:
-    """The run with its store, flow config, customer, subject and the recipient's suppression,
-    and the columns `also`. Built once: building it and its cache key cost more than its round
-    trip to PostgreSQL."""
+def _context(in_store: bool, also: tuple[Label, ...] = (), with_store: bool = True) -> Select:
+    """The run with its store (if `with_store`), flow config, customer, subject and the
+    recipient's suppression, and the columns `also`. Built once: building it and its cache key
+    cost more than its round trip to PostgreSQL."""
     subjects = {kind: model for kind, model in SUBJECT_MODELS.items() if model is not Customer}
     # `recipient` in SQL, for every subject but another customer (its email would be theirs).
     recipient = func.coalesce(func.nullif(Checkout.email, ""), func.nullif(Order.email, ""),
@@ -124,9 +124,10 @@ def _context(in_store: bool, also: tuple[Label, ...] = ()) -> Select:
     suppression = select(Suppression.reason).where(
         Suppression.store_id == FlowRun.store_id, Suppression.email == recipient,
     ).limit(1).scalar_subquery()
-    query = (_run(False, in_store)
-             .add_columns(Store, FlowConfig, Customer, *subjects.values(), suppression)
-             .join(Store, Store.id == FlowRun.store_id)
+    query = _run(False, in_store)
+    if with_store:
+        query = query.add_columns(Store).join(Store, Store.id == FlowRun.store_id)
+    query = (query.add_columns(FlowConfig, Customer, *subjects.values(), suppression)
              .outerjoin(FlowConfig, and_(FlowConfig.store_id == FlowRun.store_id,
                                          FlowConfig.flow == FlowRun.flow))
              .outerjoin(Customer, _owned(Customer)))
@@ -137,22 +138,29 @@ def _context(in_store: bool, also: tuple[Label, ...] = ()) -> Select:
 
 def load(session: Session, run_id: int, now: datetime, lock: bool = True,
          store_id: int | None = None, also: tuple[Label, ...] = (),
-         also_params: Mapping[str, Any] | None = None) -> RunContext | None:
+         also_params: Mapping[str, Any] | None = None,
+         store: Store | None = None) -> RunContext | None:
     """The run's context (None: no such run, in `store_id` if given), its store, flow config,
     customer, subject and the recipient's suppression read in one query; with `lock`, the run's
     row locked first. The labelled columns `also` (bound by `also_params`) are read in the same
-    query, into `ctx.also` by label (the outbox's send guards read theirs this way)."""
+    query, into `ctx.also` by label (the outbox's send guards read theirs this way). A caller
+    holding the run's `store` (`store_id`'s) passes it, and the query does not read it again."""
     in_store = store_id is not None
+    if store is not None and store.id != store_id:
+        raise ValueError("the store given is not the run's store_id")
     params = {"run_id": run_id, "store_id": store_id} if in_store else {"run_id": run_id}
     params = {**(also_params or {}), **params}
     # Locked before the rest is read, so the rest is as the lock's last holder left it (one
     # query would read it from a snapshot taken before waiting for the lock).
     if lock and session.execute(_run(True, in_store), params).scalar_one_or_none() is None:
         return None
-    row = session.execute(_context(in_store, also), params).first()
+    row = session.execute(_context(in_store, also, store is None), params).first()
     if row is None:
         return None
-    run, store, config, customer, *found, suppressed = row[:len(row) - len(also)]
+    if store is None:
+        run, store, config, customer, *found, suppressed = row[:len(row) - len(also)]
+    else:
+        run, config, customer, *found, suppressed = row[:len(row) - len(also)]
     ctx = RunContext(session, store, run, now,
                      also={column.key: row._mapping[column.key] for column in also})
     # What the query read stands in for the cached properties' own reads.

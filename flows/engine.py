@@ -414,8 +414,10 @@ def _run_context(session: Session, message: Message, reads: tuple[Label, ...] = 
                  params: Mapping[str, Any] | None = None) -> RunContext | None:
     # Read, not locked: the run's own next step or event records the exit; locking it here
     # (message, then run) would invert the engine's order (run, then its messages).
+    # The store is the one the outbox's claim read (the session's, no query).
     return context.load(session, message.run_id, clock.now(), lock=False,
-                        store_id=message.store_id, also=reads, also_params=params)
+                        store_id=message.store_id, also=reads, also_params=params,
+                        store=session.get(Store, message.store_id))
 
 
 def run_still_wanted(session: Session, message: Message, read: Mapping[str, Any]) -> str | None:

@@ -134,3 +134,12 @@ def test_the_send_guards_read_consent_pause_and_the_run_in_one_statement_after_t
     assert len([text for text in seen if text.startswith("SELECT flow_runs.")]) == 1
     assert not any(text.startswith(("SELECT send_consents.", "SELECT mail_pauses."))
                    for text in seen)
+
+
+def test_a_flow_email_reads_its_store_once(flow_email, smtp_sink):
+    # The claim reads the store with the row; the run's context takes it from the session.
+    message_id, seen = sent_counting(flow_email)
+
+    reads = [text for text in seen if text.startswith("SELECT")
+             and re.search(r"\bstores\.installed_at\b", text.partition(" FROM ")[0])]
+    assert len(reads) == 1 and reads[0].endswith("FOR UPDATE OF messages")
