@@ -25,7 +25,7 @@ from app.core.db import db
 from app.ingest import identity
 from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
                         Segment, Store)
-from flows import built, catalog, choices, context, library, port
+from flows import built, catalog, choices, context, library, port, rules
 from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
@@ -374,7 +374,7 @@ def _advance_locked(run_id: int, instant: datetime,
     """Walk the run under its row lock, with the platform's answer to its code request if
     there is one: (the run's status, the code request it now waits on)."""
     with db.session() as session:
-        ctx = context.load(session, run_id, instant)
+        ctx = context.load(session, run_id, instant, also=rules.CONTEXT_READS)
         run = ctx.run if ctx else None
         if run is None or run.status != "active" or run.due_at is None or run.due_at > instant:
             return (run.status if run else "missing"), None
@@ -416,7 +416,8 @@ def _run_context(session: Session, message: Message, reads: tuple[Label, ...] = 
     # (message, then run) would invert the engine's order (run, then its messages).
     # The store is the one the outbox's claim read (the session's, no query).
     return context.load(session, message.run_id, clock.now(), lock=False,
-                        store_id=message.store_id, also=reads, also_params=params,
+                        store_id=message.store_id, also=reads + rules.CONTEXT_READS,
+                        also_params=params,
                         store=session.get(Store, message.store_id))
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, inspect, or_, select
+from sqlalchemy import (ColumnElement, Label, Select, and_, bindparam, exists, func, inspect,
+                        or_, select)
+from sqlalchemy.orm import aliased
 
 from app.ingest import consent, orders
-from app.models import Checkout, CheckoutLine, FlowRun, Order, Product, ProductView
+from app.models import Checkout, CheckoutLine, Customer, FlowRun, Order, Product, ProductView
 from flows.context import RunContext
 from flows.steps import rungs
 
@@ -31,7 +33,10 @@ def _by_customer(ctx: RunContext) -> ColumnElement[bool]:
 
 def ordered_since_trigger(ctx: RunContext) -> str | None:
     """An order placed since the trigger, or one that completed this very checkout (asked in
-    one query: the send guard runs this before every flow email, and every step)."""
+    one query: the send guard runs this before every flow email, and every step; read with the
+    run's context where the engine loaded it with CONTEXT_READS)."""
+    if ctx.horizon is None and ORDERED_SINCE_TRIGGER in ctx.also:
+        return "ordered" if ctx.also[ORDERED_SINCE_TRIGGER] else None
     customer, run = ctx.customer, ctx.run
     checkout = ctx.subject if run.subject == "checkout" else None
     shape = "order" if run.subject == "order" else "checkout" if checkout is not None else ""
@@ -61,6 +66,27 @@ def _ordered_since(by_email: bool, subject: str, by_horizon: bool) -> Select:
     if by_horizon:
         query = query.where(Order.placed_at <= bindparam("horizon"))
     return query.limit(1)
+
+
+ORDERED_SINCE_TRIGGER = "ordered_since_trigger"
+
+
+def _ordered_since_in_context() -> Label:
+    """`_ordered_since` as a column of the run's context read (flows.context), over its joined
+    run, customer and checkout (the run's subject, else NULL): the same question, without a
+    statement of its own. Its orders are its own, not the context's subject order."""
+    order = aliased(Order)
+    mine = or_(order.customer_id == FlowRun.customer_id, order.email == Customer.email)
+    since = and_(mine, order.placed_at >= FlowRun.triggered_at,
+                 or_(FlowRun.subject != "order", order.id != FlowRun.subject_id))
+    return (exists().where(order.store_id == FlowRun.store_id,
+                           or_(since, order.checkout_token == Checkout.token))
+            .correlate_except(order).label(ORDERED_SINCE_TRIGGER))
+
+
+# What the exit rules can have read with the run's context (flows.engine passes it to
+# flows.context.load): one statement fewer for every step and flow email.
+CONTEXT_READS = (_ordered_since_in_context(),)
 
 
 def checkout_completed(ctx: RunContext) -> str | None:
