@@ -7,6 +7,7 @@ message was queued.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import uuid
@@ -29,7 +30,7 @@ from app.mail import compose, consent_ledger
 from app.mail.mime import Mail
 from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
-from app.models import Message, Store, Suppression
+from app.models import Customer, Message, Store, Suppression
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ _readers: list[Reader] = []
 STALE_SENDING = timedelta(minutes=10)
 # Messages one mail job sends: its own, then more whose jobs wait behind it (app.jobs.batch), on
 # the same SMTP connection, without RQ's dozen Redis round trips for each and with one upkeep of
-# their customers' counts. 25 rather than 10: 10-20 % more emails a second (bench/RESULTS.md),
-# and a batch still takes well under a second of RQ's 3-minute job timeout (a timeout puts the
-# rest back as their own jobs).
+# their customers' counts. 25 rather than 10: 10-20 % more emails a second (bench/RESULTS.md);
+# a batch takes about half a second into a local SMTP server, and RQ's 3-minute job timeout,
+# should a slow provider reach it, puts the rest back as jobs of their own.
 BATCH = 25
 
 
@@ -262,20 +263,45 @@ class _JobState:
         ids.add(message.customer_id)
         emails.add(message.email)
 
+    def uncounted_for(self, message: Message, customer_email: str | None,
+                      owed: tuple[Message, datetime] | None) -> tuple[set, set] | None:
+        """The customer ids and addresses of this job's sends in `message`'s store (`owed`'s
+        too) when one of them is missing from the counts `message`'s customer has (their row
+        counts the mail linked to them or sent to `customer_email`, their address); else None.
+        A send guard may read those counts (a flow's exit rule on customer.emails_30d)."""
+        ids, emails = (set(found) for found in self.recipients.get(message.store_id,
+                                                                    (set(), set())))
+        if owed is not None and owed[0].store_id == message.store_id:
+            ids.add(owed[0].customer_id)
+            emails.add(owed[0].email)
+        if message.customer_id in ids - {None} or (customer_email and customer_email in emails):
+            return ids, emails
+        return None
+
     def settle(self) -> None:
         """Write the owed `sent` in a transaction of its own (the job ends, or a claim failed),
-        then its recipients' counts: one statement for the job's sends instead of two per email.
-        The counts (the segments' emails in 30 days) lag the sends by one job; a worker killed
-        before them leaves them to the next upkeep of those customers or the daily recompute."""
+        then its recipients' counts: one statement a store for the job's sends instead of two
+        an email. Each store's counts are tried; the first failure is raised after them. A
+        worker killed before them leaves them to the next upkeep of those customers (an order,
+        an open, a click, a later send) or the daily recompute."""
         owed, self.owed = self.owed, None
         if owed is not None:
             with db.session() as session:
                 _mark_sent(session, *owed)
             self.sent(owed[0])
         recipients, self.recipients = self.recipients, {}
+        failure = None
         for store_id, (customer_ids, emails) in recipients.items():
-            with db.session() as session:
-                metrics.mail_recorded(session, store_id, customer_ids, emails)
+            try:
+                with db.session() as session:
+                    metrics.mail_recorded(session, store_id, customer_ids, emails)
+            except Exception as error:
+                # The error's class only: its message can carry personal data.
+                log.warning("customer counts' upkeep failed (%s)", type(error).__name__,
+                            extra={"store_id": store_id})
+                failure = failure or error
+        if failure is not None:
+            raise failure
 
 
 def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) -> str:
@@ -306,8 +332,12 @@ def _mail_job(at: str | None) -> Iterator[_JobState]:
     with clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext():
         try:
             yield state
-        finally:
-            state.settle()
+        except BaseException:
+            # The job's own error is the one its failure records: one of the upkeep's is logged.
+            with contextlib.suppress(Exception):
+                state.settle()
+            raise
+        state.settle()
 
 
 def _deliver_taken(lane: tuple[Callable, tuple], at: str | None, state: _JobState) -> None:
@@ -332,7 +362,7 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
     owed, state.owed = state.owed, None
     try:
         with db.session() as session:
-            claimed = _claim(session, message_id, context, state.designs, owed)
+            claimed = _claim(session, message_id, context, state, owed)
     except Exception:
         state.owed = owed
         state.settle()  # as it would have been written before this claim began
@@ -362,9 +392,9 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
     return "sent"
 
 
-def _claim(session: Session, message_id: int, context: dict, designs: dict,
+def _claim(session: Session, message_id: int, context: dict, state: _JobState,
            owed: tuple[Message, datetime] | None = None) -> str | tuple[Message, Mail]:
-    """Lock the row, check that it may still go, build it (with the `designs` its job has read)
+    """Lock the row, check that it may still go, build it (with the designs its job has read)
     and mark it `sending` (committed before the send, so a worker killed mid-send never sends it
     again). The `owed` `sent` of the message sent before it is written in the same statement as
     the lock. Returns the message and its MIME, or the status it keeps when it does not go."""
@@ -372,17 +402,20 @@ def _claim(session: Session, message_id: int, context: dict, designs: dict,
     params = {"claim_id": message_id}
     if owed is not None:
         params.update(row_id=owed[0].id, sent_time=owed[1], now=clock.now())
-    message, store, suppression = session.execute(
-        _claiming(owed is not None), params).one_or_none() or (None, None, None)
+    message, store, suppression, customer_email = session.execute(
+        _claiming(owed is not None), params).one_or_none() or (None, None, None, None)
     if message is None or message.status != "queued":
         return message.status if message else "missing"
     context["store_id"] = store.id
+    uncounted = state.uncounted_for(message, customer_email, owed)
+    if uncounted is not None:  # counted before the guards read them (and again as the job ends)
+        metrics.mail_recorded(session, message.store_id, *uncounted)
     reason = _blocked(session, message, store, suppression)
     if reason:
         message.status, message.reason = "cancelled", reason
         log.info("message cancelled: %s", reason, extra=context)
         return "cancelled"
-    mime = compose.build(session, store, message, designs)
+    mime = compose.build(session, store, message, state.designs)
     session.execute(_SENDING, {"row_id": message.id, "new_subject": mime["Subject"],
                                "now": clock.now()})
     return message, mime
@@ -395,12 +428,20 @@ def _claiming(after_sent: bool) -> Select:
     message's lock (another delivery, a cancel, an uninstall, an erasure) changes its status,
     which the lock's re-read sees, so the message then does not go at all. `after_sent`: the
     message sent before it marked `sent` first (_SENT's parameters), in the same statement."""
-    claim = (select(Message, Store, Suppression).join(Store, Store.id == Message.store_id)
+    claim = (select(Message, Store, Suppression, Customer.email)
+             .join(Store, Store.id == Message.store_id)
              .outerjoin(Suppression, and_(Suppression.store_id == Message.store_id,
                                           Suppression.email == Message.email))
+             .outerjoin(Customer, and_(Customer.store_id == Message.store_id,
+                                       Customer.id == Message.customer_id))
              .where(Message.id == bindparam("claim_id")).with_for_update(of=Message))
-    # PostgreSQL runs a data-modifying WITH to completion whether or not the query reads it.
-    return claim.add_cte(_SENT.cte("sent")) if after_sent else claim
+    if not after_sent:
+        return claim
+    # Read by a condition that holds whatever it returns, so that PostgreSQL runs the UPDATE
+    # before it locks the claimed row (a WITH nobody reads runs after it): the row sent first,
+    # then the next, the order the two statements took before they were one.
+    sent = _SENT.returning(Message.id).cte("sent")
+    return claim.where(select(func.count()).select_from(sent).scalar_subquery() <= 1)
 
 
 def _hold_loaded_rows(session: Session) -> None:
