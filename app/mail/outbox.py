@@ -7,7 +7,6 @@ message was queued.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import uuid
@@ -333,9 +332,12 @@ def _mail_job(at: str | None) -> Iterator[_JobState]:
         try:
             yield state
         except BaseException:
-            # The job's own error is the one its failure records: one of the upkeep's is logged.
-            with contextlib.suppress(Exception):
+            # The job's own error is the one its failure records; one settling met is logged.
+            try:
                 state.settle()
+            except Exception as error:  # its class only: a message can carry personal data
+                log.warning("mail job could not settle after its error (%s)",
+                            type(error).__name__)
             raise
         state.settle()
 
