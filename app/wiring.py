@@ -13,7 +13,7 @@ from app.audiences import membership
 from app.campaigns import sending as campaign_sending
 from app.core import events, signing_secrets
 from app.jobs import batch, policies as job_policies
-from app.mail import consent_ledger, outbox, preferences, sendable
+from app.mail import consent_ledger, guards, outbox, preferences, sendable
 from app.reports import attribution
 from app.sync import discounts, writeback
 from flows import engine, port, sunset
@@ -53,7 +53,7 @@ def wire() -> None:
     engine.listen()
     events.listen(*membership.CHANGES)(membership.on_event)
     for guard, reads in SEND_GUARDS:
-        outbox.register_send_guard(guard, reads)
+        guards.register_send_guard(guard, reads)
     # A flow's message: its run's context, for engine.run_still_wanted, read with the guards'.
-    outbox.register_send_reader(engine.read_with_run)
+    guards.register_send_reader(engine.read_with_run)
     outbox.register_lane(campaign_sending.lane)

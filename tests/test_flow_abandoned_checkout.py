@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.core import stores
 from app.core.db import db
-from app.mail import outbox
+from app.mail import guards
 from app.models import Checkout, TimelineEntry
 from flows import engine, rules
 from tests.flow_helpers import (CHECKOUT_CUSTOMER, HOUR, MINUTE, SAMPLE_TIME, at, checkout_sample,
@@ -175,7 +175,7 @@ def test_an_order_stored_after_the_send_was_queued_still_stops_it(shop, webhooks
     # The send guard re-checks the run whether its context came with the guards' reads (as
     # app.wiring has it) or not (read by the guard itself).
     if not read_with_the_guards:
-        monkeypatch.setattr(outbox, "_readers", [])
+        monkeypatch.setattr(guards, "_readers", [])
     enable(shop.id, "abandoned_checkout")
     abandon(shop, webhooks, run_jobs)
     with at(SAMPLE_TIME + HOUR):

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from app.core import clock, stores
 from app.core.db import db
-from app.mail import outbox
+from app.mail import guards, outbox
 from app.mail.transport import SMTPTransport, TransientFailure, transports
 from app.models import Checkout, Message, Suppression
 from tests.helpers import published, wait_for, waiting_for_a_lock
@@ -82,7 +82,7 @@ def test_a_permanent_refusal_fails_and_suppresses_the_address(shop, webhooks, ru
 
 
 def test_a_registered_guard_cancels_at_send_time(shop, webhooks, run_jobs, smtp_sink, monkeypatch):
-    monkeypatch.setattr(outbox, "_guards", [lambda session, message, read: "customer ordered"])
+    monkeypatch.setattr(guards, "_guards", [lambda session, message, read: "customer ordered"])
     message_id = checkout_message(shop, webhooks, run_jobs)
 
     assert outbox.deliver(message_id) == "cancelled"
@@ -184,7 +184,7 @@ def test_two_jobs_delivering_one_message_at_once_send_it_once(shop, webhooks, ru
         # waiting for the row's lock.
         checked.append(message.id)
         wait_for(lambda: len(checked) == 2 or waiting_for_a_lock() > 0)
-    monkeypatch.setattr(outbox, "_guards", [hold])
+    monkeypatch.setattr(guards, "_guards", [hold])
 
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(outbox.deliver, [message_id, message_id]))
@@ -275,9 +275,9 @@ def test_the_sweep_takes_over_mail_whose_worker_stopped_beating_after_the_grace_
 def test_a_registered_send_guard_cancels_mail_at_send_time_with_its_reason(
         shop, webhooks, run_jobs, smtp_sink, monkeypatch):
     """The flows register their exit rules this way; a reason means the mail never leaves."""
-    monkeypatch.setattr(outbox, "_guards", list(outbox._guards))
+    monkeypatch.setattr(guards, "_guards", list(guards._guards))
     held, sent = (checkout_message(shop, webhooks, run_jobs, run_id=run_id) for run_id in (1, 2))
-    outbox.register_send_guard(lambda session, message, read: "customer ordered"
+    guards.register_send_guard(lambda session, message, read: "customer ordered"
                                if message.id == held else None)
 
     assert (outbox.deliver(held), outbox.deliver(sent)) == ("cancelled", "sent")

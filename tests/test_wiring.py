@@ -9,7 +9,7 @@ import sys
 
 from app import wiring
 from app.core import events
-from app.mail import outbox
+from app.mail import guards
 
 # What `storeflow worker` (the Procfile's worker) imports before it takes a job: the CLI, the
 # worker, and bootstrap; nothing of the flows by hand.
@@ -19,13 +19,13 @@ from app.cli import cli
 from app.jobs.worker import worker
 from app import bootstrap
 from app.core import events
-from app.mail import outbox
+from app.mail import guards
 from flows import port
 
 bootstrap()
 name = lambda f: f"{f.__module__}.{f.__name__}"
-print(json.dumps({"guards": [name(g) for g in outbox._guards],
-                  "readers": [name(r) for r in outbox._readers],
+print(json.dumps({"guards": [name(g) for g in guards._guards],
+                  "readers": [name(r) for r in guards._readers],
                   "order_placed": [name(f) for f in events._listeners[events.ORDER_PLACED]],
                   "port": type(port.bound()).__name__}))
 """
@@ -50,6 +50,7 @@ def test_a_fresh_worker_process_has_every_send_guard_and_listener(cli_env):
 
 
 def test_wiring_twice_registers_nothing_twice(app):
-    guards, listeners = list(outbox._guards), list(events._listeners[events.ORDER_PLACED])
+    registered = list(guards._guards)
+    listeners = list(events._listeners[events.ORDER_PLACED])
     wiring.wire()
-    assert outbox._guards == guards and events._listeners[events.ORDER_PLACED] == listeners
+    assert guards._guards == registered and events._listeners[events.ORDER_PLACED] == listeners

@@ -1,9 +1,8 @@
 """The outbox: a Message row is written under a unique (run, step) key before anything leaves,
 and delivery hands each row to the transport at most once.
 
-Suppression and every registered send guard (app.wiring registers the store's settings check
-and the flow engine's exit rules) are checked at send time, under the row's lock, not when the
-message was queued.
+Suppression and every registered send guard (app.mail.guards) are checked at send time, under
+the row's lock, not when the message was queued.
 """
 from __future__ import annotations
 
@@ -13,9 +12,9 @@ import uuid
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Mapping
+from typing import Callable, Iterator
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, Integer, Label, Select, String, and_,
+from sqlalchemy import (BigInteger, Boolean, DateTime, Integer, Select, String, and_,
                         bindparam, event, func, literal, null, select, update)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.orm import Session
@@ -25,7 +24,7 @@ from app.audiences import metrics
 from app.core import clock
 from app.core.db import db
 from app.jobs import batch
-from app.mail import compose, consent_ledger
+from app.mail import compose, consent_ledger, guards
 from app.mail.mime import Mail
 from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
@@ -33,19 +32,6 @@ from app.models import Customer, Message, Store, Suppression
 
 log = logging.getLogger(__name__)
 
-# A check before every send, under the message's lock: a reason to cancel, or None. It is
-# handed the row of what every guard reads (`register_send_guard`), by label.
-SendGuard = Callable[[Session, Message, Mapping[str, Any]], "str | None"]
-_guards: list[SendGuard] = []
-# What the guards read: labelled scalar subqueries, all read in one statement after the row's
-# lock (one round trip instead of one per guard), bound to the message's `message_id`,
-# `store_id` and `email` and to `now`.
-_reads: list[Label] = []
-# Readers that read the guards' reads together with rows of their own in one statement, for the
-# messages they know (app.wiring registers the flows' run context): (session, message, reads,
-# params) -> the row by label, or None for a message they do not know.
-Reader = Callable[[Session, Message, tuple, Mapping[str, Any]], "Mapping[str, Any] | None"]
-_readers: list[Reader] = []
 # A row still `sending` after this long belongs to a worker that died mid-send.
 STALE_SENDING = timedelta(minutes=10)
 # Messages one mail job sends: its own, then more whose jobs wait behind it (app.jobs.batch), on
@@ -72,39 +58,6 @@ def register_lane(lane: Lane) -> None:
 
 def _lane_of(flow: str | None) -> tuple[Callable, tuple]:
     return next((found for found in (lane(flow) for lane in _lanes) if found), (deliver, ()))
-
-
-def register_send_guard(guard: SendGuard, reads: tuple[Label, ...] = ()) -> None:
-    """Add a check run before every send (once), and what it `reads` (labelled scalar
-    subqueries over `:message_id`, `:store_id`, `:email` and `:now`); it returns a reason to
-    cancel, or None."""
-    if guard not in _guards:
-        _guards.append(guard)
-    _reads.extend(read for read in reads if read not in _reads)
-
-
-def register_send_reader(reader: Reader) -> None:
-    """Add a reader of the guards' reads (once); the first that knows a message reads them."""
-    if reader not in _readers:
-        _readers.append(reader)
-
-
-@functools.cache
-def _reading(reads: tuple[Label, ...]) -> Select:
-    """The guards' reads as one statement, built once: building it costs about its round trip."""
-    return select(*reads)
-
-
-def _read_for_guards(session: Session, message: Message) -> Mapping[str, Any]:
-    """What the guards read, in one statement: run after the row's lock, so it sees what the
-    lock's last holder committed."""
-    reads, params = tuple(_reads), {"message_id": message.id, "store_id": message.store_id,
-                                    "email": message.email, "now": clock.now()}
-    for reader in _readers:
-        read = reader(session, message, reads, params)
-        if read is not None:
-            return read
-    return session.execute(_reading(reads), params).one()._mapping if reads else {}
 
 
 def queue_message(session: Session, *, store_id: int, email: str, template: str,
@@ -203,20 +156,6 @@ def enqueue_delivery(message_id: int, flow: str | None = None) -> None:
 def _frozen() -> str | None:
     instant = clock.frozen()
     return instant.isoformat() if instant else None
-
-
-def _blocked(session: Session, message: Message, store: Store,
-             suppression: Suppression | None) -> str | None:
-    if not store.installed:
-        return "store uninstalled"
-    if suppression and (message.marketing or suppression.blocks_transactional):
-        return f"suppressed: {suppression.reason}"
-    read = _read_for_guards(session, message)
-    for guard in _guards:
-        reason = guard(session, message, read)
-        if reason:
-            return reason
-    return None
 
 
 # The two writes every email makes, built once (building an UPDATE cost about its round trip,
@@ -412,7 +351,7 @@ def _claim(session: Session, message_id: int, context: dict, state: _JobState,
     uncounted = state.uncounted_for(message, customer_email, owed)
     if uncounted is not None:  # counted before the guards read them (and again as the job ends)
         metrics.mail_recorded(session, message.store_id, *uncounted)
-    reason = _blocked(session, message, store, suppression)
+    reason = guards.blocked(session, message, store, suppression)
     if reason:
         message.status, message.reason = "cancelled", reason
         log.info("message cancelled: %s", reason, extra=context)
