@@ -114,8 +114,9 @@ _STORE_VERSION = (select(literal_column("stores.xmin::text")).select_from(Store)
 # Built once: it runs for every delivery. Only the inbox row is locked (the subquery's is not).
 # It waits for a transaction holding the row rather than skip it: another drain's claim, whose
 # snapshot still saw the row fresh, locks it for a moment to find it taken, and a skip then
-# left the row to the sweep (found by the end-to-end bench: 3 of 2,000 deliveries). The wait is
-# at most one delivery's transaction (the row's own job), and this one holds nothing else yet.
+# left the row to the sweep (found by the end-to-end bench: 3 of 2,000 deliveries). The holder
+# is that claim, the row's own job (queued by the sweep for a row claimed long ago) or a shop
+# purge; this transaction holds nothing else yet, so the wait cannot close a cycle.
 _FRESH = (select(WebhookEvent, _STORE_VERSION, ASYNC_COMMIT)
           .where(WebhookEvent.id == bindparam("id"), WebhookEvent.processed_at.is_(None))
           .with_for_update())

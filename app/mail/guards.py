@@ -44,8 +44,6 @@ def register_send_reader(reader: Reader) -> None:
 
 
 @functools.cache
-
-
 def _reading(reads: tuple[Label, ...]) -> Select:
     """The guards' reads as one statement, built once: building it costs about its round trip."""
     return select(*reads)

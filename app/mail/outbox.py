@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 # A row still `sending` after this long belongs to a worker that died mid-send.
 STALE_SENDING = timedelta(minutes=10)
 # Messages one mail job sends: its own, then more whose jobs wait behind it (app.jobs.batch), on
-# the same SMTP connection, without RQ's dozen Redis round trips for each and with one upkeep of
-# their customers' counts. 25 rather than 10: 10-20 % more emails a second (bench/RESULTS.md);
+# the same SMTP connection, without RQ's dozen Redis round trips for each and with their
+# customers' counts rebuilt together (_JobState). 25 rather than 10: 10-20 % more emails a second (bench/RESULTS.md);
 # a batch takes about half a second into a local SMTP server, and RQ's 3-minute job timeout,
 # should a slow provider reach it, puts the rest back as jobs of their own.
 BATCH = 25
@@ -187,9 +187,10 @@ def deliver(message_id: int, at: str | None = None) -> str:
 class _JobState:
     """What one mail job's deliveries share: the designs read; the `sent` write owed for the
     message it sent last, made in the transaction that claims the next one (one transaction per
-    message instead of two); and the customers whose counts its sends changed, rebuilt once as
-    the job ends. Owed, that message is `sending`, and the next is still `queued` until that
-    transaction commits: a worker killed in between leaves one row `sending`."""
+    message instead of two); and the customers whose counts its sends changed, rebuilt as the
+    job ends (or sooner, before a guard of theirs may read them: `mailed`). Owed, that message
+    is `sending`, and the next is still `queued` until that transaction commits: a worker
+    killed in between leaves one row `sending`."""
     designs: dict = field(default_factory=dict)
     owed: tuple[Message, datetime] | None = None
     # By store: the customer ids and addresses of the messages marked sent.
@@ -201,20 +202,17 @@ class _JobState:
         ids.add(message.customer_id)
         emails.add(message.email)
 
-    def uncounted_for(self, message: Message, customer_email: str | None,
-                      owed: tuple[Message, datetime] | None) -> tuple[set, set] | None:
-        """The customer ids and addresses of this job's sends in `message`'s store (`owed`'s
-        too) when one of them is missing from the counts `message`'s customer has (their row
-        counts the mail linked to them or sent to `customer_email`, their address); else None.
-        A send guard may read those counts (a flow's exit rule on customer.emails_30d)."""
-        ids, emails = (set(found) for found in self.recipients.get(message.store_id,
-                                                                    (set(), set())))
+    def mailed(self, message: Message, customer_email: str | None,
+               owed: tuple[Message, datetime] | None) -> bool:
+        """Whether a send of this job not yet counted (`owed` too) is one that `message`'s
+        customer's counts take in: their row counts the mail linked to them or sent to their
+        address, `customer_email`. A send guard may read those counts (a flow's exit rule on
+        customer.emails_30d)."""
+        ids, emails = self.recipients.get(message.store_id, (set(), set()))
         if owed is not None and owed[0].store_id == message.store_id:
-            ids.add(owed[0].customer_id)
-            emails.add(owed[0].email)
-        if message.customer_id in ids - {None} or (customer_email and customer_email in emails):
-            return ids, emails
-        return None
+            ids, emails = ids | {owed[0].customer_id}, emails | {owed[0].email}
+        return ((message.customer_id is not None and message.customer_id in ids)
+                or bool(customer_email and customer_email in emails))
 
     def settle(self) -> None:
         """Write the owed `sent` in a transaction of its own (the job ends, or a claim failed),
@@ -302,8 +300,18 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
         return "deferred"
     owed, state.owed = state.owed, None
     try:
-        with db.session() as session:
-            claimed = _claim(session, message_id, context, state, owed)
+        try:
+            with db.session() as session:
+                claimed = _claim(session, message_id, context, state, owed)
+        except _CountsFirst:
+            # The job has mailed this customer, whose counts a guard may read: the claim rolled
+            # back, their counts are rebuilt in transactions of their own, and it is made again.
+            # A customer's lock is never taken under a queued message's (ingest takes a
+            # customer's, then cancels their queued mail).
+            state.owed, owed = owed, None
+            state.settle()
+            with db.session() as session:
+                claimed = _claim(session, message_id, context, state)
     except Exception:
         state.owed = owed
         state.settle()  # as it would have been written before this claim began
@@ -333,6 +341,10 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
     return "sent"
 
 
+class _CountsFirst(Exception):
+    """Raised by a claim whose customer's counts miss a send of its own job (_JobState.mailed)."""
+
+
 def _claim(session: Session, message_id: int, context: dict, state: _JobState,
            owed: tuple[Message, datetime] | None = None) -> str | tuple[Message, Mail]:
     """Lock the row, check that it may still go, build it (with the designs its job has read)
@@ -348,9 +360,8 @@ def _claim(session: Session, message_id: int, context: dict, state: _JobState,
     if message is None or message.status != "queued":
         return message.status if message else "missing"
     context["store_id"] = store.id
-    uncounted = state.uncounted_for(message, customer_email, owed)
-    if uncounted is not None:  # counted before the guards read them (and again as the job ends)
-        metrics.mail_recorded(session, message.store_id, *uncounted)
+    if state.mailed(message, customer_email, owed):
+        raise _CountsFirst()
     reason = guards.blocked(session, message, store, suppression)
     if reason:
         message.status, message.reason = "cancelled", reason
