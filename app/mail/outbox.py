@@ -375,8 +375,8 @@ def _claim(session: Session, message_id: int, context: dict, state: _JobState,
 
 @functools.cache
 def _claiming(after_sent: bool) -> Select:
-    """The row locked, with its store and its address's suppression (read, not locked): one
-    round trip. They are as of before any wait for the lock; but whoever holds a queued
+    """The row locked, with its store, its address's suppression and its customer's address
+    (read, not locked): one round trip. They are as of before any wait for the lock; but whoever holds a queued
     message's lock (another delivery, a cancel, an uninstall, an erasure) changes its status,
     which the lock's re-read sees, so the message then does not go at all. `after_sent`: the
     message sent before it marked `sent` first (_SENT's parameters), in the same statement."""
