@@ -20,6 +20,27 @@ def entry(store_id: int, key: str) -> intake.Entry:
     return intake.Entry(store_id, "shopify", "orders/create", key, b'{"id": 1}')
 
 
+def behind_a_held_write(store_id: int, keys: str, first_writing: threading.Event
+                        ) -> tuple[dict[str, intake.Entry], list[threading.Thread]]:
+    """One delivery per key, each from a thread of its own: the first starts a write (which the
+    test holds, setting `first_writing`), the rest queue behind it. The answers as they come,
+    and the threads."""
+    queue = intake.Intake()
+    answers: dict[str, intake.Entry] = {}
+
+    def deliver(key: str) -> None:
+        answers[key] = queue.accept(entry(store_id, key))
+
+    threads = [threading.Thread(target=deliver, args=(key,)) for key in keys]
+    threads[0].start()
+    assert first_writing.wait(10)
+    for thread in threads[1:]:
+        thread.start()
+    while len(queue._queue) < len(keys) - 1:  # all the others queued behind the write
+        threading.Event().wait(0.01)
+    return answers, threads
+
+
 def stored_keys() -> list[tuple[int, str]]:
     with db.session() as session:
         return sorted(tuple(row) for row in session.execute(
@@ -108,19 +129,7 @@ def test_deliveries_arriving_during_a_write_share_the_next_and_wait_for_it(shop,
         write(group)
 
     monkeypatch.setattr(intake, "write", held_write)
-    queue = intake.Intake()
-    answers: dict[str, intake.Entry] = {}
-
-    def deliver(key: str) -> None:
-        answers[key] = queue.accept(entry(shop.id, key))
-
-    threads = [threading.Thread(target=deliver, args=(key,)) for key in "abcd"]
-    threads[0].start()
-    assert first_writing.wait(10)
-    for thread in threads[1:]:
-        thread.start()
-    while len(queue._queue) < 3:  # the three queued behind the write under way
-        threading.Event().wait(0.01)
+    answers, threads = behind_a_held_write(shop.id, "abcd", first_writing)
     assert answers == {}  # nobody answered before the write holding their row
     release.set()
     for thread in threads:
@@ -188,19 +197,7 @@ def test_a_groups_deliveries_are_answered_without_waiting_for_its_signal(shop, m
 
     monkeypatch.setattr(intake, "write", held_write)
     monkeypatch.setattr(drain, "signal", held_signal)
-    queue = intake.Intake()
-    answers: dict[str, intake.Entry] = {}
-
-    def deliver(key: str) -> None:
-        answers[key] = queue.accept(entry(shop.id, key))
-
-    threads = [threading.Thread(target=deliver, args=(key,)) for key in "abc"]
-    threads[0].start()
-    assert first_writing.wait(10)
-    for thread in threads[1:]:
-        thread.start()
-    while len(queue._queue) < 2:
-        threading.Event().wait(0.01)
+    answers, threads = behind_a_held_write(shop.id, "abc", first_writing)
     release_write.set()
     threads[0].join(10)
     waited = 0.0
