@@ -1,8 +1,9 @@
 """One mail job sends the messages whose jobs wait behind it, each as its own job would: claimed,
-`sending` committed, sent, `sent`. A failure or a kill mid-batch leaves at most one message
-`sending` and loses none. Real PostgreSQL, Redis and a loopback SMTP server."""
+`sending` committed, sent (while the next is claimed), `sent`. A failure or a kill mid-batch
+leaves at most two messages `sending` and loses none. Real PostgreSQL, Redis and a loopback SMTP server."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -10,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from rq.job import Job, JobStatus
-from rq.timeouts import JobTimeoutException
+from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
@@ -71,8 +72,7 @@ def test_a_mail_job_sends_the_batch_waiting_behind_it_each_once(queued, smtp_sin
     assert not any(Job.exists(f"mail-{m}", broker.connection) for m in batch[1:])
 
 
-def test_each_message_of_a_batch_is_marked_sent_in_the_statement_that_claims_the_next(
-        queued, smtp_sink):
+def test_each_message_of_a_batch_is_marked_sent_in_a_later_claim_s_statement(queued, smtp_sink):
     ids = queued(3)
     own_customers(ids)
 
@@ -80,14 +80,13 @@ def test_each_message_of_a_batch_is_marked_sent_in_the_statement_that_claims_the
         outbox.deliver(*take_lead("mail"))
 
     assert statuses(ids) == ["sent"] * 3
-    # Claim 1; sent 1 and claim 2; sent 2 and claim 3; sent 3; the three customers' counts:
-    # five transactions, not nine.
+    # Claim 1; claim 2 (1 still being sent); sent 1 and claim 3; sent 2 and 3; the three
+    # customers' counts: five transactions, not nine.
     transactions = " ".join(seen).split("COMMIT")[:-1]
     assert len(transactions) == 5 and seen[-1] == "COMMIT"
     claims = [text for text in seen if text.endswith("FOR UPDATE OF messages")]
     assert len(claims) == 3
-    # Sent 1 in the statement that claims 2, sent 2 in the one that claims 3.
-    assert ["UPDATE messages SET status" in claim for claim in claims] == [False, True, True]
+    assert ["UPDATE messages SET status" in claim for claim in claims] == [False, False, True]
     # The email's design is read once for the batch.
     assert len([text for text in seen if " FROM email_designs" in text]) == 1
 
@@ -181,6 +180,49 @@ def test_a_failure_mid_batch_fails_its_own_message_not_the_job_that_took_it(
     assert sorted(Counter(m["To"] for m in smtp_sink.received).values()) == [1] * 5
 
 
+def test_the_job_s_own_email_failing_while_the_next_is_claimed_fails_the_job(
+        queued, smtp_sink, run_jobs, shop):
+    ids = queued(3)
+    smtp_sink.defer.add("shopper0@example.com")  # the server answers as the second is claimed
+
+    run_jobs("mail", max_jobs=1)
+
+    # The second's claim rolled back: nothing but the first was handed to the server.
+    assert statuses(ids) == ["queued"] * 3 and smtp_sink.received == []
+    assert failures() == [(f"app.mail.outbox.deliver:{ids[0]}", shop.id, True)]
+    assert Job.fetch(f"mail-{ids[0]}", broker.connection).get_status() != JobStatus.FINISHED
+    assert mail_jobs() == [f"mail-{m}" for m in ids[1:]]  # the taken ones, back in order
+
+
+def test_the_last_email_of_a_batch_failing_as_the_job_ends_fails_its_own_message(
+        queued, smtp_sink, run_jobs, shop):
+    ids = queued(3)
+    smtp_sink.defer.add("shopper2@example.com")
+
+    run_jobs("mail", max_jobs=1)
+
+    assert statuses(ids) == ["sent", "sent", "queued"]
+    assert Job.fetch(f"mail-{ids[0]}", broker.connection).get_status() == JobStatus.FINISHED
+    assert mail_jobs() == [f"mail-{ids[2]}"]
+    assert broker.connection.smembers(FAILING) == {f"app.mail.outbox.deliver:{ids[2]}".encode()}
+
+
+def test_an_address_refused_while_the_next_email_to_it_is_claimed_gets_no_second_email(
+        shop, webhooks, run_jobs, smtp_sink):
+    # The second is claimed while the server is still answering for the first; the refusal
+    # suppresses the address, and the second, claimed again, sees it.
+    ids = [checkout_message(shop, webhooks, run_jobs, marketing=False, run_id=None, step=None,
+                            email="gone@example.com") for _ in range(2)]
+    for message_id in ids:
+        outbox.enqueue_delivery(message_id)
+    smtp_sink.refuse.add("gone@example.com")
+
+    assert outbox.deliver(*take_lead("mail")) == "failed"
+
+    assert statuses(ids) == ["failed", "cancelled"]
+    assert status(ids[1]).reason == "suppressed: hard_bounce"
+
+
 def failures() -> list[tuple[str, int, bool]]:
     """Open job failures: which work, whose store, still retrying."""
     with db.session() as session:
@@ -222,23 +264,25 @@ def test_a_worker_killed_mid_batch_leaves_one_message_sending_and_loses_none(
 
 
 def test_a_job_out_of_time_mid_batch_puts_the_rest_back_and_stops(queued, smtp_sink, monkeypatch):
-    """RQ's job timeout is an exception too: the batch must not swallow it and run on."""
+    """RQ's job timeout is an exception too, raised by its alarm wherever the job's thread
+    stands: the batch must not swallow it and run on."""
     ids = queued(4)
     send, sends = transports.current.send, []
 
-    def out_of_time_on_the_third(message):
+    def slow_to_answer_the_third(message):
         sends.append(message)
         if len(sends) == 3:
-            raise JobTimeoutException("Task exceeded maximum timeout value")
+            time.sleep(1.5)  # the alarm rings meanwhile, the fourth claimed and waiting
         return send(message)
 
-    monkeypatch.setattr(transports.current, "send", out_of_time_on_the_third)
-    with pytest.raises(JobTimeoutException):
+    monkeypatch.setattr(transports.current, "send", slow_to_answer_the_third)
+    with pytest.raises(JobTimeoutException), UnixSignalDeathPenalty(1, JobTimeoutException):
         outbox.deliver(*take_lead("mail"))
 
-    # The third was being sent when time ran out: `sending`, never resent (the reaper's).
-    assert statuses(ids) == ["sent", "sent", "sending", "queued"]
-    assert mail_jobs() == [f"mail-{m}" for m in ids[2:]]
+    # The third's send ended as time ran out: written as it ended. The fourth goes back.
+    assert statuses(ids) == ["sent", "sent", "sent", "queued"]
+    assert mail_jobs() == [f"mail-{ids[3]}"]
+    assert len(smtp_sink.received) == 3
 
 
 def test_an_exit_rule_on_emails_30d_counts_an_email_sent_earlier_in_the_same_job(

@@ -11,6 +11,7 @@ back as a job of its own, so its failure is kept, retried and shown under its ow
 """
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -45,26 +46,48 @@ def take(func: Callable, rest: tuple, limit: int) -> list[tuple]:
     return [tuple(job.args) for job in taken]
 
 
-def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any]) -> None:
-    """Take up to `limit` jobs as `take` does and do their work one at a time, `each(*args)`.
-    Should one fail, it and those after it go back as jobs of their own, and this job goes on to
-    succeed: the failing one fails again in its own job, under its own work and store (retried
-    by its policy), not under this job's."""
+class EarlierFailed(Exception):
+    """Raised by a taken job's work when the work before it failed, found only now: the outbox
+    hands a message to its SMTP server and claims the next while the server answers. `cause`
+    is that failure."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause = cause
+
+
+def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any],
+              finish: Callable[[], None] | None = None) -> None:
+    """Take up to `limit` jobs as `take` does and do their work one at a time, `each(*args)`,
+    then `finish()`, the end of the last one's (a send still under way). Should one fail, it
+    and those after it go back as jobs of their own, and this job goes on to succeed: the
+    failing one fails again in its own job, under its own work and store (retried by its
+    policy), not under this job's. A failure raised as EarlierFailed, and any of `finish`'s, is
+    the work's before: this job's own, when nothing taken came before it, fails this job."""
     taken = take(func, rest, limit)
-    for done, args in enumerate(taken):
+    works = [functools.partial(each, *args) for args in taken]
+    if taken and finish is not None:
+        works.append(finish)
+    for done, work in enumerate(works):
         try:
-            each(*args)
+            work()
         except BaseTimeoutException:
             # The job's time is up (RQ's alarm): the rest are not done; it and they go back.
             jobs.enqueue_many(func, taken[done:])
             raise
         except Exception as error:
-            key = key_of(jobs.path(func), args)
+            if isinstance(error, EarlierFailed) or done == len(taken):
+                done -= 1
+            if done < 0:
+                jobs.enqueue_many(func, taken)
+                raise
+            key = key_of(jobs.path(func), taken[done])
             # Marked failing before it is queued, so that no other job takes it again before
             # it has run on its own; its own job's success clears the mark.
             jobs.broker.connection.sadd(FAILING, key)
             jobs.enqueue_many(func, taken[done:])
             # The error's class only: its message can carry personal data.
+            found = error.cause if isinstance(error, EarlierFailed) else error
             log.warning("taken work failed (%s); queued again as a job of its own",
-                        type(error).__name__, extra={"work": key})
+                        type(found).__name__, extra={"work": key})
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,9 +37,10 @@ log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=10)
 # Messages one mail job sends: its own, then more whose jobs wait behind it (app.jobs.batch), on
 # the same SMTP connection, without RQ's dozen Redis round trips for each and with their
-# customers' counts rebuilt together (_JobState). 25 rather than 10: 10-20 % more emails a second (bench/RESULTS.md);
-# a batch takes about half a second into a local SMTP server, and RQ's 3-minute job timeout,
-# should a slow provider reach it, puts the rest back as jobs of their own.
+# customers' counts rebuilt together (_JobState). 25 rather than 10: 10-20 % more emails a
+# second (bench/RESULTS.md); a batch takes about half a second into a local SMTP server, and
+# RQ's 3-minute job timeout, should a slow provider reach it, puts the rest back as jobs of
+# their own.
 BATCH = 25
 
 
@@ -159,7 +161,9 @@ def _frozen() -> str | None:
 
 
 # The two writes every email makes, built once (building an UPDATE cost about its round trip,
-# and the ORM's flush of the claimed row several times that).
+# and the ORM's flush of the claimed row several times that) and run on the session's connection:
+# the ORM's bulk UPDATE would also look for the row among the session's objects to update them,
+# which nothing reads after.
 _SENDING = update(Message).where(Message.id == bindparam("row_id")).values(
     status="sending", subject=bindparam("new_subject"), updated_at=bindparam("now"))
 _SENT = update(Message).where(Message.id == bindparam("row_id")).values(
@@ -167,7 +171,8 @@ _SENT = update(Message).where(Message.id == bindparam("row_id")).values(
 
 
 def _mark_sent(session: Session, message: Message, sent_at: datetime) -> None:
-    session.execute(_SENT, {"row_id": message.id, "sent_time": sent_at, "now": clock.now()})
+    session.connection().execute(_SENT, {"row_id": message.id, "sent_time": sent_at,
+                                         "now": clock.now()})
 
 
 def _set_status(message_id: int, status: str, reason: str | None = None) -> None:
@@ -185,14 +190,20 @@ def deliver(message_id: int, at: str | None = None) -> str:
 
 @dataclass
 class _JobState:
-    """What one mail job's deliveries share: the designs read; the `sent` write owed for the
-    message it sent last, made in the transaction that claims the next one (one transaction per
-    message instead of two); and the customers whose counts its sends changed, rebuilt as the
-    job ends (or sooner, before a guard of theirs may read them: `mailed`). Owed, that message
-    is `sending`, and the next is still `queued` until that transaction commits: a worker
-    killed in between leaves one row `sending`."""
+    """What one mail job's deliveries share: the designs read; the send under way (each
+    message is handed to the transport on a thread of the job's, and the next one is claimed
+    and rendered while the server answers); the `sent` writes owed for messages whose send has
+    ended, made in the statement of a later claim (one transaction per message instead of
+    two); and the customers whose counts its sends changed, rebuilt as the job ends
+    (or sooner, before a guard of theirs may read them: `mailed`). A worker killed mid-job
+    leaves the owed one and the one under way `sending`, and the rest `queued`."""
     designs: dict = field(default_factory=dict)
-    owed: tuple[Message, datetime] | None = None
+    # Messages whose send ended well and their `sent` is not yet written, with when it ended.
+    owed: list[tuple[Message, datetime]] = field(default_factory=list)
+    in_flight: tuple[Message, Future] | None = None
+    sender: ThreadPoolExecutor | None = None
+    # The status each send under way ended with, by message id.
+    ended: dict[int, str] = field(default_factory=dict)
     # By store: the customer ids and addresses of the messages marked sent.
     recipients: dict[int, tuple[set, set]] = field(default_factory=dict)
 
@@ -204,15 +215,48 @@ class _JobState:
 
     def mailed(self, message: Message, customer_email: str | None,
                owed: tuple[Message, datetime] | None) -> bool:
-        """Whether a send of this job not yet counted (`owed` too) is one that `message`'s
-        customer's counts take in: their row counts the mail linked to them or sent to their
-        address, `customer_email`. A send guard may read those counts (a flow's exit rule on
-        customer.emails_30d)."""
+        """Whether a send of this job not yet counted (`owed`, owed still, or under way) is
+        one that `message`'s customer's counts take in: their row counts the mail linked to
+        them or sent to their address, `customer_email`. A send guard may read those counts (a
+        flow's exit rule on customer.emails_30d)."""
         ids, emails = self.recipients.get(message.store_id, (set(), set()))
-        if owed is not None and owed[0].store_id == message.store_id:
-            ids, emails = ids | {owed[0].customer_id}, emails | {owed[0].email}
+        for pending in (owed, *self.owed, self.in_flight):
+            if pending is not None and pending[0].store_id == message.store_id:
+                ids, emails = ids | {pending[0].customer_id}, emails | {pending[0].email}
         return ((message.customer_id is not None and message.customer_id in ids)
                 or bool(customer_email and customer_email in emails))
+
+    def hand_off(self, message: Message, mime: Mail) -> None:
+        """Start sending `message`, whose `sending` has committed."""
+        # A thread of the job's own: a work horse RQ forks would not have one its parent made.
+        if self.sender is None:
+            self.sender = ThreadPoolExecutor(1, thread_name_prefix="smtp")
+        self.in_flight = (message, self.sender.submit(transports.send, mime))
+
+    def land(self) -> None:
+        """Wait for the send under way, if any, and note how it ended: owed `sent`, else its
+        status written. A transient failure, or one not the transport's answer (the row then
+        stays `sending`, the reaper's), is raised as EarlierFailed: the work before whatever
+        the job does now. An alarm (RQ's job timeout) ringing while it waits leaves the send
+        under way, for the job's end to land."""
+        if self.in_flight is None:
+            return
+        message, sending = self.in_flight
+        failure = sending.exception()
+        self.in_flight = None
+        if failure is None:
+            self.ended[message.id] = "sent"
+            self.owed.append((message, clock.now()))
+            log.info("message sent",
+                     extra={"message_id": message.id, "store_id": message.store_id})
+        elif isinstance(failure, (TransientFailure, PermanentFailure, UncertainDelivery)):
+            self.ended[message.id] = _failed(message, failure)
+            if isinstance(failure, TransientFailure):  # RQ retries it later
+                raise batch.EarlierFailed(failure) from failure
+        elif isinstance(failure, Exception):
+            raise batch.EarlierFailed(failure) from failure
+        else:
+            raise failure
 
     def settle(self) -> None:
         """Write the owed `sent` in a transaction of its own (the job ends, or a claim failed),
@@ -220,11 +264,13 @@ class _JobState:
         an email. Each store's counts are tried; the first failure is raised after them. A
         worker killed before them leaves them to the next upkeep of those customers (an order,
         an open, a click, a later send) or the daily recompute."""
-        owed, self.owed = self.owed, None
-        if owed is not None:
+        owed, self.owed = self.owed, []
+        if owed:
             with db.session() as session:
-                _mark_sent(session, *owed)
-            self.sent(owed[0])
+                for message, sent_at in owed:
+                    _mark_sent(session, message, sent_at)
+            for message, _ in owed:
+                self.sent(message)
         recipients, self.recipients = self.recipients, {}
         failure = None
         for store_id, (customer_ids, emails) in recipients.items():
@@ -240,6 +286,23 @@ class _JobState:
             raise failure
 
 
+def _failed(message: Message, error: Exception) -> str:
+    """Write the status of a send the transport failed; the status."""
+    context = {"message_id": message.id, "store_id": message.store_id}
+    if isinstance(error, TransientFailure):
+        _set_status(message.id, "queued", f"transient: {error}")
+        return "queued"
+    if isinstance(error, PermanentFailure):
+        _set_status(message.id, "failed", str(error))
+        if error.recipient_refused:
+            suppress(message.store_id, message.email, "hard_bounce")
+        log.warning("message failed: %s", error, extra=context)
+        return "failed"
+    _set_status(message.id, "unknown", f"connection lost during send: {error}")
+    log.warning("message delivery unknown", extra=context)
+    return "unknown"
+
+
 def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) -> str:
     """What the mail job of `lane` (its function and arguments between the message id and `at`)
     does: deliver, then deliver the jobs of the same lane waiting behind it."""
@@ -247,48 +310,63 @@ def deliver_as(lane: tuple[Callable, tuple], message_id: int, at: str | None) ->
         status = _deliver(lane, message_id, state)
         if status != "deferred":  # over the rate, the ones behind wait their own turn
             _deliver_taken(lane, at, state)
-        return status
+        state.land()
+        return state.ended.get(message_id, status)
 
 
 def deliver_each(lane: tuple[Callable, tuple], message_ids: list[int], at: str | None) -> None:
     """What a mail job carrying several messages does (a campaign's): deliver them one after
     another, each as its own job of `lane` would. A worker killed here leaves at most the one
-    being sent `sending`, and the rest `queued`; one over the rate waits in a job of its own on
-    the lane; a transient failure fails the job, whose retry skips those already gone."""
+    being sent and the one sent before it `sending`, and the rest `queued`; one over the rate
+    waits in a job of its own on the lane; a transient failure fails the job, whose retry skips
+    those already gone."""
     with _mail_job(at) as state:
         for message_id in message_ids:
             _deliver(lane, message_id, state)
+        state.land()
 
 
 @contextmanager
 def _mail_job(at: str | None) -> Iterator[_JobState]:
     """One mail job's deliveries, as of `at` (default now): their shared state, and the last
-    `sent` written however the job ends."""
+    send ended and the last `sent` written however the job ends. A failure found late (a send
+    the job had moved on from) is raised as what it was."""
     state = _JobState()
     with clock.frozen_at(datetime.fromisoformat(at)) if at is not None else nullcontext():
         try:
             yield state
-        except BaseException:
-            # The job's own error is the one its failure records; one settling met is logged.
-            try:
-                state.settle()
-            except Exception as error:  # its class only: a message can carry personal data
-                log.warning("mail job could not settle after its error (%s)",
-                            type(error).__name__)
+        except BaseException as error:
+            # The job's own error is the one its failure records; one settling met is logged,
+            # by its class only (its message can carry personal data).
+            for settling in (state.land, state.settle):
+                try:
+                    settling()
+                except Exception as failure:  # noqa: BLE001 - logged, then the job's own raised
+                    log.warning("mail job could not settle after its error (%s)",
+                                type(failure).__name__)
+            if isinstance(error, batch.EarlierFailed):
+                raise error.cause from None
             raise
+        finally:
+            if state.sender is not None:
+                state.sender.shutdown()
         state.settle()
 
 
 def _deliver_taken(lane: tuple[Callable, tuple], at: str | None, state: _JobState) -> None:
     """Deliver messages whose jobs wait at the head of the lane's queue, one at a time, each as
-    its own job would (app.jobs.batch.run_taken): a worker killed here leaves at most the one
-    being sent `sending`, and the rest `queued` (the sweep queues them again)."""
+    its own job would (app.jobs.batch.run_taken): a worker killed here leaves at most two
+    `sending` (the one under way, the one before it), and the rest `queued` (the sweep queues
+    them again)."""
     job, lead = lane
     batch.run_taken(job, (*lead, at), BATCH - 1,
-                    lambda message_id, *_: _deliver(lane, message_id, state))
+                    lambda message_id, *_: _deliver(lane, message_id, state), state.land)
 
 
 def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) -> str:
+    """Claim the message and hand it to the transport, once the send before it has ended well
+    (its own outcome is written by the next delivery, or as the job ends: `_JobState.land`).
+    "sending", or the status it keeps when it does not go."""
     context = {"message_id": message_id}
     wait = send_rate.wait()
     if wait:
@@ -298,51 +376,51 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
         job, lead = lane
         jobs.follow_up(job, timedelta(seconds=wait), message_id, *lead, _frozen())
         return "deferred"
-    owed, state.owed = state.owed, None
+    owed = state.owed.pop(0) if state.owed else None
     try:
         try:
             with db.session() as session:
                 claimed = _claim(session, message_id, context, state, owed)
-        except _CountsFirst:
-            # The job has mailed this customer, whose counts a guard may read: the claim rolled
-            # back, their counts are rebuilt in transactions of their own, and it is made again.
-            # A customer's lock is never taken under a queued message's (ingest takes a
-            # customer's, then cancels their queued mail).
-            state.owed, owed = owed, None
+                # `sending` commits once the send before has ended well, and this one starts
+                # right after: a row `sending` is one whose send has started or is next.
+                if (not isinstance(claimed, str) and state.in_flight is not None
+                        and state.in_flight[1].exception() is not None):
+                    raise _Again()
+        except (_CountsFirst, _Again):
+            # The job has mailed this customer, whose counts a guard may read, or the send
+            # before failed: the claim rolled back. The send before has its outcome written,
+            # the counts are rebuilt in transactions of their own, and the claim is made
+            # again. A customer's lock is never taken under a queued message's (ingest takes
+            # a customer's, then cancels their queued mail).
+            if owed is not None:
+                state.owed.insert(0, owed)
+                owed = None
+            state.land()
             state.settle()
             with db.session() as session:
                 claimed = _claim(session, message_id, context, state)
-    except Exception:
-        state.owed = owed
-        state.settle()  # as it would have been written before this claim began
+    except BaseException as error:
+        if owed is not None:
+            state.owed.insert(0, owed)
+        if isinstance(error, Exception) and not isinstance(error, batch.EarlierFailed):
+            state.land()  # the send before first: a failure of its is the one to raise
         raise
     if owed is not None:
         state.sent(owed[0])
     if isinstance(claimed, str):
         return claimed
     message, mime = claimed
-    try:
-        transports.send(mime)
-    except TransientFailure as error:
-        _set_status(message_id, "queued", f"transient: {error}")
-        raise  # RQ retries it later
-    except PermanentFailure as error:
-        _set_status(message_id, "failed", str(error))
-        if error.recipient_refused:
-            suppress(message.store_id, message.email, "hard_bounce")
-        log.warning("message failed: %s", error, extra=context)
-        return "failed"
-    except UncertainDelivery as error:
-        _set_status(message_id, "unknown", f"connection lost during send: {error}")
-        log.warning("message delivery unknown", extra=context)
-        return "unknown"
-    state.owed = (message, clock.now())
-    log.info("message sent", extra=context)
-    return "sent"
+    state.land()  # the send before ended well: owed
+    state.hand_off(message, mime)
+    return "sending"
 
 
 class _CountsFirst(Exception):
     """Raised by a claim whose customer's counts miss a send of its own job (_JobState.mailed)."""
+
+
+class _Again(Exception):
+    """Raised in a claim's transaction when the send before it failed: claimed again after."""
 
 
 def _claim(session: Session, message_id: int, context: dict, state: _JobState,
@@ -368,18 +446,19 @@ def _claim(session: Session, message_id: int, context: dict, state: _JobState,
         log.info("message cancelled: %s", reason, extra=context)
         return "cancelled"
     mime = compose.build(session, store, message, state.designs)
-    session.execute(_SENDING, {"row_id": message.id, "new_subject": mime["Subject"],
-                               "now": clock.now()})
+    session.connection().execute(_SENDING, {"row_id": message.id, "new_subject": mime["Subject"],
+                                            "now": clock.now()})
     return message, mime
 
 
 @functools.cache
 def _claiming(after_sent: bool) -> Select:
     """The row locked, with its store, its address's suppression and its customer's address
-    (read, not locked): one round trip. They are as of before any wait for the lock; but whoever holds a queued
-    message's lock (another delivery, a cancel, an uninstall, an erasure) changes its status,
-    which the lock's re-read sees, so the message then does not go at all. `after_sent`: the
-    message sent before it marked `sent` first (_SENT's parameters), in the same statement."""
+    (read, not locked): one round trip. They are as of before any wait for the lock; but
+    whoever holds a queued message's lock (another delivery, a cancel, an uninstall, an
+    erasure) changes its status, which the lock's re-read sees, so the message then does not go
+    at all. `after_sent`: a message whose send ended well marked `sent` first (_SENT's
+    parameters), in the same statement."""
     claim = (select(Message, Store, Suppression, Customer.email)
              .join(Store, Store.id == Message.store_id)
              .outerjoin(Suppression, and_(Suppression.store_id == Message.store_id,

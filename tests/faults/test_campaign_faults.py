@@ -104,7 +104,9 @@ def test_ten_kill_9s_during_a_5000_recipient_send_lose_none_and_double_none(
     finishing = [start_worker(worker_env, "--burst") for _ in range(2)]
     for worker in finishing:
         worker.wait(timeout=600)
-    each_once(smtp_sink, campaign_id, lost=10)
+    # Each kill leaves at most two `unknown`: the email being sent, and the one sent before it
+    # whose `sent` was still to be written with the next claim (app.mail.outbox._JobState).
+    each_once(smtp_sink, campaign_id, lost=20)
 
 
 def test_a_redis_flushed_mid_send_resumes_from_the_database(campaign, worker_env, smtp_sink,
