@@ -47,23 +47,23 @@ def take(func: Callable, rest: tuple, limit: int) -> list[tuple]:
 
 
 class EarlierFailed(Exception):
-    """Raised by a taken job's work when the work before it failed, found only now: the outbox
-    hands a message to its SMTP server and claims the next while the server answers. `cause`
-    is that failure."""
+    """Raised by a taken job's work when the work of an earlier job failed, found only now (the
+    outbox hands a message to its SMTP server and claims the next while the server answers):
+    `work`, that job's first argument, and `cause`, its failure."""
 
-    def __init__(self, cause: Exception) -> None:
+    def __init__(self, cause: Exception, work: Any) -> None:
         super().__init__(type(cause).__name__)
-        self.cause = cause
+        self.cause, self.work = cause, work
 
 
 def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any],
               finish: Callable[[], None] | None = None) -> None:
     """Take up to `limit` jobs as `take` does and do their work one at a time, `each(*args)`,
-    then `finish()`, the end of the last one's (a send still under way). Should one fail, it
-    and those after it go back as jobs of their own, and this job goes on to succeed: the
-    failing one fails again in its own job, under its own work and store (retried by its
-    policy), not under this job's. A failure raised as EarlierFailed, and any of `finish`'s, is
-    the work's before: this job's own, when nothing taken came before it, fails this job."""
+    then `finish()`, the end of work still under way (a send; its failures are EarlierFailed).
+    Should one fail, it and those not yet done go back as jobs of their own, and this job goes
+    on to succeed: the failing one fails again in its own job, under its own work and store
+    (retried by its policy), not under this job's. A failure of this job's own work found late
+    fails this job."""
     taken = take(func, rest, limit)
     works = [functools.partial(each, *args) for args in taken]
     if taken and finish is not None:
@@ -75,19 +75,25 @@ def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any],
             # The job's time is up (RQ's alarm): the rest are not done; it and they go back.
             jobs.enqueue_many(func, taken[done:])
             raise
-        except Exception as error:
-            if isinstance(error, EarlierFailed) or done == len(taken):
-                done -= 1
-            if done < 0:
-                jobs.enqueue_many(func, taken)
+        except EarlierFailed as error:
+            earlier = next((args for args in taken[:done] if args[0] == error.work), None)
+            if earlier is None:  # this job's own
+                jobs.enqueue_many(func, taken[done:])
                 raise
-            key = key_of(jobs.path(func), taken[done])
-            # Marked failing before it is queued, so that no other job takes it again before
-            # it has run on its own; its own job's success clears the mark.
-            jobs.broker.connection.sadd(FAILING, key)
-            jobs.enqueue_many(func, taken[done:])
-            # The error's class only: its message can carry personal data.
-            found = error.cause if isinstance(error, EarlierFailed) else error
-            log.warning("taken work failed (%s); queued again as a job of its own",
-                        type(found).__name__, extra={"work": key})
+            _put_back(func, earlier, taken[done:], error.cause)
             return
+        except Exception as error:
+            _put_back(func, taken[done], taken[done + 1:], error)
+            return
+
+
+def _put_back(func: Callable, failing: tuple, rest: list[tuple], error: Exception) -> None:
+    """Queue the work that failed and the rest again, each as a job of its own."""
+    key = key_of(jobs.path(func), failing)
+    # Marked failing before it is queued, so that no other job takes it again before it has run
+    # on its own; its own job's success clears the mark.
+    jobs.broker.connection.sadd(FAILING, key)
+    jobs.enqueue_many(func, [failing, *rest])
+    # The error's class only: its message can carry personal data.
+    log.warning("taken work failed (%s); queued again as a job of its own",
+                type(error).__name__, extra={"work": key})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy import (BigInteger, Boolean, DateTime, Integer, Select, String, and_,
                         bindparam, event, func, literal, null, select, update)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
@@ -252,9 +253,9 @@ class _JobState:
         elif isinstance(failure, (TransientFailure, PermanentFailure, UncertainDelivery)):
             self.ended[message.id] = _failed(message, failure)
             if isinstance(failure, TransientFailure):  # RQ retries it later
-                raise batch.EarlierFailed(failure) from failure
+                raise batch.EarlierFailed(failure, message.id) from failure
         elif isinstance(failure, Exception):
-            raise batch.EarlierFailed(failure) from failure
+            raise batch.EarlierFailed(failure, message.id) from failure
         else:
             raise failure
 
@@ -402,8 +403,11 @@ def _deliver(lane: tuple[Callable, tuple], message_id: int, state: _JobState) ->
     except BaseException as error:
         if owed is not None:
             state.owed.insert(0, owed)
-        if isinstance(error, Exception) and not isinstance(error, batch.EarlierFailed):
-            state.land()  # the send before first: a failure of its is the one to raise
+        # The send before first: a failure of its is the one to raise. Not when RQ's alarm
+        # rang: the job's time is up, the send lands as the job ends.
+        if isinstance(error, Exception) and not isinstance(
+                error, (batch.EarlierFailed, BaseTimeoutException)):
+            state.land()
         raise
     if owed is not None:
         state.sent(owed[0])
