@@ -82,7 +82,7 @@ def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any],
                 raise
             _put_back(func, earlier, taken[done:], error.cause)
             return
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - it fails again in its own job, recorded there
             _put_back(func, taken[done], taken[done + 1:], error)
             return
 
