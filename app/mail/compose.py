@@ -32,10 +32,11 @@ def addressee(session: Session, message: Message) -> Customer | None:
 
 
 def context_for(session: Session, store: Store, message: Message,
-                recommend: bool = True) -> dict[str, Any]:
+                design: dict | None = None) -> dict[str, Any]:
     """What a template sees: the store, the customer (to their own address only), and the rows
-    the message refers to, read now (prices and stock as they are at send time); without
-    `recommend`, no recommendations (the design shows none: two reads saved)."""
+    the message refers to, read now (prices and stock as they are at send time). Given the
+    `design` the email is drawn from, what it cannot show is not read: the cart's or order's
+    lines, the recommendations (two reads)."""
     settings = store.effective_settings
     customer = addressee(session, message)
     context: dict[str, Any] = {
@@ -52,11 +53,14 @@ def context_for(session: Session, store: Store, message: Message,
     for key, (name, model) in REFERENCES.items():
         if key in message.context:
             context[name] = stores.get_owned(session, model, store.id, message.context[key])
+    if design is None or blocks.shows_lines(design):
+        context["lines"] = {name: product_picks.lines(session, context[name])
+                            for name in ("checkout", "order") if context.get(name) is not None}
     if context.get("order") is not None:
         context["shipment"] = orders.latest_shipment(session, store.id, context["order"].id)
     if "product_ids" in message.context:
         context["products"] = product_picks.products(session, store.id, message.context["product_ids"])
-    if customer is not None and recommend:
+    if customer is not None and (design is None or blocks.shows_recommendations(design)):
         context["recommendations"] = product_picks.recommendations(
             session, store.id, customer, context.get("order"))
     if message.context.get("sample"):
@@ -91,8 +95,7 @@ def build(session: Session, store: Store, message: Message,
     designs a mail job has read for its earlier messages (app.mail.design.store.for_message)."""
     design = (designs.for_message(session, message, designs_read)
               or default_design(message.template))
-    context = context_for(session, store, message,
-                          recommend=design is None or blocks.shows_recommendations(design))
+    context = context_for(session, store, message, design)
     rendered = render(message.template, context, design)
     headers = [("From", sender(store)), ("To", message.email), ("Subject", rendered.subject),
                # The app's clock, which `tick --at` and the demo move.

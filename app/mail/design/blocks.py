@@ -54,6 +54,23 @@ SAMPLE = {**merchant_text.SAMPLE, "sender_name": "The Fernhill team", "order_nam
           "customer_name": "Ana Lima", "customer_email": "ana@example.com"}
 
 
+def shows_lines(design: dict) -> bool:
+    """Whether drawing `design` can show a cart's or an order's lines: a send reads them only
+    then."""
+    return any(block["type"] == "order_summary" or block.get("source") in LINE_SOURCES
+               for block in design["blocks"])
+
+
+LINE_SOURCES = {"cart_lines": "checkout", "order_lines": "order"}
+
+
+def _lines_of(context: dict[str, Any], name: str, owner) -> list:
+    """The lines of the checkout or order `owner`: as compose read them (app.mail.product_picks
+    .lines), else its own (a preview's sample)."""
+    read = context.get("lines", {}).get(name)
+    return owner.lines if read is None else read
+
+
 def shows_recommendations(design: dict) -> bool:
     """Whether drawing `design` can show the customer's recommendations (a grid of them, or a
     block shown on whether the email has products): a send reads them only then."""
@@ -154,10 +171,10 @@ def _card(title: str, price, currency: str, product, shop: str) -> Block:
 def _grid(block, context, variables):
     shop, currency = context["store"]["url"], context["store"]["currency"]
     source = block["source"]
-    if source in ("cart_lines", "order_lines"):
-        owner = _about(context, "checkout" if source == "cart_lines" else "order")
+    if source in LINE_SOURCES:
+        owner = _about(context, LINE_SOURCES[source])
         cards = [_card(line.title, line.price, owner.currency, getattr(line, "product", None), shop)
-                 for line in owner.lines]
+                 for line in _lines_of(context, LINE_SOURCES[source], owner)]
     else:
         items = context.get("products" if source == "browsed" else "recommendations") or []
         cards = [_card(product.title, product.price, currency, product, shop) for product in items]
@@ -184,11 +201,13 @@ def _day(iso: str) -> str:
 
 def _summary(block, context, variables):
     of = block.get("of") or ("order" if context.get("order") is not None else "cart")
-    owner = _about(context, "order" if of == "order" else "checkout")
+    name = "order" if of == "order" else "checkout"
+    owner = _about(context, name)
     shop = context["store"]["url"]
     lines = [{**_card(line.title, line.price * line.quantity, owner.currency,
                       getattr(line, "product", None), shop),
-              "variant": line.variant_title, "quantity": line.quantity} for line in owner.lines]
+              "variant": line.variant_title, "quantity": line.quantity}
+             for line in _lines_of(context, name, owner)]
     title = _text(block["title"], variables) if "title" in block else (
         f"Order {owner.name}" if of == "order" else "Your cart")
     return {"title": title, "lines": lines, "total": money(owner.total_price, owner.currency)}
