@@ -271,6 +271,25 @@ def test_the_job_s_timeout_is_raised_when_the_send_it_waited_for_then_fails(
     assert f"mail-{ids[2]}" in mail_jobs()
 
 
+def test_a_last_email_whose_failure_cannot_be_written_fails_its_own_message(
+        queued, smtp_sink, monkeypatch):
+    # Found by review: the status write failing as the job ended raised IndexError, and the
+    # failure was the lead's, whose email had gone.
+    ids = queued(3)
+    smtp_sink.defer.add("shopper2@example.com")
+
+    def database_gone(*args, **kwargs) -> None:
+        raise OperationalError("UPDATE messages", {}, Exception("server closed the connection"))
+    monkeypatch.setattr(outbox, "_set_status", database_gone)
+
+    assert outbox.deliver(*take_lead("mail")) == "sent"
+
+    # Its row stays `sending` (the reaper's `unknown`); its own job finds it so and sends nothing.
+    assert statuses(ids) == ["sent", "sent", "sending"]
+    assert broker.connection.smembers(FAILING) == {f"app.mail.outbox.deliver:{ids[2]}".encode()}
+    assert mail_jobs() == [f"mail-{ids[2]}"]
+
+
 def test_an_address_refused_while_the_next_email_to_it_is_claimed_gets_no_second_email(
         shop, webhooks, run_jobs, smtp_sink):
     # The second is claimed while the server is still answering for the first; the refusal

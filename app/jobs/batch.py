@@ -83,6 +83,8 @@ def run_taken(func: Callable, rest: tuple, limit: int, each: Callable[..., Any],
             _put_back(func, earlier, taken[done:], error.cause)
             return
         except Exception as error:  # noqa: BLE001 - it fails again in its own job, recorded there
+            if done == len(taken):  # `finish`'s own (its works' failures are EarlierFailed)
+                raise
             _put_back(func, taken[done], taken[done + 1:], error)
             return
 

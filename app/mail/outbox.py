@@ -251,7 +251,10 @@ class _JobState:
             log.info("message sent",
                      extra={"message_id": message.id, "store_id": message.store_id})
         elif isinstance(failure, (TransientFailure, PermanentFailure, UncertainDelivery)):
-            self.ended[message.id] = _failed(message, failure)
+            try:
+                self.ended[message.id] = _failed(message, failure)
+            except Exception as error:  # its status unwritten: the row stays `sending`
+                raise batch.EarlierFailed(error, message.id) from error
             if isinstance(failure, TransientFailure):  # RQ retries it later
                 raise batch.EarlierFailed(failure, message.id) from failure
         elif isinstance(failure, Exception):
