@@ -33,18 +33,23 @@ def line_items(model, **owner) -> list:
                   quantity=1, price=Decimal("3.00"))]
 
 
+def cart(session, store_id: int, token: str) -> Checkout:
+    """A checkout with the three lines of `line_items`."""
+    checkout = Checkout(store_id=store_id, token=token, currency="USD",
+                        total_price=Decimal("140.00"), source_updated_at=NOW)
+    session.add(checkout)
+    session.flush()
+    session.add_all(line_items(CheckoutLine, store_id=store_id, checkout_id=checkout.id))
+    session.flush()
+    return checkout
+
+
 def test_a_cart_s_lines_come_with_their_own_store_s_pages_in_order(shop, woo_store):
     # The other store lists products under the same platform ids: never shown for this cart.
     catalogue(woo_store.id, "other.example")
     catalogue(shop.id, shop.domain)
     with db.session() as session:
-        checkout = Checkout(store_id=shop.id, token="t-1", currency="USD",
-                            total_price=Decimal("140.00"), source_updated_at=NOW)
-        session.add(checkout)
-        session.flush()
-        session.add_all(line_items(CheckoutLine, store_id=shop.id, checkout_id=checkout.id))
-        session.flush()
-        read = product_picks.lines(session, checkout)
+        read = product_picks.lines(session, cart(session, shop.id, "t-1"))
 
     assert [(line.title, line.variant_title, line.quantity, line.price) for line in read] == [
         ("Linen Throw Blanket", "Sage / Large", 1, Decimal("89.00")),
@@ -72,11 +77,7 @@ def test_an_order_s_lines_are_read_with_their_pages(shop):
 
 def test_an_email_reads_the_lines_only_when_its_design_can_show_them(shop):
     with db.session() as session:
-        checkout = Checkout(store_id=shop.id, token="t-2", currency="USD",
-                            total_price=Decimal("89.00"), source_updated_at=NOW)
-        session.add(checkout)
-        session.flush()
-        session.add_all(line_items(CheckoutLine, store_id=shop.id, checkout_id=checkout.id))
+        checkout = cart(session, shop.id, "t-2")
         message = Message(store_id=shop.id, email="ana@example.com", template="t",
                           marketing=False, context={"checkout_id": checkout.id})
         store = session.get(Store, shop.id)
