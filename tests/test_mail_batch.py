@@ -3,6 +3,7 @@
 leaves at most two messages `sending` and loses none. Real PostgreSQL, Redis and a loopback SMTP server."""
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -259,12 +260,13 @@ def test_the_job_s_timeout_is_raised_when_the_send_it_waited_for_then_fails(
     def slow_then_busy_for_the_second(message):
         sends.append(message)
         if len(sends) == 2:
+            ring_the_alarm_soon()
             time.sleep(1.5)
             raise TransientFailure("451 try again later")
         return send(message)
     monkeypatch.setattr(transports.current, "send", slow_then_busy_for_the_second)
 
-    with pytest.raises(JobTimeoutException), UnixSignalDeathPenalty(1, JobTimeoutException):
+    with pytest.raises(JobTimeoutException), UnixSignalDeathPenalty(60, JobTimeoutException):
         outbox.deliver(*take_lead("mail"))
 
     assert statuses(ids) == ["sent", "queued", "queued", "queued"]
@@ -346,6 +348,12 @@ def test_a_worker_killed_mid_batch_leaves_one_message_sending_and_loses_none(
         f"shopper{n}@example.com": 1 for n in (0, 1, 3, 4)}
 
 
+def ring_the_alarm_soon() -> None:
+    """Set RQ's alarm (its death penalty's) to ring in 0.3 s: during this slow send, however long
+    the machine took to get here."""
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+
+
 def test_a_job_out_of_time_mid_batch_puts_the_rest_back_and_stops(queued, smtp_sink, monkeypatch):
     """RQ's job timeout is an exception too, raised by its alarm wherever the job's thread
     stands: the batch must not swallow it and run on."""
@@ -355,11 +363,12 @@ def test_a_job_out_of_time_mid_batch_puts_the_rest_back_and_stops(queued, smtp_s
     def slow_to_answer_the_third(message):
         sends.append(message)
         if len(sends) == 3:
-            time.sleep(1.5)  # the alarm rings meanwhile, the fourth claimed and waiting
+            ring_the_alarm_soon()  # the fourth is claimed and waiting when it rings
+            time.sleep(1.5)
         return send(message)
 
     monkeypatch.setattr(transports.current, "send", slow_to_answer_the_third)
-    with pytest.raises(JobTimeoutException), UnixSignalDeathPenalty(1, JobTimeoutException):
+    with pytest.raises(JobTimeoutException), UnixSignalDeathPenalty(60, JobTimeoutException):
         outbox.deliver(*take_lead("mail"))
 
     # The third's send ended as time ran out: written as it ended. The fourth goes back.
