@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Label, Select, and_, bindparam, func, sele
 from sqlalchemy.orm import Session
 
 from app.core import stores
+from app.core.db import execute_core
 from app.models import (Checkout, Customer, FlowConfig, FlowRun, Order, ProductView, Store,
                         Suppression)
 from flows import choices
@@ -79,7 +80,7 @@ class RunContext:
     @cached_property
     def suppression(self) -> str | None:
         """Why mail to the recipient is stopped (a bounce, a complaint...), if it is."""
-        return self.session.execute(_SUPPRESSION, {"store_id": self.store.id,
+        return execute_core(self.session, _SUPPRESSION, {"store_id": self.store.id,
                                                    "email": self.recipient}).scalar()
 
     def by_horizon(self, stamp) -> ColumnElement[bool]:

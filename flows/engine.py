@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.core import clock, events, memo
-from app.core.db import db
+from app.core.db import db, execute_core
 from app.ingest import identity
 from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
                         Segment, Store)
@@ -218,7 +218,7 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
     settings = runnable_settings(session, store, flow)
     if settings is None:
         return None
-    exists, last_entered = session.execute(_ENTERED, {
+    exists, last_entered = execute_core(session, _ENTERED, {
         "store_id": store.id, "flow": flow.name, "customer_id": customer_id, "subject": subject,
         "subject_id": subject_id}).one()
     if exists:

@@ -9,6 +9,7 @@ from sqlalchemy import (ColumnElement, Label, Select, and_, bindparam, exists, f
                         or_, select)
 from sqlalchemy.orm import aliased
 
+from app.core.db import execute_core
 from app.ingest import consent, orders
 from app.models import Checkout, CheckoutLine, Customer, FlowRun, Order, Product, ProductView
 from flows.context import RunContext
@@ -41,7 +42,7 @@ def ordered_since_trigger(ctx: RunContext) -> str | None:
     checkout = ctx.subject if run.subject == "checkout" else None
     shape = "order" if run.subject == "order" else "checkout" if checkout is not None else ""
     query = _ordered_since(bool(customer.email), shape, ctx.horizon is not None)
-    found = ctx.session.execute(query, {
+    found = execute_core(ctx.session, query, {
         "store_id": ctx.store.id, "customer_id": customer.id, "email": customer.email,
         "triggered_at": run.triggered_at, "subject_id": run.subject_id,
         "token": checkout.token if checkout is not None else None, "horizon": ctx.horizon,
@@ -135,7 +136,7 @@ def has_lines(ctx: RunContext) -> str | None:
         return None if checkout.lines else "empty cart"
     # Whether there is one, not the lines and their products as objects (which cost more than
     # the query, every checkout a delivery enrolls).
-    found = ctx.session.execute(_A_LINE, {"store_id": ctx.store.id, "checkout_id": checkout.id})
+    found = execute_core(ctx.session, _A_LINE, {"store_id": ctx.store.id, "checkout_id": checkout.id})
     return None if found.first() else "empty cart"
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import os
 import time
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
-from sqlalchemy import BindParameter, MetaData, bindparam, create_engine, event, exc
+from sqlalchemy import BindParameter, Executable, MetaData, bindparam, create_engine, event, exc
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so Alembic migrations can refer to them.
@@ -170,3 +170,16 @@ def array(items: list, item_type) -> BindParameter:
     each column as one array (`unnest`, `= ANY`) is the same statement whatever their number,
     so SQLAlchemy compiles it once and PostgreSQL prepares it once."""
     return bindparam(None, items, ARRAY(item_type))
+
+
+def execute_core(session: Session, statement: Executable,
+                 parameters: Mapping | Sequence[Mapping] | None = None) -> CursorResult:
+    """Run a statement whose rows are plain rows (no ORM entity in or out) on the session's
+    connection, in its transaction, skipping the ORM's execution path: 0.20 against 0.33 ms of
+    CPU a statement (bench/RESULTS.md), for the statements every delivery, step or email runs.
+    It flushes first as the session's own `execute` would (autoflush), so it reads what the
+    transaction has written. Not for writes of stores: app.core.signing_secrets watches those
+    through the session's execution."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, parameters)

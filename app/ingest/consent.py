@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 import connectors
 from app.core import clock, events
+from app.core.db import execute_core
 from app.models import ConsentChange, Customer, SendConsent
 from app.sync import writeback
 
@@ -131,7 +132,7 @@ def record(session: Session, store_id: int, customer_id: int, state: str, *, sou
     previous = held[:2]
     now = clock.now()
     # The customer's consent and its history row in one statement, not a flush's two.
-    session.execute(_CHANGE, {"of_store": store_id, "customer": customer.id, "state": state,
+    execute_core(session, _CHANGE, {"of_store": store_id, "customer": customer.id, "state": state,
                               "level": opt_in_level, "at": occurred_at, "source": source,
                               "now": now})
     for key, value in (("email_consent", state), ("email_consent_opt_in_level", opt_in_level),

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from app.core import clock
+from app.core.db import execute_core
 from app.models import Checkout, ConsentChange, Customer, Order, ProductView, Visitor
 
 TOKEN_SALT = "storeflow.customer-token"
@@ -86,7 +87,7 @@ def _known_and_orphan(session: Session, store_id: int, platform_id: int,
     identified = session.info.setdefault(IDENTIFIED, {})
     if named in identified:
         return identified[named], None
-    rows = session.execute(_named(email is not None), {
+    rows = execute_core(session, _named(email is not None), {
         "store_id": store_id, "platform_id": platform_id, "email": email}).all()
     known = next((row.id for row in rows if row.platform_id is not None), None)
     orphan = next((row.id for row in rows if row.platform_id is None), None)
@@ -152,9 +153,9 @@ def _by_platform_id(session: Session, store_id: int, platform_id: int, email: st
         return _adopt(session, store_id, orphan, platform_id)
     named = {"store_id": store_id, "platform_id": platform_id, "email": email}
     if known is None:
-        known = session.execute(_CREATE, {**named, "now": clock.now()}).scalar_one_or_none()
+        known = execute_core(session, _CREATE, {**named, "now": clock.now()}).scalar_one_or_none()
     if known is None:  # a concurrent delivery created them first
-        known = session.execute(_BY_PLATFORM_ID, named).scalar_one()
+        known = execute_core(session, _BY_PLATFORM_ID, named).scalar_one()
     if orphan is not None:
         merge(session, store_id, orphan, known)
     return known

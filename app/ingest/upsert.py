@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from app.core import clock
+from app.core.db import execute_core
 from app.ingest import identity
 from app.models import Checkout, CheckoutLine, Customer, Fulfillment, Order, OrderLine, Product
 from connectors.base import (CheckoutRecord, CustomerRecord, FulfillmentRecord, LineRecord,
@@ -37,13 +38,13 @@ def _upsert(session: Session, model, key: dict[str, Any], values: dict[str, Any]
     table, keys, columns = model.__table__, tuple(key), tuple(values)
     params = {f"p_{name}": value for name, value in (*key.items(), *values.items())}
     if not stored:
-        inserted = session.execute(_insert(table, keys, columns), params).scalar()
+        inserted = execute_core(session, _insert(table, keys, columns), params).scalar()
         if inserted is not None:
             return Upserted(id=inserted, created=True, changed=True, changes=frozenset(
                 name for name, value in values.items() if value is not None))
     # The row lock makes concurrent deliveries of one record take turns, so each compares
     # itself with what the one before it wrote (the events depend on it).
-    found = session.execute(_locked(table, keys), params).one_or_none()
+    found = execute_core(session, _locked(table, keys), params).one_or_none()
     if found is None:  # erased since it was known (a redaction): stored anew
         return _upsert(session, model, key, values, version)
     stored = found._mapping
@@ -51,7 +52,7 @@ def _upsert(session: Session, model, key: dict[str, Any], values: dict[str, Any]
     if version is None or (stored["source_updated_at"] is not None
                            and stored["source_updated_at"] > version):
         return Upserted(id=stored["id"], created=False, changed=False)
-    session.execute(update(table).where(table.c.id == stored["id"]).values(**values))
+    execute_core(session, update(table).where(table.c.id == stored["id"]).values(**values))
     _expire_copy(session, model, stored["id"])
     before = {name: stored[name] for name in values}
     return Upserted(id=stored["id"], created=False, changed=True, before=before,
@@ -86,7 +87,7 @@ def _replace_lines(session: Session, model, parent: str, upserted: Upserted, sto
     if not upserted.created:  # a row this delivery inserted has no lines to replace
         session.execute(delete(model).where(getattr(model, parent) == upserted.id))
     if lines:
-        session.execute(insert(model.__table__), [  # Core: the ORM's bulk path costs more
+        execute_core(session, insert(model.__table__), [  # Core: the ORM's bulk path costs more
             {parent: upserted.id, "store_id": store_id, **line.__dict__} for line in lines
         ])
 
