@@ -104,13 +104,16 @@ def _owned(model, kind: str | None = None) -> ColumnElement[bool]:
     return joined if kind is None else and_(FlowRun.subject == kind, joined)
 
 
+def _run(*columns, in_store: bool) -> Select:
+    """`columns` of the run by id (`:run_id`), in `:store_id` if `in_store`."""
+    runs = select(*columns).where(FlowRun.id == bindparam("run_id"))
+    return runs.where(FlowRun.store_id == bindparam("store_id")) if in_store else runs
+
+
 @functools.cache
-def _run(locked: bool, in_store: bool) -> Select:
-    """The run by id (`:run_id`), in `:store_id` if `in_store`, its row locked if `locked`."""
-    runs = select(FlowRun).where(FlowRun.id == bindparam("run_id"))
-    if in_store:
-        runs = runs.where(FlowRun.store_id == bindparam("store_id"))
-    return runs.with_for_update() if locked else runs
+def _lock(in_store: bool) -> Select:
+    """The run's row locked, its id read: the context is read after the lock, as an entity."""
+    return _run(FlowRun.id, in_store=in_store).with_for_update()
 
 
 @functools.cache
@@ -125,7 +128,7 @@ def _context(in_store: bool, also: tuple[Label, ...] = (), with_store: bool = Tr
     suppression = select(Suppression.reason).where(
         Suppression.store_id == FlowRun.store_id, Suppression.email == recipient,
     ).limit(1).scalar_subquery()
-    query = _run(False, in_store)
+    query = _run(FlowRun, in_store=in_store)
     if with_store:
         query = query.add_columns(Store).join(Store, Store.id == FlowRun.store_id)
     query = (query.add_columns(FlowConfig, Customer, *subjects.values(), suppression)
@@ -153,7 +156,7 @@ def load(session: Session, run_id: int, now: datetime, lock: bool = True,
     params = {**(also_params or {}), **params}
     # Locked before the rest is read, so the rest is as the lock's last holder left it (one
     # query would read it from a snapshot taken before waiting for the lock).
-    if lock and session.execute(_run(True, in_store), params).scalar_one_or_none() is None:
+    if lock and execute_core(session, _lock(in_store), params).scalar_one_or_none() is None:
         return None
     row = session.execute(_context(in_store, also, store is None), params).first()
     if row is None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import CompoundSelect, bindparam, literal, or_, select, union_all
 
+from app.core.db import execute_core
 from app.core.settings import parse_quiet_hours
 from app.models import FlowRun, Message
 from flows import localtime
@@ -69,7 +70,7 @@ def _around(ctx: RunContext, cap: timedelta) -> dict[str, list]:
     if "cap_window" not in ctx.__dict__:
         customer = ctx.customer
         window: dict[str, list] = {"sent": [], "due": []}
-        for kind, flow, at in ctx.session.execute(_window(), {
+        for kind, flow, at in execute_core(ctx.session, _window(), {
                 "store_id": ctx.store.id, "customer_id": customer.id, "email": customer.email,
                 "since": ctx.now - cap, "run_customer_id": ctx.run.customer_id,
                 "run_id": ctx.run.id, "until": ctx.now + cap}):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core import clock, stores
+from app.core.db import execute_core
 from app.ingest import consent
 from app.models import (Checkout, ConsentChange, Customer, FlowRun, Order, ProductView, Store,
                         Suppression, TimelineEntry)
@@ -52,8 +53,8 @@ def write_with_run(session: Session, run: FlowRun) -> None:
     params.update((f"entry_{name}", [getattr(entry, name) for entry in entries])
                   for name in ENTRY_COLUMNS)
     with session.no_autoflush:
-        session.execute(_run_and_entries(tuple(changed)),
-                        {**params, "moved_id": run.id, "moved_store": run.store_id})
+        execute_core(session, _run_and_entries(tuple(changed)),
+                     {**params, "moved_id": run.id, "moved_store": run.store_id})
     for key, value in changed.items():
         set_committed_value(run, key, value)
     for entry in entries:

@@ -11,6 +11,7 @@ from sqlalchemy import Label, Select, select
 from sqlalchemy.orm import Session
 
 from app.core import clock
+from app.core.db import execute_core
 from app.models import Message, Store, Suppression
 
 # A check before every send, under the message's lock: a reason to cancel, or None. It is
@@ -58,7 +59,7 @@ def _read(session: Session, message: Message) -> Mapping[str, Any]:
         read = reader(session, message, reads, params)
         if read is not None:
             return read
-    return session.execute(_reading(reads), params).one()._mapping if reads else {}
+    return execute_core(session, _reading(reads), params).one()._mapping if reads else {}
 
 
 def blocked(session: Session, message: Message, store: Store,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app import jobs
 from app.audiences import metrics
 from app.core import clock
-from app.core.db import db
+from app.core.db import db, execute_core
 from app.jobs import batch
 from app.mail import compose, consent_ledger, guards
 from app.mail.mime import Mail
@@ -94,7 +94,7 @@ def queue_messages(session: Session, *, store_id: int, template: str, marketing:
     now = clock.now()
     keys = [f"<{uuid.uuid4().hex}@{transports.message_id_domain}>" for _ in outgoing]
     kept = marketing and flow is not None
-    rows = session.execute(_queue(kept), {
+    rows = execute_core(session, _queue(kept), {
         "store_id": store_id, "template": template, "marketing": marketing, "flow": flow,
         "step": step, "now": now, "judged_at": now, "message_ids": keys,
         "emails": [message.email for message in outgoing],
