@@ -27,12 +27,12 @@ import uuid
 
 from redis.exceptions import RedisError
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import bindparam, func, literal_column, select, update
+from sqlalchemy import func, literal_column, select, update
 
 from app import jobs
 from app.core import memo
-from app.core.db import db
-from app.ingest.pipeline import ingest, ingest_row
+from app.core.db import db, execute_core
+from app.ingest.pipeline import FRESH, ingest, ingest_row
 from app.models import Store, WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -117,9 +117,7 @@ _STORE_VERSION = (select(literal_column("stores.xmin::text")).select_from(Store)
 # left the row to the sweep (found by the end-to-end bench: 3 of 2,000 deliveries). The holder
 # is that claim, the row's own job (queued by the sweep for a row claimed long ago) or a shop
 # purge; this transaction holds nothing else yet, so the wait cannot close a cycle.
-_FRESH = (select(WebhookEvent, _STORE_VERSION, ASYNC_COMMIT)
-          .where(WebhookEvent.id == bindparam("id"), WebhookEvent.processed_at.is_(None))
-          .with_for_update())
+_FRESH = FRESH.add_columns(_STORE_VERSION.label("store_version"), ASYNC_COMMIT)
 
 
 def _ingest_batch(event_ids: list[int]) -> None:
@@ -133,15 +131,13 @@ def _ingest_batch(event_ids: list[int]) -> None:
         try:
             with db.session() as session:
                 memo.share(session, shared)
-                claimed = session.execute(_FRESH, {"id": event_id}).one_or_none()
-                if claimed is None:  # done meanwhile by its own job
+                event = execute_core(session, _FRESH, {"id": event_id}).one_or_none()
+                if event is None:  # done meanwhile by its own job
                     continue
-                event, version, _ = claimed
-                if version != store_version:  # the store was written since the batch read it
+                if event.store_version != store_version:  # the store was written since
                     shared.clear()
-                    store_version = version
-                ingest_row(session, event)
-                if event not in session:  # a shop redaction purged the store and its inbox
+                    store_version = event.store_version
+                if ingest_row(session, event).store_purged:  # with its inbox
                     return
         except BaseTimeoutException:
             raise  # the job's time is up: the rest are the sweep's

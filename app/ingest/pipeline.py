@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 import connectors
 from app.core import clock, events, memo
-from app.core.db import db
+from app.core.db import db, execute_core
 from app.ingest import compliance, consent, identity, inbox, link_actions, orders, products, upsert
 from app.ingest.storefront import store as storefront_store
 from app.models import WebhookEvent
@@ -35,26 +36,38 @@ def ingest(event_id: int) -> list[events.DomainEvent]:
     _count_attempt(event_id)
     with db.session() as session:
         # The row lock serialises two jobs for the same row (a sweep racing the first enqueue).
-        event = session.execute(
-            select(WebhookEvent).where(WebhookEvent.id == event_id).with_for_update()
-        ).scalar_one_or_none()
-        if event is None or event.processed_at is not None:
+        event = execute_core(session, FRESH, {"id": event_id}).one_or_none()
+        if event is None:  # processed already, or gone with its store
             return []
-        return ingest_row(session, event)
+        return ingest_row(session, event).events
 
 
-def ingest_row(session: Session, event: WebhookEvent) -> list[events.DomainEvent]:
-    """Process one unprocessed inbox row the caller has locked, in the caller's transaction.
-    A shop redaction purges the store with its inbox: the row leaves the session then."""
+class Ingested(NamedTuple):
+    events: list[events.DomainEvent]
+    # A shop redaction purged the store with its inbox, this row included.
+    store_purged: bool = False
+
+
+# The columns of an inbox row its ingest reads.
+ROW = (WebhookEvent.id, WebhookEvent.store_id, WebhookEvent.platform, WebhookEvent.topic,
+       WebhookEvent.body)
+# Built once: the inbox row `:id` if it is still to be processed, locked.
+FRESH = (select(*ROW).where(WebhookEvent.id == bindparam("id"),
+                            WebhookEvent.processed_at.is_(None)).with_for_update())
+
+
+def ingest_row(session: Session, event: Row) -> Ingested:
+    """Process one unprocessed inbox row (ROW's columns) the caller has locked, in the caller's
+    transaction, and mark it processed there. Read and written as plain rows: the ORM's load
+    and flush of the row cost more than the two statements."""
     context = {"store_id": event.store_id, "event_id": event.id, "topic": event.topic}
     history = inbox.history_of(event.topic)
     try:
         records = _normalize(event) if history is None else _history(event, history, context)
     except PayloadError as error:
-        event.error = str(error)
-        event.processed_at = clock.now()
+        _processed(session, event.id, error=str(error))
         log.warning("ingest rejected payload: %s", error, extra=context)
-        return []
+        return Ingested([])
     emitted = store_records(session, event.store_id, records, event.platform,
                             event.topic if history is None else BACKFILL)
     if history is None:
@@ -62,24 +75,35 @@ def ingest_row(session: Session, event: WebhookEvent) -> list[events.DomainEvent
     else:
         emitted = []  # stored, and news to nobody
     if any(isinstance(record, ShopRedaction) for record in records) and not _exists(session, event):
-        session.expunge(event)  # the store's purge took this inbox row with it
-        log.info("ingested a shop redaction", extra=context)
-        return emitted
-    if any(isinstance(record, (CustomerRedaction, DataRequest)) for record in records):
-        event.body = b"{}"  # the request itself names the customer
-    event.error = None
-    event.processed_at = clock.now()
+        log.info("ingested a shop redaction", extra=context)  # the purge took this row with it
+        return Ingested(emitted, store_purged=True)
+    # The request itself names the customer: its body goes.
+    _processed(session, event.id, forget_body=any(
+        isinstance(record, (CustomerRedaction, DataRequest)) for record in records))
     log.info("ingested %d record(s), %d event(s)", len(records), len(emitted), extra=context)
-    return emitted
+    return Ingested(emitted)
 
 
-def _normalize(event: WebhookEvent) -> list[Record | link_actions.LinkAction]:
+def _processed(session: Session, event_id: int, error: str | None = None,
+               forget_body: bool = False) -> None:
+    execute_core(session, _PROCESSED[forget_body], {
+        "row_id": event_id, "done_at": clock.now(), "why": error})
+
+
+_INBOX = WebhookEvent.__table__
+# Built once, by whether the body goes: the row's outcome. No parameter is named as a column.
+_PROCESSED = {forget: update(_INBOX).where(_INBOX.c.id == bindparam("row_id")).values(
+    processed_at=bindparam("done_at"), error=bindparam("why"),
+    **({"body": b"{}"} if forget else {})) for forget in (False, True)}
+
+
+def _normalize(event: Row) -> list[Record | link_actions.LinkAction]:
     if event.platform == link_actions.PLATFORM:  # a link in one of our own emails
         return link_actions.normalize(event.topic, json.loads(event.body))
     return connectors.get(event.platform).normalize(event.topic, json.loads(event.body))
 
 
-def _history(event: WebhookEvent, topic: str, context: dict) -> list[Record]:
+def _history(event: Row, topic: str, context: dict) -> list[Record]:
     """A backfill page's records; a malformed object is skipped, not the page."""
     page = json.loads(event.body)
     if not isinstance(page, list):
@@ -95,7 +119,7 @@ def _history(event: WebhookEvent, topic: str, context: dict) -> list[Record]:
     return records
 
 
-def _exists(session: Session, event: WebhookEvent) -> bool:
+def _exists(session: Session, event: Row) -> bool:
     return session.execute(select(WebhookEvent.id).where(WebhookEvent.id == event.id)).scalar() is not None
 
 
