@@ -30,7 +30,7 @@ from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
 from flows.steps import AudienceTrigger, EventTrigger, Flow, WaitUntil
-from flows.timeline import record, subject_label, write_with_run
+from flows.timeline import record, record_now, subject_label, write_with_run
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +239,8 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
         "holdout": candidate.holdout}.items()}).scalar_one_or_none()
     if run is None:  # a concurrent delivery enrolled it first
         return None
-    record(session, run, "held_out" if run.holdout else "enrolled", now,
-           detail=subject_label(session, store.id, subject, subject_id))
+    record_now(session, run, "held_out" if run.holdout else "enrolled", now,
+               detail=subject_label(session, store.id, subject, subject_id))
     return run
 
 

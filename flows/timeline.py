@@ -38,6 +38,18 @@ def record(session: Session, run: FlowRun, kind: str, at, step: str | None = Non
                               flow=run.flow, step=step, kind=kind, detail=detail, at=at))
 
 
+def record_now(session: Session, run: FlowRun, kind: str, at, detail: str = "") -> None:
+    """`record`, written at once in SQL: for an entry no write of its run would carry (an
+    enrollment, whose next query flushed it anyway), where the flush's INSERT costs more."""
+    execute_core(session, _ENTRY, {"store_id": run.store_id, "customer_id": run.customer_id,
+                                   "run_id": run.id, "flow": run.flow, "step": None,
+                                   "kind": kind, "detail": detail, "at": at})
+
+
+# Built once: every enrollment writes one.
+_ENTRY = insert(TimelineEntry.__table__).values({name: bindparam(name) for name in ENTRY_COLUMNS})
+
+
 def write_with_run(session: Session, run: FlowRun) -> None:
     """Write the run's changes and the entries recorded about it in one statement (the UPDATE in
     a WITH, then the INSERT) rather than the flush's two round trips; what else is pending is
