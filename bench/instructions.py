@@ -42,8 +42,7 @@ def _counted():
 
 
 def _ingest(items: int) -> None:
-    """`items` deliveries (an even number: half consent updates, half abandoned checkouts),
-    drained."""
+    """`items` deliveries (half consent updates, half abandoned checkouts), drained."""
     from bench.harness import services
     from bench.ingest_profile import _drain_all, _store
     from tests.flow_helpers import enable
@@ -106,8 +105,7 @@ def count(path: str, items: int) -> int:
         subprocess.run(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
              sys.executable, "-m", "bench.instructions", "--inner", path, "--items", str(items)],
-            check=True, env={**os.environ, "PYTHONMALLOC": "malloc"},  # valgrind sees each block
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         totals = [line for line in out.read_text().splitlines() if line.startswith("totals:")]
         return int(totals[0].split()[1])
 
@@ -115,7 +113,8 @@ def count(path: str, items: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100,
-                        help="deliveries (even), steps or emails (default 100)")
+                        help="deliveries, steps or emails (default 100; deliveries come in "
+                             "pairs, so an odd number is rounded down)")
     parser.add_argument("--only", choices=PATHS)
     parser.add_argument("--inner", choices=PATHS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -127,12 +126,12 @@ def main() -> None:
     from bench.harness import load_note, record
 
     note = load_note()
-    rows = [(path, count(path, args.items) / args.items)
-            for path in ((args.only,) if args.only else PATHS)]
+    items = args.items - args.items % 2  # a shopper's two deliveries; as many steps, emails
+    rows = [(path, count(path, items) / items) for path in ((args.only,) if args.only else PATHS)]
     record("Instructions per item (bench/instructions.py)", [
         note, "",
-        f"valgrind's callgrind, this process only, {args.items} items each after {WARM} warm "
-        "ones; repeats within 1 %.", "",
+        f"valgrind's callgrind, this process only, {items} items each, after {WARM} warm "
+        "shoppers or runs; repeats within 1 %.", "",
         "| path | instructions per item (millions) |",
         "|---|---|",
         *(f"| {path} | {per / 1e6:.2f} |" for path, per in rows),

@@ -177,8 +177,8 @@ def execute_core(session: Session, statement: Executable,
     """Run a statement whose rows are plain rows (no ORM entity in or out) on the session's
     connection, in its transaction, skipping the ORM's execution path: 0.20 against 0.33 ms of
     CPU a statement (bench/RESULTS.md), for the statements every delivery, step or email runs.
-    It flushes first as the session's own `execute` would (autoflush), so it reads what the
-    transaction has written. Not for writes of stores: app.core.signing_secrets watches those
+    It flushes first (autoflush, as the session does before an ORM statement; a plain table's
+    statement it ran without), so it reads what the transaction has written. Not for writes of stores: app.core.signing_secrets watches those
     through the session's execution."""
     if session.autoflush:
         session.flush()
