@@ -81,7 +81,7 @@ class RunContext:
     def suppression(self) -> str | None:
         """Why mail to the recipient is stopped (a bounce, a complaint...), if it is."""
         return execute_core(self.session, _SUPPRESSION, {"store_id": self.store.id,
-                                                   "email": self.recipient}).scalar()
+                                                         "email": self.recipient}).scalar()
 
     def by_horizon(self, stamp) -> ColumnElement[bool]:
         """A filter keeping rows stamped (by the column `stamp`) no later than the horizon."""

@@ -136,7 +136,8 @@ def has_lines(ctx: RunContext) -> str | None:
         return None if checkout.lines else "empty cart"
     # Whether there is one, not the lines and their products as objects (which cost more than
     # the query, every checkout a delivery enrolls).
-    found = execute_core(ctx.session, _A_LINE, {"store_id": ctx.store.id, "checkout_id": checkout.id})
+    found = execute_core(ctx.session, _A_LINE,
+                         {"store_id": ctx.store.id, "checkout_id": checkout.id})
     return None if found.first() else "empty cart"
 
 

@@ -175,11 +175,11 @@ def array(items: list, item_type) -> BindParameter:
 def execute_core(session: Session, statement: Executable,
                  parameters: Mapping | Sequence[Mapping] | None = None) -> CursorResult:
     """Run a statement whose rows are plain rows (no ORM entity in or out) on the session's
-    connection, in its transaction, skipping the ORM's execution path: 0.20 against 0.33 ms of
+    connection, in its transaction, skipping the ORM's execution path: 0.19 against 0.31 ms of
     CPU a statement (bench/RESULTS.md), for the statements every delivery, step or email runs.
-    It flushes first (autoflush, as the session does before an ORM statement; a plain table's
-    statement it ran without), so it reads what the transaction has written. Not for writes of stores: app.core.signing_secrets watches those
-    through the session's execution."""
+    It flushes first (autoflush, as the session does before an ORM statement; before a plain
+    table's statement it did not), so it reads what the transaction has written. Not for writes
+    of stores: app.core.signing_secrets watches those through the session's execution."""
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, parameters)

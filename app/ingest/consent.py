@@ -132,9 +132,9 @@ def record(session: Session, store_id: int, customer_id: int, state: str, *, sou
     previous = held[:2]
     now = clock.now()
     # The customer's consent and its history row in one statement, not a flush's two.
-    execute_core(session, _CHANGE, {"of_store": store_id, "customer": customer.id, "state": state,
-                              "level": opt_in_level, "at": occurred_at, "source": source,
-                              "now": now})
+    execute_core(session, _CHANGE, {"of_store": store_id, "customer": customer.id,
+                                    "state": state, "level": opt_in_level, "at": occurred_at,
+                                    "source": source, "now": now})
     for key, value in (("email_consent", state), ("email_consent_opt_in_level", opt_in_level),
                        ("email_consent_updated_at", occurred_at), ("updated_at", now)):
         set_committed_value(customer, key, value)
