@@ -1,7 +1,8 @@
-"""Instructions per item of the three hot paths, counted by valgrind's callgrind: a delivery
-ingested (the end-to-end bench's shoppers, drained in process), a flow step (the tick's backlog of
-due abandoned-checkout runs, worked in process) and an email sent (those steps' emails, into
-aiosmtpd's discarding sink). Only this process's instructions between the scenario's start and
+"""Instructions per ingested delivery, flow step and sent email, counted by valgrind's callgrind.
+
+A delivery: the end-to-end bench's shoppers, drained in process. A step: the tick's backlog of
+due abandoned-checkout runs, worked in process. An email: those steps' emails, sent into
+aiosmtpd's discarding sink. Only this process's instructions between the scenario's start and
 end are counted (PostgreSQL, Redis and the sink run uninstrumented in their own processes).
 
 Time on this machine moves by a third within minutes; an instruction count repeats within 1 %,
