@@ -20,7 +20,7 @@ from sqlalchemy import Label, bindparam, event as orm_event, func, select, tuple
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from app.core import clock, events, memo
+from app.core import clock, durability, events, memo
 from app.core.db import db, execute_core
 from app.ingest import identity
 from app.models import (Checkout, Customer, FlowRun, Fulfillment, Message, Order, ProductView,
@@ -369,19 +369,28 @@ def _advance_one(run_id: int, at: str | None = None) -> str:
         return status
 
 
+# What a step reads with its run's context: the exit rules' own reads, and the setting that lets
+# its commit not wait for the disk.
+_STEP_READS = (*rules.CONTEXT_READS, durability.LAZY_COMMIT)
+
+
 def _advance_locked(run_id: int, instant: datetime,
                     answer: tuple[str, str | None] | None = None) -> tuple[str, dict | None]:
     """Walk the run under its row lock, with the platform's answer to its code request if
     there is one: (the run's status, the code request it now waits on)."""
     with db.session() as session:
-        ctx = context.load(session, run_id, instant, also=rules.CONTEXT_READS)
+        ctx = context.load(session, run_id, instant, also=_STEP_READS)
+        durability.lazy(session)  # a step's effects derive from its run (app.core.durability)
         run = ctx.run if ctx else None
         if run is None or run.status != "active" or run.due_at is None or run.due_at > instant:
             return (run.status if run else "missing"), None
         if answer is not None:
             keep_answer(run, *answer)
         _advance(ctx)
-        return run.status, code_request(run) if run.status == "active" else None
+        request = code_request(run) if run.status == "active" else None
+        if request is not None:  # the platform is asked for it as this commits
+            durability.durable(session)
+        return run.status, request
 
 
 def _ask_for_code(run_id: int, request: dict) -> str | None:

@@ -27,10 +27,10 @@ import uuid
 
 from redis.exceptions import RedisError
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import literal_column, select, update
 
 from app import jobs
-from app.core import memo
+from app.core import durability, memo
 from app.core.db import db, execute_core
 from app.ingest.pipeline import FRESH, ingest, ingest_row
 from app.models import Store, WebhookEvent
@@ -95,17 +95,6 @@ def _take(store_id: int) -> list[int]:
             .values(attempts=1).returning(WebhookEvent.id)).scalars())
 
 
-# An ingest transaction's commit need not wait for its WAL to reach the disk: everything it
-# writes is derived from its inbox row, which the webhook's own (synchronous) commit made durable,
-# and the row's processed mark is written in the same transaction as its effects. A crash can
-# lose only the latest such commits, each whole, mark and effects together: their rows are
-# fresh again, and the sweep has them ingested again. Nothing that leaves the building can
-# depend on a lost one: any later synchronous commit (the webhook intake's, the outbox marking a
-# message `sending` before it is sent) flushes the WAL up to its own commit record, which lies
-# after every commit it could have read. SET LOCAL: the next transaction on the connection (a
-# mail job's) is synchronous again. The setting rides on the row's claim, not a statement of
-# its own (a round trip per delivery).
-ASYNC_COMMIT = func.set_config("synchronous_commit", "off", True)
 # The store row's version, read with each claim: PostgreSQL's xmin, the transaction that last
 # wrote the row. A batch forgets what it read of the store once another transaction has written
 # it (an uninstall committed by another claimant, a merchant's settings).
@@ -117,7 +106,10 @@ _STORE_VERSION = (select(literal_column("stores.xmin::text")).select_from(Store)
 # left the row to the sweep (found by the end-to-end bench: 3 of 2,000 deliveries). The holder
 # is that claim, the row's own job (queued by the sweep for a row claimed long ago) or a shop
 # purge; this transaction holds nothing else yet, so the wait cannot close a cycle.
-_FRESH = FRESH.add_columns(_STORE_VERSION.label("store_version"), ASYNC_COMMIT)
+# The row's claim also sets the transaction's commit not to wait for the disk
+# (app.core.durability): everything ingest writes is derived from the inbox row, which the
+# webhook's own synchronous commit made durable, and the processed mark commits with its effects.
+_FRESH = FRESH.add_columns(_STORE_VERSION.label("store_version"), durability.LAZY_COMMIT)
 
 
 def _ingest_batch(event_ids: list[int]) -> None:
@@ -132,6 +124,7 @@ def _ingest_batch(event_ids: list[int]) -> None:
             with db.session() as session:
                 memo.share(session, shared)
                 event = execute_core(session, _FRESH, {"id": event_id}).one_or_none()
+                durability.lazy(session)
                 if event is None:  # done meanwhile by its own job
                     continue
                 if event.store_version != store_version:  # the store was written since

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 import connectors
 from app import jobs
-from app.core import notices
+from app.core import durability, notices
 from app.core.db import db
 from app.models import Customer, Store
 from app.sync import access
@@ -35,7 +35,10 @@ REFUSED = "writeback_refused"
 
 def after_commit(session: Session, job: Callable, *args) -> None:
     """Queue `job(*args)` once the change is committed (the job reads it). Should Redis be down
-    then, the change stays ours alone: logged, and never allowed to fail what was committed."""
+    then, the change stays ours alone: logged, and never allowed to fail what was committed.
+    The platform hears of the change as it commits, so the commit waits for the disk even in a
+    transaction that would not (app.core.durability: an ingest's, a flow step's)."""
+    durability.durable(session)
     def enqueue(_session) -> None:
         try:
             jobs.enqueue(job, *args)
