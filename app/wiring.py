@@ -55,5 +55,5 @@ def wire() -> None:
     for guard, reads in SEND_GUARDS:
         guards.register_send_guard(guard, reads)
     # A flow's message: its run's context, for engine.run_still_wanted, read with the guards'.
-    guards.register_send_reader(engine.read_with_run)
+    guards.register_send_reader(engine.read_with_run, (engine.RUN_SUBJECT,))
     outbox.register_lane(campaign_sending.lane)

@@ -112,19 +112,23 @@ def _run(*columns, in_store: bool) -> Select:
 
 @functools.cache
 def _lock(in_store: bool) -> Select:
-    """The run's row locked, its id read: the context is read after the lock, as an entity."""
-    return _run(FlowRun.id, in_store=in_store).with_for_update()
+    """The run's row locked, the kind of its subject read: the context is read after the lock,
+    as an entity, with that kind's row alone."""
+    return _run(FlowRun.subject, in_store=in_store).with_for_update()
 
 
 @functools.cache
-def _context(in_store: bool, also: tuple[Label, ...] = (), with_store: bool = True) -> Select:
-    """The run with its store (if `with_store`), flow config, customer, subject and the
-    recipient's suppression, and the columns `also`. Built once: building it and its cache key
-    cost more than its round trip to PostgreSQL."""
-    subjects = {kind: model for kind, model in SUBJECT_MODELS.items() if model is not Customer}
+def _context(in_store: bool, also: tuple[Label, ...] = (), with_store: bool = True,
+             subject: str | None = None) -> Select:
+    """The run with its store (if `with_store`), flow config, customer, subject (of the kind
+    `subject`; unknown, each kind's table is joined) and the recipient's suppression, and the
+    columns `also`. Built once: building it and its cache key cost more than its round trip to
+    PostgreSQL; joining every kind cost a step 6 % more instructions (bench.instructions)."""
+    subjects = {kind: model for kind, model in SUBJECT_MODELS.items()
+                if model is not Customer and subject in (None, kind)}
     # `recipient` in SQL, for every subject but another customer (its email would be theirs).
-    recipient = func.coalesce(func.nullif(Checkout.email, ""), func.nullif(Order.email, ""),
-                              Customer.email)
+    recipient = func.coalesce(*(func.nullif(model.email, "") for model in subjects.values()
+                                if model in (Checkout, Order)), Customer.email)
     suppression = select(Suppression.reason).where(
         Suppression.store_id == FlowRun.store_id, Suppression.email == recipient,
     ).limit(1).scalar_subquery()
@@ -143,12 +147,14 @@ def _context(in_store: bool, also: tuple[Label, ...] = (), with_store: bool = Tr
 def load(session: Session, run_id: int, now: datetime, lock: bool = True,
          store_id: int | None = None, also: tuple[Label, ...] = (),
          also_params: Mapping[str, Any] | None = None,
-         store: Store | None = None) -> RunContext | None:
+         store: Store | None = None, subject: str | None = None) -> RunContext | None:
     """The run's context (None: no such run, in `store_id` if given), its store, flow config,
     customer, subject and the recipient's suppression read in one query; with `lock`, the run's
     row locked first. The labelled columns `also` (bound by `also_params`) are read in the same
     query, into `ctx.also` by label (the outbox's send guards read theirs this way). A caller
-    holding the run's `store` (`store_id`'s) passes it, and the query does not read it again."""
+    holding the run's `store` (`store_id`'s) passes it, and the query does not read it again;
+    one knowing the kind of the run's `subject` passes it (the lock reads it), and the query
+    joins that kind's table alone."""
     in_store = store_id is not None
     if store is not None and store.id != store_id:
         raise ValueError("the store given is not the run's store_id")
@@ -156,9 +162,11 @@ def load(session: Session, run_id: int, now: datetime, lock: bool = True,
     params = {**(also_params or {}), **params}
     # Locked before the rest is read, so the rest is as the lock's last holder left it (one
     # query would read it from a snapshot taken before waiting for the lock).
-    if lock and execute_core(session, _lock(in_store), params).scalar_one_or_none() is None:
-        return None
-    row = session.execute(_context(in_store, also, store is None), params).first()
+    if lock:
+        subject = execute_core(session, _lock(in_store), params).scalar_one_or_none()
+        if subject is None:
+            return None
+    row = session.execute(_context(in_store, also, store is None, subject), params).first()
     if row is None:
         return None
     if store is None:

@@ -423,11 +423,19 @@ def _run_context(session: Session, message: Message, reads: tuple[Label, ...] = 
                  params: Mapping[str, Any] | None = None) -> RunContext | None:
     # Read, not locked: the run's own next step or event records the exit; locking it here
     # (message, then run) would invert the engine's order (run, then its messages).
-    # The store is the one the outbox's claim read (the session's, no query).
+    # The store is the one the outbox's claim read (the session's, no query); so is the kind
+    # of the run's subject (RUN_SUBJECT), when the outbox read it.
     return context.load(session, message.run_id, clock.now(), lock=False,
                         store_id=message.store_id, also=reads + rules.CONTEXT_READS,
-                        also_params=params,
-                        store=session.get(Store, message.store_id))
+                        also_params=params, store=session.get(Store, message.store_id),
+                        subject=(params or {}).get(RUN_SUBJECT.key))
+
+
+# What the outbox reads with a flow message's claim for `read_with_run` (app.wiring registers
+# it): the kind of its run's subject, so the run's context joins that kind's table alone.
+RUN_SUBJECT = (select(FlowRun.subject)
+               .where(FlowRun.id == Message.run_id, FlowRun.store_id == Message.store_id)
+               .scalar_subquery().label("run_subject"))
 
 
 def run_still_wanted(session: Session, message: Message, read: Mapping[str, Any]) -> str | None:

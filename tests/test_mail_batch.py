@@ -21,7 +21,7 @@ from app.core import clock
 from app.core.db import db
 from app.jobs import broker, failures as job_failures
 from app.jobs.failing import FAILING
-from app.mail import compose, outbox
+from app.mail import compose, guards, outbox
 from app.mail.transport import TransientFailure, transports
 from app.models import Customer, CustomerMetrics, Message
 from tests.campaign_engine_helpers import scheduler_hands_over
@@ -453,7 +453,7 @@ def test_the_message_sent_before_is_marked_before_the_next_is_locked(queued, smt
 
     def claim() -> None:
         with db.session() as session:
-            session.execute(outbox._claiming(True), {
+            session.execute(outbox._claiming(True, guards.claim_reads()), {
                 "claim_id": second, "row_id": first, "sent_time": clock.now(),
                 "now": clock.now()}).all()
     # The holder lets go of the second before the pool waits for the claim, however this ends.

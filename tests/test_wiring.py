@@ -26,6 +26,7 @@ bootstrap()
 name = lambda f: f"{f.__module__}.{f.__name__}"
 print(json.dumps({"guards": [name(g) for g in guards._guards],
                   "readers": [name(r) for r in guards._readers],
+                  "claim_reads": [read.key for read in guards.claim_reads()],
                   "order_placed": [name(f) for f in events._listeners[events.ORDER_PLACED]],
                   "port": type(port.bound()).__name__}))
 """
@@ -42,6 +43,8 @@ def test_a_fresh_worker_process_has_every_send_guard_and_listener(cli_env):
                                "app.campaigns.sending.campaign_still_sending",
                                "app.mail.preferences.not_paused"]
     assert wired["readers"] == ["flows.engine.read_with_run"]
+    # Read with a flow message's claim, so its run's context joins one subject's table.
+    assert wired["claim_reads"] == ["run_subject"]
     # A returning customer's sunset is lifted before the engine sees the order; segments last.
     assert wired["order_placed"] == ["app.reports.attribution.on_order_placed",
                                      "flows.sunset.on_event", "flows.engine.on_event",

@@ -24,9 +24,13 @@ _guards: list[SendGuard] = []
 _reads: list[Label] = []
 # Readers that read the guards' reads together with rows of their own in one statement, for the
 # messages they know (app.wiring registers the flows' run context): (session, message, reads,
-# params) -> the row by label, or None for a message they do not know.
+# params) -> the row by label, or None for a message they do not know. The params hold, by
+# label, what the readers asked to be read with the message's claim too (`claim_reads`).
 Reader = Callable[[Session, Message, tuple, Mapping[str, Any]], "Mapping[str, Any] | None"]
 _readers: list[Reader] = []
+# Labelled columns over the claimed message's row that readers need before they read (the kind
+# of its run's subject), read in the claim's own statement: a round trip less than asking after.
+_claim_reads: list[Label] = []
 
 
 def register_send_guard(guard: SendGuard, reads: tuple[Label, ...] = ()) -> None:
@@ -38,10 +42,18 @@ def register_send_guard(guard: SendGuard, reads: tuple[Label, ...] = ()) -> None
     _reads.extend(read for read in reads if read not in _reads)
 
 
-def register_send_reader(reader: Reader) -> None:
-    """Add a reader of the guards' reads (once); the first that knows a message reads them."""
+def register_send_reader(reader: Reader, with_claim: tuple[Label, ...] = ()) -> None:
+    """Add a reader of the guards' reads (once); the first that knows a message reads them.
+    `with_claim`: labelled columns over the message's row (`messages`) read with its claim and
+    handed to the reader in its params."""
     if reader not in _readers:
         _readers.append(reader)
+    _claim_reads.extend(read for read in with_claim if read not in _claim_reads)
+
+
+def claim_reads() -> tuple[Label, ...]:
+    """What the outbox reads with a message's claim for the readers."""
+    return tuple(_claim_reads)
 
 
 @functools.cache
@@ -50,11 +62,12 @@ def _reading(reads: tuple[Label, ...]) -> Select:
     return select(*reads)
 
 
-def _read(session: Session, message: Message) -> Mapping[str, Any]:
+def _read(session: Session, message: Message, claimed: Mapping[str, Any]) -> Mapping[str, Any]:
     """What the guards read, in one statement: run after the row's lock, so it sees what the
     lock's last holder committed."""
-    reads, params = tuple(_reads), {"message_id": message.id, "store_id": message.store_id,
-                                    "email": message.email, "now": clock.now()}
+    reads, params = tuple(_reads), {**claimed, "message_id": message.id,
+                                    "store_id": message.store_id, "email": message.email,
+                                    "now": clock.now()}
     for reader in _readers:
         read = reader(session, message, reads, params)
         if read is not None:
@@ -62,15 +75,15 @@ def _read(session: Session, message: Message) -> Mapping[str, Any]:
     return execute_core(session, _reading(reads), params).one()._mapping if reads else {}
 
 
-def blocked(session: Session, message: Message, store: Store,
-            suppression: Suppression | None) -> str | None:
+def blocked(session: Session, message: Message, store: Store, suppression: Suppression | None,
+            claimed: Mapping[str, Any] | None = None) -> str | None:
     """Why the locked `message` may not go now (its store uninstalled, its address suppressed,
-    any registered guard's reason), or None."""
+    any registered guard's reason), or None. `claimed`: the `claim_reads` read with its lock."""
     if not store.installed:
         return "store uninstalled"
     if suppression and (message.marketing or suppression.blocks_transactional):
         return f"suppressed: {suppression.reason}"
-    read = _read(session, message)
+    read = _read(session, message, claimed or {})
     for guard in _guards:
         reason = guard(session, message, read)
         if reason:

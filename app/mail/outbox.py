@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Callable, Iterator
 
 from rq.timeouts import BaseTimeoutException
-from sqlalchemy import (BigInteger, Boolean, DateTime, Integer, Select, String, and_,
+from sqlalchemy import (BigInteger, Boolean, DateTime, Integer, Label, Select, String, and_,
                         bindparam, event, func, literal, null, select, update)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.orm import Session
@@ -440,14 +440,18 @@ def _claim(session: Session, message_id: int, context: dict, state: _JobState,
     params = {"claim_id": message_id}
     if owed is not None:
         params.update(row_id=owed[0].id, sent_time=owed[1], now=clock.now())
-    message, store, suppression, customer_email = session.execute(
-        _claiming(owed is not None), params).one_or_none() or (None, None, None, None)
-    if message is None or message.status != "queued":
-        return message.status if message else "missing"
+    claim_reads = guards.claim_reads()
+    row = session.execute(_claiming(owed is not None, claim_reads), params).one_or_none()
+    if row is None:
+        return "missing"
+    message, store, suppression, customer_email, *_ = row
+    if message.status != "queued":
+        return message.status
     context["store_id"] = store.id
     if state.mailed(message, customer_email, owed):
         raise _CountsFirst()
-    reason = guards.blocked(session, message, store, suppression)
+    reason = guards.blocked(session, message, store, suppression,
+                            {read.key: row._mapping[read.key] for read in claim_reads})
     if reason:
         message.status, message.reason = "cancelled", reason
         log.info("message cancelled: %s", reason, extra=context)
@@ -459,14 +463,14 @@ def _claim(session: Session, message_id: int, context: dict, state: _JobState,
 
 
 @functools.cache
-def _claiming(after_sent: bool) -> Select:
-    """The row locked, with its store, its address's suppression and its customer's address
-    (read, not locked): one round trip. They are as of before any wait for the lock; but
+def _claiming(after_sent: bool, claim_reads: tuple[Label, ...]) -> Select:
+    """The row locked, with its store, its address's suppression, its customer's address (read,
+    not locked) and the send readers' `claim_reads` (app.mail.guards): one round trip. They are as of before any wait for the lock; but
     whoever holds a queued message's lock (another delivery, a cancel, an uninstall, an
     erasure) changes its status, which the lock's re-read sees, so the message then does not go
     at all. `after_sent`: a message whose send ended well marked `sent` first (_SENT's
     parameters), in the same statement."""
-    claim = (select(Message, Store, Suppression, Customer.email)
+    claim = (select(Message, Store, Suppression, Customer.email, *claim_reads)
              .join(Store, Store.id == Message.store_id)
              .outerjoin(Suppression, and_(Suppression.store_id == Message.store_id,
                                           Suppression.email == Message.email))
