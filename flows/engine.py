@@ -30,7 +30,7 @@ from flows.context import RunContext
 from flows.execute import (advance_run, ask_for_code, code_request, end, entry_refusal,
                            exit_reason, held_out, keep_answer)
 from flows.steps import AudienceTrigger, EventTrigger, Flow, WaitUntil
-from flows.timeline import record, record_now, subject_label, write_with_run
+from flows.timeline import entered, record, subject_label, write_with_run
 
 log = logging.getLogger(__name__)
 
@@ -195,9 +195,9 @@ _ENTERED = select(
 
 
 _RUNS = FlowRun.__table__
-# Built once: a run's INSERT (a parameter `:v_<column>` a column), the row locked by it until the
-# transaction ends.
-_ENROLL = insert(FlowRun).values(
+# Built once: a run's INSERT (a parameter `:v_<column>` a column) with its timeline entry, the
+# row locked by it until the transaction ends.
+_ENROLL = entered(insert(_RUNS).values(
     **{name: bindparam(f"v_{name}", type_=_RUNS.c[name].type)
        for name in ("store_id", "flow", "version", "customer_id", "subject", "subject_id",
                     "triggered_at", "anchor_at", "settings", "holdout")},
@@ -206,14 +206,14 @@ _ENROLL = insert(FlowRun).values(
     status="active", step=0, data={},
 ).on_conflict_do_nothing(
     index_elements=["store_id", "flow", "customer_id", "subject", "subject_id"],
-).returning(FlowRun)
+))
 
 
 def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject: str,
            subject_id: int, triggered_at: datetime, now: datetime,
-           anchor_at: datetime | None = None) -> FlowRun | None:
-    """Start a run for (flow, customer, subject) unless one exists or an entry rule refuses.
-    Delays count from `anchor_at` (default: when the trigger happened)."""
+           anchor_at: datetime | None = None) -> int | None:
+    """Start a run for (flow, customer, subject) unless one exists or an entry rule refuses:
+    its id, or None. Delays count from `anchor_at` (default: when the trigger happened)."""
     anchor_at = anchor_at or triggered_at
     settings = runnable_settings(session, store, flow)
     if settings is None:
@@ -231,17 +231,16 @@ def enroll(session: Session, store: Store, flow: Flow, customer_id: int, subject
     if refusal:
         record(session, candidate, "not_enrolled", now, detail=refusal)
         return None
-    # The row comes back from its INSERT, locked by it until this transaction ends.
-    run = session.execute(_ENROLL, {f"v_{name}": value for name, value in {
-        "store_id": store.id, "flow": flow.name, "version": flow.version,
-        "customer_id": customer_id, "subject": subject, "subject_id": subject_id,
-        "triggered_at": triggered_at, "anchor_at": anchor_at, "now": now, "settings": settings,
-        "holdout": candidate.holdout}.items()}).scalar_one_or_none()
-    if run is None:  # a concurrent delivery enrolled it first
-        return None
-    record_now(session, run, "held_out" if run.holdout else "enrolled", now,
-               detail=subject_label(session, store.id, subject, subject_id))
-    return run
+    # The row is locked by its INSERT until this transaction ends. No id: a concurrent
+    # delivery enrolled it first.
+    return execute_core(session, _ENROLL, {
+        **{f"v_{name}": value for name, value in {
+            "store_id": store.id, "flow": flow.name, "version": flow.version,
+            "customer_id": customer_id, "subject": subject, "subject_id": subject_id,
+            "triggered_at": triggered_at, "anchor_at": anchor_at, "now": now,
+            "settings": settings, "holdout": candidate.holdout}.items()},
+        "entry_detail": subject_label(session, store.id, subject, subject_id),
+        "entry_at": now}).scalar_one_or_none()
 
 
 def enroll_audiences(at: datetime | None = None) -> int:
@@ -258,9 +257,9 @@ def enroll_audiences(at: datetime | None = None) -> int:
                 if settings is None:
                     continue
                 for found in flow.trigger.query(session, store, settings, at):
-                    run = enroll(session, store, flow, found.customer_id, found.subject,
-                                 found.subject_id, found.triggered_at, at, found.anchor_at)
-                    enrolled += run is not None
+                    run_id = enroll(session, store, flow, found.customer_id, found.subject,
+                                    found.subject_id, found.triggered_at, at, found.anchor_at)
+                    enrolled += run_id is not None
     return enrolled
 
 

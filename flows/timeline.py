@@ -6,7 +6,8 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, column, func, inspect, insert, select, update
+from sqlalchemy import (Insert, bindparam, case, column, func, inspect, insert, null, select,
+                        update)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -38,16 +39,19 @@ def record(session: Session, run: FlowRun, kind: str, at, step: str | None = Non
                               flow=run.flow, step=step, kind=kind, detail=detail, at=at))
 
 
-def record_now(session: Session, run: FlowRun, kind: str, at, detail: str = "") -> None:
-    """`record`, written at once in SQL: for an entry no write of its run would carry (an
-    enrollment, whose next query flushed it anyway), where the flush's INSERT costs more."""
-    execute_core(session, _ENTRY, {"store_id": run.store_id, "customer_id": run.customer_id,
-                                   "run_id": run.id, "flow": run.flow, "step": None,
-                                   "kind": kind, "detail": detail, "at": at})
-
-
-# Built once: every enrollment writes one.
-_ENTRY = insert(TimelineEntry.__table__).values({name: bindparam(name) for name in ENTRY_COLUMNS})
+def entered(run_insert: Insert) -> Insert:
+    """A run's INSERT (ON CONFLICT DO NOTHING) and its entry, enrolled or held_out, in one
+    statement (`:entry_detail`, `:entry_at`), returning the run's id (no row: it was not
+    written). For an enrollment, which no later write of its run carries in the same statement:
+    the ORM's INSERT of the run and a second for the entry cost more than both in SQL."""
+    run = run_insert.returning(*(FlowRun.__table__.c[name] for name in (
+        "id", "store_id", "customer_id", "flow", "holdout"))).cte("entered")
+    table = TimelineEntry.__table__
+    return insert(table).add_cte(run).from_select(ENTRY_COLUMNS, select(
+        run.c.store_id, run.c.customer_id, run.c.id, run.c.flow, null(),
+        case((run.c.holdout, "held_out"), else_="enrolled"),
+        bindparam("entry_detail", type_=table.c.detail.type),
+        bindparam("entry_at", type_=table.c.at.type))).returning(table.c.run_id)
 
 
 def write_with_run(session: Session, run: FlowRun) -> None:
