@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 from sqlalchemy import Select, and_, bindparam, delete, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
@@ -46,11 +49,21 @@ class Signer:
         return _serializer(self.secret_key, self.salt)
 
 
+class _Serializer(URLSafeTimedSerializer):
+    """itsdangerous's URL-safe timed serializer without its try at zlib on every payload: a
+    token carries a few ids and at most one URL, and the try cost two thirds of making it (65
+    against 18 µs for a click link, of which an email has several). Any URLSafeTimedSerializer
+    reads its tokens, and it reads the compressed ones made before."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
+
+
 @functools.lru_cache(maxsize=16)
 def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:
     """One per key and salt: an email signs half a dozen links, and building the serializer
     each time doubled a signature's cost (0.04 against 0.02 ms)."""
-    return URLSafeTimedSerializer(secret_key, salt=salt)
+    return _Serializer(secret_key, salt=salt)
 
 
 signer = Signer(TOKEN_SALT)
