@@ -120,22 +120,24 @@ def _lock(in_store: bool) -> Select:
 @functools.cache
 def _context(in_store: bool, also: tuple[Label, ...] = (), with_store: bool = True,
              subject: str | None = None) -> Select:
-    """The run with its store (if `with_store`), flow config, customer, subject (of the kind
-    `subject`; unknown, each kind's table is joined) and the recipient's suppression, and the
+    """The run with its store (if `with_store`), flow config, customer, subject (loaded as an
+    entity only for the kind `subject`, if given) and the recipient's suppression, and the
     columns `also`. Built once: building it and its cache key cost more than its round trip to
-    PostgreSQL; joining every kind cost a step 6 % more instructions (bench.instructions)."""
-    subjects = {kind: model for kind, model in SUBJECT_MODELS.items()
-                if model is not Customer and subject in (None, kind)}
+    PostgreSQL. Every kind's table is joined whatever `subject` says (NULL but for the run's
+    own): `also` and the recipient read them; loading all three entities cost a step 6 % more
+    instructions (bench.instructions)."""
+    subjects = {kind: model for kind, model in SUBJECT_MODELS.items() if model is not Customer}
+    loaded = [model for kind, model in subjects.items() if subject in (None, kind)]
     # `recipient` in SQL, for every subject but another customer (its email would be theirs).
-    recipient = func.coalesce(*(func.nullif(model.email, "") for model in subjects.values()
-                                if model in (Checkout, Order)), Customer.email)
+    recipient = func.coalesce(func.nullif(Checkout.email, ""), func.nullif(Order.email, ""),
+                              Customer.email)
     suppression = select(Suppression.reason).where(
         Suppression.store_id == FlowRun.store_id, Suppression.email == recipient,
     ).limit(1).scalar_subquery()
     query = _run(FlowRun, in_store=in_store)
     if with_store:
         query = query.add_columns(Store).join(Store, Store.id == FlowRun.store_id)
-    query = (query.add_columns(FlowConfig, Customer, *subjects.values(), suppression)
+    query = (query.add_columns(FlowConfig, Customer, *loaded, suppression)
              .outerjoin(FlowConfig, and_(FlowConfig.store_id == FlowRun.store_id,
                                          FlowConfig.flow == FlowRun.flow))
              .outerjoin(Customer, _owned(Customer)))
@@ -154,7 +156,7 @@ def load(session: Session, run_id: int, now: datetime, lock: bool = True,
     query, into `ctx.also` by label (the outbox's send guards read theirs this way). A caller
     holding the run's `store` (`store_id`'s) passes it, and the query does not read it again;
     one knowing the kind of the run's `subject` passes it (the lock reads it), and the query
-    joins that kind's table alone."""
+    loads that kind's row alone."""
     in_store = store_id is not None
     if store is not None and store.id != store_id:
         raise ValueError("the store given is not the run's store_id")

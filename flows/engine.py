@@ -431,7 +431,7 @@ def _run_context(session: Session, message: Message, reads: tuple[Label, ...] = 
 
 
 # What the outbox reads with a flow message's claim for `read_with_run` (app.wiring registers
-# it): the kind of its run's subject, so the run's context joins that kind's table alone.
+# it): the kind of its run's subject, so the run's context loads that kind's row alone.
 RUN_SUBJECT = (select(FlowRun.subject)
                .where(FlowRun.id == Message.run_id, FlowRun.store_id == Message.store_id)
                .scalar_subquery().label("run_subject"))

@@ -45,16 +45,23 @@ def place(store_id: int, placed_at, *, customer_id=None, email=None, token=None)
 
 
 def answers(run: FlowRun) -> tuple[str | None, str | None]:
-    """The rule's answer read with the context, and asked on its own."""
-    with db.session() as session:
-        read = context.load(session, run.id, DUE, lock=False, store_id=run.store_id,
-                            also=rules.CONTEXT_READS)
-        assert rules.ORDERED_SINCE_TRIGGER in read.also
-        with_context = rules.ordered_since_trigger(read)
+    """The rule's answer read with the context, and asked on its own. Read with the context,
+    it is the same whether the subject's kind is unknown (every kind loaded), read by the
+    step's lock, or known to the caller (the outbox's claim reads it)."""
+    read_with_context = []
+    for kind in ("unknown", "locked", "known"):
+        with db.session() as session:
+            read = context.load(session, run.id, DUE, lock=kind == "locked",
+                                store_id=run.store_id, also=rules.CONTEXT_READS,
+                                subject=session.get(FlowRun, run.id).subject
+                                if kind == "known" else None)
+            assert rules.ORDERED_SINCE_TRIGGER in read.also
+            read_with_context.append(rules.ordered_since_trigger(read))
     with db.session() as session:
         asked = rules.ordered_since_trigger(
             context.load(session, run.id, DUE, lock=False, store_id=run.store_id))
-    return with_context, asked
+    assert len(set(read_with_context)) == 1, read_with_context
+    return read_with_context[0], asked
 
 
 def test_no_order_is_no_reason(run):
@@ -109,4 +116,17 @@ def test_a_customer_without_an_address_matches_no_guest_order(run):
         session.execute(update(Customer).where(Customer.id == customer.id).values(email=None))
     place(flow_run.store_id, TRIGGERED + SECOND, email="someone@example.com")
     place(flow_run.store_id, TRIGGERED + SECOND)  # a guest order with no address either
+    assert answers(flow_run) == (None, None)
+
+
+def test_a_run_about_a_product_view_is_not_ordered_by_a_checkout_it_is_not_about(run):
+    """The context joins every subject kind's table, even where it loads only the run's own:
+    the checkout condition reads the joined checkout, which is NULL for a product view's run,
+    never any checkout of the store (the demo found a browse reminder exited as ordered when
+    the checkouts table was left out of the join)."""
+    flow_run, _, checkout = run
+    with db.session() as session:
+        session.execute(update(FlowRun).where(FlowRun.id == flow_run.id).values(
+            subject="product_view", subject_id=checkout.id))
+    place(flow_run.store_id, TRIGGERED - timedelta(days=1), token=checkout.token)
     assert answers(flow_run) == (None, None)

@@ -43,7 +43,7 @@ def test_a_fresh_worker_process_has_every_send_guard_and_listener(cli_env):
                                "app.campaigns.sending.campaign_still_sending",
                                "app.mail.preferences.not_paused"]
     assert wired["readers"] == ["flows.engine.read_with_run"]
-    # Read with a flow message's claim, so its run's context joins one subject's table.
+    # Read with a flow message's claim, so its run's context loads one subject's row.
     assert wired["claim_reads"] == ["run_subject"]
     # A returning customer's sunset is lifted before the engine sees the order; segments last.
     assert wired["order_placed"] == ["app.reports.attribution.on_order_placed",
