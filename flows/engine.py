@@ -378,8 +378,9 @@ def _advance_locked(run_id: int, instant: datetime,
     """Walk the run under its row lock, with the platform's answer to its code request if
     there is one: (the run's status, the code request it now waits on)."""
     with db.session() as session:
+        # A step's effects derive from its run: its commit need not wait for the disk
+        # (app.core.durability).
         ctx = context.load(session, run_id, instant, also=_STEP_READS)
-        durability.lazy(session)  # a step's effects derive from its run (app.core.durability)
         run = ctx.run if ctx else None
         if run is None or run.status != "active" or run.due_at is None or run.due_at > instant:
             return (run.status if run else "missing"), None

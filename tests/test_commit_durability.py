@@ -5,14 +5,10 @@ webhook, a discount code asked for). PostgreSQL's own `synchronous_commit` is re
 commit, through signed webhooks, a real worker and the Shopify stub."""
 from __future__ import annotations
 
-import gc
-import weakref
-
 import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.core import durability
 from app.core.db import db
 from app.sync import writeback
 from flows import engine
@@ -35,11 +31,11 @@ class Commits(list):
 @pytest.fixture
 def commits(monkeypatch):
     seen = Commits()
-    lazy, after_commit, ask_for_code = durability.lazy, writeback.after_commit, engine.ask_for_code
+    after_commit, ask_for_code = writeback.after_commit, engine.ask_for_code
 
-    def lazy_noted(session):
-        session.info["test.lazy"] = True
-        lazy(session)
+    def executing(connection, _cursor, statement, parameters, *_):
+        if "set_config" in statement and "off" in dict(parameters or {}).values():
+            connection.info["test.lazy"] = connection.get_transaction()
 
     def telling(session, job, *args):
         session.info.setdefault("test.tells", []).append(job.__name__)
@@ -50,16 +46,19 @@ def commits(monkeypatch):
         return ask_for_code(*args)
 
     def committing(session):
-        setting = session.connection().exec_driver_sql("SHOW synchronous_commit").scalar_one()
-        seen.append((session.info.pop("test.lazy", False),
+        connection = session.connection()
+        setting = connection.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+        lazy = connection.info.pop("test.lazy", None)
+        seen.append((lazy is not None and lazy is connection.get_transaction(),
                      tuple(session.info.pop("test.tells", ())), setting))
 
-    monkeypatch.setattr(durability, "lazy", lazy_noted)
     monkeypatch.setattr(writeback, "after_commit", telling)
     monkeypatch.setattr(engine, "ask_for_code", asking)
+    event.listen(db.engine, "before_cursor_execute", executing)
     event.listen(Session, "before_commit", committing)
     yield seen
     event.remove(Session, "before_commit", committing)
+    event.remove(db.engine, "before_cursor_execute", executing)
 
 
 def test_deliveries_and_steps_commit_without_waiting_and_a_code_request_waits(
@@ -94,6 +93,21 @@ def test_a_step_that_tags_the_customer_commits_waiting_for_the_disk(
     assert set(commits.lazy()) == {"off"}  # the deliveries that told nobody
 
 
+def test_a_step_the_tick_runs_that_tags_the_customer_commits_waiting_for_the_disk(
+        shop, webhooks, run_jobs, smtp_sink, shopify, commits):
+    """The tag an hour after the order: written by the step job, not by the delivery."""
+    switch_on(shop, built("vip_later", "order_placed", {"id": "hour", "wait": {"hours": 1}},
+                          {"id": "give", "tag": {"add": "vip"}}))
+    john_buys(webhooks, run_jobs)
+    assert "vip" not in tags()
+    commits.clear()
+
+    move_to(SAMPLE_TIME + 2 * HOUR, run_jobs)
+
+    assert "vip" in tags()
+    assert commits.lazy(("tag",)) == ["on"]
+
+
 def test_a_step_that_calls_a_webhook_commits_waiting_for_the_disk(
         shop, webhooks, run_jobs, receiver, commits):  # noqa: F811 - the fixture imported
     switch_on(shop, hook_flow("crm_hook", receiver.url))
@@ -101,37 +115,3 @@ def test_a_step_that_calls_a_webhook_commits_waiting_for_the_disk(
 
     assert len(receiver.received) == 1
     assert commits.lazy(("post",)) == ["on"]
-
-
-def test_a_transaction_that_did_not_read_lazy_commit_is_not_sent_the_setting(app):
-    """A write-back from a web request (the unsubscribe page) costs no statement more; after
-    `lazy`, `durable` sends the setting back."""
-    statements: list[str] = []
-
-    def executing(_connection, _cursor, statement, *_):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", executing)
-    try:
-        with db.session() as session:
-            durability.durable(session)
-            durability.lazy(session)
-            durability.durable(session)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", executing)
-    # Only the call after `lazy` sent it.
-    assert len(statements) == 1 and "set_config" in statements[0]
-
-
-def test_a_lazy_transaction_is_freed_as_its_session_closes(app):
-    """Noting the transaction must not tie it to its session in a cycle: each step's rows
-    then waited for the garbage collector, 8 % more instructions a step."""
-    gc.disable()
-    try:
-        with db.session() as session:
-            durability.lazy(session)
-            transaction = weakref.ref(session.get_transaction())
-        del session
-        assert transaction() is None
-    finally:
-        gc.enable()

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from app import wiring
 from app.core import events
 from app.mail import guards
@@ -57,3 +59,12 @@ def test_wiring_twice_registers_nothing_twice(app):
     listeners = list(events._listeners[events.ORDER_PLACED])
     wiring.wire()
     assert guards._guards == registered and events._listeners[events.ORDER_PLACED] == listeners
+
+
+def test_a_claim_read_may_not_take_a_name_the_guards_bind(app):
+    """It would be overridden by the guards' own parameter of that name, silently."""
+    from sqlalchemy import literal
+
+    with pytest.raises(ValueError, match="may not be labelled email"):
+        guards.register_send_reader(lambda *_: None, (literal("x").label("email"),))
+    assert "email" not in [read.key for read in guards.claim_reads()]

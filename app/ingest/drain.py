@@ -124,7 +124,6 @@ def _ingest_batch(event_ids: list[int]) -> None:
             with db.session() as session:
                 memo.share(session, shared)
                 event = execute_core(session, _FRESH, {"id": event_id}).one_or_none()
-                durability.lazy(session)
                 if event is None:  # done meanwhile by its own job
                     continue
                 if event.store_version != store_version:  # the store was written since

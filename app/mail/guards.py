@@ -46,9 +46,16 @@ def register_send_reader(reader: Reader, with_claim: tuple[Label, ...] = ()) -> 
     """Add a reader of the guards' reads (once); the first that knows a message reads them.
     `with_claim`: labelled columns over the message's row (`messages`) read with its claim and
     handed to the reader in its params."""
+    taken = [read.key for read in with_claim if read.key in _PARAMS]
+    if taken:  # it would be overridden by the guards' own parameter of that name
+        raise ValueError(f"a claim read may not be labelled {', '.join(taken)}")
     if reader not in _readers:
         _readers.append(reader)
     _claim_reads.extend(read for read in with_claim if read not in _claim_reads)
+
+
+# What the guards' reads are bound to (`_read`), besides the claim reads.
+_PARAMS = ("message_id", "store_id", "email", "now")
 
 
 def claim_reads() -> tuple[Label, ...]:

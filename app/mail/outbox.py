@@ -465,11 +465,11 @@ def _claim(session: Session, message_id: int, context: dict, state: _JobState,
 @functools.cache
 def _claiming(after_sent: bool, claim_reads: tuple[Label, ...]) -> Select:
     """The row locked, with its store, its address's suppression, its customer's address (read,
-    not locked) and the send readers' `claim_reads` (app.mail.guards): one round trip. They are as of before any wait for the lock; but
-    whoever holds a queued message's lock (another delivery, a cancel, an uninstall, an
-    erasure) changes its status, which the lock's re-read sees, so the message then does not go
-    at all. `after_sent`: a message whose send ended well marked `sent` first (_SENT's
-    parameters), in the same statement."""
+    not locked) and the send readers' `claim_reads` (app.mail.guards): one round trip. They
+    are as of before any wait for the lock; but whoever holds a queued message's lock (another
+    delivery, a cancel, an uninstall, an erasure) changes its status, which the lock's re-read
+    sees, so the message then does not go at all. `after_sent`: a message whose send ended well
+    marked `sent` first (_SENT's parameters), in the same statement."""
     claim = (select(Message, Store, Suppression, Customer.email, *claim_reads)
              .join(Store, Store.id == Message.store_id)
              .outerjoin(Suppression, and_(Suppression.store_id == Message.store_id,

@@ -39,6 +39,7 @@ def after_commit(session: Session, job: Callable, *args) -> None:
     The platform hears of the change as it commits, so the commit waits for the disk even in a
     transaction that would not (app.core.durability: an ingest's, a flow step's)."""
     durability.durable(session)
+
     def enqueue(_session) -> None:
         try:
             jobs.enqueue(job, *args)
