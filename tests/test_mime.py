@@ -47,6 +47,14 @@ def test_a_line_break_or_control_character_in_a_header_is_refused(subject):
         mime.assemble([("From", "shop@example.com"), ("Subject", subject)], "text")
 
 
+@pytest.mark.parametrize("name", ["List-Unsubscribe", "X-PM-Metadata-storeflow-message-id"])
+def test_a_line_break_in_a_header_kept_whole_is_refused_too(name):
+    """These are written as they are up to 998 characters; not with a line break in them."""
+    with pytest.raises(ValueError):
+        mime.assemble([("From", "shop@example.com"),
+                       (name, UNSUBSCRIBE + "\r\nBcc: all@example.com")], "text")
+
+
 def test_a_non_ascii_address_goes_as_utf8_with_smtputf8():
     sink = SmtpSink()
     sink.start()

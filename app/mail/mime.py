@@ -98,10 +98,12 @@ def assemble(headers: list[tuple[str, str]], text: str, html: str | None = None)
 
 
 def header(name: str, value: str, utf8: bool = False) -> str:
-    """One header's line(s). A short printable ASCII value is written as it is; any other goes
-    through the header registry, which encodes and folds it. A line break or another control
-    character (but tab) is refused (header injection; RFC 5322 allows none)."""
-    if value.isascii() and value.isprintable() and len(name) + 2 + len(value) <= MAX_LINE:
+    """One header's line(s). A printable ASCII value that fits on one line (998 characters for
+    the UNFOLDED headers, 76 for the rest) is written as it is; any other goes through the
+    header registry, which encodes and folds it. A line break or another control character
+    (but tab) is refused (header injection; RFC 5322 allows none)."""
+    line = MAX_HEADER_LINE if name.lower().startswith(UNFOLDED) else MAX_LINE
+    if value.isascii() and value.isprintable() and len(name) + 2 + len(value) <= line:
         return f"{name}: {value}{CRLF}"
     if CONTROL.search(value):
         raise ValueError(f"the {name} header may not hold a line break or control character")
