@@ -31,6 +31,8 @@ _readers: list[Reader] = []
 # Labelled columns over the claimed message's row that readers need before they read (the kind
 # of its run's subject), read in the claim's own statement: a round trip less than asking after.
 _claim_reads: list[Label] = []
+# What the guards' reads are bound to (`_read`): no claim read may take one of these names.
+_PARAMS = ("message_id", "store_id", "email", "now")
 
 
 def register_send_guard(guard: SendGuard, reads: tuple[Label, ...] = ()) -> None:
@@ -52,10 +54,6 @@ def register_send_reader(reader: Reader, with_claim: tuple[Label, ...] = ()) -> 
     if reader not in _readers:
         _readers.append(reader)
     _claim_reads.extend(read for read in with_claim if read not in _claim_reads)
-
-
-# What the guards' reads are bound to (`_read`), besides the claim reads.
-_PARAMS = ("message_id", "store_id", "email", "now")
 
 
 def claim_reads() -> tuple[Label, ...]:
