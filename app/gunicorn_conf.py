@@ -1,4 +1,5 @@
 """gunicorn settings for small dynos (512 MB): a few threaded workers, logs to stdout."""
+import gc
 import os
 
 from gunicorn.glogging import Logger
@@ -28,6 +29,7 @@ threads = int(os.environ.get("WEB_THREADS", "8"))
 # small dyno), and a worker replaced after max_requests starts in milliseconds instead of
 # building the app again. The pools reconnect in each worker (app.core.db, redis-py).
 preload_app = True
+
 # Shopify waits 5 s for a webhook answer; nothing we serve should take a fraction of that.
 timeout = 30
 graceful_timeout = 25
@@ -42,3 +44,9 @@ logger_class = AccessLogger
 # every few seconds, each time with new PostgreSQL sessions and cold caches.
 max_requests = 20000
 max_requests_jitter = 2000
+
+
+def pre_fork(server, worker):
+    """The preloaded app lives as long as the master: frozen, the workers' full collections do
+    not walk it, nor write to the pages they share with the master (Python's gc.freeze)."""
+    gc.freeze()
