@@ -39,8 +39,10 @@ TICK_INTERVAL = timedelta(seconds=30)
 # Runs a tick claims and queues per transaction (it walks the whole backlog, a batch at a time).
 TICK_BATCH = 5000
 # Runs one step job steps: its own, then those whose jobs of the same instant wait behind it
-# (app.jobs.batch), each in its own transaction; RQ's own work per job was a quarter of a step.
-STEP_BATCH = 10
+# (app.jobs.batch), each in its own transaction. RQ's own work per job is about 8 M instructions,
+# near a step's own: shared by 25 steps it adds 4 % to each, by 10 it added 8 % (bench/RESULTS.md);
+# a batch still ends within a quarter of a second.
+STEP_BATCH = 25
 # RQ job states that keep a run from being queued again although no queue list holds its job:
 # running, scheduled or deferred (it will run), or failed (it is queued again once RQ forgets
 # the failure, an hour on, rather than every tick).
