@@ -35,7 +35,7 @@ def flows_port() -> port.Port:
     """app's services, as the flows reach them."""
     return port.Port(queue_message=outbox.queue_message,
                      cancel_messages=outbox.cancel_run_messages,
-                     deliver=outbox.enqueue_delivery, create_code=discounts.create_code,
+                     deliver=outbox.enqueue_deliveries, create_code=discounts.create_code,
                      tag_customer=_tag_customer, post_webhook=flow_webhooks.after_commit,
                      enqueue=jobs.enqueue,
                      enqueue_many=jobs.enqueue_many, work_taken=batch.run_taken,

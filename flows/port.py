@@ -23,8 +23,8 @@ class Port:
     queue_message: Callable[..., int | None]
     # Cancel what a run queued that has not left yet: (session, store_id, run_id, reason).
     cancel_messages: Callable[[Session, int, int, str], None]
-    # Hand a committed message to delivery.
-    deliver: Callable[[int], None]
+    # Hand committed messages to delivery (their mail jobs, queued in one round trip).
+    deliver: Callable[[list[int]], None]
     # Ask the store's platform for this code: (store, customer, code=, percent=, valid_for=) ->
     # (code, None), or (None, why not). Never called while a run's row is locked.
     create_code: Callable[..., "tuple[str | None, str | None]"]

@@ -3,15 +3,17 @@ job would. A failure or a kill mid-batch loses no run and doubles no message: wh
 the database, and the tick queues it again."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from rq.job import Job
+from rq.timeouts import JobTimeoutException
 
 from app.core.db import db
 from app.jobs import broker, failures as job_failures
 from app.jobs.failing import FAILING
-from flows import engine
+from flows import engine, port
 from tests.campaign_engine_helpers import scheduler_hands_over
 from tests.flow_helpers import SAMPLE_TIME, at, enable, messages, runs
 from tests.helpers import take_lead
@@ -65,6 +67,42 @@ def test_a_step_job_steps_the_batch_waiting_behind_it(due):
     assert not any(Job.exists(f"flow-run-{run}", broker.connection) for run in batch[1:])
 
 
+def mail_jobs() -> list[tuple]:
+    """The mail jobs waiting, in queue order: their arguments."""
+    queue = broker.queue("mail")
+    return [queue.fetch_job(job_id).args for job_id in queue.job_ids]
+
+
+def test_a_batch_hands_its_messages_to_delivery_together_as_it_ends(due, monkeypatch):
+    ids = due(3)
+    handed, bound = [], port.bound()
+
+    def deliver(message_ids: list[int]) -> None:
+        handed.append(list(message_ids))
+        bound.deliver(message_ids)
+    monkeypatch.setattr(port, "_bound", replace(bound, deliver=deliver))
+
+    engine.advance(*take_lead("flows"))
+
+    queued = [m.id for m in sorted(messages(), key=lambda m: ids.index(m.run_id))]
+    assert handed == [queued]  # once, as the batch ended, in the order the runs were stepped
+    # Each message's own mail job, as of the batch's instant (`storeflow tick --at`).
+    assert mail_jobs() == [(message_id, DUE.isoformat()) for message_id in queued]
+
+
+def test_a_batch_cut_off_by_its_time_hands_on_the_messages_it_committed(due, monkeypatch):
+    ids = due(5)
+    stopped_on_the_third(monkeypatch, JobTimeoutException())
+
+    with pytest.raises(JobTimeoutException):
+        engine.advance(*take_lead("flows"))
+
+    assert [steps()[run] for run in ids] == [2, 2, 0, 0, 0]
+    assert step_jobs() == [f"flow-run-{run}" for run in ids[2:]]  # queued again
+    assert mail_jobs() == [(m.id, DUE.isoformat()) for m in messages()]
+    assert len(messages()) == 2
+
+
 def test_only_steps_as_of_the_same_instant_and_not_failing_are_taken(due, shop):
     lead, failing, plain = due(3)
     broker.connection.sadd(FAILING, f"flows.engine.advance:{failing}")
@@ -98,6 +136,9 @@ def test_a_failure_mid_batch_fails_its_own_run_not_the_job_that_took_it(due, run
     # The failing one and the rest go back as jobs of their own; the lead's run is stepped, its
     # job is not held, and no failure is kept under it.
     assert step_jobs() == [f"flow-run-{run}" for run in ids[2:]]
+    # The two stepped runs' messages are committed: handed to delivery all the same.
+    assert [args[0] for args in mail_jobs()] == [m.id for m in messages()]
+    assert len(mail_jobs()) == 2
     lead = broker.connection.hget(Job.key_for(f"flow-run-{ids[0]}"), "status")
     assert lead not in engine.HELD_JOB_STATUSES
     assert failures() == []

@@ -156,6 +156,12 @@ def enqueue_delivery(message_id: int, flow: str | None = None) -> None:
     jobs.enqueue(job, message_id, *lead, _frozen())
 
 
+def enqueue_deliveries(message_ids: list[int]) -> None:
+    """Queue the mail jobs of messages of the default lane (a flow's) in one round trip to
+    Redis; a set clock travels with them, as with `enqueue_delivery`."""
+    jobs.enqueue_many(deliver, [(message_id, _frozen()) for message_id in message_ids])
+
+
 def _frozen() -> str | None:
     instant = clock.frozen()
     return instant.isoformat() if instant else None
