@@ -11,10 +11,11 @@ platform is called while a run's row is locked (see `advance`).
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from contextvars import ContextVar
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Mapping
+from time import monotonic
+from typing import Any, Mapping
 
 from rq import Queue
 from rq.job import Job
@@ -159,40 +160,51 @@ def _advance(ctx: RunContext) -> None:
 
 def _deliver_after_commit(session: Session, message_ids: list[int]) -> None:
     """Queue delivery once the rows are committed, so a worker never looks for a missing row;
-    in a step batch, with the batch's others as it ends (`_deliveries_together`). Should Redis
-    be down then, the outbox sweep finds them."""
+    in a step batch, with the batch's others (`_Deliveries`). Should Redis be down then, the
+    outbox sweep finds them."""
     if not message_ids:
         return
     batch = _batch_deliveries.get()
 
     def enqueue(_session) -> None:
         if batch is not None:
-            batch.extend(message_ids)
+            batch.add(message_ids)
         else:
             port.bound().deliver(message_ids)
     orm_event.listen(session, "after_commit", enqueue, once=True)
 
 
-# The messages a step batch's steps committed, handed to delivery as the batch ends; None
-# outside a batch.
-_batch_deliveries: ContextVar[list[int] | None] = ContextVar("batch_deliveries", default=None)
+# How long a step's email may wait for the rest of its batch before it is handed to delivery
+# (a step that asks the platform for a discount code can take seconds).
+HAND_ON_AFTER = 1.0
 
 
-@contextmanager
-def _deliveries_together(at: str | None) -> Iterator[None]:
-    """Hand the messages the batch's steps commit to delivery together as it ends, as of the
-    batch's instant: one round trip to Redis instead of one a step (RQ's enqueue of one job
-    cost a step a tenth of its instructions, bench/RESULTS.md). They are committed, so they are
-    handed on however the batch ends; a batch lasts well under a second."""
-    committed: list[int] = []
-    token = _batch_deliveries.set(committed)
-    try:
-        yield
-    finally:
-        _batch_deliveries.reset(token)
-        if committed:
-            with clock.frozen_at(datetime.fromisoformat(at)) if at else nullcontext():
-                port.bound().deliver(committed)
+class _Deliveries:
+    """The messages a step batch's steps committed, handed to delivery together, as of the
+    batch's instant: one round trip to Redis instead of one a step (RQ's enqueue of one job cost
+    a step a tenth of its instructions, bench/RESULTS.md). Handed on after a step once the
+    oldest has waited HAND_ON_AFTER seconds, and however the batch ends (they are committed)."""
+
+    def __init__(self, at: str | None) -> None:
+        self.at = at
+        self.committed: list[int] = []
+        self.since = 0.0
+
+    def add(self, message_ids: list[int]) -> None:
+        if not self.committed:
+            self.since = monotonic()
+        self.committed.extend(message_ids)
+
+    def hand_on(self, waited: float = 0.0) -> None:
+        if not self.committed or monotonic() - self.since < waited:
+            return
+        handed, self.committed = self.committed, []
+        with clock.frozen_at(datetime.fromisoformat(self.at)) if self.at else nullcontext():
+            port.bound().deliver(handed)
+
+
+# The batch whose step is running; None outside a step job.
+_batch_deliveries: ContextVar[_Deliveries | None] = ContextVar("batch_deliveries", default=None)
 
 
 # --- enrollment ----------------------------------------------------------------------------
@@ -371,17 +383,26 @@ def _jobs_waiting(queue: Queue, job_ids: list[str]) -> set[str]:
 
 def advance(run_id: int, at: str | None = None) -> str:
     """The step job: run what is due of one run, as of `at` (default now); then the same for up
-    to STEP_BATCH - 1 runs whose step jobs of the same `at` wait behind it. Returns its own
-    run's status.
+    to STEP_BATCH - 1 runs whose step jobs of the same `at` wait behind it; the messages they
+    queue are handed to delivery together (`_Deliveries`). Returns its own run's status.
 
     Each run is stepped in a transaction of its own, under its row's lock: a worker killed in
     the middle leaves every run either stepped or still due (the next tick queues it again,
     since a taken job's key is gone), and a run stepped twice finds nothing due the second
     time."""
-    with _deliveries_together(at):
-        status = _advance_one(run_id, at)
-        port.bound().work_taken(advance, () if at is None else (at,), STEP_BATCH - 1,
-                                _advance_one)
+    batch = _Deliveries(at)
+    token = _batch_deliveries.set(batch)
+
+    def step(run: int, as_of: str | None = None) -> str:
+        status = _advance_one(run, as_of)
+        batch.hand_on(waited=HAND_ON_AFTER)
+        return status
+    try:
+        status = step(run_id, at)
+        port.bound().work_taken(advance, () if at is None else (at,), STEP_BATCH - 1, step)
+    finally:
+        _batch_deliveries.reset(token)
+        batch.hand_on()
     return status
 
 

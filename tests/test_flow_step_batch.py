@@ -73,14 +73,21 @@ def mail_jobs() -> list[tuple]:
     return [queue.fetch_job(job_id).args for job_id in queue.job_ids]
 
 
-def test_a_batch_hands_its_messages_to_delivery_together_as_it_ends(due, monkeypatch):
-    ids = due(3)
+def handed_to_delivery(monkeypatch) -> list[list[int]]:
+    """What the engine hands to delivery, call by call (delivered all the same)."""
     handed, bound = [], port.bound()
 
     def deliver(message_ids: list[int]) -> None:
         handed.append(list(message_ids))
         bound.deliver(message_ids)
     monkeypatch.setattr(port, "_bound", replace(bound, deliver=deliver))
+    return handed
+
+
+def test_a_batch_hands_its_messages_to_delivery_together_as_it_ends(due, monkeypatch):
+    ids = due(3)
+    handed = handed_to_delivery(monkeypatch)
+    monkeypatch.setattr(engine, "HAND_ON_AFTER", 60.0)  # however slow this machine is
 
     engine.advance(*take_lead("flows"))
 
@@ -88,6 +95,18 @@ def test_a_batch_hands_its_messages_to_delivery_together_as_it_ends(due, monkeyp
     assert handed == [queued]  # once, as the batch ended, in the order the runs were stepped
     # Each message's own mail job, as of the batch's instant (`storeflow tick --at`).
     assert mail_jobs() == [(message_id, DUE.isoformat()) for message_id in queued]
+
+
+def test_an_email_waits_for_its_batch_at_most_hand_on_after(due, monkeypatch):
+    ids = due(3)
+    handed = handed_to_delivery(monkeypatch)
+    monkeypatch.setattr(engine, "HAND_ON_AFTER", 0.0)  # every step outlasts it
+
+    engine.advance(*take_lead("flows"))
+
+    by_run = {m.run_id: m.id for m in messages()}
+    assert handed == [[by_run[run]] for run in ids]  # each right after its own step
+    assert mail_jobs() == [(by_run[run], DUE.isoformat()) for run in ids]
 
 
 def test_a_batch_cut_off_by_its_time_hands_on_the_messages_it_committed(due, monkeypatch):
@@ -101,6 +120,25 @@ def test_a_batch_cut_off_by_its_time_hands_on_the_messages_it_committed(due, mon
     assert step_jobs() == [f"flow-run-{run}" for run in ids[2:]]  # queued again
     assert mail_jobs() == [(m.id, DUE.isoformat()) for m in messages()]
     assert len(messages()) == 2
+
+
+def test_the_wait_counts_from_the_oldest_email_not_handed_on(due, monkeypatch):
+    ids = due(3)
+    handed = handed_to_delivery(monkeypatch)
+    elapsed, advance_one = [0.0], engine._advance_one
+
+    def slow_step(*args) -> str:  # each step takes 0.6 s
+        status = advance_one(*args)
+        elapsed[0] += 0.6
+        return status
+    monkeypatch.setattr(engine, "_advance_one", slow_step)
+    monkeypatch.setattr(engine, "monotonic", lambda: elapsed[0])
+
+    engine.advance(*take_lead("flows"))
+
+    by_run = {m.run_id: m.id for m in messages()}
+    # The first waited 1.2 s once the second was stepped; the third goes as the batch ends.
+    assert handed == [[by_run[ids[0]], by_run[ids[1]]], [by_run[ids[2]]]]
 
 
 def test_only_steps_as_of_the_same_instant_and_not_failing_are_taken(due, shop):
