@@ -114,6 +114,23 @@ def test_a_fresh_opt_in_lifts_the_sunset(shop, webhooks, run_jobs, smtp_sink):
     assert timeline(shop.id, BUYER_EMAIL)[-1] == ("resumed", "sunset", "sunset lifted: opted in")
 
 
+@pytest.mark.parametrize("reason", ["hard_bounce", "complaint", "unsubscribed"])
+def test_an_opt_in_or_an_order_lifts_no_suppression_but_a_sunset(shop, webhooks, run_jobs,
+                                                                 smtp_sink, reason):
+    """A consent webhook saying "subscribed" (or a new order) never undoes a bounce, a
+    complaint or an unsubscribe made through our link."""
+    with db.session() as session:
+        session.add(Suppression(store_id=shop.id, email=BUYER_EMAIL, reason=reason,
+                                created_at=SAMPLE_TIME - DAY))
+    place_order(webhooks, run_jobs)  # an opt-in, then an order, both after it
+    with at(SAMPLE_TIME + DAY):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(BUYER, BUYER_EMAIL, updated=SAMPLE_TIME + DAY))
+        run_jobs()
+    assert sunsets() == [reason]
+    assert "resumed" not in [kind for kind, *_ in timeline(shop.id, BUYER_EMAIL)]
+
+
 def test_an_order_from_before_the_sunset_arriving_late_leaves_it(shop, webhooks, run_jobs,
                                                                  smtp_sink):
     sunset_customer(shop, webhooks, run_jobs)
