@@ -105,6 +105,20 @@ def test_another_stores_segment_is_not_there_for_this_store(shop, storeflow):
                                     "--json").output)) == 1
 
 
+def test_another_stores_segment_takes_in_none_of_this_stores_customers(shop, webhooks, run_jobs,
+                                                                       storeflow, emitted):
+    rival = connect_rival()
+    storeflow("segments", "create", "--store", str(rival.id), "Everyone", "--rule", "true")
+
+    webhooks.deliver("customers/create", published("shopify/customers_create.json"))
+    webhooks.deliver("orders/create", shopify_order(1001, AT, "10.00"))
+    run_jobs()
+
+    assert segment_events(emitted) == []
+    with db.session() as session:
+        assert session.execute(select(SegmentMember)).all() == []
+
+
 def test_orders_refunds_tags_and_consent_move_customers_in_and_out(shop, webhooks, run_jobs,
                                                                     storeflow, emitted):
     webhooks.deliver("customers/create", published("shopify/customers_create.json"))

@@ -21,14 +21,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, insert, literal, select
+from sqlalchemy import bindparam, delete, insert, literal, select
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.orm import Session
 
 from app.audiences import conditions, metrics, sql
 from app.audiences.catalogue import facts
 from app.core import clock, events
-from app.core.db import db
+from app.core.db import db, execute_core
 from app.models import Customer, CustomerMetrics, Segment, SegmentMember, Store
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,17 @@ def on_event(session: Session, event: events.DomainEvent) -> None:
     events.publish(session, recheck(session, event.store_id, customer_ids, event.occurred_at))
 
 
+# Built once: every customer event ingested reads it.
+_RULES = select(Segment.id, Segment.rule).where(Segment.store_id == bindparam("store_id"))
+
+
 def recheck(session: Session, store_id: int, customer_ids: list[int],
             now: datetime) -> list[events.DomainEvent]:
     """Evaluate the store's segments for these customers and record what changed; the events."""
     # Read for every event, never from a batch's memo: a rule the merchant changes resets its
     # members at once, and a delivery after that must not add one by the old rule.
-    segments = session.execute(select(Segment).where(Segment.store_id == store_id)).scalars().all()
+    # Their ids and rules as plain rows: every customer event asks, and most stores have none.
+    segments = execute_core(session, _RULES, {"store_id": store_id}).all()
     if not segments or not customer_ids:
         return []
     held = set(session.execute(select(SegmentMember.segment_id, SegmentMember.customer_id).where(
