@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.core.db import db
+from app.mail import outbox
 from app.models import Suppression
 from flows import catalog, choices
 from tests.flow_helpers import (DAY, MINUTE, SAMPLE_TIME, at, consent_update, enable, move_to,
@@ -129,6 +130,35 @@ def test_an_opt_in_or_an_order_lifts_no_suppression_but_a_sunset(shop, webhooks,
         run_jobs()
     assert sunsets() == [reason]
     assert "resumed" not in [kind for kind, *_ in timeline(shop.id, BUYER_EMAIL)]
+
+
+@pytest.mark.parametrize("reason", ["hard_bounce", "complaint"])
+def test_a_bounce_after_the_sunset_stops_all_mail_and_no_opt_in_lifts_it(shop, webhooks,
+                                                                          run_jobs, smtp_sink,
+                                                                          reason):
+    sunset_customer(shop, webhooks, run_jobs)
+    outbox.suppress(shop.id, BUYER_EMAIL, reason)  # as a refused send or a provider reports it
+    assert sunsets() == [reason]  # it stops transactional mail too
+    later = SAMPLE_TIME + 170 * DAY
+    with at(later):
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(BUYER, BUYER_EMAIL, state="unsubscribed", updated=later))
+        webhooks.deliver("customers_email_marketing_consent/update",
+                         consent_update(BUYER, BUYER_EMAIL, updated=later + MINUTE))
+        run_jobs()
+    place_order(webhooks, run_jobs, placed=SAMPLE_TIME + 200 * DAY, subscribed=False,
+                id=820982911946154509)
+    assert sunsets() == [reason]
+
+
+def test_the_first_reason_stays_unless_a_bounce_comes_for_a_marketing_only_one(shop):
+    outbox.suppress(shop.id, BUYER_EMAIL, "unsubscribed")
+    outbox.suppress(shop.id, BUYER_EMAIL, "sunset")
+    assert sunsets() == ["unsubscribed"]
+    outbox.suppress(shop.id, BUYER_EMAIL, "hard_bounce")
+    outbox.suppress(shop.id, BUYER_EMAIL, "complaint")
+    outbox.suppress(shop.id, BUYER_EMAIL, "sunset")
+    assert sunsets() == ["hard_bounce"]
 
 
 def test_an_order_from_before_the_sunset_arriving_late_leaves_it(shop, webhooks, run_jobs,

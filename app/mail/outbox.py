@@ -31,6 +31,7 @@ from app.mail.mime import Mail
 from app.mail.rate import send_rate
 from app.mail.transport import PermanentFailure, TransientFailure, UncertainDelivery, transports
 from app.models import Customer, Message, Store, Suppression
+from app.models.message import MARKETING_ONLY
 
 log = logging.getLogger(__name__)
 
@@ -507,11 +508,16 @@ def suppress(store_id: int, email: str, reason: str) -> None:
 
 
 def add_suppression(session: Session, store_id: int, email: str, reason: str) -> None:
-    """Stop mail to an address in one store, in the caller's transaction (idempotent; the first
-    reason is kept)."""
-    session.execute(insert(Suppression).values(
-        store_id=store_id, email=email, reason=reason, created_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=["store_id", "email"]))
+    """Stop mail to an address in one store, in the caller's transaction (idempotent). The
+    first reason is kept, but for one that stops every email (a bounce, a complaint) coming for
+    an address stopped for marketing only: it replaces that one, so an opt-in or an order,
+    which lifts a sunset, never lifts a bounce (flows.sunset)."""
+    added = insert(Suppression).values(store_id=store_id, email=email, reason=reason,
+                                       created_at=clock.now())
+    session.execute(added.on_conflict_do_update(
+        index_elements=["store_id", "email"],
+        set_={"reason": added.excluded.reason, "created_at": added.excluded.created_at},
+        where=Suppression.reason.in_(MARKETING_ONLY) & added.excluded.reason.not_in(MARKETING_ONLY)))
 
 
 def reap_stale_sending() -> int:

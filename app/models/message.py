@@ -72,6 +72,10 @@ class MessageEvent(StoreOwned, Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+# Suppression reasons that stop marketing mail only; any other stops every email.
+MARKETING_ONLY = ("unsubscribed", "sunset")
+
+
 class Suppression(StoreOwned, Base):
     """An address a store must not email: unsubscribed (marketing only), bounced, redacted."""
 
@@ -86,7 +90,7 @@ class Suppression(StoreOwned, Base):
     def blocks_transactional(self) -> bool:
         """An unsubscribe or a sunset stops marketing only; a bounce or an erasure stops
         everything."""
-        return self.reason not in ("unsubscribed", "sunset")
+        return self.reason not in MARKETING_ONLY
 
 
 class MailPause(StoreOwned, Base):
