@@ -43,8 +43,8 @@ TICK_INTERVAL = timedelta(seconds=30)
 TICK_BATCH = 5000
 # Runs one step job steps: its own, then those whose jobs of the same instant wait behind it
 # (app.jobs.batch), each in its own transaction. RQ's own work per job is about 8 M instructions,
-# near a step's own: shared by 25 steps it adds 4 % to each, by 10 it added 8 % (bench/RESULTS.md);
-# a batch still ends within a quarter of a second.
+# near a step's own: shared by 25 steps it adds 4 % to each, by 10 it added 8 % (bench/RESULTS.md).
+# Its emails wait for the batch at most HAND_ON_AFTER.
 STEP_BATCH = 25
 # RQ job states that keep a run from being queued again although no queue list holds its job:
 # running, scheduled or deferred (it will run), or failed (it is queued again once RQ forgets
@@ -174,8 +174,7 @@ def _deliver_after_commit(session: Session, message_ids: list[int]) -> None:
     orm_event.listen(session, "after_commit", enqueue, once=True)
 
 
-# How long a step's email may wait for the rest of its batch before it is handed to delivery
-# (a step that asks the platform for a discount code can take seconds).
+# How long a step's email may wait for the rest of its batch before it is handed to delivery.
 HAND_ON_AFTER = 1.0
 
 
@@ -183,7 +182,9 @@ class _Deliveries:
     """The messages a step batch's steps committed, handed to delivery together, as of the
     batch's instant: one round trip to Redis instead of one a step (RQ's enqueue of one job cost
     a step a tenth of its instructions, bench/RESULTS.md). Handed on after a step once the
-    oldest has waited HAND_ON_AFTER seconds, and however the batch ends (they are committed)."""
+    oldest has waited HAND_ON_AFTER seconds, before a step asks the platform for a discount
+    code (seconds, throttled), and however the batch ends: they are committed. Should Redis
+    refuse them, the outbox's sweep queues them (a job's own error stays the one it reports)."""
 
     def __init__(self, at: str | None) -> None:
         self.at = at
@@ -198,9 +199,13 @@ class _Deliveries:
     def hand_on(self, waited: float = 0.0) -> None:
         if not self.committed or monotonic() - self.since < waited:
             return
-        handed, self.committed = self.committed, []
-        with clock.frozen_at(datetime.fromisoformat(self.at)) if self.at else nullcontext():
-            port.bound().deliver(handed)
+        try:
+            with clock.frozen_at(datetime.fromisoformat(self.at)) if self.at else nullcontext():
+                port.bound().deliver(self.committed)
+        except Exception as error:  # noqa: BLE001 - the sweep's to queue; the step went well
+            log.warning("%d committed message(s) left to the outbox's sweep (%s)",
+                        len(self.committed), type(error).__name__)
+        self.committed = []
 
 
 # The batch whose step is running; None outside a step job.
@@ -414,9 +419,18 @@ def _advance_one(run_id: int, at: str | None = None) -> str:
     with clock.frozen_at(instant):
         status, request = _advance_locked(run_id, instant)
         while request is not None:
+            _hand_on_before_waiting()
             refused = _ask_for_code(run_id, request)
             status, request = _advance_locked(run_id, instant, (request["code"], refused))
         return status
+
+
+def _hand_on_before_waiting() -> None:
+    """The batch's messages go now: the platform may take seconds to answer (and longer when
+    it throttles)."""
+    batch = _batch_deliveries.get()
+    if batch is not None:
+        batch.hand_on()
 
 
 # What a step reads with its run's context: the exit rules' own reads, and the setting that lets

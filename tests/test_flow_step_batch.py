@@ -11,6 +11,8 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from app.core.db import db
+from app.mail import outbox
+from app import jobs
 from app.jobs import broker, failures as job_failures
 from app.jobs.failing import FAILING
 from flows import engine, port
@@ -139,6 +141,54 @@ def test_the_wait_counts_from_the_oldest_email_not_handed_on(due, monkeypatch):
     by_run = {m.run_id: m.id for m in messages()}
     # The first waited 1.2 s once the second was stepped; the third goes as the batch ends.
     assert handed == [[by_run[ids[0]], by_run[ids[1]]], [by_run[ids[2]]]]
+
+
+def test_the_batch_hands_its_emails_on_before_a_step_waits_for_the_platform(due, monkeypatch):
+    ids = due(3)
+    handed = handed_to_delivery(monkeypatch)
+    monkeypatch.setattr(engine, "HAND_ON_AFTER", 60.0)
+    advance_locked, asked = engine._advance_locked, []
+
+    def asks_for_a_code(run_id, instant, answer=None):  # the second run's walk stops at a code
+        status, request = advance_locked(run_id, instant, answer)
+        return status, ({"code": "SAVE10"} if run_id == ids[1] and answer is None else request)
+    monkeypatch.setattr(engine, "_advance_locked", asks_for_a_code)
+    monkeypatch.setattr(engine, "_ask_for_code",
+                        lambda run_id, request: asked.append([list(ids) for ids in handed]))
+
+    engine.advance(*take_lead("flows"))
+
+    by_run = {m.run_id: m.id for m in messages()}
+    assert asked == [[[by_run[ids[0]], by_run[ids[1]]]]]  # both committed, handed on first
+    assert handed[1:] == [[by_run[ids[2]]]]
+
+
+def test_redis_refusing_the_emails_fails_no_step_and_the_sweep_queues_them(due, monkeypatch):
+    ids = due(3)
+
+    def refused(_message_ids):
+        raise ConnectionError("redis went away")
+    monkeypatch.setattr(port, "_bound", replace(port.bound(), deliver=refused))
+
+    assert engine.advance(*take_lead("flows")) == "active"
+
+    assert [steps()[run] for run in ids] == [2, 2, 2] and mail_jobs() == []
+    monkeypatch.undo()
+    with at(DUE + timedelta(minutes=1)):
+        assert outbox.sweep_outbox() == 3
+    assert sorted(args[0] for args in mail_jobs()) == sorted(m.id for m in messages())
+
+
+def test_a_live_batch_hands_its_emails_on_as_of_when_they_run(due):
+    ids = due(3)
+    broker.queue("flows").empty()
+    jobs.enqueue_many(engine.advance, [(run,) for run in ids])  # as RQ's scheduler queues them
+
+    engine.advance(*take_lead("flows"))
+
+    queued = sorted(messages(), key=lambda m: (ids.index(m.run_id), m.id))  # in stepping order
+    assert {m.run_id for m in queued} == set(ids)
+    assert mail_jobs() == [(m.id, None) for m in queued]  # no instant: as of when they run
 
 
 def test_only_steps_as_of_the_same_instant_and_not_failing_are_taken(due, shop):
