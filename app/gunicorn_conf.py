@@ -29,7 +29,6 @@ threads = int(os.environ.get("WEB_THREADS", "8"))
 # small dyno), and a worker replaced after max_requests starts in milliseconds instead of
 # building the app again. The pools reconnect in each worker (app.core.db, redis-py).
 preload_app = True
-
 # Shopify waits 5 s for a webhook answer; nothing we serve should take a fraction of that.
 timeout = 30
 graceful_timeout = 25
@@ -47,6 +46,8 @@ max_requests_jitter = 2000
 
 
 def pre_fork(server, worker):
-    """The preloaded app lives as long as the master: frozen, the workers' full collections do
-    not walk it, nor write to the pages they share with the master (Python's gc.freeze)."""
+    """The preloaded app lives as long as the master: frozen (Python's gc.freeze), the workers'
+    full collections neither walk it nor write their bookkeeping into the pages they share with
+    the master."""
+    gc.collect()
     gc.freeze()

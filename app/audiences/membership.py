@@ -67,7 +67,8 @@ def recheck(session: Session, store_id: int, customer_ids: list[int],
     """Evaluate the store's segments for these customers and record what changed; the events."""
     # Read for every event, never from a batch's memo: a rule the merchant changes resets its
     # members at once, and a delivery after that must not add one by the old rule.
-    # Their ids and rules as plain rows: every customer event asks, and most stores have none.
+    # Their ids and rules as plain rows: every customer event asks, and the ORM's handling of
+    # the entities cost more than the query (bench/RESULTS.md).
     segments = execute_core(session, _RULES, {"store_id": store_id}).all()
     if not segments or not customer_ids:
         return []

@@ -69,10 +69,12 @@ def worker(burst: bool, only: tuple[str, ...]) -> None:
     bootstrap()
     queues = tuple(name for name in QUEUES if not only or name in only)
     ready = storeflow_worker(queues)
-    # What start-up built lives as long as the process: the collector's full passes no longer
-    # walk it (a quarter of a million objects; one such pass cost a flow step 3 % of its time,
-    # bench/RESULTS.md).
-    gc.freeze()
+    if not burst:
+        # What start-up built lives as long as the worker: frozen, the collector's full passes
+        # no longer walk its quarter of a million objects (bench/RESULTS.md). A burst ends with
+        # its queue, and may run inside another program (a test) whose objects it would freeze.
+        gc.collect()
+        gc.freeze()
     ready.work(burst=burst, with_scheduler=True)
 
 
