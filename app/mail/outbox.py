@@ -514,10 +514,11 @@ def add_suppression(session: Session, store_id: int, email: str, reason: str) ->
     which lifts a sunset, never lifts a bounce (flows.sunset)."""
     added = insert(Suppression).values(store_id=store_id, email=email, reason=reason,
                                        created_at=clock.now())
+    stops_everything = added.excluded.reason.not_in(MARKETING_ONLY)
     session.execute(added.on_conflict_do_update(
         index_elements=["store_id", "email"],
         set_={"reason": added.excluded.reason, "created_at": added.excluded.created_at},
-        where=Suppression.reason.in_(MARKETING_ONLY) & added.excluded.reason.not_in(MARKETING_ONLY)))
+        where=Suppression.reason.in_(MARKETING_ONLY) & stops_everything))
 
 
 def reap_stale_sending() -> int:
