@@ -137,6 +137,40 @@ def test_sigterm_mid_batch_of_flow_steps_finishes_the_step_and_exits(shop, worke
     assert 0 < steps[0] == flows.count  # every owed run waits its turn again
 
 
+def test_kill_9_mid_batch_of_flow_steps_leaves_its_committed_emails_to_the_sweep(
+        shop, worker_env, smtp_sink, start_worker):
+    enable(shop.id, "abandoned_checkout")
+    due = SAMPLE_TIME + timedelta(hours=1)
+    due_checkout_runs(shop.id, shop.domain, 300, due)
+    assert engine.tick(due) == 300
+    worker = start_worker(worker_env, "--queue", "flows")  # steps only: their mail stays put
+    deadline = time.monotonic() + 60
+    while len(messages()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.killpg(worker.pid, signal.SIGKILL)  # inside the first batch of 25, before its hand-on
+    worker.wait()
+
+    written = [m.id for m in messages() if m.step == "email_1"]
+    mail = broker.queue("mail")
+    # The batch hands its emails to delivery together: the kill left committed ones no job
+    # (handed on one by one, at most the one just committed would have none).
+    assert len(written) - len(mail.get_job_ids()) >= 3
+
+    # What the scheduler does on its own: the next tick queues the owed runs, the outbox's
+    # sweep the committed emails whose jobs never reached Redis.
+    engine.tick(due)
+    outbox.sweep_outbox(older_than_seconds=0, started_grace=timedelta(0))
+    subprocess.run([sys.executable, "-m", "app.cli", "worker", "--burst"], cwd=ROOT,
+                   env=worker_env, check=True, capture_output=True, timeout=300)
+
+    emails = [m for m in messages() if m.step == "email_1"]
+    assert set(written) <= {m.id for m in emails}
+    assert len({m.run_id for m in emails}) == len(emails) == 300  # one email a run
+    assert statuses() == Counter(sent=300)
+    delivered = Counter(mail["Message-ID"] for mail in smtp_sink.received)
+    assert len(delivered) == 300 and max(delivered.values()) == 1  # each once
+
+
 def test_a_step_job_taken_off_the_queue_by_a_worker_that_then_stopped_is_queued_again(
         shop, run_jobs):
     enable(shop.id, "abandoned_checkout")
