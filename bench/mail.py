@@ -139,8 +139,9 @@ def shopper(n: int, updated) -> list[tuple[str, dict]]:
     return [("customers_email_marketing_consent/update", consent), ("checkouts/update", checkout)]
 
 
-# How often a phase's end is looked for: a phase is timed as ending up to this much late. Half a
-# second overstated a 15 s run by a quarter of a second on average; a look costs one count.
+# How often a phase's end is looked for: a phase is seen ending up to this much late. At half a
+# second each polled end was a quarter of a second late on average, and the total has two (the
+# ingest's end delays the tick): half a second of a 15 s target. A look costs one count.
 POLL_SECONDS = 0.1
 
 
